@@ -1,0 +1,25 @@
+# PGXS build of the pg_learn extension: the core and the glue in one shared library.
+EXTENSION = pg_learn
+MODULE_big = pg_learn
+DATA = $(wildcard src/sql/pg_learn--*.sql)
+
+CORE_SRCS = $(wildcard src/core/*.cpp)
+GLUE_SRCS = $(wildcard src/pg/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=pg_learn
+
+PG_CONFIG ?= pg_config
+PG_CXXFLAGS += -std=c++17 -Wno-register -fvisibility=hidden -Isrc/core -Isrc/pg -MMD -MP -O2
+SHLIB_LINK += -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# LLVM bitcode for JIT inlining must see the same C++ flags.
+COMPILE.cxx.bc = $(CLANG) -xc++ -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) $(PG_CXXFLAGS) -emit-llvm -c
+
+-include $(OBJS:.o=.d)
+
+EXTRA_CLEAN = $(OBJS:.o=.d)

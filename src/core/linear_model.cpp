@@ -1,0 +1,412 @@
+// The update rules of the online linear models (docs/algorithms.md is their specification).
+#include "linear_model.hpp"
+
+#include "error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace pg_learn::core {
+
+namespace {
+
+constexpr uint32_t kAbsent = UINT32_MAX;
+
+std::string position_name(size_t i) { return "x" + std::to_string(i + 1); }
+
+double sigmoid(double z) {
+    if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
+    double e = std::exp(z);
+    return e / (1.0 + e);
+}
+
+int optimizer_slots(OptimizerKind k) {
+    switch (k) {
+        case OptimizerKind::Sgd: return 0;
+        case OptimizerKind::AdaGrad: return 1;
+        case OptimizerKind::Adam: return 2;
+        case OptimizerKind::Ftrl: return 2;
+    }
+    return 0;
+}
+
+}  // namespace
+
+LinearModel::LinearModel(ModelSpec spec)
+    : spec_(std::move(spec)), intercept_(spec_.intercept_init) {
+    const std::string canon = spec_.canonical_text();
+    identity_ = hash64(canon.data(), canon.size(), 0x706c6561726e31ull);
+    if (spec_.hashed()) grow(size_t(1) << spec_.hash_bits);
+}
+
+void LinearModel::grow(size_t n) const {
+    w_.resize(n, 0.0);
+    int slots = optimizer_slots(spec_.optimizer.kind);
+    if (slots >= 1) s1_.resize(n, 0.0);
+    if (slots >= 2) s2_.resize(n, 0.0);
+    if (spec_.keeps_feature_stats()) {
+        cnt_.resize(n, 0.0);
+        mean_.resize(n, 0.0);
+        m2_.resize(n, 0.0);
+    }
+}
+
+void LinearModel::remember(std::string_view name, FeatureType type) const {
+    scratch_.assign(name.data(), name.size());
+    if (index_.count(scratch_)) return;
+    if (spec_.hashed() && names_.size() >= kMaxRememberedNames) return;
+    if (!spec_.hashed() && names_.size() >= kMaxFeatures)
+        fail(ErrorKind::ProgramLimit, "model has too many distinct features",
+             "the limit without hashing is " + std::to_string(kMaxFeatures) + " features",
+             "Set \"hash_bits\" in the spec to bound the number of weights.");
+    index_.emplace(scratch_, static_cast<uint32_t>(names_.size()));
+    names_.push_back(scratch_);
+    types_.push_back(static_cast<uint8_t>(type));
+    dense_map_.clear();  // a position that was unknown may be known now
+}
+
+uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool learning) const {
+    if (spec_.hashed()) {
+        if (learning) remember(name, type);
+        return murmur3_32(name.data(), name.size(), 0) & ((uint32_t(1) << spec_.hash_bits) - 1);
+    }
+    scratch_.assign(name.data(), name.size());
+    auto it = index_.find(scratch_);
+    if (it != index_.end()) return it->second;
+    if (!learning) return kAbsent;
+    remember(name, type);
+    grow(names_.size());
+    return static_cast<uint32_t>(names_.size() - 1);
+}
+
+void LinearModel::check_label(double y) const {
+    if (!std::isfinite(y))
+        fail(ErrorKind::NumericRange, std::string("label is ") + (std::isnan(y) ? "NaN" : "infinite"));
+    if (spec_.kind == ModelKind::LogisticRegression && y != 0.0 && y != 1.0) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.17g", y);
+        fail(ErrorKind::InvalidParameter,
+             std::string("label ") + buf + " is not a class of a binary classifier",
+             {}, "Labels of logistic_regression must be 0 or 1 (false or true).");
+    }
+}
+
+void LinearModel::resolve(const Observation& x, bool learning) const {
+    terms_.clear();
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        std::string_view key = x.key(e);
+        if (!spec_.ignore.empty() && spec_.ignores(key.data(), key.size())) continue;
+        std::string_view name = x.name(e);
+        if (e.missing) {
+            if (spec_.missing == MissingPolicy::Error)
+                fail(ErrorKind::NullValue,
+                     "feature \"" + std::string(name.substr(0, 64)) + "\" is missing (NULL)",
+                     {}, "The model's missing-value policy is \"error\"; use \"zero\" or \"mean\" to accept missing values.");
+            if (spec_.missing == MissingPolicy::Zero) continue;
+            uint32_t idx = index_of(name, FeatureType::Numeric, false);
+            if (idx == kAbsent || cnt_[idx] == 0) continue;
+            terms_.push_back({idx, mean_[idx], true, false});
+            continue;
+        }
+        uint32_t idx = index_of(name, e.type, learning);
+        if (idx == kAbsent) continue;
+        terms_.push_back({idx, e.value, e.type == FeatureType::Numeric, true});
+    }
+}
+
+void LinearModel::check_dense(const double* x, size_t n, bool learning) const {
+    if (n == 0) fail(ErrorKind::InvalidParameter, "feature array is empty");
+    if (n > kMaxFeatures)
+        fail(ErrorKind::ProgramLimit, "feature array is too long",
+             "it has " + std::to_string(n) + " elements; the limit is " + std::to_string(kMaxFeatures));
+    if (dense_dim_ != 0 && n != dense_dim_)
+        fail(ErrorKind::InvalidParameter,
+             "feature array has " + std::to_string(n) + " elements but the model was trained on " +
+                 std::to_string(dense_dim_),
+             {}, "Every float8[] given to one model must have the same length.");
+    (void)learning;
+    for (size_t i = 0; i < n; i++)
+        if (!std::isfinite(x[i]))
+            fail(ErrorKind::NumericRange,
+                 "element " + std::to_string(i + 1) + " of the feature array is " +
+                     (std::isnan(x[i]) ? "NaN" : "infinite"),
+                 {}, "Features must be finite numbers.");
+}
+
+void LinearModel::ensure_dense_map(size_t n) const {
+    if (dense_map_.size() == n) return;
+    dense_map_.assign(n, -1);
+    for (size_t i = 0; i < n; i++) {
+        std::string nm = position_name(i);
+        if (spec_.ignores(nm.data(), nm.size())) {
+            dense_map_[i] = -2;
+            continue;
+        }
+        uint32_t idx = index_of(nm, FeatureType::Numeric, false);
+        if (idx != kAbsent) dense_map_[i] = idx;
+    }
+}
+
+void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const {
+    terms_.clear();
+    ensure_dense_map(n);
+    if (learning) {
+        std::vector<size_t> unknown;
+        for (size_t i = 0; i < n; i++)
+            if (dense_map_[i] == -1) unknown.push_back(i);
+        if (!unknown.empty()) {
+            for (size_t i : unknown) index_of(position_name(i), FeatureType::Numeric, true);
+            ensure_dense_map(n);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t idx = dense_map_[i];
+        if (idx >= 0) terms_.push_back({static_cast<uint32_t>(idx), x[i], true, true});
+    }
+}
+
+void LinearModel::update_stats_and_scale(bool learning) const {
+    if (!spec_.keeps_feature_stats()) return;
+    for (auto& t : terms_) {
+        if (!t.numeric) continue;
+        const uint32_t i = t.index;
+        if (learning && t.observed) {
+            cnt_[i] += 1.0;
+            double d = t.value - mean_[i];
+            mean_[i] += d / cnt_[i];
+            m2_[i] += d * (t.value - mean_[i]);
+        }
+        if (spec_.scale) {
+            double var = cnt_[i] > 0 ? m2_[i] / cnt_[i] : 0.0;
+            double sd = std::sqrt(var);
+            t.value = sd > 0 ? (t.value - mean_[i]) / sd : 0.0;
+        }
+    }
+    // Colliding hashed names, or a name given twice, act as one feature: sum their values.
+    if (terms_.size() > 1 && spec_.hashed()) {
+        std::sort(terms_.begin(), terms_.end(),
+                  [](const Term& a, const Term& b) { return a.index < b.index; });
+        size_t out = 0;
+        for (size_t i = 1; i < terms_.size(); i++) {
+            if (terms_[i].index == terms_[out].index) terms_[out].value += terms_[i].value;
+            else terms_[++out] = terms_[i];
+        }
+        terms_.resize(out + 1);
+    }
+}
+
+double LinearModel::link(double z) const {
+    return spec_.kind == ModelKind::LogisticRegression ? sigmoid(z) : z;
+}
+
+double LinearModel::score_terms() const {
+    double z = intercept_;
+    for (const auto& t : terms_) z += w_[t.index] * t.value;
+    return z;
+}
+
+void LinearModel::step(double y) {
+    const double p = link(score_terms());
+    if (!std::isfinite(p))
+        fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
+             {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+    double g = spec_.kind == ModelKind::LogisticRegression ? p - y : 2.0 * (p - y);
+    g = std::clamp(g, -spec_.clip_gradient, spec_.clip_gradient);
+
+    intercept_ -= spec_.intercept_lr * g;
+
+    const OptimizerSpec& o = spec_.optimizer;
+    const double l1 = spec_.l1, l2 = spec_.l2;
+    const double t = static_cast<double>(n_seen_ + 1);
+    double adam_lr = 0;
+    if (o.kind == OptimizerKind::Adam)
+        adam_lr = o.lr * std::sqrt(1.0 - std::pow(o.beta2, t)) / (1.0 - std::pow(o.beta1, t));
+
+    for (const auto& term : terms_) {
+        const uint32_t i = term.index;
+        double& w = w_[i];
+        switch (o.kind) {
+            case OptimizerKind::Sgd: {
+                double gi = g * term.value + 2.0 * l2 * w;
+                w -= o.lr * gi;
+                break;
+            }
+            case OptimizerKind::AdaGrad: {
+                double gi = g * term.value + 2.0 * l2 * w;
+                s1_[i] += gi * gi;
+                w -= o.lr * gi / std::sqrt(s1_[i] + o.eps);
+                break;
+            }
+            case OptimizerKind::Adam: {
+                double gi = g * term.value + 2.0 * l2 * w;
+                s1_[i] = o.beta1 * s1_[i] + (1.0 - o.beta1) * gi;
+                s2_[i] = o.beta2 * s2_[i] + (1.0 - o.beta2) * gi * gi;
+                w -= adam_lr * s1_[i] / (std::sqrt(s2_[i]) + o.eps);
+                break;
+            }
+            case OptimizerKind::Ftrl: {
+                // McMahan et al. 2013, Algorithm 1: s1 = z, s2 = n.
+                double gi = g * term.value;
+                double sigma = (std::sqrt(s2_[i] + gi * gi) - std::sqrt(s2_[i])) / o.alpha;
+                s1_[i] += gi - sigma * w;
+                s2_[i] += gi * gi;
+                double z = s1_[i];
+                w = std::fabs(z) <= o.l1
+                        ? 0.0
+                        : -(z - std::copysign(o.l1, z)) / ((o.beta + std::sqrt(s2_[i])) / o.alpha + o.l2);
+                break;
+            }
+        }
+        if (l1 > 0 && o.kind != OptimizerKind::Ftrl) {
+            // Truncated gradient: move toward zero by lr * l1, never across it.
+            double shrink = o.lr * l1;
+            w = std::fabs(w) <= shrink ? 0.0 : w - std::copysign(shrink, w);
+        }
+    }
+    n_seen_++;
+    updates_++;
+    check_finite_after_step();
+}
+
+void LinearModel::check_finite_after_step() const {
+    bool ok = std::isfinite(intercept_);
+    for (const auto& t : terms_) ok = ok && std::isfinite(w_[t.index]);
+    if (!ok)
+        fail(ErrorKind::NumericRange, "the model diverged: a weight is no longer finite",
+             {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+}
+
+double LinearModel::predict(const Observation& x) const {
+    resolve(x, false);
+    update_stats_and_scale(false);
+    return link(score_terms());
+}
+
+double LinearModel::predict_dense(const double* x, size_t n) const {
+    check_dense(x, n, false);
+    resolve_dense(x, n, false);
+    update_stats_and_scale(false);
+    return link(score_terms());
+}
+
+void LinearModel::learn(const Observation& x, double y) {
+    check_label(y);
+    resolve(x, true);
+    update_stats_and_scale(true);
+    step(y);
+}
+
+void LinearModel::learn_dense(const double* x, size_t n, double y) {
+    check_label(y);
+    check_dense(x, n, true);
+    if (dense_dim_ == 0) {
+        dense_dim_ = static_cast<uint32_t>(n);
+        if (spec_.hashed())  // hashed positions are never unknown: remember their names once
+            for (size_t i = 0; i < n; i++) remember(position_name(i), FeatureType::Numeric);
+    }
+    resolve_dense(x, n, true);
+    update_stats_and_scale(true);
+    step(y);
+}
+
+void LinearModel::merge(const LinearModel& other) {
+    if (other.identity_ != identity_ || other.spec_.canonical_text() != spec_.canonical_text())
+        fail(ErrorKind::InvalidParameter, "cannot combine models with different specs");
+    if (dense_dim_ != 0 && other.dense_dim_ != 0 && dense_dim_ != other.dense_dim_)
+        fail(ErrorKind::InvalidParameter, "cannot combine models trained on arrays of different lengths");
+    if (other.dense_dim_ != 0) dense_dim_ = other.dense_dim_;
+
+    const double a = static_cast<double>(n_seen_ - std::min(agg_base_, n_seen_));
+    const double b = static_cast<double>(other.n_seen_ - std::min(other.agg_base_, other.n_seen_));
+
+    // Map the other model's weight indices into ours (hashed models share the index space).
+    std::vector<int64_t> map(other.w_.size());
+    if (spec_.hashed()) {
+        for (size_t j = 0; j < map.size(); j++) map[j] = static_cast<int64_t>(j);
+        for (size_t j = 0; j < other.names_.size(); j++)
+            remember(other.names_[j], static_cast<FeatureType>(other.types_[j]));
+    } else {
+        for (size_t j = 0; j < other.names_.size(); j++)
+            map[j] = index_of(other.names_[j], static_cast<FeatureType>(other.types_[j]), true);
+    }
+
+    if (a + b > 0) {
+        const double fa = a / (a + b), fb = b / (a + b);
+        std::vector<double> ow(w_.size(), 0.0), o1, o2;
+        if (!s1_.empty()) o1.assign(w_.size(), 0.0);
+        if (!s2_.empty()) o2.assign(w_.size(), 0.0);
+        for (size_t j = 0; j < map.size(); j++) {
+            size_t i = static_cast<size_t>(map[j]);
+            ow[i] = other.w_[j];
+            if (!o1.empty()) o1[i] = other.s1_[j];
+            if (!o2.empty()) o2[i] = other.s2_[j];
+        }
+        for (size_t i = 0; i < w_.size(); i++) {
+            w_[i] = fa * w_[i] + fb * ow[i];
+            if (!o1.empty()) s1_[i] = fa * s1_[i] + fb * o1[i];
+            if (!o2.empty()) s2_[i] = fa * s2_[i] + fb * o2[i];
+        }
+        if (spec_.optimizer.kind == OptimizerKind::Ftrl) {
+            const OptimizerSpec& o = spec_.optimizer;
+            for (size_t i = 0; i < w_.size(); i++) {
+                double z = s1_[i];
+                w_[i] = std::fabs(z) <= o.l1
+                            ? 0.0
+                            : -(z - std::copysign(o.l1, z)) / ((o.beta + std::sqrt(s2_[i])) / o.alpha + o.l2);
+            }
+        }
+        intercept_ = fa * intercept_ + fb * other.intercept_;
+    }
+    if (spec_.keeps_feature_stats()) {
+        // Chan et al.: exact pooled count, mean and sum of squared deviations.
+        for (size_t j = 0; j < map.size(); j++) {
+            size_t i = static_cast<size_t>(map[j]);
+            double nb = other.cnt_[j];
+            if (nb == 0) continue;
+            double na = cnt_[i], n = na + nb;
+            double d = other.mean_[j] - mean_[i];
+            mean_[i] += d * nb / n;
+            m2_[i] += other.m2_[j] + d * d * na * nb / n;
+            cnt_[i] = n;
+        }
+    }
+    const uint64_t base = std::max(agg_base_, other.agg_base_);
+    n_seen_ = base + static_cast<uint64_t>(a) + static_cast<uint64_t>(b);
+    updates_ = std::max(updates_, other.updates_) + 1;
+    dense_map_.clear();
+}
+
+nlohmann::json LinearModel::info() const {
+    nlohmann::json weights = nlohmann::json::object();
+    for (size_t j = 0; j < names_.size(); j++) {
+        uint32_t idx = spec_.hashed()
+                           ? murmur3_32(names_[j].data(), names_[j].size(), 0) &
+                                 ((uint32_t(1) << spec_.hash_bits) - 1)
+                           : static_cast<uint32_t>(j);
+        weights[names_[j]] = w_[idx];
+    }
+    size_t nonzero = 0;
+    for (double v : w_) nonzero += v != 0.0;
+    char id[17];
+    snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(identity_));
+    nlohmann::json feature_types = nlohmann::json::array();
+    for (auto t : types_) feature_types.push_back(t == 0 ? "numeric" : "categorical");
+    return {{"kind", model_kind_name(spec_.kind)},
+            {"spec", spec_.to_json()},
+            {"identity", id},
+            {"updates", updates_},
+            {"n_seen", n_seen_},
+            {"n_weights", w_.size()},
+            {"n_nonzero_weights", nonzero},
+            {"n_features", names_.size()},
+            {"features", names_},
+            {"feature_types", feature_types},
+            {"dense_dim", dense_dim_},
+            {"intercept", intercept_},
+            {"weights", weights},
+            {"size_bytes", encoded_size()}};
+}
+
+}  // namespace pg_learn::core

@@ -1,0 +1,523 @@
+// The ml_model binary format (docs/format.md) and its JSON text form, both validated completely.
+#include "linear_model.hpp"
+
+#include "error.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <unordered_set>
+
+namespace pg_learn::core {
+
+using nlohmann::json;
+
+static_assert(sizeof(double) == 8, "IEEE doubles expected");
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the binary model format is little-endian; big-endian hosts are not supported yet"
+#endif
+
+namespace {
+
+constexpr char kMagic[4] = {'P', 'G', 'L', 'M'};
+constexpr uint16_t kFormatVersion = 1;
+constexpr size_t kHeaderSize = 48;
+constexpr size_t kMaxModelBytes = 1000u * 1024 * 1024;  // under PostgreSQL's 1 GB varlena limit
+constexpr int kMaxJsonDepth = 32;
+
+enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6 };
+
+size_t pad8(size_t n) { return (n + 7) & ~size_t(7); }
+
+int optimizer_slots(OptimizerKind k) {
+    return k == OptimizerKind::Sgd ? 0 : k == OptimizerKind::AdaGrad ? 1 : 2;
+}
+
+[[noreturn]] void corrupt(const std::string& what) {
+    fail(ErrorKind::InvalidBinary, "invalid binary ml_model: " + what);
+}
+
+class Writer {
+public:
+    Writer(uint8_t* p, size_t cap) : p_(p), cap_(cap) {}
+    void bytes(const void* src, size_t n) {
+        if (pos_ + n > cap_) fail(ErrorKind::Internal, "model encoder overran its buffer");
+        if (n) std::memcpy(p_ + pos_, src, n);
+        pos_ += n;
+    }
+    template <typename T> void put(T v) { bytes(&v, sizeof v); }
+    void pad() {
+        while (pos_ % 8) put<uint8_t>(0);
+    }
+    size_t pos() const { return pos_; }
+    uint8_t* at(size_t off) { return p_ + off; }
+
+private:
+    uint8_t* p_;
+    size_t cap_;
+    size_t pos_ = 0;
+};
+
+class Reader {
+public:
+    Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+    void bytes(void* dst, size_t n, const char* what) {
+        if (n > n_ - pos_) corrupt(std::string("truncated in ") + what);
+        if (n) std::memcpy(dst, p_ + pos_, n);
+        pos_ += n;
+    }
+    template <typename T> T get(const char* what) {
+        T v;
+        bytes(&v, sizeof v, what);
+        return v;
+    }
+    const uint8_t* take(size_t n, const char* what) {
+        if (n > n_ - pos_) corrupt(std::string("truncated in ") + what);
+        const uint8_t* r = p_ + pos_;
+        pos_ += n;
+        return r;
+    }
+    size_t remaining() const { return n_ - pos_; }
+
+private:
+    const uint8_t* p_;
+    size_t n_;
+    size_t pos_ = 0;
+};
+
+void check_depth(const char* text, size_t len) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > kMaxJsonDepth)
+                fail(ErrorKind::InvalidText, "ml_model text is nested too deeply",
+                     "the limit is " + std::to_string(kMaxJsonDepth) + " levels");
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+}
+
+}  // namespace
+
+// Shared by the binary and the JSON decoders: everything a model must satisfy.
+struct LinearModelCodec {
+    static void validate(const LinearModel& m, const std::function<void(const std::string&)>& bad);
+    static void encode(const LinearModel& m, uint8_t* out, size_t size);
+    static LinearModel decode(const uint8_t* data, size_t size);
+    static json to_json(const LinearModel& m);
+    static LinearModel from_json(const json& j);
+    static size_t size(const LinearModel& m);
+};
+
+void LinearModelCodec::validate(const LinearModel& m,
+                                const std::function<void(const std::string&)>& bad) {
+    const ModelSpec& s = m.spec_;
+    const size_t nw = m.w_.size();
+    if (s.hashed()) {
+        if (nw != (size_t(1) << s.hash_bits)) bad("a hashed model must have 2^hash_bits weights");
+        if (m.names_.size() > kMaxRememberedNames) bad("too many remembered feature names");
+    } else {
+        if (nw != m.names_.size()) bad("the number of weights differs from the number of features");
+        if (nw > kMaxFeatures) bad("too many features");
+    }
+    if (m.types_.size() != m.names_.size()) bad("feature types do not match feature names");
+    if (m.dense_dim_ > kMaxFeatures) bad("dense dimension out of range");
+    if (m.agg_base_ > m.n_seen_) bad("aggregation base exceeds examples seen");
+    if (!std::isfinite(m.intercept_)) bad("intercept is not finite");
+    std::unordered_set<std::string_view> seen;
+    for (size_t i = 0; i < m.names_.size(); i++) {
+        const auto& nm = m.names_[i];
+        if (nm.size() > kMaxFeatureNameBytes) bad("feature name too long");
+        if (m.types_[i] > 1) bad("unknown feature type");
+        if (!seen.insert(nm).second) bad("feature \"" + nm.substr(0, 64) + "\" appears twice");
+    }
+    int slots = optimizer_slots(s.optimizer.kind);
+    if ((slots >= 1) != !m.s1_.empty() || (slots >= 2) != !m.s2_.empty())
+        bad("optimizer state does not match the optimizer");
+    if ((!m.s1_.empty() && m.s1_.size() != nw) || (!m.s2_.empty() && m.s2_.size() != nw))
+        bad("optimizer state has the wrong length");
+    bool stats = s.keeps_feature_stats();
+    if (stats != !m.cnt_.empty()) bad("feature statistics do not match the spec");
+    if (stats && (m.cnt_.size() != nw || m.mean_.size() != nw || m.m2_.size() != nw))
+        bad("feature statistics have the wrong length");
+    for (size_t i = 0; i < nw; i++) {
+        if (!std::isfinite(m.w_[i])) bad("weight " + std::to_string(i) + " is not finite");
+        if (slots >= 1 && !std::isfinite(m.s1_[i])) bad("optimizer state is not finite");
+        if (slots >= 2 && !std::isfinite(m.s2_[i])) bad("optimizer state is not finite");
+        if (s.optimizer.kind == OptimizerKind::AdaGrad && m.s1_[i] < 0) bad("AdaGrad accumulator is negative");
+        if ((s.optimizer.kind == OptimizerKind::Adam || s.optimizer.kind == OptimizerKind::Ftrl) &&
+            m.s2_[i] < 0)
+            bad("optimizer second-moment state is negative");
+        if (stats) {
+            double c = m.cnt_[i];
+            if (!std::isfinite(c) || c < 0 || c != std::floor(c)) bad("feature count is not a whole number");
+            if (!std::isfinite(m.mean_[i]) || !std::isfinite(m.m2_[i]) || m.m2_[i] < 0)
+                bad("feature statistics are not finite");
+            if (c == 0 && (m.mean_[i] != 0 || m.m2_[i] != 0)) bad("statistics of an unseen feature are not zero");
+        }
+    }
+}
+
+size_t LinearModelCodec::size(const LinearModel& m) {
+    size_t n = kHeaderSize;
+    const size_t sh = 16;  // section header
+    n += sh + pad8(m.spec_.canonical_text().size());
+    n += sh + 32;
+    size_t names = 0;
+    for (const auto& nm : m.names_) names += 5 + nm.size();
+    n += sh + pad8(names);
+    n += sh + 8 * m.w_.size();
+    int slots = optimizer_slots(m.spec_.optimizer.kind);
+    if (slots) n += sh + 8 * m.w_.size() * slots;
+    if (m.spec_.keeps_feature_stats()) n += sh + 8 * m.w_.size() * 3;
+    if (n > kMaxModelBytes)
+        fail(ErrorKind::ProgramLimit, "model is too large to store",
+             "it needs " + std::to_string(n) + " bytes; the limit is " + std::to_string(kMaxModelBytes),
+             "Use fewer hash_bits or fewer distinct features.");
+    return n;
+}
+
+void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
+    Writer w(out, size);
+    const std::string spec = m.spec_.canonical_text();
+    const int slots = optimizer_slots(m.spec_.optimizer.kind);
+    const bool stats = m.spec_.keeps_feature_stats();
+    uint32_t nsections = 4 + (slots ? 1 : 0) + (stats ? 1 : 0);
+
+    w.bytes(kMagic, 4);
+    w.put<uint16_t>(kFormatVersion);
+    w.put<uint16_t>(static_cast<uint16_t>(m.spec_.kind));
+    w.put<uint64_t>(m.identity_);
+    w.put<uint64_t>(m.updates_);
+    w.put<uint64_t>(m.n_seen_);
+    w.put<uint64_t>(0);  // checksum, filled below
+    w.put<uint32_t>(nsections);
+    w.put<uint32_t>(static_cast<uint32_t>(size));
+
+    auto section = [&](uint32_t tag, uint64_t len) {
+        w.put<uint32_t>(tag);
+        w.put<uint32_t>(0);
+        w.put<uint64_t>(len);
+    };
+    auto doubles = [&](const std::vector<double>& v) { w.bytes(v.data(), 8 * v.size()); };
+
+    section(kSpec, spec.size());
+    w.bytes(spec.data(), spec.size());
+    w.pad();
+    section(kState, 32);
+    w.put<uint64_t>(m.agg_base_);
+    w.put<uint32_t>(m.dense_dim_);
+    w.put<uint32_t>(static_cast<uint32_t>(m.names_.size()));
+    w.put<uint64_t>(m.w_.size());
+    w.put<double>(m.intercept_);
+    size_t names = 0;
+    for (const auto& nm : m.names_) names += 5 + nm.size();
+    section(kNames, names);
+    for (size_t i = 0; i < m.names_.size(); i++) {
+        w.put<uint32_t>(static_cast<uint32_t>(m.names_[i].size()));
+        w.put<uint8_t>(m.types_[i]);
+        w.bytes(m.names_[i].data(), m.names_[i].size());
+    }
+    w.pad();
+    section(kWeights, 8 * m.w_.size());
+    doubles(m.w_);
+    if (slots) {
+        section(kOptimizer, 8 * m.w_.size() * slots);
+        doubles(m.s1_);
+        if (slots == 2) doubles(m.s2_);
+    }
+    if (stats) {
+        section(kStats, 8 * m.w_.size() * 3);
+        doubles(m.cnt_);
+        doubles(m.mean_);
+        doubles(m.m2_);
+    }
+    if (w.pos() != size) fail(ErrorKind::Internal, "model encoder size mismatch");
+    uint64_t sum = hash64(out + kHeaderSize, size - kHeaderSize);
+    std::memcpy(out + 32, &sum, 8);
+}
+
+LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
+    if (size < kHeaderSize) corrupt("too short (" + std::to_string(size) + " bytes)");
+    Reader r(data, size);
+    char magic[4];
+    r.bytes(magic, 4, "header");
+    if (std::memcmp(magic, kMagic, 4) != 0) corrupt("bad magic number");
+    auto version = r.get<uint16_t>("header");
+    if (version != kFormatVersion)
+        fail(ErrorKind::InvalidBinary, "unsupported ml_model format version " + std::to_string(version),
+             "this build of pg_learn reads format version " + std::to_string(kFormatVersion));
+    auto kind = r.get<uint16_t>("header");
+    if (kind != uint16_t(ModelKind::LinearRegression) && kind != uint16_t(ModelKind::LogisticRegression))
+        corrupt("unknown model kind " + std::to_string(kind));
+    auto identity = r.get<uint64_t>("header");
+    auto updates = r.get<uint64_t>("header");
+    auto n_seen = r.get<uint64_t>("header");
+    auto sum = r.get<uint64_t>("header");
+    auto nsections = r.get<uint32_t>("header");
+    auto total = r.get<uint32_t>("header");
+    if (total != size) corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
+    if (hash64(data + kHeaderSize, size - kHeaderSize) != sum) corrupt("checksum mismatch");
+
+    auto section = [&](uint32_t want, const char* what) -> std::pair<const uint8_t*, uint64_t> {
+        auto tag = r.get<uint32_t>(what);
+        r.get<uint32_t>(what);
+        auto len = r.get<uint64_t>(what);
+        if (tag != want) corrupt(std::string("expected section ") + what);
+        if (len > r.remaining()) corrupt(std::string("truncated in ") + what);
+        const uint8_t* p = r.take(len, what);
+        r.take(pad8(len) - len, what);
+        return {p, len};
+    };
+
+    auto [spec_p, spec_n] = section(kSpec, "spec");
+    json sj = json::parse(reinterpret_cast<const char*>(spec_p), reinterpret_cast<const char*>(spec_p) + spec_n,
+                          nullptr, false);
+    if (sj.is_discarded()) corrupt("spec is not valid JSON");
+    ModelSpec spec;
+    try {
+        spec = ModelSpec::from_json(sj);
+    } catch (const Error& e) {
+        corrupt(std::string("bad spec: ") + e.what());
+    }
+    if (uint16_t(spec.kind) != kind) corrupt("model kind differs from the spec");
+    LinearModel m(spec);
+    if (m.identity_ != identity) corrupt("identity does not match the spec");
+    m.updates_ = updates;
+    m.n_seen_ = n_seen;
+
+    auto [st_p, st_n] = section(kState, "state");
+    if (st_n != 32) corrupt("state section has the wrong length");
+    Reader st(st_p, st_n);
+    m.agg_base_ = st.get<uint64_t>("state");
+    m.dense_dim_ = st.get<uint32_t>("state");
+    auto n_names = st.get<uint32_t>("state");
+    auto n_weights = st.get<uint64_t>("state");
+    m.intercept_ = st.get<double>("state");
+    const size_t expect_w = spec.hashed() ? (size_t(1) << spec.hash_bits) : n_names;
+    if (n_weights != expect_w) corrupt("weight count does not match the features");
+    int slots = optimizer_slots(spec.optimizer.kind);
+    if (n_names > size / 5) corrupt("feature count out of range");
+
+    auto [nm_p, nm_n] = section(kNames, "names");
+    Reader nr(nm_p, nm_n);
+    m.names_.clear();
+    m.types_.clear();
+    m.index_.clear();
+    m.names_.reserve(n_names);
+    for (uint32_t i = 0; i < n_names; i++) {
+        auto len = nr.get<uint32_t>("names");
+        auto type = nr.get<uint8_t>("names");
+        if (len > kMaxFeatureNameBytes) corrupt("feature name too long");
+        const uint8_t* p = nr.take(len, "names");
+        m.names_.emplace_back(reinterpret_cast<const char*>(p), len);
+        m.types_.push_back(type);
+    }
+    if (nr.remaining() != 0) corrupt("trailing bytes in names");
+
+    auto doubles = [&](std::vector<double>& v, const uint8_t* p, size_t k) {
+        v.resize(n_weights);
+        std::memcpy(v.data(), p + 8 * n_weights * k, 8 * n_weights);
+    };
+    auto [w_p, w_n] = section(kWeights, "weights");
+    if (w_n != 8 * n_weights) corrupt("weights section has the wrong length");
+    doubles(m.w_, w_p, 0);
+    if (slots) {
+        auto [o_p, o_n] = section(kOptimizer, "optimizer state");
+        if (o_n != 8 * n_weights * slots) corrupt("optimizer section has the wrong length");
+        doubles(m.s1_, o_p, 0);
+        if (slots == 2) doubles(m.s2_, o_p, 1);
+    }
+    if (spec.keeps_feature_stats()) {
+        auto [s_p, s_n] = section(kStats, "feature statistics");
+        if (s_n != 8 * n_weights * 3) corrupt("statistics section has the wrong length");
+        doubles(m.cnt_, s_p, 0);
+        doubles(m.mean_, s_p, 1);
+        doubles(m.m2_, s_p, 2);
+    }
+    if (nsections != 4u + (slots ? 1 : 0) + (spec.keeps_feature_stats() ? 1 : 0))
+        corrupt("wrong number of sections");
+    if (r.remaining() != 0) corrupt("trailing bytes after the last section");
+
+    validate(m, [](const std::string& what) { corrupt(what); });
+    for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
+    return m;
+}
+
+json LinearModelCodec::to_json(const LinearModel& m) {
+    char id[17];
+    snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.identity_));
+    json types = json::array();
+    for (auto t : m.types_) types.push_back(t == 0 ? "numeric" : "categorical");
+    json j = {{"pg_learn_model", kFormatVersion},
+              {"kind", model_kind_name(m.spec_.kind)},
+              {"spec", m.spec_.to_json()},
+              {"identity", id},
+              {"updates", m.updates_},
+              {"n_seen", m.n_seen_},
+              {"aggregation_base", m.agg_base_},
+              {"dense_dim", m.dense_dim_},
+              {"intercept", m.intercept_},
+              {"features", m.names_},
+              {"feature_types", types},
+              {"weights", m.w_}};
+    switch (m.spec_.optimizer.kind) {
+        case OptimizerKind::Sgd: break;
+        case OptimizerKind::AdaGrad: j["optimizer_state"] = {{"g2", m.s1_}}; break;
+        case OptimizerKind::Adam: j["optimizer_state"] = {{"m", m.s1_}, {"v", m.s2_}}; break;
+        case OptimizerKind::Ftrl: j["optimizer_state"] = {{"z", m.s1_}, {"n", m.s2_}}; break;
+    }
+    if (m.spec_.keeps_feature_stats())
+        j["feature_stats"] = {{"count", m.cnt_}, {"mean", m.mean_}, {"m2", m.m2_}};
+    return j;
+}
+
+LinearModel LinearModelCodec::from_json(const json& j) {
+    auto bad = [](const std::string& what) {
+        fail(ErrorKind::InvalidParameter, "invalid ml_model: " + what);
+    };
+    static const char* known[] = {"pg_learn_model", "kind", "spec", "identity", "updates", "n_seen",
+                                  "aggregation_base", "dense_dim", "intercept", "features",
+                                  "feature_types", "weights", "optimizer_state", "feature_stats"};
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        bool ok = false;
+        for (const char* k : known) ok = ok || it.key() == k;
+        if (!ok) bad("unknown key \"" + it.key() + "\"");
+    }
+    auto need = [&](const char* key) -> const json& {
+        auto it = j.find(key);
+        if (it == j.end()) bad(std::string("missing key \"") + key + "\"");
+        return *it;
+    };
+    auto u64 = [&](const char* key) -> uint64_t {
+        const json& v = need(key);
+        if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+            bad(std::string("\"") + key + "\" must be a non-negative integer");
+        return v.get<uint64_t>();
+    };
+    auto num = [&](const json& v, const std::string& what) -> double {
+        if (!v.is_number()) bad(what + " must be a number");
+        return v.get<double>();
+    };
+    auto vec = [&](const json& v, const std::string& what) {
+        if (!v.is_array()) bad(what + " must be an array of numbers");
+        std::vector<double> out;
+        out.reserve(v.size());
+        for (const auto& x : v) out.push_back(num(x, what));
+        return out;
+    };
+    auto obj = [&](const json& v, const char* what, std::initializer_list<const char*> keys) {
+        if (!v.is_object() || v.size() != keys.size()) bad(std::string(what) + " has the wrong shape");
+        for (const char* k : keys)
+            if (!v.contains(k)) bad(std::string(what) + " lacks \"" + k + "\"");
+    };
+
+    const json& ver = need("pg_learn_model");
+    if (!ver.is_number_integer() || ver.get<int64_t>() != kFormatVersion)
+        bad("unsupported format version " + ver.dump());
+    ModelSpec spec = ModelSpec::from_json(need("spec"));
+    const json& kind = need("kind");
+    if (!kind.is_string() || kind.get<std::string>() != model_kind_name(spec.kind))
+        bad("\"kind\" does not match the spec");
+    LinearModel m(spec);
+    if (auto it = j.find("identity"); it != j.end()) {
+        char id[17];
+        snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.identity_));
+        if (!it->is_string() || it->get<std::string>() != id) bad("\"identity\" does not match the spec");
+    }
+    m.updates_ = u64("updates");
+    m.n_seen_ = u64("n_seen");
+    m.agg_base_ = j.contains("aggregation_base") ? u64("aggregation_base") : 0;
+    uint64_t dd = u64("dense_dim");
+    if (dd > kMaxFeatures) bad("\"dense_dim\" out of range");
+    m.dense_dim_ = static_cast<uint32_t>(dd);
+    m.intercept_ = num(need("intercept"), "\"intercept\"");
+    const json& names = need("features");
+    const json& types = need("feature_types");
+    if (!names.is_array() || !types.is_array() || names.size() != types.size())
+        bad("\"features\" and \"feature_types\" must be arrays of the same length");
+    m.names_.clear();
+    m.types_.clear();
+    m.index_.clear();
+    for (size_t i = 0; i < names.size(); i++) {
+        if (!names[i].is_string()) bad("feature names must be strings");
+        if (!types[i].is_string()) bad("feature types must be strings");
+        const auto t = types[i].get<std::string>();
+        if (t != "numeric" && t != "categorical") bad("unknown feature type \"" + t + "\"");
+        m.names_.push_back(names[i].get<std::string>());
+        m.types_.push_back(t == "numeric" ? 0 : 1);
+    }
+    m.w_ = vec(need("weights"), "\"weights\"");
+    m.s1_.clear();
+    m.s2_.clear();
+    const json* os = j.contains("optimizer_state") ? &j["optimizer_state"] : nullptr;
+    switch (spec.optimizer.kind) {
+        case OptimizerKind::Sgd:
+            if (os) bad("the sgd optimizer has no \"optimizer_state\"");
+            break;
+        case OptimizerKind::AdaGrad:
+            if (!os) bad("missing key \"optimizer_state\"");
+            obj(*os, "\"optimizer_state\"", {"g2"});
+            m.s1_ = vec((*os)["g2"], "optimizer state");
+            break;
+        case OptimizerKind::Adam:
+            if (!os) bad("missing key \"optimizer_state\"");
+            obj(*os, "\"optimizer_state\"", {"m", "v"});
+            m.s1_ = vec((*os)["m"], "optimizer state");
+            m.s2_ = vec((*os)["v"], "optimizer state");
+            break;
+        case OptimizerKind::Ftrl:
+            if (!os) bad("missing key \"optimizer_state\"");
+            obj(*os, "\"optimizer_state\"", {"z", "n"});
+            m.s1_ = vec((*os)["z"], "optimizer state");
+            m.s2_ = vec((*os)["n"], "optimizer state");
+            break;
+    }
+    m.cnt_.clear();
+    m.mean_.clear();
+    m.m2_.clear();
+    if (spec.keeps_feature_stats()) {
+        if (!j.contains("feature_stats")) bad("missing key \"feature_stats\"");
+        const json& fs = j["feature_stats"];
+        obj(fs, "\"feature_stats\"", {"count", "mean", "m2"});
+        m.cnt_ = vec(fs["count"], "feature statistics");
+        m.mean_ = vec(fs["mean"], "feature statistics");
+        m.m2_ = vec(fs["m2"], "feature statistics");
+    } else if (j.contains("feature_stats")) {
+        bad("\"feature_stats\" given but the spec neither scales nor imputes means");
+    }
+    validate(m, bad);
+    for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
+    size(m);  // enforces the size limit
+    return m;
+}
+
+size_t LinearModel::encoded_size() const { return LinearModelCodec::size(*this); }
+void LinearModel::encode(uint8_t* out, size_t size) const { LinearModelCodec::encode(*this, out, size); }
+LinearModel LinearModel::decode(const uint8_t* data, size_t size) { return LinearModelCodec::decode(data, size); }
+json LinearModel::to_json() const { return LinearModelCodec::to_json(*this); }
+LinearModel LinearModel::from_json(const json& j) {
+    if (!j.is_object())
+        fail(ErrorKind::InvalidParameter, std::string("ml_model text must be a JSON object, not ") + j.type_name());
+    if (!j.contains("pg_learn_model")) return LinearModel(ModelSpec::from_json(j));
+    return LinearModelCodec::from_json(j);
+}
+
+LinearModel LinearModel::from_text(const char* text, size_t len) {
+    check_depth(text, len);
+    json j = json::parse(text, text + len, nullptr, false);
+    if (j.is_discarded())
+        fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid JSON", {},
+             "A fresh model is written as a spec, e.g. '{\"model\":\"logistic_regression\"}'.");
+    return from_json(j);
+}
+
+}  // namespace pg_learn::core
