@@ -11,7 +11,7 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=pg_learn
 
 PG_CONFIG ?= pg_config
-PG_CXXFLAGS += -std=c++17 -Wno-register -fvisibility=hidden -Isrc/core -Isrc/pg -MMD -MP -O2
+PG_CXXFLAGS += -std=c++17 -Wno-register -Isrc/core -Isrc/pg -MMD -MP -O2
 SHLIB_LINK += -lstdc++
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -19,6 +19,9 @@ include $(PGXS)
 
 # LLVM bitcode for JIT inlining must see the same C++ flags.
 COMPILE.cxx.bc = $(CLANG) -xc++ -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) $(PG_CXXFLAGS) -emit-llvm -c
+
+# The core's compile-time wall against PostgreSQL headers (src/core/cpp_only.hpp).
+$(CORE_SRCS:.cpp=.o): PG_CXXFLAGS += -DPG_LEARN_CORE_TU
 
 -include $(OBJS:.o=.d)
 

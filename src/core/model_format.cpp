@@ -140,14 +140,12 @@ void LinearModelCodec::validate(const LinearModel& m,
         if (!seen.insert(nm).second) bad("feature \"" + nm.substr(0, 64) + "\" appears twice");
     }
     int slots = optimizer_slots(s.optimizer.kind);
-    if ((slots >= 1) != !m.s1_.empty() || (slots >= 2) != !m.s2_.empty())
-        bad("optimizer state does not match the optimizer");
-    if ((!m.s1_.empty() && m.s1_.size() != nw) || (!m.s2_.empty() && m.s2_.size() != nw))
-        bad("optimizer state has the wrong length");
+    if (m.s1_.size() != (slots >= 1 ? nw : 0) || m.s2_.size() != (slots >= 2 ? nw : 0))
+        bad("optimizer state does not match the optimizer and the number of weights");
     bool stats = s.keeps_feature_stats();
-    if (stats != !m.cnt_.empty()) bad("feature statistics do not match the spec");
-    if (stats && (m.cnt_.size() != nw || m.mean_.size() != nw || m.m2_.size() != nw))
-        bad("feature statistics have the wrong length");
+    const size_t ns = stats ? nw : 0;
+    if (m.cnt_.size() != ns || m.mean_.size() != ns || m.m2_.size() != ns)
+        bad("feature statistics do not match the spec and the number of weights");
     for (size_t i = 0; i < nw; i++) {
         if (!std::isfinite(m.w_[i])) bad("weight " + std::to_string(i) + " is not finite");
         if (slots >= 1 && !std::isfinite(m.s1_[i])) bad("optimizer state is not finite");

@@ -1,0 +1,308 @@
+// Reads features out of jsonb objects, float8[] arrays and rows, validating as it goes.
+#include "features.hpp"
+
+#include "model_datum.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "access/tupdesc.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/typcache.h"
+}
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace pg_learn::pg {
+
+using core::ErrorKind;
+using core::fail;
+
+// --- numeric ---------------------------------------------------------------------------------
+//
+// The on-disk numeric layout is private to numeric.c but fixed by pg_upgrade compatibility; we
+// read it to avoid numeric_float8's round trip through text. Exact cases (at most three base-
+// 10000 digits and a power of ten that is exact in a double) are one correctly rounded
+// multiplication or division; anything else is printed to digits and parsed with strtod, which
+// is what numeric_float8 does. sql/features.sql checks the results against ::float8.
+namespace {
+
+constexpr uint16_t kSignMask = 0xC000, kNeg = 0x4000, kShort = 0x8000, kSpecial = 0xC000;
+constexpr uint16_t kShortSign = 0x2000, kShortWeightSign = 0x0040, kShortWeightMask = 0x003F;
+
+const double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+}  // namespace
+
+double numeric_to_double(Numeric num) {
+    const auto* v = reinterpret_cast<const struct varlena*>(num);
+    const char* p = VARDATA_ANY(v);
+    size_t len = VARSIZE_ANY_EXHDR(v);
+    if (len < 2) fail(ErrorKind::InvalidBinary, "malformed numeric value");
+    uint16_t head;
+    std::memcpy(&head, p, 2);
+    uint16_t flags = head & kSignMask;
+    if (flags == kSpecial) {  // rejected by the caller, which names the feature
+        if (head == 0xD000) return HUGE_VAL;
+        if (head == 0xF000) return -HUGE_VAL;
+        return std::nan("");
+    }
+    bool negative;
+    int weight;
+    const char* digits;
+    size_t ndigits;
+    if (flags == kShort) {
+        negative = (head & kShortSign) != 0;
+        weight = (head & kShortWeightSign) ? static_cast<int>(~kShortWeightMask | (head & kShortWeightMask))
+                                           : static_cast<int>(head & kShortWeightMask);
+        digits = p + 2;
+        ndigits = (len - 2) / 2;
+    } else {
+        if (len < 4) fail(ErrorKind::InvalidBinary, "malformed numeric value");
+        negative = flags == kNeg;
+        int16_t w;
+        std::memcpy(&w, p + 2, 2);
+        weight = w;
+        digits = p + 4;
+        ndigits = (len - 4) / 2;
+    }
+    if (ndigits == 0) return negative ? -0.0 : 0.0;
+    auto digit = [&](size_t i) {
+        int16_t d;
+        std::memcpy(&d, digits + 2 * i, 2);
+        return static_cast<int64_t>(d);
+    };
+    if (ndigits <= 3) {
+        // Both operands exact (acc < 10^12, 10^k for k <= 22): one IEEE operation rounds correctly.
+        int64_t acc = 0;
+        for (size_t i = 0; i < ndigits; i++) acc = acc * 10000 + digit(i);
+        int exp10 = 4 * (weight - static_cast<int>(ndigits) + 1);
+        if (exp10 >= -22 && exp10 <= 22) {
+            double a = static_cast<double>(acc);
+            double r = exp10 >= 0 ? a * kPow10[exp10] : a / kPow10[-exp10];
+            return negative ? -r : r;
+        }
+    }
+    // General case: "d1d2...e<exp>" then strtod, exactly as correct as numeric_float8.
+    char buf[64 + 4 * 40];
+    char* out = buf;
+    if (negative) *out++ = '-';
+    size_t used = std::min<size_t>(ndigits, 40);  // 160 significant digits is beyond double precision
+    for (size_t i = 0; i < used; i++) out += std::snprintf(out, 5 + 1, "%04d", static_cast<int>(digit(i)));
+    int exp10 = 4 * (weight - static_cast<int>(used) + 1);
+    std::snprintf(out, 16, "e%d", exp10);
+    return std::strtod(buf, nullptr);
+}
+
+// --- jsonb -----------------------------------------------------------------------------------
+
+void jsonb_features(Datum datum, core::Observation& obs) {
+    obs.clear();
+    Jsonb* jb = nullptr;
+    pg_guard([&]() { jb = DatumGetJsonbP(datum); });
+    if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+        fail(ErrorKind::InvalidParameter, "features must be a JSON object",
+             JB_ROOT_IS_SCALAR(jb) ? "got a scalar" : "got an array",
+             "Write features as {\"name\": value, ...}.");
+    JsonbIterator* it = nullptr;
+    JsonbValue v;
+    JsonbIteratorToken tok;
+    std::string_view key;
+    // JsonbIteratorNext pallocs only when descending into containers, which we do not.
+    pg_guard([&]() { it = JsonbIteratorInit(&jb->root); });
+    while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+        if (tok == WJB_KEY) {
+            key = std::string_view(v.val.string.val, v.val.string.len);
+            continue;
+        }
+        if (tok != WJB_VALUE) continue;
+        switch (v.type) {
+            case jbvNumeric: {
+                obs.add_numeric(key, numeric_to_double(v.val.numeric));
+                break;
+            }
+            case jbvString:
+                obs.add_category(key, std::string_view(v.val.string.val, v.val.string.len));
+                break;
+            case jbvBool: obs.add_numeric(key, v.val.boolean ? 1.0 : 0.0); break;
+            case jbvNull: obs.add_missing(key); break;
+            default:
+                fail(ErrorKind::InvalidParameter,
+                     "feature \"" + std::string(key.substr(0, 64)) + "\" is a nested object or array",
+                     {}, "Features must be numbers, strings, booleans or null.");
+        }
+    }
+}
+
+// --- float8[] --------------------------------------------------------------------------------
+
+DenseArray dense_features(Datum datum) {
+    ArrayType* arr = nullptr;
+    pg_guard([&]() { arr = DatumGetArrayTypeP(datum); });
+    if (ARR_ELEMTYPE(arr) != FLOAT8OID) fail(ErrorKind::InvalidParameter, "features must be float8[]");
+    if (ARR_NDIM(arr) != 1) {
+        if (ARR_NDIM(arr) == 0) fail(ErrorKind::InvalidParameter, "feature array is empty");
+        fail(ErrorKind::InvalidParameter, "feature array must have one dimension",
+             "it has " + std::to_string(ARR_NDIM(arr)));
+    }
+    if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+        fail(ErrorKind::NullValue, "feature array contains NULL elements",
+             {}, "Arrays are the dense fast path; pass features as jsonb or a row to use missing values.");
+    return {reinterpret_cast<const double*>(ARR_DATA_PTR(arr)), static_cast<size_t>(ARR_DIMS(arr)[0])};
+}
+
+// --- rows ------------------------------------------------------------------------------------
+
+namespace {
+
+enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Enum };
+
+struct ColumnPlan {
+    ColumnKind kind;
+    NameData name;
+    Oid output_fn;  // enums: the label comes from the output function
+};
+
+struct RowPlan {
+    Oid type_id;
+    int32 typmod;
+    TupleDesc desc;
+    int natts;
+    ColumnPlan* columns;
+    Datum* values;
+    bool* nulls;
+};
+
+RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
+    // Plain C code: may ereport, holds no C++ objects.
+    TupleDesc tupdesc = lookup_rowtype_tupdesc(type_id, typmod);
+    MemoryContext old = MemoryContextSwitchTo(cxt);
+    auto* plan = static_cast<RowPlan*>(palloc0(sizeof(RowPlan)));
+    plan->type_id = type_id;
+    plan->typmod = typmod;
+    plan->desc = CreateTupleDescCopy(tupdesc);
+    plan->natts = tupdesc->natts;
+    plan->columns = static_cast<ColumnPlan*>(palloc0(sizeof(ColumnPlan) * Max(1, tupdesc->natts)));
+    plan->values = static_cast<Datum*>(palloc0(sizeof(Datum) * Max(1, tupdesc->natts)));
+    plan->nulls = static_cast<bool*>(palloc0(sizeof(bool) * Max(1, tupdesc->natts)));
+    MemoryContextSwitchTo(old);
+    for (int i = 0; i < tupdesc->natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+        ColumnPlan& c = plan->columns[i];
+        c.name = att->attname;
+        if (att->attisdropped) {
+            c.kind = ColumnKind::Skip;
+            continue;
+        }
+        Oid base = getBaseType(att->atttypid);
+        switch (base) {
+            case INT2OID: c.kind = ColumnKind::Int2; break;
+            case INT4OID: c.kind = ColumnKind::Int4; break;
+            case INT8OID: c.kind = ColumnKind::Int8; break;
+            case FLOAT4OID: c.kind = ColumnKind::Float4; break;
+            case FLOAT8OID: c.kind = ColumnKind::Float8; break;
+            case NUMERICOID: c.kind = ColumnKind::Numeric; break;
+            case BOOLOID: c.kind = ColumnKind::Bool; break;
+            case TEXTOID:
+            case VARCHAROID:
+            case NAMEOID: c.kind = ColumnKind::Text; break;
+            case BPCHAROID: c.kind = ColumnKind::Bpchar; break;
+            default:
+                if (type_is_enum(base)) {
+                    bool varlena;
+                    c.kind = ColumnKind::Enum;
+                    getTypeOutputInfo(base, &c.output_fn, &varlena);
+                } else {
+                    ReleaseTupleDesc(tupdesc);
+                    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                                    errmsg("column \"%s\" has type %s, which cannot be a feature",
+                                           NameStr(att->attname), format_type_be(att->atttypid)),
+                                    errhint("Features must be numeric, boolean, text or enum columns; "
+                                            "list the feature columns in a ROW(...) or cast them.")));
+                }
+        }
+    }
+    ReleaseTupleDesc(tupdesc);
+    return plan;
+}
+
+}  // namespace
+
+void row_features(FunctionCallInfo fcinfo, Datum row, core::Observation& obs) {
+    obs.clear();
+    HeapTupleHeader td = nullptr;
+    RowPlan* plan = nullptr;
+    // All PostgreSQL work first (detoast, plan, deform, enum labels), then the core sees plain data.
+    pg_guard([&]() {
+        td = DatumGetHeapTupleHeader(row);
+        Oid type_id = HeapTupleHeaderGetTypeId(td);
+        int32 typmod = HeapTupleHeaderGetTypMod(td);
+        // The row plan is cached beside the model cache, in the function's memory context.
+        ModelCache* cache = static_cast<ModelCache*>(fcinfo->flinfo->fn_extra);
+        plan = cache ? static_cast<RowPlan*>(cache->row_plan) : nullptr;
+        if (!plan || plan->type_id != type_id || plan->typmod != typmod) {
+            plan = build_row_plan(fcinfo->flinfo->fn_mcxt, type_id, typmod);
+            if (cache) cache->row_plan = plan;
+        }
+        HeapTupleData tuple;
+        tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+        ItemPointerSetInvalid(&tuple.t_self);
+        tuple.t_tableOid = InvalidOid;
+        tuple.t_data = td;
+        heap_deform_tuple(&tuple, plan->desc, plan->values, plan->nulls);
+    });
+    for (int i = 0; i < plan->natts; i++) {
+        const ColumnPlan& c = plan->columns[i];
+        if (c.kind == ColumnKind::Skip) continue;
+        std::string_view name(NameStr(c.name), std::strlen(NameStr(c.name)));
+        if (plan->nulls[i]) {
+            obs.add_missing(name);
+            continue;
+        }
+        Datum v = plan->values[i];
+        switch (c.kind) {
+            case ColumnKind::Int2: obs.add_numeric(name, DatumGetInt16(v)); break;
+            case ColumnKind::Int4: obs.add_numeric(name, DatumGetInt32(v)); break;
+            case ColumnKind::Int8: obs.add_numeric(name, static_cast<double>(DatumGetInt64(v))); break;
+            case ColumnKind::Float4: obs.add_numeric(name, DatumGetFloat4(v)); break;
+            case ColumnKind::Float8: obs.add_numeric(name, DatumGetFloat8(v)); break;
+            case ColumnKind::Bool: obs.add_numeric(name, DatumGetBool(v) ? 1.0 : 0.0); break;
+            case ColumnKind::Numeric: {
+                Numeric num = nullptr;
+                pg_guard([&]() { num = DatumGetNumeric(v); });
+                obs.add_numeric(name, numeric_to_double(num));
+                break;
+            }
+            case ColumnKind::Text:
+            case ColumnKind::Bpchar: {
+                struct varlena* t = nullptr;
+                pg_guard([&]() { t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(v))); });
+                size_t len = VARSIZE_ANY_EXHDR(t);
+                const char* s = VARDATA_ANY(t);
+                if (c.kind == ColumnKind::Bpchar)
+                    while (len > 0 && s[len - 1] == ' ') len--;  // char(n) padding is not part of the value
+                obs.add_category(name, std::string_view(s, len));
+                break;
+            }
+            case ColumnKind::Enum: {
+                char* label = nullptr;
+                pg_guard([&]() { label = OidOutputFunctionCall(c.output_fn, v); });
+                obs.add_category(name, std::string_view(label, std::strlen(label)));
+                break;
+            }
+            case ColumnKind::Skip: break;
+        }
+    }
+}
+
+}  // namespace pg_learn::pg

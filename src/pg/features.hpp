@@ -1,0 +1,30 @@
+// Turning a SQL value (jsonb object, float8[] or row) into the core's feature input.
+#pragma once
+
+#include "glue.hpp"
+
+extern "C" {
+#include "utils/numeric.h"
+}
+
+#include "observation.hpp"
+
+namespace pg_learn::pg {
+
+// Fills obs from a jsonb object; nested values and non-objects are errors.
+void jsonb_features(Datum jsonb, core::Observation& obs);
+// Fills obs from a composite value; the column plan is cached in fn_extra-owned memory.
+void row_features(FunctionCallInfo fcinfo, Datum row, core::Observation& obs);
+
+// A float8[] as contiguous doubles: one dimension, no NULLs. The pointer is valid while the
+// detoasted array lives (in the current memory context).
+struct DenseArray {
+    const double* data;
+    size_t n;
+};
+DenseArray dense_features(Datum array);
+
+// A jsonb numeric as a double, without going through text when it can be done exactly.
+double numeric_to_double(Numeric num);
+
+}  // namespace pg_learn::pg

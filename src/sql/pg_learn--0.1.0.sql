@@ -1,0 +1,97 @@
+-- pg_learn 0.1.0: the ml_model type, online linear models, ml_fit, ml_train, ml_info.
+\echo Use "CREATE EXTENSION pg_learn" to load this file. \quit
+
+-- ---------------------------------------------------------------------------------------------
+-- The model type: JSON text, versioned binary send/recv, both validated completely.
+-- ---------------------------------------------------------------------------------------------
+CREATE TYPE ml_model;
+
+CREATE FUNCTION ml_model_in(cstring) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_out(ml_model) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_recv(internal) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_send(ml_model) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE ml_model (
+    INPUT = ml_model_in,
+    OUTPUT = ml_model_out,
+    RECEIVE = ml_model_recv,
+    SEND = ml_model_send,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+COMMENT ON TYPE ml_model IS 'A machine-learning model as a value: JSON text, versioned binary format';
+
+CREATE FUNCTION ml_info(model ml_model) RETURNS jsonb
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_info(ml_model) IS
+    'Kind, spec, examples seen, feature names, weights and size in bytes of a model';
+
+-- ---------------------------------------------------------------------------------------------
+-- Scoring. Pure functions of their arguments: IMMUTABLE, PARALLEL SAFE.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_predict_one(model ml_model, x jsonb) RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_predict_one_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_predict_one(model ml_model, x float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_predict_one_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_predict_one(model ml_model, x record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_predict_one_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict_one(ml_model, jsonb) IS
+    'Regression value, or probability of the positive class, for one example';
+
+-- ---------------------------------------------------------------------------------------------
+-- One online update. Not STRICT: a NULL example or label returns the model unchanged.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_fit_one(model ml_model, x jsonb, y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_jsonb' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x float8[], y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x record, y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml_fit_one(ml_model, jsonb, float8) IS
+    'The model after learning one example';
+
+-- ---------------------------------------------------------------------------------------------
+-- The ml_fit aggregate: one online pass over the rows. Its state is ml_model itself (expanded
+-- in memory while aggregating), so the aggregate runs in parallel and Citus can push it down.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x jsonb, y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_jsonb' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x float8[], y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x record, y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_combine(a ml_model, b ml_model) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_final(state ml_model) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE ml_fit(model ml_model, x jsonb, y float8) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x float8[], y float8) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x record, y float8) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_fit(ml_model, float8[], float8) IS
+    'The model after one online pass over the rows (in their ORDER BY order when given)';
+
+-- ---------------------------------------------------------------------------------------------
+-- Multi-pass training over a query's rows (columns: features, label).
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 1,
+                         shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ml_train(ml_model, text, int, boolean, bigint) IS
+    'The model after several online passes over the rows of a query returning (features, label)';
