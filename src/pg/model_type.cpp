@@ -201,3 +201,10 @@ PGL_FUNCTION(ml_info) {
     pg_guard([&]() { result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
     return result;
 }
+
+PGL_FUNCTION(ml_model_from_bytes) {
+    struct varlena* b = nullptr;
+    pg_guard([&]() { b = PG_GETARG_VARLENA_PP(0); });
+    LinearModel m = LinearModel::decode(reinterpret_cast<const uint8_t*>(VARDATA_ANY(b)), VARSIZE_ANY_EXHDR(b));
+    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+}

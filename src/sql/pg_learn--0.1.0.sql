@@ -95,3 +95,13 @@ CREATE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 1,
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION ml_train(ml_model, text, int, boolean, bigint) IS
     'The model after several online passes over the rows of a query returning (features, label)';
+
+-- ---------------------------------------------------------------------------------------------
+-- The binary format as bytea: export, and import with full validation.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_model_bytes(model ml_model) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'ml_model_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_from_bytes(bytes bytea) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_model_from_bytes(bytea) IS
+    'A model from its binary format (ml_model_bytes), validated completely';
