@@ -174,7 +174,11 @@ PGL_FUNCTION(ml_train) {
     std::vector<double> labels;
     Portal portal = nullptr;
     Oid xtype = InvalidOid, ytype = InvalidOid;
+    // Detoasted copies of each batch's features live here and go with the batch.
+    MemoryContext batch_cxt = nullptr;
+    MemoryContext outer_cxt = CurrentMemoryContext;
     pg_guard([&]() {
+        batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train batch", ALLOCSET_DEFAULT_SIZES);
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
         SPIPlanPtr plan = SPI_prepare(query.c_str(), 0, nullptr);
         if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -215,6 +219,7 @@ PGL_FUNCTION(ml_train) {
                      "the second column of the ml_train query (the label) must be a number or boolean");
             first = false;
         }
+        MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
         for (uint64 r = 0; r < got; r++) {
             bool xnull = false, ynull = false;
             Datum x = 0, y = 0;
@@ -239,12 +244,18 @@ PGL_FUNCTION(ml_train) {
                 else row_features(fcinfo, x, named.back());
             }
         }
-        pg_guard([&]() { SPI_freetuptable(tt); });
+        MemoryContextSwitchTo(spi_cxt);
+        pg_guard([&]() {
+            SPI_freetuptable(tt);
+            MemoryContextReset(batch_cxt);
+        });
     }
     pg_guard([&]() {
         SPI_cursor_close(portal);
         SPI_finish();
+        MemoryContextDelete(batch_cxt);
     });
+    MemoryContextSwitchTo(outer_cxt);
 
     pg_learn::core::run_epochs(
         labels.size(), epochs, shuffle, seed,

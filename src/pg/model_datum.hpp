@@ -45,8 +45,12 @@ public:
     static ModelCache& of(FunctionCallInfo fcinfo);
 
 private:
+    // What identifies the cached model: the model's own header, or, for a value stored out of
+    // line, its TOAST pointer (so a stored model is not re-fetched, even in part, per row).
+    enum class KeyKind : uint8_t { Header, ToastPointer };
     core::LinearModel* model_ = nullptr;
     bool valid_ = false;
+    KeyKind key_kind_ = KeyKind::Header;
     uint8_t header_[kModelHeaderBytes];
     MemoryContextCallback destroy_;
     static void destroy(void* arg);

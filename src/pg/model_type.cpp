@@ -2,6 +2,7 @@
 #include "model_datum.hpp"
 
 extern "C" {
+#include "access/detoast.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
@@ -118,20 +119,32 @@ LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update
         else model_ = new LinearModel(*em->model);
         return *model_;
     }
-    // Read only the header (a slice, so a toasted model is not fetched whole) to check the cache.
     auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
-    uint8_t header[kModelHeaderBytes];
-    bool have_header = false;
-    pg_guard([&]() {
-        struct varlena* slice = raw;
-        if (VARATT_IS_EXTENDED(raw)) slice = pg_detoast_datum_slice(raw, 0, kModelHeaderBytes);
-        if (VARSIZE_ANY_EXHDR(slice) >= kModelHeaderBytes) {
-            std::memcpy(header, VARDATA_ANY(slice), kModelHeaderBytes);
-            have_header = true;
-        }
-        if (slice != raw) pfree(slice);
-    });
-    if (valid_ && have_header && std::memcmp(header, header_, kModelHeaderBytes) == 0) {
+    uint8_t key[kModelHeaderBytes];
+    KeyKind kind = KeyKind::Header;
+    bool have_key = false;
+    if (VARATT_IS_EXTERNAL_ONDISK(raw)) {
+        // A TOAST pointer names one stored value (relation and value OID) for as long as the
+        // value exists, which covers the query that holds it.
+        varatt_external ptr;
+        VARATT_EXTERNAL_GET_POINTER(ptr, raw);
+        std::memset(key, 0, sizeof key);
+        std::memcpy(key, &ptr, sizeof ptr);
+        kind = KeyKind::ToastPointer;
+        have_key = true;
+    } else {
+        // Read only the header: a compressed model is decompressed only as far as its header.
+        pg_guard([&]() {
+            struct varlena* slice = raw;
+            if (VARATT_IS_EXTENDED(raw)) slice = pg_detoast_datum_slice(raw, 0, kModelHeaderBytes);
+            if (VARSIZE_ANY_EXHDR(slice) >= kModelHeaderBytes) {
+                std::memcpy(key, VARDATA_ANY(slice), kModelHeaderBytes);
+                have_key = true;
+            }
+            if (slice != raw) pfree(slice);
+        });
+    }
+    if (valid_ && have_key && kind == key_kind_ && std::memcmp(key, header_, kModelHeaderBytes) == 0) {
         if (for_update) valid_ = false;
         return *model_;
     }
@@ -142,8 +155,9 @@ LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update
     if (flat != raw) pfree(flat);
     if (model_) *model_ = std::move(decoded);
     else model_ = new LinearModel(std::move(decoded));
-    if (have_header && !for_update) {
-        std::memcpy(header_, header, kModelHeaderBytes);
+    if (have_key && !for_update) {
+        std::memcpy(header_, key, kModelHeaderBytes);
+        key_kind_ = kind;
         valid_ = true;
     }
     return *model_;
@@ -152,6 +166,7 @@ LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update
 void ModelCache::remember_output(const struct varlena* flat) {
     if (VARSIZE_ANY_EXHDR(flat) < kModelHeaderBytes) return;
     std::memcpy(header_, VARDATA_ANY(flat), kModelHeaderBytes);
+    key_kind_ = KeyKind::Header;
     valid_ = true;
 }
 
