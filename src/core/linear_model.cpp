@@ -110,8 +110,20 @@ void LinearModel::resolve(const Observation& x, bool learning) const {
             terms_.push_back({idx, mean_[idx], true, false});
             continue;
         }
-        uint32_t idx = index_of(name, e.type, learning);
-        if (idx == kAbsent) continue;
+        uint32_t idx;
+        if (i < recent_.size() && recent_[i].name == name) {
+            idx = recent_[i].index;
+        } else {
+            idx = index_of(name, e.type, learning);
+            if (idx == kAbsent) continue;
+            // Indices never change once given (the dictionary only grows), so this stays true.
+            // A hashed model caches only while learning, when index_of also remembered the name.
+            if (learning || !spec_.hashed()) {
+                if (i >= recent_.size()) recent_.resize(i + 1);
+                recent_[i].name.assign(name.data(), name.size());
+                recent_[i].index = idx;
+            }
+        }
         terms_.push_back({idx, e.value, e.type == FeatureType::Numeric, true});
     }
 }

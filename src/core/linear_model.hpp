@@ -99,6 +99,13 @@ private:
     mutable std::unordered_map<std::string, uint32_t> index_;
     mutable std::vector<int64_t> dense_map_;         // position -> weight index or -1
     mutable std::vector<Term> terms_;
+    // The previous example's names and their indices, by position: a stream's rows usually
+    // carry the same names in the same order, so one comparison replaces a hash lookup.
+    struct RecentName {
+        std::string name;
+        uint32_t index;
+    };
+    mutable std::vector<RecentName> recent_;
     mutable std::string scratch_;
 
     friend struct LinearModelCodec;
