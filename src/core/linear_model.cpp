@@ -94,6 +94,7 @@ void LinearModel::check_label(double y) const {
 
 void LinearModel::resolve(const Observation& x, bool learning) const {
     terms_.clear();
+    terms_may_collide_ = spec_.hashed();
     for (size_t i = 0; i < x.size(); i++) {
         const auto& e = x[i];
         std::string_view key = x.key(e);
@@ -159,6 +160,13 @@ void LinearModel::ensure_dense_map(size_t n) const {
         uint32_t idx = index_of(nm, FeatureType::Numeric, false);
         if (idx != kAbsent) dense_map_[i] = idx;
     }
+    dense_map_collides_ = false;
+    if (spec_.hashed()) {
+        std::vector<int64_t> sorted(dense_map_);
+        std::sort(sorted.begin(), sorted.end());
+        for (size_t i = 1; i < sorted.size(); i++)
+            if (sorted[i] >= 0 && sorted[i] == sorted[i - 1]) dense_map_collides_ = true;
+    }
 }
 
 void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const {
@@ -173,6 +181,7 @@ void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const 
             ensure_dense_map(n);
         }
     }
+    terms_may_collide_ = dense_map_collides_;
     for (size_t i = 0; i < n; i++) {
         int64_t idx = dense_map_[i];
         if (idx >= 0) terms_.push_back({static_cast<uint32_t>(idx), x[i], true, true});
@@ -180,8 +189,8 @@ void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const 
 }
 
 void LinearModel::update_stats_and_scale(bool learning) const {
-    if (!spec_.keeps_feature_stats()) return;
     for (auto& t : terms_) {
+        if (!spec_.keeps_feature_stats()) break;
         if (!t.numeric) continue;
         const uint32_t i = t.index;
         if (learning && t.observed) {
@@ -196,8 +205,9 @@ void LinearModel::update_stats_and_scale(bool learning) const {
             t.value = sd > 0 ? (t.value - mean_[i]) / sd : 0.0;
         }
     }
-    // Colliding hashed names, or a name given twice, act as one feature: sum their values.
-    if (terms_.size() > 1 && spec_.hashed()) {
+    // Colliding hashed names act as one feature: sum their values before the update (a
+    // prediction, being a sum, does not need it).
+    if (learning && terms_may_collide_ && terms_.size() > 1) {
         std::sort(terms_.begin(), terms_.end(),
                   [](const Term& a, const Term& b) { return a.index < b.index; });
         size_t out = 0;

@@ -97,7 +97,9 @@ private:
     mutable std::vector<std::string> names_;
     mutable std::vector<uint8_t> types_;             // FeatureType per name
     mutable std::unordered_map<std::string, uint32_t> index_;
-    mutable std::vector<int64_t> dense_map_;         // position -> weight index or -1
+    mutable std::vector<int64_t> dense_map_;         // position -> weight index, -1 unknown, -2 ignored
+    mutable bool dense_map_collides_ = false;        // two positions share a hashed weight
+    mutable bool terms_may_collide_ = false;         // set by resolve*: terms_ may repeat an index
     mutable std::vector<Term> terms_;
     // The previous example's names and their indices, by position: a stream's rows usually
     // carry the same names in the same order, so one comparison replaces a hash lookup.
