@@ -307,6 +307,20 @@ double LinearModel::predict(const Observation& x) const {
 }
 
 double LinearModel::predict_dense(const double* x, size_t n) const {
+    if (!spec_.keeps_feature_stats() && (dense_dim_ == 0 || n == dense_dim_) && n > 0 &&
+        n <= kMaxFeatures) {
+        // The scoring fast path: no scaling, so the dot product reads the inputs directly.
+        ensure_dense_map(n);
+        double z = intercept_;
+        bool finite = true;
+        for (size_t i = 0; i < n; i++) {
+            finite &= std::isfinite(x[i]);
+            int64_t idx = dense_map_[i];
+            if (idx >= 0) z += w_[idx] * x[i];
+        }
+        if (finite) return link(z);
+        // fall through: check_dense names the offending element
+    }
     check_dense(x, n, false);
     resolve_dense(x, n, false);
     update_stats_and_scale(false);

@@ -189,7 +189,8 @@ void jsonb_features(Datum datum, core::Observation& obs) {
 
 DenseArray dense_features(Datum datum) {
     ArrayType* arr = nullptr;
-    pg_guard([&]() { arr = DatumGetArrayTypeP(datum); });
+    if (!VARATT_IS_EXTENDED(DatumGetPointer(datum))) arr = reinterpret_cast<ArrayType*>(DatumGetPointer(datum));
+    else pg_guard([&]() { arr = DatumGetArrayTypeP(datum); });
     if (ARR_ELEMTYPE(arr) != FLOAT8OID) fail(ErrorKind::InvalidParameter, "features must be float8[]");
     if (ARR_NDIM(arr) != 1) {
         if (ARR_NDIM(arr) == 0) fail(ErrorKind::InvalidParameter, "feature array is empty");

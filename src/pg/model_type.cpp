@@ -132,6 +132,11 @@ LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update
         std::memcpy(key, &ptr, sizeof ptr);
         kind = KeyKind::ToastPointer;
         have_key = true;
+    } else if (!VARATT_IS_EXTENDED(raw)) {
+        if (VARSIZE(raw) - VARHDRSZ >= kModelHeaderBytes) {
+            std::memcpy(key, VARDATA(raw), kModelHeaderBytes);
+            have_key = true;
+        }
     } else {
         // Read only the header: a compressed model is decompressed only as far as its header.
         pg_guard([&]() {
