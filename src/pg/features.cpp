@@ -8,6 +8,7 @@ extern "C" {
 #include "access/tupdesc.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -119,10 +120,20 @@ double numeric_to_double(Numeric num) {
         }
     }
     // General case: "<digits>e<exp>" parsed by std::from_chars, which rounds correctly (as
-    // strtod in numeric_float8 does) and is several times faster than strtod.
-    char buf[8 + 4 * 48];
+    // strtod in numeric_float8 does) and is several times faster than strtod. Every digit is
+    // kept: a value just above a halfway point between two doubles may differ from it only
+    // after hundreds of digits (up to ~770 near the subnormals), so truncating would round wrong.
+    char stack_buf[16 + 4 * 48];
+    std::string heap_buf;
+    char* buf = stack_buf;
+    size_t cap = sizeof stack_buf;
+    if (ndigits > 48) {
+        heap_buf.resize(16 + 4 * ndigits);
+        buf = heap_buf.data();
+        cap = heap_buf.size();
+    }
     char* out = buf;
-    size_t used = std::min<size_t>(ndigits, 48);  // 192 significant digits: beyond any double
+    size_t used = ndigits;
     for (size_t i = 0; i < used; i++) {
         int d = static_cast<int>(digit(i));
         out[0] = static_cast<char>('0' + d / 1000);
@@ -133,7 +144,7 @@ double numeric_to_double(Numeric num) {
     }
     int exp10 = 4 * (weight - static_cast<int>(used) + 1);
     *out++ = 'e';
-    out = std::to_chars(out, buf + sizeof buf, exp10).ptr;
+    out = std::to_chars(out, buf + cap, exp10).ptr;
     double r = 0;
     auto res = std::from_chars(buf, out, r);
     if (res.ec == std::errc::result_out_of_range) {
@@ -178,8 +189,10 @@ void jsonb_features(Datum datum, core::Observation& obs) {
             case jbvBool: obs.add_numeric(key, v.val.boolean ? 1.0 : 0.0); break;
             case jbvNull: obs.add_missing(key); break;
             default:
+                // Cut the name for the message at a character boundary, never inside one.
                 fail(ErrorKind::InvalidParameter,
-                     "feature \"" + std::string(key.substr(0, 64)) + "\" is a nested object or array",
+                     "feature \"" + std::string(key.substr(0, pg_mbcliplen(key.data(), static_cast<int>(key.size()), 64))) +
+                         "\" is a nested object or array",
                      {}, "Features must be numbers, strings, booleans or null.");
         }
     }
@@ -207,12 +220,13 @@ DenseArray dense_features(Datum datum) {
 
 namespace {
 
-enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Enum };
+enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Unsupported };
 
 struct ColumnPlan {
     ColumnKind kind;
     NameData name;
     Oid output_fn;  // enums: the label comes from the output function
+    Oid type_id;    // for the error about an unsupported type
 };
 
 struct RowPlan {
@@ -256,8 +270,8 @@ RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
             case NUMERICOID: c.kind = ColumnKind::Numeric; break;
             case BOOLOID: c.kind = ColumnKind::Bool; break;
             case TEXTOID:
-            case VARCHAROID:
-            case NAMEOID: c.kind = ColumnKind::Text; break;
+            case VARCHAROID: c.kind = ColumnKind::Text; break;
+            case NAMEOID: c.kind = ColumnKind::Name; break;  // fixed-length, not a varlena
             case BPCHAROID: c.kind = ColumnKind::Bpchar; break;
             default:
                 if (type_is_enum(base)) {
@@ -265,12 +279,10 @@ RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
                     c.kind = ColumnKind::Enum;
                     getTypeOutputInfo(base, &c.output_fn, &varlena);
                 } else {
-                    ReleaseTupleDesc(tupdesc);
-                    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                                    errmsg("column \"%s\" has type %s, which cannot be a feature",
-                                           NameStr(att->attname), format_type_be(att->atttypid)),
-                                    errhint("Features must be numeric, boolean, text or enum columns; "
-                                            "list the feature columns in a ROW(...) or cast them.")));
+                    // An error only if the model does not ignore the column (a key or label
+                    // column of any type may be listed in "ignore"): decided per row.
+                    c.kind = ColumnKind::Unsupported;
+                    c.type_id = att->atttypid;
                 }
         }
     }
@@ -280,7 +292,7 @@ RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
 
 }  // namespace
 
-void row_features(FunctionCallInfo fcinfo, Datum row, core::Observation& obs) {
+void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spec, core::Observation& obs) {
     obs.clear();
     HeapTupleHeader td = nullptr;
     RowPlan* plan = nullptr;
@@ -307,6 +319,17 @@ void row_features(FunctionCallInfo fcinfo, Datum row, core::Observation& obs) {
         const ColumnPlan& c = plan->columns[i];
         if (c.kind == ColumnKind::Skip) continue;
         std::string_view name(NameStr(c.name), std::strlen(NameStr(c.name)));
+        if (c.kind == ColumnKind::Unsupported) {
+            if (spec.ignores(name.data(), name.size())) continue;
+            pg_guard([&]() {
+                ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                                errmsg("column \"%s\" has type %s, which cannot be a feature",
+                                       NameStr(c.name), format_type_be(c.type_id)),
+                                errhint("Features must be numeric, boolean, text or enum columns; "
+                                        "list the feature columns in a ROW(...), cast them, or name "
+                                        "the column in the spec's \"ignore\".")));
+            });
+        }
         if (plan->nulls[i]) {
             obs.add_missing(name);
             continue;
@@ -336,13 +359,19 @@ void row_features(FunctionCallInfo fcinfo, Datum row, core::Observation& obs) {
                 obs.add_category(name, std::string_view(s, len));
                 break;
             }
+            case ColumnKind::Name: {
+                const char* s = NameStr(*DatumGetName(v));
+                obs.add_category(name, std::string_view(s, strnlen(s, NAMEDATALEN)));
+                break;
+            }
             case ColumnKind::Enum: {
                 char* label = nullptr;
                 pg_guard([&]() { label = OidOutputFunctionCall(c.output_fn, v); });
                 obs.add_category(name, std::string_view(label, std::strlen(label)));
                 break;
             }
-            case ColumnKind::Skip: break;
+            case ColumnKind::Skip:
+            case ColumnKind::Unsupported: break;
         }
     }
 }

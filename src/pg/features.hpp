@@ -8,13 +8,15 @@ extern "C" {
 }
 
 #include "observation.hpp"
+#include "spec.hpp"
 
 namespace pg_learn::pg {
 
 // Fills obs from a jsonb object; nested values and non-objects are errors.
 void jsonb_features(Datum jsonb, core::Observation& obs);
-// Fills obs from a composite value; the column plan is cached in fn_extra-owned memory.
-void row_features(FunctionCallInfo fcinfo, Datum row, core::Observation& obs);
+// Fills obs from a composite value; the column plan is cached in fn_extra-owned memory. A column
+// of a type that cannot be a feature is an error unless the spec ignores it.
+void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spec, core::Observation& obs);
 
 // A float8[] as contiguous doubles: one dimension, no NULLs. The pointer is valid while the
 // detoasted array lives (in the current memory context).

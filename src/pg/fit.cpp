@@ -5,6 +5,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/plancache.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -38,7 +39,7 @@ void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, LinearModel& mo
             break;
         }
         case Form::Row:
-            row_features(fcinfo, PG_GETARG_DATUM(argno), cache.observation);
+            row_features(fcinfo, PG_GETARG_DATUM(argno), model.spec(), cache.observation);
             model.learn(cache.observation, y);
             break;
     }
@@ -182,12 +183,47 @@ PGL_FUNCTION(ml_train) {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
         SPIPlanPtr plan = SPI_prepare(query.c_str(), 0, nullptr);
         if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-        if (!SPI_is_cursor_plan(plan))
+        // One read-only SELECT: anything else (INSERT ... RETURNING, a data-modifying WITH,
+        // FOR UPDATE) would otherwise fail in the read-only cursor with PostgreSQL's "not allowed
+        // in a non-volatile function", which misleads here.
+        bool select_only = SPI_is_cursor_plan(plan);
+        List* sources = SPI_plan_get_plan_sources(plan);
+        if (list_length(sources) != 1) select_only = false;
+        else {
+            ListCell* lc;
+            foreach (lc, static_cast<CachedPlanSource*>(linitial(sources))->query_list) {
+                Query* q = lfirst_node(Query, lc);
+                if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->rowMarks != NIL) select_only = false;
+            }
+        }
+        if (!select_only)
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("the query of ml_train must be a SELECT returning features and label")));
+                            errmsg("the query of ml_train must be a SELECT returning features and label"),
+                            errdetail("It must be one read-only query (no data-modifying WITH, no FOR UPDATE).")));
         portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
     });
-    bool first = true;
+    {
+        // The columns are checked before any row is read, so a query returning no rows is
+        // checked too.
+        TupleDesc desc = portal->tupDesc;
+        if (desc->natts != 2)
+            fail(ErrorKind::InvalidParameter, "the query of ml_train must return two columns: features and label",
+                 "it returns " + std::to_string(desc->natts) + " columns");
+        xtype = TupleDescAttr(desc, 0)->atttypid;
+        ytype = TupleDescAttr(desc, 1)->atttypid;
+        char typtype = 0;
+        pg_guard([&]() { typtype = get_typtype(xtype); });
+        if (xtype == JSONBOID) form = Form::Jsonb;
+        else if (xtype == FLOAT8ARRAYOID) form = Form::Array;
+        else if (xtype == RECORDOID || typtype == TYPTYPE_COMPOSITE) form = Form::Row;
+        else
+            fail(ErrorKind::InvalidParameter,
+                 "the first column of the ml_train query must be jsonb, float8[] or a row");
+        if (ytype != FLOAT8OID && ytype != FLOAT4OID && ytype != INT2OID && ytype != INT4OID &&
+            ytype != INT8OID && ytype != BOOLOID && ytype != NUMERICOID)
+            fail(ErrorKind::InvalidParameter,
+                 "the second column of the ml_train query (the label) must be a number or boolean");
+    }
     for (;;) {
         uint64 got = 0;
         SPITupleTable* tt = nullptr;
@@ -199,26 +235,6 @@ PGL_FUNCTION(ml_train) {
         });
         if (got == 0) break;
         TupleDesc desc = tt->tupdesc;
-        if (first) {
-            if (desc->natts != 2)
-                fail(ErrorKind::InvalidParameter, "the query of ml_train must return two columns: features and label",
-                     "it returns " + std::to_string(desc->natts) + " columns");
-            xtype = TupleDescAttr(desc, 0)->atttypid;
-            ytype = TupleDescAttr(desc, 1)->atttypid;
-            char typtype = 0;
-            pg_guard([&]() { typtype = get_typtype(xtype); });
-            if (xtype == JSONBOID) form = Form::Jsonb;
-            else if (xtype == FLOAT8ARRAYOID) form = Form::Array;
-            else if (xtype == RECORDOID || typtype == TYPTYPE_COMPOSITE) form = Form::Row;
-            else
-                fail(ErrorKind::InvalidParameter,
-                     "the first column of the ml_train query must be jsonb, float8[] or a row");
-            if (ytype != FLOAT8OID && ytype != FLOAT4OID && ytype != INT2OID && ytype != INT4OID &&
-                ytype != INT8OID && ytype != BOOLOID && ytype != NUMERICOID)
-                fail(ErrorKind::InvalidParameter,
-                     "the second column of the ml_train query (the label) must be a number or boolean");
-            first = false;
-        }
         MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
         for (uint64 r = 0; r < got; r++) {
             bool xnull = false, ynull = false;
@@ -241,7 +257,7 @@ PGL_FUNCTION(ml_train) {
             } else {
                 named.emplace_back();
                 if (form == Form::Jsonb) jsonb_features(x, named.back());
-                else row_features(fcinfo, x, named.back());
+                else row_features(fcinfo, x, model.spec(), named.back());
             }
         }
         MemoryContextSwitchTo(spi_cxt);

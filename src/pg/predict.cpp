@@ -21,6 +21,6 @@ PGL_FUNCTION(ml_predict_one_array) {
 PGL_FUNCTION(ml_predict_one_row) {
     ModelCache& cache = ModelCache::of(fcinfo);
     const auto& model = cache.get(fcinfo, 0);
-    row_features(fcinfo, PG_GETARG_DATUM(1), cache.observation);
+    row_features(fcinfo, PG_GETARG_DATUM(1), model.spec(), cache.observation);
     return Float8GetDatum(model.predict(cache.observation));
 }

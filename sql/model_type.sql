@@ -1,0 +1,158 @@
+-- The ml_model type: text input (bare spec or full model), text output, binary send/recv,
+-- ml_model_bytes / ml_model_from_bytes, validation of corrupted input, ml_info.
+-- Each file works in its own schema: the files share one database.
+CREATE SCHEMA model_type;
+SET search_path = model_type, public;
+
+-- A bare spec reads as a fresh model; its text output spells out every option.
+SELECT '{"model": "linear_regression"}'::ml_model;
+SELECT '{"model": "logistic_regression", "optimizer": "adam", "scale": true}'::ml_model;
+-- Equal specs written differently are the same model, byte for byte.
+SELECT ml_model_bytes('{"model": "linear_regression"}')
+     = ml_model_bytes('{"optimizer": {"sgd": {"lr": 0.01}}, "model": "linear_regression", "l2": 0}') AS same_spec;
+SELECT ml_model_bytes('{"model": "linear_regression"}')
+     = ml_model_bytes('{"model": "linear_regression", "l2": 0.5}') AS different_spec;
+
+-- A trained model, kept in a table.
+CREATE TABLE models (name text PRIMARY KEY, m ml_model);
+INSERT INTO models VALUES
+  ('lin', ml_fit_one(ml_fit_one('{"model": "linear_regression"}', '{"a": 1, "c": "x"}'::jsonb, 2),
+                     '{"a": 0.5, "c": "y", "b": true}'::jsonb, -1)),
+  ('log', ml_fit_one(ml_fit_one('{"model": "logistic_regression", "optimizer": "adagrad", "scale": true}',
+                                '{"a": 3, "c": "x"}'::jsonb, 1),
+                     '{"a": -2, "c": "y"}'::jsonb, 0)),
+  ('adam', ml_fit_one('{"model": "linear_regression", "optimizer": "adam", "missing": "mean"}', ARRAY[1.5, -2, 0.25], 3)),
+  ('ftrl', ml_fit_one('{"model": "logistic_regression", "optimizer": {"ftrl": {"l1": 0.1}}, "hash_bits": 3}',
+                      '{"a": 1, "c": "x"}'::jsonb, 1));
+-- The first model by hand: y = 2, prediction 0, gradient 2 * (0 - 2) = -4, so the intercept and
+-- both weights become 0.01 * 4 = 0.04; second example: z = 0.04 + 0.5 * 0.04 = 0.06,
+-- g = 2 * (0.06 + 1) = 2.12: intercept 0.04 - 0.0212 = 0.0188, a = 0.04 - 0.01 * 2.12 * 0.5 = 0.0294,
+-- c=x stays 0.04, c=y = b = -0.0212.
+SELECT m FROM models WHERE name = 'lin';
+
+-- Text round trip is exact: same bytes, same predictions, for every kind of model.
+SELECT name,
+       ml_model_bytes(m::text::ml_model) = ml_model_bytes(m) AS same_bytes,
+       m::text::ml_model::text = m::text AS same_text
+FROM models ORDER BY name;
+SELECT name,
+       ml_predict_one(m::text::ml_model, '{"a": 0.3, "c": "x", "b": false}'::jsonb)
+         = ml_predict_one(m, '{"a": 0.3, "c": "x", "b": false}'::jsonb) AS same_prediction
+FROM models WHERE name <> 'adam' ORDER BY name;
+SELECT ml_predict_one(m::text::ml_model, ARRAY[0.1, 0.2, 0.3]) = ml_predict_one(m, ARRAY[0.1, 0.2, 0.3]) AS same_prediction
+FROM models WHERE name = 'adam';
+-- A model stored as text in a table of text and read back.
+CREATE TABLE model_texts AS SELECT name, m::text AS t FROM models;
+SELECT t.name, ml_model_bytes(t.t::ml_model) = ml_model_bytes(m.m) AS same_bytes
+FROM model_texts t JOIN models m USING (name) ORDER BY 1;
+
+-- Binary form: ml_model_bytes / ml_model_from_bytes round trip, and COPY BINARY (send/recv).
+SELECT name, ml_model_bytes(ml_model_from_bytes(ml_model_bytes(m))) = ml_model_bytes(m) AS same_bytes,
+       ml_model_from_bytes(ml_model_bytes(m))::text = m::text AS same_text
+FROM models ORDER BY name;
+SELECT encode(substr(ml_model_bytes(m), 1, 8), 'hex') AS magic_version_kind, length(ml_model_bytes(m)) AS bytes
+FROM models ORDER BY name;
+\copy models TO 'results/model_type_copy.bin' WITH (FORMAT binary)
+CREATE TABLE models_copy (LIKE models);
+\copy models_copy FROM 'results/model_type_copy.bin' WITH (FORMAT binary)
+SELECT name, ml_model_bytes(c.m) = ml_model_bytes(o.m) AS same_bytes
+FROM models_copy c JOIN models o USING (name) ORDER BY name;
+
+-- ml_info: kind, spec, n_seen, features, weights, size.
+SELECT jsonb_pretty(ml_info(m)) FROM models WHERE name = 'lin';
+SELECT name, ml_info(m)->>'kind' AS kind, ml_info(m)->'n_seen' AS n_seen, ml_info(m)->'features' AS features,
+       ml_info(m)->'n_weights' AS n_weights, (ml_info(m)->>'size_bytes')::int = length(ml_model_bytes(m)) AS size_ok
+FROM models ORDER BY name;
+SELECT ml_info(m)->'spec' FROM models WHERE name = 'ftrl';
+SELECT ml_info('{"model": "logistic_regression"}') - 'spec' AS fresh;
+
+-- A full model written by hand: "identity" and "aggregation_base" are optional.
+SELECT ml_predict_one('{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression"},
+  "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 0.5, "features": ["a", "c=x"],
+  "feature_types": ["numeric", "categorical"], "weights": [2, -1]}', '{"a": 3, "c": "x"}'::jsonb) AS hand_model;
+
+-- Text input errors: malformed JSON, wrong shape, inconsistent models.
+SELECT ''::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"model": "linear_regression"'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '[1, 2]'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT (repeat('[', 40) || repeat(']', 40))::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ('{"model": "linear_regression", "ignore": ' || repeat('[', 40) || repeat(']', 40) || '}')::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"pg_learn_model": 2, "kind": "linear_regression", "spec": {"model": "linear_regression"}}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"n_seen":2', '"n_seen":-2')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"kind":"linear_regression"', '"kind":"logistic_regression"')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"identity":"', '"identity":"0')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"weights":[', '"weights":[1,')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"weights":[', '"weights":[1e999,')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"features":["a"', '"features":["b"')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"numeric"', '"text"')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"pg_learn_model":1', '"pg_learn_model":1,"extra":0')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"aggregation_base":0', '"aggregation_base":5')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, ',"optimizer_state":{', ',"x":{')::ml_model FROM models WHERE name = 'adam';
+\echo :LAST_ERROR_SQLSTATE
+SELECT replace(m::text, '"count":[', '"count":[0.5,')::ml_model FROM models WHERE name = 'adam';
+\echo :LAST_ERROR_SQLSTATE
+SELECT (m::text || ' trailing')::ml_model FROM models WHERE name = 'lin';
+\echo :LAST_ERROR_SQLSTATE
+
+-- Binary input errors: every corruption is caught, with SQLSTATE 22P03.
+CREATE TABLE b AS SELECT ml_model_bytes(m) AS b FROM models WHERE name = 'lin';
+SELECT ml_model_from_bytes(''::bytea);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(substr(b, 1, 40)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(substr(b, 1, length(b) - 8)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(b || '\x00'::bytea) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 0, ascii('X'))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 4, 2)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 6, 9)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 6, 2)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 8, get_byte(b, 8) # 1)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+-- A flipped bit anywhere after the header breaks the checksum.
+SELECT i, ml_model_from_bytes(set_byte(b, i, get_byte(b, i) # 16)) FROM b, (VALUES (48), (100), (300), (390)) v(i);
+\echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION from_bytes_sqlstate(b bytea) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM ml_model_from_bytes(b);
+  RETURN 'accepted';
+EXCEPTION WHEN others THEN
+  RETURN SQLSTATE;
+END $$;
+-- Every single-bit flip in the magic, version, kind, identity, checksum, section count, length
+-- and body is rejected (bytes 16 to 31 hold the update and example counters).
+SELECT from_bytes_sqlstate(set_byte(b, i, get_byte(b, i) # (1 << (i % 8)))) AS outcome, count(*)
+FROM b, generate_series(0, length(b) - 1) AS i
+WHERE i NOT BETWEEN 16 AND 31
+GROUP BY 1;
+-- Valid checksum but invalid content (crafted outside): a NaN weight, an unknown feature type.
+SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e010000000000000001000000000000003ba40833a968995604000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000001633d780000040000000000000010000000000000007b14ae47e17aa43f000000000000f87f'::bytea);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e0100000000000000010000000000000071494cfabbca6a4804000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000007633d780000040000000000000010000000000000007b14ae47e17aa43f7b14ae47e17aa43f'::bytea);
+\echo :LAST_ERROR_SQLSTATE
+
+-- NULL in, NULL out.
+SELECT ml_model_from_bytes(NULL) IS NULL AS from_null, ml_model_bytes(NULL) IS NULL AS bytes_null,
+       ml_info(NULL) IS NULL AS info_null, NULL::ml_model IS NULL AS cast_null;
