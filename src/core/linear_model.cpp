@@ -216,7 +216,40 @@ void LinearModel::update_stats_and_scale(bool learning) const {
             else terms_[++out] = terms_[i];
         }
         terms_.resize(out + 1);
+    } else if (learning && terms_.size() > 1) {
+        // Without hashing two terms share a weight only when one example names a feature twice
+        // (jsonb {"c": "x", "c=x": 1}, a row with two columns of one name): one feature too.
+        // Rows usually list features in index order, which rules that out in one pass.
+        bool increasing = true;
+        for (size_t i = 1; i < terms_.size() && increasing; i++)
+            increasing = terms_[i - 1].index < terms_[i].index;
+        if (!increasing) merge_repeated_terms();
     }
+}
+
+// Sums repeated indices into their first occurrence, keeping the terms' order (and so the
+// order of the prediction's sum) unchanged when nothing repeats.
+void LinearModel::merge_repeated_terms() const {
+    term_order_.resize(terms_.size());
+    for (size_t i = 0; i < terms_.size(); i++) term_order_[i] = static_cast<uint32_t>(i);
+    std::sort(term_order_.begin(), term_order_.end(), [this](uint32_t a, uint32_t b) {
+        return terms_[a].index != terms_[b].index ? terms_[a].index < terms_[b].index : a < b;
+    });
+    bool repeated = false;
+    for (size_t k = 1, first = term_order_[0]; k < term_order_.size(); k++) {
+        Term& t = terms_[term_order_[k]];
+        if (t.index == terms_[first].index) {
+            terms_[first].value += t.value;
+            t.index = kAbsent;
+            repeated = true;
+        } else {
+            first = term_order_[k];
+        }
+    }
+    if (repeated)
+        terms_.erase(std::remove_if(terms_.begin(), terms_.end(),
+                                    [](const Term& t) { return t.index == kAbsent; }),
+                     terms_.end());
 }
 
 double LinearModel::link(double z) const {

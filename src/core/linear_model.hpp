@@ -78,6 +78,7 @@ private:
     double link(double z) const;
     double score_terms() const;
     void update_stats_and_scale(bool learning) const;
+    void merge_repeated_terms() const;
     void step(double y);
     void check_finite_after_step() const;
 
@@ -101,6 +102,7 @@ private:
     mutable bool dense_map_collides_ = false;        // two positions share a hashed weight
     mutable bool terms_may_collide_ = false;         // set by resolve*: terms_ may repeat an index
     mutable std::vector<Term> terms_;
+    mutable std::vector<uint32_t> term_order_;     // scratch of merge_repeated_terms
     // The previous example's names and their indices, by position: a stream's rows usually
     // carry the same names in the same order, so one comparison replaces a hash lookup.
     struct RecentName {

@@ -323,7 +323,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
 
     auto doubles = [&](std::vector<double>& v, const uint8_t* p, size_t k) {
         v.resize(n_weights);
-        std::memcpy(v.data(), p + 8 * n_weights * k, 8 * n_weights);
+        if (n_weights) std::memcpy(v.data(), p + 8 * n_weights * k, 8 * n_weights);  // data() may be null
     };
     auto [w_p, w_n] = section(kWeights, "weights");
     if (w_n != 8 * n_weights) corrupt("weights section has the wrong length");

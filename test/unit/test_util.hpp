@@ -1,0 +1,64 @@
+// Helpers shared by the core's unit tests: error-kind assertions and small model builders.
+#pragma once
+
+#include "error.hpp"
+#include "linear_model.hpp"
+#include "observation.hpp"
+#include "spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace pg_learn::test {
+
+using core::Error;
+using core::ErrorKind;
+
+// Runs f, expecting core::Error of the given kind; returns its message ("" if none was thrown).
+template <typename F>
+std::string expect_error(ErrorKind kind, F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << "message: " << e.what();
+        return e.what();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "expected core::Error, got std::exception: " << e.what();
+        return {};
+    } catch (...) {
+        ADD_FAILURE() << "expected core::Error, got an unknown exception";
+        return {};
+    }
+    ADD_FAILURE() << "expected core::Error, nothing was thrown";
+    return {};
+}
+
+inline core::ModelSpec spec_of(const std::string& text) {
+    return core::ModelSpec::from_json(nlohmann::json::parse(text));
+}
+
+inline core::LinearModel model_of(const std::string& text) { return core::LinearModel(spec_of(text)); }
+
+// An observation of numeric features only, in the given order.
+inline core::Observation num(std::initializer_list<std::pair<const char*, double>> kv) {
+    core::Observation o;
+    for (const auto& [k, v] : kv) o.add_numeric(k, v);
+    return o;
+}
+
+inline uint64_t bits(double d) {
+    uint64_t u;
+    std::memcpy(&u, &d, 8);
+    return u;
+}
+
+inline std::vector<uint8_t> encode(const core::LinearModel& m) {
+    std::vector<uint8_t> buf(m.encoded_size());
+    m.encode(buf.data(), buf.size());
+    return buf;
+}
+
+}  // namespace pg_learn::test
