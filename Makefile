@@ -1,7 +1,9 @@
 # PGXS build of the pg_learn extension: the core and the glue in one shared library.
 EXTENSION = pg_learn
 MODULE_big = pg_learn
-DATA = $(wildcard src/sql/pg_learn--*.sql)
+# The install script is built from the fragments in src/sql (one per SQL area, in name order).
+SQL_PARTS = $(sort $(wildcard src/sql/[0-9][0-9]_*.sql))
+DATA_built = pg_learn--0.1.0.sql
 
 CORE_SRCS = $(wildcard src/core/*.cpp)
 GLUE_SRCS = $(wildcard src/pg/*.cpp)
@@ -22,6 +24,9 @@ COMPILE.cxx.bc = $(CLANG) -xc++ -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CP
 
 # The core's compile-time wall against PostgreSQL headers (src/core/cpp_only.hpp).
 $(CORE_SRCS:.cpp=.o): PG_CXXFLAGS += -DPG_LEARN_CORE_TU
+
+pg_learn--0.1.0.sql: $(SQL_PARTS)
+	cat $^ > $@
 
 -include $(OBJS:.o=.d)
 
