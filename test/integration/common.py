@@ -1,0 +1,163 @@
+"""Shared helpers for the integration tests and the benchmarks.
+
+A throwaway PostgreSQL 15 cluster run as the postgres OS user (the server refuses to run as
+root), or an existing server when PGL_TEST_DSN is set:
+
+    with Cluster() as conn:          # psycopg 3 connection, autocommit, pg_learn created
+        conn.execute("SELECT 1")
+
+Environment:
+    PGL_TEST_DSN      use this server instead of starting one (CREATE EXTENSION IF NOT EXISTS)
+    PGL_TEST_PGDATA   scratch directory for the cluster (data/ and the unix socket go in it);
+                      default: a fresh mkdtemp owned by postgres, removed at the end
+    PGL_TEST_PORT     port of the throwaway cluster (default 5480)
+    PGL_PG_BIN        PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
+
+Run as root with Debian's interpreter: /usr/bin/python3 test/integration/X.py
+"""
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import psycopg
+
+PG_BIN = os.environ.get("PGL_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
+def _as_postgres(args, **kw):
+    """Runs a command as the postgres OS user (directly when we already are postgres)."""
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--"] + list(args)
+    return subprocess.run(args, check=True, **kw)
+
+
+class Cluster:
+    """A throwaway cluster (or PGL_TEST_DSN's server) with pg_learn created.
+
+    Use as a context manager; it yields an autocommit psycopg connection and stops (and, when it
+    made the directory, removes) the cluster on exit. `settings` are extra server settings
+    (name -> value) passed with -c at start.
+    """
+
+    def __init__(self, port=None, pgdata=None, settings=None, dbname="postgres"):
+        self.dsn = os.environ.get("PGL_TEST_DSN")
+        self.port = int(port or os.environ.get("PGL_TEST_PORT", "5480"))
+        self.dir = pgdata or os.environ.get("PGL_TEST_PGDATA")
+        self.settings = dict(settings or {})
+        self.dbname = dbname
+        self._made_dir = False
+        self._started = False
+        self.conn = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self):
+        if self.dsn:
+            self.conn = psycopg.connect(self.dsn, autocommit=True)
+        else:
+            self._start_server()
+            self.conn = self.connect()
+        self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_learn")
+        return self.conn
+
+    def connect(self, **kw):
+        """A new connection to the same server (autocommit)."""
+        if self.dsn:
+            return psycopg.connect(self.dsn, autocommit=True, **kw)
+        return psycopg.connect(host=self.dir, port=self.port, dbname=self.dbname,
+                               user="postgres", autocommit=True, **kw)
+
+    def _start_server(self):
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="pg_learn.test.")
+            self._made_dir = True
+        os.makedirs(self.dir, exist_ok=True)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.dir, 0o700)
+        data = os.path.join(self.dir, "data")
+        if not os.path.exists(os.path.join(data, "PG_VERSION")):
+            _as_postgres([os.path.join(PG_BIN, "initdb"), "-D", data, "--encoding=UTF8",
+                          "--locale=C.UTF-8", "--auth=trust"],
+                         stdout=subprocess.DEVNULL)
+        opts = "-p %d -k %s -c listen_addresses=''" % (self.port, self.dir)
+        for name, value in self.settings.items():
+            opts += " -c %s=%s" % (name, value)
+        _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l",
+                      os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"],
+                     stdout=subprocess.DEVNULL)
+        self._started = True
+
+    def stop(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+        if self._started:
+            data = os.path.join(self.dir, "data")
+            try:
+                _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-m", "fast", "-w",
+                              "stop"], stdout=subprocess.DEVNULL)
+            except subprocess.CalledProcessError as e:
+                print("warning: pg_ctl stop failed: %s" % e, file=sys.stderr)
+            self._started = False
+        if self._made_dir and os.environ.get("PGL_KEEP_CLUSTER") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self._made_dir = False
+
+    def server_log_tail(self, n=40):
+        if self.dsn or self.dir is None:
+            return ""
+        try:
+            with open(os.path.join(self.dir, "server.log")) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class Reporter:
+    """Collects PASS/FAIL lines; exit() returns non-zero when anything failed."""
+
+    def __init__(self):
+        self.failed = 0
+        self.passed = 0
+
+    def check(self, name, ok, detail=""):
+        line = "%s %s%s" % ("PASS" if ok else "FAIL", name, (" " + detail) if detail else "")
+        print(line, flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        return ok
+
+    def fail(self, name, detail=""):
+        return self.check(name, False, detail)
+
+    def exit(self):
+        sys.exit(1 if self.failed else 0)
+
+
+def copy_rows(conn, table, columns, rows):
+    """COPY rows (sequences of Python values) into table(columns)."""
+    with conn.cursor() as cur:
+        with cur.copy("COPY %s (%s) FROM STDIN" % (table, ", ".join(columns))) as cp:
+            for r in rows:
+                cp.write_row(r)
