@@ -12,6 +12,25 @@ SELECT 'null'::ml_model;
 SELECT ml_info('{"model": "linear_regression", "optimizer": "sgd", "optimizer": "adam"}') -> 'spec' -> 'optimizer' AS last_key_wins;
 SELECT '{"model": "Linear_Regression"}'::ml_model;
 \echo :LAST_ERROR_SQLSTATE
+-- Option errors print the value as given and the bound exactly (beta1's bound is 0.999999999).
+SELECT '{"model": "linear_regression", "optimizer": {"adam": {"beta1": 1.5}}}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"model": "linear_regression", "optimizer": {"sgd": {"lr": -1}}}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"model": "linear_regression", "intercept_init": -2.5e12}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"model": "linear_regression", "hash_bits": 40}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"model": "linear_regression", "hash_bits": 12.0}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+-- A number beyond the range of float8 is named (22003, as float8 input does), not "not valid JSON".
+SELECT '{"model": "linear_regression", "l2": 1e400}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"model": "linear_regression", "optimizer": {"adam": {"beta1": -1E+309}}}'::ml_model;
+\echo :LAST_ERROR_SQLSTATE
+-- A long unknown option is cut in the message at a character boundary.
+SELECT ('{"model": "linear_regression", "' || repeat('o', 63) || 'é' || repeat('x', 100) || '": 1}')::ml_model;
+\echo :LAST_ERROR_SQLSTATE
 
 -- jsonb features must be an object of scalars (22023).
 SELECT ml_predict_one('{"model": "linear_regression"}', '3'::jsonb);
@@ -42,6 +61,16 @@ SELECT ml_predict_one(ml_fit_one('{"model": "linear_regression"}', ARRAY[1, 2]::
 SELECT ml_fit_one('{"model": "linear_regression"}', ROW('NaN'::float8), 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "linear_regression"}', '{"a": 1e400}'::jsonb, 1);
+\echo :LAST_ERROR_SQLSTATE
+-- Long names are cut in these messages at a character boundary: 63 ASCII bytes, then "é" over
+-- bytes 64 and 65; 62 bytes, then a 4-byte emoji over bytes 63 to 66.
+SELECT ml_fit_one('{"model": "linear_regression"}', jsonb_build_object(repeat('a', 63) || 'éz', 1e400), 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_fit_one('{"model": "linear_regression"}', jsonb_build_object(repeat('b', 62) || '😀z', -1e400), 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_fit_one('{"model": "linear_regression", "missing": "error"}', jsonb_build_object(repeat('c', 63) || 'éz', NULL), 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_predict_one('{"model": "linear_regression", "missing": "error"}', jsonb_build_object(repeat('é', 40), NULL));
 \echo :LAST_ERROR_SQLSTATE
 
 -- Labels: finite for regression; 0 or 1 for a classifier.

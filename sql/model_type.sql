@@ -127,13 +127,96 @@ SELECT ml_model_from_bytes(set_byte(b, 4, 2)) FROM b;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_model_from_bytes(set_byte(b, 6, 9)) FROM b;
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_model_from_bytes(set_byte(b, 6, 2)) FROM b;
-\echo :LAST_ERROR_SQLSTATE
-SELECT ml_model_from_bytes(set_byte(b, 8, get_byte(b, 8) # 1)) FROM b;
-\echo :LAST_ERROR_SQLSTATE
--- A flipped bit anywhere after the header breaks the checksum.
+-- A flipped bit anywhere breaks the checksum: in the body, and in the header's update and
+-- example counters (bytes 16 to 31), which nothing else checks.
 SELECT i, ml_model_from_bytes(set_byte(b, i, get_byte(b, i) # 16)) FROM b, (VALUES (48), (100), (300), (390)) v(i);
 \echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 16, get_byte(b, 16) # 1)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(set_byte(b, 31, get_byte(b, 31) # 128)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+
+-- The checksum of docs/format.md written again in SQL: H = hash64 over little-endian 8-byte
+-- words (64-bit wrapping products computed in numeric), and the checksum is H of the 48-byte
+-- header with H(body) in place of the checksum field (bytes 32 to 39).
+CREATE FUNCTION u64(x bit(64)) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT CASE WHEN x::int8 < 0 THEN x::int8 + 18446744073709551616 ELSE x::int8::numeric END $$;
+CREATE FUNCTION mul64(a bit(64), b bit(64)) RETURNS bit(64) LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT (CASE WHEN p >= 9223372036854775808 THEN p - 18446744073709551616 ELSE p END)::int8::bit(64)
+  FROM (SELECT mod(u64(a) * u64(b), 18446744073709551616) AS p) s $$;
+-- n (1 to 8) bytes at offset off (from 0), little-endian, zero-extended
+CREATE FUNCTION word_le(b bytea, off int, n int) RETURNS bit(64) LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT ('x' || lpad(string_agg(lpad(to_hex(get_byte(b, off + k)), 2, '0'), '' ORDER BY k DESC), 16, '0'))::bit(64)
+  FROM generate_series(0, n - 1) k $$;
+CREATE FUNCTION bytes_le(x bit(64)) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT decode(string_agg(substr(lpad(to_hex(x::int8), 16, '0'), 15 - 2 * k, 2), '' ORDER BY k), 'hex')
+  FROM generate_series(0, 7) k $$;
+CREATE FUNCTION hash64(b bytea) RETURNS bit(64) LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+  m constant bit(64) := x'9e3779b97f4a7c15';
+  n constant int := length(b);
+  h bit(64) := mul64(n::int8::bit(64), m);
+  w bit(64);
+  i int := 0;
+BEGIN
+  WHILE i + 8 <= n LOOP
+    w := mul64(word_le(b, i, 8), x'bf58476d1ce4e5b9');
+    w := w # (w >> 31);
+    h := mul64(h # w, m);
+    h := h # (h >> 29);
+    i := i + 8;
+  END LOOP;
+  w := CASE WHEN i < n THEN word_le(b, i, n - i) ELSE 0::int8::bit(64) END;
+  h := mul64(h # mul64(w, x'94d049bb133111eb'), m);
+  RETURN h # (h >> 32);
+END $$;
+CREATE FUNCTION checksum(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT bytes_le(hash64(substr(b, 1, 32) || bytes_le(hash64(substr(b, 49))) || substr(b, 41, 8))) $$;
+CREATE FUNCTION with_checksum(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT overlay(b PLACING checksum(b) FROM 33 FOR 8) $$;
+-- Every model carries that checksum.
+SELECT name, substr(ml_model_bytes(m), 33, 8) = checksum(ml_model_bytes(m)) AS checksum_as_documented
+FROM models ORDER BY name;
+-- The counters under a recomputed checksum: accepted, with the changed counters.
+SELECT ml_info(ml_model_from_bytes(with_checksum(set_byte(set_byte(b, 16, 7), 24, 9)))) -> 'updates' AS updates,
+       ml_info(ml_model_from_bytes(with_checksum(set_byte(set_byte(b, 16, 7), 24, 9)))) -> 'n_seen' AS n_seen
+FROM b;
+-- The first draft's checksum covered only the body (bytes 48 and after): refused.
+SELECT ml_model_from_bytes(overlay(b PLACING bytes_le(hash64(substr(b, 49))) FROM 33 FOR 8)) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+-- Under a recomputed checksum, the other checks: kind, identity.
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, 6, 2))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, 8, get_byte(b, 8) # 1))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+-- One model, one encoding: a section's reserved field (bytes 4-7 of its header) and its padding
+-- are zeros, and the spec is in canonical form (here the same spec with two keys swapped).
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, 52, 1))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT get_byte(b, 56) AS spec_length, get_byte(b, 64 + get_byte(b, 56)) AS first_padding_byte FROM b;
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, 64 + get_byte(b, 56), 32))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(overlay(b PLACING '"l2":0.0,"l1":0.0'::bytea
+                                                 FROM position('"l1":0.0,"l2":0.0'::bytea IN b) FOR 17))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+-- Feature names must be UTF-8 (the text form prints them as JSON strings) without NUL bytes.
+-- The one-byte name "a" becomes a lone 0xff, a lead byte 0xc3 without its continuation, a
+-- continuation byte 0x80, a NUL; then, valid, "z"; and the categorical "c=x" becomes "éx".
+SELECT position('\x010000000061'::bytea IN b) + 4 AS name_at, position('\x0300000001633d78'::bytea IN b) + 4 AS cat_at
+FROM b \gset
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, :name_at, 255))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, :name_at, 195))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, :name_at, 128))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, :name_at, 0))) FROM b;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_info(ml_model_from_bytes(with_checksum(set_byte(b, :name_at, ascii('z'))))) -> 'features' AS renamed,
+       ml_info(ml_model_from_bytes(with_checksum(set_byte(set_byte(b, :cat_at, 195), :cat_at + 1, 169)))) -> 'features' AS renamed_category,
+       ml_model_from_bytes(with_checksum(set_byte(set_byte(b, :cat_at, 195), :cat_at + 1, 169)))::text LIKE '%"features":["a","éx",%' AS text_form
+FROM b;
+
 CREATE FUNCTION from_bytes_sqlstate(b bytea) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM ml_model_from_bytes(b);
@@ -141,16 +224,15 @@ BEGIN
 EXCEPTION WHEN others THEN
   RETURN SQLSTATE;
 END $$;
--- Every single-bit flip in the magic, version, kind, identity, checksum, section count, length
--- and body is rejected (bytes 16 to 31 hold the update and example counters).
-SELECT from_bytes_sqlstate(set_byte(b, i, get_byte(b, i) # (1 << (i % 8)))) AS outcome, count(*)
+-- Every single-bit flip, in any byte of the header or the body, is rejected.
+SELECT from_bytes_sqlstate(set_byte(b, i, get_byte(b, i) # (1 << (i % 8)))) AS outcome, count(*) = max(length(b)) AS every_byte
 FROM b, generate_series(0, length(b) - 1) AS i
-WHERE i NOT BETWEEN 16 AND 31
 GROUP BY 1;
--- Valid checksum but invalid content (crafted outside): a NaN weight, an unknown feature type.
-SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e010000000000000001000000000000003ba40833a968995604000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000001633d780000040000000000000010000000000000007b14ae47e17aa43f000000000000f87f'::bytea);
+-- Valid checksum but invalid content (crafted outside, as fixed vectors of the format): a NaN
+-- weight, an unknown feature type.
+SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e01000000000000000100000000000000ca0ee3ac9e03168d04000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000001633d780000040000000000000010000000000000007b14ae47e17aa43f000000000000f87f'::bytea);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e0100000000000000010000000000000071494cfabbca6a4804000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000007633d780000040000000000000010000000000000007b14ae47e17aa43f7b14ae47e17aa43f'::bytea);
+SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e0100000000000000010000000000000005342bb2cac06ec004000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000007633d780000040000000000000010000000000000007b14ae47e17aa43f7b14ae47e17aa43f'::bytea);
 \echo :LAST_ERROR_SQLSTATE
 
 -- NULL in, NULL out.

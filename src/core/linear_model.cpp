@@ -2,6 +2,7 @@
 #include "linear_model.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -60,6 +61,16 @@ void LinearModel::remember(std::string_view name, FeatureType type) const {
         fail(ErrorKind::ProgramLimit, "model has too many distinct features",
              "the limit without hashing is " + std::to_string(kMaxFeatures) + " features",
              "Set \"hash_bits\" in the spec to bound the number of weights.");
+    // A remembered name is printed in the model's JSON text and must decode again: it has to
+    // be UTF-8 without NUL bytes, as decoding requires (docs/format.md). Only names new to the
+    // model pay for the check.
+    if (size_t at = utf8_invalid_offset(name); at != name.size())
+        fail(ErrorKind::InvalidText, "feature name is not valid UTF-8",
+             "byte " + std::to_string(at + 1) + " of the " + std::to_string(name.size()) +
+                 "-byte name does not start a valid UTF-8 character",
+             "A model stores its feature names as UTF-8.");
+    if (name.find('\0') != std::string_view::npos)
+        fail(ErrorKind::InvalidText, "feature name contains a NUL byte");
     index_.emplace(scratch_, static_cast<uint32_t>(names_.size()));
     names_.push_back(scratch_);
     types_.push_back(static_cast<uint8_t>(type));
@@ -103,7 +114,7 @@ void LinearModel::resolve(const Observation& x, bool learning) const {
         if (e.missing) {
             if (spec_.missing == MissingPolicy::Error)
                 fail(ErrorKind::NullValue,
-                     "feature \"" + std::string(name.substr(0, 64)) + "\" is missing (NULL)",
+                     "feature \"" + message_name(name) + "\" is missing (NULL)",
                      {}, "The model's missing-value policy is \"error\"; use \"zero\" or \"mean\" to accept missing values.");
             if (spec_.missing == MissingPolicy::Zero) continue;
             uint32_t idx = index_of(name, FeatureType::Numeric, false);

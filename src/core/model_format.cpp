@@ -2,6 +2,7 @@
 #include "linear_model.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -31,6 +32,20 @@ size_t pad8(size_t n) { return (n + 7) & ~size_t(7); }
 
 int optimizer_slots(OptimizerKind k) {
     return k == OptimizerKind::Sgd ? 0 : k == OptimizerKind::AdaGrad ? 1 : 2;
+}
+
+constexpr size_t kChecksumOffset = 32;
+
+// The checksum covers every byte but its own field (docs/format.md): hash64 of the body (bytes
+// 48 to the end), written into a copy of the header in place of the checksum field, and
+// hash64 of that 48-byte header gives the checksum. A change confined to one aligned 8-byte
+// word of the body or of the header always changes it (every step of hash64 is a bijection).
+uint64_t model_checksum(const uint8_t* data, size_t size) {
+    uint8_t header[kHeaderSize];
+    std::memcpy(header, data, kHeaderSize);
+    const uint64_t body = hash64(data + kHeaderSize, size - kHeaderSize);
+    std::memcpy(header + kChecksumOffset, &body, 8);
+    return hash64(header, kHeaderSize);
 }
 
 [[noreturn]] void corrupt(const std::string& what) {
@@ -105,6 +120,30 @@ void check_depth(const char* text, size_t len) {
     }
 }
 
+// Text that did not parse: says why when the reason is not a syntax error.
+[[noreturn]] void explain_bad_text(const char* text, size_t len) {
+    const std::string_view sv(text, len);
+    if (size_t at = utf8_invalid_offset(sv); at != len)
+        fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid UTF-8",
+             "the byte at offset " + std::to_string(at) + " does not start a valid UTF-8 character");
+    // nlohmann/json refuses a number beyond the range of a double ("number overflow parsing
+    // '1e400'") rather than reading it as infinity; parse again to learn which one.
+    try {
+        [[maybe_unused]] json again = json::parse(text, text + len);
+    } catch (const json::out_of_range& e) {
+        const std::string what = e.what();
+        const size_t open = what.find('\''), close = what.rfind('\'');
+        if (e.id == 406 && open != std::string::npos && close > open) {
+            const std::string number = what.substr(open + 1, close - open - 1);
+            fail(ErrorKind::NumericRange,
+                 "number \"" + message_name(number) + "\" is out of range for type double precision");
+        }
+    } catch (const json::exception&) {
+    }
+    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid JSON", {},
+         "A fresh model is written as a spec, e.g. '{\"model\":\"logistic_regression\"}'.");
+}
+
 }  // namespace
 
 // Shared by the binary and the JSON decoders: everything a model must satisfy.
@@ -136,8 +175,14 @@ void LinearModelCodec::validate(const LinearModel& m,
     for (size_t i = 0; i < m.names_.size(); i++) {
         const auto& nm = m.names_[i];
         if (nm.size() > kMaxFeatureNameBytes) bad("feature name too long");
+        // ml_model_out and ml_info print names as JSON strings, which must be UTF-8; no
+        // PostgreSQL text holds a NUL byte, so no real feature is named with one.
+        if (size_t at = utf8_invalid_offset(nm); at != nm.size())
+            bad("feature name " + std::to_string(i + 1) + " is not valid UTF-8 (byte " + std::to_string(at + 1) +
+                " of " + std::to_string(nm.size()) + ")");
+        if (nm.find('\0') != std::string::npos) bad("feature name " + std::to_string(i + 1) + " contains a NUL byte");
         if (m.types_[i] > 1) bad("unknown feature type");
-        if (!seen.insert(nm).second) bad("feature \"" + nm.substr(0, 64) + "\" appears twice");
+        if (!seen.insert(nm).second) bad("feature \"" + message_name(nm) + "\" appears twice");
     }
     int slots = optimizer_slots(s.optimizer.kind);
     if (m.s1_.size() != (slots >= 1 ? nw : 0) || m.s2_.size() != (slots >= 2 ? nw : 0))
@@ -239,8 +284,8 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
         doubles(m.m2_);
     }
     if (w.pos() != size) fail(ErrorKind::Internal, "model encoder size mismatch");
-    uint64_t sum = hash64(out + kHeaderSize, size - kHeaderSize);
-    std::memcpy(out + 32, &sum, 8);
+    const uint64_t sum = model_checksum(out, size);
+    std::memcpy(out + kChecksumOffset, &sum, 8);
 }
 
 LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
@@ -263,16 +308,20 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     auto nsections = r.get<uint32_t>("header");
     auto total = r.get<uint32_t>("header");
     if (total != size) corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
-    if (hash64(data + kHeaderSize, size - kHeaderSize) != sum) corrupt("checksum mismatch");
+    if (model_checksum(data, size) != sum) corrupt("checksum mismatch");
 
     auto section = [&](uint32_t want, const char* what) -> std::pair<const uint8_t*, uint64_t> {
         auto tag = r.get<uint32_t>(what);
-        r.get<uint32_t>(what);
+        auto reserved = r.get<uint32_t>(what);
         auto len = r.get<uint64_t>(what);
         if (tag != want) corrupt(std::string("expected section ") + what);
+        if (reserved != 0) corrupt(std::string("reserved field of section ") + what + " is not zero");
         if (len > r.remaining()) corrupt(std::string("truncated in ") + what);
         const uint8_t* p = r.take(len, what);
-        r.take(pad8(len) - len, what);
+        // One model, one encoding: the padding is zeros, as the encoder writes it.
+        const uint8_t* pad = r.take(pad8(len) - len, what);
+        for (size_t i = 0; i < pad8(len) - len; i++)
+            if (pad[i] != 0) corrupt(std::string("padding of section ") + what + " is not zero");
         return {p, len};
     };
 
@@ -287,6 +336,8 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         corrupt(std::string("bad spec: ") + e.what());
     }
     if (uint16_t(spec.kind) != kind) corrupt("model kind differs from the spec");
+    if (spec.canonical_text() != std::string_view(reinterpret_cast<const char*>(spec_p), spec_n))
+        corrupt("spec is not in canonical form");
     LinearModel m(spec);
     if (m.identity_ != identity) corrupt("identity does not match the spec");
     m.updates_ = updates;
@@ -448,6 +499,11 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     for (size_t i = 0; i < names.size(); i++) {
         if (!names[i].is_string()) bad("feature names must be strings");
         if (!types[i].is_string()) bad("feature types must be strings");
+        // Parsed JSON text is UTF-8 already (the parser checks it); a json built in memory
+        // may hold any bytes.
+        if (!is_valid_utf8(names[i].get_ref<const std::string&>()))
+            fail(ErrorKind::InvalidText, "invalid ml_model: feature name " + std::to_string(i + 1) +
+                                             " is not valid UTF-8");
         const auto t = types[i].get<std::string>();
         if (t != "numeric" && t != "categorical") bad("unknown feature type \"" + t + "\"");
         m.names_.push_back(names[i].get<std::string>());
@@ -512,9 +568,7 @@ LinearModel LinearModel::from_json(const json& j) {
 LinearModel LinearModel::from_text(const char* text, size_t len) {
     check_depth(text, len);
     json j = json::parse(text, text + len, nullptr, false);
-    if (j.is_discarded())
-        fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid JSON", {},
-             "A fresh model is written as a spec, e.g. '{\"model\":\"logistic_regression\"}'.");
+    if (j.is_discarded()) explain_bad_text(text, len);
     return from_json(j);
 }
 

@@ -3,6 +3,7 @@
 
 #include "error.hpp"
 #include "spec.hpp"
+#include "text.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -30,7 +31,7 @@ uint32_t Observation::push_name(std::string_view a, std::string_view b, bool wit
 void Observation::add_numeric(std::string_view name, double value) {
     if (!std::isfinite(value))
         fail(ErrorKind::NumericRange,
-             "feature \"" + std::string(name.substr(0, 64)) + "\" is " +
+             "feature \"" + message_name(name) + "\" is " +
                  (std::isnan(value) ? "NaN" : "infinite"),
              {}, "Features must be finite numbers; use NULL for a missing value.");
     auto off = push_name(name);

@@ -2,6 +2,7 @@
 #include "spec.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -53,6 +54,20 @@ namespace {
 
 const char* json_type(const json& v) { return v.type_name(); }
 
+// A number as the user gave it: integers exactly, other numbers in their shortest exact
+// decimal form. JSON text cannot hold an infinity (the parser refuses 1e400), but a json built
+// in memory can, and json::dump() would print it as null.
+std::string given_number(const json& v) {
+    if (v.is_number_integer()) return v.dump();  // signed or unsigned, every digit
+    const double d = v.get<double>();
+    if (std::isnan(d)) return "NaN";
+    if (std::isinf(d)) return d > 0 ? "infinity" : "-infinity";
+    std::string s = format_double(d);
+    // a JSON float with an integral value (24.0) is not the integer 24
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
+    return s;
+}
+
 double number_option(const json& obj, const char* key, double dflt, const std::string& where,
                      double lo, double hi, bool lo_open) {
     auto it = obj.find(key);
@@ -60,12 +75,10 @@ double number_option(const json& obj, const char* key, double dflt, const std::s
     if (!it->is_number())
         bad_option("option \"" + where + key + "\" must be a number, not " + json_type(*it));
     double v = it->get<double>();
-    if (!std::isfinite(v) || v < lo || v > hi || (lo_open && v == lo)) {
-        char buf[160];
-        snprintf(buf, sizeof buf, "option \"%s%s\" must be %s %g and at most %g", where.c_str(),
-                 key, lo_open ? "greater than" : "at least", lo, hi);
-        bad_option(buf, "got " + it->dump());
-    }
+    if (!std::isfinite(v) || v < lo || v > hi || (lo_open && v == lo))
+        bad_option("option \"" + where + key + "\" must be " + (lo_open ? "greater than " : "at least ") +
+                       format_double(lo) + " and at most " + format_double(hi),
+                   "got " + given_number(*it));
     return v;
 }
 
@@ -78,7 +91,7 @@ void reject_unknown(const json& obj, std::initializer_list<const char*> known,
         if (!ok) {
             std::string list;
             for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
-            bad_option("unknown option \"" + where + it.key() + "\"", "known options: " + list);
+            bad_option("unknown option \"" + where + message_name(it.key()) + "\"", "known options: " + list);
         }
     }
 }
@@ -94,7 +107,7 @@ OptimizerSpec parse_optimizer(const json& j) {
         params = j.begin().value();
         if (params.is_null()) params = json::object();
         if (!params.is_object())
-            bad_option("options of optimizer \"" + name + "\" must be a JSON object, not " +
+            bad_option("options of optimizer \"" + message_name(name) + "\" must be a JSON object, not " +
                        json_type(params));
     } else {
         bad_option("option \"optimizer\" must be a name or an object with one key",
@@ -125,7 +138,7 @@ OptimizerSpec parse_optimizer(const json& j) {
         o.l1 = number_option(params, "l1", 0.0, where, 0, 1e6, false);
         o.l2 = number_option(params, "l2", 1.0, where, 0, 1e6, false);
     } else {
-        bad_option("unknown optimizer \"" + name + "\"", "known optimizers: sgd, adagrad, adam, ftrl");
+        bad_option("unknown optimizer \"" + message_name(name) + "\"", "known optimizers: sgd, adagrad, adam, ftrl");
     }
     return o;
 }
@@ -143,7 +156,7 @@ ModelSpec ModelSpec::from_json(const json& j) {
     const std::string kind = m->get<std::string>();
     if (kind == "linear_regression") s.kind = ModelKind::LinearRegression;
     else if (kind == "logistic_regression") s.kind = ModelKind::LogisticRegression;
-    else bad_option("unknown model \"" + kind + "\"", "known models: linear_regression, logistic_regression");
+    else bad_option("unknown model \"" + message_name(kind) + "\"", "known models: linear_regression, logistic_regression");
 
     reject_unknown(j, {"model", "optimizer", "l1", "l2", "intercept_init", "intercept_lr",
                        "clip_gradient", "scale", "hash_bits", "missing", "ignore"}, "");
@@ -161,12 +174,14 @@ ModelSpec ModelSpec::from_json(const json& j) {
         s.scale = it->get<bool>();
     }
     if (auto it = j.find("hash_bits"); it != j.end()) {
-        if (!it->is_number_integer())
-            bad_option("option \"hash_bits\" must be an integer, not " + std::string(json_type(*it)));
+        const std::string range = "an integer between 0 and " + std::to_string(kMaxHashBits);
+        if (!it->is_number())
+            bad_option("option \"hash_bits\" must be " + range + ", not " + std::string(json_type(*it)));
+        // an unsigned above INT64_MAX would wrap in get<int64_t>: compare in its own type
+        if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(kMaxHashBits)) ||
+            it->get<int64_t>() < 0 || it->get<int64_t>() > kMaxHashBits)
+            bad_option("option \"hash_bits\" must be " + range, "got " + given_number(*it));
         auto b = it->get<int64_t>();
-        if (b < 0 || b > kMaxHashBits)
-            bad_option("option \"hash_bits\" must be between 0 and " + std::to_string(kMaxHashBits),
-                       "got " + it->dump());
         s.hash_bits = static_cast<int>(b);
     }
     if (auto it = j.find("missing"); it != j.end()) {
@@ -175,7 +190,7 @@ ModelSpec ModelSpec::from_json(const json& j) {
         if (p == "zero") s.missing = MissingPolicy::Zero;
         else if (p == "mean") s.missing = MissingPolicy::Mean;
         else if (p == "error") s.missing = MissingPolicy::Error;
-        else bad_option("unknown missing-value policy \"" + p + "\"", "known policies: zero, mean, error");
+        else bad_option("unknown missing-value policy \"" + message_name(p) + "\"", "known policies: zero, mean, error");
     }
     if (auto it = j.find("ignore"); it != j.end()) {
         if (!it->is_array()) bad_option("option \"ignore\" must be an array of feature names");

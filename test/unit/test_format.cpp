@@ -1,6 +1,9 @@
 // The binary format and the JSON text form: exact round trips, and strict rejection of bad input.
 #include "test_util.hpp"
 
+#include "text.hpp"
+
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -64,6 +67,29 @@ std::vector<Observation> probes() {
     return ps;
 }
 
+// The checksum as docs/format.md defines it, written again here from the document: hash64 of
+// the body goes in place of the checksum field of a copy of the header, and hash64 of those
+// 48 bytes is the checksum.
+uint64_t documented_checksum(const std::vector<uint8_t>& buf) {
+    std::vector<uint8_t> header(buf.begin(), buf.begin() + 48);
+    uint64_t body = core::hash64(buf.data() + 48, buf.size() - 48);
+    std::memcpy(header.data() + 32, &body, 8);
+    return core::hash64(header.data(), header.size());
+}
+
+uint64_t stored_checksum(const std::vector<uint8_t>& buf) {
+    uint64_t sum;
+    std::memcpy(&sum, buf.data() + 32, 8);
+    return sum;
+}
+
+void fix_checksum(std::vector<uint8_t>& buf) {
+    uint64_t sum = documented_checksum(buf);
+    std::memcpy(buf.data() + 32, &sum, 8);
+}
+
+LinearModel decode(const std::vector<uint8_t>& buf) { return LinearModel::decode(buf.data(), buf.size()); }
+
 void expect_identical(const LinearModel& a, const LinearModel& b) {
     EXPECT_EQ(a.spec().canonical_text(), b.spec().canonical_text());
     EXPECT_EQ(a.identity(), b.identity());
@@ -119,8 +145,7 @@ TEST(Binary, ConsistentlyPatchedTruncationsAreRejected) {
             std::vector<uint8_t> t(buf.begin(), buf.begin() + n);
             uint32_t len = static_cast<uint32_t>(n);
             std::memcpy(t.data() + 44, &len, 4);
-            uint64_t sum = core::hash64(t.data() + 48, n - 48);
-            std::memcpy(t.data() + 32, &sum, 8);
+            fix_checksum(t);
             expect_error(ErrorKind::InvalidBinary, [&] { LinearModel::decode(t.data(), t.size()); });
         }
     }
@@ -128,33 +153,57 @@ TEST(Binary, ConsistentlyPatchedTruncationsAreRejected) {
 
 // Header layout (docs/format.md): magic 0-3, version 4-5, kind 6-7, identity 8-15,
 // updates 16-23, n_seen 24-31, checksum 32-39, sections 40-43, length 44-47; the checksum
-// covers bytes 48 and after.
+// covers every byte but its own field.
 constexpr size_t kCountersBegin = 16, kCountersEnd = 32;
+
+TEST(Binary, ChecksumIsAsDocumented) {
+    for (const auto& m : trained_models()) {
+        const auto buf = encode(m);
+        EXPECT_EQ(stored_checksum(buf), documented_checksum(buf));
+    }
+}
 
 TEST(Binary, SingleByteFlipsAreRejected) {
     for (const auto& m : trained_models()) {
         const auto buf = encode(m);
         for (size_t i = 0; i < buf.size(); i++) {
-            if (i >= kCountersBegin && i < kCountersEnd) continue;  // see HeaderCountersAreNotChecksummed
             for (uint8_t mask : {0x01, 0x80, 0xff}) {
                 auto f = buf;
                 f[i] ^= mask;
-                expect_error(ErrorKind::InvalidBinary, [&] { LinearModel::decode(f.data(), f.size()); });
+                expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
             }
         }
     }
 }
 
-// Known gap, reported: the checksum does not cover the header, and nothing else checks the
-// updates and n_seen counters, so a flipped byte there decodes into a different model. Fixing
-// it changes the checksum of every stored model (sql/model_type.sql embeds some), so it is
-// left to the format's owner. Enable this test once the header is covered.
-TEST(Binary, DISABLED_HeaderCountersAreChecksummed) {
-    const auto buf = encode(trained_models()[0]);
-    for (size_t i = kCountersBegin; i < kCountersEnd; i++) {
-        auto f = buf;
-        f[i] ^= 0x01;
-        expect_error(ErrorKind::InvalidBinary, [&] { LinearModel::decode(f.data(), f.size()); });
+// The update and example counters are checked by nothing but the checksum: a flipped bit there
+// is caught by it, and the same flip with the checksum recomputed decodes into a model with
+// other counters (so the checksum, not some other check, is what caught it).
+TEST(Binary, HeaderCountersAreChecksummed) {
+    for (const auto& m : trained_models()) {
+        const auto buf = encode(m);
+        for (size_t i = kCountersBegin; i < kCountersEnd; i++) {
+            auto f = buf;
+            f[i] ^= 0x01;
+            std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+            EXPECT_NE(msg.find("checksum mismatch"), std::string::npos) << msg;
+            fix_checksum(f);
+            LinearModel d = decode(f);
+            if (i < 24) EXPECT_EQ(d.updates(), m.updates() ^ (uint64_t(1) << (8 * (i - 16))));
+            else EXPECT_EQ(d.n_seen(), m.n_seen() ^ (uint64_t(1) << (8 * (i - 24))));
+        }
+    }
+}
+
+// Before the format was released its checksum covered only the body (bytes 48 and after); a
+// model written that way is refused.
+TEST(Binary, BodyOnlyChecksumIsRejected) {
+    for (const auto& m : trained_models()) {
+        auto f = encode(m);
+        uint64_t old = core::hash64(f.data() + 48, f.size() - 48);
+        std::memcpy(f.data() + 32, &old, 8);
+        std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+        EXPECT_NE(msg.find("checksum mismatch"), std::string::npos) << msg;
     }
 }
 
@@ -167,10 +216,7 @@ TEST(Binary, StructuralFuzzNeverCrashes) {
             for (uint8_t mask : {0x01, 0x10, 0x80, 0xff}) {
                 auto f = buf;
                 f[i] ^= mask;
-                if (i < 32 || i >= 40) {
-                    uint64_t sum = core::hash64(f.data() + 48, f.size() - 48);
-                    std::memcpy(f.data() + 32, &sum, 8);
-                }
+                if (i < 32 || i >= 40) fix_checksum(f);
                 try {
                     LinearModel d = LinearModel::decode(f.data(), f.size());
                     // accepted: it must then be a model that encodes and predicts
@@ -188,10 +234,6 @@ TEST(Binary, StructuralFuzzNeverCrashes) {
 
 TEST(Binary, WrongMagicVersionKind) {
     const auto buf = encode(trained_models()[1]);  // logistic
-    auto fix_sum = [](std::vector<uint8_t>& f) {
-        uint64_t sum = core::hash64(f.data() + 48, f.size() - 48);
-        std::memcpy(f.data() + 32, &sum, 8);
-    };
     auto f = buf;
     std::memcpy(f.data(), "PGLX", 4);
     EXPECT_NE(expect_error(ErrorKind::InvalidBinary, [&] { LinearModel::decode(f.data(), f.size()); })
@@ -207,7 +249,7 @@ TEST(Binary, WrongMagicVersionKind) {
     for (uint16_t kind : {0, 1, 3, 0xffff}) {  // 1: linear header over a logistic spec
         f = buf;
         std::memcpy(f.data() + 6, &kind, 2);
-        fix_sum(f);
+        fix_checksum(f);
         expect_error(ErrorKind::InvalidBinary, [&] { LinearModel::decode(f.data(), f.size()); });
     }
     // empty and tiny inputs
@@ -347,6 +389,255 @@ TEST(Text, InconsistentModelsAreRejected) {
     s["feature_stats"] = {{"count", json::array()}, {"mean", json::array()}, {"m2", json::array()}};
     st = s.dump();
     expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_text(st.data(), st.size()); });
+}
+
+
+// The sections of an encoded model, as docs/format.md lays them out after the 48-byte header.
+struct SectionAt {
+    uint32_t tag;
+    size_t header, payload, length, end;  // end: after the padding
+};
+
+std::vector<SectionAt> sections_of(const std::vector<uint8_t>& buf) {
+    std::vector<SectionAt> out;
+    size_t at = 48;
+    while (at + 16 <= buf.size()) {
+        SectionAt sec;
+        std::memcpy(&sec.tag, buf.data() + at, 4);
+        uint64_t len;
+        std::memcpy(&len, buf.data() + at + 8, 8);
+        sec.header = at;
+        sec.payload = at + 16;
+        sec.length = len;
+        sec.end = sec.payload + ((len + 7) & ~uint64_t(7));
+        out.push_back(sec);
+        at = sec.end;
+    }
+    EXPECT_EQ(at, buf.size());
+    return out;
+}
+
+TEST(Binary, SectionLayoutIsAsDocumented) {
+    for (const auto& m : trained_models()) {
+        const auto buf = encode(m);
+        const auto secs = sections_of(buf);
+        std::vector<uint32_t> tags;
+        for (const auto& sec : secs) tags.push_back(sec.tag);
+        const bool slots = m.spec().optimizer.kind != core::OptimizerKind::Sgd;
+        std::vector<uint32_t> want = {1, 2, 3, 4};
+        if (slots) want.push_back(5);
+        if (m.spec().keeps_feature_stats()) want.push_back(6);
+        EXPECT_EQ(tags, want);
+        uint32_t count;
+        std::memcpy(&count, buf.data() + 40, 4);
+        EXPECT_EQ(count, want.size());
+        // spec: the canonical text; state: 32 bytes; weights: 8 per weight
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data() + secs[0].payload), secs[0].length),
+                  m.spec().canonical_text());
+        EXPECT_EQ(secs[1].length, 32u);
+        EXPECT_EQ(secs[3].length, 8 * m.n_weights());
+        double w0;
+        if (m.n_weights()) {
+            std::memcpy(&w0, buf.data() + secs[3].payload, 8);
+            EXPECT_EQ(bits(w0), bits(m.weights()[0]));
+        }
+    }
+}
+
+// One model, one encoding: non-zero reserved fields or padding, or a spec that is not in its
+// canonical form, are refused even under a valid checksum.
+TEST(Binary, ReservedPaddingAndSpecFormAreStrict) {
+    size_t paddings = 0;
+    for (const auto& m : trained_models()) {
+        const auto buf = encode(m);
+        for (const auto& sec : sections_of(buf)) {
+            auto f = buf;
+            f[sec.header + 4] = 1;
+            fix_checksum(f);
+            std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+            EXPECT_NE(msg.find("reserved field"), std::string::npos) << msg;
+            for (size_t i = sec.payload + sec.length; i < sec.end; i++) {
+                f = buf;
+                f[i] = 0x20;
+                fix_checksum(f);
+                msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+                EXPECT_NE(msg.find("padding"), std::string::npos) << msg;
+                paddings++;
+            }
+        }
+        // the same spec with two keys swapped (same length, same meaning)
+        auto f = buf;
+        std::string spec(reinterpret_cast<const char*>(f.data() + 64), sections_of(f)[0].length);
+        const size_t l1 = spec.find("\"l1\":"), l2 = spec.find("\"l2\":");
+        ASSERT_NE(l1, std::string::npos);
+        ASSERT_EQ(l2, spec.find(',', l1) + 1);  // adjacent: canonical keys are sorted
+        const size_t end2 = spec.find(',', l2);
+        std::string a = spec.substr(l1, l2 - 1 - l1), b = spec.substr(l2, end2 - l2);
+        std::string swapped = spec.substr(0, l1) + b + "," + a + spec.substr(end2);
+        ASSERT_EQ(swapped.size(), spec.size());
+        ASSERT_NE(swapped, spec);
+        EXPECT_EQ(json::parse(swapped), json::parse(spec));
+        std::memcpy(f.data() + 64, swapped.data(), swapped.size());
+        fix_checksum(f);
+        std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+        EXPECT_NE(msg.find("canonical"), std::string::npos) << msg;
+    }
+    EXPECT_GT(paddings, 0u);
+}
+
+// A model with one feature whose 4-byte name can be patched in place: the offset of the name.
+size_t four_byte_name(std::vector<uint8_t>& buf) {
+    LinearModel m = model_of(R"({"model":"linear_regression"})");
+    m.learn(num({{"abcd", 2}}), 1);
+    buf = encode(m);
+    const uint8_t entry[] = {4, 0, 0, 0, 0, 'a', 'b', 'c', 'd'};  // length, type numeric, bytes
+    auto it = std::search(buf.begin(), buf.end(), std::begin(entry), std::end(entry));
+    EXPECT_NE(it, buf.end());
+    return static_cast<size_t>(it - buf.begin()) + 5;
+}
+
+// What nlohmann/json (the text form's printer) accepts as a string.
+bool json_prints(const std::string& s) {
+    try {
+        (void)json(s).dump().size();
+        return true;
+    } catch (const json::type_error&) {
+        return false;
+    }
+}
+
+// A binary model whose feature name is not UTF-8 used to decode, and then fail in ml_model_out
+// with an internal error (nlohmann type_error 316): decoding now refuses it.
+TEST(Binary, FeatureNamesMustBeUtf8) {
+    std::vector<uint8_t> buf;
+    const size_t at = four_byte_name(buf);
+    struct Case {
+        const char* bytes;
+        bool valid;
+    };
+    for (const Case& c : {Case{"\xff" "bcd", false}, Case{"\x80" "bcd", false}, Case{"abc\xc3", false},
+                          Case{"\xc3(cd", false}, Case{"\xc0\xaf" "cd", false}, Case{"\xc1\xbf" "cd", false},
+                          Case{"\xe0\x80\x80" "d", false}, Case{"\xe0\x9f\xbf" "d", false},
+                          Case{"\xed\xa0\x80" "d", false}, Case{"\xed\xbf\xbf" "d", false},
+                          Case{"\xf0\x80\x80\x80", false}, Case{"\xf0\x8f\xbf\xbf", false},
+                          Case{"\xf4\x90\x80\x80", false}, Case{"\xf5\x80\x80\x80", false},
+                          Case{"\xe2\x82" "cd", false}, Case{"\xf0\x9f\x98" "d", false},
+                          Case{"\xc3\xa9" "cd", true}, Case{"\xe2\x82\xac" "d", true},
+                          Case{"\xed\x9f\xbf" "d", true}, Case{"\xee\x80\x80" "d", true},
+                          Case{"\xf0\x9f\x98\x80", true}, Case{"\xf4\x8f\xbf\xbf", true},
+                          Case{"\xe0\xa0\x80" "d", true}, Case{"\xf0\x90\x80\x80", true}}) {
+        SCOPED_TRACE(testing::PrintToString(std::string(c.bytes)));
+        ASSERT_EQ(std::strlen(c.bytes), 4u);
+        auto f = buf;
+        std::memcpy(f.data() + at, c.bytes, 4);
+        fix_checksum(f);
+        if (!c.valid) {
+            std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+            EXPECT_NE(msg.find("feature name 1 is not valid UTF-8"), std::string::npos) << msg;
+            continue;
+        }
+        LinearModel d = decode(f);
+        EXPECT_EQ(d.feature_names()[0], c.bytes);
+        const std::string text = d.to_text();  // printable, and reads back as the same model
+        EXPECT_EQ(encode(LinearModel::from_text(text.data(), text.size())), f);
+    }
+}
+
+// The UTF-8 rule of decoding is the JSON printer's: every pair of leading bytes, before three
+// kinds of tail, checked against nlohmann/json; then a sweep of first bytes through decode.
+TEST(Binary, Utf8CheckAgreesWithTheJsonPrinter) {
+    size_t valid = 0, invalid = 0;
+    for (const char* tail : {"cd", "\x80\x80", "\xbf" "d"}) {
+        for (int b0 = 0; b0 < 256; b0++) {
+            for (int b1 = 0; b1 < 256; b1++) {
+                const std::string name = {char(b0), char(b1), tail[0], tail[1]};
+                const bool ok = core::is_valid_utf8(name);
+                EXPECT_EQ(ok, json_prints(name)) << testing::PrintToString(name);
+                (ok ? valid : invalid)++;
+            }
+        }
+    }
+    EXPECT_GT(valid, 10000u);
+    EXPECT_GT(invalid, 10000u);
+    std::vector<uint8_t> buf;
+    const size_t at = four_byte_name(buf);
+    for (int b0 = 1; b0 < 256; b0++) {
+        for (const char* rest : {"bcd", "\x80\x80" "d", "\xa0\x80\x80", "\x90\x80\x80"}) {
+            const std::string name = char(b0) + std::string(rest);
+            auto f = buf;
+            std::memcpy(f.data() + at, name.data(), 4);
+            fix_checksum(f);
+            if (json_prints(name)) {
+                EXPECT_EQ(decode(f).feature_names()[0], name);
+            } else {
+                expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+            }
+        }
+    }
+}
+
+TEST(Binary, FeatureNamesWithANulByteAreRejected) {
+    std::vector<uint8_t> buf;
+    const size_t at = four_byte_name(buf);
+    buf[at + 2] = 0;
+    fix_checksum(buf);
+    std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(buf); });
+    EXPECT_NE(msg.find("NUL"), std::string::npos) << msg;
+}
+
+// JSON text is UTF-8 by the parser's rules; a bad byte is a text error (22P02) saying so.
+TEST(Text, FeatureNamesMustBeUtf8) {
+    LinearModel m = model_of(R"({"model":"linear_regression"})");
+    m.learn(num({{"abcd", 2}}), 1);
+    std::string text = m.to_text();
+    const size_t at = text.find("\"abcd\"");
+    ASSERT_NE(at, std::string::npos);
+    for (const char* bad : {"\xff", "\xc3", "\xed\xa0\x80", "\xc0\xaf"}) {
+        std::string t = text;
+        t.replace(at + 1, 1, bad);
+        std::string msg = expect_error(ErrorKind::InvalidText, [&] { LinearModel::from_text(t.data(), t.size()); });
+        EXPECT_NE(msg.find("not valid UTF-8"), std::string::npos) << msg;
+    }
+    // a json built in memory is not checked by a parser: from_json checks the names itself
+    json j = m.to_json();
+    j["features"][0] = std::string("ab\xff" "d");
+    std::string msg = expect_error(ErrorKind::InvalidText, [&] { LinearModel::from_json(j); });
+    EXPECT_NE(msg.find("feature name 1 is not valid UTF-8"), std::string::npos) << msg;
+    j["features"][0] = std::string("ab\0d", 4);
+    msg = expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_json(j); });
+    EXPECT_NE(msg.find("NUL"), std::string::npos) << msg;
+    j["features"][0] = "abcé";
+    EXPECT_EQ(LinearModel::from_json(j).feature_names()[0], "abcé");
+}
+
+// nlohmann/json refuses a number beyond the range of a double; the message says which number
+// instead of "not valid JSON" (as PostgreSQL's float8 input does, 22003).
+TEST(Text, NumberOutOfRangeIsNamed) {
+    const std::string spec = R"({"model":"linear_regression","l2":1e400})";
+    std::string msg = expect_error(ErrorKind::NumericRange, [&] { LinearModel::from_text(spec.data(), spec.size()); });
+    EXPECT_EQ(msg, "number \"1e400\" is out of range for type double precision");
+    std::string text = trained_models()[0].to_text();
+    text.replace(text.find("\"weights\":[") + 11, 0, "-2.5E+999,");
+    msg = expect_error(ErrorKind::NumericRange, [&] { LinearModel::from_text(text.data(), text.size()); });
+    EXPECT_NE(msg.find("\"-2.5E+999\""), std::string::npos) << msg;
+    // tiny numbers read as zero or a subnormal, as strtod does
+    const std::string tiny = R"({"model":"linear_regression","l2":1e-400})";
+    EXPECT_EQ(LinearModel::from_text(tiny.data(), tiny.size()).spec().l2, 0.0);
+    // still a syntax error when it is one
+    const std::string syntax = R"({"model":"linear_regression","l2":1e})";
+    msg = expect_error(ErrorKind::InvalidText, [&] { LinearModel::from_text(syntax.data(), syntax.size()); });
+    EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+}
+
+// A duplicate name is quoted cut at 64 bytes, never inside a character.
+TEST(Text, DuplicateNameMessageIsCutAtACharacter) {
+    json j = trained_models()[0].to_json();
+    const std::string name = std::string(63, 'a') + "\xc3\xa9" + "z";  // é spans bytes 64 and 65
+    j["features"][0] = name;
+    j["features"][1] = name;
+    std::string msg = expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_json(j); });
+    EXPECT_NE(msg.find("\"" + std::string(63, 'a') + "\" appears twice"), std::string::npos) << msg;
+    EXPECT_TRUE(core::is_valid_utf8(msg));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Observations and feature resolution: names, missing-value policies, ignore list, bad values and labels.
 #include "test_util.hpp"
 
+#include "text.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -61,6 +63,68 @@ TEST(Observation, NaNAndInfinityRejectedNamingTheFeature) {
     o.add_numeric("big", std::numeric_limits<double>::max());
     o.add_numeric("tiny", std::numeric_limits<double>::denorm_min());
     EXPECT_EQ(o.size(), 2u);
+}
+
+// A long name is quoted cut at 64 bytes, at a character boundary: never half a character.
+TEST(Observation, LongMultiByteNameIsCutAtACharacterInMessages) {
+    const std::string e_acute = "\xc3\xa9";                 // 2 bytes
+    const std::string grin = "\xf0\x9f\x98\x80";            // 4 bytes
+    struct Case {
+        std::string name, quoted;
+    };
+    for (const Case& c : {Case{std::string(63, 'a') + e_acute + "z", std::string(63, 'a')},
+                          Case{std::string(62, 'a') + grin + "z", std::string(62, 'a')},
+                          Case{std::string(61, 'a') + grin, std::string(61, 'a')},
+                          Case{std::string(60, 'a') + grin + "z", std::string(60, 'a') + grin},
+                          Case{[&] { std::string s; for (int i = 0; i < 40; i++) s += e_acute; return s; }(),
+                               [&] { std::string s; for (int i = 0; i < 32; i++) s += e_acute; return s; }()}}) {
+        Observation o;
+        std::string msg = expect_error(ErrorKind::NumericRange, [&] { o.add_numeric(c.name, kNaN); });
+        EXPECT_NE(msg.find("feature \"" + c.quoted + "\" is NaN"), std::string::npos) << msg;
+        EXPECT_TRUE(core::is_valid_utf8(msg)) << msg;
+
+        LinearModel m = model_of(R"({"model":"linear_regression","missing":"error"})");
+        Observation miss;
+        miss.add_missing(c.name);
+        msg = expect_error(ErrorKind::NullValue, [&] { m.learn(miss, 1); });
+        EXPECT_NE(msg.find("feature \"" + c.quoted + "\" is missing (NULL)"), std::string::npos) << msg;
+        EXPECT_TRUE(core::is_valid_utf8(msg)) << msg;
+    }
+    // short names are quoted whole
+    Observation o;
+    std::string msg = expect_error(ErrorKind::NumericRange, [&] { o.add_numeric("prix_€", kInf); });
+    EXPECT_NE(msg.find("feature \"prix_€\" is infinite"), std::string::npos) << msg;
+}
+
+// A model remembers only UTF-8 names without NUL bytes (what its text form and decoding
+// require); an unknown name that is not UTF-8 is still just unknown when predicting.
+TEST(Observation, ModelsRememberOnlyUtf8Names) {
+    LinearModel m = model_of(R"({"model":"linear_regression"})");
+    m.learn(num({{"a", 1}}), 1);
+    const std::string before = m.to_text();
+    for (const std::string& bad : {std::string("caf\xe9"), std::string("\xff"), std::string("x\xed\xa0\x80"),
+                                   std::string("n\0ul", 4)}) {
+        SCOPED_TRACE(testing::PrintToString(bad));
+        Observation o = num({{"a", 2}});
+        o.add_numeric(bad, 1);
+        std::string msg = expect_error(ErrorKind::InvalidText, [&] { m.learn(o, 1); });
+        EXPECT_TRUE(msg.find("UTF-8") != std::string::npos || msg.find("NUL") != std::string::npos) << msg;
+        EXPECT_EQ(m.predict(o), m.predict(num({{"a", 2}})));  // unknown, so weight 0
+        Observation c;
+        c.add_category("city", bad);
+        expect_error(ErrorKind::InvalidText, [&] { m.learn(c, 1); });
+        // the same for a hashed model, which remembers names for ml_info
+        LinearModel h = model_of(R"({"model":"linear_regression","hash_bits":4})");
+        expect_error(ErrorKind::InvalidText, [&] { h.learn(o, 1); });
+    }
+    EXPECT_EQ(m.feature_names(), std::vector<std::string>{"a"});
+    EXPECT_EQ(m.n_seen(), 1u);
+    EXPECT_EQ(m.to_text(), before);
+    Observation ok = num({{"café", 1}, {"€", 2}, {"\xf0\x9f\x98\x80", 3}});
+    m.learn(ok, 1);
+    EXPECT_EQ(m.feature_names().size(), 4u);
+    const std::string text = m.to_text();
+    EXPECT_EQ(encode(LinearModel::from_text(text.data(), text.size())), encode(m));
 }
 
 TEST(Observation, FeatureNameLengthLimit) {

@@ -1,6 +1,9 @@
 // Spec parsing: documented defaults, canonical form, and one clear error per bad option.
 #include "test_util.hpp"
 
+#include <cmath>
+#include <limits>
+
 namespace pg_learn::test {
 namespace {
 
@@ -235,6 +238,88 @@ TEST(Spec, ErrorsCarryAHint) {
     } catch (const Error& e) {
         EXPECT_NE(e.detail().find("hash_bits"), std::string::npos) << "detail lists known options: " << e.detail();
     }
+}
+
+
+// Range errors print the bound as the shortest exact decimal and the given value as it was given.
+TEST(Spec, RangeMessagesPrintTheValueAndTheBoundReadably) {
+    struct Case {
+        const char* text;
+        const char* message;
+        const char* detail;
+    };
+    for (const Case& c : {
+             Case{R"({"model":"linear_regression","optimizer":{"adam":{"beta1":1.5}}})",
+                  "option \"optimizer.adam.beta1\" must be at least 0 and at most 0.999999999", "got 1.5"},
+             Case{R"({"model":"linear_regression","optimizer":{"adam":{"beta2":1}}})",
+                  "option \"optimizer.adam.beta2\" must be at least 0 and at most 0.999999999", "got 1"},
+             Case{R"({"model":"linear_regression","optimizer":{"sgd":{"lr":-1}}})",
+                  "option \"optimizer.sgd.lr\" must be greater than 0 and at most 1000000", "got -1"},
+             Case{R"({"model":"linear_regression","optimizer":{"adagrad":{"eps":0.0}}})",
+                  "option \"optimizer.adagrad.eps\" must be greater than 0 and at most 1", "got 0.0"},
+             Case{R"({"model":"linear_regression","intercept_init":1e13})",
+                  "option \"intercept_init\" must be at least -1000000000000 and at most 1000000000000",
+                  "got 10000000000000.0"},
+             Case{R"({"model":"linear_regression","clip_gradient":0})",
+                  "option \"clip_gradient\" must be greater than 0 and at most 1e300", "got 0"},
+             Case{R"({"model":"linear_regression","l2":-1e-9})",
+                  "option \"l2\" must be at least 0 and at most 1000000", "got -1e-9"},
+             Case{R"({"model":"linear_regression","l1":18446744073709551615})",
+                  "option \"l1\" must be at least 0 and at most 1000000", "got 18446744073709551615"},
+             Case{R"({"model":"linear_regression","hash_bits":40})",
+                  "option \"hash_bits\" must be an integer between 0 and 24", "got 40"},
+             Case{R"({"model":"linear_regression","hash_bits":-3})",
+                  "option \"hash_bits\" must be an integer between 0 and 24", "got -3"},
+             Case{R"({"model":"linear_regression","hash_bits":2.5})",
+                  "option \"hash_bits\" must be an integer between 0 and 24", "got 2.5"},
+             Case{R"({"model":"linear_regression","hash_bits":8.0})",
+                  "option \"hash_bits\" must be an integer between 0 and 24", "got 8.0"},
+             Case{R"({"model":"linear_regression","hash_bits":18446744073709551615})",
+                  "option \"hash_bits\" must be an integer between 0 and 24", "got 18446744073709551615"},
+             Case{R"({"model":"linear_regression","hash_bits":1e30})",
+                  "option \"hash_bits\" must be an integer between 0 and 24", "got 1e30"},
+         }) {
+        SCOPED_TRACE(c.text);
+        try {
+            spec_of(c.text);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(ErrorKind::InvalidParameter));
+            EXPECT_EQ(std::string(e.what()), c.message);
+            EXPECT_EQ(e.detail(), c.detail);
+        }
+    }
+    // wrong types keep naming the type
+    std::string msg = expect_error(ErrorKind::InvalidParameter,
+                                   [&] { spec_of(R"({"model":"linear_regression","hash_bits":"8"})"); });
+    EXPECT_EQ(msg, "option \"hash_bits\" must be an integer between 0 and 24, not string");
+}
+
+// JSON text cannot carry an infinity (see Text.NumberOutOfRangeIsNamed), but a json built in
+// memory can; json::dump() would print it as "null".
+TEST(Spec, NonFiniteOptionValuesArePrintedAsSuch) {
+    for (double v : {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                     std::numeric_limits<double>::quiet_NaN()}) {
+        nlohmann::json j = {{"model", "linear_regression"}, {"l2", v}};
+        try {
+            ModelSpec::from_json(j);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_STREQ(e.what(), "option \"l2\" must be at least 0 and at most 1000000");
+            EXPECT_EQ(e.detail(), std::isnan(v) ? "got NaN" : v > 0 ? "got infinity" : "got -infinity");
+        }
+    }
+}
+
+// Unknown names are quoted cut at 64 bytes, at a character boundary.
+TEST(Spec, LongUnknownNamesAreCutInMessages) {
+    const std::string name = std::string(63, 'o') + "\xc3\xa9" + std::string(100, 'x');
+    nlohmann::json j = {{"model", "linear_regression"}, {name, 1}};
+    std::string msg = expect_error(ErrorKind::InvalidParameter, [&] { ModelSpec::from_json(j); });
+    EXPECT_EQ(msg, "unknown option \"" + std::string(63, 'o') + "\"");
+    j = {{"model", name}};
+    msg = expect_error(ErrorKind::InvalidParameter, [&] { ModelSpec::from_json(j); });
+    EXPECT_EQ(msg, "unknown model \"" + std::string(63, 'o') + "\"");
 }
 
 }  // namespace
