@@ -36,6 +36,9 @@ void copy(char* dst, size_t cap, const char* src) {
 }  // namespace
 
 void capture_current_exception(PendingError& p) noexcept {
+    p.sqlstate = ERRCODE_INTERNAL_ERROR;
+    p.edata = nullptr;
+    p.message[0] = p.detail[0] = p.hint[0] = '\0';
     try {
         throw;
     } catch (const PgError& e) {

@@ -29,12 +29,14 @@ private:
 };
 
 // Everything needed to raise an error once the C++ stack has unwound: plain data only.
+// Left uninitialised on purpose: boundary() creates one per SQL call, and zero-filling 2.5 kB per
+// row was a fifth of a cheap aggregate's time. capture_current_exception() sets every field.
 struct PendingError {
-    int sqlstate = 0;
-    ErrorData* edata = nullptr;
-    char message[1024] = {0};
-    char detail[1024] = {0};
-    char hint[512] = {0};
+    int sqlstate;
+    ErrorData* edata;
+    char message[1024];
+    char detail[1024];
+    char hint[512];
 };
 
 void capture_current_exception(PendingError& pending) noexcept;
