@@ -52,10 +52,12 @@ SELECT round(((m::text::jsonb) -> 'feature_stats' -> 'mean' ->> 0)::numeric, 9) 
        round(((m::text::jsonb) -> 'feature_stats' -> 'count' ->> 0)::numeric, 0) AS count_a,
        round(avg((x[1])::numeric), 9) AS expected_mean
 FROM (SELECT ml_fit('{"model": "linear_regression", "scale": true}', x, y) AS m FROM big) s, big GROUP BY m::text;
--- Every optimizer merges; the averaged model is still a good model of y = 3 a - b + 0.5.
+-- Every optimizer merges; the averaged model is still a good model of y = 3 a - b + 0.5. (Adam
+-- with a larger step than its default: a worker that starts late sees few rows, and at lr 0.001
+-- its partial model would be far enough off to move the average on a loaded machine.)
 SELECT o AS optimizer, ml_info(m) -> 'n_seen' AS n_seen,
        abs(ml_predict_one(m, ARRAY[0.3, -0.2]::float8[]) - (3 * 0.3 + 0.2 + 0.5)) < 0.1 AS close
-FROM (VALUES ('"sgd"'), ('"adagrad"'), ('"adam"'), ('{"ftrl": {"alpha": 0.5}}')) v(o),
+FROM (VALUES ('"sgd"'), ('"adagrad"'), ('{"adam": {"lr": 0.05}}'), ('{"ftrl": {"alpha": 0.5}}')) v(o),
      LATERAL (SELECT ml_fit(('{"model": "linear_regression", "optimizer": ' || o || ', "intercept_lr": 0.05}')::ml_model, x, y) AS m
               FROM big) s
 ORDER BY 1;
