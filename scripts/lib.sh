@@ -18,10 +18,11 @@ PGL_PACKAGES=(
 pgl_log() { printf '==> %s\n' "$*" >&2; }
 pgl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Installs whichever of PGL_PACKAGES is missing (apt-get update only when something is).
+# Installs whichever of PGL_PACKAGES, and of the extra packages named as arguments, is missing
+# (apt-get update only when something is).
 pgl_install_deps() {
     local missing=() pkg
-    for pkg in "${PGL_PACKAGES[@]}"; do
+    for pkg in "${PGL_PACKAGES[@]}" "$@"; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$pkg")
         fi

@@ -1,12 +1,8 @@
 """pg_learn benchmarks: each figure is a ratio against a baseline measured in the same run.
 
-Run through bench/run (as root): it starts a throwaway PostgreSQL 15 cluster as the postgres
-user (test/integration/common.py), builds the data, and prints one line per figure:
-
-    name  baseline_ms  ours_ms  ratio  target  verdict
-
-Every time is the median of 3 runs; baseline and ours alternate (b, o, b, o, b, o) after one
-untimed warm-up of each, so drift (caches, autovacuum, CPU frequency) hits both alike.
+Run through `bash bench/run models` (as root): a throwaway PostgreSQL 15 cluster run as the
+postgres user, the data below, one line per figure (bench/benchlib.py: medians of alternating
+runs, name, baseline ms, ours ms, ratio, target, verdict).
 
 Environment:
     BENCH_ROWS   rows in the tables (default 1,000,000)
@@ -28,78 +24,16 @@ something fails.
 
 import json
 import os
-import statistics
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "test", "integration"))
-from common import Cluster  # noqa: E402
+from benchlib import (PARALLEL_OFF, PARALLEL_ON, PORT, RUNS, SETTINGS, Cluster, Table, compare,
+                      log, run_main, workers_launched)
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
-PORT = int(os.environ.get("BENCH_PORT", "5481"))
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 NF = 20
-
-# Server settings: everything fits in shared buffers; no checkpoint in the middle of a figure.
-SETTINGS = {
-    "shared_buffers": "2GB",
-    "work_mem": "64MB",
-    "maintenance_work_mem": "512MB",
-    "max_wal_size": "16GB",
-    "checkpoint_timeout": "1h",
-    "autovacuum": "off",          # VACUUM is run explicitly where a figure needs it
-    "max_worker_processes": "8",
-    "max_parallel_workers": "8",
-}
 
 FIT_SPEC = {"model": "logistic_regression"}                 # river's defaults: sgd lr 0.01
 HASH_SPEC = {"model": "logistic_regression", "hash_bits": 18}
-
-
-def log(msg):
-    print("# " + msg, file=sys.stderr, flush=True)
-
-
-def timed(conn, sql, params=None, before=None):
-    """Wall time of one statement in ms (result fetched), after running `before` untimed."""
-    if before:
-        for b in before:
-            conn.execute(b)
-    t0 = time.perf_counter()
-    cur = conn.execute(sql, params)
-    if cur.description is not None:
-        cur.fetchall()
-    return (time.perf_counter() - t0) * 1000.0
-
-
-def compare(conn, baseline, ours, before=None, warm=True):
-    """Median ms of baseline and of ours, alternating runs."""
-    if warm:
-        timed(conn, baseline, before=before)
-        timed(conn, ours, before=before)
-    b, o = [], []
-    for _ in range(RUNS):
-        b.append(timed(conn, baseline, before=before))
-        o.append(timed(conn, ours, before=before))
-    return statistics.median(b), statistics.median(o)
-
-
-class Table:
-    def __init__(self):
-        self.rows = []
-
-    def add(self, name, base_ms, ours_ms, ratio, target, note=""):
-        if target is None:
-            verdict, tgt = "-", "-"
-        else:
-            verdict = "ok" if ratio <= target else "over target"
-            tgt = "<= %.1fx" % target
-        self.rows.append((name, "%.0f" % base_ms, "%.0f" % ours_ms, "%.2fx" % ratio, tgt,
-                          verdict, note))
-        print("%-28s %10s ms %10s ms %8s  %-8s %s%s" % (
-            name, "%.0f" % base_ms, "%.0f" % ours_ms, "%.2fx" % ratio, tgt, verdict,
-            ("  (" + note + ")") if note else ""), flush=True)
 
 
 def build_data(conn):
@@ -140,19 +74,17 @@ def main():
         log("PostgreSQL %s, jit=%s, %d rows, median of %d runs" % (ver[0], ver[1], ROWS, RUNS))
         build_data(conn)
         tab = Table()
-        print("%-28s %13s %13s %9s  %-8s %s" % ("figure", "baseline", "ours", "ratio", "target",
-                                                 "verdict"))
         spec = json.dumps(FIT_SPEC)
 
         # 1. ml_fit over float8[] vs sum(x[1])
         b, o = compare(conn, "SELECT sum(x[1]) FROM t_arr",
                        "SELECT ml_fit('%s'::ml_model, x, y) FROM t_arr" % spec)
-        tab.add("fit float8[] vs sum(x[1])", b, o, o / b, 2.0)
+        tab.add("fit float8[] vs sum(x[1])", b, o, 2.0)
 
         # 2. ml_fit over jsonb vs sum((x->>'f1')::float8)
         b, o = compare(conn, "SELECT sum((x->>'f1')::float8) FROM t_json",
                        "SELECT ml_fit('%s'::ml_model, x, y) FROM t_json" % spec)
-        tab.add("fit jsonb vs sum(x->>'f1')", b, o, o / b, 3.0)
+        tab.add("fit jsonb vs sum(x->>'f1')", b, o, 3.0)
 
         # The scoring models: trained once, stored in a table, read by a subquery/CTE.
         conn.execute("INSERT INTO models SELECT 'dense', ml_fit('%s'::ml_model, x, y ORDER BY id) "
@@ -171,7 +103,7 @@ def main():
 
         # 3. scoring float8[] vs sum(x[1])
         b, o = compare(conn, "SELECT sum(x[1]) FROM t_arr", predict_arr)
-        tab.add("predict float8[] vs sum(x[1])", b, o, o / b, 1.5)
+        tab.add("predict float8[] vs sum(x[1])", b, o, 1.5)
 
         # 4. scoring vs the logistic formula written by hand with the same weights
         info = conn.execute("SELECT ml_info(m) FROM models WHERE name = 'dense'").fetchone()[0]
@@ -184,50 +116,33 @@ def main():
         if abs(s_hand - s_ours) > 1e-6 * max(1.0, abs(s_hand)):
             raise RuntimeError("hand formula and ml_predict_one disagree: %r vs %r" % (s_hand, s_ours))
         b, o = compare(conn, hand, predict_arr)
-        tab.add("predict vs hand-written SQL", b, o, o / b, 0.5)
+        tab.add("predict vs hand-written SQL", b, o, 0.5)
 
         # 5. UPDATE with scoring vs UPDATE with a constant; VACUUM + CHECKPOINT before each run
         before = ["VACUUM t_arr", "CHECKPOINT"]
         b, o = compare(conn, "UPDATE t_arr SET p = 0",
                        "UPDATE t_arr SET p = ml_predict_one((SELECT m FROM models WHERE name = 'dense'), x)",
                        before=before)
-        tab.add("UPDATE predict vs UPDATE 0", b, o, o / b, 1.2)
+        tab.add("UPDATE predict vs UPDATE 0", b, o, 1.2)
         conn.execute("VACUUM t_arr")
 
         # 6. hashed model (2^18 weights) vs the 20-weight model, both scoring jsonb
         pj = ("WITH mm AS MATERIALIZED (SELECT m FROM models WHERE name = '%s') "
               "SELECT sum(ml_predict_one(mm.m, t.x)) FROM t_json AS t, mm")
         b, o = compare(conn, pj % "dense_json", pj % "hashed18")
-        tab.add("predict hashed 2^18 vs 20 w", b, o, o / b, 1.5)
+        tab.add("predict hashed 2^18 vs 20 w", b, o, 1.5)
 
         # 7. parallel ml_fit: 2 workers vs none (speed-up = serial / parallel)
         fit = "SELECT ml_fit('%s'::ml_model, x, y) FROM t_arr" % spec
-        par = ["SET max_parallel_workers_per_gather = 2", "SET parallel_setup_cost = 0",
-               "SET parallel_tuple_cost = 0", "SET min_parallel_table_scan_size = 0"]
-        for s in par:
-            conn.execute(s)
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF) " + fit))
-        launched = [ln.strip() for ln in plan.splitlines() if "Workers" in ln]
-        log("parallel plan: " + "; ".join(launched))
-        ser = ["SET max_parallel_workers_per_gather = 0"]
-        partime, sertime = [], []
-        timed(conn, fit, before=par[:1])
-        timed(conn, fit, before=ser)
-        for _ in range(RUNS):
-            sertime.append(timed(conn, fit, before=ser))
-            partime.append(timed(conn, fit, before=par[:1]))
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        sb, po = statistics.median(sertime), statistics.median(partime)
-        tab.add("fit parallel 2w vs serial", sb, po, po / sb, None,
+        for st in PARALLEL_ON:
+            conn.execute(st)
+        log("parallel plan: " + workers_launched(conn, fit))
+        sb, po = compare(conn, fit, fit, before=PARALLEL_OFF, before_ours=PARALLEL_ON[:1])
+        conn.execute(PARALLEL_OFF[0])
+        tab.add("fit parallel 2w vs serial", sb, po, None,
                 "speed-up %.2fx, %d CPUs" % (sb / po, os.cpu_count() or 0))
-
-        over = [r for r in tab.rows if r[5] == "over target"]
-        log("%d figures, %d over target" % (len(tab.rows), len(over)))
+        tab.summary()
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # noqa: BLE001
-        print("error: %s: %s" % (type(e).__name__, " ".join(str(e).split())), file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -1,0 +1,104 @@
+"""Shared by the benchmarks in bench/: timing, alternating baseline/ours runs, the result table.
+
+Every figure is a ratio against a baseline measured in the same run: times are medians of
+BENCH_RUNS (default 3) runs, baseline and ours alternating (b, o, b, o, ...) after one untimed
+warm-up of each, so drift on a shared machine (caches, CPU frequency) hits both alike.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "integration"))
+from common import Cluster  # noqa: E402,F401  (re-exported for the benchmarks)
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+PORT = int(os.environ.get("BENCH_PORT", "5481"))
+
+# Server settings: the data fits in shared buffers; no checkpoint in the middle of a figure.
+SETTINGS = {
+    "shared_buffers": "2GB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "16GB",
+    "checkpoint_timeout": "1h",
+    "autovacuum": "off",          # VACUUM is run explicitly where a figure needs it
+    "max_worker_processes": "8",
+    "max_parallel_workers": "8",
+}
+
+PARALLEL_ON = ["SET max_parallel_workers_per_gather = 2", "SET parallel_setup_cost = 0",
+               "SET parallel_tuple_cost = 0", "SET min_parallel_table_scan_size = 0"]
+PARALLEL_OFF = ["SET max_parallel_workers_per_gather = 0"]
+
+
+def log(msg):
+    print("# " + msg, file=sys.stderr, flush=True)
+
+
+def timed(conn, sql, params=None, before=None):
+    """Wall time of one statement in ms (result fetched), after running `before` untimed."""
+    for b in before or ():
+        conn.execute(b)
+    t0 = time.perf_counter()
+    cur = conn.execute(sql, params)
+    if cur.description is not None:
+        cur.fetchall()
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def compare(conn, baseline, ours, before=None, before_ours=None, warm=True, runs=None):
+    """Median ms of baseline and of ours, alternating runs. `before` runs (untimed) before every
+    run; `before_ours`, when given, replaces it before ours."""
+    runs = runs or RUNS
+    bo = before_ours if before_ours is not None else before
+    if warm:
+        timed(conn, baseline, before=before)
+        timed(conn, ours, before=bo)
+    b, o = [], []
+    for _ in range(runs):
+        b.append(timed(conn, baseline, before=before))
+        o.append(timed(conn, ours, before=bo))
+    return statistics.median(b), statistics.median(o)
+
+
+def workers_launched(conn, sql):
+    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql))
+    return "; ".join(ln.strip() for ln in plan.splitlines() if "Workers Launched" in ln) or "no workers"
+
+
+class Table:
+    """Prints one line per figure. A target is an upper bound on ours/baseline ('<= 1.5x');
+    targets met by being faster are written as such (at least 5x faster = ratio <= 0.2)."""
+
+    def __init__(self):
+        self.rows = []
+        print("%-34s %13s %13s %9s  %-9s %s" % ("figure", "baseline", "ours", "ratio", "target",
+                                                 "verdict"), flush=True)
+
+    def add(self, name, base_ms, ours_ms, target=None, note=""):
+        ratio = ours_ms / base_ms if base_ms > 0 else float("inf")
+        if target is None:
+            verdict, tgt = "-", "-"
+        else:
+            verdict = "ok" if ratio <= target else "over target"
+            tgt = "<= %.2gx" % target
+        self.rows.append((name, base_ms, ours_ms, ratio, tgt, verdict, note))
+        print("%-34s %10.0f ms %10.0f ms %8.2fx  %-9s %s%s" % (
+            name, base_ms, ours_ms, ratio, tgt, verdict, ("  (" + note + ")") if note else ""),
+            flush=True)
+        return ratio
+
+    def summary(self):
+        over = [r for r in self.rows if r[5] == "over target"]
+        log("%d figures, %d over target" % (len(self.rows), len(over)))
+
+
+def run_main(main):
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001
+        print("error: %s: %s" % (type(e).__name__, " ".join(str(e).split())), file=sys.stderr)
+        sys.exit(1)
