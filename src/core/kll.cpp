@@ -62,6 +62,9 @@ void KllSketch::refresh() {
     items_ = 0;
     for (const auto& l : levels_) items_ += l.size();
     capacity_ = capacity_total(k_, levels_.size());
+    const size_t L = levels_.size();
+    level_caps_.resize(L);
+    for (size_t h = 0; h < L; h++) level_caps_[h] = capacity_at_depth(k_, L - 1 - h);
 }
 
 size_t KllSketch::retained() const { return items_; }
@@ -94,14 +97,26 @@ void KllSketch::compact_level(size_t h) {
     if (h == 0) std::sort(lv.begin(), lv.end());
     const size_t odd = lv.size() & 1;  // an odd item stays behind, unchanged (no error)
     const size_t half = (lv.size() - odd) / 2;
-    std::vector<double> promoted;
-    promoted.reserve(half);
-    for (size_t i = 0; i < half; i++) promoted.push_back(lv[odd + 2 * i + (coin ? 1 : 0)]);
+    // Merge every other item of lv (from odd + coin) into the sorted level above, through a
+    // scratch buffer that is reused, so a steady stream of updates allocates nothing. Ties take
+    // the level above's item first (as std::merge would).
     std::vector<double>& up = levels_[h + 1];
-    std::vector<double> merged;
-    merged.reserve(up.size() + half);
-    std::merge(up.begin(), up.end(), promoted.begin(), promoted.end(), std::back_inserter(merged));
-    up.swap(merged);
+    scratch_.clear();
+    scratch_.reserve(up.size() + half);
+    const double* p = lv.data() + odd + (coin ? 1 : 0);
+    const double* const p_end = p + 2 * half;
+    auto u = up.cbegin();
+    while (p != p_end && u != up.cend()) {
+        if (*p < *u) {
+            scratch_.push_back(*p);
+            p += 2;
+        } else {
+            scratch_.push_back(*u++);
+        }
+    }
+    for (; p != p_end; p += 2) scratch_.push_back(*p);
+    scratch_.insert(scratch_.end(), u, up.cend());
+    up.swap(scratch_);
     lv.resize(odd);
     compactions_[h]++;
     items_ -= half;
@@ -116,7 +131,7 @@ void KllSketch::compress_to_fit(size_t extra) {
         if (total + extra <= cap) return;
         const size_t L = levels_.size();
         size_t h = 0;
-        while (h < L && levels_[h].size() < level_capacity(h, L)) h++;
+        while (h < L && levels_[h].size() < level_caps_[h]) h++;
         if (h == L) fail(ErrorKind::Internal, "KLL sketch over capacity with no full level");
         if (h == L - 1) {
             if (L >= kKllMaxLevels) fail(ErrorKind::ProgramLimit, "KLL sketch has too many levels");

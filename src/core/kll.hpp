@@ -107,6 +107,10 @@ private:
     bool rng_seeded_ = false;
     // Level 0 is unsorted; levels >= 1 are sorted ascending.
     std::vector<std::vector<double>> levels_;
+    // Reused by compact_level; not part of the sketch's value (ignored by ==, not encoded).
+    std::vector<double> scratch_;
+    // level_capacity(h, levels_.size()) for each level, kept by refresh().
+    std::vector<uint32_t> level_caps_;
     // Compactions done per level (merged by addition): the certified error bound's input.
     std::vector<uint64_t> compactions_;
     size_t items_ = 0;     // cached: sum of level sizes
