@@ -198,13 +198,18 @@ void KllSketch::merge(const KllSketch& o) {
     compress_to_fit(0);
 }
 
-KllSketch::SortedView KllSketch::sorted_view() const {
+std::vector<std::pair<double, uint64_t>> KllSketch::weighted_items() const {
     std::vector<std::pair<double, uint64_t>> all;
     all.reserve(total_size());
     for (size_t h = 0; h < levels_.size(); h++)
         for (double v : levels_[h]) all.emplace_back(v, uint64_t(1) << h);
     std::sort(all.begin(), all.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    return all;
+}
+
+KllSketch::SortedView KllSketch::sorted_view() const {
+    const std::vector<std::pair<double, uint64_t>> all = weighted_items();
     SortedView v;
     v.items.reserve(all.size());
     v.cum.reserve(all.size());

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pg_learn::core {
@@ -73,6 +74,9 @@ public:
     // DataSketches' published empirical 99%-confidence rank error for k: 2.296 / k^0.9723
     // (single query), or 2.446 / k^0.9433 for pmf (differences of two ranks).
     static double documented_rank_error(uint32_t k, bool pmf = false);
+
+    // Every retained item with its weight (2^level), ascending by value: the sketch's step cdf.
+    std::vector<std::pair<double, uint64_t>> weighted_items() const;
 
     size_t serialized_size() const;
     void encode(std::string& out) const;  // appends
