@@ -189,8 +189,8 @@ SELECT ml_model_from_bytes(with_checksum(set_byte(b, 6, 2))) FROM b;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_model_from_bytes(with_checksum(set_byte(b, 8, get_byte(b, 8) # 1))) FROM b;
 \echo :LAST_ERROR_SQLSTATE
--- One model, one encoding: a section's reserved field (bytes 4-7 of its header) and its padding
--- are zeros, and the spec is in canonical form (here the same spec with two keys swapped).
+-- One model, one encoding: the spec section's encoding field (bytes 4-7 of its header) and its
+-- padding are zeros, and the spec is in canonical form (here the same spec with two keys swapped).
 SELECT ml_model_from_bytes(with_checksum(set_byte(b, 52, 1))) FROM b;
 \echo :LAST_ERROR_SQLSTATE
 SELECT get_byte(b, 56) AS spec_length, get_byte(b, 64 + get_byte(b, 56)) AS first_padding_byte FROM b;
@@ -233,6 +233,121 @@ GROUP BY 1;
 SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e01000000000000000100000000000000ca0ee3ac9e03168d04000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000001633d780000040000000000000010000000000000007b14ae47e17aa43f000000000000f87f'::bytea);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_model_from_bytes('\x50474c4d01000100b5dc787c5288bb2e0100000000000000010000000000000005342bb2cac06ec004000000880100000100000000000000d1000000000000007b22636c69705f6772616469656e74223a313030303030303030303030302e302c22686173685f62697473223a302c2269676e6f7265223a5b5d2c22696e746572636570745f696e6974223a302e302c22696e746572636570745f6c72223a302e30312c226c31223a302e302c226c32223a302e302c226d697373696e67223a227a65726f222c226d6f64656c223a226c696e6561725f72656772657373696f6e222c226f7074696d697a6572223a7b22736764223a7b226c72223a302e30317d7d2c227363616c65223a66616c73657d00000000000000020000000000000020000000000000000000000000000000000000000200000002000000000000007b14ae47e17aa43f03000000000000000e000000000000000100000000610300000007633d780000040000000000000010000000000000007b14ae47e17aa43f7b14ae47e17aa43f'::bytea);
+\echo :LAST_ERROR_SQLSTATE
+
+-- Hashed models: the per-weight sections (weights 4, optimizer state 5, statistics 6) store only
+-- the positions in use when that is shorter (docs/format.md, "Dense and sparse per-weight
+-- sections"). A fresh model of 2^18 weights is 368 bytes: header 48, spec 16 + 216, state
+-- 16 + 32, no names 16, and a weights section that is a count of 0, 16 + 8 (it was 2 MB dense).
+-- The sections of a value, read by their headers: tag, encoding, payload length and offset.
+CREATE FUNCTION sections(b bytea) RETURNS TABLE (tag int, encoding int, len numeric, payload int)
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+  at int := 48;
+BEGIN
+  WHILE at + 16 <= length(b) LOOP
+    tag := u64(word_le(b, at, 4));
+    encoding := u64(word_le(b, at + 4, 4));
+    len := u64(word_le(b, at + 8, 8));
+    payload := at + 16;
+    RETURN NEXT;
+    at := at + 16 + ceil(len / 8) * 8;
+  END LOOP;
+END $$;
+CREATE TABLE hashed (name text PRIMARY KEY, m ml_model);
+INSERT INTO hashed VALUES
+  ('fresh', '{"model": "logistic_regression", "hash_bits": 18}'),
+  ('fresh_adam', '{"model": "logistic_regression", "hash_bits": 18, "optimizer": "adam", "scale": true}');
+-- Three examples. Hashed (MurmurHash3 mod 2^18, computed apart): c=y 22220, a 92594, b 163331,
+-- c=x 252754. With scaling, the first value of a feature scales to 0 (no variance yet), so its
+-- gradient is 0: b never moves, a moves on its second example; c=x and c=y (categorical, not
+-- scaled) move. So weights and Adam's m, v are non-zero at c=y, a, c=x (3 positions), the
+-- statistics (numeric features only) at a, b (2 positions).
+INSERT INTO hashed
+SELECT 'three', ml_fit_one(ml_fit_one(ml_fit_one(m, '{"a": 1, "c": "x"}'::jsonb, 1),
+                                      '{"a": -2, "b": 0.5}'::jsonb, 0), '{"c": "y"}'::jsonb, 1)
+FROM hashed WHERE name = 'fresh_adam';
+-- Sizes: fresh_adam 48 + (16 + 256) spec + (16 + 32) state + 16 names + 3 * (16 + 8) = 456;
+-- three: the same header, spec and state, names 16 + 32 (a, c=x, b, c=y: 28 bytes and padding),
+-- weights 16 + 8 + 16 + 3 * 8, Adam's m and v 16 + 8 + 16 + 2 * 3 * 8, statistics
+-- 16 + 8 + 8 + 3 * 2 * 8: 648. The column holds them inline with a 4-byte varlena header.
+SELECT name, length(ml_model_bytes(m)) AS bytes, pg_column_size(m) AS column_size, ml_info(m)->'n_weights' AS n_weights,
+       (ml_info(m)->>'size_bytes')::int = length(ml_model_bytes(m)) AS size_ok
+FROM hashed ORDER BY name;
+-- Each per-weight section: sparse (1), its length (8 + 8 ceil(c/2) + 8 k c) and its count c.
+SELECT h.name, s.tag, s.encoding, s.len, u64(word_le(ml_model_bytes(h.m), s.payload, 8)) AS stored
+FROM hashed h, sections(ml_model_bytes(h.m)) s WHERE s.tag >= 4 ORDER BY 1, 2;
+-- The stored positions, in increasing order.
+SELECT s.tag, array_agg(u64(word_le(ml_model_bytes(h.m), s.payload + 8 + 4 * k, 4)) ORDER BY k) AS positions
+FROM hashed h, sections(ml_model_bytes(h.m)) s,
+     generate_series(0, u64(word_le(ml_model_bytes(h.m), s.payload, 8))::int - 1) k
+WHERE h.name = 'three' AND s.tag >= 4 GROUP BY s.tag ORDER BY 1;
+-- (kept for the corruptions below: the bytes, and the offset of the weights section's payload)
+CREATE TABLE sb AS SELECT ml_model_bytes(m) AS b, s.payload AS p FROM hashed h, sections(ml_model_bytes(h.m)) s
+WHERE h.name = 'three' AND s.tag = 4;
+-- Every path gives back the same bytes, and the same predictions.
+SELECT name, ml_model_bytes(ml_model_from_bytes(ml_model_bytes(m))) = ml_model_bytes(m) AS bytes_round_trip,
+       ml_model_bytes(m::text::ml_model) = ml_model_bytes(m) AS text_round_trip,
+       ml_predict_one(ml_model_from_bytes(ml_model_bytes(m)), '{"a": 0.5, "b": 1, "c": "x"}'::jsonb)
+         = ml_predict_one(m, '{"a": 0.5, "b": 1, "c": "x"}'::jsonb) AS same_prediction
+FROM hashed ORDER BY name;
+-- More learning goes on from the stored value, and stays small: one more name (c=z, names
+-- 16 + 40), one more position in the weights (16 + 56) and in Adam's state (16 + 88): 680.
+UPDATE hashed SET m = ml_fit_one(m, jsonb_build_object('a', 0.25, 'c', 'z'), 0) WHERE name = 'three';
+SELECT length(ml_model_bytes(m)) AS bytes, ml_info(m)->'n_seen' AS n_seen FROM hashed WHERE name = 'three';
+-- The aggregate's spec argument is a constant a sort keeps with every row: it is small now.
+SELECT length(ml_model_bytes(ml_fit('{"model": "logistic_regression", "hash_bits": 18}'::ml_model,
+                                    jsonb_build_object('f' || i % 7, 1), (i % 2)::float8 ORDER BY i))) < 1024 AS small,
+       ml_info(ml_fit('{"model": "logistic_regression", "hash_bits": 18}'::ml_model,
+                      jsonb_build_object('f' || i % 7, 1), (i % 2)::float8 ORDER BY i))->'n_seen' AS n_seen
+FROM generate_series(1, 2000) i;
+-- A negative zero is not zero: it is stored (2 positions of 8: sparse, 8 + 8 + 16 bytes), and
+-- printed; its sign survives both forms.
+SELECT m::text LIKE '%"weights":[0.0,-0.0,0.5,0.0,0.0,0.0,0.0,0.0]}' AS kept, s.encoding, s.len,
+       ml_model_bytes(ml_model_from_bytes(ml_model_bytes(m))) = ml_model_bytes(m) AS bytes_round_trip,
+       ml_model_bytes(m::text::ml_model) = ml_model_bytes(m) AS text_round_trip
+FROM (SELECT '{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression", "hash_bits": 3},
+        "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 0, "features": [], "feature_types": [],
+        "weights": [0, -0.0, 0.5, 0, 0, 0, 0, 0]}'::ml_model AS m) t, sections(ml_model_bytes(t.m)) s WHERE s.tag = 4;
+
+-- A sparse section is checked as strictly as a dense one (22P03 under a recomputed checksum).
+-- The weights section of the model of three examples: tag 4, sparse, 48 bytes, 3 positions
+-- (22220 = 0x56cc, 92594 = 0x169b2, 252754 = 0x3db52), 4 bytes of padding, 3 weights.
+SELECT encode(substr(b, p - 16 + 1, 16 + 48), 'hex') AS weights_section FROM sb;
+-- count 3 -> 4 or 2 (the length no longer matches); count beyond 2^18
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, p, 4))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, p, 2))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, p + 3, 1))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+-- positions: the first two swapped, the second equal to the first, the last 2^18 (out of range)
+SELECT ml_model_from_bytes(with_checksum(overlay(b PLACING substr(b, p + 8 + 5, 4) || substr(b, p + 8 + 1, 4) FROM p + 8 + 1 FOR 8))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(overlay(b PLACING substr(b, p + 8 + 1, 4) FROM p + 8 + 5 FOR 4))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(overlay(b PLACING '\x00000400'::bytea FROM p + 8 + 9 FOR 4))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+-- the padding after the odd number of positions
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, p + 8 + 12, 1))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+-- a stored value of zero; a NaN
+SELECT ml_model_from_bytes(with_checksum(overlay(b PLACING '\x0000000000000000'::bytea FROM p + 24 + 9 FOR 8))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(overlay(b PLACING '\x000000000000f87f'::bytea FROM p + 24 + 9 FOR 8))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+-- the encoding field: 0 (dense) would need 2^21 bytes; 2 is no encoding
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, p - 12, 0))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_model_from_bytes(with_checksum(set_byte(b, p - 12, 2))) FROM sb;
+\echo :LAST_ERROR_SQLSTATE
+-- One model, one encoding: the same fresh weights written dense (16 zero doubles of a
+-- 2^4-weight model, 128 bytes, where the sparse form takes 8) are refused.
+CREATE TABLE small AS SELECT ml_model_bytes('{"model": "linear_regression", "hash_bits": 4}') AS b;
+SELECT s.tag, s.encoding, s.len, s.payload, length(b) AS bytes FROM small, sections(b) s WHERE s.tag = 4;
+SELECT ml_model_from_bytes(with_checksum(
+         overlay(substr(b, 1, length(b) - 24) || '\x04000000000000008000000000000000'::bytea || decode(repeat('00', 128), 'hex')
+                 PLACING substr(bytes_le((length(b) + 120)::int8::bit(64)), 1, 4) FROM 45 FOR 4))) FROM small;
 \echo :LAST_ERROR_SQLSTATE
 
 -- NULL in, NULL out.

@@ -27,8 +27,25 @@ constexpr size_t kMaxModelBytes = 1000u * 1024 * 1024;  // under PostgreSQL's 1 
 constexpr int kMaxJsonDepth = 32;
 
 enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6 };
+// The encoding field of a section header: every section may be dense; the per-weight sections
+// (weights, optimizer state, statistics) may instead be sparse.
+enum SectionEncoding : uint32_t { kDense = 0, kSparse = 1 };
 
 size_t pad8(size_t n) { return (n + 7) & ~size_t(7); }
+
+// Payload lengths of a per-weight section of k arrays of w doubles, c of whose positions are
+// stored in the sparse form (docs/format.md): a count, c u32 positions padded to 8 bytes, then
+// the k arrays' values at those positions.
+size_t dense_length(size_t k, size_t w) { return 8 * k * w; }
+size_t sparse_length(size_t k, size_t c) { return 8 + pad8(4 * c) + 8 * k * c; }
+// One model, one encoding: sparse exactly when it is strictly shorter.
+bool sparse_is_shorter(size_t k, size_t w, size_t c) { return sparse_length(k, c) < dense_length(k, w); }
+
+uint64_t bits_of(double d) {
+    uint64_t u;
+    std::memcpy(&u, &d, 8);
+    return u;
+}
 
 int optimizer_slots(OptimizerKind k) {
     return k == OptimizerKind::Sgd ? 0 : k == OptimizerKind::AdaGrad ? 1 : 2;
@@ -61,11 +78,17 @@ public:
         pos_ += n;
     }
     template <typename T> void put(T v) { bytes(&v, sizeof v); }
+    // The next n bytes, for the caller to fill.
+    uint8_t* reserve(size_t n) {
+        if (pos_ + n > cap_) fail(ErrorKind::Internal, "model encoder overran its buffer");
+        uint8_t* r = p_ + pos_;
+        pos_ += n;
+        return r;
+    }
     void pad() {
         while (pos_ % 8) put<uint8_t>(0);
     }
     size_t pos() const { return pos_; }
-    uint8_t* at(size_t off) { return p_ + off; }
 
 private:
     uint8_t* p_;
@@ -148,7 +171,42 @@ void check_depth(const char* text, size_t len) {
 
 // Shared by the binary and the JSON decoders: everything a model must satisfy.
 struct LinearModelCodec {
-    static void validate(const LinearModel& m, const std::function<void(const std::string&)>& bad);
+    using Bad = std::function<void(const std::string&)>;
+
+    // A per-weight section (weights, optimizer state, statistics): k arrays of W doubles, and
+    // the rule every position of its arrays obeys.
+    struct ArraySection {
+        uint32_t tag;
+        const char* name;          // as messages name it
+        const char* wrong_length;  // the message for a payload of the wrong length
+        std::vector<double>* v[3];
+        size_t k;
+        void (*check)(const LinearModel&, size_t, const Bad&);
+
+        // The sparse form stores position i when some array holds a non-zero bit pattern there
+        // (-0.0 too). These loops run on every encode over all 2^hash_bits positions: they read
+        // raw pointers (a missing array reads the first again) so that they stay tight.
+        const double* array(size_t j) const { return v[j < k ? j : 0]->data(); }
+        size_t stored_count(size_t w) const {
+            const double *a = array(0), *b = array(1), *c = array(2);
+            size_t n = 0;
+            for (size_t i = 0; i < w; i++) n += (bits_of(a[i]) | bits_of(b[i]) | bits_of(c[i])) != 0;
+            return n;
+        }
+        template <typename F> void for_each_stored(size_t w, F&& f) const {
+            const double *a = array(0), *b = array(1), *c = array(2);
+            for (size_t i = 0; i < w; i++)
+                if ((bits_of(a[i]) | bits_of(b[i]) | bits_of(c[i])) != 0) f(i);
+        }
+    };
+
+    static size_t array_sections(const LinearModel& m, ArraySection out[3]);
+    static size_t array_length(const ArraySection& s, size_t w);
+    static void validate_shape(const LinearModel& m, const Bad& bad);
+    static void check_weight(const LinearModel& m, size_t i, const Bad& bad);
+    static void check_optimizer(const LinearModel& m, size_t i, const Bad& bad);
+    static void check_stats(const LinearModel& m, size_t i, const Bad& bad);
+    static void validate(const LinearModel& m, const Bad& bad);
     static void encode(const LinearModel& m, uint8_t* out, size_t size);
     static LinearModel decode(const uint8_t* data, size_t size);
     static json to_json(const LinearModel& m);
@@ -156,8 +214,27 @@ struct LinearModelCodec {
     static size_t size(const LinearModel& m);
 };
 
-void LinearModelCodec::validate(const LinearModel& m,
-                                const std::function<void(const std::string&)>& bad) {
+// The per-weight sections the spec calls for, in their order in the format. (The arrays are
+// mutable members: the pointers allow writing, which only decode does.)
+size_t LinearModelCodec::array_sections(const LinearModel& m, ArraySection out[3]) {
+    size_t n = 0;
+    out[n++] = {kWeights, "weights", "weights section has the wrong length", {&m.w_}, 1, check_weight};
+    const int slots = optimizer_slots(m.spec_.optimizer.kind);
+    if (slots)
+        out[n++] = {kOptimizer, "optimizer state", "optimizer section has the wrong length", {&m.s1_, &m.s2_},
+                    size_t(slots), check_optimizer};
+    if (m.spec_.keeps_feature_stats())
+        out[n++] = {kStats, "feature statistics", "statistics section has the wrong length",
+                    {&m.cnt_, &m.mean_, &m.m2_}, 3, check_stats};
+    return n;
+}
+
+size_t LinearModelCodec::array_length(const ArraySection& s, size_t w) {
+    const size_t c = s.stored_count(w);
+    return sparse_is_shorter(s.k, w, c) ? sparse_length(s.k, c) : dense_length(s.k, w);
+}
+
+void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
     const ModelSpec& s = m.spec_;
     const size_t nw = m.w_.size();
     if (s.hashed()) {
@@ -187,26 +264,42 @@ void LinearModelCodec::validate(const LinearModel& m,
     int slots = optimizer_slots(s.optimizer.kind);
     if (m.s1_.size() != (slots >= 1 ? nw : 0) || m.s2_.size() != (slots >= 2 ? nw : 0))
         bad("optimizer state does not match the optimizer and the number of weights");
-    bool stats = s.keeps_feature_stats();
-    const size_t ns = stats ? nw : 0;
+    const size_t ns = s.keeps_feature_stats() ? nw : 0;
     if (m.cnt_.size() != ns || m.mean_.size() != ns || m.m2_.size() != ns)
         bad("feature statistics do not match the spec and the number of weights");
-    for (size_t i = 0; i < nw; i++) {
-        if (!std::isfinite(m.w_[i])) bad("weight " + std::to_string(i) + " is not finite");
-        if (slots >= 1 && !std::isfinite(m.s1_[i])) bad("optimizer state is not finite");
-        if (slots >= 2 && !std::isfinite(m.s2_[i])) bad("optimizer state is not finite");
-        if (s.optimizer.kind == OptimizerKind::AdaGrad && m.s1_[i] < 0) bad("AdaGrad accumulator is negative");
-        if ((s.optimizer.kind == OptimizerKind::Adam || s.optimizer.kind == OptimizerKind::Ftrl) &&
-            m.s2_[i] < 0)
-            bad("optimizer second-moment state is negative");
-        if (stats) {
-            double c = m.cnt_[i];
-            if (!std::isfinite(c) || c < 0 || c != std::floor(c)) bad("feature count is not a whole number");
-            if (!std::isfinite(m.mean_[i]) || !std::isfinite(m.m2_[i]) || m.m2_[i] < 0)
-                bad("feature statistics are not finite");
-            if (c == 0 && (m.mean_[i] != 0 || m.m2_[i] != 0)) bad("statistics of an unseen feature are not zero");
-        }
+}
+
+// The rules of one position of each per-weight section. A position whose values are all zero
+// obeys them (a zero weight or state is finite and not negative; a zero count has zero mean and
+// m2), so the positions a sparse section leaves out need no check.
+void LinearModelCodec::check_weight(const LinearModel& m, size_t i, const Bad& bad) {
+    if (!std::isfinite(m.w_[i])) bad("weight " + std::to_string(i) + " is not finite");
+}
+
+void LinearModelCodec::check_optimizer(const LinearModel& m, size_t i, const Bad& bad) {
+    const OptimizerKind kind = m.spec_.optimizer.kind;
+    if (!std::isfinite(m.s1_[i])) bad("optimizer state is not finite");
+    if (kind == OptimizerKind::AdaGrad && m.s1_[i] < 0) bad("AdaGrad accumulator is negative");
+    if (kind == OptimizerKind::Adam || kind == OptimizerKind::Ftrl) {
+        if (!std::isfinite(m.s2_[i])) bad("optimizer state is not finite");
+        if (m.s2_[i] < 0) bad("optimizer second-moment state is negative");
     }
+}
+
+void LinearModelCodec::check_stats(const LinearModel& m, size_t i, const Bad& bad) {
+    const double c = m.cnt_[i];
+    if (!std::isfinite(c) || c < 0 || c != std::floor(c)) bad("feature count is not a whole number");
+    if (!std::isfinite(m.mean_[i]) || !std::isfinite(m.m2_[i]) || m.m2_[i] < 0)
+        bad("feature statistics are not finite");
+    if (c == 0 && (m.mean_[i] != 0 || m.m2_[i] != 0)) bad("statistics of an unseen feature are not zero");
+}
+
+void LinearModelCodec::validate(const LinearModel& m, const Bad& bad) {
+    validate_shape(m, bad);
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    for (size_t s = 0; s < nsec; s++)
+        for (size_t i = 0; i < m.w_.size(); i++) secs[s].check(m, i, bad);
 }
 
 size_t LinearModelCodec::size(const LinearModel& m) {
@@ -217,10 +310,9 @@ size_t LinearModelCodec::size(const LinearModel& m) {
     size_t names = 0;
     for (const auto& nm : m.names_) names += 5 + nm.size();
     n += sh + pad8(names);
-    n += sh + 8 * m.w_.size();
-    int slots = optimizer_slots(m.spec_.optimizer.kind);
-    if (slots) n += sh + 8 * m.w_.size() * slots;
-    if (m.spec_.keeps_feature_stats()) n += sh + 8 * m.w_.size() * 3;
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    for (size_t s = 0; s < nsec; s++) n += sh + array_length(secs[s], m.w_.size());
     if (n > kMaxModelBytes)
         fail(ErrorKind::ProgramLimit, "model is too large to store",
              "it needs " + std::to_string(n) + " bytes; the limit is " + std::to_string(kMaxModelBytes),
@@ -231,9 +323,9 @@ size_t LinearModelCodec::size(const LinearModel& m) {
 void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
     Writer w(out, size);
     const std::string spec = m.spec_.canonical_text();
-    const int slots = optimizer_slots(m.spec_.optimizer.kind);
-    const bool stats = m.spec_.keeps_feature_stats();
-    uint32_t nsections = 4 + (slots ? 1 : 0) + (stats ? 1 : 0);
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    const size_t nw = m.w_.size();
 
     w.bytes(kMagic, 4);
     w.put<uint16_t>(kFormatVersion);
@@ -242,46 +334,57 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
     w.put<uint64_t>(m.updates_);
     w.put<uint64_t>(m.n_seen_);
     w.put<uint64_t>(0);  // checksum, filled below
-    w.put<uint32_t>(nsections);
+    w.put<uint32_t>(static_cast<uint32_t>(3 + nsec));
     w.put<uint32_t>(static_cast<uint32_t>(size));
 
-    auto section = [&](uint32_t tag, uint64_t len) {
+    auto section = [&](uint32_t tag, SectionEncoding encoding, uint64_t len) {
         w.put<uint32_t>(tag);
-        w.put<uint32_t>(0);
+        w.put<uint32_t>(encoding);
         w.put<uint64_t>(len);
     };
-    auto doubles = [&](const std::vector<double>& v) { w.bytes(v.data(), 8 * v.size()); };
 
-    section(kSpec, spec.size());
+    section(kSpec, kDense, spec.size());
     w.bytes(spec.data(), spec.size());
     w.pad();
-    section(kState, 32);
+    section(kState, kDense, 32);
     w.put<uint64_t>(m.agg_base_);
     w.put<uint32_t>(m.dense_dim_);
     w.put<uint32_t>(static_cast<uint32_t>(m.names_.size()));
-    w.put<uint64_t>(m.w_.size());
+    w.put<uint64_t>(nw);
     w.put<double>(m.intercept_);
     size_t names = 0;
     for (const auto& nm : m.names_) names += 5 + nm.size();
-    section(kNames, names);
+    section(kNames, kDense, names);
     for (size_t i = 0; i < m.names_.size(); i++) {
         w.put<uint32_t>(static_cast<uint32_t>(m.names_[i].size()));
         w.put<uint8_t>(m.types_[i]);
         w.bytes(m.names_[i].data(), m.names_[i].size());
     }
     w.pad();
-    section(kWeights, 8 * m.w_.size());
-    doubles(m.w_);
-    if (slots) {
-        section(kOptimizer, 8 * m.w_.size() * slots);
-        doubles(m.s1_);
-        if (slots == 2) doubles(m.s2_);
-    }
-    if (stats) {
-        section(kStats, 8 * m.w_.size() * 3);
-        doubles(m.cnt_);
-        doubles(m.mean_);
-        doubles(m.m2_);
+    for (size_t s = 0; s < nsec; s++) {
+        const ArraySection& a = secs[s];
+        const size_t c = a.stored_count(nw);
+        if (!sparse_is_shorter(a.k, nw, c)) {
+            section(a.tag, kDense, dense_length(a.k, nw));
+            for (size_t j = 0; j < a.k; j++) w.bytes(a.v[j]->data(), 8 * nw);
+            continue;
+        }
+        // The count, the positions (then 4 zero bytes when the count is odd), and the k arrays'
+        // values at those positions, array after array: written in one pass over the weights.
+        section(a.tag, kSparse, sparse_length(a.k, c));
+        w.put<uint64_t>(c);
+        uint8_t* index = w.reserve(pad8(4 * c));
+        std::memset(index + 4 * c, 0, pad8(4 * c) - 4 * c);
+        uint8_t* values = w.reserve(8 * a.k * c);
+        size_t r = 0;
+        a.for_each_stored(nw, [&](size_t i) {
+            if (r == c) return;  // cannot happen: c counted these very positions
+            const uint32_t at = static_cast<uint32_t>(i);
+            std::memcpy(index + 4 * r, &at, 4);
+            for (size_t j = 0; j < a.k; j++) std::memcpy(values + 8 * (j * c + r), a.array(j) + i, 8);
+            r++;
+        });
+        if (r != c) fail(ErrorKind::Internal, "model encoder miscounted a sparse section");
     }
     if (w.pos() != size) fail(ErrorKind::Internal, "model encoder size mismatch");
     const uint64_t sum = model_checksum(out, size);
@@ -310,24 +413,32 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     if (total != size) corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
     if (model_checksum(data, size) != sum) corrupt("checksum mismatch");
 
-    auto section = [&](uint32_t want, const char* what) -> std::pair<const uint8_t*, uint64_t> {
+    struct Section {
+        const uint8_t* p;
+        uint64_t len;
+        uint32_t encoding;
+    };
+    auto section = [&](uint32_t want, const char* what, bool per_weight) -> Section {
         auto tag = r.get<uint32_t>(what);
-        auto reserved = r.get<uint32_t>(what);
+        auto encoding = r.get<uint32_t>(what);
         auto len = r.get<uint64_t>(what);
         if (tag != want) corrupt(std::string("expected section ") + what);
-        if (reserved != 0) corrupt(std::string("reserved field of section ") + what + " is not zero");
+        if (!per_weight && encoding != kDense)
+            corrupt(std::string("encoding field of section ") + what + " is not zero");
+        if (encoding > kSparse)
+            corrupt("unknown encoding " + std::to_string(encoding) + " of section " + what);
         if (len > r.remaining()) corrupt(std::string("truncated in ") + what);
         const uint8_t* p = r.take(len, what);
         // One model, one encoding: the padding is zeros, as the encoder writes it.
         const uint8_t* pad = r.take(pad8(len) - len, what);
         for (size_t i = 0; i < pad8(len) - len; i++)
             if (pad[i] != 0) corrupt(std::string("padding of section ") + what + " is not zero");
-        return {p, len};
+        return {p, len, encoding};
     };
 
-    auto [spec_p, spec_n] = section(kSpec, "spec");
-    json sj = json::parse(reinterpret_cast<const char*>(spec_p), reinterpret_cast<const char*>(spec_p) + spec_n,
-                          nullptr, false);
+    auto spec_sec = section(kSpec, "spec", false);
+    const char* spec_text = reinterpret_cast<const char*>(spec_sec.p);
+    json sj = json::parse(spec_text, spec_text + spec_sec.len, nullptr, false);
     if (sj.is_discarded()) corrupt("spec is not valid JSON");
     ModelSpec spec;
     try {
@@ -336,16 +447,17 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         corrupt(std::string("bad spec: ") + e.what());
     }
     if (uint16_t(spec.kind) != kind) corrupt("model kind differs from the spec");
-    if (spec.canonical_text() != std::string_view(reinterpret_cast<const char*>(spec_p), spec_n))
-        corrupt("spec is not in canonical form");
+    if (spec.canonical_text() != std::string_view(spec_text, spec_sec.len)) corrupt("spec is not in canonical form");
+    // A hashed spec's fresh model already holds its 2^hash_bits zeros in every array: the
+    // sections below fill those arrays in place, so each array is allocated and zeroed once.
     LinearModel m(spec);
     if (m.identity_ != identity) corrupt("identity does not match the spec");
     m.updates_ = updates;
     m.n_seen_ = n_seen;
 
-    auto [st_p, st_n] = section(kState, "state");
-    if (st_n != 32) corrupt("state section has the wrong length");
-    Reader st(st_p, st_n);
+    auto st_sec = section(kState, "state", false);
+    if (st_sec.len != 32) corrupt("state section has the wrong length");
+    Reader st(st_sec.p, st_sec.len);
     m.agg_base_ = st.get<uint64_t>("state");
     m.dense_dim_ = st.get<uint32_t>("state");
     auto n_names = st.get<uint32_t>("state");
@@ -353,11 +465,11 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     m.intercept_ = st.get<double>("state");
     const size_t expect_w = spec.hashed() ? (size_t(1) << spec.hash_bits) : n_names;
     if (n_weights != expect_w) corrupt("weight count does not match the features");
-    int slots = optimizer_slots(spec.optimizer.kind);
     if (n_names > size / 5) corrupt("feature count out of range");
+    const size_t nw = n_weights;
 
-    auto [nm_p, nm_n] = section(kNames, "names");
-    Reader nr(nm_p, nm_n);
+    auto nm_sec = section(kNames, "names", false);
+    Reader nr(nm_sec.p, nm_sec.len);
     m.names_.clear();
     m.types_.clear();
     m.index_.clear();
@@ -372,31 +484,75 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     }
     if (nr.remaining() != 0) corrupt("trailing bytes in names");
 
-    auto doubles = [&](std::vector<double>& v, const uint8_t* p, size_t k) {
-        v.resize(n_weights);
-        if (n_weights) std::memcpy(v.data(), p + 8 * n_weights * k, 8 * n_weights);  // data() may be null
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    struct Stored {
+        bool sparse;
+        const uint8_t* index;  // the sparse form's positions, kept for the value checks below
+        size_t count;
     };
-    auto [w_p, w_n] = section(kWeights, "weights");
-    if (w_n != 8 * n_weights) corrupt("weights section has the wrong length");
-    doubles(m.w_, w_p, 0);
-    if (slots) {
-        auto [o_p, o_n] = section(kOptimizer, "optimizer state");
-        if (o_n != 8 * n_weights * slots) corrupt("optimizer section has the wrong length");
-        doubles(m.s1_, o_p, 0);
-        if (slots == 2) doubles(m.s2_, o_p, 1);
+    Stored stored[3] = {};
+    for (size_t s = 0; s < nsec; s++) {
+        const ArraySection& a = secs[s];
+        const std::string name = a.name;
+        const auto [p, len, encoding] = section(a.tag, a.name, true);
+        for (size_t j = 0; j < a.k; j++)
+            if (a.v[j]->size() != nw) a.v[j]->assign(nw, 0.0);
+        if (encoding == kDense) {
+            if (len != dense_length(a.k, nw)) corrupt(a.wrong_length);
+            for (size_t j = 0; j < a.k && nw; j++) std::memcpy(a.v[j]->data(), p + 8 * nw * j, 8 * nw);
+            if (sparse_is_shorter(a.k, nw, a.stored_count(nw)))
+                corrupt(name + " section is dense, but its sparse form is shorter");
+            continue;
+        }
+        if (len < 8) corrupt(a.wrong_length);
+        uint64_t c;
+        std::memcpy(&c, p, 8);
+        if (c > nw)
+            corrupt("sparse " + name + " section stores " + std::to_string(c) + " positions of " + std::to_string(nw));
+        if (len != sparse_length(a.k, c)) corrupt(a.wrong_length);
+        if (!sparse_is_shorter(a.k, nw, c)) corrupt(name + " section is sparse, but its dense form is not longer");
+        const uint8_t* index = p + 8;
+        const uint8_t* values = index + pad8(4 * c);
+        for (size_t b = 4 * c; b < pad8(4 * c); b++)
+            if (index[b] != 0) corrupt("padding of the positions of the " + name + " section is not zero");
+        uint32_t prev = 0;
+        for (size_t i = 0; i < c; i++) {
+            uint32_t at;
+            std::memcpy(&at, index + 4 * i, 4);
+            if (at >= nw)
+                corrupt("sparse " + name + " section: position " + std::to_string(at) + " is out of range");
+            if (i > 0 && at <= prev) corrupt("sparse " + name + " section: positions are not strictly increasing");
+            prev = at;
+            uint64_t any = 0;
+            for (size_t j = 0; j < a.k; j++) {
+                double v;
+                std::memcpy(&v, values + 8 * (j * c + i), 8);
+                any |= bits_of(v);
+                (*a.v[j])[at] = v;
+            }
+            if (any == 0)
+                corrupt("sparse " + name + " section stores zeros at position " + std::to_string(at));
+        }
+        stored[s] = {true, index, c};
     }
-    if (spec.keeps_feature_stats()) {
-        auto [s_p, s_n] = section(kStats, "feature statistics");
-        if (s_n != 8 * n_weights * 3) corrupt("statistics section has the wrong length");
-        doubles(m.cnt_, s_p, 0);
-        doubles(m.mean_, s_p, 1);
-        doubles(m.m2_, s_p, 2);
-    }
-    if (nsections != 4u + (slots ? 1 : 0) + (spec.keeps_feature_stats() ? 1 : 0))
-        corrupt("wrong number of sections");
+    if (nsections != 3 + nsec) corrupt("wrong number of sections");
     if (r.remaining() != 0) corrupt("trailing bytes after the last section");
 
-    validate(m, [](const std::string& what) { corrupt(what); });
+    const Bad bad = [](const std::string& what) { corrupt(what); };
+    validate_shape(m, bad);
+    // The value rules: at every position of a dense section, at the stored ones of a sparse one.
+    for (size_t s = 0; s < nsec; s++) {
+        if (!stored[s].sparse) {
+            for (size_t i = 0; i < nw; i++) secs[s].check(m, i, bad);
+            continue;
+        }
+        for (size_t i = 0; i < stored[s].count; i++) {
+            uint32_t at;
+            std::memcpy(&at, stored[s].index + 4 * i, 4);
+            secs[s].check(m, at, bad);
+        }
+    }
     for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
     return m;
 }

@@ -24,6 +24,7 @@ std::vector<LinearModel> trained_models() {
              R"({"model":"linear_regression","optimizer":{"adam":{"lr":0.05}},"missing":"mean","l1":0.01,"l2":0.1})",
              R"({"model":"logistic_regression","optimizer":{"ftrl":{"l1":0.5}},"hash_bits":5})",
              R"({"model":"linear_regression","optimizer":"adagrad","hash_bits":3,"scale":true,"missing":"mean"})",
+             R"({"model":"logistic_regression","optimizer":"adam","hash_bits":12,"scale":true})",
          }) {
         LinearModel m = model_of(spec);
         const bool cls = m.spec().kind == core::ModelKind::LogisticRegression;
@@ -49,6 +50,7 @@ std::vector<LinearModel> trained_models() {
     out.push_back(std::move(d));
     out.push_back(model_of(R"({"model":"logistic_regression","intercept_init":-0.5})"));
     out.back().begin_aggregation();
+    out.push_back(model_of(R"({"model":"linear_regression","optimizer":"ftrl","hash_bits":10,"missing":"mean"})"));
     return out;
 }
 
@@ -392,6 +394,18 @@ TEST(Text, InconsistentModelsAreRejected) {
 }
 
 
+uint32_t u32_at(const std::vector<uint8_t>& buf, size_t at) {
+    uint32_t v;
+    std::memcpy(&v, buf.data() + at, 4);
+    return v;
+}
+
+uint64_t u64_at(const std::vector<uint8_t>& buf, size_t at) {
+    uint64_t v;
+    std::memcpy(&v, buf.data() + at, 8);
+    return v;
+}
+
 // The sections of an encoded model, as docs/format.md lays them out after the 48-byte header.
 struct SectionAt {
     uint32_t tag;
@@ -435,27 +449,59 @@ TEST(Binary, SectionLayoutIsAsDocumented) {
         EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data() + secs[0].payload), secs[0].length),
                   m.spec().canonical_text());
         EXPECT_EQ(secs[1].length, 32u);
-        EXPECT_EQ(secs[3].length, 8 * m.n_weights());
-        double w0;
-        if (m.n_weights()) {
-            std::memcpy(&w0, buf.data() + secs[3].payload, 8);
-            EXPECT_EQ(bits(w0), bits(m.weights()[0]));
+        // weights: dense, 8 bytes per weight; or sparse, the count, the positions, the values
+        const size_t nw = m.n_weights();
+        size_t nonzero = 0;
+        for (double w : m.weights()) nonzero += bits(w) != 0;
+        const size_t sparse = 8 + (4 * nonzero + 7) / 8 * 8 + 8 * nonzero;
+        const uint32_t encoding = u32_at(buf, secs[3].header + 4);
+        EXPECT_EQ(encoding, sparse < 8 * nw ? 1u : 0u);
+        EXPECT_EQ(secs[3].length, encoding ? sparse : 8 * nw);
+        if (encoding == 0 && nw) {
+            EXPECT_EQ(u64_at(buf, secs[3].payload), bits(m.weights()[0]));
+        } else if (encoding == 1) {
+            EXPECT_EQ(u64_at(buf, secs[3].payload), nonzero);
+            const size_t first = std::find_if(m.weights().begin(), m.weights().end(),
+                                              [](double w) { return bits(w) != 0; }) - m.weights().begin();
+            if (nonzero) {
+                EXPECT_EQ(u32_at(buf, secs[3].payload + 8), first);
+                EXPECT_EQ(u64_at(buf, secs[3].payload + 8 + (4 * nonzero + 7) / 8 * 8), bits(m.weights()[first]));
+            }
         }
     }
 }
 
-// One model, one encoding: non-zero reserved fields or padding, or a spec that is not in its
-// canonical form, are refused even under a valid checksum.
-TEST(Binary, ReservedPaddingAndSpecFormAreStrict) {
-    size_t paddings = 0;
+// One model, one encoding: an encoding field other than the one the encoder writes, non-zero
+// padding, or a spec that is not in its canonical form, are refused even under a valid checksum.
+TEST(Binary, EncodingPaddingAndSpecFormAreStrict) {
+    size_t paddings = 0, switched = 0;
     for (const auto& m : trained_models()) {
         const auto buf = encode(m);
         for (const auto& sec : sections_of(buf)) {
             auto f = buf;
-            f[sec.header + 4] = 1;
-            fix_checksum(f);
-            std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
-            EXPECT_NE(msg.find("reserved field"), std::string::npos) << msg;
+            std::string msg;
+            if (sec.tag <= 3) {  // spec, state, names: always 0
+                f[sec.header + 4] = 1;
+                fix_checksum(f);
+                msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+                EXPECT_NE(msg.find("encoding field of section"), std::string::npos) << msg;
+            } else {  // per-weight sections: 0 or 1, and only the one the rule picks
+                f[sec.header + 4] = 2;
+                fix_checksum(f);
+                msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+                EXPECT_NE(msg.find("unknown encoding 2"), std::string::npos) << msg;
+                f = buf;
+                f[sec.header + 4] ^= 1;
+                fix_checksum(f);
+                expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+                switched++;
+            }
+            for (size_t i = 0; i < 4; i++) {
+                f = buf;
+                f[sec.header + 4 + i] |= 0x80;
+                fix_checksum(f);
+                expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+            }
             for (size_t i = sec.payload + sec.length; i < sec.end; i++) {
                 f = buf;
                 f[i] = 0x20;
@@ -483,6 +529,7 @@ TEST(Binary, ReservedPaddingAndSpecFormAreStrict) {
         EXPECT_NE(msg.find("canonical"), std::string::npos) << msg;
     }
     EXPECT_GT(paddings, 0u);
+    EXPECT_GT(switched, 0u);
 }
 
 // A model with one feature whose 4-byte name can be patched in place: the offset of the name.
@@ -638,6 +685,453 @@ TEST(Text, DuplicateNameMessageIsCutAtACharacter) {
     std::string msg = expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_json(j); });
     EXPECT_NE(msg.find("\"" + std::string(63, 'a') + "\" appears twice"), std::string::npos) << msg;
     EXPECT_TRUE(core::is_valid_utf8(msg));
+}
+
+// ---- The sparse encoding of the per-weight sections (weights 4, optimizer state 5, statistics 6).
+// What docs/format.md says, written again here from the document: a section holds k arrays of W
+// doubles; dense (encoding 0) is the k arrays one after the other; sparse (encoding 1) is a u64
+// count c, c u32 positions in increasing order padded with zeros to a multiple of 8 bytes, then
+// for each array its c values at those positions. A position is stored when one of the k values
+// there is not +0.0 (all bits zero); sparse is used exactly when it is strictly shorter.
+
+using Arrays = std::vector<std::vector<double>>;
+
+size_t weight_count(const std::vector<uint8_t>& buf) { return u64_at(buf, sections_of(buf)[1].payload + 16); }
+
+const SectionAt& section_tagged(const std::vector<SectionAt>& secs, uint32_t tag) {
+    for (const auto& sec : secs)
+        if (sec.tag == tag) return sec;
+    ADD_FAILURE() << "no section " << tag;
+    return secs.front();
+}
+
+Arrays read_arrays(const std::vector<uint8_t>& buf, const SectionAt& sec, size_t k) {
+    const size_t w = weight_count(buf);
+    Arrays a(k, std::vector<double>(w, 0.0));
+    if (u32_at(buf, sec.header + 4) == 0) {
+        EXPECT_EQ(sec.length, 8 * k * w);
+        for (size_t j = 0; j < k; j++) std::memcpy(a[j].data(), buf.data() + sec.payload + 8 * w * j, 8 * w);
+        return a;
+    }
+    const size_t c = u64_at(buf, sec.payload);
+    const size_t values = sec.payload + 8 + (4 * c + 7) / 8 * 8;
+    EXPECT_EQ(sec.length, values - sec.payload + 8 * k * c);
+    for (size_t r = 0; r < c; r++) {
+        const uint32_t at = u32_at(buf, sec.payload + 8 + 4 * r);
+        for (size_t j = 0; j < k; j++) std::memcpy(&a[j][at], buf.data() + values + 8 * (j * c + r), 8);
+    }
+    return a;
+}
+
+std::vector<size_t> stored_positions(const Arrays& a) {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < a[0].size(); i++) {
+        bool any = false;
+        for (const auto& v : a) any = any || bits(v[i]) != 0;
+        if (any) out.push_back(i);
+    }
+    return out;
+}
+
+std::vector<uint8_t> dense_payload(const Arrays& a) {
+    std::vector<uint8_t> p;
+    for (const auto& v : a) {
+        const auto* b = reinterpret_cast<const uint8_t*>(v.data());
+        p.insert(p.end(), b, b + 8 * v.size());
+    }
+    return p;
+}
+
+// positions: the positions to store (by default, the canonical ones)
+std::vector<uint8_t> sparse_payload(const Arrays& a, std::vector<size_t> positions = {}, bool canonical = true) {
+    if (canonical) positions = stored_positions(a);
+    const size_t c = positions.size();
+    std::vector<uint8_t> p(8 + (4 * c + 7) / 8 * 8 + 8 * a.size() * c, 0);
+    const uint64_t c64 = c;
+    std::memcpy(p.data(), &c64, 8);
+    for (size_t r = 0; r < c; r++) {
+        const uint32_t at = static_cast<uint32_t>(positions[r]);
+        std::memcpy(p.data() + 8 + 4 * r, &at, 4);
+        for (size_t j = 0; j < a.size(); j++) {
+            // a position beyond the arrays (to be refused) gets the value 1
+            const double v = positions[r] < a[j].size() ? a[j][positions[r]] : 1.0;
+            std::memcpy(p.data() + 8 + (4 * c + 7) / 8 * 8 + 8 * (j * c + r), &v, 8);
+        }
+    }
+    return p;
+}
+
+// buf with one section replaced (its encoding field and payload), the total length and the
+// checksum made to match.
+std::vector<uint8_t> with_section(const std::vector<uint8_t>& buf, const SectionAt& sec, uint32_t encoding,
+                                  const std::vector<uint8_t>& payload) {
+    std::vector<uint8_t> out(buf.begin(), buf.begin() + sec.header);
+    const uint64_t len = payload.size();
+    out.resize(out.size() + 16);
+    std::memcpy(out.data() + sec.header, &sec.tag, 4);
+    std::memcpy(out.data() + sec.header + 4, &encoding, 4);
+    std::memcpy(out.data() + sec.header + 8, &len, 8);
+    out.insert(out.end(), payload.begin(), payload.end());
+    out.resize((out.size() + 7) / 8 * 8, 0);
+    out.insert(out.end(), buf.begin() + sec.end, buf.end());
+    const uint32_t total = static_cast<uint32_t>(out.size());
+    std::memcpy(out.data() + 44, &total, 4);
+    fix_checksum(out);
+    return out;
+}
+
+size_t arrays_in(const core::ModelSpec& s, uint32_t tag) {
+    if (tag == 4) return 1;
+    if (tag == 6) return 3;
+    return s.optimizer.kind == core::OptimizerKind::AdaGrad ? 1 : 2;
+}
+
+// A hashed model with all three per-weight sections, after three examples.
+LinearModel three_examples(const char* spec) {
+    LinearModel m = model_of(spec);
+    Observation o = num({{"a", 1.5}, {"b", -2}});
+    o.add_category("color", "red");
+    m.learn(o, 1);
+    m.learn(num({{"a", 0.5}, {"c", 3}}), 0);
+    Observation p = num({{"b", 4}});
+    p.add_category("color", "blue");
+    m.learn(p, 1);
+    return m;
+}
+
+constexpr const char* kHashed18 = R"({"model":"logistic_regression","optimizer":"adam","hash_bits":18,"scale":true})";
+
+TEST(Sparse, FreshHashedModelsAreSmall) {
+    for (const char* spec : {R"({"model":"logistic_regression","hash_bits":18})", kHashed18,
+                             R"({"model":"linear_regression","optimizer":"ftrl","hash_bits":18,"missing":"mean"})",
+                             R"({"model":"linear_regression","optimizer":"adagrad","hash_bits":24})"}) {
+        SCOPED_TRACE(spec);
+        const LinearModel m = model_of(spec);
+        const auto buf = encode(m);
+        EXPECT_LT(buf.size(), 1024u);
+        // header, spec, state, no names, and each per-weight section a bare count of 0
+        const auto secs = sections_of(buf);
+        const size_t spec_len = m.spec().canonical_text().size();
+        EXPECT_EQ(buf.size(), 48 + 16 + (spec_len + 7) / 8 * 8 + 16 + 32 + 16 + (secs.size() - 3) * (16 + 8));
+        for (size_t s = 3; s < secs.size(); s++) {
+            EXPECT_EQ(u32_at(buf, secs[s].header + 4), 1u);
+            EXPECT_EQ(secs[s].length, 8u);
+            EXPECT_EQ(u64_at(buf, secs[s].payload), 0u);
+        }
+        const LinearModel d = decode(buf);
+        EXPECT_EQ(d.n_weights(), m.n_weights());
+        EXPECT_EQ(std::count(d.weights().begin(), d.weights().end(), 0.0), std::ptrdiff_t(m.n_weights()));
+        EXPECT_EQ(encode(d), buf);
+    }
+}
+
+TEST(Sparse, AFewExamplesStaySmall) {
+    const LinearModel m = three_examples(kHashed18);
+    const auto buf = encode(m);
+    EXPECT_LT(buf.size(), 1024u);
+    const LinearModel d = decode(buf);
+    expect_identical(m, d);
+    EXPECT_EQ(encode(d), buf);
+    // every section stores only positions of the 5 names the examples had; the weights
+    // section exactly the non-zero weights (the statistics only the numeric features')
+    std::vector<size_t> touched;
+    for (size_t i = 0; i < m.n_weights(); i++)
+        if (m.weights()[i] != 0) touched.push_back(i);
+    EXPECT_GE(touched.size(), 3u);
+    for (const auto& sec : sections_of(buf)) {
+        if (sec.tag < 4) continue;
+        EXPECT_EQ(u32_at(buf, sec.header + 4), 1u) << sec.tag;
+        const Arrays a = read_arrays(buf, sec, arrays_in(m.spec(), sec.tag));
+        const auto stored = stored_positions(a);
+        EXPECT_GE(stored.size(), 3u) << sec.tag;
+        EXPECT_LE(stored.size(), 5u) << sec.tag;
+        if (sec.tag == 4) {
+            EXPECT_EQ(stored, touched);
+            EXPECT_EQ(a[0], m.weights());
+        }
+    }
+    // learning again from the decoded model goes on exactly as from the original
+    LinearModel a = m, b = d;
+    for (const auto& p : probes()) {
+        a.learn(p, 1);
+        b.learn(p, 1);
+    }
+    expect_identical(a, b);
+    EXPECT_EQ(encode(a), encode(b));
+}
+
+TEST(Sparse, ModelsWithFewZerosStayDense) {
+    // without hashing, every learned weight is non-zero here: all three sections dense
+    LinearModel m = model_of(R"({"model":"linear_regression","optimizer":"adam","scale":true})");
+    for (int i = 0; i < 20; i++) m.learn(num({{"a", 1.0 + i}, {"b", 2.0 - i}, {"c", 0.5 * i + 0.25}}), i * 0.3);
+    for (double w : m.weights()) ASSERT_NE(w, 0.0);
+    auto buf = encode(m);
+    for (const auto& sec : sections_of(buf)) {
+        if (sec.tag < 4) continue;
+        EXPECT_EQ(u32_at(buf, sec.header + 4), 0u) << sec.tag;
+        EXPECT_EQ(sec.length, 8 * arrays_in(m.spec(), sec.tag) * 3) << sec.tag;
+    }
+    EXPECT_EQ(encode(decode(buf)), buf);
+    // a hashed model whose every position is in use is dense too
+    LinearModel h = model_of(R"({"model":"linear_regression","hash_bits":2})");
+    Observation o;
+    for (int i = 0; i < 40; i++) o.add_numeric("f" + std::to_string(i), 1.0 + i);
+    h.learn(o, 5);
+    for (double w : h.weights()) ASSERT_NE(w, 0.0);
+    buf = encode(h);
+    EXPECT_EQ(u32_at(buf, sections_of(buf)[3].header + 4), 0u);
+    EXPECT_EQ(sections_of(buf)[3].length, 32u);
+    EXPECT_EQ(encode(decode(buf)), buf);
+}
+
+json hashed_model_json(const char* spec_text, const std::vector<double>& w) {
+    json spec = json::parse(spec_text);
+    return {{"pg_learn_model", 1}, {"kind", spec["model"]}, {"spec", spec}, {"updates", 0}, {"n_seen", 0},
+            {"dense_dim", 0}, {"intercept", 0.0}, {"features", json::array()}, {"feature_types", json::array()},
+            {"weights", w}};
+}
+
+// The rule at its boundary, with W = 16: sparse takes 8 + 8 ceil(c/2) + 8 k c bytes, dense 128 k.
+// k = 1: c = 9 gives 8 + 40 + 72 = 120 < 128 (sparse), c = 10 gives 8 + 40 + 80 = 128 (dense:
+// not strictly shorter). k = 2: c = 12 gives 8 + 48 + 192 = 248 < 256, c = 13 gives 272.
+// k = 3: c = 13 gives 8 + 56 + 312 = 376 < 384, c = 14 gives 8 + 56 + 336 = 400, and c = 3
+// gives 8 + 16 + 72 = 96.
+TEST(Sparse, TheStrictlyShorterFormIsChosen) {
+    struct Case {
+        uint32_t tag;
+        size_t c;
+        uint32_t encoding;
+        uint64_t length;
+    };
+    const char* spec = R"({"model":"linear_regression","optimizer":"adam","hash_bits":4,"scale":true})";
+    size_t checked = 0;
+    for (const Case& k : {Case{4, 0, 1, 8}, Case{4, 1, 1, 24}, Case{4, 2, 1, 32}, Case{4, 9, 1, 120},
+                          Case{4, 10, 0, 128}, Case{4, 16, 0, 128}, Case{5, 12, 1, 248}, Case{5, 13, 0, 256},
+                          Case{6, 13, 1, 376}, Case{6, 14, 0, 384}, Case{6, 3, 1, 96}}) {
+        SCOPED_TRACE(testing::Message() << "section " << k.tag << ", " << k.c << " positions");
+        // c positions spread over the 16, the others zero; only the section under test has any
+        std::vector<double> v(16, 0.0);
+        std::vector<double> zeros(16, 0.0);
+        for (size_t r = 0; r < k.c; r++) v[(r * 5) % 16] = 0.25 * (r + 1) * (r % 2 ? -1 : 1);
+        json j = hashed_model_json(spec, k.tag == 4 ? v : zeros);
+        j["optimizer_state"] = {{"m", k.tag == 5 ? v : zeros}, {"v", zeros}};
+        std::vector<double> count(16, 0.0);
+        for (size_t i = 0; i < 16; i++) count[i] = k.tag == 6 && v[i] != 0 ? 2.0 : 0.0;
+        j["feature_stats"] = {{"count", count}, {"mean", zeros}, {"m2", zeros}};
+        const LinearModel m = LinearModel::from_json(j);
+        const auto buf = encode(m);
+        const auto secs = sections_of(buf);
+        const auto& sec = section_tagged(secs, k.tag);
+        EXPECT_EQ(u32_at(buf, sec.header + 4), k.encoding);
+        EXPECT_EQ(sec.length, k.length);
+        const LinearModel d = decode(buf);
+        json want = j;  // the model's own JSON form, with the keys the input left out
+        want["identity"] = m.to_json()["identity"];
+        want["aggregation_base"] = 0;
+        want["spec"] = m.spec().to_json();
+        EXPECT_EQ(d.to_json(), want);
+        EXPECT_EQ(encode(d), buf);
+        // the other form of the same section is refused
+        const Arrays a = read_arrays(buf, sec, arrays_in(m.spec(), k.tag));
+        auto other = k.encoding ? with_section(buf, sec, 0, dense_payload(a)) : with_section(buf, sec, 1, sparse_payload(a));
+        std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(other); });
+        EXPECT_NE(msg.find(k.encoding ? "is dense, but its sparse form is shorter" : "is sparse, but its dense form is not longer"),
+                  std::string::npos)
+            << msg;
+        checked++;
+    }
+    EXPECT_EQ(checked, 11u);
+}
+
+// The bytes of two small sparse weights sections, written out by hand from docs/format.md. A
+// negative zero is not +0.0: it is stored, and keeps its sign through both forms.
+TEST(Sparse, BytesAreAsDocumented) {
+    const char* spec = R"({"model":"linear_regression","hash_bits":4})";
+    std::vector<double> w(16, 0.0);
+    w[3] = 0.5;
+    w[7] = -0.0;
+    LinearModel m = LinearModel::from_json(hashed_model_json(spec, w));
+    auto buf = encode(m);
+    const SectionAt sec = sections_of(buf)[3];
+    const std::vector<uint8_t> two = {
+        0x04, 0, 0, 0, 0x01, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0,  // tag 4, sparse, 32 bytes
+        0x02, 0, 0, 0, 0, 0, 0, 0,                                 // 2 positions
+        0x03, 0, 0, 0, 0x07, 0, 0, 0,                              // 3, 7
+        0, 0, 0, 0, 0, 0, 0xe0, 0x3f,                              // 0.5
+        0, 0, 0, 0, 0, 0, 0, 0x80};                                // -0.0
+    ASSERT_EQ(sec.end, buf.size());
+    EXPECT_EQ(std::vector<uint8_t>(buf.begin() + sec.header, buf.end()), two);
+    LinearModel d = decode(buf);
+    EXPECT_EQ(bits(d.weights()[7]), uint64_t(1) << 63);
+    const std::string text = d.to_text();
+    EXPECT_NE(text.find("-0.0"), std::string::npos);
+    EXPECT_EQ(encode(LinearModel::from_text(text.data(), text.size())), buf);
+
+    w[7] = 0.0;  // one position: 4 bytes of padding after it
+    buf = encode(LinearModel::from_json(hashed_model_json(spec, w)));
+    const std::vector<uint8_t> one = {
+        0x04, 0, 0, 0, 0x01, 0, 0, 0, 0x18, 0, 0, 0, 0, 0, 0, 0,  // tag 4, sparse, 24 bytes
+        0x01, 0, 0, 0, 0, 0, 0, 0,                                 // 1 position
+        0x03, 0, 0, 0, 0, 0, 0, 0,                                 // 3, padding
+        0, 0, 0, 0, 0, 0, 0xe0, 0x3f};                             // 0.5
+    EXPECT_EQ(std::vector<uint8_t>(buf.begin() + sections_of(buf)[3].header, buf.end()), one);
+    EXPECT_EQ(bits(decode(buf).weights()[3]), bits(0.5));
+}
+
+// A position is stored when any of the section's arrays is non-zero there; the other arrays'
+// values at that position are stored too, zeros included.
+TEST(Sparse, PositionsAreSharedByTheArraysOfASection) {
+    const char* spec = R"({"model":"linear_regression","optimizer":"adam","hash_bits":4})";
+    std::vector<double> zeros(16, 0.0), mom(16, 0.0), var(16, 0.0);
+    mom[1] = -1.5;
+    var[2] = 4.0;
+    json j = hashed_model_json(spec, zeros);
+    j["optimizer_state"] = {{"m", mom}, {"v", var}};
+    const auto buf = encode(LinearModel::from_json(j));
+    const SectionAt sec = sections_of(buf)[4];
+    ASSERT_EQ(sec.tag, 5u);
+    EXPECT_EQ(u32_at(buf, sec.header + 4), 1u);
+    EXPECT_EQ(sec.length, 8u + 8 + 32);
+    EXPECT_EQ(u64_at(buf, sec.payload), 2u);
+    EXPECT_EQ(u32_at(buf, sec.payload + 8), 1u);
+    EXPECT_EQ(u32_at(buf, sec.payload + 12), 2u);
+    EXPECT_EQ(u64_at(buf, sec.payload + 16), bits(-1.5));  // m at 1, 2
+    EXPECT_EQ(u64_at(buf, sec.payload + 24), 0u);
+    EXPECT_EQ(u64_at(buf, sec.payload + 32), 0u);  // v at 1, 2
+    EXPECT_EQ(u64_at(buf, sec.payload + 40), bits(4.0));
+    EXPECT_EQ(encode(decode(buf)), buf);
+}
+
+// Every way a sparse section can be wrong, under a valid checksum: refused, InvalidBinary.
+TEST(Sparse, CorruptionsAreRejected) {
+    size_t cases = 0;
+    for (const char* spec : {kHashed18, R"({"model":"linear_regression","optimizer":"adagrad","hash_bits":6,"missing":"mean"})",
+                             R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":5})"}) {
+        SCOPED_TRACE(spec);
+        const LinearModel m = three_examples(spec);
+        const auto buf = encode(m);
+        const auto secs = sections_of(buf);
+        const size_t nw = m.n_weights();
+        for (const auto& sec : secs) {
+            if (sec.tag < 4) continue;
+            SCOPED_TRACE(testing::Message() << "section " << sec.tag);
+            ASSERT_EQ(u32_at(buf, sec.header + 4), 1u);
+            const size_t k = arrays_in(m.spec(), sec.tag);
+            const Arrays a = read_arrays(buf, sec, k);
+            const auto pos = stored_positions(a);
+            const size_t c = pos.size();
+            ASSERT_GE(c, 3u);
+            const size_t index = sec.payload + 8, values = index + (4 * c + 7) / 8 * 8;
+            auto refuse = [&](const std::vector<uint8_t>& f, const char* what) {
+                std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+                EXPECT_NE(msg.find(what), std::string::npos) << msg;
+                cases++;
+            };
+            auto patched = [&](size_t at, const void* v, size_t n) {
+                auto f = buf;
+                std::memcpy(f.data() + at, v, n);
+                fix_checksum(f);
+                return f;
+            };
+            // the rebuilt section is the encoder's, byte for byte
+            EXPECT_EQ(with_section(buf, sec, 1, sparse_payload(a)), buf);
+            // count beyond W; count off by one (the length no longer matches)
+            for (uint64_t bad : {uint64_t(nw) + 1, uint64_t(1) << 40, ~uint64_t(0)})
+                refuse(patched(sec.payload, &bad, 8), "positions of");
+            for (uint64_t bad : {uint64_t(c) - 1, uint64_t(c) + 1, uint64_t(0)})
+                refuse(patched(sec.payload, &bad, 8), "wrong length");
+            // positions: unsorted, repeated, out of range
+            refuse(with_section(buf, sec, 1, sparse_payload(a, {pos[1], pos[0], pos[2]}, false)), "strictly increasing");
+            auto swapped = pos;
+            std::swap(swapped[c - 2], swapped[c - 1]);
+            refuse(with_section(buf, sec, 1, sparse_payload(a, swapped, false)), "strictly increasing");
+            const uint32_t first = static_cast<uint32_t>(pos[0]);
+            refuse(patched(index + 4, &first, 4), "strictly increasing");
+            for (uint32_t bad : {uint32_t(nw), uint32_t(nw) + 1, ~uint32_t(0)})
+                refuse(patched(index + 4 * (c - 1), &bad, 4), "out of range");
+            // a stored position whose values are all zero (here: one more position, a zero one)
+            size_t unused = 0;
+            while (std::find(pos.begin(), pos.end(), unused) != pos.end()) unused++;
+            auto extra = pos;
+            extra.insert(std::upper_bound(extra.begin(), extra.end(), unused), unused);
+            refuse(with_section(buf, sec, 1, sparse_payload(a, extra, false)), "stores zeros at position");
+            auto zeroed = buf;
+            for (size_t j = 0; j < k; j++) std::memset(zeroed.data() + values + 8 * (j * c + 1), 0, 8);
+            fix_checksum(zeroed);
+            refuse(zeroed, "stores zeros at position");
+            // -0.0 is not zero: the same position with a negative zero is another valid model
+            auto negzero = zeroed;
+            negzero[values + 8 + 7] = 0x80;  // the sign bit of the first array's value there
+            fix_checksum(negzero);
+            EXPECT_EQ(encode(decode(negzero)), negzero);
+            // padding after an odd number of positions
+            if (c % 2) {
+                const uint8_t one = 1;
+                refuse(patched(index + 4 * c, &one, 1), "padding of the positions");
+            }
+            // payload lengths: a value short, a value long, not even a count
+            auto p = sparse_payload(a);
+            auto shorter = p, longer = p;
+            shorter.resize(p.size() - 8);
+            longer.resize(p.size() + 8, 0);
+            refuse(with_section(buf, sec, 1, shorter), "wrong length");
+            refuse(with_section(buf, sec, 1, longer), "wrong length");
+            refuse(with_section(buf, sec, 1, {}), "wrong length");
+            refuse(with_section(buf, sec, 1, std::vector<uint8_t>(4, 0)), "wrong length");
+            // the same arrays dense: the other encoding, refused
+            refuse(with_section(buf, sec, 0, dense_payload(a)), "is dense, but its sparse form is shorter");
+            refuse(with_section(buf, sec, 2, p), "unknown encoding 2");
+            // stored values obey the rules of dense ones
+            const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+            refuse(patched(values, &nan, 8), sec.tag == 6 ? "count is not a whole number" : "not finite");
+            refuse(patched(values + 8 * (k - 1) * c, &inf, 8), "not finite");
+            const double minus = -1;
+            if (sec.tag == 5 && m.spec().optimizer.kind != core::OptimizerKind::Adam)
+                refuse(patched(values + 8 * (k - 1) * c, &minus, 8), "negative");
+            if (sec.tag == 5 && m.spec().optimizer.kind == core::OptimizerKind::Adam)
+                refuse(patched(values + 8 * c, &minus, 8), "negative");
+            if (sec.tag == 6) {
+                const double half = 0.5;
+                refuse(patched(values, &half, 8), "whole number");
+                refuse(patched(values + 8 * 2 * c, &minus, 8), "not finite");  // m2 < 0
+            }
+        }
+    }
+    EXPECT_GT(cases, 100u);
+}
+
+// A dense section that the rule keeps dense is refused when written sparse, even where both
+// forms have the same length.
+TEST(Sparse, SparseWhereDenseIsNotLongerIsRejected) {
+    std::vector<double> w(16, 0.0);
+    for (size_t i = 0; i < 10; i++) w[i] = 1.0 + i;  // 10 of 16: 128 bytes either way
+    const auto buf = encode(LinearModel::from_json(hashed_model_json(R"({"model":"linear_regression","hash_bits":4})", w)));
+    const SectionAt sec = sections_of(buf)[3];
+    ASSERT_EQ(u32_at(buf, sec.header + 4), 0u);
+    const auto p = sparse_payload(read_arrays(buf, sec, 1));
+    ASSERT_EQ(p.size(), 128u);
+    std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(with_section(buf, sec, 1, p)); });
+    EXPECT_NE(msg.find("is sparse, but its dense form is not longer"), std::string::npos) << msg;
+}
+
+// The largest hash_bits: positions up to 2^24 - 1 are stored and read back.
+TEST(Sparse, LastPositionOfTheLargestModel) {
+    const LinearModel m = model_of(R"({"model":"linear_regression","hash_bits":24})");
+    const auto buf = encode(m);
+    const SectionAt sec = sections_of(buf)[3];
+    const size_t last = (size_t(1) << 24) - 1;
+    Arrays a(1, std::vector<double>(last + 1, 0.0));
+    a[0][5] = 2.0;
+    a[0][last] = -3.0;
+    const auto f = with_section(buf, sec, 1, sparse_payload(a));
+    const LinearModel d = decode(f);
+    EXPECT_EQ(d.weights()[5], 2.0);
+    EXPECT_EQ(d.weights()[last], -3.0);
+    EXPECT_EQ(encode(d), f);
+    EXPECT_LT(f.size(), 1024u);
+    std::string msg = expect_error(ErrorKind::InvalidBinary,
+                                   [&] { decode(with_section(buf, sec, 1, sparse_payload(a, {5, last + 1}, false))); });
+    EXPECT_NE(msg.find("position 16777216 is out of range"), std::string::npos) << msg;
 }
 
 }  // namespace
