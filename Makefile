@@ -20,7 +20,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # LLVM bitcode for JIT inlining must see the same C++ flags.
-COMPILE.cxx.bc = $(CLANG) -xc++ -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) $(PG_CXXFLAGS) -emit-llvm -c
+# Without -MMD: it would overwrite the .o's dependency file with one naming the .bc as target,
+# and a changed header would then not rebuild the .o.
+COMPILE.cxx.bc = $(CLANG) -xc++ -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) $(filter-out -MMD -MP,$(PG_CXXFLAGS)) -emit-llvm -c
 
 # The core's compile-time wall against PostgreSQL headers (src/core/cpp_only.hpp).
 $(CORE_SRCS:.cpp=.o): PG_CXXFLAGS += -DPG_LEARN_CORE_TU
@@ -31,3 +33,6 @@ pg_learn--0.1.0.sql: $(SQL_PARTS)
 -include $(OBJS:.o=.d)
 
 EXTRA_CLEAN = $(OBJS:.o=.d)
+
+# A bitcode file is as stale as its object file (whose dependency file lists the headers).
+$(foreach o,$(OBJS),$(eval $(o:.o=.bc): $(o)))

@@ -181,7 +181,6 @@ void LinearModel::ensure_dense_map(size_t n) const {
 }
 
 void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const {
-    terms_.clear();
     ensure_dense_map(n);
     if (learning) {
         std::vector<size_t> unknown;
@@ -193,10 +192,20 @@ void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const 
         }
     }
     terms_may_collide_ = dense_map_collides_;
+    // Fields written in place: building a Term on the stack and copying it made the compiler
+    // read back a 16-byte value stored in narrower parts (a store-forwarding stall per term).
+    terms_.resize(n);
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t idx = dense_map_[i];
-        if (idx >= 0) terms_.push_back({static_cast<uint32_t>(idx), x[i], true, true});
+        const int64_t idx = dense_map_[i];
+        if (idx < 0) continue;
+        Term& t = terms_[m++];
+        t.index = static_cast<uint32_t>(idx);
+        t.value = x[i];
+        t.numeric = true;
+        t.observed = true;
     }
+    terms_.resize(m);
 }
 
 void LinearModel::update_stats_and_scale(bool learning) const {
