@@ -1,0 +1,25 @@
+-- pg_learn 0.1.0, part 35: drift between a baseline and a current window (ml_drift,
+-- ml_drift_pvalue, ml_drift_detail over ml_stats).
+
+-- ---------------------------------------------------------------------------------------------
+-- Drift of one feature, computed on the two ml_stats' sketches. docs/statistics.md, "Drift between
+-- a baseline and a current window". Methods (case-insensitive): auto (js for numeric, linf for
+-- categorical statistics), psi, js (jensen_shannon), ks (kolmogorov_smirnov), wasserstein (emd),
+-- linf (l_infinity). Statistics of different kinds, a method of the other kind or an unknown
+-- method are errors (22023); a side without values (no row, only NULLs, only NaN) gives NULL.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_drift(baseline ml_stats, current ml_stats, method text DEFAULT 'auto') RETURNS float8
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_drift(ml_stats, ml_stats, text) IS
+    'Drift of current against baseline: psi, js, ks, wasserstein (numeric), linf, psi, js (categorical); auto = js / linf';
+
+CREATE FUNCTION ml_drift_pvalue(baseline ml_stats, current ml_stats) RETURNS float8
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_drift_pvalue(ml_stats, ml_stats) IS
+    'Asymptotic two-sided p-value of the Kolmogorov-Smirnov statistic (numeric statistics)';
+
+CREATE FUNCTION ml_drift_detail(baseline ml_stats, current ml_stats, method text DEFAULT 'auto',
+                                bins int DEFAULT 10) RETURNS jsonb
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_drift_detail(ml_stats, ml_stats, text, int) IS
+    'The drift measure with its method, interval [lower, upper], counts, and bins (psi, js, linf), p-value (ks) or W1 (wasserstein)';
