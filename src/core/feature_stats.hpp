@@ -33,7 +33,6 @@ constexpr uint32_t kStatsMaxBins = 10000;
 // about 1e-8 relative (the mean's rounding, ulp(1e8) = 1.5e-8, enters every deviation), and a
 // merge of partial means near 2^53 loses it entirely; with it, x - shift is exact for values
 // within a factor of two of the shift (Sterbenz), and the variance keeps about 1e-15.
-// (core::Moments is the plain form; it is not used here for that reason.)
 struct ShiftedMoments {
     uint64_t count = 0;  // finite values
     uint64_t nulls = 0;

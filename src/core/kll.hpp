@@ -26,7 +26,7 @@ namespace pg_learn::core {
 // in parallel over different rows then draw different coins, so their errors are independent
 // and add in quadrature on merge instead of linearly.
 //
-// NaN never enters: update(NaN) is ignored (callers count NaNs elsewhere, e.g. Moments).
+// NaN never enters: update(NaN) is ignored (callers count NaNs elsewhere, e.g. ShiftedMoments).
 // Infinities are ordinary, orderable items.
 // k = 400, not DataSketches' default 200: the issue asks for rank error <= 1% at the default
 // size. DataSketches' published 99% fits give 1.33% (rank) and 1.65% (pmf) at k = 200, and
