@@ -1,7 +1,9 @@
-// Drift between two ml_stats values, and the drift report and anomalies between two profiles.
+// Drift between two ml_stats values, and the drift report between two profiles.
 #include "drift_report.hpp"
 
 #include "error.hpp"
+#include "json_options.hpp"
+#include "text.hpp"
 
 #include <cmath>
 #include <limits>
@@ -142,6 +144,251 @@ std::optional<nlohmann::ordered_json> stats_drift_detail(const FeatureStats& bas
         j["baseline_stddev"] = json_number(stddev_or_nan(baseline));
     }
     return j;
+}
+
+// ---- the drift report ------------------------------------------------------------------------
+
+namespace {
+
+constexpr DriftMethod kMethods[] = {DriftMethod::Psi, DriftMethod::JensenShannon, DriftMethod::KolmogorovSmirnov,
+                                    DriftMethod::Wasserstein, DriftMethod::LInfinity};
+
+const detail::JsonOptions kReportOptions("ml_drift_report options");
+
+// Why t is not a usable pair of thresholds for method (empty when it is).
+std::string threshold_problem(DriftMethod method, const DriftThresholds& t) {
+    if (drift_thresholds_on_pvalue(method)) {
+        if (t.alert > t.warn)
+            return "p-value thresholds must have alert <= warn (a smaller p-value is worse); got warn " +
+                   format_double(t.warn) + ", alert " + format_double(t.alert);
+    } else if (t.warn > t.alert) {
+        return "thresholds must have warn <= alert; got warn " + format_double(t.warn) + ", alert " +
+               format_double(t.alert);
+    }
+    return {};
+}
+
+DriftMethod method_at(const nlohmann::json& v, const std::string& path) {
+    const std::string text = kReportOptions.string(v, path);
+    try {
+        return parse_drift_method(text);
+    } catch (const Error& e) {
+        kReportOptions.fail_at(path, std::string("is not a drift method: ") + e.what(), e.hint());
+    }
+}
+
+DriftMethod kind_method_at(const nlohmann::json& v, const std::string& path, StatsKind kind) {
+    const DriftMethod m = method_at(v, path);
+    if (!drift_method_applies(kind, m))
+        kReportOptions.fail_at(path, std::string("must be a method for ") + stats_kind_name(kind) +
+                                         " statistics, not " + drift_method_name(m),
+                               std::string("use ") + valid_methods(kind));
+    return m;
+}
+
+// The upper end of a threshold of method: p-values are in [0, 1], distances in [0, inf).
+double threshold_max(DriftMethod method) {
+    return drift_thresholds_on_pvalue(method) ? 1.0 : std::numeric_limits<double>::infinity();
+}
+
+uint32_t bins_at(const nlohmann::json& v, const std::string& path) {
+    return static_cast<uint32_t>(kReportOptions.integer(v, path, 1, kDriftMaxBins));
+}
+
+}  // namespace
+
+const char* drift_status_name(DriftStatus status) {
+    switch (status) {
+        case DriftStatus::Ok: return "ok";
+        case DriftStatus::Warn: return "warn";
+        case DriftStatus::Alert: return "alert";
+        case DriftStatus::NoData: return "no_data";
+    }
+    return "unknown";
+}
+
+bool drift_thresholds_on_pvalue(DriftMethod method) { return method == DriftMethod::KolmogorovSmirnov; }
+
+DriftThresholds default_drift_thresholds(DriftMethod method) {
+    switch (method) {
+        case DriftMethod::Psi: return {0.1, 0.25};
+        case DriftMethod::JensenShannon: return {0.1, 0.2};
+        case DriftMethod::KolmogorovSmirnov: return {0.05, 0.01};
+        case DriftMethod::Wasserstein: return {0.1, 0.25};
+        case DriftMethod::LInfinity: return {0.1, 0.2};
+        case DriftMethod::Auto: break;
+    }
+    fail(ErrorKind::InvalidParameter, "auto has no thresholds of its own: resolve the method first");
+}
+
+DriftStatus drift_status(DriftMethod method, double score, const DriftThresholds& t) {
+    if (std::isnan(score)) return DriftStatus::NoData;
+    if (drift_thresholds_on_pvalue(method)) {
+        if (score < t.alert) return DriftStatus::Alert;
+        if (score < t.warn) return DriftStatus::Warn;
+        return DriftStatus::Ok;
+    }
+    if (score >= t.alert) return DriftStatus::Alert;
+    if (score >= t.warn) return DriftStatus::Warn;
+    return DriftStatus::Ok;
+}
+
+DriftReportConfig::DriftReportConfig() {
+    for (DriftMethod m : kMethods) thresholds[m] = default_drift_thresholds(m);
+}
+
+DriftMethod DriftReportConfig::method_for(std::string_view feature, StatsKind kind) const {
+    auto f = features.find(feature);
+    if (f != features.end() && f->second.method) {
+        const DriftMethod m = *f->second.method;
+        if (!drift_method_applies(kind, m))
+            fail(ErrorKind::InvalidParameter,
+                 std::string("drift method ") + drift_method_name(m) + " of feature \"" + message_name(feature) +
+                     "\" does not apply to its " + stats_kind_name(kind) + " values",
+                 {}, std::string("for ") + stats_kind_name(kind) + " statistics use " + valid_methods(kind));
+        return resolve_drift_method(kind, m);
+    }
+    const std::optional<DriftMethod>& of_kind = kind == StatsKind::Numeric ? numeric_method : categorical_method;
+    if (of_kind) return resolve_drift_method(kind, *of_kind);
+    if (method && drift_method_applies(kind, *method)) return resolve_drift_method(kind, *method);
+    return resolve_drift_method(kind, DriftMethod::Auto);
+}
+
+DriftThresholds DriftReportConfig::thresholds_for(std::string_view feature, DriftMethod resolved) const {
+    DriftThresholds t = thresholds.at(resolved);
+    auto f = features.find(feature);
+    if (f != features.end()) {
+        if (f->second.warn) t.warn = *f->second.warn;
+        if (f->second.alert) t.alert = *f->second.alert;
+    }
+    return t;
+}
+
+uint32_t DriftReportConfig::bins_for(std::string_view feature) const {
+    auto f = features.find(feature);
+    return f != features.end() && f->second.bins ? *f->second.bins : bins;
+}
+
+DriftReportConfig parse_drift_report_config(std::string_view json_text) {
+    const detail::JsonOptions& o = kReportOptions;
+    const nlohmann::json j = o.parse(json_text);
+    o.check_keys(j, "", {"method", "numeric_method", "categorical_method", "bins", "psi", "js", "ks",
+                         "wasserstein", "linf", "features"});
+    DriftReportConfig c;
+    if (j.contains("method")) c.method = method_at(j["method"], "method");
+    if (j.contains("numeric_method"))
+        c.numeric_method = kind_method_at(j["numeric_method"], "numeric_method", StatsKind::Numeric);
+    if (j.contains("categorical_method"))
+        c.categorical_method = kind_method_at(j["categorical_method"], "categorical_method", StatsKind::Categorical);
+    if (j.contains("bins")) c.bins = bins_at(j["bins"], "bins");
+    for (DriftMethod m : kMethods) {
+        const std::string key = drift_method_name(m);
+        if (!j.contains(key)) continue;
+        const nlohmann::json& t = j[key];
+        o.require_object(t, key);
+        o.check_keys(t, key, {"warn", "alert"});
+        DriftThresholds& th = c.thresholds[m];
+        if (t.contains("warn")) th.warn = o.number(t["warn"], key + ".warn", 0.0, threshold_max(m));
+        if (t.contains("alert")) th.alert = o.number(t["alert"], key + ".alert", 0.0, threshold_max(m));
+        if (std::string why = threshold_problem(m, th); !why.empty()) o.fail_at(key, why);
+    }
+    if (j.contains("features")) {
+        const nlohmann::json& fs = j["features"];
+        o.require_object(fs, "features");
+        for (auto it = fs.begin(); it != fs.end(); ++it) {
+            const std::string path = detail::JsonOptions::join("features", it.key());
+            const nlohmann::json& fj = *it;
+            o.require_object(fj, path);
+            o.check_keys(fj, path, {"method", "bins", "warn", "alert", "skip"});
+            DriftFeatureConfig f;
+            if (fj.contains("method")) f.method = method_at(fj["method"], path + ".method");
+            if (fj.contains("bins")) f.bins = bins_at(fj["bins"], path + ".bins");
+            if (fj.contains("skip")) f.skip = o.boolean(fj["skip"], path + ".skip");
+            // Bounds of the methods this feature can take (the p-value's [0, 1] only if ks alone).
+            const bool only_ks = f.method == DriftMethod::KolmogorovSmirnov;
+            const double hi = only_ks ? 1.0 : std::numeric_limits<double>::infinity();
+            if (fj.contains("warn")) f.warn = o.number(fj["warn"], path + ".warn", 0.0, hi);
+            if (fj.contains("alert")) f.alert = o.number(fj["alert"], path + ".alert", 0.0, hi);
+            c.features.emplace(it.key(), f);
+        }
+        // Each feature's thresholds, with the method it takes for either kind of values, must be
+        // in order: checked here, so a report never fails on a threshold because of the data.
+        for (const auto& [name, f] : c.features) {
+            if (!f.warn && !f.alert) continue;
+            std::vector<DriftMethod> candidates;
+            if (f.method) {
+                candidates.push_back(f.method == DriftMethod::Auto ? kDefaultNumericDrift : *f.method);
+                if (f.method == DriftMethod::Auto) candidates.push_back(kDefaultCategoricalDrift);
+            } else {
+                candidates = {c.method_for(name, StatsKind::Numeric), c.method_for(name, StatsKind::Categorical)};
+            }
+            for (DriftMethod m : candidates) {
+                const DriftThresholds t = c.thresholds_for(name, m);
+                const std::string path = detail::JsonOptions::join("features", name);
+                if (drift_thresholds_on_pvalue(m) && (t.warn > 1.0 || t.alert > 1.0))
+                    o.fail_at(path, std::string("thresholds are p-values for method ") + drift_method_name(m) +
+                                        " and must be between 0 and 1");
+                if (std::string why = threshold_problem(m, t); !why.empty())
+                    o.fail_at(path, std::string("with method ") + drift_method_name(m) + ": " + why);
+            }
+        }
+    }
+    return c;
+}
+
+std::vector<DriftReportRow> drift_report(const Profile& baseline, const Profile& current,
+                                         const DriftReportConfig& config) {
+    std::vector<DriftReportRow> rows;
+    const Profile::Features& bf = baseline.features();
+    const Profile::Features& cf = current.features();
+    auto bi = bf.begin();
+    auto ci = cf.begin();
+    while (bi != bf.end() || ci != cf.end()) {
+        const FeatureProfile* b = nullptr;
+        const FeatureProfile* c = nullptr;
+        const std::string* name;
+        if (ci == cf.end() || (bi != bf.end() && bi->first <= ci->first)) {
+            name = &bi->first;
+            b = &bi->second;
+            if (ci != cf.end() && ci->first == bi->first) c = &(ci++)->second;
+            ++bi;
+        } else {
+            name = &ci->first;
+            c = &(ci++)->second;
+        }
+        auto fc = config.features.find(*name);
+        if (fc != config.features.end() && fc->second.skip) continue;
+
+        DriftReportRow row;
+        row.feature = *name;
+        if (b && b->stats_kind()) row.kind = b->stats_kind();
+        else if (c && c->stats_kind()) row.kind = c->stats_kind();
+        if (row.kind) {
+            const StatsKind kind = *row.kind;
+            const DriftMethod method = config.method_for(*name, kind);
+            row.method = method;
+            row.thresholds = config.thresholds_for(*name, method);
+            const FeatureStats* bv = b ? b->values(kind) : nullptr;
+            const FeatureStats* cv = c ? c->values(kind) : nullptr;
+            if (bv) row.baseline_count = compared(*bv);
+            if (cv) row.current_count = compared(*cv);
+            if (bv && cv) {
+                DriftOptions options;
+                options.bins = config.bins_for(*name);
+                row.result = stats_drift(*bv, *cv, method, options);
+            }
+            if (row.result) {
+                double score = row.result->value;
+                if (drift_thresholds_on_pvalue(method)) {
+                    row.pvalue = ks_pvalue(row.result->value, row.baseline_count, row.current_count);
+                    score = *row.pvalue;
+                }
+                row.status = drift_status(method, score, *row.thresholds);
+            }
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
 }
 
 }  // namespace pg_learn::core

@@ -23,3 +23,22 @@ CREATE FUNCTION ml_drift_detail(baseline ml_stats, current ml_stats, method text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ml_drift_detail(ml_stats, ml_stats, text, int) IS
     'The drift measure with its method, interval [lower, upper], counts, and bins (psi, js, linf), p-value (ks) or W1 (wasserstein)';
+
+-- ---------------------------------------------------------------------------------------------
+-- Drift report and anomalies between two profiles (a baseline, e.g. the training data's, and a
+-- current window). docs/statistics.md, "Drift report" and "Anomalies". Options are a jsonb
+-- object, checked strictly (unknown keys, wrong types, out-of-range values: 22023).
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_drift_report(baseline ml_profile, current ml_profile, options jsonb DEFAULT '{}')
+    RETURNS TABLE (feature text, kind text, method text, value float8, lower float8, upper float8,
+                   pvalue float8, warn_threshold float8, alert_threshold float8, status text,
+                   drifted boolean, baseline_count bigint, current_count bigint)
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION ml_drift_report(ml_profile, ml_profile, jsonb) IS
+    'Per feature: drift method, value with its interval, thresholds, status (ok, warn, alert, no_data) and counts';
+
+CREATE FUNCTION ml_anomalies(baseline ml_profile, current ml_profile, options jsonb DEFAULT '{}')
+    RETURNS TABLE (feature text, anomaly text, severity text, description text, count bigint, detail jsonb)
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION ml_anomalies(ml_profile, ml_profile, jsonb) IS
+    'Anomalies of current against the baseline''s schema, named as TFDV names them, with counts';

@@ -3,8 +3,11 @@
 #include "drift_report.hpp"
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 namespace pg_learn::test {
 namespace {
@@ -229,6 +232,317 @@ TEST(DriftReport, DetailOfKsAndWasserstein) {
     EXPECT_TRUE(w1["baseline_stddev"].is_null());
     EXPECT_EQ(w1["value"], "Infinity");
 }
+
+// ---- the drift report over two profiles -------------------------------------------------------
+
+namespace report {
+
+using core::DriftReportConfig;
+using core::DriftReportRow;
+using core::DriftStatus;
+using core::DriftThresholds;
+using core::Profile;
+using nlohmann::json;
+
+const json& reference() {
+    static const json j = [] {
+        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_drift_report.json");
+        if (!in) throw std::runtime_error("cannot open expected_drift_report.json (run test/reference/drift_report_ref.py)");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return json::parse(ss.str());
+    }();
+    return j;
+}
+
+// Rows of the reference: JSON objects, NaN and infinities written {"float": "nan" | "inf" | "-inf"}.
+Profile profile_of(const json& rows) {
+    Profile p;
+    for (const json& row : rows) {
+        p.start_row();
+        for (auto it = row.begin(); it != row.end(); ++it) {
+            const json& v = *it;
+            if (v.is_null()) p.add_null(it.key());
+            else if (v.is_boolean()) p.add_boolean(it.key(), v.get<bool>());
+            else if (v.is_number()) p.add_number(it.key(), v.get<double>());
+            else if (v.is_string()) p.add_string(it.key(), v.get_ref<const std::string&>());
+            else if (v.is_object() && v.contains("float")) {
+                const std::string f = v["float"];
+                p.add_number(it.key(), f == "nan" ? kNaN : f == "inf" ? kInf : -kInf);
+            } else p.add_nested(it.key());
+        }
+    }
+    return p;
+}
+
+double number_of(const json& v) {
+    if (v.is_string()) return v == "Infinity" ? kInf : -kInf;
+    return v.get<double>();
+}
+
+const json& find_case(const std::string& name) {
+    for (const json& c : reference()["cases"])
+        if (c["name"] == name) return c;
+    throw std::runtime_error("no reference case " + name);
+}
+
+TEST(DriftReportProfiles, MatchesNumpyReference) {
+    for (const json& c : reference()["cases"]) {
+        SCOPED_TRACE(c["name"].get<std::string>());
+        const Profile b = profile_of(c["baseline"]), cur = profile_of(c["current"]);
+        const DriftReportConfig config = core::parse_drift_report_config(c["options_report"].get<std::string>());
+        const std::vector<DriftReportRow> rows = core::drift_report(b, cur, config);
+        const json& want = c["report"];
+        ASSERT_EQ(rows.size(), want.size());
+        for (size_t i = 0; i < rows.size(); i++) {
+            const DriftReportRow& r = rows[i];
+            const json& w = want[i];
+            SCOPED_TRACE(r.feature);
+            EXPECT_EQ(r.feature, w["feature"].get<std::string>());
+            if (w["kind"].is_null()) EXPECT_FALSE(r.kind);
+            else EXPECT_EQ(core::stats_kind_name(*r.kind), w["kind"].get<std::string>());
+            if (w["method"].is_null()) {
+                EXPECT_FALSE(r.method);
+                EXPECT_FALSE(r.thresholds);
+            } else {
+                EXPECT_EQ(core::drift_method_name(*r.method), w["method"].get<std::string>());
+                EXPECT_EQ(r.thresholds->warn, w["warn"].get<double>());
+                EXPECT_EQ(r.thresholds->alert, w["alert"].get<double>());
+            }
+            EXPECT_EQ(core::drift_status_name(r.status), w["status"].get<std::string>());
+            EXPECT_EQ(r.baseline_count, w["baseline_count"].get<uint64_t>());
+            EXPECT_EQ(r.current_count, w["current_count"].get<uint64_t>());
+            if (w["value"].is_null()) {
+                EXPECT_FALSE(r.result);
+            } else {
+                ASSERT_TRUE(r.result);
+                const double want_value = number_of(w["value"]);
+                EXPECT_NEAR(r.result->value, want_value, 1e-9 * std::max(1.0, std::fabs(want_value)));
+                // Exact sketches: the interval is the value.
+                EXPECT_EQ(r.result->lower, r.result->value);
+                EXPECT_EQ(r.result->upper, r.result->value);
+            }
+            if (w["pvalue"].is_null()) {
+                EXPECT_FALSE(r.pvalue);
+            } else {
+                ASSERT_TRUE(r.pvalue);
+                const double p = w["pvalue"].get<double>();
+                EXPECT_NEAR(*r.pvalue, p, 1e-9 * p + 1e-300);
+            }
+        }
+    }
+}
+
+TEST(DriftReportProfiles, DefaultThresholdsAndStatus) {
+    using core::default_drift_thresholds;
+    using core::drift_status;
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::Psi).warn, 0.1);
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::Psi).alert, 0.25);
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::JensenShannon).warn, 0.1);
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::KolmogorovSmirnov).warn, 0.05);
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::KolmogorovSmirnov).alert, 0.01);
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::Wasserstein).alert, 0.25);
+    EXPECT_EQ(default_drift_thresholds(DriftMethod::LInfinity).warn, 0.1);
+    expect_error(ErrorKind::InvalidParameter, [] { default_drift_thresholds(DriftMethod::Auto); });
+    // Distances: at the threshold counts (PSI's ">= 0.25 is significant").
+    const DriftThresholds psi{0.1, 0.25};
+    EXPECT_EQ(drift_status(DriftMethod::Psi, 0.0, psi), DriftStatus::Ok);
+    EXPECT_EQ(drift_status(DriftMethod::Psi, std::nextafter(0.1, 0.0), psi), DriftStatus::Ok);
+    EXPECT_EQ(drift_status(DriftMethod::Psi, 0.1, psi), DriftStatus::Warn);
+    EXPECT_EQ(drift_status(DriftMethod::Psi, 0.2499, psi), DriftStatus::Warn);
+    EXPECT_EQ(drift_status(DriftMethod::Psi, 0.25, psi), DriftStatus::Alert);
+    EXPECT_EQ(drift_status(DriftMethod::Wasserstein, kInf, {0.1, 0.25}), DriftStatus::Alert);
+    EXPECT_EQ(drift_status(DriftMethod::Psi, kNaN, psi), DriftStatus::NoData);
+    // p-values: strictly below counts (p = 0.05 is not significant at 0.05).
+    const DriftThresholds ks{0.05, 0.01};
+    EXPECT_EQ(drift_status(DriftMethod::KolmogorovSmirnov, 1.0, ks), DriftStatus::Ok);
+    EXPECT_EQ(drift_status(DriftMethod::KolmogorovSmirnov, 0.05, ks), DriftStatus::Ok);
+    EXPECT_EQ(drift_status(DriftMethod::KolmogorovSmirnov, 0.049, ks), DriftStatus::Warn);
+    EXPECT_EQ(drift_status(DriftMethod::KolmogorovSmirnov, 0.01, ks), DriftStatus::Warn);
+    EXPECT_EQ(drift_status(DriftMethod::KolmogorovSmirnov, 0.0099, ks), DriftStatus::Alert);
+    EXPECT_EQ(drift_status(DriftMethod::KolmogorovSmirnov, 0.0, ks), DriftStatus::Alert);
+    // Equal thresholds: no warn band.
+    EXPECT_EQ(drift_status(DriftMethod::JensenShannon, 0.3, {0.3, 0.3}), DriftStatus::Alert);
+    EXPECT_STREQ(core::drift_status_name(DriftStatus::NoData), "no_data");
+    EXPECT_STREQ(core::drift_status_name(DriftStatus::Warn), "warn");
+}
+
+TEST(DriftReportProfiles, MethodResolution) {
+    using core::parse_drift_report_config;
+    const DriftReportConfig d;
+    EXPECT_EQ(d.method_for("x", StatsKind::Numeric), DriftMethod::JensenShannon);
+    EXPECT_EQ(d.method_for("x", StatsKind::Categorical), DriftMethod::LInfinity);
+    EXPECT_EQ(d.bins_for("x"), 10u);
+    // A global method applies where it fits; the kind's own method comes first.
+    const DriftReportConfig ks = parse_drift_report_config(R"({"method": "KS"})");
+    EXPECT_EQ(ks.method_for("x", StatsKind::Numeric), DriftMethod::KolmogorovSmirnov);
+    EXPECT_EQ(ks.method_for("x", StatsKind::Categorical), DriftMethod::LInfinity);
+    const DriftReportConfig psi = parse_drift_report_config(R"({"method": "psi", "categorical_method": "js"})");
+    EXPECT_EQ(psi.method_for("x", StatsKind::Numeric), DriftMethod::Psi);
+    EXPECT_EQ(psi.method_for("x", StatsKind::Categorical), DriftMethod::JensenShannon);
+    const DriftReportConfig f = parse_drift_report_config(
+        R"({"numeric_method": "wasserstein", "bins": 20, "ks": {"warn": 0.1},
+            "features": {"a": {"method": "ks", "alert": 0.001, "bins": 4}, "b": {"method": "auto"},
+                         "c": {"warn": 0.15}}})");
+    EXPECT_EQ(f.method_for("a", StatsKind::Numeric), DriftMethod::KolmogorovSmirnov);
+    EXPECT_EQ(f.method_for("b", StatsKind::Numeric), DriftMethod::JensenShannon);
+    EXPECT_EQ(f.method_for("z", StatsKind::Numeric), DriftMethod::Wasserstein);
+    EXPECT_EQ(f.bins_for("a"), 4u);
+    EXPECT_EQ(f.bins_for("z"), 20u);
+    // Feature thresholds over the method's, over the defaults.
+    EXPECT_EQ(f.thresholds_for("a", DriftMethod::KolmogorovSmirnov).warn, 0.1);
+    EXPECT_EQ(f.thresholds_for("a", DriftMethod::KolmogorovSmirnov).alert, 0.001);
+    EXPECT_EQ(f.thresholds_for("c", DriftMethod::Wasserstein).warn, 0.15);
+    EXPECT_EQ(f.thresholds_for("c", DriftMethod::Wasserstein).alert, 0.25);
+    // A feature's explicit method of the other kind fails when the feature is of that kind.
+    EXPECT_EQ(expect_error(ErrorKind::InvalidParameter, [&] { f.method_for("a", StatsKind::Categorical); }),
+              "drift method ks of feature \"a\" does not apply to its categorical values");
+}
+
+TEST(DriftReportProfiles, OptionsAreCheckedStrictly) {
+    auto msg = [](const char* text) {
+        return expect_error(ErrorKind::InvalidParameter, [&] { core::parse_drift_report_config(text); });
+    };
+    EXPECT_EQ(msg("[]"), "invalid ml_drift_report options: a JSON object was expected, not an array");
+    EXPECT_EQ(msg("{\"metod\": \"psi\"}"), "invalid ml_drift_report options: unknown key \"metod\"");
+    EXPECT_EQ(msg("{\"method\": 3}"), "invalid ml_drift_report options: \"method\" must be a string, not a number");
+    EXPECT_EQ(msg("{\"method\": \"chi2\"}"),
+              "invalid ml_drift_report options: \"method\" is not a drift method: unknown drift method \"chi2\"");
+    EXPECT_EQ(msg("{\"numeric_method\": \"linf\"}"),
+              "invalid ml_drift_report options: \"numeric_method\" must be a method for numeric statistics, not linf");
+    EXPECT_EQ(msg("{\"categorical_method\": \"ks\"}"),
+              "invalid ml_drift_report options: \"categorical_method\" must be a method for categorical statistics, "
+              "not ks");
+    EXPECT_EQ(msg("{\"bins\": 0}"), "invalid ml_drift_report options: \"bins\" must be an integer between 1 and 10000, not 0");
+    EXPECT_EQ(msg("{\"bins\": 2.5}"),
+              "invalid ml_drift_report options: \"bins\" must be an integer between 1 and 10000, not 2.5");
+    EXPECT_EQ(core::parse_drift_report_config("{\"bins\": 12.0}").bins, 12u);
+    EXPECT_EQ(msg("{\"bins\": \"10\"}"),
+              "invalid ml_drift_report options: \"bins\" must be an integer between 1 and 10000, not a string");
+    EXPECT_EQ(msg("{\"bins\": 18446744073709551615}"),
+              "invalid ml_drift_report options: \"bins\" must be an integer between 1 and 10000, not "
+              "18446744073709551615");
+    EXPECT_EQ(msg("{\"psi\": 0.2}"), "invalid ml_drift_report options: \"psi\" must be an object, not a number");
+    EXPECT_EQ(msg("{\"psi\": {\"warning\": 0.2}}"), "invalid ml_drift_report options: unknown key \"psi.warning\"");
+    EXPECT_EQ(msg("{\"psi\": {\"warn\": -1}}"),
+              "invalid ml_drift_report options: \"psi.warn\" must be a number >= 0, not -1");
+    EXPECT_EQ(msg("{\"psi\": {\"warn\": null}}"),
+              "invalid ml_drift_report options: \"psi.warn\" must be a number >= 0, not null");
+    EXPECT_EQ(msg("{\"ks\": {\"warn\": 2}}"),
+              "invalid ml_drift_report options: \"ks.warn\" must be a number between 0 and 1, not 2");
+    EXPECT_EQ(msg("{\"psi\": {\"warn\": 0.3}}"),
+              "invalid ml_drift_report options: \"psi\" thresholds must have warn <= alert; got warn 0.3, alert 0.25");
+    EXPECT_EQ(msg("{\"ks\": {\"alert\": 0.1}}"),
+              "invalid ml_drift_report options: \"ks\" p-value thresholds must have alert <= warn (a smaller p-value "
+              "is worse); got warn 0.05, alert 0.1");
+    EXPECT_EQ(msg("{\"features\": []}"), "invalid ml_drift_report options: \"features\" must be an object, not an array");
+    EXPECT_EQ(msg("{\"features\": {\"age\": 1}}"),
+              "invalid ml_drift_report options: \"features.age\" must be an object, not a number");
+    EXPECT_EQ(msg("{\"features\": {\"age\": {\"treshold\": 1}}}"),
+              "invalid ml_drift_report options: unknown key \"features.age.treshold\"");
+    EXPECT_EQ(msg("{\"features\": {\"age\": {\"skip\": 1}}}"),
+              "invalid ml_drift_report options: \"features.age.skip\" must be true or false, not a number");
+    EXPECT_EQ(msg("{\"features\": {\"age\": {\"method\": \"ks\", \"alert\": 3}}}"),
+              "invalid ml_drift_report options: \"features.age.alert\" must be a number between 0 and 1, not 3");
+    // The feature's thresholds with either kind's method: js (0.1 / 0.2) for numbers, linf for strings.
+    EXPECT_EQ(msg("{\"features\": {\"age\": {\"warn\": 0.3}}}"),
+              "invalid ml_drift_report options: \"features.age\" with method js: thresholds must have warn <= alert; "
+              "got warn 0.3, alert 0.2");
+    EXPECT_EQ(msg("{\"numeric_method\": \"ks\", \"features\": {\"age\": {\"warn\": 1.5}}}"),
+              "invalid ml_drift_report options: \"features.age\" thresholds are p-values for method ks and must be "
+              "between 0 and 1");
+    EXPECT_NE(msg("{\"numeric_method\": \"ks\", \"features\": {\"age\": {\"warn\": 0.5}}}"), "");
+    EXPECT_EQ(msg("{\"features\": {\"age\": {\"method\": \"ks\", \"warn\": 0.001}}}"),
+              "invalid ml_drift_report options: \"features.age\" with method ks: p-value thresholds must have alert "
+              "<= warn (a smaller p-value is worse); got warn 0.001, alert 0.01");
+    EXPECT_EQ(msg("{\"bins\": 1e999}"), "invalid ml_drift_report options: not valid JSON, or a number out of range");
+    // Valid: empty, and a feature that no profile names.
+    EXPECT_NO_THROW(core::parse_drift_report_config("{}"));
+    EXPECT_NO_THROW(core::parse_drift_report_config(R"({"features": {"nowhere": {"skip": true}}})"));
+}
+
+TEST(DriftReportProfiles, EdgeCases) {
+    const json& main = find_case("main");
+    const Profile b = profile_of(main["baseline"]), c = profile_of(main["current"]);
+    // Empty profiles: no features, no rows.
+    EXPECT_TRUE(core::drift_report(Profile(), Profile()).empty());
+    // Against an empty current window every feature is no_data, with its baseline count.
+    const auto vs_empty = core::drift_report(b, Profile());
+    ASSERT_EQ(vs_empty.size(), b.size());
+    for (const auto& r : vs_empty) {
+        EXPECT_EQ(r.status, DriftStatus::NoData);
+        EXPECT_FALSE(r.result);
+        EXPECT_EQ(r.current_count, 0u);
+        EXPECT_TRUE(r.method);  // the kind is known from the baseline
+    }
+    // A feature of only NULLs (or nested values) has no kind, no method, no measure.
+    Profile nulls;
+    for (int i = 0; i < 3; i++) {
+        nulls.start_row();
+        nulls.add_null("n");
+        nulls.add_nested("o");
+    }
+    const auto rn = core::drift_report(nulls, nulls);
+    ASSERT_EQ(rn.size(), 2u);
+    for (const auto& r : rn) {
+        EXPECT_FALSE(r.kind);
+        EXPECT_FALSE(r.method);
+        EXPECT_FALSE(r.thresholds);
+        EXPECT_EQ(r.status, DriftStatus::NoData);
+    }
+    // Categorical baseline, numeric current ("code"): the baseline's kind, no current value of it.
+    const auto rows = core::drift_report(b, c);
+    const auto code = std::find_if(rows.begin(), rows.end(), [](const DriftReportRow& r) { return r.feature == "code"; });
+    ASSERT_NE(code, rows.end());
+    EXPECT_EQ(*code->kind, StatsKind::Categorical);
+    EXPECT_EQ(code->status, DriftStatus::NoData);
+    EXPECT_EQ(code->current_count, 0u);
+    // Skipped features have no row; a method that does not fit the baseline's kind is an error.
+    EXPECT_EQ(core::drift_report(b, c, core::parse_drift_report_config(R"({"features": {"age": {"skip": true}}})")).size(),
+              rows.size() - 1);
+    EXPECT_EQ(expect_error(ErrorKind::InvalidParameter,
+                           [&] {
+                               core::drift_report(
+                                   b, c, core::parse_drift_report_config(R"({"features": {"city": {"method": "ks"}}})"));
+                           }),
+              "drift method ks of feature \"city\" does not apply to its categorical values");
+    // A mixed feature: 3 strings and 2 numbers is categorical; its numbers are not compared.
+    Profile m1, m2;
+    for (const char* s : {"u", "v", "u"}) {
+        m1.start_row();
+        m1.add_string("m", s);
+    }
+    for (double x : {1.0, 2.0}) {
+        m1.start_row();
+        m1.add_number("m", x);
+    }
+    for (const char* s : {"u", "u"}) {
+        m2.start_row();
+        m2.add_string("m", s);
+    }
+    const auto rm = core::drift_report(m1, m2);
+    ASSERT_EQ(rm.size(), 1u);
+    EXPECT_EQ(*rm[0].kind, StatsKind::Categorical);
+    EXPECT_EQ(rm[0].baseline_count, 3u);
+    EXPECT_EQ(rm[0].current_count, 2u);
+    EXPECT_NEAR(rm[0].result->value, 1.0 / 3.0, 1e-15);  // u: 2/3 -> 1
+    EXPECT_EQ(rm[0].status, DriftStatus::Alert);
+}
+
+TEST(DriftReportProfiles, KsPvalueIsTheStatisticsPvalue) {
+    const json& main = find_case("main");
+    const Profile b = profile_of(main["baseline"]), c = profile_of(main["current"]);
+    const auto rows = core::drift_report(b, c, core::parse_drift_report_config(R"({"numeric_method": "ks"})"));
+    for (const auto& r : rows) {
+        if (!r.result || r.method != DriftMethod::KolmogorovSmirnov) continue;
+        const auto p = core::stats_ks_pvalue(*b.find(r.feature)->values(StatsKind::Numeric),
+                                             *c.find(r.feature)->values(StatsKind::Numeric));
+        EXPECT_EQ(*r.pvalue, *p) << r.feature;
+        EXPECT_EQ(r.status, core::drift_status(DriftMethod::KolmogorovSmirnov, *p, {0.05, 0.01}));
+    }
+}
+
+}  // namespace report
 
 }  // namespace
 }  // namespace pg_learn::test
