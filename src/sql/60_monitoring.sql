@@ -119,9 +119,10 @@ COMMENT ON TABLE @extschema@.ml_monitor_state IS
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_settings', '');
 
 REVOKE ALL ON TABLE @extschema@.ml_settings, @extschema@.ml_monitor_windows, @extschema@.ml_monitor_inbox,
-                    @extschema@.ml_monitor_state, @extschema@._ml_monitor_setting_defs,
-                    @extschema@._ml_monitor_config
+                    @extschema@.ml_monitor_state, @extschema@._ml_monitor_config
 FROM PUBLIC;
+-- The list of settings with their defaults and descriptions: constants, readable by everyone.
+GRANT SELECT ON @extschema@._ml_monitor_setting_defs TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- Private helpers (run as the tables' owner through the entry points below).
@@ -250,12 +251,18 @@ BEGIN
 END
 $$;
 
--- Checks the options objects handed to ml_drift_report / ml_anomalies (part 36) by running them
--- on two empty profiles: their own parsers name what is wrong.
+-- Checks the options objects handed to ml_drift_report / ml_anomalies (part 35) by running them
+-- on two empty profiles: their own strict parsers name what is wrong (22023).
 CREATE FUNCTION @extschema@._ml_monitor_check_options(p_setting text, p_options jsonb) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    empty @extschema@.ml_profile := '{"pg_learn_profile": 1, "rows": 0, "features": []}';
 BEGIN
-    NULL;
+    IF p_setting = 'drift_options' THEN
+        PERFORM * FROM @extschema@.ml_drift_report(empty, empty, p_options);
+    ELSIF p_setting = 'anomaly_options' THEN
+        PERFORM * FROM @extschema@.ml_anomalies(empty, empty, p_options);
+    END IF;
 END
 $$;
 
@@ -469,7 +476,8 @@ REVOKE EXECUTE ON FUNCTION
 FROM PUBLIC;
 
 -- The settings in effect, globally (model NULL) or for a model. Caller's rights: needs SELECT
--- on ml_settings (and ml_model_names).
+-- on ml_settings (and on ml_model_names to name a model); the list of settings and their
+-- defaults (_ml_monitor_setting_defs) is readable by everyone.
 CREATE FUNCTION @extschema@.ml_monitor_settings(model text DEFAULT NULL)
     RETURNS TABLE (setting text, value text, source text, scope text, description text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -478,10 +486,16 @@ BEGIN
         RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
     END IF;
     RETURN QUERY
-    SELECT d.setting, c.value, c.source, d.scope, d.description
+    SELECT d.setting,
+           CASE WHEN d.kind = 'object'
+                THEN ((d.default_value)::jsonb || coalesce((g.value)::jsonb, '{}') || coalesce((s.value)::jsonb, '{}'))::text
+                ELSE coalesce(s.value, g.value, d.default_value) END,
+           CASE WHEN s.value IS NOT NULL THEN 'model' WHEN g.value IS NOT NULL THEN 'global' ELSE 'default' END,
+           d.scope, d.description
     FROM @extschema@._ml_monitor_setting_defs d
-    JOIN @extschema@._ml_monitor_config c ON c.setting = d.setting
-    WHERE c.model_name IS NOT DISTINCT FROM ml_monitor_settings.model
+    LEFT JOIN @extschema@.ml_settings g ON g.model_name IS NULL AND g.setting = d.setting
+    LEFT JOIN @extschema@.ml_settings s ON s.model_name = ml_monitor_settings.model AND s.setting = d.setting
+                                         AND d.scope = 'model'
     ORDER BY d.setting;
 END
 $$;
@@ -583,4 +597,43 @@ ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
 
-REVOKE ALL ON TABLE @extschema@.ml_model_metrics, @extschema@.ml_model_health FROM PUBLIC;
+-- Per feature, model, version, variant and bucket: drift of the bucket's logged features against
+-- the version's training baseline (ml_models.baseline; versions without one have no rows), with
+-- the model's drift_options: method, value and its interval, thresholds, status (ok, warn,
+-- alert, no_data) and status_level (0, 1, 2; NULL for no_data) to alert on.
+CREATE VIEW @extschema@.ml_feature_drift WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, r.feature, r.kind,
+       r.method, r.value, r.lower, r.upper, r.pvalue, r.warn_threshold, r.alert_threshold, r.status,
+       CASE r.status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 WHEN 'alert' THEN 2 END AS status_level,
+       r.baseline_count, r.current_count
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'drift_options'
+CROSS JOIN LATERAL @extschema@.ml_drift_report(m.baseline, w.features, (c.value)::jsonb) r
+ORDER BY w.bucket, w.model_name, w.version, w.variant, r.feature;
+COMMENT ON VIEW @extschema@.ml_feature_drift IS
+    'Per feature, model, version, variant and time bucket: drift of the logged features against the training baseline (method, value, thresholds, status)';
+
+-- Per model, version, variant and bucket: anomalies of the bucket's logged features against the
+-- schema of the version's training baseline, named as TensorFlow Data Validation names them
+-- (SCHEMA_MISSING_COLUMN, SCHEMA_NEW_COLUMN, FEATURE_TYPE_LOW_FRACTION_PRESENT,
+-- ENUM_TYPE_UNEXPECTED_STRING_VALUES, FLOAT_TYPE_BIG_FLOAT, FLOAT_TYPE_HAS_NAN, ...), with the
+-- count of rows or values concerned, with the model's anomaly_options. feature is NULL for the
+-- anomalies of the bucket as a whole.
+CREATE VIEW @extschema@.ml_data_quality WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, a.feature,
+       a.anomaly, a.severity, a.count, a.description
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'anomaly_options'
+CROSS JOIN LATERAL (
+    SELECT x.*, row_number() OVER () AS ord
+    FROM @extschema@.ml_anomalies(m.baseline, w.features, (c.value)::jsonb) x
+) a
+ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
+COMMENT ON VIEW @extschema@.ml_data_quality IS
+    'Per model, version, variant and time bucket: anomalies of the logged features against the training baseline''s schema (TFDV names), with counts';
+
+REVOKE ALL ON TABLE @extschema@.ml_model_metrics, @extschema@.ml_model_health, @extschema@.ml_feature_drift,
+                    @extschema@.ml_data_quality
+FROM PUBLIC;
