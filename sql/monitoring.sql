@@ -116,12 +116,14 @@ ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT count(*) AS queued_events FROM ml_monitor_inbox;
 -- Odd rows: NaN and infinite scores, a classifier label that is neither 0 nor 1, a label for a
--- NaN score. They are counted, and kept out of the metrics.
+-- NaN score, features that are not an object. They are counted, and kept out of the metrics
+-- (and of the profile); a refresh never fails on them.
 INSERT INTO ml_prediction_log (model_name, version, variant, served, key, predicted_at, score, features, label, labeled_at)
 VALUES ('mon_clf', 1, 'production', true, 'mon_clf:odd1', '2024-03-01 01:10:00+00', 'NaN', '{"x": 0.5, "colour": "red"}', 1, '2024-03-01 01:11:00+00'),
        ('mon_clf', 1, 'production', true, 'mon_clf:odd2', '2024-03-01 01:20:00+00', 'Infinity', '{"x": 0.5, "colour": "red"}', NULL, NULL),
        ('mon_clf', 1, 'production', true, 'mon_clf:odd3', '2024-03-01 01:30:00+00', 0.25, '{"x": 0.5, "colour": "red"}', 0.5, '2024-03-01 01:31:00+00'),
-       ('mon_reg', 1, 'production', true, 'mon_reg:odd4', '2024-03-01 01:40:00+00', '-Infinity', '{"x": 0.5, "colour": "red"}', 3, '2024-03-01 01:41:00+00');
+       ('mon_reg', 1, 'production', true, 'mon_reg:odd4', '2024-03-01 01:40:00+00', '-Infinity', '{"x": 0.5, "colour": "red"}', 3, '2024-03-01 01:41:00+00'),
+       ('mon_reg', 1, 'production', true, 'mon_reg:odd5', '2024-03-01 01:50:00+00', 2, '[0.5, "red"]', 3, '2024-03-01 01:51:00+00');
 SELECT ml_monitor_refresh() AS rolled_up;
 SELECT * FROM windows();
 SELECT ml_monitor_refresh() AS rolled_up_again;
@@ -131,7 +133,8 @@ SELECT ml_monitor_refresh() AS rolled_up_again;
 CREATE TABLE direct AS
 SELECT l.model_name, l.version, l.variant, date_bin('1 hour', l.predicted_at, '2000-01-01 00:00:00+00') AS bucket,
        count(*) AS predictions, count(l.label) AS labels,
-       ml_stats(l.score) AS scores, ml_profile(l.features) AS features, ml_stats(l.label) AS label_values,
+       ml_stats(l.score) AS scores, ml_profile(l.features) FILTER (WHERE jsonb_typeof(l.features) = 'object') AS features,
+       ml_stats(l.label) AS label_values,
        ml_stats(extract(epoch FROM l.labeled_at - l.predicted_at)::float8) AS label_delay,
        ml_auc(l.score, l.label::int) FILTER (WHERE clf) AS auc,
        ml_accuracy(l.score >= 0.5, l.label = 1) FILTER (WHERE clf) AS accuracy,

@@ -15,7 +15,9 @@ CREATE TABLE @extschema@.ml_prediction_log (
     features      jsonb       NOT NULL,
     label         float8,
     labeled_at    timestamptz,
-    learned_at    timestamptz
+    learned_at    timestamptz,
+    CHECK ((label IS NULL) = (labeled_at IS NULL)),
+    CHECK (learned_at IS NULL OR label IS NOT NULL)
 );
 CREATE INDEX ON @extschema@.ml_prediction_log (model_name, predicted_at);
 CREATE INDEX ON @extschema@.ml_prediction_log (table_name, key);
@@ -25,6 +27,8 @@ CREATE TABLE @extschema@.ml_label_queue (
     model_name    text        NOT NULL,
     version       int         NOT NULL,
     label         float8      NOT NULL,
-    queued_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+    queued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version)
 );
+CREATE INDEX ml_label_queue_version ON @extschema@.ml_label_queue (model_name, version, prediction_id);
 REVOKE ALL ON TABLE @extschema@.ml_prediction_log, @extschema@.ml_label_queue FROM PUBLIC;

@@ -314,7 +314,8 @@ BEGIN
                min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
                max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
                @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
-               @extschema@.ml_profile(s.features) FILTER (WHERE s.is_prediction) AS features,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
                count(*) FILTER (WHERE s.is_label) AS labels,
                @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
                @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
