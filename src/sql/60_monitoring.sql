@@ -553,45 +553,36 @@ CREATE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
 SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
 FROM @extschema@.ml_aliases a
 JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
-CROSS JOIN LATERAL (
-    SELECT (SELECT c.value FROM @extschema@._ml_monitor_config c
-            WHERE c.model_name IS NULL AND c.setting = 'health_window')::interval AS health_window,
-           (SELECT c.value FROM @extschema@._ml_monitor_config c
-            WHERE c.model_name IS NULL AND c.setting = 'bucket_width')::interval AS bucket_width
-) s
 LEFT JOIN LATERAL (
     SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
            sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
            sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores
     FROM @extschema@.ml_monitor_windows w
     WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
-      AND w.bucket > now() - s.health_window - s.bucket_width
+      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
+                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
 ) h ON true
-LEFT JOIN LATERAL (
-    SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
-    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias AND w.predictions > 0
-    ORDER BY w.bucket DESC LIMIT 1
-) lp ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS pending FROM @extschema@.ml_label_queue q
-    WHERE q.model_name = a.name AND q.version = a.version
-) q ON true
-CROSS JOIN LATERAL (
-    SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st
-) r
 CROSS JOIN LATERAL (VALUES
     (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
     (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
     (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
-    (4, 'pending_labels', q.pending::float8),
+    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
+                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
     (5, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
                                       THEN extract(epoch FROM now() - m.updated_at)::float8 END),
-    (6, 'seconds_since_prediction', extract(epoch FROM now() - lp.last_predicted_at)::float8),
+    (6, 'seconds_since_prediction',
+        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
+                                    WHERE w.model_name = a.name AND w.version = a.version
+                                      AND w.variant = a.alias AND w.predictions > 0
+                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
     (7, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
                                 ELSE h.predictions / greatest(extract(epoch FROM now() - h.since), 1) END::float8),
     (8, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
     (9, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
-    (10, 'seconds_since_refresh', extract(epoch FROM now() - r.refreshed_at)::float8)
+    (10, 'seconds_since_refresh',
+         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY a.name, a.alias, x.ord;
