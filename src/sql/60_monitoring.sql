@@ -275,7 +275,7 @@ CREATE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor nam
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     width interval;
-    keep_windows interval;
+    oldest timestamptz;
     n bigint;
 BEGIN
     IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
@@ -284,17 +284,20 @@ BEGIN
     END IF;
     PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
     width := @extschema@._ml_setting('bucket_width')::interval;
-    keep_windows := @extschema@._ml_setting('window_retention')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
     WITH taken AS (
         DELETE FROM @extschema@.ml_monitor_inbox i
         WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
         RETURNING i.prediction_id, i.events
     ), ev AS (
+        -- (_ml_bucket and _ml_is_classifier written out: a function with SET search_path is
+        -- not inlined, and these run per event)
         SELECT l.model_name, l.version, l.variant,
-               @extschema@._ml_bucket(l.predicted_at, width) AS bucket,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
                (t.events & 1) <> 0 AS is_prediction,
                (t.events & 2) <> 0 AND l.label IS NOT NULL AS is_label,
-               @extschema@._ml_is_classifier(m.kind) AS classifier,
+               m.kind = 'logistic_regression' OR m.kind LIKE '%classifier%' AS classifier,
                l.predicted_at, l.score, l.features, l.label, l.labeled_at
         FROM taken t
         JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
@@ -307,7 +310,7 @@ BEGIN
                AND CASE WHEN ev.classifier THEN ev.label IN (0, 1)
                         ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
         FROM ev
-        WHERE keep_windows IS NULL OR ev.bucket >= @extschema@._ml_bucket(now() - keep_windows, width)
+        WHERE oldest IS NULL OR ev.bucket >= oldest
     ), agg AS (
         SELECT s.model_name, s.version, s.variant, s.bucket,
                count(*) FILTER (WHERE s.is_prediction) AS predictions,
