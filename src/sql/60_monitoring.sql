@@ -1,0 +1,634 @@
+-- pg_learn 0.1.0, part 60: monitoring. Settings, per-window mergeable statistics of the prediction
+-- log (part 50) maintained incrementally by ml_monitor_refresh, the views a dashboard reads
+-- (ml_model_metrics, ml_feature_drift, ml_data_quality, ml_model_health), and log retention
+-- (ml_prune_log). docs/monitoring.md is the reference.
+--
+-- As in part 40: every body names the extension's objects as @extschema@.name and runs with
+-- search_path = pg_catalog, pg_temp; the tables belong to the extension's owner; the writing
+-- functions are C entry points (src/pg/monitoring.cpp) that run the private _ml_* functions as
+-- that owner, recording the caller as the actor. The views run with their owner's rights, so a
+-- role granted SELECT on them reads what they show and nothing else.
+
+-- ---------------------------------------------------------------------------------------------
+-- Settings. ml_settings holds what was set (ml_monitor_set); the defaults live in
+-- _ml_monitor_setting_defs. A model's value is its own, else the global one, else the default;
+-- the two jsonb options (drift_options, anomaly_options) merge instead: the default, then the
+-- global object, then the model's, key by key (jsonb ||).
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE @extschema@.ml_settings (
+    model_name text        REFERENCES @extschema@.ml_model_names (name) ON DELETE CASCADE,  -- NULL: global
+    setting    text        NOT NULL,
+    value      text        NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by name        NOT NULL,
+    CONSTRAINT ml_settings_key UNIQUE NULLS NOT DISTINCT (model_name, setting)
+);
+COMMENT ON TABLE @extschema@.ml_settings IS
+    'pg_learn monitoring: settings changed with ml_monitor_set, global (model_name NULL) or per model';
+
+-- The known settings: scope (global: one value for every model; model: per model, or global as
+-- every model's default), value kind, default (NULL: none), description. A view of constants, so
+-- that the monitoring views can read it with their owner's rights.
+CREATE VIEW @extschema@._ml_monitor_setting_defs (setting, scope, kind, default_value, description) AS
+VALUES
+    ('bucket_width', 'global', 'interval', '01:00:00',
+     'width of the time buckets of the window statistics (1 minute or more, no months); aligned on 2000-01-01 00:00 UTC'),
+    ('health_window', 'global', 'interval', '01:00:00',
+     'ml_model_health counts predictions, NaN and infinite scores over the buckets that overlap this last interval'),
+    ('log_retention', 'global', 'interval', '30 days',
+     'what ml_prune_log() without an argument keeps of the prediction log'),
+    ('window_retention', 'global', 'interval', NULL,
+     'window statistics older than this are deleted by ml_prune_log (default: kept for ever)'),
+    ('classification_threshold', 'model', 'number', '0.5',
+     'a classifier''s score >= threshold counts as predicting 1 (accuracy)'),
+    ('drift_options', 'model', 'object', '{}',
+     'options of ml_drift_report for ml_feature_drift: method, thresholds, bins, per-feature settings'),
+    ('anomaly_options', 'model', 'object', '{}',
+     'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities');
+
+-- The effective settings of every model name (and of model_name NULL: the global values).
+CREATE VIEW @extschema@._ml_monitor_config AS
+SELECT n.name AS model_name, d.setting,
+       CASE WHEN d.kind = 'object'
+            THEN ((d.default_value)::jsonb || coalesce((g.value)::jsonb, '{}') || coalesce((s.value)::jsonb, '{}'))::text
+            ELSE coalesce(s.value, g.value, d.default_value) END AS value,
+       CASE WHEN s.value IS NOT NULL THEN 'model' WHEN g.value IS NOT NULL THEN 'global' ELSE 'default' END AS source
+FROM (SELECT m.name FROM @extschema@.ml_model_names m UNION ALL SELECT NULL::text) n
+CROSS JOIN @extschema@._ml_monitor_setting_defs d
+LEFT JOIN @extschema@.ml_settings g ON g.model_name IS NULL AND g.setting = d.setting
+LEFT JOIN @extschema@.ml_settings s ON s.model_name = n.name AND s.setting = d.setting AND d.scope = 'model';
+
+-- ---------------------------------------------------------------------------------------------
+-- Window statistics: one row per (model, version, variant, bucket of predicted_at), holding
+-- mergeable sketches, so that any longer window rolls up with ml_stats_merge, ml_profile_merge
+-- and ml_metric_merge, and the views never read the log. Labels count in the bucket of their
+-- prediction, whenever they arrive.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE @extschema@.ml_monitor_windows (
+    model_name         text        NOT NULL,
+    version            int         NOT NULL,
+    variant            text        NOT NULL,
+    bucket             timestamptz NOT NULL,
+    predictions        bigint      NOT NULL DEFAULT 0 CHECK (predictions >= 0),
+    first_predicted_at timestamptz,
+    last_predicted_at  timestamptz,
+    scores             @extschema@.ml_stats,       -- of every prediction's score: NULL, NaN, ±Infinity counted
+    features           @extschema@.ml_profile,     -- of the logged features (jsonb objects)
+    labels             bigint      NOT NULL DEFAULT 0 CHECK (labels >= 0),
+    label_values       @extschema@.ml_stats,       -- of the labels
+    label_delay        @extschema@.ml_stats,       -- seconds from predicted_at to labeled_at
+    last_labeled_at    timestamptz,
+    metric_state       @extschema@.ml_metric_state, -- (score, label): ranking for classifiers, regression otherwise
+    unit_scores        boolean,                    -- every score in metric_state is in [0, 1] (log loss applies)
+    unscored_labels    bigint      NOT NULL DEFAULT 0 CHECK (unscored_labels >= 0),
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model_name, version, variant, bucket),
+    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
+);
+CREATE INDEX ml_monitor_windows_bucket ON @extschema@.ml_monitor_windows (bucket);
+COMMENT ON TABLE @extschema@.ml_monitor_windows IS
+    'pg_learn monitoring: per (model, version, variant, time bucket) counts and mergeable statistics of predictions and labels';
+
+-- Events of the prediction log not rolled up yet: 1 = a prediction, 2 = its label, 3 = both (a
+-- row logged with its label). Filled by the log's triggers in the writer's transaction, so an
+-- event becomes visible exactly when its log row does; ml_monitor_refresh consumes it with
+-- DELETE ... RETURNING in the transaction that updates the windows. No index: it is only ever
+-- read whole or by ctid, and it stays small when the refresh is scheduled.
+CREATE TABLE @extschema@.ml_monitor_inbox (
+    prediction_id bigint   NOT NULL,
+    events        smallint NOT NULL CHECK (events BETWEEN 1 AND 3)
+) USING heap;
+COMMENT ON TABLE @extschema@.ml_monitor_inbox IS
+    'pg_learn monitoring: prediction-log events (1 prediction, 2 label, 3 both) not yet rolled up by ml_monitor_refresh';
+
+-- One row: the lock that serializes refreshes, prunes and resets, and their last results.
+CREATE TABLE @extschema@.ml_monitor_state (
+    id                boolean     PRIMARY KEY DEFAULT true CHECK (id),
+    refreshed_at      timestamptz,
+    refreshed_by      name,
+    refreshed_events  bigint      NOT NULL DEFAULT 0,   -- by the last refresh
+    total_events      bigint      NOT NULL DEFAULT 0,   -- by every refresh since the last reset
+    pruned_at         timestamptz,
+    pruned_rows       bigint      NOT NULL DEFAULT 0,   -- by the last prune
+    reset_at          timestamptz
+);
+INSERT INTO @extschema@.ml_monitor_state DEFAULT VALUES;
+COMMENT ON TABLE @extschema@.ml_monitor_state IS
+    'pg_learn monitoring: the last refresh, prune and reset (one row, locked by each of them)';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_settings', '');
+
+REVOKE ALL ON TABLE @extschema@.ml_settings, @extschema@.ml_monitor_windows, @extschema@.ml_monitor_inbox,
+                    @extschema@.ml_monitor_state, @extschema@._ml_monitor_config
+FROM PUBLIC;
+-- The list of settings with their defaults and descriptions: constants, readable by everyone.
+GRANT SELECT ON @extschema@._ml_monitor_setting_defs TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Private helpers (run as the tables' owner through the entry points below).
+-- ---------------------------------------------------------------------------------------------
+
+-- Models whose metrics are those of a binary classifier (score = probability of label 1).
+CREATE FUNCTION @extschema@._ml_is_classifier(kind text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+RETURN kind = 'logistic_regression' OR kind LIKE '%classifier%';
+
+-- The effective value of a setting for a model (NULL: the global value).
+CREATE FUNCTION @extschema@._ml_setting(p_setting text, p_model text DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT c.value FROM @extschema@._ml_monitor_config c
+    WHERE c.setting = p_setting AND c.model_name IS NOT DISTINCT FROM p_model;
+END;
+
+-- The bucket of a time: date_bin on a fixed origin, so that buckets of every width line up with
+-- UTC midnights (for widths that divide a day).
+CREATE FUNCTION @extschema@._ml_bucket(t timestamptz, width interval) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.date_bin(width, t, '2000-01-01 00:00:00+00'::timestamptz);
+
+-- Changes a setting (p_value NULL: back to the global value or the default); returns the
+-- effective value. Values are checked and stored normalized (intervals in the postgres style).
+CREATE FUNCTION @extschema@._ml_monitor_set(p_setting text, p_value text, p_model text, p_actor name) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET IntervalStyle = postgres AS $$
+DECLARE
+    def record;
+    v text;
+    iv interval;
+    num float8;
+    obj jsonb;
+BEGIN
+    IF p_setting IS NULL THEN
+        RAISE EXCEPTION 'setting must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO def FROM @extschema@._ml_monitor_setting_defs d WHERE d.setting = p_setting;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown monitoring setting "%"', p_setting USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The settings are ' || (SELECT string_agg(d.setting, ', ' ORDER BY d.setting)
+                                           FROM @extschema@._ml_monitor_setting_defs d) || '.';
+    END IF;
+    IF p_model IS NOT NULL THEN
+        IF def.scope = 'global' THEN
+            RAISE EXCEPTION 'setting "%" is global: it cannot be set for one model', p_setting
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave model NULL.';
+        END IF;
+        -- Locks the name (as every registry writer does), so that it cannot be unregistered meanwhile.
+        PERFORM 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+        END IF;
+    END IF;
+    IF p_value IS NOT NULL THEN
+        IF def.kind = 'interval' THEN
+            BEGIN
+                iv := p_value::interval;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give an interval, such as ''15 minutes''.';
+            END;
+            IF iv <= interval '0' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not a positive interval', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF p_setting = 'bucket_width' THEN
+                IF extract(month FROM iv) <> 0 OR extract(year FROM iv) <> 0 THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % has months or years', p_value
+                        USING ERRCODE = 'invalid_parameter_value', HINT = 'Use days instead (''30 days'').';
+                END IF;
+                IF iv < interval '1 minute' THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % is shorter than a minute', p_value
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            END IF;
+            v := iv::text;
+        ELSIF def.kind = 'number' THEN
+            BEGIN
+                num := p_value::float8;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF num = 'NaN'::float8 OR num IN ('Infinity'::float8, '-Infinity'::float8) THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not finite', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v := num::text;
+        ELSE
+            BEGIN
+                obj := p_value::jsonb;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF jsonb_typeof(obj) <> 'object' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": not a JSON object', p_setting
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM @extschema@._ml_monitor_check_options(p_setting, obj);
+            v := obj::text;
+        END IF;
+    END IF;
+    IF p_setting = 'bucket_width' THEN
+        -- The buckets already stored were cut at the old width: a late label could not find its
+        -- prediction's bucket. Changing it needs empty window statistics (ml_monitor_reset).
+        PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+        IF v IS DISTINCT FROM @extschema@._ml_setting('bucket_width')
+           AND EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows) THEN
+            RAISE EXCEPTION 'bucket_width cannot change while window statistics exist'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'ml_monitor_reset() empties them; the next ml_monitor_refresh() rebuilds them at the new width from the prediction log.';
+        END IF;
+    END IF;
+    IF v IS NULL THEN
+        DELETE FROM @extschema@.ml_settings s WHERE s.model_name IS NOT DISTINCT FROM p_model AND s.setting = p_setting;
+    ELSE
+        INSERT INTO @extschema@.ml_settings AS s (model_name, setting, value, updated_by)
+        VALUES (p_model, p_setting, v, p_actor)
+        ON CONFLICT ON CONSTRAINT ml_settings_key
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
+    END IF;
+    RETURN @extschema@._ml_setting(p_setting, p_model);
+END
+$$;
+
+-- Checks the options objects handed to ml_drift_report / ml_anomalies (part 35) by running them
+-- on two empty profiles: their own strict parsers name what is wrong (22023).
+CREATE FUNCTION @extschema@._ml_monitor_check_options(p_setting text, p_options jsonb) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    empty @extschema@.ml_profile := '{"pg_learn_profile": 1, "rows": 0, "features": []}';
+BEGIN
+    IF p_setting = 'drift_options' THEN
+        PERFORM * FROM @extschema@.ml_drift_report(empty, empty, p_options);
+    ELSIF p_setting = 'anomaly_options' THEN
+        PERFORM * FROM @extschema@.ml_anomalies(empty, empty, p_options);
+    END IF;
+END
+$$;
+
+-- Rolls up the events of the inbox (all, or the first p_max_events) into the windows, in one
+-- statement: the DELETE that takes the events and the upsert of the windows share one snapshot
+-- and one transaction, so each event is rolled up exactly once (an event whose writer has not
+-- committed is invisible, and taken by a later refresh; a refresh that rolls back gives its
+-- events back). Events of log rows or model versions that no longer exist are dropped.
+CREATE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    width interval;
+    oldest timestamptz;
+    n bigint;
+BEGIN
+    IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be positive (or NULL: every pending event)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    width := @extschema@._ml_setting('bucket_width')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
+    WITH taken AS (
+        DELETE FROM @extschema@.ml_monitor_inbox i
+        WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
+        RETURNING i.prediction_id, i.events
+    ), ev AS (
+        -- (_ml_bucket and _ml_is_classifier written out: a function with SET search_path is
+        -- not inlined, and these run per event)
+        SELECT l.model_name, l.version, l.variant,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
+               (t.events & 1) <> 0 AS is_prediction,
+               (t.events & 2) <> 0 AND l.label IS NOT NULL AS is_label,
+               m.kind = 'logistic_regression' OR m.kind LIKE '%classifier%' AS classifier,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at
+        FROM taken t
+        JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
+        JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    ), scored AS (
+        -- A label enters the metric state when its score is finite and, for a classifier, the
+        -- label is 0 or 1; otherwise it is counted in unscored_labels.
+        SELECT ev.*,
+               ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
+               AND CASE WHEN ev.classifier THEN ev.label IN (0, 1)
+                        ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
+        FROM ev
+        WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), agg AS (
+        SELECT s.model_name, s.version, s.variant, s.bucket,
+               count(*) FILTER (WHERE s.is_prediction) AS predictions,
+               min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
+               max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
+               @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
+               count(*) FILTER (WHERE s.is_label) AS labels,
+               @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
+               @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
+                   FILTER (WHERE s.is_label AND s.labeled_at IS NOT NULL) AS label_delay,
+               max(s.labeled_at) FILTER (WHERE s.is_label) AS last_labeled_at,
+               coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
+                            FILTER (WHERE s.in_metrics AND s.classifier),
+                        @extschema@.ml_regression_state(s.score, s.label)
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier)) AS metric_state,
+               bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels
+        FROM scored s
+        GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), up AS (
+        INSERT INTO @extschema@.ml_monitor_windows AS w
+            (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
+             features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
+             unscored_labels, updated_at)
+        SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
+               a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now()
+        FROM agg a
+        ORDER BY a.model_name, a.version, a.variant, a.bucket
+        ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
+            predictions = w.predictions + excluded.predictions,
+            first_predicted_at = least(w.first_predicted_at, excluded.first_predicted_at),
+            last_predicted_at = greatest(w.last_predicted_at, excluded.last_predicted_at),
+            scores = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.scores), (excluded.scores)) v(x)),
+            features = (SELECT @extschema@.ml_profile_merge(x) FROM (VALUES (w.features), (excluded.features)) v(x)),
+            labels = w.labels + excluded.labels,
+            label_values = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_values), (excluded.label_values)) v(x)),
+            label_delay = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_delay), (excluded.label_delay)) v(x)),
+            last_labeled_at = greatest(w.last_labeled_at, excluded.last_labeled_at),
+            metric_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.metric_state), (excluded.metric_state)) v(x)),
+            unit_scores = CASE WHEN w.unit_scores IS NULL THEN excluded.unit_scores
+                               WHEN excluded.unit_scores IS NULL THEN w.unit_scores
+                               ELSE w.unit_scores AND excluded.unit_scores END,
+            unscored_labels = w.unscored_labels + excluded.unscored_labels,
+            updated_at = excluded.updated_at
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM taken;
+    UPDATE @extschema@.ml_monitor_state
+    SET refreshed_at = now(), refreshed_by = p_actor, refreshed_events = n, total_events = total_events + n;
+    RETURN n;
+END
+$$;
+
+-- Deletes the log rows predicted before now() - p_older_than (NULL: the log_retention setting)
+-- whose events are rolled up and whose label, if any, is not waiting in ml_label_queue; deletes
+-- the windows older than window_retention, if set. Returns the log rows deleted.
+CREATE FUNCTION @extschema@._ml_prune_log(p_older_than interval, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    older_than interval := coalesce(p_older_than, @extschema@._ml_setting('log_retention')::interval);
+    keep_windows interval := @extschema@._ml_setting('window_retention')::interval;
+    ids bigint[];
+    n bigint;
+BEGIN
+    IF older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Roll everything committed up first (this also takes the lock that serializes with other
+    -- refreshes and prunes), so that what is old enough can go.
+    PERFORM @extschema@._ml_monitor_refresh(NULL, p_actor);
+    -- Lock the candidates, skipping rows another transaction is changing (a label arriving).
+    -- The next statement takes a new snapshot: a label committed before the lock was granted is
+    -- visible there together with its inbox event and queue entry, and keeps its row.
+    ids := ARRAY(SELECT l.prediction_id FROM @extschema@.ml_prediction_log l
+                 WHERE l.predicted_at < now() - older_than
+                 FOR UPDATE SKIP LOCKED);
+    DELETE FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = ANY (ids)
+      AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_inbox i WHERE i.prediction_id = l.prediction_id)
+      AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_label_queue q WHERE q.prediction_id = l.prediction_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF keep_windows IS NOT NULL THEN
+        DELETE FROM @extschema@.ml_monitor_windows w
+        WHERE w.bucket < @extschema@._ml_bucket(now() - keep_windows, @extschema@._ml_setting('bucket_width')::interval);
+    END IF;
+    UPDATE @extschema@.ml_monitor_state SET pruned_at = now(), pruned_rows = n;
+    RETURN n;
+END
+$$;
+
+-- Empties the windows and queues every log row again (predictions, and the labels already
+-- there); returns the events queued. In one statement, so that an event committed meanwhile is
+-- either left in the inbox or re-queued from the log, never both.
+CREATE FUNCTION @extschema@._ml_monitor_reset(p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    DELETE FROM @extschema@.ml_monitor_windows;
+    WITH gone AS (
+        DELETE FROM @extschema@.ml_monitor_inbox RETURNING 1
+    ), queued AS (
+        INSERT INTO @extschema@.ml_monitor_inbox (prediction_id, events)
+        SELECT l.prediction_id, CASE WHEN l.label IS NULL THEN 1 ELSE 3 END
+        FROM @extschema@.ml_prediction_log l
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM queued;
+    UPDATE @extschema@.ml_monitor_state SET reset_at = now(), total_events = 0;
+    RETURN n;
+END
+$$;
+
+-- The log's triggers: an event per inserted row, and one when a label arrives (NULL -> value).
+-- In C (src/pg/monitoring.cpp): a plain heap insert into the inbox, a few microseconds per row.
+CREATE FUNCTION @extschema@._ml_monitor_enqueue() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ml_monitor_enqueue' LANGUAGE C;
+CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label ON @extschema@.ml_prediction_log
+    FOR EACH ROW WHEN (OLD.label IS NULL AND NEW.label IS NOT NULL)
+    EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._ml_setting(text, text),
+    @extschema@._ml_monitor_set(text, text, text, name),
+    @extschema@._ml_monitor_check_options(text, jsonb),
+    @extschema@._ml_monitor_refresh(bigint, name),
+    @extschema@._ml_prune_log(interval, name),
+    @extschema@._ml_monitor_reset(name),
+    @extschema@._ml_monitor_enqueue()
+FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- The entry points. Not executable by PUBLIC: GRANT EXECUTE to the roles that administer
+-- monitoring (docs/monitoring.md, "Privileges"); they need no right on the tables.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.ml_monitor_set(setting text, value text, model text DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_monitor_set(text, text, text) IS
+    'Changes a monitoring setting, global or for one model (value NULL: back to the default); returns the value now in effect';
+
+CREATE FUNCTION @extschema@.ml_monitor_refresh(max_events bigint DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_monitor_refresh(bigint) IS
+    'Rolls the prediction-log events not rolled up yet into the window statistics, exactly once; returns the events taken';
+
+CREATE FUNCTION @extschema@.ml_prune_log(older_than interval DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_prune_log(interval) IS
+    'Deletes prediction-log rows older than the interval (default: log_retention) once rolled up and learned; returns the rows deleted';
+
+CREATE FUNCTION @extschema@.ml_monitor_reset()
+    RETURNS bigint AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_monitor_reset() IS
+    'Discards the window statistics and queues the whole prediction log to be rolled up again; returns the events queued';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.ml_monitor_set(text, text, text),
+    @extschema@.ml_monitor_refresh(bigint),
+    @extschema@.ml_prune_log(interval),
+    @extschema@.ml_monitor_reset()
+FROM PUBLIC;
+
+-- The settings in effect, globally (model NULL) or for a model. Caller's rights: needs SELECT
+-- on ml_settings (and on ml_model_names to name a model); the list of settings and their
+-- defaults (_ml_monitor_setting_defs) is readable by everyone.
+CREATE FUNCTION @extschema@.ml_monitor_settings(model text DEFAULT NULL)
+    RETURNS TABLE (setting text, value text, source text, scope text, description text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_model_names n WHERE n.name = model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
+    SELECT d.setting,
+           CASE WHEN d.kind = 'object'
+                THEN ((d.default_value)::jsonb || coalesce((g.value)::jsonb, '{}') || coalesce((s.value)::jsonb, '{}'))::text
+                ELSE coalesce(s.value, g.value, d.default_value) END,
+           CASE WHEN s.value IS NOT NULL THEN 'model' WHEN g.value IS NOT NULL THEN 'global' ELSE 'default' END,
+           d.scope, d.description
+    FROM @extschema@._ml_monitor_setting_defs d
+    LEFT JOIN @extschema@.ml_settings g ON g.model_name IS NULL AND g.setting = d.setting
+    LEFT JOIN @extschema@.ml_settings s ON s.model_name = ml_monitor_settings.model AND s.setting = d.setting
+                                         AND d.scope = 'model'
+    ORDER BY d.setting;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ml_monitor_settings(text) IS
+    'The monitoring settings in effect, globally or for a model, with where each comes from (default, global, model)';
+
+-- ---------------------------------------------------------------------------------------------
+-- The views. Long and narrow, for Grafana's PostgreSQL data source: a time column, text labels
+-- (the version too: a numeric column would be read as a value), one numeric value per row,
+-- sorted by time. security_barrier: a reader's own conditions are applied to the rows the view
+-- shows, never earlier to rows it hides. They run with the owner's rights and call only
+-- functions everyone may execute, so SELECT on a view is all a reader needs.
+-- ---------------------------------------------------------------------------------------------
+
+-- Per model, version, variant and bucket. Classifier metrics (accuracy at the model's
+-- classification_threshold, AUC, log loss when every score is a probability) or regression
+-- metrics (MAE, RMSE, R²) over the labels received so far for the bucket's predictions.
+CREATE VIEW @extschema@.ml_model_metrics WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
+CROSS JOIN LATERAL (
+    SELECT @extschema@._ml_is_classifier(m.kind) AS classifier
+) k
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'labels', w.labels::float8),
+    (3, 'label_coverage', CASE WHEN w.predictions > 0 THEN w.labels::float8 / w.predictions END),
+    (4, 'label_delay_mean', @extschema@.ml_mean(w.label_delay)),
+    (5, 'label_delay_p50', @extschema@.ml_quantile(w.label_delay, 0.5)),
+    (6, 'label_delay_p95', @extschema@.ml_quantile(w.label_delay, 0.95)),
+    (7, 'score_mean', @extschema@.ml_mean(w.scores)),
+    (8, 'nan_scores', @extschema@.ml_nan_count(w.scores)::float8),
+    (9, 'inf_scores', @extschema@.ml_inf_count(w.scores)::float8),
+    (10, 'label_mean', @extschema@.ml_mean(w.label_values)),
+    (11, 'unscored_labels', w.unscored_labels::float8),
+    (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8) END),
+    (13, 'auc', CASE WHEN k.classifier THEN @extschema@.ml_auc(w.metric_state) END),
+    (14, 'logloss', CASE WHEN k.classifier AND w.unit_scores THEN @extschema@.ml_logloss(w.metric_state) END),
+    (15, 'mae', CASE WHEN NOT k.classifier THEN @extschema@.ml_mae(w.metric_state) END),
+    (16, 'rmse', CASE WHEN NOT k.classifier THEN @extschema@.ml_rmse(w.metric_state) END),
+    (17, 'r2', CASE WHEN NOT k.classifier THEN @extschema@.ml_r2(w.metric_state) END)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_metrics IS
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2';
+
+-- Per deployed model (name, alias): its version's age, examples seen, pending labels, time
+-- since it last learned and since its last prediction, and over the health window its prediction
+-- rate and NaN / infinite scores. time is the time of reading.
+CREATE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
+SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_aliases a
+JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
+LEFT JOIN LATERAL (
+    SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
+           sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
+           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores
+    FROM @extschema@.ml_monitor_windows w
+    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
+      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
+                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
+) h ON true
+CROSS JOIN LATERAL (VALUES
+    (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
+    (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
+    (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
+    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
+                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
+    (5, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
+                                      THEN extract(epoch FROM now() - m.updated_at)::float8 END),
+    (6, 'seconds_since_prediction',
+        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
+                                    WHERE w.model_name = a.name AND w.version = a.version
+                                      AND w.variant = a.alias AND w.predictions > 0
+                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
+    (7, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
+                                ELSE h.predictions / greatest(extract(epoch FROM now() - h.since), 1) END::float8),
+    (8, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
+    (9, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
+    (10, 'seconds_since_refresh',
+         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY a.name, a.alias, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_health IS
+    'Per deployed model: age, examples seen, pending labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
+
+-- Per feature, model, version, variant and bucket: drift of the bucket's logged features against
+-- the version's training baseline (ml_models.baseline; versions without one have no rows), with
+-- the model's drift_options: method, value and its interval, thresholds, status (ok, warn,
+-- alert, no_data) and status_level (0, 1, 2; NULL for no_data) to alert on.
+CREATE VIEW @extschema@.ml_feature_drift WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, r.feature, r.kind,
+       r.method, r.value, r.lower, r.upper, r.pvalue, r.warn_threshold, r.alert_threshold, r.status,
+       CASE r.status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 WHEN 'alert' THEN 2 END AS status_level,
+       r.baseline_count, r.current_count
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'drift_options'
+CROSS JOIN LATERAL @extschema@.ml_drift_report(m.baseline, w.features, (c.value)::jsonb) r
+ORDER BY w.bucket, w.model_name, w.version, w.variant, r.feature;
+COMMENT ON VIEW @extschema@.ml_feature_drift IS
+    'Per feature, model, version, variant and time bucket: drift of the logged features against the training baseline (method, value, thresholds, status)';
+
+-- Per model, version, variant and bucket: anomalies of the bucket's logged features against the
+-- schema of the version's training baseline, named as TensorFlow Data Validation names them
+-- (SCHEMA_MISSING_COLUMN, SCHEMA_NEW_COLUMN, FEATURE_TYPE_LOW_FRACTION_PRESENT,
+-- ENUM_TYPE_UNEXPECTED_STRING_VALUES, FLOAT_TYPE_BIG_FLOAT, FLOAT_TYPE_HAS_NAN, ...), with the
+-- count of rows or values concerned, with the model's anomaly_options. feature is NULL for the
+-- anomalies of the bucket as a whole.
+CREATE VIEW @extschema@.ml_data_quality WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, a.feature,
+       a.anomaly, a.severity, a.count, a.description
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'anomaly_options'
+CROSS JOIN LATERAL (
+    SELECT x.*, row_number() OVER () AS ord
+    FROM @extschema@.ml_anomalies(m.baseline, w.features, (c.value)::jsonb) x
+) a
+ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
+COMMENT ON VIEW @extschema@.ml_data_quality IS
+    'Per model, version, variant and time bucket: anomalies of the logged features against the training baseline''s schema (TFDV names), with counts';
+
+REVOKE ALL ON TABLE @extschema@.ml_model_metrics, @extschema@.ml_model_health, @extschema@.ml_feature_drift,
+                    @extschema@.ml_data_quality
+FROM PUBLIC;
