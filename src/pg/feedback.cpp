@@ -222,7 +222,7 @@ void free_plans() {
 }
 
 // Checks that the plans and the cache are for schema nsp and the ml_attachments there (DROP and
-// CREATE EXTENSION in one session make new ones); called with SPI connected as the owner.
+// CREATE EXTENSION in one session make new ones, and so does renaming the schema).
 void check_schema(Oid nsp) {
     Oid rel = get_relname_relid("ml_attachments", nsp);
     if (!OidIsValid(rel))
