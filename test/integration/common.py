@@ -11,7 +11,10 @@ Environment:
     PGL_TEST_PGDATA   scratch directory for the cluster (data/ and the unix socket go in it);
                       default: a fresh mkdtemp owned by postgres, removed at the end
     PGL_TEST_PORT     port of the throwaway cluster (default 5480)
-    PGL_PG_BIN        PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
+    PGL_PG_BIN        PostgreSQL binaries (default /usr/lib/postgresql/15/bin); point it at a
+                      private installation while developing, e.g.
+                      PGL_PG_BIN=/opt/pgl/NAME/usr/lib/postgresql/15/bin
+    PGL_KEEP_CLUSTER  set: keep the throwaway cluster's directory (server.log) at the end
 
 Run as root with Debian's interpreter: /usr/bin/python3 test/integration/X.py
 """
@@ -22,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 import psycopg
 
@@ -153,6 +157,43 @@ class Reporter:
 
     def exit(self):
         sys.exit(1 if self.failed else 0)
+
+
+def run_threads(target, args_list):
+    """Runs target(*args) in one thread per entry of args_list, started together (a barrier
+    releases them at once); returns their results in order, or raises the first exception a
+    thread raised (after all have ended)."""
+    n = len(args_list)
+    barrier = threading.Barrier(n)
+    results = [None] * n
+    errors = [None] * n
+
+    def run(i, args):
+        try:
+            barrier.wait()
+            results[i] = target(*args)
+        except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
+            errors[i] = e
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i, a), daemon=True)
+               for i, a in enumerate(args_list)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors:
+        if e is not None and not isinstance(e, threading.BrokenBarrierError):
+            raise e
+    for e in errors:
+        if e is not None:
+            raise e
+    return results
+
+
+def one_line(e):
+    """An exception as one line: its type and message."""
+    return "%s: %s" % (type(e).__name__, " ".join(str(e).split()))
 
 
 def copy_rows(conn, table, columns, rows):
