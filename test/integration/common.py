@@ -22,10 +22,12 @@ Run as root with Debian's interpreter: /usr/bin/python3 test/integration/X.py
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import psycopg
 
@@ -114,6 +116,72 @@ class Cluster:
         if self._made_dir and os.environ.get("PGL_KEEP_CLUSTER") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self._made_dir = False
+
+    # -- crashes (throwaway clusters only) -----------------------------------------------------
+    def postmaster_pid(self):
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def _children(self, pid):
+        kids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # the command may contain spaces and parentheses: the ppid follows the last ')'
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+                kids.append(int(d))
+        return kids
+
+    def kill_server(self):
+        """SIGKILLs the postmaster and then every process it started (as a power cut would stop
+        them: no shutdown, no checkpoint, nothing more written), and waits until they are gone.
+        The connections of this object are dead afterwards; restart() brings the server back
+        through crash recovery."""
+        if self.dsn:
+            raise RuntimeError("kill_server needs a throwaway cluster (PGL_TEST_DSN is set)")
+        pm = self.postmaster_pid()
+        kids = self._children(pm)
+        os.kill(pm, signal.SIGKILL)
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 30
+        for p in [pm] + kids:
+            while os.path.exists("/proc/%d" % p) and time.monotonic() < deadline:
+                with open("/proc/%d/stat" % p) as f:
+                    if f.read().split(") ")[-1].startswith("Z"):   # a zombie is dead enough
+                        break
+                time.sleep(0.02)
+        self.conn = None
+        self._started = False
+        return pm
+
+    def restart(self):
+        """Starts the server again (after kill_server: crash recovery) and reconnects."""
+        self._start_server()
+        self.conn = self.connect()
+        return self.conn
+
+    def wait_ready(self, timeout=60):
+        """Waits until the server accepts connections (e.g. after a backend crashed and the
+        postmaster reinitialized); returns a new connection."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                c = self.connect()
+                c.execute("SELECT 1")
+                return c
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def server_log_tail(self, n=40):
         if self.dsn or self.dir is None:
