@@ -138,7 +138,7 @@ def build(conn):
     conn.execute(SETUP)
     conn.execute("INSERT INTO pts (id, f1, f2, f3, f4, f5) SELECT g, random() * 2 - 1, "
                  "random() * 2 - 1, random() * 2 - 1, random() * 2 - 1, random() * 2 - 1 "
-                 "FROM generate_series(1, %s) g", (max(ROWS, 200000),))
+                 "FROM generate_series(1, %s::bigint) g", (max(ROWS, 200000),))
     conn.execute("VACUUM ANALYZE pts")
     conn.execute(TRAIN)
     conn.execute(TRAIN_BIG)
@@ -249,7 +249,7 @@ def fig_labels(cluster, tab):
     if have < need:
         conn.execute("INSERT INTO ev_scored (f1, f2, f3, f4, f5) SELECT random() * 2 - 1, "
                      "random() * 2 - 1, random() * 2 - 1, random() * 2 - 1, random() * 2 - 1 "
-                     "FROM generate_series(1, %s)", (need - have,))
+                     "FROM generate_series(1, %s::bigint)", (need - have,))
     conn.execute("SELECT ml_learn_pending(NULL, 1000000000)")      # nothing should be queued
     conn.execute("VACUUM ANALYZE ev_scored")
     ids = [r[0] for r in conn.execute(

@@ -145,6 +145,9 @@ class Cluster:
         if self.dsn:
             raise RuntimeError("kill_server needs a throwaway cluster (PGL_TEST_DSN is set)")
         pm = self.postmaster_pid()
+        # stopped first, the postmaster forks nothing while its children are listed and killed
+        # (each child is its own session leader: there is no process group to signal)
+        os.kill(pm, signal.SIGSTOP)
         kids = self._children(pm)
         os.kill(pm, signal.SIGKILL)
         for k in kids:
@@ -152,12 +155,12 @@ class Cluster:
                 os.kill(k, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + 30
+        # gone means reaped: the server's lock-file check takes a zombie for a live postmaster
+        deadline = time.monotonic() + 60
         for p in [pm] + kids:
-            while os.path.exists("/proc/%d" % p) and time.monotonic() < deadline:
-                with open("/proc/%d/stat" % p) as f:
-                    if f.read().split(") ")[-1].startswith("Z"):   # a zombie is dead enough
-                        break
+            while os.path.exists("/proc/%d" % p):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("process %d still exists 60s after SIGKILL" % p)
                 time.sleep(0.02)
         self.conn = None
         self._started = False

@@ -56,10 +56,10 @@ SCHEDULE_SCORE = ("SELECT cron.schedule('pg_learn-score', '* * * * *', "
 
 def add_rows(conn, lo, hi):
     conn.execute("INSERT INTO tx (id, f1, f2) SELECT g, sin(g * 1.7), cos(g) "
-                 "FROM generate_series(%s, %s) g", (lo, hi))
+                 "FROM generate_series(%s::bigint, %s::bigint) g", (lo, hi))
     conn.execute("UPDATE tx SET y = (f1 + f2 > 0)::int WHERE id BETWEEN %s AND %s", (lo, hi))
     conn.execute("INSERT INTO customers (id, f1, f2) SELECT g, sin(g * 0.7), cos(g * 0.9) "
-                 "FROM generate_series(%s, %s) g", (lo * 10, hi * 10))
+                 "FROM generate_series(%s::bigint, %s::bigint) g", (lo * 10, hi * 10))
 
 
 def wait_runs(conn, after_runid, timeout=150):
@@ -122,10 +122,10 @@ def run(cluster, rep):
 
     # a second round: more rows and labels, and a new version of the scoring model
     last = max([r[0] for r in runs.values()] or [0])
-    add_rows(conn, 3001, 3500)
     conn.execute("SELECT ml_register('churn', ml_fit_one(ml_get('churn'), "
                  "'{\"f1\": 1, \"f2\": -1}'::jsonb, 0))")
     conn.execute("SELECT ml_deploy('churn', 2)")
+    add_rows(conn, 3001, 3500)
     t0 = time.perf_counter()
     runs = wait_runs(conn, last)
     waited = time.perf_counter() - t0

@@ -62,9 +62,9 @@ SELECT ml_attach('ord', 'fb_t', key => 'id', prediction => 'p', features => ARRA
 
 INSERT = {
     "ev": "INSERT INTO ev (id, writer, f1, f2, f3) SELECT g, %(w)s, sin(g), cos(g * 0.7), "
-          "((g %% 13) - 6) / 6.0 FROM generate_series(%(lo)s, %(hi)s) g",
+          "((g %% 13) - 6) / 6.0 FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g",
     "ord": "INSERT INTO ord (id, writer, a, b) SELECT g, %(w)s, sin(g * 1.3), cos(g * 0.3) "
-           "FROM generate_series(%(lo)s, %(hi)s) g",
+           "FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g",
 }
 LABEL = {
     "ev": "UPDATE ev SET y = 1.5 * f1 - 2 * f2 + 0.5 * f3 + 0.3 "

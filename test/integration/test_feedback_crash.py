@@ -56,9 +56,9 @@ SELECT ml_attach('seq', 'crash_r', key => 'id', prediction => 'p', label => 'y',
 def fill(conn):
     for lo in range(1, ROWS + 1, 10000):
         conn.execute("INSERT INTO big (id, f1, f2) SELECT g, sin(g), cos(g * 0.37) "
-                     "FROM generate_series(%s, %s) g", (lo, min(lo + 9999, ROWS)))
+                     "FROM generate_series(%s::bigint, %s::bigint) g", (lo, min(lo + 9999, ROWS)))
     conn.execute("INSERT INTO seq (id, f1, f2, c) SELECT g, sin(g * 0.9), cos(g * 0.11), "
-                 "'c' || (g %% 5) FROM generate_series(1, %s) g", (SEQ_ROWS,))
+                 "'c' || (g %% 5) FROM generate_series(1, %s::bigint) g", (SEQ_ROWS,))
     # the labels arrive after the predictions, out of key order, in a few transactions
     for r in range(4):
         conn.execute("UPDATE big SET y = 3 * f1 - f2 + 0.5 WHERE id %% 4 = %s", (r,))
