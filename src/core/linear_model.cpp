@@ -91,10 +91,12 @@ uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool lea
     return static_cast<uint32_t>(names_.size() - 1);
 }
 
-void LinearModel::check_label(double y) const {
+void LinearModel::check_label(double y) const { core::check_label(spec_.kind, y); }
+
+void check_label(ModelKind kind, double y) {
     if (!std::isfinite(y))
         fail(ErrorKind::NumericRange, std::string("label is ") + (std::isnan(y) ? "NaN" : "infinite"));
-    if (spec_.kind == ModelKind::LogisticRegression && y != 0.0 && y != 1.0) {
+    if (kind == ModelKind::LogisticRegression && y != 0.0 && y != 1.0) {
         char buf[64];
         snprintf(buf, sizeof buf, "%.17g", y);
         fail(ErrorKind::InvalidParameter,

@@ -14,6 +14,10 @@
 
 namespace pg_learn::core {
 
+// Throws NumericRange for a NaN or infinite label, InvalidParameter for a label a model of this
+// kind cannot learn (a logistic regression learns 0 and 1 only). What learn() checks first.
+void check_label(ModelKind kind, double y);
+
 // The exact update rules are written out in docs/algorithms.md and re-implemented
 // independently in test/reference/reference.py.
 class LinearModel {

@@ -19,6 +19,15 @@ const char* model_kind_name(ModelKind kind) {
     return "unknown";
 }
 
+bool model_kind_from_name(std::string_view name, ModelKind& kind) {
+    for (ModelKind k : {ModelKind::LinearRegression, ModelKind::LogisticRegression})
+        if (name == model_kind_name(k)) {
+            kind = k;
+            return true;
+        }
+    return false;
+}
+
 const char* optimizer_name(OptimizerKind kind) {
     switch (kind) {
         case OptimizerKind::Sgd: return "sgd";
@@ -154,9 +163,8 @@ ModelSpec ModelSpec::from_json(const json& j) {
                    "e.g. {\"model\": \"logistic_regression\"}");
     if (!m->is_string()) bad_option("option \"model\" must be a string, not " + std::string(json_type(*m)));
     const std::string kind = m->get<std::string>();
-    if (kind == "linear_regression") s.kind = ModelKind::LinearRegression;
-    else if (kind == "logistic_regression") s.kind = ModelKind::LogisticRegression;
-    else bad_option("unknown model \"" + message_name(kind) + "\"", "known models: linear_regression, logistic_regression");
+    if (!model_kind_from_name(kind, s.kind))
+        bad_option("unknown model \"" + message_name(kind) + "\"", "known models: linear_regression, logistic_regression");
 
     reject_unknown(j, {"model", "optimizer", "l1", "l2", "intercept_init", "intercept_lr",
                        "clip_gradient", "scale", "hash_bits", "missing", "ignore"}, "");

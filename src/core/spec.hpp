@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,8 @@ enum class OptimizerKind : uint16_t { Sgd = 1, AdaGrad = 2, Adam = 3, Ftrl = 4 }
 enum class MissingPolicy : uint8_t { Zero = 0, Mean = 1, Error = 2 };
 
 const char* model_kind_name(ModelKind kind);
+// The kind named by model_kind_name's spelling; false for any other name.
+bool model_kind_from_name(std::string_view name, ModelKind& kind);
 const char* optimizer_name(OptimizerKind kind);
 const char* missing_policy_name(MissingPolicy policy);
 
