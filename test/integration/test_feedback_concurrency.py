@@ -10,7 +10,7 @@ Two attached tables, one per way a label arrives:
 - ord (model fb_t, logistic regression): the label is a row inserted into ord_labels.
 Each of the 8 writers (4 per table) inserts batches of 250 rows and labels them later (the
 previous batch, in its own transaction), or at once (in the inserting transaction), or row by
-row; one batch in 11 is inserted and labelled in a transaction that rolls back; one row in 50 is
+row; one batch in 7 is inserted and labelled in a transaction that rolls back; one row in 50 is
 never labelled. Meanwhile three learners run ml_learn_pending (all models, or one model; one of
 them also in transactions it rolls back) and a ninth session moves production between versions
 1 and 2 of both models, so predictions (and the labels joined to them) come from both versions.
@@ -42,7 +42,7 @@ ROWS = int(os.environ.get("FEEDBACK_ROWS", "100000"))
 WRITERS = 8
 BATCH = 250
 BATCHES = ROWS // (WRITERS * BATCH)       # committed batches per writer
-ROLLBACK_EVERY = 11                       # batch k with k % 11 == 10 rolls back
+ROLLBACK_EVERY = 7                        # batch k with k % 7 == 6 rolls back
 
 SETUP = """
 CREATE TABLE ev (id bigint PRIMARY KEY, writer int NOT NULL, f1 float8, f2 float8, f3 float8,
