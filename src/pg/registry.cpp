@@ -37,33 +37,6 @@ namespace pg_learn::pg {
 
 namespace {
 
-// ---- errors ---------------------------------------------------------------------------------
-
-// Raises a PostgreSQL error with any SQLSTATE as a C++ exception (PgError), so that C++ frames
-// unwind before the boundary reports it.
-[[noreturn]] void pg_fail(int sqlstate, const std::string& message, const std::string& detail = {},
-                          const std::string& hint = {}) {
-    pg_guard([&]() {
-        ereport(ERROR, (errcode(sqlstate), errmsg("%s", message.c_str()),
-                        detail.empty() ? 0 : errdetail("%s", detail.c_str()),
-                        hint.empty() ? 0 : errhint("%s", hint.c_str())));
-    });
-    pg_unreachable();
-}
-
-// pg_guard for the registry's own SQL: an error keeps its message and SQLSTATE but loses the
-// CONTEXT lines ("PL/pgSQL function _ml_deploy ...", "SQL statement ..."), which name private
-// implementation details rather than anything the caller wrote.
-template <typename F>
-void spi_guard(F&& f) {
-    try {
-        pg_guard(std::forward<F>(f));
-    } catch (const PgError& e) {
-        if (e.edata()) e.edata()->context = nullptr;
-        throw;
-    }
-}
-
 std::string quoted(std::string_view s) { return "\"" + std::string(s.substr(0, 80)) + "\""; }
 
 // ---- the backend's state --------------------------------------------------------------------
@@ -213,6 +186,8 @@ struct Plans {
     SPIPlanPtr learn_lock = nullptr;
     SPIPlanPtr learn_update = nullptr;
     SPIPlanPtr name_exists = nullptr;
+    SPIPlanPtr version_lock = nullptr;
+    SPIPlanPtr version_lock_skip = nullptr;
     SPIPlanPtr write[kWriteFns] = {nullptr};
 };
 Plans g_plans;
@@ -220,7 +195,8 @@ Plans g_plans;
 // Plain PostgreSQL code from here to the end of the section: may ereport, holds no C++ object.
 
 void free_plans() {
-    SPIPlanPtr* all[] = {&g_plans.resolve, &g_plans.learn_lock, &g_plans.learn_update, &g_plans.name_exists};
+    SPIPlanPtr* all[] = {&g_plans.resolve,      &g_plans.learn_lock,      &g_plans.learn_update,
+                         &g_plans.name_exists,  &g_plans.version_lock,    &g_plans.version_lock_skip};
     for (SPIPlanPtr* p : all)
         if (*p) {
             SPI_freeplan(*p);
@@ -259,13 +235,6 @@ Oid registry_owner(Oid nsp) {
     Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
     ReleaseSysCache(tup);
     return owner;
-}
-
-SPIPlanPtr keep_plan(const char* sql, int nargs, Oid* types) {
-    SPIPlanPtr p = SPI_prepare(sql, nargs, types);
-    if (!p) elog(ERROR, "pg_learn: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
-    if (SPI_keepplan(p) != 0) elog(ERROR, "pg_learn: SPI_keepplan failed");
-    return p;
 }
 
 // The row version of the model deployed under an alias: version, ctid, xmin, model.
@@ -313,48 +282,18 @@ SPIPlanPtr learn_update_plan() {
     return g_plans.learn_update;
 }
 
-// ---- SPI as the registry's owner --------------------------------------------------------------
-
-// Connects to SPI and runs as the owner of the registry tables, with security-restricted
-// operation as PostgreSQL's own RI triggers do; the caller's privileges were checked when it was
-// allowed to EXECUTE the function. On an error, the (sub)transaction abort that follows ends
-// the SPI connection; the user is restored by the destructor as the C++ stack unwinds.
-class SpiAsOwner {
-public:
-    explicit SpiAsOwner(Oid nsp) {
-        pg_guard([&]() {
-            Oid owner = registry_owner(nsp);
-            if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_learn: SPI_connect failed");
-            connected_ = true;
-            GetUserIdAndSecContext(&saved_user_, &saved_sec_);
-            SetUserIdAndSecContext(owner, saved_sec_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-            switched_ = true;
-        });
+SPIPlanPtr version_lock_plan(bool skip_locked) {
+    SPIPlanPtr& slot = skip_locked ? g_plans.version_lock_skip : g_plans.version_lock;
+    if (!slot) {
+        Oid types[2] = {TEXTOID, INT4OID};
+        slot = keep_plan(psprintf("SELECT m.version, m.ctid, m.xmin, m.model FROM %s.ml_models m"
+                                  " WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.version OPERATOR(pg_catalog.=) $2"
+                                  " FOR NO KEY UPDATE%s",
+                                  g_plans.nsp_quoted, skip_locked ? " SKIP LOCKED" : ""),
+                         2, types);
     }
-    SpiAsOwner(const SpiAsOwner&) = delete;
-    SpiAsOwner& operator=(const SpiAsOwner&) = delete;
-    ~SpiAsOwner() { restore_user(); }
-
-    void finish() {
-        restore_user();
-        if (connected_) {
-            connected_ = false;
-            pg_guard([]() { SPI_finish(); });
-        }
-    }
-
-private:
-    void restore_user() noexcept {
-        if (switched_) {
-            SetUserIdAndSecContext(saved_user_, saved_sec_);
-            switched_ = false;
-        }
-    }
-    Oid saved_user_ = InvalidOid;
-    int saved_sec_ = 0;
-    bool connected_ = false;
-    bool switched_ = false;
-};
+    return slot;
+}
 
 // What the look-up of a deployed version returned; model points into SPI's memory.
 struct ModelRow {
@@ -376,6 +315,42 @@ void fetch_model_row(bool for_update, const char* name, size_t name_len, const c
     row.rel = g_plans.models_rel;
     row.found = SPI_processed == 1;
     if (!row.found) return;
+    HeapTuple tup = SPI_tuptable->vals[0];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    bool isnull = false;
+    row.version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+    ItemPointer tid = reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull)));
+    ItemPointerCopy(tid, &row.tid);
+    row.xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 3, &isnull));
+    row.model = SPI_getbinval(tup, desc, 4, &isnull);
+}
+
+// The row of (name, version), locked; row.found false when it does not exist or, with
+// skip_locked, is locked by another transaction (*exists tells which).
+void fetch_version_row(const char* name, size_t name_len, int32 version, bool skip_locked, ModelRow& row,
+                       bool* exists) {
+    Datum args[2] = {PointerGetDatum(cstring_to_text_with_len(name, static_cast<int>(name_len))),
+                     Int32GetDatum(version)};
+    int rc = SPI_execute_plan(version_lock_plan(skip_locked), args, nullptr, false, 1);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: registry look-up failed: %s", SPI_result_code_string(rc));
+    row.rel = g_plans.models_rel;
+    row.found = SPI_processed == 1;
+    *exists = row.found;
+    if (!row.found) {
+        if (skip_locked) {
+            // Locked by someone else, or absent? Ask without the lock.
+            Datum a2[2] = {args[0], args[1]};
+            StringInfoData sql;
+            initStringInfo(&sql);
+            appendStringInfo(&sql, "SELECT 1 FROM %s.ml_models m WHERE m.name OPERATOR(pg_catalog.=) $1"
+                                   " AND m.version OPERATOR(pg_catalog.=) $2", g_plans.nsp_quoted);
+            Oid types[2] = {TEXTOID, INT4OID};
+            rc = SPI_execute_with_args(sql.data, 2, types, a2, nullptr, true, 1);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: registry look-up failed: %s", SPI_result_code_string(rc));
+            *exists = SPI_processed == 1;
+        }
+        return;
+    }
     HeapTuple tup = SPI_tuptable->vals[0];
     TupleDesc desc = SPI_tuptable->tupdesc;
     bool isnull = false;
@@ -435,51 +410,6 @@ std::string_view text_arg(FunctionCallInfo fcinfo, int argno, const char* what) 
 
 // ---- per call site --------------------------------------------------------------------------
 
-// What a statement's view of the registry depends on: its snapshot and this backend's
-// generation. Two snapshots with equal xmin, xmax, command id and transaction-completion count
-// see the same rows (PostgreSQL reuses a snapshot's contents on exactly that condition); a
-// snapshot without a completion count (restored in a parallel worker, imported) is compared
-// xid by xid.
-struct Fingerprint {
-    bool valid = false;
-    uint64_t generation = 0;
-    uint64 completion = 0;
-    TransactionId xmin = InvalidTransactionId, xmax = InvalidTransactionId;
-    CommandId curcid = 0;
-    uint32 xcnt = 0;
-    int32 subxcnt = 0;
-    bool suboverflowed = false;
-    std::vector<TransactionId> xids;
-
-    bool matches(const SnapshotData* s) const {
-        if (!valid || generation != g_generation || completion != s->snapXactCompletionCount ||
-            xmin != s->xmin || xmax != s->xmax || curcid != s->curcid || xcnt != s->xcnt ||
-            subxcnt != s->subxcnt || suboverflowed != s->suboverflowed)
-            return false;
-        if (completion != 0) return true;
-        return (xcnt == 0 || std::memcmp(xids.data(), s->xip, xcnt * sizeof(TransactionId)) == 0) &&
-               (subxcnt <= 0 ||
-                std::memcmp(xids.data() + xcnt, s->subxip, static_cast<size_t>(subxcnt) * sizeof(TransactionId)) == 0);
-    }
-
-    void take(const SnapshotData* s) {
-        valid = true;
-        generation = g_generation;
-        completion = s->snapXactCompletionCount;
-        xmin = s->xmin;
-        xmax = s->xmax;
-        curcid = s->curcid;
-        xcnt = s->xcnt;
-        subxcnt = s->subxcnt;
-        suboverflowed = s->suboverflowed;
-        xids.clear();
-        if (completion == 0) {
-            if (xcnt > 0) xids.insert(xids.end(), s->xip, s->xip + xcnt);
-            if (subxcnt > 0) xids.insert(xids.end(), s->subxip, s->subxip + subxcnt);
-        }
-    }
-};
-
 // fn_extra of ml_predict and ml_learn: the models resolved for this call site under the current
 // fingerprint (normally: once per query), and the feature-reading state.
 struct Site {
@@ -490,7 +420,7 @@ struct Site {
     };
     static constexpr size_t kMaxResolved = 8;
 
-    Fingerprint fingerprint;
+    SnapshotFingerprint fingerprint;
     std::vector<Resolved> resolved;
     core::Observation observation;
     // features.cpp's row reader keeps its column plan in a ModelCache found through fn_extra;
@@ -542,6 +472,34 @@ struct Site {
         return *resolved.back().model;
     }
 };
+
+// Writes a model back into the row of (name, version), which this transaction has locked, and keeps
+// it in the cache under the row version written. With SPI connected as the owner. The row version
+// just written holds exactly this model; were this transaction to roll back, no snapshot would ever
+// show that row version and the entry would simply go unused.
+void write_back(Oid rel, std::string_view name, int32 version, std::shared_ptr<LinearModel> model, uint64_t examples) {
+    struct varlena* flat = flatten_model(*model, CurrentMemoryContext);
+    ItemPointerData new_tid;
+    TransactionId new_xmin = InvalidTransactionId;
+    spi_guard([&]() {
+        Datum args[3] = {PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size()))),
+                         Int32GetDatum(version), PointerGetDatum(flat)};
+        int rc = SPI_execute_plan(learn_update_plan(), args, nullptr, false, 1);
+        if (rc != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+            elog(ERROR, "pg_learn: updating the model failed: %s", SPI_result_code_string(rc));
+        bool isnull = false;
+        HeapTuple tup = SPI_tuptable->vals[0];
+        ItemPointer tid = reinterpret_cast<ItemPointer>(
+            DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)));
+        ItemPointerCopy(tid, &new_tid);
+        new_xmin = DatumGetTransactionId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+    });
+    size_t size = VARSIZE(flat) - VARHDRSZ;
+    pg_guard([&]() { pfree(flat); });
+    BackendCache& c = cache();
+    c.learns += examples;
+    c.put(rel, name, version, new_tid, new_xmin, std::move(model), size);
+}
 
 enum class Form { Jsonb, Array, Row };
 
@@ -606,34 +564,109 @@ Datum learn(FunctionCallInfo fcinfo, Form form) {
             model->learn(site.observation, y);
             break;
     }
-    struct varlena* flat = flatten_model(*model, CurrentMemoryContext);
-    ItemPointerData new_tid;
-    TransactionId new_xmin = InvalidTransactionId;
     const int32 version = row.version;
-    spi_guard([&]() {
-        Datum args[3] = {PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size()))),
-                         Int32GetDatum(version), PointerGetDatum(flat)};
-        int rc = SPI_execute_plan(learn_update_plan(), args, nullptr, false, 1);
-        if (rc != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
-            elog(ERROR, "pg_learn: updating the model failed: %s", SPI_result_code_string(rc));
-        bool isnull = false;
-        HeapTuple tup = SPI_tuptable->vals[0];
-        ItemPointer tid = reinterpret_cast<ItemPointer>(
-            DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)));
-        ItemPointerCopy(tid, &new_tid);
-        new_xmin = DatumGetTransactionId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-    });
-    size_t size = VARSIZE(flat) - VARHDRSZ;
+    write_back(row.rel, name, version, std::move(model), 1);
     spi.finish();
-    // The row version just written holds exactly this model. Were this transaction to roll
-    // back, no snapshot would ever show that row version, so the entry would simply go unused.
-    BackendCache& c = cache();
-    c.learns++;
-    c.put(row.rel, name, version, new_tid, new_xmin, std::move(model), size);
     return Int32GetDatum(version);
 }
 
 }  // namespace
+
+void pg_fail(int sqlstate, const std::string& message, const std::string& detail, const std::string& hint) {
+    pg_guard([&]() {
+        ereport(ERROR, (errcode(sqlstate), errmsg("%s", message.c_str()),
+                        detail.empty() ? 0 : errdetail("%s", detail.c_str()),
+                        hint.empty() ? 0 : errhint("%s", hint.c_str())));
+    });
+    pg_unreachable();
+}
+
+SPIPlanPtr keep_plan(const char* sql, int nargs, Oid* types) {
+    SPIPlanPtr p = SPI_prepare(sql, nargs, types);
+    if (!p) elog(ERROR, "pg_learn: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
+    if (SPI_keepplan(p) != 0) elog(ERROR, "pg_learn: SPI_keepplan failed");
+    return p;
+}
+
+const char* extension_schema_quoted() { return g_plans.nsp_quoted; }
+Oid extension_model_type() { return g_plans.model_type; }
+
+SpiAsOwner::SpiAsOwner(Oid nsp) {
+    pg_guard([&]() {
+        Oid owner = registry_owner(nsp);
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_learn: SPI_connect failed");
+        connected_ = true;
+        GetUserIdAndSecContext(&saved_user_, &saved_sec_);
+        SetUserIdAndSecContext(owner, saved_sec_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        switched_ = true;
+    });
+}
+
+void SpiAsOwner::finish() {
+    restore_user();
+    if (connected_) {
+        connected_ = false;
+        pg_guard([]() { SPI_finish(); });
+    }
+}
+
+void SpiAsOwner::restore_user() noexcept {
+    if (switched_) {
+        SetUserIdAndSecContext(saved_user_, saved_sec_);
+        switched_ = false;
+    }
+}
+
+bool SnapshotFingerprint::matches(const SnapshotData* s) const {
+    if (!valid || generation != g_generation || completion != s->snapXactCompletionCount || xmin != s->xmin ||
+        xmax != s->xmax || curcid != s->curcid || xcnt != s->xcnt || subxcnt != s->subxcnt ||
+        suboverflowed != s->suboverflowed)
+        return false;
+    if (completion != 0) return true;
+    return (xcnt == 0 || std::memcmp(xids.data(), s->xip, xcnt * sizeof(TransactionId)) == 0) &&
+           (subxcnt <= 0 ||
+            std::memcmp(xids.data() + xcnt, s->subxip, static_cast<size_t>(subxcnt) * sizeof(TransactionId)) == 0);
+}
+
+void SnapshotFingerprint::take(const SnapshotData* s) {
+    valid = true;
+    generation = g_generation;
+    completion = s->snapXactCompletionCount;
+    xmin = s->xmin;
+    xmax = s->xmax;
+    curcid = s->curcid;
+    xcnt = s->xcnt;
+    subxcnt = s->subxcnt;
+    suboverflowed = s->suboverflowed;
+    xids.clear();
+    if (completion == 0) {
+        if (xcnt > 0) xids.insert(xids.end(), s->xip, s->xip + xcnt);
+        if (subxcnt > 0) xids.insert(xids.end(), s->subxip, s->subxip + subxcnt);
+    }
+}
+
+LockedModel registry_lock_version(Oid nsp, std::string_view name, int32_t version, bool skip_locked) {
+    SpiAsOwner spi(nsp);
+    ModelRow row;
+    bool exists = false;
+    spi_guard([&]() { fetch_version_row(name.data(), name.size(), version, skip_locked, row, &exists); });
+    LockedModel result;
+    result.found = exists;
+    result.version = version;
+    if (row.found) {
+        result.locked = true;
+        result.model = model_of_row(name, row, /*take=*/true);
+    }
+    spi.finish();
+    return result;
+}
+
+void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared_ptr<LinearModel> model,
+                    uint64_t examples) {
+    SpiAsOwner spi(nsp);
+    write_back(g_plans.models_rel, name, version, std::move(model), examples);
+    spi.finish();
+}
 
 uint64_t registry_generation() { return g_generation; }
 

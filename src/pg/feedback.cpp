@@ -1,0 +1,1270 @@
+// Scoring triggers, the prediction log, label feedback (queued or learned at once), ml_learn_pending
+// and rollout routing: the glue behind src/sql/50_feedback.sql (docs/feedback.md).
+#include "features.hpp"
+#include "registry.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "common/shortest_dec.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgrprotos.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rollout.hpp"
+
+using pg_learn::core::ErrorKind;
+using pg_learn::core::fail;
+using pg_learn::core::LinearModel;
+
+namespace pg_learn::pg {
+
+namespace {
+
+// ---- column kinds ----------------------------------------------------------------------------
+
+// How a column's value becomes a feature (as ml_predict reads a row), a label or a score.
+enum class Kind : uint8_t { Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Other };
+
+bool is_number(Kind k) { return k <= Kind::Numeric; }
+bool is_category(Kind k) { return k >= Kind::Text && k <= Kind::Enum; }
+
+// Plain PostgreSQL code (syscache look-ups): call under pg_guard.
+Kind kind_of(Oid type, Oid* output_fn) {
+    Oid base = getBaseType(type);
+    switch (base) {
+        case INT2OID: return Kind::Int2;
+        case INT4OID: return Kind::Int4;
+        case INT8OID: return Kind::Int8;
+        case FLOAT4OID: return Kind::Float4;
+        case FLOAT8OID: return Kind::Float8;
+        case NUMERICOID: return Kind::Numeric;
+        case BOOLOID: return Kind::Bool;
+        case TEXTOID:
+        case VARCHAROID: return Kind::Text;
+        case BPCHAROID: return Kind::Bpchar;
+        case NAMEOID: return Kind::Name;
+        default:
+            if (type_is_enum(base)) {
+                bool varlena;
+                getTypeOutputInfo(base, output_fn, &varlena);
+                return Kind::Enum;
+            }
+            return Kind::Other;
+    }
+}
+
+struct Column {
+    std::string name;
+    AttrNumber att = 0;
+    Kind kind = Kind::Other;
+    Oid type = InvalidOid;       // as declared (a domain stays a domain)
+    int32 typmod = -1;
+    Oid output_fn = InvalidOid;  // enums and keys of other types: the type's output function
+    int16 typlen = 0;
+    bool typbyval = false;
+};
+
+// ---- the attachments, cached per backend ------------------------------------------------------
+
+// One row of ml_attachments with its rollouts, and its columns resolved against the table's
+// descriptor. Shared: a trigger call holds its own reference, so an invalidation arriving in the
+// middle of the call (any lock or catalog access may process one) only drops the cache's.
+struct Attachment {
+    Oid rel = InvalidOid;
+    std::string table_text;  // for messages
+    std::string model, alias;
+    bool sync = false;
+    std::string key_name, prediction_name, label_name;
+    std::vector<std::string> feature_names;
+    Oid label_rel = InvalidOid;
+    std::string label_key_name, label_value_name;
+    std::vector<std::string> challengers;  // by alias, bytewise: consecutive slices of [0, 1)
+    std::vector<double> shares;
+    std::vector<std::string> shadows;
+
+    // Against the attached table's descriptor (triggers on the table).
+    bool resolved = false;
+    Column key, prediction, label;
+    std::vector<Column> features;  // in jsonb key order (length, then bytes): as logged
+    Oid prediction_base = InvalidOid;
+    int32 prediction_base_typmod = -1;
+
+    // Against the labels table's descriptor (its trigger).
+    bool label_resolved = false;
+    Column label_key, label_value;
+};
+using AttachmentPtr = std::shared_ptr<Attachment>;
+
+struct LabelTable {
+    Oid rel = InvalidOid;
+    std::vector<Oid> attached;  // the tables it labels
+};
+
+// The models of the current statement, by (name, alias): resolved once per statement snapshot
+// and shared by the BEFORE and AFTER triggers and every row of the statement.
+struct StatementModels {
+    struct Entry {
+        std::string name, alias;
+        DeployedModel model;
+    };
+    SnapshotFingerprint fingerprint;
+    std::vector<Entry> entries;
+};
+
+struct State {
+    std::vector<AttachmentPtr> attachments;
+    std::vector<LabelTable> label_tables;
+    StatementModels statement;
+    core::Observation observation;
+};
+
+State* g_state = nullptr;
+
+// The schema the plans were made for, and the tables whose invalidation empties the cache.
+Oid g_nsp = InvalidOid;
+Oid g_attachments_rel = InvalidOid;
+char g_nsp_name[NAMEDATALEN];
+
+// Relcache invalidation: of ml_attachments (every change of an attachment or rollout sends one,
+// see _ml_feedback_invalidate) or of everything: forget all; of an attached or labels table
+// (ALTER TABLE, and also VACUUM/ANALYZE statistics): forget what was resolved against it. Only
+// frees memory; cannot fail.
+void on_relcache(Datum, Oid relid) {
+    if (!g_state) return;
+    if (relid == InvalidOid || relid == g_attachments_rel) {
+        g_state->attachments.clear();
+        g_state->label_tables.clear();
+        return;
+    }
+    auto& a = g_state->attachments;
+    a.erase(std::remove_if(a.begin(), a.end(),
+                           [relid](const AttachmentPtr& p) { return p->rel == relid || p->label_rel == relid; }),
+            a.end());
+    auto& l = g_state->label_tables;
+    l.erase(std::remove_if(l.begin(), l.end(), [relid](const LabelTable& t) { return t.rel == relid; }), l.end());
+}
+
+State& state() {
+    if (g_state) return *g_state;
+    pg_guard([]() { CacheRegisterRelcacheCallback(on_relcache, Datum(0)); });
+    g_state = new State();  // lives as long as the backend
+    return *g_state;
+}
+
+// ---- prepared plans --------------------------------------------------------------------------
+
+struct Plans {
+    SPIPlanPtr attachment = nullptr;
+    SPIPlanPtr rollouts = nullptr;
+    SPIPlanPtr label_tables = nullptr;
+    SPIPlanPtr log = nullptr;
+    SPIPlanPtr find = nullptr;
+    SPIPlanPtr label_queue = nullptr;
+    SPIPlanPtr label_sync = nullptr;
+    SPIPlanPtr pending = nullptr;
+    SPIPlanPtr take = nullptr;
+    struct Write {
+        Oid fn = InvalidOid;
+        SPIPlanPtr plan = nullptr;
+    };
+    std::vector<Write> writes;
+};
+Plans g_plans;
+
+// Plain PostgreSQL code from here to the end of the section.
+
+void free_plans() {
+    SPIPlanPtr* all[] = {&g_plans.attachment, &g_plans.rollouts,    &g_plans.label_tables,
+                         &g_plans.log,        &g_plans.find,        &g_plans.label_queue,
+                         &g_plans.label_sync, &g_plans.pending,     &g_plans.take};
+    for (SPIPlanPtr* p : all)
+        if (*p) {
+            SPI_freeplan(*p);
+            *p = nullptr;
+        }
+    for (auto& w : g_plans.writes)
+        if (w.plan) SPI_freeplan(w.plan);
+    g_plans.writes.clear();
+}
+
+// Checks that the plans and the cache are for schema nsp and the ml_attachments there (DROP and
+// CREATE EXTENSION in one session make new ones); called with SPI connected as the owner.
+void check_schema(Oid nsp) {
+    Oid rel = get_relname_relid("ml_attachments", nsp);
+    if (!OidIsValid(rel))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_attachments does not exist")));
+    const char* name = get_namespace_name(nsp);
+    if (!name) elog(ERROR, "pg_learn: schema %u does not exist", nsp);
+    if (nsp != g_nsp || rel != g_attachments_rel || strcmp(name, g_nsp_name) != 0) {
+        strlcpy(g_nsp_name, name, sizeof g_nsp_name);
+        free_plans();
+        if (g_state) {
+            g_state->attachments.clear();
+            g_state->label_tables.clear();
+        }
+        g_nsp = nsp;
+        g_attachments_rel = rel;
+    }
+}
+
+SPIPlanPtr plan(SPIPlanPtr& slot, const char* fmt, int nargs, Oid* types) {
+    if (!slot) {
+        // Every %s in fmt is the extension's schema.
+        const char* s = extension_schema_quoted();
+        slot = keep_plan(psprintf(fmt, s, s, s, s), nargs, types);
+    }
+    return slot;
+}
+
+// SPI as the owner, connected on first need (a trigger call that finds everything cached does no
+// SPI at all).
+class LazySpi {
+public:
+    explicit LazySpi(Oid nsp) : nsp_(nsp) {}
+    void need() {
+        if (!spi_) spi_ = std::make_unique<SpiAsOwner>(nsp_);
+    }
+    void finish() {
+        if (spi_) spi_->finish();
+    }
+
+private:
+    Oid nsp_;
+    std::unique_ptr<SpiAsOwner> spi_;
+};
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+std::string text_of(Datum d) {
+    auto* t = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    struct varlena* p = nullptr;
+    pg_guard([&]() { p = pg_detoast_datum_packed(t); });
+    return std::string(VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p));
+}
+
+// jsonb key order: shorter first, then bytewise (what jsonb itself sorts object keys by).
+bool jsonb_key_less(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return a.size() < b.size();
+    return std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
+// ---- loading an attachment -------------------------------------------------------------------
+
+// Reads the attachment of table rel (nullptr when there is none) and its rollouts. SPI connected
+// as the owner.
+AttachmentPtr load_attachment(Oid rel) {
+    auto a = std::make_shared<Attachment>();
+    a->rel = rel;
+    bool found = false;
+    // Text out of SPI first, C++ objects after.
+    Datum vals[10];
+    bool nulls[10];
+    spi_guard([&]() {
+        Oid types[1] = {REGCLASSOID};
+        Datum args[1] = {ObjectIdGetDatum(rel)};
+        int rc = SPI_execute_plan(
+            plan(g_plans.attachment,
+                 "SELECT model_name, alias, key_column::text, prediction_column::text, label_column::text, features,"
+                 " label_table::oid, label_key_column::text, label_value_column::text, mode"
+                 " FROM %s.ml_attachments WHERE table_name OPERATOR(pg_catalog.=) $1",
+                 1, types),
+            args, nullptr, true, 1);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: reading ml_attachments failed: %s", SPI_result_code_string(rc));
+        found = SPI_processed == 1;
+        if (!found) return;
+        for (int i = 0; i < 10; i++) vals[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+    });
+    if (!found) return nullptr;
+    a->model = text_of(vals[0]);
+    a->alias = text_of(vals[1]);
+    a->key_name = text_of(vals[2]);
+    if (!nulls[3]) a->prediction_name = text_of(vals[3]);
+    if (!nulls[4]) a->label_name = text_of(vals[4]);
+    {
+        Datum* elems = nullptr;
+        bool* enulls = nullptr;
+        int n = 0;
+        pg_guard([&]() {
+            deconstruct_array(DatumGetArrayTypeP(vals[5]), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+        });
+        for (int i = 0; i < n; i++)
+            if (!enulls[i]) a->feature_names.push_back(text_of(elems[i]));
+    }
+    if (!nulls[6]) a->label_rel = DatumGetObjectId(vals[6]);
+    if (!nulls[7]) a->label_key_name = text_of(vals[7]);
+    if (!nulls[8]) a->label_value_name = text_of(vals[8]);
+    a->sync = text_of(vals[9]) == "sync";
+
+    // Rollouts of the model name.
+    struct Row {
+        std::string alias;
+        bool shadow;
+        double share;
+    };
+    std::vector<Row> rows;
+    uint64 n = 0;
+    spi_guard([&]() {
+        Oid types[1] = {TEXTOID};
+        Datum args[1] = {PointerGetDatum(cstring_to_text_with_len(a->model.data(), static_cast<int>(a->model.size())))};
+        int rc = SPI_execute_plan(
+            plan(g_plans.rollouts,
+                 "SELECT alias, role OPERATOR(pg_catalog.=) 'shadow', share FROM %s.ml_rollouts"
+                 " WHERE model_name OPERATOR(pg_catalog.=) $1",
+                 1, types),
+            args, nullptr, true, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: reading ml_rollouts failed: %s", SPI_result_code_string(rc));
+        n = SPI_processed;
+    });
+    for (uint64 i = 0; i < n; i++) {
+        Datum d[3];
+        bool dn[3];
+        pg_guard([&]() {
+            for (int j = 0; j < 3; j++) d[j] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1, &dn[j]);
+        });
+        rows.push_back({text_of(d[0]), DatumGetBool(d[1]), dn[2] ? 0.0 : DatumGetFloat8(d[2])});
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.alias < y.alias; });
+    for (const Row& r : rows) {
+        if (r.alias == a->alias) continue;  // never both champion and challenger (ml_rollout refuses it)
+        if (r.shadow) {
+            a->shadows.push_back(r.alias);
+        } else {
+            a->challengers.push_back(r.alias);
+            a->shares.push_back(r.share);
+        }
+    }
+    return a;
+}
+
+[[noreturn]] void fail_column(const Attachment& a, const std::string& what, const std::string& column,
+                              const std::string& table) {
+    pg_fail(ERRCODE_UNDEFINED_COLUMN,
+            what + " column \"" + column + "\" of table " + table + " does not exist",
+            "The table is attached to model \"" + a.model + "\" (ml_attachments names its columns).",
+            "After renaming a column of an attached table, ml_detach and ml_attach it again.");
+}
+
+// Resolves a column by name against a descriptor (plain data out).
+bool find_column(TupleDesc desc, const std::string& name, Column& c) {
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (att->attisdropped) continue;
+        if (std::strcmp(NameStr(att->attname), name.c_str()) == 0) {
+            c.name = name;
+            c.att = att->attnum;
+            c.type = att->atttypid;
+            c.typmod = att->atttypmod;
+            c.typlen = att->attlen;
+            c.typbyval = att->attbyval;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string relation_text(Relation rel) {
+    std::string s;
+    pg_guard([&]() {
+        char* name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+        s = name;
+    });
+    return s;
+}
+
+void resolve_table(Attachment& a, Relation rel) {
+    TupleDesc desc = RelationGetDescr(rel);
+    a.table_text = relation_text(rel);
+    if (!find_column(desc, a.key_name, a.key)) fail_column(a, "key", a.key_name, a.table_text);
+    pg_guard([&]() { a.key.kind = kind_of(a.key.type, &a.key.output_fn); });
+    if (a.key.output_fn == InvalidOid) {
+        bool varlena;
+        pg_guard([&]() { getTypeOutputInfo(a.key.type, &a.key.output_fn, &varlena); });
+    }
+    if (!a.prediction_name.empty()) {
+        if (!find_column(desc, a.prediction_name, a.prediction))
+            fail_column(a, "prediction", a.prediction_name, a.table_text);
+        Oid fn = InvalidOid;
+        pg_guard([&]() {
+            a.prediction.kind = kind_of(a.prediction.type, &fn);
+            a.prediction_base_typmod = a.prediction.typmod;
+            a.prediction_base = getBaseTypeAndTypmod(a.prediction.type, &a.prediction_base_typmod);
+        });
+        if (a.prediction.kind != Kind::Float8 && a.prediction.kind != Kind::Float4 && a.prediction.kind != Kind::Numeric)
+            pg_fail(ERRCODE_DATATYPE_MISMATCH, "prediction column \"" + a.prediction_name + "\" of table " +
+                                                   a.table_text + " is not float8, float4 or numeric");
+    }
+    if (!a.label_name.empty()) {
+        if (!find_column(desc, a.label_name, a.label)) fail_column(a, "label", a.label_name, a.table_text);
+        Oid fn = InvalidOid;
+        pg_guard([&]() { a.label.kind = kind_of(a.label.type, &fn); });
+        if (!is_number(a.label.kind) && a.label.kind != Kind::Bool)
+            pg_fail(ERRCODE_DATATYPE_MISMATCH,
+                    "label column \"" + a.label_name + "\" of table " + a.table_text + " is not numeric or boolean");
+    }
+    a.features.clear();
+    for (const std::string& f : a.feature_names) {
+        Column c;
+        if (!find_column(desc, f, c)) fail_column(a, "feature", f, a.table_text);
+        pg_guard([&]() { c.kind = kind_of(c.type, &c.output_fn); });
+        if (c.kind == Kind::Other) {
+            Oid type = c.type;
+            std::string tn;
+            pg_guard([&]() { tn = format_type_be(type); });
+            pg_fail(ERRCODE_DATATYPE_MISMATCH, "column \"" + f + "\" has type " + tn + ", which cannot be a feature",
+                    "The table " + a.table_text + " is attached to model \"" + a.model + "\".");
+        }
+        a.features.push_back(std::move(c));
+    }
+    std::sort(a.features.begin(), a.features.end(),
+              [](const Column& x, const Column& y) { return jsonb_key_less(x.name, y.name); });
+    a.resolved = true;
+}
+
+void resolve_label_table(Attachment& a, Relation rel) {
+    TupleDesc desc = RelationGetDescr(rel);
+    std::string t = relation_text(rel);
+    if (!find_column(desc, a.label_key_name, a.label_key)) fail_column(a, "label key", a.label_key_name, t);
+    if (!find_column(desc, a.label_value_name, a.label_value)) fail_column(a, "label value", a.label_value_name, t);
+    pg_guard([&]() {
+        a.label_key.kind = kind_of(a.label_key.type, &a.label_key.output_fn);
+        if (a.label_key.output_fn == InvalidOid) {
+            bool varlena;
+            getTypeOutputInfo(a.label_key.type, &a.label_key.output_fn, &varlena);
+        }
+        Oid fn = InvalidOid;
+        a.label_value.kind = kind_of(a.label_value.type, &fn);
+    });
+    if (!is_number(a.label_value.kind) && a.label_value.kind != Kind::Bool)
+        pg_fail(ERRCODE_DATATYPE_MISMATCH,
+                "label value column \"" + a.label_value_name + "\" of table " + t + " is not numeric or boolean");
+    a.label_resolved = true;
+}
+
+// The attachment of table rel from the cache, or loaded (SPI connected as the owner).
+AttachmentPtr attachment(LazySpi& spi, Oid rel) {
+    State& s = state();
+    for (const AttachmentPtr& a : s.attachments)
+        if (a->rel == rel) return a;
+    spi.need();
+    AttachmentPtr a = load_attachment(rel);
+    if (a) s.attachments.push_back(a);
+    return a;
+}
+
+// The tables a labels table labels (SPI connected as the owner).
+std::vector<Oid> labelled_by(LazySpi& spi, Oid label_rel) {
+    State& s = state();
+    for (const LabelTable& t : s.label_tables)
+        if (t.rel == label_rel) return t.attached;
+    spi.need();
+    LabelTable t;
+    t.rel = label_rel;
+    uint64 n = 0;
+    spi_guard([&]() {
+        Oid types[1] = {REGCLASSOID};
+        Datum args[1] = {ObjectIdGetDatum(label_rel)};
+        int rc = SPI_execute_plan(plan(g_plans.label_tables,
+                                       "SELECT table_name::oid FROM %s.ml_attachments"
+                                       " WHERE label_table OPERATOR(pg_catalog.=) $1",
+                                       1, types),
+                                  args, nullptr, true, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: reading ml_attachments failed: %s", SPI_result_code_string(rc));
+        n = SPI_processed;
+    });
+    for (uint64 i = 0; i < n; i++) {
+        bool isnull = false;
+        Datum d = 0;
+        pg_guard([&]() { d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull); });
+        t.attached.push_back(DatumGetObjectId(d));
+    }
+    std::sort(t.attached.begin(), t.attached.end());
+    s.label_tables.push_back(t);
+    return t.attached;
+}
+
+// ---- models of the statement -----------------------------------------------------------------
+
+// A copy (the model is shared): the entries may be cleared or moved by the next call.
+DeployedModel statement_model(Oid nsp, const std::string& name, const std::string& alias) {
+    StatementModels& sm = state().statement;
+    const SnapshotData* snap = ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr;
+    if (!snap || !sm.fingerprint.matches(snap)) {
+        sm.entries.clear();
+        sm.fingerprint.valid = false;
+    }
+    for (const auto& e : sm.entries)
+        if (e.name == name && e.alias == alias) return e.model;
+    DeployedModel d = registry_resolve(nsp, name, alias);
+    if (snap && !sm.fingerprint.valid) sm.fingerprint.take(snap);
+    sm.entries.push_back({name, alias, d});
+    return d;
+}
+
+// ---- reading a row ---------------------------------------------------------------------------
+
+// One feature's value as plain data (pointers into the tuple or palloc'd memory).
+struct Value {
+    bool isnull;
+    double num;       // numbers and booleans
+    const char* str;  // categories
+    int len;
+    Datum jnum;       // numbers: the jsonb numeric (0 when not wanted or not finite)
+};
+
+// Reads the features of a row (in jsonb key order) into values; with json, also the numerics the
+// log's jsonb will hold: integers and numerics exactly, floats as their shortest exact decimal
+// (so the logged value reads back as the very double that was scored).
+void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::vector<Value>& values, bool json) {
+    values.resize(a.features.size());
+    Value* out = values.data();
+    const Column* cols = a.features.data();
+    const size_t n = a.features.size();
+    pg_guard([&]() {
+        for (size_t i = 0; i < n; i++) {
+            const Column& c = cols[i];
+            Value& v = out[i];
+            v.jnum = 0;
+            v.str = nullptr;
+            v.len = 0;
+            v.num = 0;
+            Datum d = heap_getattr(tuple, c.att, desc, &v.isnull);
+            if (v.isnull) continue;
+            switch (c.kind) {
+                case Kind::Int2: v.num = DatumGetInt16(d); if (json) v.jnum = NumericGetDatum(int64_to_numeric(DatumGetInt16(d))); break;
+                case Kind::Int4: v.num = DatumGetInt32(d); if (json) v.jnum = NumericGetDatum(int64_to_numeric(DatumGetInt32(d))); break;
+                case Kind::Int8:
+                    v.num = static_cast<double>(DatumGetInt64(d));
+                    if (json) v.jnum = NumericGetDatum(int64_to_numeric(DatumGetInt64(d)));
+                    break;
+                case Kind::Float4:
+                case Kind::Float8:
+                    v.num = c.kind == Kind::Float4 ? static_cast<double>(DatumGetFloat4(d)) : DatumGetFloat8(d);
+                    if (json && std::isfinite(v.num)) {
+                        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+                        double_to_shortest_decimal_buf(v.num, buf);
+                        v.jnum = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
+                                                     Int32GetDatum(-1));
+                    }
+                    break;
+                case Kind::Numeric: {
+                    Numeric num = DatumGetNumeric(d);
+                    v.num = numeric_to_double(num);
+                    if (json && std::isfinite(v.num)) v.jnum = NumericGetDatum(num);
+                    break;
+                }
+                case Kind::Bool: v.num = DatumGetBool(d) ? 1.0 : 0.0; break;
+                case Kind::Text:
+                case Kind::Bpchar: {
+                    struct varlena* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+                    v.str = VARDATA_ANY(t);
+                    v.len = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+                    if (c.kind == Kind::Bpchar)
+                        while (v.len > 0 && v.str[v.len - 1] == ' ') v.len--;  // char(n) padding is not the value
+                    break;
+                }
+                case Kind::Name:
+                    v.str = NameStr(*DatumGetName(d));
+                    v.len = static_cast<int>(strnlen(v.str, NAMEDATALEN));
+                    break;
+                case Kind::Enum:
+                    v.str = OidOutputFunctionCall(c.output_fn, d);
+                    v.len = static_cast<int>(std::strlen(v.str));
+                    break;
+                case Kind::Other: break;
+            }
+        }
+    });
+}
+
+// The observation the model scores: the features in jsonb key order, exactly as the log's jsonb
+// reads back (so scoring the logged features gives the logged score, bit for bit).
+void fill_observation(const Attachment& a, const std::vector<Value>& values, core::Observation& obs) {
+    obs.clear();
+    for (size_t i = 0; i < a.features.size(); i++) {
+        const Column& c = a.features[i];
+        const Value& v = values[i];
+        if (v.isnull) obs.add_missing(c.name);
+        else if (is_category(c.kind)) obs.add_category(c.name, std::string_view(v.str, static_cast<size_t>(v.len)));
+        else obs.add_numeric(c.name, v.num);  // NaN or infinity: 22003 naming the feature
+    }
+}
+
+Jsonb* features_jsonb(const Attachment& a, const std::vector<Value>& values) {
+    Jsonb* result = nullptr;
+    const Column* cols = a.features.data();
+    const Value* vals = values.data();
+    const size_t n = a.features.size();
+    pg_guard([&]() {
+        JsonbParseState* st = nullptr;
+        pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+        for (size_t i = 0; i < n; i++) {
+            JsonbValue k, v;
+            k.type = jbvString;
+            k.val.string.val = const_cast<char*>(cols[i].name.data());
+            k.val.string.len = static_cast<int>(cols[i].name.size());
+            pushJsonbValue(&st, WJB_KEY, &k);
+            if (vals[i].isnull) {
+                v.type = jbvNull;
+            } else if (cols[i].kind == Kind::Bool) {
+                v.type = jbvBool;
+                v.val.boolean = vals[i].num != 0;
+            } else if (is_category(cols[i].kind)) {
+                v.type = jbvString;
+                v.val.string.val = const_cast<char*>(vals[i].str);
+                v.val.string.len = vals[i].len;
+            } else {
+                v.type = jbvNumeric;
+                v.val.numeric = DatumGetNumeric(vals[i].jnum);
+            }
+            pushJsonbValue(&st, WJB_VALUE, &v);
+        }
+        result = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr));
+    });
+    return result;
+}
+
+// The key of a row as text (the column's output function; integers and text directly).
+text* key_text(const Column& key, HeapTuple tuple, TupleDesc desc, const std::string& table) {
+    text* result = nullptr;
+    bool isnull = false;
+    pg_guard([&]() {
+        Datum d = heap_getattr(tuple, key.att, desc, &isnull);
+        if (isnull) return;
+        char buf[32];
+        switch (key.kind) {
+            case Kind::Int2: pg_ltoa(DatumGetInt16(d), buf); result = cstring_to_text(buf); break;
+            case Kind::Int4: pg_ltoa(DatumGetInt32(d), buf); result = cstring_to_text(buf); break;
+            case Kind::Int8: pg_lltoa(DatumGetInt64(d), buf); result = cstring_to_text(buf); break;
+            case Kind::Text: result = reinterpret_cast<text*>(pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)))); break;
+            default: result = cstring_to_text(OidOutputFunctionCall(key.output_fn, d)); break;
+        }
+    });
+    if (isnull)
+        pg_fail(ERRCODE_NOT_NULL_VIOLATION, "key column \"" + key.name + "\" of table " + table + " is NULL",
+                "A scored row needs a key: labels find their prediction by it.");
+    return result;
+}
+
+std::string_view text_view(const text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
+
+// A label column's value as a double; false when NULL.
+bool label_value(const Column& c, HeapTuple tuple, TupleDesc desc, double& y) {
+    bool isnull = false;
+    Datum d = 0;
+    pg_guard([&]() { d = heap_getattr(tuple, c.att, desc, &isnull); });
+    if (isnull) return false;
+    switch (c.kind) {
+        case Kind::Int2: y = DatumGetInt16(d); break;
+        case Kind::Int4: y = DatumGetInt32(d); break;
+        case Kind::Int8: y = static_cast<double>(DatumGetInt64(d)); break;
+        case Kind::Float4: y = DatumGetFloat4(d); break;
+        case Kind::Float8: y = DatumGetFloat8(d); break;
+        case Kind::Numeric: {
+            Numeric n = nullptr;
+            pg_guard([&]() { n = DatumGetNumeric(d); });
+            y = numeric_to_double(n);
+            break;
+        }
+        case Kind::Bool: y = DatumGetBool(d) ? 1.0 : 0.0; break;
+        default: fail(ErrorKind::Internal, "label column of an unexpected type");
+    }
+    return true;
+}
+
+bool column_is_null(const Column& c, HeapTuple tuple, TupleDesc desc) {
+    bool isnull = false;
+    pg_guard([&]() { (void)heap_getattr(tuple, c.att, desc, &isnull); });
+    return isnull;
+}
+
+bool same_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc) {
+    bool same = false;
+    pg_guard([&]() {
+        bool na = false, nb = false;
+        Datum da = heap_getattr(a, c.att, desc, &na);
+        Datum db = heap_getattr(b, c.att, desc, &nb);
+        same = na == nb && (na || datum_image_eq(da, db, c.typbyval, c.typlen));
+    });
+    return same;
+}
+
+// ---- scoring ---------------------------------------------------------------------------------
+
+struct Served {
+    const std::string* alias;
+    DeployedModel model;
+};
+
+// The variant that serves a key: a challenger whose slice holds the key's place, or the champion.
+Served served_variant(Oid nsp, const Attachment& a, std::string_view key) {
+    const std::string* alias = &a.alias;
+    if (!a.challengers.empty()) {
+        size_t i = core::route(core::route_fraction(a.model, key), a.shares);
+        if (i < a.challengers.size()) alias = &a.challengers[i];
+    }
+    return {alias, statement_model(nsp, a.model, *alias)};
+}
+
+// The score as a value of the prediction column's type (float8, float4, numeric, or a domain).
+Datum score_datum(const Attachment& a, double score) {
+    Datum result = 0;
+    pg_guard([&]() {
+        switch (a.prediction_base) {
+            case FLOAT8OID: result = Float8GetDatum(score); break;
+            case FLOAT4OID: result = DirectFunctionCall1(dtof, Float8GetDatum(score)); break;
+            case NUMERICOID:
+                result = DirectFunctionCall1(float8_numeric, Float8GetDatum(score));
+                if (a.prediction_base_typmod >= 0)
+                    result = DirectFunctionCall2(numeric, result, Int32GetDatum(a.prediction_base_typmod));
+                break;
+            default: elog(ERROR, "pg_learn: prediction column of type %u", a.prediction_base);
+        }
+        if (a.prediction_base != a.prediction.type)
+            domain_check(result, false, a.prediction.type, nullptr, CurrentMemoryContext);
+    });
+    return result;
+}
+
+// ---- logging and labelling -------------------------------------------------------------------
+
+struct Logged {
+    int64 id;
+    DeployedModel model;
+};
+
+// Logs the served prediction and every shadow's (SPI connected as the owner).
+void log_predictions(Oid nsp, const Attachment& a, text* key, Served served, double score, Jsonb* features,
+                     const core::Observation& obs, std::vector<Logged>& logged) {
+    logged.clear();
+    TimestampTz now = GetCurrentTimestamp();
+    auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, double s) {
+        int64 id = 0;
+        spi_guard([&]() {
+            Oid types[9] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID};
+            Datum args[9] = {PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size()))),
+                             Int32GetDatum(m.version),
+                             PointerGetDatum(cstring_to_text_with_len(alias.data(), static_cast<int>(alias.size()))),
+                             BoolGetDatum(is_served),
+                             ObjectIdGetDatum(a.rel),
+                             PointerGetDatum(key),
+                             TimestampTzGetDatum(now),
+                             Float8GetDatum(s),
+                             JsonbPGetDatum(features)};
+            int rc = SPI_execute_plan(
+                plan(g_plans.log,
+                     "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
+                     " predicted_at, score, features) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                     " RETURNING prediction_id",
+                     9, types),
+                args, nullptr, false, 1);
+            if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+                elog(ERROR, "pg_learn: logging a prediction failed: %s", SPI_result_code_string(rc));
+            bool isnull = false;
+            id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        });
+        logged.push_back({id, m});
+    };
+    insert(*served.alias, served.model, true, score);
+    for (const std::string& shadow : a.shadows) {
+        DeployedModel m = statement_model(nsp, a.model, shadow);
+        insert(shadow, m, false, m.model->predict(obs));
+    }
+}
+
+// Learns labelled predictions at once (sync mode): rows are (prediction_id, model, version,
+// features), taken from SPI. Versions are locked in (name, version) order, each once.
+struct SyncRow {
+    int64 id;
+    std::string model;
+    int32 version;
+    Datum features;  // in the caller's SPI memory
+};
+
+void learn_rows(Oid nsp, std::vector<SyncRow>& rows, double y) {
+    std::sort(rows.begin(), rows.end(), [](const SyncRow& x, const SyncRow& z) {
+        return x.model != z.model ? x.model < z.model : x.version != z.version ? x.version < z.version : x.id < z.id;
+    });
+    core::Observation& obs = state().observation;
+    for (size_t i = 0; i < rows.size();) {
+        size_t j = i;
+        while (j < rows.size() && rows[j].model == rows[i].model && rows[j].version == rows[i].version) j++;
+        LockedModel lm = registry_lock_version(nsp, rows[i].model, rows[i].version, false);
+        if (!lm.found)
+            pg_fail(ERRCODE_UNDEFINED_OBJECT,
+                    "model \"" + rows[i].model + "\" has no version " + std::to_string(rows[i].version),
+                    "The version that made prediction " + std::to_string(rows[i].id) + " no longer exists.");
+        for (size_t k = i; k < j; k++) {
+            jsonb_features(rows[k].features, obs);
+            lm.model->learn(obs, y);
+        }
+        registry_store(nsp, rows[i].model, rows[i].version, std::move(lm.model), j - i);
+        i = j;
+    }
+}
+
+// Gives a label to predictions ids (unlabelled ones only: a label is set once) and queues it, or
+// learns it at once. SPI connected as the owner.
+void apply_label(Oid nsp, const Attachment& a, const std::vector<int64>& ids, double y) {
+    if (ids.empty()) return;
+    TimestampTz now = GetCurrentTimestamp();
+    ArrayType* arr = nullptr;
+    pg_guard([&]() {
+        Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * ids.size()));
+        for (size_t i = 0; i < ids.size(); i++) elems[i] = Int64GetDatum(ids[i]);
+        arr = construct_array(elems, static_cast<int>(ids.size()), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+    });
+    Oid types[3] = {INT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID};
+    Datum args[3] = {PointerGetDatum(arr), Float8GetDatum(y), TimestampTzGetDatum(now)};
+    if (!a.sync) {
+        spi_guard([&]() {
+            int rc = SPI_execute_plan(
+                plan(g_plans.label_queue,
+                     "WITH u AS (UPDATE %s.ml_prediction_log l SET label = $2, labeled_at = $3"
+                     " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.label IS NULL"
+                     " RETURNING l.prediction_id, l.model_name, l.version)"
+                     " INSERT INTO %s.ml_label_queue (prediction_id, model_name, version, label)"
+                     " SELECT u.prediction_id, u.model_name, u.version, $2 FROM u",
+                     3, types),
+                args, nullptr, false, 0);
+            if (rc != SPI_OK_INSERT) elog(ERROR, "pg_learn: queueing a label failed: %s", SPI_result_code_string(rc));
+        });
+        return;
+    }
+    uint64 n = 0;
+    spi_guard([&]() {
+        int rc = SPI_execute_plan(
+            plan(g_plans.label_sync,
+                 "UPDATE %s.ml_prediction_log l SET label = $2, labeled_at = $3, learned_at = $3"
+                 " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.label IS NULL"
+                 " RETURNING l.prediction_id, l.model_name, l.version, l.features",
+                 3, types),
+            args, nullptr, false, 0);
+        if (rc != SPI_OK_UPDATE_RETURNING) elog(ERROR, "pg_learn: labelling failed: %s", SPI_result_code_string(rc));
+        n = SPI_processed;
+    });
+    std::vector<SyncRow> rows;
+    SPITupleTable* tt = SPI_tuptable;
+    for (uint64 i = 0; i < n; i++) {
+        Datum d[4];
+        bool dn[4];
+        pg_guard([&]() {
+            for (int j = 0; j < 4; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
+        });
+        rows.push_back({DatumGetInt64(d[0]), text_of(d[1]), DatumGetInt32(d[2]), d[3]});
+    }
+    learn_rows(nsp, rows, y);
+}
+
+// A label that arrived for a key: joined to the latest served prediction of that key in the
+// table and the shadow predictions made with it. Ignored when that prediction has its label
+// already (a label is set once) or when the key was never scored.
+void label_key(Oid nsp, const Attachment& a, text* key, double y) {
+    uint64 n = 0;
+    spi_guard([&]() {
+        Oid types[2] = {REGCLASSOID, TEXTOID};
+        Datum args[2] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key)};
+        int rc = SPI_execute_plan(
+            plan(g_plans.find,
+                 "SELECT l.prediction_id, l.served, l.label IS NOT NULL, m.kind"
+                 " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
+                 " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"
+                 " WHERE l.table_name OPERATOR(pg_catalog.=) $1 AND l.key OPERATOR(pg_catalog.=) $2"
+                 " AND l.prediction_id OPERATOR(pg_catalog.>=) (SELECT pg_catalog.max(p.prediction_id)"
+                 " FROM %s.ml_prediction_log p WHERE p.table_name OPERATOR(pg_catalog.=) $1"
+                 " AND p.key OPERATOR(pg_catalog.=) $2 AND p.served)"
+                 " ORDER BY l.prediction_id",
+                 2, types),
+            args, nullptr, true, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: finding a prediction failed: %s", SPI_result_code_string(rc));
+        n = SPI_processed;
+    });
+    if (n == 0) return;  // never scored: nothing to learn from
+    std::vector<int64> ids;
+    SPITupleTable* tt = SPI_tuptable;
+    for (uint64 i = 0; i < n; i++) {
+        Datum d[4];
+        bool dn[4];
+        pg_guard([&]() {
+            for (int j = 0; j < 4; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
+        });
+        bool served = DatumGetBool(d[1]), labelled = DatumGetBool(d[2]);
+        if (i == 0 && labelled) return;  // the served prediction has its label: set once
+        if (i > 0 && served) continue;   // (not reached: the first row is the latest served one)
+        if (labelled) continue;
+        if (dn[3]) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(DatumGetInt64(d[0])) + " no longer exists");
+        core::ModelKind kind;
+        if (!core::model_kind_from_name(text_of(d[3]), kind)) fail(ErrorKind::Internal, "unknown model kind");
+        core::check_label(kind, y);
+        ids.push_back(DatumGetInt64(d[0]));
+    }
+    apply_label(nsp, a, ids, y);
+}
+
+// ---- the trigger -----------------------------------------------------------------------------
+
+enum class Role { Score, Log, Label };
+
+Datum trigger(FunctionCallInfo fcinfo) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        pg_fail(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_ml_feedback_trigger is a trigger function",
+                {}, "ml_attach installs it; it cannot be called directly.");
+    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    TriggerEvent ev = td->tg_event;
+    if (!TRIGGER_FIRED_FOR_ROW(ev) || td->tg_trigger->tgnargs != 1)
+        pg_fail(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_ml_feedback_trigger must be a row trigger installed by ml_attach");
+    const std::string role_name = td->tg_trigger->tgargs[0];
+    Role role;
+    if (role_name == "score" && TRIGGER_FIRED_BEFORE(ev) && !TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Score;
+    else if (role_name == "log" && TRIGGER_FIRED_AFTER(ev) && !TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Log;
+    else if (role_name == "label" && TRIGGER_FIRED_AFTER(ev) && !TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Label;
+    else pg_fail(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_ml_feedback_trigger fired in a way ml_attach does not install it");
+
+    const bool is_update = TRIGGER_FIRED_BY_UPDATE(ev);
+    HeapTuple old_tuple = is_update ? td->tg_trigtuple : nullptr;
+    HeapTuple row = is_update ? td->tg_newtuple : td->tg_trigtuple;
+    Relation rel = td->tg_relation;
+    TupleDesc desc = RelationGetDescr(rel);
+    const Oid relid = RelationGetRelid(rel);
+    Oid nsp = InvalidOid;
+    const Oid fn_oid = fcinfo->flinfo->fn_oid;
+    pg_guard([&]() { nsp = get_func_namespace(fn_oid); });
+
+    State& st = state();
+    LazySpi spi(nsp);
+    pg_guard([&]() { check_schema(nsp); });
+
+    if (role == Role::Label) {
+        std::vector<Oid> tables = labelled_by(spi, relid);
+        for (Oid t : tables) {
+            AttachmentPtr a = attachment(spi, t);
+            if (!a || a->label_rel != relid) continue;
+            if (!a->label_resolved) resolve_label_table(*a, rel);
+            double y = 0;
+            if (!label_value(a->label_value, row, desc, y)) continue;
+            if (is_update && !column_is_null(a->label_value, old_tuple, desc)) continue;  // set once
+            text* key = key_text(a->label_key, row, desc, relation_text(rel));
+            spi.need();
+            label_key(nsp, *a, key, y);
+        }
+        spi.finish();
+        return PointerGetDatum(row);
+    }
+
+    AttachmentPtr a = attachment(spi, relid);
+    if (!a) {
+        // Detached in this transaction, or a trigger copied by hand: nothing to do.
+        spi.finish();
+        return PointerGetDatum(row);
+    }
+    if (!a->resolved) resolve_table(*a, rel);
+    std::vector<Value> values;
+
+    if (role == Role::Score) {
+        if (a->prediction_name.empty()) {
+            spi.finish();
+            return PointerGetDatum(row);
+        }
+        read_features(*a, row, desc, values, false);
+        fill_observation(*a, values, st.observation);
+        text* key = key_text(a->key, row, desc, a->table_text);
+        Served served = served_variant(nsp, *a, text_view(key));
+        double score = served.model.model->predict(st.observation);
+        Datum value = score_datum(*a, score);
+        spi.finish();
+        HeapTuple result = nullptr;
+        pg_guard([&]() {
+            int att = a->prediction.att;
+            bool isnull = false;
+            result = heap_modify_tuple_by_cols(row, desc, 1, &att, &value, &isnull);
+        });
+        return PointerGetDatum(result);
+    }
+
+    // Role::Log: an inserted row, or an update that changed the key or a feature, or brought a label.
+    bool label_arrived = false;
+    double y = 0;
+    if (!a->label_name.empty()) {
+        bool has_label = label_value(a->label, row, desc, y);
+        label_arrived = has_label && (!is_update || column_is_null(a->label, old_tuple, desc));
+    }
+    bool rescore = !is_update;
+    if (is_update) {
+        rescore = !same_value(a->key, old_tuple, row, desc);
+        for (size_t i = 0; i < a->features.size() && !rescore; i++)
+            rescore = !same_value(a->features[i], old_tuple, row, desc);
+        if (!label_arrived) rescore = true;  // the WHEN clause saw a change
+    }
+    text* key = key_text(a->key, row, desc, a->table_text);
+    spi.need();
+    if (rescore) {
+        read_features(*a, row, desc, values, true);
+        fill_observation(*a, values, st.observation);
+        Served served = served_variant(nsp, *a, text_view(key));
+        double score = served.model.model->predict(st.observation);
+        Jsonb* features = features_jsonb(*a, values);
+        std::vector<Logged> logged;
+        log_predictions(nsp, *a, key, served, score, features, st.observation, logged);
+        if (label_arrived) {
+            std::vector<int64> ids;
+            for (const Logged& l : logged) {
+                core::check_label(l.model.model->spec().kind, y);
+                ids.push_back(l.id);
+            }
+            apply_label(nsp, *a, ids, y);
+        }
+    } else if (label_arrived) {
+        label_key(nsp, *a, key, y);
+    }
+    spi.finish();
+    return PointerGetDatum(row);
+}
+
+// ---- ml_learn_pending ------------------------------------------------------------------------
+
+int64 learn_pending(FunctionCallInfo fcinfo) {
+    if (PG_ARGISNULL(1)) fail(ErrorKind::NullValue, "max_rows must not be NULL");
+    const int32 max_rows = PG_GETARG_INT32(1);
+    if (max_rows < 1) fail(ErrorKind::InvalidParameter, "max_rows must be at least 1", "got " + std::to_string(max_rows));
+    std::string model;
+    const bool one_model = !PG_ARGISNULL(0);
+    if (one_model) model = text_of(PG_GETARG_DATUM(0));
+    Oid nsp = InvalidOid;
+    const Oid fn_oid = fcinfo->flinfo->fn_oid;
+    pg_guard([&]() { nsp = get_func_namespace(fn_oid); });
+
+    SpiAsOwner spi(nsp);
+    pg_guard([&]() { check_schema(nsp); });
+    if (one_model) {
+        bool exists = false;
+        spi_guard([&]() {
+            Oid types[1] = {TEXTOID};
+            Datum args[1] = {PointerGetDatum(cstring_to_text_with_len(model.data(), static_cast<int>(model.size())))};
+            StringInfoData sql;
+            initStringInfo(&sql);
+            appendStringInfo(&sql, "SELECT 1 FROM %s.ml_model_names WHERE name OPERATOR(pg_catalog.=) $1",
+                             extension_schema_quoted());
+            int rc = SPI_execute_with_args(sql.data, 1, types, args, nullptr, true, 1);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: registry look-up failed");
+            exists = SPI_processed == 1;
+        });
+        if (!exists) pg_fail(ERRCODE_UNDEFINED_OBJECT, "model \"" + model.substr(0, 80) + "\" does not exist");
+    }
+
+    // The versions with queued labels.
+    struct Version {
+        std::string model;
+        int32 version;
+    };
+    std::vector<Version> versions;
+    uint64 n = 0;
+    spi_guard([&]() {
+        Oid types[1] = {TEXTOID};
+        Datum args[1] = {one_model ? PointerGetDatum(cstring_to_text_with_len(model.data(), static_cast<int>(model.size())))
+                                   : Datum(0)};
+        char nulls[2] = {one_model ? ' ' : 'n', '\0'};
+        int rc = SPI_execute_plan(plan(g_plans.pending,
+                                       "SELECT q.model_name, q.version FROM %s.ml_label_queue q"
+                                       " WHERE $1 IS NULL OR q.model_name OPERATOR(pg_catalog.=) $1"
+                                       " GROUP BY q.model_name, q.version",
+                                       1, types),
+                                  args, nulls, true, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: reading ml_label_queue failed: %s", SPI_result_code_string(rc));
+        n = SPI_processed;
+    });
+    SPITupleTable* vt = SPI_tuptable;
+    for (uint64 i = 0; i < n; i++) {
+        Datum d[2];
+        bool dn[2];
+        pg_guard([&]() {
+            for (int j = 0; j < 2; j++) d[j] = SPI_getbinval(vt->vals[i], vt->tupdesc, j + 1, &dn[j]);
+        });
+        versions.push_back({text_of(d[0]), DatumGetInt32(d[1])});
+    }
+    std::sort(versions.begin(), versions.end(), [](const Version& x, const Version& y) {
+        return x.model != y.model ? x.model < y.model : x.version < y.version;
+    });
+
+    int64 applied = 0;
+    core::Observation& obs = state().observation;
+    for (const Version& v : versions) {
+        if (applied >= max_rows) break;
+        // The version's row lock is the learners' lock: a version another transaction is learning
+        // (ml_learn_pending, ml_learn, a sync label) is left for the next call, so learners never
+        // wait for each other and cannot deadlock.
+        LockedModel lm = registry_lock_version(nsp, v.model, v.version, true);
+        if (!lm.locked) continue;
+        uint64 rows = 0;
+        spi_guard([&]() {
+            Oid types[3] = {TEXTOID, INT4OID, INT4OID};
+            Datum args[3] = {PointerGetDatum(cstring_to_text_with_len(v.model.data(), static_cast<int>(v.model.size()))),
+                             Int32GetDatum(v.version), Int32GetDatum(static_cast<int32>(max_rows - applied))};
+            int rc = SPI_execute_plan(
+                plan(g_plans.take,
+                     "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.prediction_id OPERATOR(pg_catalog.=) ANY (ARRAY("
+                     "SELECT q2.prediction_id FROM %s.ml_label_queue q2"
+                     " WHERE q2.model_name OPERATOR(pg_catalog.=) $1 AND q2.version OPERATOR(pg_catalog.=) $2"
+                     " ORDER BY q2.prediction_id LIMIT $3))"
+                     " RETURNING q.prediction_id, q.label),"
+                     " u AS (UPDATE %s.ml_prediction_log l SET learned_at = pg_catalog.clock_timestamp() FROM d"
+                     " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
+                     " RETURNING l.prediction_id, l.features, d.label)"
+                     " SELECT u.prediction_id, u.features, u.label FROM u ORDER BY u.prediction_id",
+                     3, types),
+                args, nullptr, false, 0);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: taking queued labels failed: %s", SPI_result_code_string(rc));
+            rows = SPI_processed;
+        });
+        if (rows == 0) {
+            // Taken by a learner that committed before our lock: nothing left; store nothing.
+            continue;
+        }
+        SPITupleTable* tt = SPI_tuptable;
+        for (uint64 i = 0; i < rows; i++) {
+            Datum d[3];
+            bool dn[3];
+            pg_guard([&]() {
+                for (int j = 0; j < 3; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
+            });
+            jsonb_features(d[1], obs);
+            lm.model->learn(obs, DatumGetFloat8(d[2]));
+            if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
+        }
+        registry_store(nsp, v.model, v.version, std::move(lm.model), rows);
+        applied += static_cast<int64>(rows);
+    }
+    spi.finish();
+    return applied;
+}
+
+}  // namespace
+
+}  // namespace pg_learn::pg
+
+using namespace pg_learn::pg;
+
+PGL_FUNCTION(ml_feedback_trigger) { return trigger(fcinfo); }
+
+PGL_FUNCTION(ml_learn_pending) { return Int64GetDatum(learn_pending(fcinfo)); }
+
+PGL_FUNCTION(ml_route_fraction) {
+    std::string model = text_of(PG_GETARG_DATUM(0));
+    std::string key = text_of(PG_GETARG_DATUM(1));
+    return Float8GetDatum(pg_learn::core::route_fraction(model, key));
+}
+
+// Every change of ml_attachments or ml_rollouts: a relcache invalidation of ml_attachments, which
+// every backend receives when the transaction commits (and this one at once, or at its abort),
+// and which empties the attachment caches.
+PGL_FUNCTION(ml_feedback_invalidate) {
+    const Oid fn_oid = fcinfo->flinfo->fn_oid;
+    pg_guard([&]() {
+        Oid nsp = get_func_namespace(fn_oid);
+        Oid rel = get_relname_relid("ml_attachments", nsp);
+        if (OidIsValid(rel)) CacheInvalidateRelcacheByRelid(rel);
+    });
+    fcinfo->isnull = true;
+    return Datum(0);
+}
+
+// sql_drop: forgets the attachments of dropped tables (as the extension's owner). Does nothing
+// while the extension itself is being dropped.
+PGL_FUNCTION(ml_feedback_on_drop) {
+    if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+        pg_fail(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_ml_feedback_on_drop is an event trigger function");
+    const Oid fn_oid = fcinfo->flinfo->fn_oid;
+    Oid nsp = InvalidOid;
+    bool present = false;
+    pg_guard([&]() {
+        nsp = get_func_namespace(fn_oid);
+        present = OidIsValid(nsp) && OidIsValid(get_relname_relid("ml_attachments", nsp)) &&
+                  OidIsValid(get_relname_relid("ml_models", nsp));
+    });
+    if (!present) return Datum(0);
+    SpiAsOwner spi(nsp);
+    spi_guard([&]() {
+        int rc = SPI_execute(psprintf("SELECT %s._ml_forget_dropped()", extension_schema_quoted()), false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: forgetting dropped tables failed: %s", SPI_result_code_string(rc));
+    });
+    spi.finish();
+    return Datum(0);
+}
+
+// ml_attach, ml_detach, ml_rollout, ml_rollout_remove: each runs its private _ml_<name> function
+// with the same arguments plus the caller's role name, as the owner of the extension's tables.
+PGL_FUNCTION(ml_feedback_write) {
+    if (!fcinfo->flinfo) fail(ErrorKind::Internal, "pg_learn functions must be called through the function manager");
+    const Oid fn_oid = fcinfo->flinfo->fn_oid;
+    Oid nsp = InvalidOid;
+    Oid* argtypes = nullptr;
+    int nargs = 0;
+    NameData actor;
+    char proname[NAMEDATALEN];
+    pg_guard([&]() {
+        char* p = get_func_name(fn_oid);
+        if (!p || (strcmp(p, "ml_attach") != 0 && strcmp(p, "ml_detach") != 0 && strcmp(p, "ml_rollout") != 0 &&
+                   strcmp(p, "ml_rollout_remove") != 0))
+            elog(ERROR, "pg_learn: ml_feedback_write called as %s", p ? p : "?");
+        strlcpy(proname, p, sizeof proname);
+        nsp = get_func_namespace(fn_oid);
+        get_func_signature(fn_oid, &argtypes, &nargs);
+        if (nargs != fcinfo->nargs) elog(ERROR, "pg_learn: %s called with %d arguments", p, fcinfo->nargs);
+        namestrcpy(&actor, GetUserNameFromId(GetUserId(), false));
+    });
+    SpiAsOwner spi(nsp);
+    spi_guard([&]() {
+        check_schema(nsp);
+        SPIPlanPtr p = nullptr;
+        for (auto& w : g_plans.writes)
+            if (w.fn == fn_oid) p = w.plan;
+        if (!p) {
+            StringInfoData sql;
+            initStringInfo(&sql);
+            appendStringInfo(&sql, "SELECT %s._%s(", extension_schema_quoted(), proname);
+            Oid* types = static_cast<Oid*>(palloc(sizeof(Oid) * (nargs + 1)));
+            for (int i = 0; i <= nargs; i++) {
+                appendStringInfo(&sql, "%s$%d", i ? ", " : "", i + 1);
+                types[i] = i < nargs ? argtypes[i] : NAMEOID;
+            }
+            appendStringInfoChar(&sql, ')');
+            p = keep_plan(sql.data, nargs + 1, types);
+            g_plans.writes.push_back({fn_oid, p});
+        }
+        Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * (nargs + 1)));
+        char* nulls = static_cast<char*>(palloc(nargs + 2));
+        for (int i = 0; i < nargs; i++) {
+            values[i] = fcinfo->args[i].value;
+            nulls[i] = fcinfo->args[i].isnull ? 'n' : ' ';
+        }
+        values[nargs] = NameGetDatum(&actor);
+        nulls[nargs] = ' ';
+        nulls[nargs + 1] = '\0';
+        int rc = SPI_execute_plan(p, values, nulls, false, 1);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: %s failed: %s", proname, SPI_result_code_string(rc));
+    });
+    spi.finish();
+    fcinfo->isnull = true;
+    return Datum(0);
+}

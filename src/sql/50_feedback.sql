@@ -1,0 +1,597 @@
+-- pg_learn 0.1.0, part 50: scoring triggers, the prediction log, exactly-once label feedback
+-- and rollouts (champion/challenger, shadow). docs/feedback.md is the reference.
+-- Uses the registry (part 40): model names, aliases, versions, and its privilege model.
+--
+-- ml_attach installs triggers on a table: rows are scored as they are inserted or their features
+-- change (into the prediction column), every prediction is logged with the features exactly as
+-- scored, and a label arriving later (an UPDATE of the label column from NULL, or a row in a
+-- labels table) is joined to the logged prediction and queued, or learned at once in 'sync' mode.
+-- ml_learn_pending consumes the queue in order, in the caller's transaction, applying each label
+-- to the version that made the prediction with the logged features.
+--
+-- As in part 40: every function body names the extension's objects as @extschema@.name and runs
+-- with search_path = pg_catalog, pg_temp; the tables belong to the extension's owner; writers
+-- are C entry points that run private _ml_* functions as that owner with the caller as actor;
+-- the triggers write the log and the queue as that owner. No SECURITY DEFINER.
+
+-- ---------------------------------------------------------------------------------------------
+-- Tables. All four are marked for pg_dump (pg_extension_config_dump): the attachments and
+-- rollouts are configuration; the log and the queue are data that must survive a dump and
+-- restore (a pending label is a promise to learn).
+-- ---------------------------------------------------------------------------------------------
+
+-- One row per attached table. Column names are resolved when a backend first uses the row
+-- (and again after any change to the table's definition); the triggers' column lists keep
+-- the feature, key and label columns from being dropped while attached.
+CREATE TABLE @extschema@.ml_attachments (
+    table_name         regclass    PRIMARY KEY,
+    model_name         text        NOT NULL REFERENCES @extschema@.ml_model_names (name),
+    alias              text        NOT NULL DEFAULT 'production',
+    key_column         name        NOT NULL,
+    prediction_column  name,
+    label_column       name,
+    features           text[]      NOT NULL CHECK (cardinality(features) >= 1),
+    label_table        regclass,
+    label_key_column   name,
+    label_value_column name,
+    mode               text        NOT NULL DEFAULT 'queue' CHECK (mode IN ('queue', 'sync')),
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    created_by         name        NOT NULL DEFAULT current_user,
+    -- the champion alias stays deployed while a table is attached to it (ml_undeploy fails)
+    CONSTRAINT ml_attachments_alias_deployed FOREIGN KEY (model_name, alias)
+        REFERENCES @extschema@.ml_aliases (name, alias),
+    CHECK (label_column IS NULL OR label_table IS NULL),
+    CHECK ((label_table IS NULL) = (label_key_column IS NULL)
+           AND (label_table IS NULL) = (label_value_column IS NULL))
+);
+COMMENT ON TABLE @extschema@.ml_attachments IS
+    'pg_learn: tables whose rows are scored by a model as they arrive, and where their labels come from';
+
+-- Challengers and shadows of a model name. The champion is the alias an attachment names.
+CREATE TABLE @extschema@.ml_rollouts (
+    model_name text        NOT NULL,
+    alias      text        NOT NULL,
+    role       text        NOT NULL CHECK (role IN ('challenger', 'shadow')),
+    share      float8      CHECK (share > 0 AND share < 1),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by name        NOT NULL DEFAULT current_user,
+    PRIMARY KEY (model_name, alias),
+    -- a rolled-out alias stays deployed while it serves (ml_undeploy fails)
+    CONSTRAINT ml_rollouts_alias_deployed FOREIGN KEY (model_name, alias)
+        REFERENCES @extschema@.ml_aliases (name, alias),
+    CHECK ((role = 'shadow') = (share IS NULL))
+);
+COMMENT ON TABLE @extschema@.ml_rollouts IS
+    'pg_learn: challenger (with its traffic share) and shadow versions of a model';
+
+-- Every prediction made by the triggers: served (champion or challenger) and shadow.
+CREATE TABLE @extschema@.ml_prediction_log (
+    prediction_id bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    model_name    text        NOT NULL,
+    version       int         NOT NULL,
+    variant       text        NOT NULL,
+    served        boolean     NOT NULL,
+    table_name    regclass,
+    key           text        NOT NULL,
+    predicted_at  timestamptz NOT NULL,
+    score         float8,
+    features      jsonb       NOT NULL,
+    label         float8,
+    labeled_at    timestamptz,
+    learned_at    timestamptz,
+    CHECK ((label IS NULL) = (labeled_at IS NULL)),
+    CHECK (learned_at IS NULL OR label IS NOT NULL)
+);
+CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
+CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
+COMMENT ON TABLE @extschema@.ml_prediction_log IS
+    'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+
+-- Labels joined to their prediction, waiting for ml_learn_pending. A row lives from the
+-- labelling transaction to the learning transaction that deletes it.
+CREATE TABLE @extschema@.ml_label_queue (
+    prediction_id bigint      PRIMARY KEY REFERENCES @extschema@.ml_prediction_log,
+    model_name    text        NOT NULL,
+    version       int         NOT NULL,
+    label         float8      NOT NULL,
+    queued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- a version with pending labels cannot be unregistered
+    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version)
+);
+CREATE INDEX ml_label_queue_version ON @extschema@.ml_label_queue (model_name, version, prediction_id);
+COMMENT ON TABLE @extschema@.ml_label_queue IS
+    'pg_learn: labels waiting to be learned by ml_learn_pending, in prediction order';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_attachments', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_rollouts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_prediction_log', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_label_queue', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id'), '');
+
+REVOKE ALL ON TABLE @extschema@.ml_attachments, @extschema@.ml_rollouts, @extschema@.ml_prediction_log,
+                    @extschema@.ml_label_queue FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- The C side: the trigger function, the invalidation of the backends' attachment caches, the
+-- cleanup when an attached table is dropped. Not executable by PUBLIC (CREATE TRIGGER needs
+-- EXECUTE on the function; ml_attach creates the triggers as the extension's owner).
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._ml_feedback_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ml_feedback_trigger' LANGUAGE C;
+CREATE FUNCTION @extschema@._ml_feedback_invalidate() RETURNS void
+    AS 'MODULE_PATHNAME', 'ml_feedback_invalidate' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@._ml_feedback_on_drop() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'ml_feedback_on_drop' LANGUAGE C;
+
+-- The class of a column type: 'float' (float8, float4, numeric: a prediction column may have
+-- one), 'integer', 'boolean' (these three: a label column), 'category' (text, varchar, char,
+-- name, enums); with 'float', 'integer' and 'boolean', what a feature column may have (as for
+-- ml_predict with a row). Anything else is 'other'. A domain is classed by its base type.
+CREATE FUNCTION @extschema@._ml_column_class(p_type oid) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE t(oid, typtype, typbasetype) AS (
+        SELECT y.oid, y.typtype, y.typbasetype FROM pg_type y WHERE y.oid = p_type
+        UNION ALL
+        SELECT b.oid, b.typtype, b.typbasetype FROM pg_type b JOIN t ON b.oid = t.typbasetype
+        WHERE t.typtype = 'd'
+    )
+    SELECT CASE
+        WHEN t.oid IN ('float8'::regtype, 'float4'::regtype, 'numeric'::regtype) THEN 'float'
+        WHEN t.oid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'integer'
+        WHEN t.oid = 'bool'::regtype THEN 'boolean'
+        WHEN t.oid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype)
+             OR t.typtype = 'e' THEN 'category'
+        ELSE 'other' END
+    FROM t WHERE t.typtype <> 'd'
+$$;
+
+-- A column of a table, by name: 42703 when it does not exist (dropped and system columns do not).
+CREATE FUNCTION @extschema@._ml_attribute(p_table regclass, p_column text, p_what text) RETURNS pg_attribute
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a pg_attribute;
+BEGIN
+    IF p_column IS NULL THEN
+        RAISE EXCEPTION '% column must not be NULL', p_what USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO a FROM pg_attribute
+    WHERE attrelid = p_table AND attname = p_column AND attnum > 0 AND NOT attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% column "%" of table % does not exist', p_what, p_column, p_table
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN a;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Private functions: attaching, detaching, rollouts. Run by the C entry points below as the
+-- extension's owner, with the caller's name as p_actor; they check what the caller may do.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
+                                       p_label name, p_features text[], p_alias text, p_mode text,
+                                       p_label_table regclass, p_label_key name, p_label_value name,
+                                       p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel pg_class;
+    lrel pg_class;
+    a pg_attribute;
+    key_type oid;
+    feats text[];
+    f text;
+    cls text;
+    ignored jsonb;
+    watched text;
+    old_row text;
+    new_row text;
+    cond text;
+BEGIN
+    -- Arguments.
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_key IS NULL THEN
+        RAISE EXCEPTION 'key column must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'The key names the row a label will arrive for, e.g. key => ''id''.';
+    END IF;
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_mode NOT IN ('queue', 'sync') THEN
+        RAISE EXCEPTION 'unknown mode "%"', left(p_mode, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'mode is ''queue'' (labels wait for ml_learn_pending) or ''sync'' (learned when they arrive).';
+    END IF;
+
+    -- The model and the version that will serve.
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The alias a table is attached to is the champion; remove the rollout with ml_rollout_remove first.';
+    END IF;
+
+    -- The table, and what the caller may do: own it, and score (and, with labels, teach) the model.
+    SELECT * INTO rel FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF rel.relkind <> 'r' THEN
+        RAISE EXCEPTION '% is not a table', p_table USING ERRCODE = 'wrong_object_type',
+            DETAIL = CASE rel.relkind WHEN 'p' THEN 'Partitioned tables cannot be attached; attach each partition.'
+                                      ELSE 'Only ordinary tables can be attached.' END;
+    END IF;
+    IF NOT pg_has_role(p_actor, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).';
+    END IF;
+    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
+       AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).';
+    END IF;
+    -- Concurrent attaches of one table queue here; the second then sees the first.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.table_name = p_table) THEN
+        RAISE EXCEPTION 'table % is already attached to model "%"', p_table,
+                        (SELECT t.model_name FROM @extschema@.ml_attachments t WHERE t.table_name = p_table)
+            USING ERRCODE = 'duplicate_object', HINT = 'ml_detach it first.';
+    END IF;
+
+    -- The key, prediction and label columns.
+    a := @extschema@._ml_attribute(p_table, p_key, 'key');
+    key_type := a.atttypid;
+    IF p_prediction IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_prediction, 'prediction');
+        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'prediction column "%" is a generated column', p_prediction
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+    END IF;
+    IF p_label IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_label, 'label');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean') THEN
+            RAISE EXCEPTION 'label column "%" has type %', p_label, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label column is numeric or boolean.';
+        END IF;
+    END IF;
+    IF p_key = p_prediction OR p_key = p_label OR p_prediction = p_label THEN
+        RAISE EXCEPTION 'the key, prediction and label columns must be different columns'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- A labels table: rows (key, value) arriving later.
+    IF p_label_table IS NOT NULL THEN
+        IF p_label IS NOT NULL THEN
+            RAISE EXCEPTION 'labels come from a label column or from a labels table, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_label_key IS NULL OR p_label_value IS NULL THEN
+            RAISE EXCEPTION 'a labels table needs label_key and label_value' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'label_key names its column holding the key, label_value its column holding the label.';
+        END IF;
+        IF p_label_table = p_table THEN
+            RAISE EXCEPTION 'the labels table is the attached table itself' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Use label => column for a label column of the attached table.';
+        END IF;
+        SELECT * INTO lrel FROM pg_class c WHERE c.oid = p_label_table;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', p_label_table::oid USING ERRCODE = 'undefined_table';
+        END IF;
+        IF lrel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', p_label_table USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF NOT pg_has_role(p_actor, lrel.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table %', p_label_table USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_key, 'label key');
+        IF a.atttypid <> key_type THEN
+            RAISE EXCEPTION 'label key column "%" has type %, but key column "%" has type %', p_label_key,
+                            format_type(a.atttypid, NULL), p_key, format_type(key_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_value, 'label value');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean') THEN
+            RAISE EXCEPTION 'label value column "%" has type %', p_label_value, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label is numeric or boolean.';
+        END IF;
+        IF p_label_key = p_label_value THEN
+            RAISE EXCEPTION 'label_key and label_value must be different columns' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF p_label_key IS NOT NULL OR p_label_value IS NOT NULL THEN
+        RAISE EXCEPTION 'label_key and label_value go with label_table' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The features: given, or every column but the key, prediction and label columns (and
+    -- those the model's spec ignores).
+    IF p_features IS NULL THEN
+        SELECT m.spec -> 'ignore' INTO ignored
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        SELECT array_agg(c.attname::text ORDER BY c.attnum) INTO feats
+        FROM pg_attribute c
+        WHERE c.attrelid = p_table AND c.attnum > 0 AND NOT c.attisdropped
+          AND c.attname IS DISTINCT FROM p_key AND c.attname IS DISTINCT FROM p_prediction
+          AND c.attname IS DISTINCT FROM p_label
+          AND NOT coalesce(ignored ? c.attname::text, false);
+        IF feats IS NULL THEN
+            RAISE EXCEPTION 'table % has no column left to be a feature', p_table USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        IF cardinality(p_features) = 0 THEN
+            RAISE EXCEPTION 'features must name at least one column' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF array_position(p_features, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        IF (SELECT count(DISTINCT x) FROM unnest(p_features) x) <> cardinality(p_features) THEN
+            RAISE EXCEPTION 'features name a column more than once' USING ERRCODE = 'duplicate_column';
+        END IF;
+        feats := p_features;
+    END IF;
+    FOREACH f IN ARRAY feats LOOP
+        a := @extschema@._ml_attribute(p_table, f, 'feature');
+        IF f IN (p_key, p_prediction, p_label) THEN
+            RAISE EXCEPTION 'column "%" is the key, prediction or label column and cannot also be a feature', f
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cls := @extschema@._ml_column_class(a.atttypid);
+        IF cls = 'other' THEN
+            RAISE EXCEPTION 'column "%" has type %, which cannot be a feature', f, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].';
+        END IF;
+        IF a.attgenerated <> '' AND p_prediction IS NOT NULL THEN
+            RAISE EXCEPTION 'feature column "%" is a generated column', f USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Generated columns are computed after BEFORE triggers, which write the prediction column.';
+        END IF;
+    END LOOP;
+
+    INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
+                                            label_column, features, label_table, label_key_column,
+                                            label_value_column, mode, created_by)
+    VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
+            p_label_value, p_mode, p_actor);
+
+    -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
+    -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
+    SELECT string_agg(quote_ident(c), ', '), 'ROW(' || string_agg('OLD.' || quote_ident(c), ', ') || ')',
+           'ROW(' || string_agg('NEW.' || quote_ident(c), ', ') || ')'
+    INTO watched, old_row, new_row
+    FROM unnest(ARRAY[p_key::text] || feats) c;
+    IF p_prediction IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_score_insert BEFORE INSERT ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'score');
+        EXECUTE format('CREATE TRIGGER pg_learn_score_update BEFORE UPDATE OF %s ON %s FOR EACH ROW '
+                       'WHEN (%s IS DISTINCT FROM %s) EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)',
+                       watched, p_table, old_row, new_row, 'score');
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
+    cond := format('%s IS DISTINCT FROM %s', old_row, new_row);
+    IF p_label IS NOT NULL THEN
+        watched := watched || ', ' || quote_ident(p_label);
+        cond := cond || format(' OR (OLD.%1$I IS NULL AND NEW.%1$I IS NOT NULL)', p_label);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    -- One label trigger per labels table, whatever the number of tables it labels.
+    IF p_label_table IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p_label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_label AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_label_table, 'label');
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE FUNCTION @extschema@._ml_detach(p_table regclass, p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    att @extschema@.ml_attachments;
+    owner oid;
+BEGIN
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relowner INTO owner FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF NOT pg_has_role(p_actor, owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    DELETE FROM @extschema@.ml_attachments t WHERE t.table_name = p_table RETURNING * INTO att;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not attached to a model', p_table USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_score_insert ON %s', p_table);
+    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_score_update ON %s', p_table);
+    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_log_insert ON %s', p_table);
+    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_log_update ON %s', p_table);
+    IF att.label_table IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.label_table = att.label_table)
+       AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = att.label_table) THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_label ON %s', att.label_table);
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE FUNCTION @extschema@._ml_rollout(p_model text, p_alias text, p_role text, p_share float8, p_actor name)
+    RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    champions text;
+    total float8;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_role NOT IN ('challenger', 'shadow') THEN
+        RAISE EXCEPTION 'unknown rollout role "%"', left(p_role, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'role is ''challenger'' (serves a share of the keys) or ''shadow'' (scores every row, serves none).';
+    END IF;
+    IF p_role = 'shadow' AND p_share IS NOT NULL THEN
+        RAISE EXCEPTION 'a shadow serves no traffic: its share must be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_role = 'challenger' AND p_share IS NULL THEN
+        RAISE EXCEPTION 'a challenger needs a traffic share' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'e.g. share => 0.1 serves a tenth of the keys.';
+    END IF;
+    IF p_role = 'challenger' AND NOT (p_share > 0 AND p_share < 1) THEN
+        RAISE EXCEPTION 'traffic share % is not between 0 and 1', p_share USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Serializes the rollout changes (and deploys) of a name: the shares' sum stays below 1.
+    PERFORM @extschema@._ml_lock_name(p_model);
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO champions
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_model AND t.alias = p_alias;
+    IF champions IS NOT NULL THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is the champion of %', p_alias, p_model, champions
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A challenger or shadow is another alias than the one the table is attached to.';
+    END IF;
+    IF p_role = 'challenger' THEN
+        SELECT coalesce(sum(r.share), 0) INTO total FROM @extschema@.ml_rollouts r
+        WHERE r.model_name = p_model AND r.role = 'challenger' AND r.alias <> p_alias;
+        IF total + p_share >= 1 THEN
+            RAISE EXCEPTION 'the challengers of model "%" would serve % of the keys', p_model, total + p_share
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The champion serves what the challengers do not: their shares must add up to less than 1.';
+        END IF;
+    END IF;
+    INSERT INTO @extschema@.ml_rollouts AS r (model_name, alias, role, share, created_by)
+    VALUES (p_model, p_alias, p_role, p_share, p_actor)
+    ON CONFLICT (model_name, alias) DO UPDATE SET role = excluded.role, share = excluded.share,
+                                                 created_at = excluded.created_at, created_by = excluded.created_by;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE FUNCTION @extschema@._ml_rollout_remove(p_model text, p_alias text, p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    PERFORM @extschema@._ml_lock_name(p_model);
+    DELETE FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no rollout of alias "%"', p_model, p_alias USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+-- Called by the sql_drop event trigger (as the extension's owner): a dropped attached table
+-- takes its attachment with it; a dropped labels table leaves its attachments without labels.
+-- Logged predictions and queued labels stay (they are learnable without the table).
+CREATE FUNCTION @extschema@._ml_forget_dropped() RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    dropped oid[];
+BEGIN
+    SELECT array_agg(d.objid) INTO dropped FROM pg_event_trigger_dropped_objects() d
+    WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.object_type = 'table';
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM @extschema@.ml_attachments t WHERE t.table_name::oid = ANY (dropped);
+    UPDATE @extschema@.ml_attachments t SET label_table = NULL, label_key_column = NULL, label_value_column = NULL
+    WHERE t.label_table::oid = ANY (dropped);
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE EVENT TRIGGER pg_learn_forget_dropped ON sql_drop EXECUTE FUNCTION @extschema@._ml_feedback_on_drop();
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._ml_feedback_trigger(),
+    @extschema@._ml_feedback_invalidate(),
+    @extschema@._ml_feedback_on_drop(),
+    @extschema@._ml_column_class(oid),
+    @extschema@._ml_attribute(regclass, text, text),
+    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+    @extschema@._ml_detach(regclass, name),
+    @extschema@._ml_rollout(text, text, text, float8, name),
+    @extschema@._ml_rollout_remove(text, text, name),
+    @extschema@._ml_forget_dropped()
+FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- The public surface. Writers: not executable by PUBLIC (docs/feedback.md, "Privileges").
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.ml_attach(tbl regclass, model text, key name, prediction name DEFAULT NULL,
+                                      label name DEFAULT NULL, features text[] DEFAULT NULL,
+                                      alias text DEFAULT 'production', mode text DEFAULT 'queue',
+                                      label_table regclass DEFAULT NULL, label_key name DEFAULT NULL,
+                                      label_value name DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name) IS
+    'Scores the rows of a table with a model as they arrive, logs the predictions and learns from their labels';
+
+CREATE FUNCTION @extschema@.ml_detach(tbl regclass)
+    RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_detach(regclass) IS
+    'Removes the scoring and labelling triggers of a table (its log and pending labels stay)';
+
+CREATE FUNCTION @extschema@.ml_rollout(model text, alias text, role text, share float8 DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_rollout(text, text, text, float8) IS
+    'Rolls out an alias of a model as a challenger (serving a share of the keys) or a shadow (scoring, never serving)';
+
+CREATE FUNCTION @extschema@.ml_rollout_remove(model text, alias text)
+    RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_rollout_remove(text, text) IS
+    'Ends the rollout of an alias: the champion serves every key again';
+
+-- Learns the queued labels (all models, or one), oldest prediction first, in the caller's
+-- transaction; returns how many labels were applied.
+CREATE FUNCTION @extschema@.ml_learn_pending(model text DEFAULT NULL, max_rows int DEFAULT 10000)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'ml_learn_pending' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_learn_pending(text, int) IS
+    'Applies queued labels to the versions that made the predictions, oldest first; returns the number applied';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name),
+    @extschema@.ml_detach(regclass),
+    @extschema@.ml_rollout(text, text, text, float8),
+    @extschema@.ml_rollout_remove(text, text),
+    @extschema@.ml_learn_pending(text, int)
+FROM PUBLIC;
+
+-- Reading, with the caller's rights (needs SELECT on ml_label_queue).
+CREATE FUNCTION @extschema@.ml_pending_labels(model text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) FROM @extschema@.ml_label_queue q WHERE model IS NULL OR q.model_name = model
+$$;
+COMMENT ON FUNCTION @extschema@.ml_pending_labels(text) IS
+    'The number of labels waiting for ml_learn_pending (all models, or one)';
+
+-- The key's place in [0, 1) for a model's traffic split: a challenger with share s serves
+-- the keys below s (challengers in alias order take consecutive slices).
+CREATE FUNCTION @extschema@.ml_route_fraction(model text, key text) RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_route_fraction' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ml_route_fraction(text, text) IS
+    'The place of a key in [0, 1) in the traffic split of a model (deterministic)';
