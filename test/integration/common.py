@@ -93,9 +93,16 @@ class Cluster:
         opts = "-p %d -k %s -c listen_addresses=''" % (self.port, self.dir)
         for name, value in self.settings.items():
             opts += " -c %s=%s" % (name, value)
-        _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l",
-                      os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"],
-                     stdout=subprocess.DEVNULL)
+        # pg_ctl's messages (e.g. "another server might be running" after a crash, about the
+        # stale lock file) are shown only when the start fails
+        try:
+            _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l",
+                          os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except subprocess.CalledProcessError as e:
+            raise RuntimeError("pg_ctl start failed: %s; server log: %s"
+                               % (" ".join((e.stderr or "").split()),
+                                  " | ".join(self.server_log_tail(5).splitlines()))) from None
         self._started = True
 
     def stop(self):

@@ -210,9 +210,8 @@ def run(cluster, rep):
     t1 = time.perf_counter()
     drained = 0
     for _ in range(10000):
-        n = conn.execute("SELECT ml_learn_pending()").fetchone()[0]
-        drained += n
-        if n == 0:
+        drained += conn.execute("SELECT ml_learn_pending()").fetchone()[0]
+        if conn.execute("SELECT ml_pending_labels()").fetchone()[0] == 0:
             break
     t_drain = time.perf_counter() - t1
 
