@@ -33,9 +33,10 @@ Figures:
    `UPDATE t SET p = 0` over BENCH_ROWS rows, VACUUM + CHECKPOINT before each run. Target:
    within 1.5x.
 6. Labels: BENCH_LABELS labels arrive (an UPDATE of the label column of an attached table:
-   the trigger joins each to its logged prediction and queues it) vs `ml_learn_pending` learning
-   them all. Reported with labels learned per second; no target (the ratio says how learning
-   compares with receiving the labels).
+   the trigger joins each to its logged prediction and queues it), first against the same
+   UPDATE of a plain table (what receiving a label costs), then against `ml_learn_pending`
+   learning them all (labels learned per second, and how learning compares with receiving the
+   labels). No targets.
 
 It is a benchmark, not a test: it exits 0 when a figure is over its target, non-zero only when
 something fails.
@@ -244,23 +245,30 @@ def fig_batch_update(cluster, tab):
 
 def fig_labels(cluster, tab):
     conn = cluster.conn
-    have = conn.execute("SELECT count(*) FROM ev_scored").fetchone()[0]
     need = LABELS * (RUNS + 1)
-    if have < need:
-        conn.execute("INSERT INTO ev_scored (f1, f2, f3, f4, f5) SELECT random() * 2 - 1, "
-                     "random() * 2 - 1, random() * 2 - 1, random() * 2 - 1, random() * 2 - 1 "
-                     "FROM generate_series(1, %s::bigint)", (need - have,))
-    conn.execute("SELECT ml_learn_pending(NULL, 1000000000)")      # nothing should be queued
-    conn.execute("VACUUM ANALYZE ev_scored")
-    ids = [r[0] for r in conn.execute(
-        "SELECT id FROM ev_scored WHERE y IS NULL ORDER BY id LIMIT %s", (need,))]
-    ranges = [(ids[i * LABELS], ids[(i + 1) * LABELS - 1]) for i in range(RUNS + 1)]
+    for t in ("ev_scored", "ev_plain"):
+        have = conn.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+        if have < need:
+            conn.execute("INSERT INTO %s (f1, f2, f3, f4, f5) SELECT random() * 2 - 1, "
+                         "random() * 2 - 1, random() * 2 - 1, random() * 2 - 1, random() * 2 - 1 "
+                         "FROM generate_series(1, %%s::bigint)" % t, (need - have,))
+        conn.execute("VACUUM ANALYZE %s" % t)
+    if conn.execute("SELECT ml_pending_labels()").fetchone()[0] != 0:
+        raise RuntimeError("labels queued before the labelling figure")
+
+    def id_ranges(t):
+        ids = [r[0] for r in conn.execute(
+            "SELECT id FROM %s WHERE y IS NULL ORDER BY id LIMIT %%s" % t, (need,))]
+        return [(ids[i * LABELS], ids[(i + 1) * LABELS - 1]) for i in range(RUNS + 1)]
+
+    ranges, plain_ranges = id_ranges("ev_scored"), id_ranges("ev_plain")
+    label_sql = "UPDATE %s SET y = (f1 - f2 + 0.5 * f3 > 0)::int WHERE id BETWEEN %d AND %d"
     seen0 = conn.execute("SELECT sum((ml_info(model)->>'n_seen')::bigint) FROM ml_models "
                          "WHERE name = 'bench'").fetchone()[0]
-    bl, lr, applied = [], [], 0
+    pl, bl, lr, applied = [], [], [], 0
     for i, (lo, hi) in enumerate(ranges):
-        t_label = timed(conn, "UPDATE ev_scored SET y = (f1 - f2 + 0.5 * f3 > 0)::int "
-                              "WHERE id BETWEEN %d AND %d" % (lo, hi))
+        t_plain = timed(conn, label_sql % (("ev_plain",) + plain_ranges[i]))
+        t_label = timed(conn, label_sql % ("ev_scored", lo, hi))
         t0 = time.perf_counter()
         n = conn.execute("SELECT ml_learn_pending('bench', %s)", (LABELS,)).fetchone()[0]
         t_learn = (time.perf_counter() - t0) * 1000.0
@@ -268,13 +276,17 @@ def fig_labels(cluster, tab):
         if n != LABELS:
             raise RuntimeError("ml_learn_pending applied %d labels, %d were queued" % (n, LABELS))
         if i > 0:                                   # the first round is the warm-up
+            pl.append(t_plain)
             bl.append(t_label)
             lr.append(t_learn)
     seen1 = conn.execute("SELECT sum((ml_info(model)->>'n_seen')::bigint) FROM ml_models "
                          "WHERE name = 'bench'").fetchone()[0]
     if seen1 - seen0 != applied:
         raise RuntimeError("n_seen grew by %d, %d labels applied" % (seen1 - seen0, applied))
-    b, o = statistics.median(bl), statistics.median(lr)
+    p, b, o = statistics.median(pl), statistics.median(bl), statistics.median(lr)
+    tab.add("labels arriving vs plain UPDATE", p, b, None,
+            "%d labels as UPDATEs of the label column: attached (joined to the log, queued) "
+            "vs a plain table" % LABELS)
     tab.add("ml_learn_pending vs labels arriving", b, o, None,
             "%d labels: %.0f labels/s learned, %.0f labels/s arriving"
             % (LABELS, LABELS / o * 1000, LABELS / b * 1000))
