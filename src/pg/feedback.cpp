@@ -5,8 +5,17 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/resowner.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "common/shortest_dec.h"
@@ -146,6 +155,8 @@ State* g_state = nullptr;
 // The schema the plans were made for, and the tables whose invalidation empties the cache.
 Oid g_nsp = InvalidOid;
 Oid g_attachments_rel = InvalidOid;
+Oid g_log_rel = InvalidOid;  // ml_prediction_log
+Oid g_log_seq = InvalidOid;  // its identity sequence
 char g_nsp_name[NAMEDATALEN];
 
 // Relcache invalidation: of ml_attachments (every change of an attachment or rollout sends one,
@@ -227,6 +238,10 @@ void check_schema(Oid nsp) {
         }
         g_nsp = nsp;
         g_attachments_rel = rel;
+        g_log_rel = get_relname_relid("ml_prediction_log", nsp);
+        if (!OidIsValid(g_log_rel))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_prediction_log does not exist")));
+        g_log_seq = getIdentitySequence(g_log_rel, 1, false);
     }
 }
 
@@ -617,15 +632,17 @@ Jsonb* features_jsonb(const Attachment& a, const std::vector<Value>& values) {
     const Column* cols = a.features.data();
     const Value* vals = values.data();
     const size_t n = a.features.size();
+    // The features are in jsonb key order and their names distinct: the object is written as is,
+    // without pushJsonbValue's sort.
     pg_guard([&]() {
-        JsonbParseState* st = nullptr;
-        pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+        JsonbPair* pairs = static_cast<JsonbPair*>(palloc(sizeof(JsonbPair) * n));
         for (size_t i = 0; i < n; i++) {
-            JsonbValue k, v;
+            JsonbValue& k = pairs[i].key;
+            JsonbValue& v = pairs[i].value;
+            pairs[i].order = static_cast<uint32>(i);
             k.type = jbvString;
             k.val.string.val = const_cast<char*>(cols[i].name.data());
             k.val.string.len = static_cast<int>(cols[i].name.size());
-            pushJsonbValue(&st, WJB_KEY, &k);
             if (vals[i].isnull) {
                 v.type = jbvNull;
             } else if (cols[i].kind == Kind::Bool) {
@@ -639,9 +656,12 @@ Jsonb* features_jsonb(const Attachment& a, const std::vector<Value>& values) {
                 v.type = jbvNumeric;
                 v.val.numeric = DatumGetNumeric(vals[i].jnum);
             }
-            pushJsonbValue(&st, WJB_VALUE, &v);
         }
-        result = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr));
+        JsonbValue obj;
+        obj.type = jbvObject;
+        obj.val.object.nPairs = static_cast<int>(n);
+        obj.val.object.pairs = pairs;
+        result = JsonbValueToJsonb(&obj);
     });
     return result;
 }
@@ -748,6 +768,135 @@ Datum score_datum(const Attachment& a, double score) {
     return result;
 }
 
+
+// ---- writing the log -------------------------------------------------------------------------
+
+// The log's rows are inserted directly (heap and indexes, with its constraints checked), not
+// through SPI: starting an executor per row would cost more than the row itself. What the insert
+// needs is opened once per transaction, owned by the top transaction (a subtransaction that
+// rolls back leaves it intact), and closed before commit. While the log table has triggers of
+// its own (pg_learn creates none), or columns this code does not know, rows go through SPI.
+struct LogWriter {
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    bool open = false;
+    bool direct = false;
+    bool stale = false;
+    Oid relid = InvalidOid;
+    Relation rel = nullptr;
+    EState* estate = nullptr;
+    ResultRelInfo* rri = nullptr;
+    TupleTableSlot* slot = nullptr;
+    Oid seq = InvalidOid;
+};
+LogWriter g_log;
+bool g_log_callbacks = false;
+
+constexpr int kLogColumns = 13;
+const char* const kLogColumnNames[kLogColumns] = {
+    "prediction_id", "model_name", "version", "variant", "served", "table_name", "key",
+    "predicted_at", "score", "features", "label", "labeled_at", "learned_at"};
+
+// Plain PostgreSQL code.
+void log_close(bool commit) {
+    if (g_log.open && commit && g_log.direct) {
+        ResourceOwner save = CurrentResourceOwner;
+        CurrentResourceOwner = TopTransactionResourceOwner;
+        ExecDropSingleTupleTableSlot(g_log.slot);
+        ExecCloseIndices(g_log.rri);
+        table_close(g_log.rel, NoLock);
+        FreeExecutorState(g_log.estate);
+        CurrentResourceOwner = save;
+    }
+    // On abort the resource owner releases the relation, and the memory goes with the
+    // transaction's.
+    g_log = LogWriter{};
+}
+
+void log_on_xact(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+        case XACT_EVENT_PARALLEL_PRE_COMMIT:
+        case XACT_EVENT_PRE_PREPARE: log_close(true); break;
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PARALLEL_ABORT:
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PREPARE: g_log = LogWriter{}; break;
+    }
+}
+
+void log_on_relcache(Datum, Oid relid) {
+    if (g_log.open && (relid == InvalidOid || relid == g_log.relid)) g_log.stale = true;
+}
+
+void log_open(Oid relid) {
+    if (!g_log_callbacks) {
+        RegisterXactCallback(log_on_xact, nullptr);
+        CacheRegisterRelcacheCallback(log_on_relcache, Datum(0));
+        g_log_callbacks = true;
+    }
+    if (g_log.open && g_log.lxid != MyProc->lxid) g_log = LogWriter{};  // a transaction we missed the end of
+    if (g_log.open && (g_log.stale || g_log.relid != relid)) log_close(true);
+    if (g_log.open) return;
+    MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+    ResourceOwner save = CurrentResourceOwner;
+    CurrentResourceOwner = TopTransactionResourceOwner;
+    Relation rel = table_open(relid, RowExclusiveLock);
+    TupleDesc desc = RelationGetDescr(rel);
+    // (Foreign keys referencing the log give it triggers for UPDATE and DELETE, which an insert
+    // does not fire.)
+    TriggerDesc* trig = rel->trigdesc;
+    bool direct = desc->natts == kLogColumns && rel->rd_rel->relkind == RELKIND_RELATION &&
+                  (!trig || !(trig->trig_insert_before_row || trig->trig_insert_after_row || trig->trig_insert_instead_row ||
+                              trig->trig_insert_before_statement || trig->trig_insert_after_statement ||
+                              trig->trig_insert_new_table));
+    for (int i = 0; direct && i < kLogColumns; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        direct = !att->attisdropped && strcmp(NameStr(att->attname), kLogColumnNames[i]) == 0;
+    }
+    LogWriter w;
+    w.lxid = MyProc->lxid;
+    w.open = true;
+    w.relid = relid;
+    w.direct = direct;
+    if (direct) {
+        w.rel = rel;
+        w.estate = CreateExecutorState();
+        RangeTblEntry* rte = makeNode(RangeTblEntry);
+        rte->rtekind = RTE_RELATION;
+        rte->relid = relid;
+        rte->relkind = RELKIND_RELATION;
+        rte->rellockmode = RowExclusiveLock;
+        ExecInitRangeTable(w.estate, list_make1(rte));
+        w.rri = makeNode(ResultRelInfo);
+        InitResultRelInfo(w.rri, rel, 1, nullptr, 0);
+        ExecOpenIndices(w.rri, false);
+        w.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+        w.seq = g_log_seq;
+    } else {
+        table_close(rel, NoLock);
+    }
+    CurrentResourceOwner = save;
+    MemoryContextSwitchTo(old);
+    g_log = w;
+}
+
+// Inserts one row (values in the log's column order, prediction_id filled here); returns its id.
+int64 log_insert_direct(Datum* values, bool* nulls) {
+    int64 id = nextval_internal(g_log.seq, false);
+    values[0] = Int64GetDatum(id);
+    nulls[0] = false;
+    TupleTableSlot* slot = g_log.slot;
+    ExecClearTuple(slot);
+    memcpy(slot->tts_values, values, sizeof(Datum) * kLogColumns);
+    memcpy(slot->tts_isnull, nulls, sizeof(bool) * kLogColumns);
+    ExecStoreVirtualTuple(slot);
+    g_log.estate->es_output_cid = GetCurrentCommandId(true);
+    ExecSimpleRelationInsert(g_log.rri, g_log.estate, slot);
+    ResetPerTupleExprContext(g_log.estate);
+    return id;
+}
+
 // ---- logging and labelling -------------------------------------------------------------------
 
 struct Logged {
@@ -756,12 +905,34 @@ struct Logged {
 };
 
 // Logs the served prediction and every shadow's (SPI connected as the owner).
-void log_predictions(Oid nsp, const Attachment& a, text* key, Served served, double score, Jsonb* features,
-                     const core::Observation& obs, std::vector<Logged>& logged) {
+void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, double score,
+                     Jsonb* features, const core::Observation& obs, std::vector<Logged>& logged) {
     logged.clear();
     TimestampTz now = GetCurrentTimestamp();
+    pg_guard([&]() { log_open(g_log_rel); });
     auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, double s) {
         int64 id = 0;
+        if (g_log.direct) {
+            pg_guard([&]() {
+                Datum values[kLogColumns];
+                bool nulls[kLogColumns];
+                for (int i = 0; i < kLogColumns; i++) nulls[i] = true;
+                values[1] = PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size())));
+                values[2] = Int32GetDatum(m.version);
+                values[3] = PointerGetDatum(cstring_to_text_with_len(alias.data(), static_cast<int>(alias.size())));
+                values[4] = BoolGetDatum(is_served);
+                values[5] = ObjectIdGetDatum(a.rel);
+                values[6] = PointerGetDatum(key);
+                values[7] = TimestampTzGetDatum(now);
+                values[8] = Float8GetDatum(s);
+                values[9] = JsonbPGetDatum(features);
+                for (int i = 1; i <= 9; i++) nulls[i] = false;
+                id = log_insert_direct(values, nulls);
+            });
+            logged.push_back({id, m});
+            return;
+        }
+        spi.need();
         spi_guard([&]() {
             Oid types[9] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID};
             Datum args[9] = {PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size()))),
@@ -948,13 +1119,24 @@ Datum trigger(FunctionCallInfo fcinfo) {
     Relation rel = td->tg_relation;
     TupleDesc desc = RelationGetDescr(rel);
     const Oid relid = RelationGetRelid(rel);
+    // The schema is looked up and checked once per statement (fn_extra lives as long as the
+    // statement's trigger call info).
+    FmgrInfo* flinfo = fcinfo->flinfo;
     Oid nsp = InvalidOid;
-    const Oid fn_oid = fcinfo->flinfo->fn_oid;
-    pg_guard([&]() { nsp = get_func_namespace(fn_oid); });
+    pg_guard([&]() {
+        if (!flinfo->fn_extra) {
+            Oid n = get_func_namespace(flinfo->fn_oid);
+            check_schema(n);
+            Oid* mem = static_cast<Oid*>(MemoryContextAlloc(flinfo->fn_mcxt, sizeof(Oid)));
+            *mem = n;
+            flinfo->fn_extra = mem;
+        }
+        nsp = *static_cast<Oid*>(flinfo->fn_extra);
+        if (nsp != g_nsp) check_schema(nsp);
+    });
 
     State& st = state();
     LazySpi spi(nsp);
-    pg_guard([&]() { check_schema(nsp); });
 
     if (role == Role::Label) {
         std::vector<Oid> tables = labelled_by(spi, relid);
@@ -1018,7 +1200,6 @@ Datum trigger(FunctionCallInfo fcinfo) {
         if (!label_arrived) rescore = true;  // the WHEN clause saw a change
     }
     text* key = key_text(a->key, row, desc, a->table_text);
-    spi.need();
     if (rescore) {
         read_features(*a, row, desc, values, true);
         fill_observation(*a, values, st.observation);
@@ -1026,8 +1207,9 @@ Datum trigger(FunctionCallInfo fcinfo) {
         double score = served.model.model->predict(st.observation);
         Jsonb* features = features_jsonb(*a, values);
         std::vector<Logged> logged;
-        log_predictions(nsp, *a, key, served, score, features, st.observation, logged);
+        log_predictions(nsp, spi, *a, key, served, score, features, st.observation, logged);
         if (label_arrived) {
+            spi.need();
             std::vector<int64> ids;
             for (const Logged& l : logged) {
                 core::check_label(l.model.model->spec().kind, y);
@@ -1036,6 +1218,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
             apply_label(nsp, *a, ids, y);
         }
     } else if (label_arrived) {
+        spi.need();
         label_key(nsp, *a, key, y);
     }
     spi.finish();

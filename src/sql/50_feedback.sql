@@ -78,9 +78,9 @@ CREATE TABLE @extschema@.ml_prediction_log (
     features      jsonb       NOT NULL,
     label         float8,
     labeled_at    timestamptz,
-    learned_at    timestamptz,
-    CHECK ((label IS NULL) = (labeled_at IS NULL)),
-    CHECK (learned_at IS NULL OR label IS NOT NULL)
+    learned_at    timestamptz
+    -- (label and labeled_at are set together, learned_at only after them; no CHECK says so:
+    -- checking would cost every scored row an expression evaluation)
 );
 CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
@@ -405,6 +405,7 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     att @extschema@.ml_attachments;
     owner oid;
+    trg name;
 BEGIN
     IF p_table IS NULL THEN
         RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -421,14 +422,17 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not attached to a model', p_table USING ERRCODE = 'undefined_object';
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_score_insert ON %s', p_table);
-    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_score_update ON %s', p_table);
-    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_log_insert ON %s', p_table);
-    EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_log_update ON %s', p_table);
+    -- (A trigger dropped by hand is not an error: detaching removes what is left.)
+    FOR trg IN SELECT g.tgname FROM pg_trigger g
+               WHERE g.tgrelid = p_table
+                 AND g.tgname IN ('pg_learn_score_insert', 'pg_learn_score_update', 'pg_learn_log_insert', 'pg_learn_log_update')
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trg, p_table);
+    END LOOP;
     IF att.label_table IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.label_table = att.label_table)
-       AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = att.label_table) THEN
-        EXECUTE format('DROP TRIGGER IF EXISTS pg_learn_label ON %s', att.label_table);
+       AND EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = att.label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('DROP TRIGGER pg_learn_label ON %s', att.label_table);
     END IF;
     PERFORM @extschema@._ml_feedback_invalidate();
 END
