@@ -9,7 +9,7 @@ PGL_PYTHON=/usr/bin/python3   # Debian's interpreter: the one with NumPy, scikit
 
 # Debian packages the build, the tests, the demo and the benchmarks need.
 PGL_PACKAGES=(
-    postgresql-15 postgresql-server-dev-15 postgresql-client-15
+    postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-15-cron
     g++ make cmake pkg-config
     libeigen3-dev nlohmann-json3-dev libgtest-dev
     python3 python3-numpy python3-scipy python3-sklearn python3-psycopg

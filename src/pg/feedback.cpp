@@ -1068,7 +1068,9 @@ void label_key(Oid nsp, const Attachment& a, text* key, double y) {
                  " AND p.key OPERATOR(pg_catalog.=) $2 AND p.served)"
                  " ORDER BY l.prediction_id",
                  2, types),
-            args, nullptr, true, 0);
+            // Not read-only: a fresh snapshot in READ COMMITTED, so that a prediction committed
+            // while this statement waited for the row it labels is the one found.
+            args, nullptr, false, 0);
         if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: finding a prediction failed: %s", SPI_result_code_string(rc));
         n = SPI_processed;
     });
