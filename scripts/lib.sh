@@ -13,7 +13,6 @@ PGL_PACKAGES=(
     g++ make cmake pkg-config
     libeigen3-dev nlohmann-json3-dev libgtest-dev
     python3 python3-numpy python3-scipy python3-sklearn python3-psycopg
-    postgresql-15-cron
 )
 
 pgl_log() { printf '==> %s\n' "$*" >&2; }
