@@ -5,15 +5,17 @@ Run as root with Debian's interpreter: /usr/bin/python3 test/integration/test_fe
 (a throwaway cluster is started as postgres; see common.py for PGL_TEST_DSN, PGL_PG_BIN etc.).
 FEEDBACK_ROWS changes the number of committed rows (default 100,000; a multiple of 8 * 250).
 
-Two attached tables, one per way a label arrives:
-- ev (model fb_u, linear regression): the label is an UPDATE of the row's label column;
-- ord (model fb_t, logistic regression): the label is a row inserted into ord_labels.
-Each of the 8 writers (4 per table) inserts batches of 250 rows and labels them later (the
+Three attached tables, one per way a label arrives:
+- ev (model fb_u, linear regression): the label is an UPDATE of the row's label column, queued;
+- ord (model fb_t, logistic regression): the label is a row inserted into ord_labels, queued;
+- sy (model fb_s, linear regression, mode 'sync'): an UPDATE of the label column, learned in the
+  labelling transaction.
+Each of the 8 writers (3 for ev, 3 for ord, 2 for sy) inserts batches of 250 rows and labels them later (the
 previous batch, in its own transaction), or at once (in the inserting transaction), or row by
 row; one batch in 7 is inserted and labelled in a transaction that rolls back; one row in 50 is
 never labelled. Meanwhile three learners run ml_learn_pending (all models, or one model; one of
 them also in transactions it rolls back) and a ninth session moves production between versions
-1 and 2 of both models, so predictions (and the labels joined to them) come from both versions.
+1 and 2 of the three models, so predictions (and the labels joined to them) come from both versions.
 After the writers end, ml_learn_pending is run until the queue is empty.
 
 Checks:
@@ -26,6 +28,9 @@ Checks:
 - examples_seen_exact: for each model and version, n_seen grew by exactly the number of labels
   logged against that version.
 - learners_did_work: the concurrent learners applied labels while the writers ran.
+- sync_opposite_order_no_deadlock: two transactions labelling disjoint rows of a sync-mode
+  table, whose predictions come from versions 1 and 2 in opposite orders, both commit (sync
+  labellers are learners too, and learners must not deadlock).
 """
 
 import os
@@ -47,13 +52,19 @@ ROLLBACK_EVERY = 7                        # batch k with k % 7 == 6 rolls back
 SETUP = """
 CREATE TABLE ev (id bigint PRIMARY KEY, writer int NOT NULL, f1 float8, f2 float8, f3 float8,
                  p float8, y float8);
+CREATE TABLE sy (LIKE ev);
+ALTER TABLE sy ADD PRIMARY KEY (id);
 CREATE TABLE ord (id bigint PRIMARY KEY, writer int NOT NULL, a float8, b float8, p float8);
 CREATE TABLE ord_labels (order_id bigint PRIMARY KEY, label float8 NOT NULL);
 SELECT ml_register('fb_u', '{"model": "linear_regression"}'),
        ml_register('fb_u', '{"model": "linear_regression", "intercept_init": 1}');
 SELECT ml_register('fb_t', '{"model": "logistic_regression"}'),
        ml_register('fb_t', '{"model": "logistic_regression", "optimizer": "adagrad"}');
-SELECT ml_deploy('fb_u', 1), ml_deploy('fb_t', 1);
+SELECT ml_register('fb_s', '{"model": "linear_regression"}'),
+       ml_register('fb_s', '{"model": "linear_regression", "intercept_init": -1}');
+SELECT ml_deploy('fb_u', 1), ml_deploy('fb_t', 1), ml_deploy('fb_s', 1);
+SELECT ml_attach('sy', 'fb_s', key => 'id', prediction => 'p', label => 'y',
+                 features => ARRAY['f1', 'f2', 'f3'], mode => 'sync');
 SELECT ml_attach('ev', 'fb_u', key => 'id', prediction => 'p', label => 'y',
                  features => ARRAY['f1', 'f2', 'f3']);
 SELECT ml_attach('ord', 'fb_t', key => 'id', prediction => 'p', features => ARRAY['a', 'b'],
@@ -76,11 +87,13 @@ LABEL_ONE = {
     "ev": "UPDATE ev SET y = 1.5 * f1 - 2 * f2 + 0.5 * f3 + 0.3 WHERE id = %(id)s",
     "ord": "INSERT INTO ord_labels SELECT id, (a + b > 0.1)::int FROM ord WHERE id = %(id)s",
 }
+for d in (INSERT, LABEL, LABEL_ONE):           # sy is shaped and labelled as ev
+    d["sy"] = d["ev"].replace("ev", "sy")
 
 
 def writer(cluster, w, progress):
     """Inserts and labels this writer's batches; returns (errors, rolled-back id ranges)."""
-    table = "ev" if w % 2 == 0 else "ord"
+    table = ("ev", "ord", "sy")[w % 3]
     c = cluster.connect()
     errors, rolled = [], []
     pending = None                         # the previous batch, labelled late
@@ -160,7 +173,8 @@ def deployer(cluster, stop):
         n += 1
         v = 2 if n % 2 else 1
         try:
-            c.execute("SELECT ml_deploy('fb_u', %s), ml_deploy('fb_t', %s)", (v, v))
+            c.execute("SELECT ml_deploy('fb_u', %s), ml_deploy('fb_t', %s), ml_deploy('fb_s', %s)",
+                      (v, v, v))
         except psycopg.Error as e:
             errors.append("deployer: %s" % one_line(e))
     c.close()
@@ -170,7 +184,7 @@ def deployer(cluster, stop):
 def n_seen(conn):
     return {(r[0], r[1]): r[2] for r in conn.execute(
         "SELECT name, version, (ml_info(model)->>'n_seen')::bigint FROM ml_models "
-        "WHERE name IN ('fb_u', 'fb_t')")}
+        "WHERE name IN ('fb_u', 'fb_t', 'fb_s')")}
 
 
 def run(cluster, rep):
@@ -218,12 +232,12 @@ def run(cluster, rep):
     rep.check("no_errors", not errors, "%d errors%s" % (len(errors), (": " + "; ".join(
         sorted(set(errors))[:5])) if errors else ""))
 
-    committed = conn.execute("SELECT (SELECT count(*) FROM ev) + (SELECT count(*) FROM ord)"
-                             ).fetchone()[0]
+    committed = conn.execute("SELECT (SELECT count(*) FROM ev) + (SELECT count(*) FROM ord) "
+                             "+ (SELECT count(*) FROM sy)").fetchone()[0]
     logged = dict(conn.execute(
         "SELECT table_name::text, count(*) FROM ml_prediction_log GROUP BY 1").fetchall())
     rep.check("log_one_prediction_per_row",
-              committed == ROWS and logged.get("ev", 0) + logged.get("ord", 0) == committed
+              committed == ROWS and sum(logged.values()) == committed
               and conn.execute("SELECT count(*) FROM (SELECT table_name, key FROM "
                                "ml_prediction_log GROUP BY 1, 2 HAVING count(*) > 1) d"
                                ).fetchone()[0] == 0,
@@ -247,12 +261,19 @@ def run(cluster, rep):
         WHERE l.score IS DISTINCT FROM ord.p
            OR l.features <> jsonb_build_object('a', ord.a, 'b', ord.b)
            OR l.model_name <> 'fb_t' OR NOT l.served""").fetchone()[0]
-    rep.check("log_score_and_features_as_row", bad_ev == 0 and bad_ord == 0,
-              "rows whose log disagrees (score, features, model): ev %d, ord %d"
-              % (bad_ev, bad_ord))
+    bad_sy = conn.execute("""
+        SELECT count(*) FROM sy JOIN ml_prediction_log l ON l.table_name = 'sy'::regclass
+                                                        AND l.key = sy.id::text
+        WHERE l.score IS DISTINCT FROM sy.p
+           OR l.features <> jsonb_build_object('f1', sy.f1, 'f2', sy.f2, 'f3', sy.f3)
+           OR l.model_name <> 'fb_s' OR NOT l.served""").fetchone()[0]
+    rep.check("log_score_and_features_as_row", bad_ev == 0 and bad_ord == 0 and bad_sy == 0,
+              "rows whose log disagrees (score, features, model): ev %d, ord %d, sy %d"
+              % (bad_ev, bad_ord, bad_sy))
 
     labels_in_tables = conn.execute(
-        "SELECT (SELECT count(*) FROM ev WHERE y IS NOT NULL) + (SELECT count(*) FROM ord_labels)"
+        "SELECT (SELECT count(*) FROM ev WHERE y IS NOT NULL) + (SELECT count(*) FROM ord_labels) "
+        "+ (SELECT count(*) FROM sy WHERE y IS NOT NULL)"
     ).fetchone()[0]
     labelled_log = conn.execute(
         "SELECT count(*) FROM ml_prediction_log WHERE label IS NOT NULL").fetchone()[0]
@@ -260,6 +281,9 @@ def run(cluster, rep):
         SELECT (SELECT count(*) FROM ev JOIN ml_prediction_log l
                   ON l.table_name = 'ev'::regclass AND l.key = ev.id::text
                 WHERE l.label IS DISTINCT FROM ev.y)
+             + (SELECT count(*) FROM sy JOIN ml_prediction_log l
+                  ON l.table_name = 'sy'::regclass AND l.key = sy.id::text
+                WHERE l.label IS DISTINCT FROM sy.y)
              + (SELECT count(*) FROM ord LEFT JOIN ord_labels ol ON ol.order_id = ord.id
                   JOIN ml_prediction_log l ON l.table_name = 'ord'::regclass AND l.key = ord.id::text
                 WHERE l.label IS DISTINCT FROM ol.label)""").fetchone()[0]
@@ -290,18 +314,73 @@ def run(cluster, rep):
     deltas = {k: seen1[k] - seen0.get(k, 0) for k in seen1}
     ok = all(deltas.get(k, 0) == per_version.get(k, 0) for k in set(deltas) | set(per_version))
     applied = concurrent_applied + drained
+    queued_labels = labelled_log - sum(v for k, v in per_version.items() if k[0] == "fb_s")
     rep.check("examples_seen_exact",
-              ok and sum(deltas.values()) == labelled_log == applied,
+              ok and sum(deltas.values()) == labelled_log and applied == queued_labels,
               "n_seen grew by %s; labels logged per version %s; ml_learn_pending returned %d "
-              "in all (%d concurrently, %d when draining); %d deploys meanwhile"
+              "(labels of the queued tables: %d) in all (%d concurrently, %d when draining); "
+              "%d deploys meanwhile"
               % (dict(sorted(deltas.items())), dict(sorted(per_version.items())), applied,
-                 concurrent_applied, drained, deploys))
-    rep.check("learners_did_work", concurrent_applied > 0 and len(per_version) == 4,
+                 queued_labels, concurrent_applied, drained, deploys))
+    rep.check("learners_did_work", concurrent_applied > 0 and len(per_version) == 6,
               "%d labels applied while writing; %d model versions got labels"
               % (concurrent_applied, len(per_version)))
     print("# %d rows written and labelled in %.1fs by %d writers (3 learners, %d deploys); "
           "%d labels left to drain, drained in %.1fs"
           % (committed, t_run, WRITERS, deploys, drained, t_drain), flush=True)
+
+
+def sync_opposite_order(cluster, rep):
+    """Two transactions label disjoint rows of a sync-mode table, predicted by versions 1 and 2,
+    in opposite orders (A: a version-1 row, then a version-2 row; B: the reverse). Labelling
+    disjoint rows must not deadlock: "concurrent learners do not deadlock"."""
+    conn = cluster.conn
+    conn.execute("""
+        CREATE TABLE sx (id bigint PRIMARY KEY, f1 float8, p float8, y float8);
+        SELECT ml_register('fb_x', '{"model": "linear_regression"}'),
+               ml_register('fb_x', '{"model": "linear_regression"}');
+        SELECT ml_deploy('fb_x', 1);
+        SELECT ml_attach('sx', 'fb_x', key => 'id', prediction => 'p', label => 'y',
+                         features => ARRAY['f1'], mode => 'sync');
+        INSERT INTO sx (id, f1) VALUES (1, 0.1), (2, 0.2);
+        SELECT ml_deploy('fb_x', 2);
+        INSERT INTO sx (id, f1) VALUES (3, 0.3), (4, 0.4);""")
+    a, b = cluster.connect(), cluster.connect()
+    out = {}
+    try:
+        a.execute("BEGIN")
+        b.execute("BEGIN")
+        a.execute("UPDATE sx SET y = 1 WHERE id = 1")          # version 1
+        b.execute("UPDATE sx SET y = 1 WHERE id = 3")          # version 2
+
+        def second_a():
+            try:
+                a.execute("UPDATE sx SET y = 1 WHERE id = 4")  # version 2: waits for B
+                a.execute("COMMIT")
+                out["a"] = "committed"
+            except psycopg.Error as e:
+                out["a"] = one_line(e)[:120]
+
+        t = threading.Thread(target=second_a, daemon=True)
+        t.start()
+        time.sleep(0.3)                                          # A is waiting now
+        try:
+            b.execute("UPDATE sx SET y = 1 WHERE id = 2")      # version 1: held by A
+            b.execute("COMMIT")
+            out["b"] = "committed"
+        except psycopg.Error as e:
+            out["b"] = one_line(e)[:120]
+            b.execute("ROLLBACK")
+        t.join(30)
+    finally:
+        a.close()
+        b.close()
+    seen = conn.execute("SELECT sum((ml_info(model)->>'n_seen')::bigint) FROM ml_models "
+                        "WHERE name = 'fb_x'").fetchone()[0]
+    rep.check("sync_opposite_order_no_deadlock",
+              out.get("a") == "committed" and out.get("b") == "committed" and seen == 4,
+              "A: %s; B: %s; n_seen of both versions %s (want 4)"
+              % (out.get("a"), out.get("b"), seen))
 
 
 def main():
@@ -314,9 +393,11 @@ def main():
         cluster.stop()
         rep.exit()
     try:
-        run(cluster, rep)
-    except Exception as e:  # noqa: BLE001
-        rep.fail("feedback_concurrency", "error: " + one_line(e))
+        for name, fn in (("feedback_concurrency", run), ("sync_opposite_order", sync_opposite_order)):
+            try:
+                fn(cluster, rep)
+            except Exception as e:  # noqa: BLE001
+                rep.fail(name, "error: " + one_line(e))
     finally:
         cluster.stop()
     rep.exit()
