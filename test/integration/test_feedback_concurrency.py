@@ -10,23 +10,29 @@ Three attached tables, one per way a label arrives:
 - ord (model fb_t, logistic regression): the label is a row inserted into ord_labels, queued;
 - sy (model fb_s, linear regression, mode 'sync'): an UPDATE of the label column, learned in the
   labelling transaction.
-Each of the 8 writers (3 for ev, 3 for ord, 2 for sy) inserts batches of 250 rows and labels them later (the
-previous batch, in its own transaction), or at once (in the inserting transaction), or row by
-row; one batch in 7 is inserted and labelled in a transaction that rolls back; one row in 50 is
-never labelled. Meanwhile three learners run ml_learn_pending (all models, or one model; one of
-them also in transactions it rolls back) and a ninth session moves production between versions
-1 and 2 of the three models, so predictions (and the labels joined to them) come from both versions.
-After the writers end, ml_learn_pending is run until the queue is empty.
+Each of the 8 writers (3 for ev, 3 for ord, 2 for sy) inserts batches of 250 rows and labels
+them later (the previous batch, in its own transaction), or at once (in the inserting
+transaction), or row by row; one batch in 7 is inserted and labelled in a transaction that
+rolls back; one row in 50 is never labelled. Version 3 of fb_t is a challenger serving 30% of
+ord's keys (by key hash), version 3 of fb_u a shadow scoring every row of ev. Meanwhile three
+learners run ml_learn_pending (all models, or one model; one of them also in transactions it
+rolls back) and a ninth session moves production between versions 1 and 2 of the three models,
+so predictions (and the labels joined to them) come from several versions. After the writers
+end, ml_learn_pending is run until the queue is empty.
 
 Checks:
 - no_errors: no session got an error (deadlock_timeout is 100ms, so a deadlock would show).
-- log_*: one logged prediction per committed row, none for rolled-back rows; the logged score
-  is the row's prediction column and the logged features are the row's feature columns.
-- labels_logged_once: every committed label is on its prediction's log row (same value), once;
-  unlabelled and rolled-back rows have no label.
+- log_*: one served prediction logged per committed row, none for rolled-back rows; the logged
+  score is the row's prediction column, the logged features are the row's feature columns, the
+  variant is the one the key's hash routes to (version 3 exactly for the canary); the shadow
+  logged one unserved prediction of every row of ev, with the same features.
+- labels_logged_once: every committed label is on its served prediction's log row (same
+  value), once, and on the shadow's prediction of the same row; unlabelled and rolled-back rows
+  have no label.
 - queue_empty, all_learned: nothing queued; every labelled log row has learned_at.
-- examples_seen_exact: for each model and version, n_seen grew by exactly the number of labels
-  logged against that version.
+- examples_seen_exact: for each model and version (champions, canary, shadow), n_seen grew by
+  exactly the number of labels logged against that version; ml_learn_pending's results add up
+  to the labels of the queued tables.
 - learners_did_work: the concurrent learners applied labels while the writers ran.
 - sync_opposite_order_no_deadlock: two transactions labelling disjoint rows of a sync-mode
   table, whose predictions come from versions 1 and 2 in opposite orders, both commit (sync
@@ -63,6 +69,11 @@ SELECT ml_register('fb_t', '{"model": "logistic_regression"}'),
 SELECT ml_register('fb_s', '{"model": "linear_regression"}'),
        ml_register('fb_s', '{"model": "linear_regression", "intercept_init": -1}');
 SELECT ml_deploy('fb_u', 1), ml_deploy('fb_t', 1), ml_deploy('fb_s', 1);
+-- version 3 of fb_t serves 30% of the keys (by hash); version 3 of fb_u shadows every row
+SELECT ml_register('fb_t', '{"model": "logistic_regression", "l2": 0.01}'),
+       ml_register('fb_u', '{"model": "linear_regression", "optimizer": "adagrad"}');
+SELECT ml_deploy('fb_t', 3, 'canary'), ml_deploy('fb_u', 3, 'shadow');
+SELECT ml_rollout('fb_t', 'canary', 'challenger', 0.3), ml_rollout('fb_u', 'shadow', 'shadow');
 SELECT ml_attach('sy', 'fb_s', key => 'id', prediction => 'p', label => 'y',
                  features => ARRAY['f1', 'f2', 'f3'], mode => 'sync');
 SELECT ml_attach('ev', 'fb_u', key => 'id', prediction => 'p', label => 'y',
@@ -232,16 +243,29 @@ def run(cluster, rep):
     rep.check("no_errors", not errors, "%d errors%s" % (len(errors), (": " + "; ".join(
         sorted(set(errors))[:5])) if errors else ""))
 
-    committed = conn.execute("SELECT (SELECT count(*) FROM ev) + (SELECT count(*) FROM ord) "
-                             "+ (SELECT count(*) FROM sy)").fetchone()[0]
-    logged = dict(conn.execute(
-        "SELECT table_name::text, count(*) FROM ml_prediction_log GROUP BY 1").fetchall())
+    # every committed row of the three tables, with its features and label, by (table, key)
+    conn.execute("""
+        CREATE TEMP VIEW committed_rows AS
+        SELECT 'ev'::regclass AS t, id::text AS k, 'fb_u' AS model, p, y,
+               jsonb_build_object('f1', f1, 'f2', f2, 'f3', f3) AS f FROM ev
+        UNION ALL
+        SELECT 'sy'::regclass, id::text, 'fb_s', p, y,
+               jsonb_build_object('f1', f1, 'f2', f2, 'f3', f3) FROM sy
+        UNION ALL
+        SELECT 'ord'::regclass, id::text, 'fb_t', p, ol.label,
+               jsonb_build_object('a', a, 'b', b)
+        FROM ord LEFT JOIN ord_labels ol ON ol.order_id = ord.id""")
+    committed = conn.execute("SELECT count(*) FROM committed_rows").fetchone()[0]
+    served, dup, shadows = conn.execute("""
+        SELECT count(*) FILTER (WHERE served), count(*) FILTER (WHERE served) - count(DISTINCT
+               (table_name, key)) FILTER (WHERE served), count(*) FILTER (WHERE NOT served)
+        FROM ml_prediction_log""").fetchone()
+    ev_rows = conn.execute("SELECT count(*) FROM ev").fetchone()[0]
     rep.check("log_one_prediction_per_row",
-              committed == ROWS and sum(logged.values()) == committed
-              and conn.execute("SELECT count(*) FROM (SELECT table_name, key FROM "
-                               "ml_prediction_log GROUP BY 1, 2 HAVING count(*) > 1) d"
-                               ).fetchone()[0] == 0,
-              "%d committed rows (want %d), logged predictions %s" % (committed, ROWS, logged))
+              committed == ROWS and served == committed and dup == 0 and shadows == ev_rows,
+              "%d committed rows (want %d), %d served predictions logged (%d keys twice), %d "
+              "shadow predictions (want one per row of ev: %d)"
+              % (committed, ROWS, served, dup, shadows, ev_rows))
     in_rolled = 0
     for lo, hi in rolled:
         in_rolled += conn.execute(
@@ -249,50 +273,50 @@ def run(cluster, rep):
             (lo, hi)).fetchone()[0]
     rep.check("log_nothing_from_rolled_back", in_rolled == 0 and len(rolled) > 0,
               "%d rolled-back batches, %d logged predictions from them" % (len(rolled), in_rolled))
-    bad_ev = conn.execute("""
-        SELECT count(*) FROM ev JOIN ml_prediction_log l ON l.table_name = 'ev'::regclass
-                                                        AND l.key = ev.id::text
-        WHERE l.score IS DISTINCT FROM ev.p
-           OR l.features <> jsonb_build_object('f1', ev.f1, 'f2', ev.f2, 'f3', ev.f3)
-           OR l.model_name <> 'fb_u' OR NOT l.served""").fetchone()[0]
-    bad_ord = conn.execute("""
-        SELECT count(*) FROM ord JOIN ml_prediction_log l ON l.table_name = 'ord'::regclass
-                                                          AND l.key = ord.id::text
-        WHERE l.score IS DISTINCT FROM ord.p
-           OR l.features <> jsonb_build_object('a', ord.a, 'b', ord.b)
-           OR l.model_name <> 'fb_t' OR NOT l.served""").fetchone()[0]
-    bad_sy = conn.execute("""
-        SELECT count(*) FROM sy JOIN ml_prediction_log l ON l.table_name = 'sy'::regclass
-                                                        AND l.key = sy.id::text
-        WHERE l.score IS DISTINCT FROM sy.p
-           OR l.features <> jsonb_build_object('f1', sy.f1, 'f2', sy.f2, 'f3', sy.f3)
-           OR l.model_name <> 'fb_s' OR NOT l.served""").fetchone()[0]
-    rep.check("log_score_and_features_as_row", bad_ev == 0 and bad_ord == 0 and bad_sy == 0,
-              "rows whose log disagrees (score, features, model): ev %d, ord %d, sy %d"
-              % (bad_ev, bad_ord, bad_sy))
+    bad = dict(conn.execute("""
+        SELECT r.t::text, count(*) FROM committed_rows r
+        JOIN ml_prediction_log l ON l.table_name = r.t AND l.key = r.k AND l.served
+        WHERE l.score IS DISTINCT FROM r.p OR l.features <> r.f OR l.model_name <> r.model
+           OR l.variant <> CASE WHEN r.model = 'fb_t' AND ml_route_fraction('fb_t', r.k) < 0.3
+                                THEN 'canary' ELSE 'production' END
+           OR (l.variant = 'canary') <> (l.version = 3)
+        GROUP BY 1""").fetchall())
+    canary = conn.execute("SELECT count(*) FROM ml_prediction_log WHERE variant = 'canary'"
+                          ).fetchone()[0]
+    ord_rows = conn.execute("SELECT count(*) FROM ord").fetchone()[0]
+    rep.check("log_score_features_variant_as_row",
+              not bad and abs(canary / max(ord_rows, 1) - 0.3) < 0.02,
+              "served predictions disagreeing with their row (score, features, model, variant by "
+              "key hash): %s; the canary served %d of ord's %d keys (want about 30%%)"
+              % (bad or "none", canary, ord_rows))
+    bad_shadow = conn.execute("""
+        SELECT count(*) FROM ml_prediction_log l
+        LEFT JOIN committed_rows r ON r.t = l.table_name AND r.k = l.key
+        WHERE NOT l.served AND (r.t IS DISTINCT FROM 'ev'::regclass OR l.features <> r.f
+                                OR l.variant <> 'shadow' OR l.version <> 3)""").fetchone()[0]
+    rep.check("log_shadow_scores_every_row", bad_shadow == 0,
+              "%d shadow predictions not of ev's rows, with other features, or another variant "
+              "or version" % bad_shadow)
 
     labels_in_tables = conn.execute(
-        "SELECT (SELECT count(*) FROM ev WHERE y IS NOT NULL) + (SELECT count(*) FROM ord_labels) "
-        "+ (SELECT count(*) FROM sy WHERE y IS NOT NULL)"
-    ).fetchone()[0]
-    labelled_log = conn.execute(
-        "SELECT count(*) FROM ml_prediction_log WHERE label IS NOT NULL").fetchone()[0]
+        "SELECT count(y) FROM committed_rows").fetchone()[0]
+    labelled_served, labelled_shadow = conn.execute(
+        "SELECT count(label) FILTER (WHERE served), count(label) FILTER (WHERE NOT served) "
+        "FROM ml_prediction_log").fetchone()
+    labelled_log = labelled_served + labelled_shadow
+    ev_labels = conn.execute("SELECT count(y) FROM ev").fetchone()[0]
     mismatched = conn.execute("""
-        SELECT (SELECT count(*) FROM ev JOIN ml_prediction_log l
-                  ON l.table_name = 'ev'::regclass AND l.key = ev.id::text
-                WHERE l.label IS DISTINCT FROM ev.y)
-             + (SELECT count(*) FROM sy JOIN ml_prediction_log l
-                  ON l.table_name = 'sy'::regclass AND l.key = sy.id::text
-                WHERE l.label IS DISTINCT FROM sy.y)
-             + (SELECT count(*) FROM ord LEFT JOIN ord_labels ol ON ol.order_id = ord.id
-                  JOIN ml_prediction_log l ON l.table_name = 'ord'::regclass AND l.key = ord.id::text
-                WHERE l.label IS DISTINCT FROM ol.label)""").fetchone()[0]
+        SELECT count(*) FROM committed_rows r
+        JOIN ml_prediction_log l ON l.table_name = r.t AND l.key = r.k
+        WHERE l.label IS DISTINCT FROM r.y""").fetchone()[0]
     want_labels = ROWS - ROWS // 50
     rep.check("labels_logged_once",
-              labels_in_tables == labelled_log == want_labels and mismatched == 0,
-              "labels in the tables %d (want %d), labelled log rows %d, log rows whose label "
-              "differs from the table's %d" % (labels_in_tables, want_labels, labelled_log,
-                                               mismatched))
+              labels_in_tables == labelled_served == want_labels
+              and labelled_shadow == ev_labels and mismatched == 0,
+              "labels in the tables %d (want %d), on served predictions %d, on shadow "
+              "predictions %d (want ev's %d), log rows whose label differs from the row's %d"
+              % (labels_in_tables, want_labels, labelled_served, labelled_shadow, ev_labels,
+                 mismatched))
 
     queued = conn.execute("SELECT count(*) FROM ml_label_queue").fetchone()[0]
     pending = conn.execute("SELECT ml_pending_labels()").fetchone()[0]
@@ -322,7 +346,7 @@ def run(cluster, rep):
               "%d deploys meanwhile"
               % (dict(sorted(deltas.items())), dict(sorted(per_version.items())), applied,
                  queued_labels, concurrent_applied, drained, deploys))
-    rep.check("learners_did_work", concurrent_applied > 0 and len(per_version) == 6,
+    rep.check("learners_did_work", concurrent_applied > 0 and len(per_version) == 8,
               "%d labels applied while writing; %d model versions got labels"
               % (concurrent_applied, len(per_version)))
     print("# %d rows written and labelled in %.1fs by %d writers (3 learners, %d deploys); "
