@@ -6,7 +6,11 @@
 #include "model_datum.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
@@ -15,6 +19,8 @@ extern "C" {
 #include "miscadmin.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -182,6 +188,9 @@ struct Plans {
     char nsp_quoted[2 * NAMEDATALEN + 3] = {0};
     Oid model_type = InvalidOid;
     Oid models_rel = InvalidOid;
+    Oid models_pkey = InvalidOid;
+    Oid aliases_rel = InvalidOid;
+    Oid aliases_pkey = InvalidOid;
     SPIPlanPtr resolve = nullptr;
     SPIPlanPtr learn_lock = nullptr;
     SPIPlanPtr learn_update = nullptr;
@@ -229,6 +238,9 @@ Oid registry_owner(Oid nsp) {
         strlcpy(g_plans.nsp_quoted, quote_identifier(name), sizeof g_plans.nsp_quoted);
         g_plans.model_type = model_type;
         g_plans.models_rel = rel;
+        g_plans.aliases_rel = get_relname_relid("ml_aliases", nsp);
+        g_plans.models_pkey = get_relname_relid("ml_models_pkey", nsp);
+        g_plans.aliases_pkey = get_relname_relid("ml_aliases_pkey", nsp);
     }
     HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
     if (!HeapTupleIsValid(tup)) elog(ERROR, "pg_learn: cache lookup failed for relation %u", rel);
@@ -323,6 +335,57 @@ void fetch_model_row(bool for_update, const char* name, size_t name_len, const c
     ItemPointerCopy(tid, &row.tid);
     row.xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 3, &isnull));
     row.model = SPI_getbinval(tup, desc, 4, &isnull);
+}
+
+// The look-up of fetch_model_row(false, ...) without SPI: two primary-key look-ups with the active
+// snapshot (what the prepared query does, without starting an executor per statement). Direct
+// index scans check no privileges, as the query run as the tables' owner would pass them.
+// Returns false when it cannot be done this way (no active snapshot, an index missing).
+bool fetch_model_row_direct(const char* name, size_t name_len, const char* alias, size_t alias_len, ModelRow& row) {
+    if (!ActiveSnapshotSet() || !OidIsValid(g_plans.aliases_rel) || !OidIsValid(g_plans.aliases_pkey) ||
+        !OidIsValid(g_plans.models_pkey))
+        return false;
+    Snapshot snap = GetActiveSnapshot();
+    text* tname = cstring_to_text_with_len(name, static_cast<int>(name_len));
+    text* talias = cstring_to_text_with_len(alias, static_cast<int>(alias_len));
+    ScanKeyData key[2];
+    // ml_aliases (name, alias, version, ...): the version deployed under the alias.
+    Relation arel = table_open(g_plans.aliases_rel, AccessShareLock);
+    ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tname));
+    ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(talias));
+    SysScanDesc scan = systable_beginscan(arel, g_plans.aliases_pkey, true, snap, 2, key);
+    HeapTuple tup = systable_getnext(scan);
+    bool found = HeapTupleIsValid(tup);
+    int32 version = 0;
+    if (found) {
+        bool isnull = false;
+        version = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(arel), &isnull));
+    }
+    systable_endscan(scan);
+    table_close(arel, NoLock);
+    row.rel = g_plans.models_rel;
+    row.found = false;
+    if (!found) return true;
+    // ml_models (name, version, model, ...): the row version of that version.
+    Relation mrel = table_open(g_plans.models_rel, AccessShareLock);
+    ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tname));
+    ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
+    scan = systable_beginscan(mrel, g_plans.models_pkey, true, snap, 2, key);
+    tup = systable_getnext(scan);
+    if (HeapTupleIsValid(tup)) {
+        bool isnull = false;
+        Form_pg_attribute att = TupleDescAttr(RelationGetDescr(mrel), 2);
+        Datum model = heap_getattr(tup, 3, RelationGetDescr(mrel), &isnull);
+        row.found = !isnull;
+        row.version = version;
+        ItemPointerCopy(&tup->t_self, &row.tid);
+        row.xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+        // (a TOAST pointer, or the value itself when it is stored inline: copied out of the scan)
+        if (!isnull) row.model = datumCopy(model, att->attbyval, att->attlen);
+    }
+    systable_endscan(scan);
+    table_close(mrel, NoLock);
+    return true;
 }
 
 // The row of (name, version), locked; row.found false when it does not exist or, with
@@ -671,8 +734,24 @@ void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared
 uint64_t registry_generation() { return g_generation; }
 
 DeployedModel registry_resolve(Oid nsp, std::string_view name, std::string_view alias) {
-    SpiAsOwner spi(nsp);
     ModelRow row;
+    bool direct = false;
+    spi_guard([&]() {
+        (void)registry_owner(nsp);  // points g_plans at nsp
+        direct = fetch_model_row_direct(name.data(), name.size(), alias.data(), alias.size(), row);
+    });
+    if (direct) {
+        cache().resolves++;
+        if (!row.found) {
+            SpiAsOwner spi(nsp);
+            fail_not_deployed(name, alias);
+        }
+        DeployedModel d;
+        d.version = row.version;
+        d.model = model_of_row(name, row, /*take=*/false);
+        return d;
+    }
+    SpiAsOwner spi(nsp);
     spi_guard([&]() { fetch_model_row(false, name.data(), name.size(), alias.data(), alias.size(), row); });
     cache().resolves++;
     if (!row.found) fail_not_deployed(name, alias);
