@@ -156,6 +156,25 @@ SELECT ml_learn_pending('fb_churn') AS other_model;
 SELECT ml_learn_pending('fb_price', 100) AS applied;
 SELECT ml_pending_labels() AS left;
 
+-- A version that cannot learn a label (its weights would overflow) does not hold the others
+-- back: ml_learn_pending() reports it and learns the rest, leaving its labels queued; naming
+-- the model raises its error.
+SELECT ml_register('fb_wild', ml_fit_one('{"model": "linear_regression", "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
+SELECT ml_deploy('fb_wild', 1);
+CREATE TABLE wild (id int, a float8, y float8);
+SELECT ml_attach('wild', 'fb_wild', key => 'id', label => 'y');
+INSERT INTO wild VALUES (1, 1e200, 1e200);
+INSERT INTO houses (id, a, sold) VALUES (20, 1, 1);
+SELECT ml_learn_pending() AS applied;
+SELECT ml_pending_labels('fb_wild') AS wild_queued, ml_pending_labels('fb_price') AS price_queued;
+SELECT ml_learn_pending('fb_wild');
+\echo :LAST_ERROR_SQLSTATE
+SELECT n_seen FROM ml_versions('fb_wild');
+-- (the owner gives up on that label)
+DELETE FROM ml_label_queue WHERE model_name = 'fb_wild';
+SELECT ml_detach('wild');
+SELECT ml_unregister('fb_wild', force => true) AS removed;
+
 -- ---------------------------------------------------------------------------------------------
 -- Sync mode: a label is learned in the labelling transaction; nothing is queued.
 -- ---------------------------------------------------------------------------------------------

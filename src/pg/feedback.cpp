@@ -222,7 +222,7 @@ void free_plans() {
 }
 
 // Checks that the plans and the cache are for schema nsp and the ml_attachments there (DROP and
-// CREATE EXTENSION in one session make new ones); called with SPI connected as the owner.
+// CREATE EXTENSION in one session make new ones, and so does renaming the schema).
 void check_schema(Oid nsp) {
     Oid rel = get_relname_relid("ml_attachments", nsp);
     if (!OidIsValid(rel))
@@ -1294,13 +1294,13 @@ int64 learn_pending(FunctionCallInfo fcinfo) {
 
     int64 applied = 0;
     core::Observation& obs = state().observation;
-    for (const Version& v : versions) {
-        if (applied >= max_rows) break;
+    // Learns one version's queued labels (up to what max_rows leaves); returns how many.
+    auto learn_version = [&](const Version& v) -> uint64 {
         // The version's row lock is the learners' lock: a version another transaction is learning
         // (ml_learn_pending, ml_learn, a sync label) is left for the next call, so learners never
         // wait for each other and cannot deadlock.
         LockedModel lm = registry_lock_version(nsp, v.model, v.version, true);
-        if (!lm.locked) continue;
+        if (!lm.locked) return 0;
         uint64 rows = 0;
         spi_guard([&]() {
             Oid types[3] = {TEXTOID, INT4OID, INT4OID};
@@ -1322,10 +1322,7 @@ int64 learn_pending(FunctionCallInfo fcinfo) {
             if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: taking queued labels failed: %s", SPI_result_code_string(rc));
             rows = SPI_processed;
         });
-        if (rows == 0) {
-            // Taken by a learner that committed before our lock: nothing left; store nothing.
-            continue;
-        }
+        if (rows == 0) return 0;  // taken by a learner that committed before our lock
         SPITupleTable* tt = SPI_tuptable;
         for (uint64 i = 0; i < rows; i++) {
             Datum d[3];
@@ -1338,7 +1335,53 @@ int64 learn_pending(FunctionCallInfo fcinfo) {
             if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
         }
         registry_store(nsp, v.model, v.version, std::move(lm.model), rows);
-        applied += static_cast<int64>(rows);
+        return rows;
+    };
+    for (const Version& v : versions) {
+        if (applied >= max_rows) break;
+        if (one_model) {  // one model: its error is the caller's
+            applied += static_cast<int64>(learn_version(v));
+            continue;
+        }
+        // Every model: each version in a subtransaction of its own, so that one that cannot
+        // learn (its weights diverge) is reported and skipped, its labels left queued, and the
+        // others still learn. Cancellation and transaction-level failures stop the call.
+        MemoryContext cxt = CurrentMemoryContext;
+        ResourceOwner owner = CurrentResourceOwner;
+        pg_guard([&]() {
+            BeginInternalSubTransaction(nullptr);
+            MemoryContextSwitchTo(cxt);
+        });
+        std::string failure, failure_detail;
+        try {
+            uint64 n = learn_version(v);
+            pg_guard([&]() {
+                ReleaseCurrentSubTransaction();
+                MemoryContextSwitchTo(cxt);
+                CurrentResourceOwner = owner;
+            });
+            applied += static_cast<int64>(n);
+            continue;
+        } catch (const PgError& e) {
+            int code = e.edata() ? e.edata()->sqlerrcode : ERRCODE_INTERNAL_ERROR;
+            if (code == ERRCODE_QUERY_CANCELED || code == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+                code == ERRCODE_T_R_DEADLOCK_DETECTED || code == ERRCODE_ADMIN_SHUTDOWN)
+                throw;
+            failure = e.what();  // copied before the rollback frees the error's memory
+            if (e.edata() && e.edata()->detail) failure_detail = e.edata()->detail;
+        } catch (const core::Error& e) {
+            failure = e.what();
+            failure_detail = e.detail();
+        }
+        const std::string what = "model \"" + v.model + "\" version " + std::to_string(v.version);
+        pg_guard([&]() {
+            RollbackAndReleaseCurrentSubTransaction();
+            MemoryContextSwitchTo(cxt);
+            CurrentResourceOwner = owner;
+            ereport(WARNING, (errmsg("ml_learn_pending: %s did not learn: %s", what.c_str(), failure.c_str()),
+                              failure_detail.empty() ? 0 : errdetail("%s", failure_detail.c_str()),
+                              errhint("Its labels stay queued; the other models learned theirs.")));
+        });
     }
     spi.finish();
     return applied;
