@@ -11,7 +11,10 @@ Environment:
     PGL_TEST_PGDATA   scratch directory for the cluster (data/ and the unix socket go in it);
                       default: a fresh mkdtemp owned by postgres, removed at the end
     PGL_TEST_PORT     port of the throwaway cluster (default 5480)
-    PGL_PG_BIN        PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
+    PGL_PG_BIN        PostgreSQL binaries (default /usr/lib/postgresql/15/bin); point it at a
+                      private installation while developing, e.g.
+                      PGL_PG_BIN=/opt/pgl/NAME/usr/lib/postgresql/15/bin
+    PGL_KEEP_CLUSTER  set: keep the throwaway cluster's directory (server.log) at the end
 
 Run as root with Debian's interpreter: /usr/bin/python3 test/integration/X.py
 """
@@ -19,9 +22,12 @@ Run as root with Debian's interpreter: /usr/bin/python3 test/integration/X.py
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 import psycopg
 
@@ -87,9 +93,16 @@ class Cluster:
         opts = "-p %d -k %s -c listen_addresses=''" % (self.port, self.dir)
         for name, value in self.settings.items():
             opts += " -c %s=%s" % (name, value)
-        _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l",
-                      os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"],
-                     stdout=subprocess.DEVNULL)
+        # pg_ctl's messages (e.g. "another server might be running" after a crash, about the
+        # stale lock file) are shown only when the start fails
+        try:
+            _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l",
+                          os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except subprocess.CalledProcessError as e:
+            raise RuntimeError("pg_ctl start failed: %s; server log: %s"
+                               % (" ".join((e.stderr or "").split()),
+                                  " | ".join(self.server_log_tail(5).splitlines()))) from None
         self._started = True
 
     def stop(self):
@@ -110,6 +123,75 @@ class Cluster:
         if self._made_dir and os.environ.get("PGL_KEEP_CLUSTER") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self._made_dir = False
+
+    # -- crashes (throwaway clusters only) -----------------------------------------------------
+    def postmaster_pid(self):
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def _children(self, pid):
+        kids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # the command may contain spaces and parentheses: the ppid follows the last ')'
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+                kids.append(int(d))
+        return kids
+
+    def kill_server(self):
+        """SIGKILLs the postmaster and then every process it started (as a power cut would stop
+        them: no shutdown, no checkpoint, nothing more written), and waits until they are gone.
+        The connections of this object are dead afterwards; restart() brings the server back
+        through crash recovery."""
+        if self.dsn:
+            raise RuntimeError("kill_server needs a throwaway cluster (PGL_TEST_DSN is set)")
+        pm = self.postmaster_pid()
+        # stopped first, the postmaster forks nothing while its children are listed and killed
+        # (each child is its own session leader: there is no process group to signal)
+        os.kill(pm, signal.SIGSTOP)
+        kids = self._children(pm)
+        os.kill(pm, signal.SIGKILL)
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        # gone means reaped: the server's lock-file check takes a zombie for a live postmaster
+        deadline = time.monotonic() + 60
+        for p in [pm] + kids:
+            while os.path.exists("/proc/%d" % p):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("process %d still exists 60s after SIGKILL" % p)
+                time.sleep(0.02)
+        self.conn = None
+        self._started = False
+        return pm
+
+    def restart(self):
+        """Starts the server again (after kill_server: crash recovery) and reconnects."""
+        self._start_server()
+        self.conn = self.connect()
+        return self.conn
+
+    def wait_ready(self, timeout=60):
+        """Waits until the server accepts connections (e.g. after a backend crashed and the
+        postmaster reinitialized); returns a new connection."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                c = self.connect()
+                c.execute("SELECT 1")
+                return c
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def server_log_tail(self, n=40):
         if self.dsn or self.dir is None:
@@ -153,6 +235,43 @@ class Reporter:
 
     def exit(self):
         sys.exit(1 if self.failed else 0)
+
+
+def run_threads(target, args_list):
+    """Runs target(*args) in one thread per entry of args_list, started together (a barrier
+    releases them at once); returns their results in order, or raises the first exception a
+    thread raised (after all have ended)."""
+    n = len(args_list)
+    barrier = threading.Barrier(n)
+    results = [None] * n
+    errors = [None] * n
+
+    def run(i, args):
+        try:
+            barrier.wait()
+            results[i] = target(*args)
+        except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
+            errors[i] = e
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i, a), daemon=True)
+               for i, a in enumerate(args_list)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors:
+        if e is not None and not isinstance(e, threading.BrokenBarrierError):
+            raise e
+    for e in errors:
+        if e is not None:
+            raise e
+    return results
+
+
+def one_line(e):
+    """An exception as one line: its type and message."""
+    return "%s: %s" % (type(e).__name__, " ".join(str(e).split()))
 
 
 def copy_rows(conn, table, columns, rows):
