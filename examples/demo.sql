@@ -31,7 +31,8 @@ SELECT setseed(0.42);
 
 -- The world: fraud is likelier for large amounts, young accounts, some countries and channels,
 -- at night. Day 0 is last month's history; days 1-9 are the stream. From day 7 on, the world
--- drifts: a new channel 'crypto' (risky, and unknown to the model), and amounts three times larger.
+-- drifts: a new channel 'crypto' (risky, and unknown to the model), amounts three times larger,
+-- and more payments at night (45% instead of 25%).
 CREATE TABLE world (id bigint PRIMARY KEY, day int, amount numeric(10, 2), account_age_days int,
                     country text, channel text, night boolean, fraud boolean);
 INSERT INTO world
@@ -47,7 +48,7 @@ FROM (SELECT id, day,
              (ARRAY['DE', 'FR', 'US', 'BR', 'NG'])[1 + floor(random() * 5)::int] AS country,
              CASE WHEN day >= 7 AND random() < 0.3 THEN 'crypto'
                   ELSE (ARRAY['web', 'app', 'pos'])[1 + floor(random() * 3)::int] END AS channel,
-             random() < 0.25 AS night
+             random() < CASE WHEN day >= 7 THEN 0.45 ELSE 0.25 END AS night
       FROM (SELECT id, CASE WHEN id <= 300 THEN 0 ELSE (id - 301) / 2000 + 1 END AS day
             FROM generate_series(1, 300 + 9 * 2000) AS id) AS i) AS g;
 
@@ -134,8 +135,8 @@ LANGUAGE sql AS $$
 $$;
 
 -- 4. The world drifts: on days 7 and 8 a new channel, 'crypto', carries 30% of the payments,
--- and amounts are three times larger.
-\echo 'Days 7-8: the world drifts (a new channel, amounts x3):'
+-- amounts are three times larger, and 45% of the payments are made at night.
+\echo 'Days 7-8: the world drifts (a new channel, amounts x3, more at night):'
 SELECT (replay_day(d)).* FROM generate_series(7, 8) AS d;
 
 \echo 'ml_model_metrics by day. Days 1-2 are scored by the model trained on history alone'
