@@ -4,8 +4,10 @@
 --   2. ml_attach puts it on the payments table: every INSERT is scored and logged.
 --   3. Chargebacks (the labels) arrive later as UPDATEs; ml_learn_pending teaches them to the
 --      deployed model; ml_monitor_refresh rolls the log up into daily window statistics.
---   4. Days 7 and 8 drift: a new channel appears and amounts triple. The monitoring views show it.
---   5. A new version is trained on the drifted days, registered, deployed; day 9 recovers.
+--   4. Days 7 and 8 drift: a new channel appears, amounts triple, more payments come at night.
+--      The monitoring views show it: ml_feature_drift, ml_data_quality, ml_model_health.
+--   5. Version 2, version 1 trained further on day 7, is registered with day 7's profile as its
+--      baseline and deployed; day 9 is scored by it, and drifts no more from its baseline.
 -- No pg_cron needed: the jobs it would run every minute are called directly.
 -- Run by scripts/demo on a throwaway cluster; also runs as is in a scratch database, as a
 -- superuser (it resets pg_learn's monitoring windows, and moves logged predictions to their
@@ -57,11 +59,11 @@ FROM (SELECT id, day,
 CREATE VIEW history AS
 SELECT jsonb_build_object('amount', amount, 'account_age_days', account_age_days, 'country', country,
                           'channel', channel, 'night', night) AS features, fraud
-FROM world WHERE day = 0;
+FROM world WHERE day = 0 ORDER BY id;
 \o /dev/null
 SELECT ml_register('fraud',
            ml_train('{"model": "logistic_regression", "optimizer": {"adagrad": {"lr": 0.1}}, "scale": true}',
-                    'SELECT features, fraud FROM demo.history ORDER BY features->>''amount''', seed => 7),
+                    'SELECT features, fraud FROM demo.history', seed => 7),
            notes => 'trained on last month',
            provenance => '{"query": "SELECT features, fraud FROM demo.history", "rows": 300}',
            baseline => (SELECT ml_profile(features) FROM history));
@@ -80,7 +82,7 @@ CREATE TABLE payments (
     channel          text NOT NULL,
     night            boolean NOT NULL,
     fraud_score      float8,    -- set by the scoring trigger
-    chargeback       boolean    -- the truth, arrives days later
+    chargeback       boolean    -- the truth, arrives a day later
 );
 \o /dev/null
 SELECT ml_attach('payments', 'fraud', key => 'id', prediction => 'fraud_score', label => 'chargeback');
@@ -171,7 +173,8 @@ FROM ml_model_health WHERE model = 'fraud' GROUP BY alias, version ORDER BY alia
 CREATE VIEW day7 AS
 SELECT features, label FROM ml_prediction_log
 WHERE model_name = 'fraud' AND label IS NOT NULL
-  AND predicted_at >= '2026-03-07' AND predicted_at < '2026-03-08';
+  AND predicted_at >= '2026-03-07' AND predicted_at < '2026-03-08'
+ORDER BY prediction_id;
 \o /dev/null
 SELECT ml_register('fraud', ml_train(ml_get('fraud', 1), 'SELECT features, label FROM demo.day7', epochs => 3, seed => 7),
                    notes => 'retrained after the drift of day 7', parent_version => 1,
