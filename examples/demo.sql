@@ -159,7 +159,10 @@ SELECT time::date AS day, feature, anomaly, count, description
 FROM ml_data_quality WHERE model = 'fraud' AND time >= '2026-03-06'
 ORDER BY time, feature, anomaly;
 
-\echo 'ml_model_health (its ages and rates in seconds depend on when the demo runs; not shown):'
+-- Day 8's chargebacks arrive; they wait in the queue until the next ml_learn_pending.
+UPDATE payments p SET chargeback = w.fraud FROM world w WHERE w.id = p.id AND w.day = 8;
+\echo 'ml_model_health, day 8''s chargebacks queued (ages and rates in seconds depend on when'
+\echo 'the demo runs; not shown):'
 SELECT alias, version,
        max(value) FILTER (WHERE metric = 'examples_seen') AS examples_seen,
        max(value) FILTER (WHERE metric = 'pending_labels') AS pending_labels,
@@ -168,8 +171,8 @@ SELECT alias, version,
 FROM ml_model_health WHERE model = 'fraud' GROUP BY alias, version ORDER BY alias;
 
 -- 5. Retrain: version 1, continued over the labelled payments of day 7 (three shuffled epochs),
--- registered as version 2 with day 7's profile as its baseline, and deployed. Day 8's labels
--- still go to version 1, which scored those payments.
+-- registered as version 2 with day 7's profile as its baseline, and deployed. Day 8's queued
+-- labels still go to version 1, which scored those payments (replay_day(9) learns them).
 CREATE VIEW day7 AS
 SELECT features, label FROM ml_prediction_log
 WHERE model_name = 'fraud' AND label IS NOT NULL
