@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace pg_learn::core {
 
@@ -32,6 +33,18 @@ int optimizer_slots(OptimizerKind k) {
         case OptimizerKind::Ftrl: return 2;
     }
     return 0;
+}
+
+// a == b, inline for the short names features have (std::string's == calls memcmp).
+inline bool same_bytes(const std::string& a, std::string_view b) {
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    const char* p = a.data();
+    const char* q = b.data();
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i]) return false;
+    return true;
 }
 
 // z + w[0] * x[0] + ... + w[n-1] * x[n-1], summed left to right (the order score_terms() uses:
@@ -139,7 +152,7 @@ void LinearModel::resolve(const Observation& x, bool learning) const {
             continue;
         }
         uint32_t idx;
-        if (i < recent_.size() && recent_[i].name == name) {
+        if (i < recent_.size() && same_bytes(recent_[i].name, name)) {
             idx = recent_[i].index;
         } else {
             idx = index_of(name, e.type, learning);
@@ -152,7 +165,11 @@ void LinearModel::resolve(const Observation& x, bool learning) const {
                 recent_[i].index = idx;
             }
         }
-        terms_.push_back({idx, e.value, e.type == FeatureType::Numeric, true});
+        Term& t = terms_.emplace_back();  // in place: see resolve_dense
+        t.index = idx;
+        t.value = e.value;
+        t.numeric = e.type == FeatureType::Numeric;
+        t.observed = true;
     }
 }
 

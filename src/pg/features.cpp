@@ -149,8 +149,11 @@ double numeric_to_double(Numeric num) {
                 scale /= 10;
                 tz++;
             }
-            if (acc <= (kWide - static_cast<uint64_t>(last)) / scale) {
-                acc = acc * scale + static_cast<uint64_t>(last);
+            // acc * scale + last <= 2^63, without a 64-bit division (scale is 10^(4 - tz)).
+            const unsigned __int128 full =
+                static_cast<unsigned __int128>(acc) * scale + static_cast<uint64_t>(last);
+            if (full <= kWide) {
+                acc = static_cast<uint64_t>(full);
                 const int exp10 = 4 * (weight - static_cast<int>(ndigits) + 1) + tz;
                 if (acc <= kExact && exp10 >= -22 && exp10 <= 22) {
                     // Clinger's fast path: an integer below 2^53 and a power of ten exact in a
@@ -230,7 +233,7 @@ inline void prefetch_next_tuple(const void* value, size_t value_bytes) {
 
 // --- jsonb -----------------------------------------------------------------------------------
 
-void jsonb_features(Datum datum, core::Observation& obs) {
+void jsonb_features(Datum datum, core::Observation& obs, bool borrow_names) {
     obs.clear();
     Jsonb* jb = nullptr;
     pg_guard([&]() { jb = DatumGetJsonbP(datum); });
@@ -259,10 +262,13 @@ void jsonb_features(Datum datum, core::Observation& obs) {
         const uint32 value_start = value_off;
         JBE_ADVANCE_OFFSET(value_off, ve);
         switch (ve & JENTRY_TYPEMASK) {
-            case JENTRY_ISNUMERIC:
-                obs.add_numeric(key, numeric_to_double(reinterpret_cast<Numeric>(const_cast<char*>(
-                                         base + INTALIGN(value_start)))));
+            case JENTRY_ISNUMERIC: {
+                const double v =
+                    numeric_to_double(reinterpret_cast<Numeric>(const_cast<char*>(base + INTALIGN(value_start))));
+                if (borrow_names) obs.add_numeric_borrowed(key, v);
+                else obs.add_numeric(key, v);
                 break;
+            }
             case JENTRY_ISSTRING:
                 obs.add_category(key, std::string_view(base + value_start, value_off - value_start));
                 break;
