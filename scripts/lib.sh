@@ -38,11 +38,12 @@ pgl_install_deps() {
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# Builds the extension with PGXS and installs it into the PostgreSQL 15 tree.
+# Builds the extension with PGXS and installs it into the PostgreSQL 15 tree (under the
+# prefix PGL_DESTDIR when set: a private copy of PostgreSQL laid out as DESTDIR installs).
 pgl_build_install() {
-    pgl_log "building and installing the extension"
+    pgl_log "building and installing the extension${PGL_DESTDIR:+ under $PGL_DESTDIR}"
     make -C "$PGL_ROOT" -j"$(nproc)" PG_CONFIG="$PGL_PG_CONFIG" >/dev/null
-    make -C "$PGL_ROOT" install PG_CONFIG="$PGL_PG_CONFIG" >/dev/null
+    make -C "$PGL_ROOT" install PG_CONFIG="$PGL_PG_CONFIG" DESTDIR="${PGL_DESTDIR:-}" >/dev/null
 }
 
 # Builds the pure C++ core and its unit tests with CMake into build/.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace pg_learn::core {
 
@@ -16,10 +17,12 @@ constexpr uint32_t kAbsent = UINT32_MAX;
 
 std::string position_name(size_t i) { return "x" + std::to_string(i + 1); }
 
-double sigmoid(double z) {
-    if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
-    double e = std::exp(z);
-    return e / (1.0 + e);
+// 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below (never overflows). One exp either way and
+// no branch around it: the sign of a score is a coin flip a branch predictor cannot learn.
+inline double sigmoid(double z) {
+    const double e = std::exp(-std::fabs(z));
+    const double num = z >= 0 ? 1.0 : e;
+    return num / (1.0 + e);
 }
 
 int optimizer_slots(OptimizerKind k) {
@@ -30,6 +33,32 @@ int optimizer_slots(OptimizerKind k) {
         case OptimizerKind::Ftrl: return 2;
     }
     return 0;
+}
+
+// a == b, inline for the short names features have (std::string's == calls memcmp).
+inline bool same_bytes(const std::string& a, std::string_view b) {
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    const char* p = a.data();
+    const char* q = b.data();
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
+// z + w[0] * x[0] + ... + w[n-1] * x[n-1], summed left to right (the order score_terms() uses:
+// the same bits), unrolled so the loop's own bookkeeping stays off the chain of additions.
+inline double dense_dot(double z, const double* w, const double* x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        z += w[i] * x[i];
+        z += w[i + 1] * x[i + 1];
+        z += w[i + 2] * x[i + 2];
+        z += w[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) z += w[i] * x[i];
+    return z;
 }
 
 }  // namespace
@@ -125,7 +154,7 @@ void LinearModel::resolve(const Observation& x, bool learning) const {
             continue;
         }
         uint32_t idx;
-        if (i < recent_.size() && recent_[i].name == name) {
+        if (i < recent_.size() && same_bytes(recent_[i].name, name)) {
             idx = recent_[i].index;
         } else {
             idx = index_of(name, e.type, learning);
@@ -138,7 +167,11 @@ void LinearModel::resolve(const Observation& x, bool learning) const {
                 recent_[i].index = idx;
             }
         }
-        terms_.push_back({idx, e.value, e.type == FeatureType::Numeric, true});
+        Term& t = terms_.emplace_back();  // in place: see resolve_dense
+        t.index = idx;
+        t.value = e.value;
+        t.numeric = e.type == FeatureType::Numeric;
+        t.observed = true;
     }
 }
 
@@ -164,6 +197,7 @@ void LinearModel::check_dense(const double* x, size_t n, bool learning) const {
 void LinearModel::ensure_dense_map(size_t n) const {
     if (dense_map_.size() == n) return;
     dense_map_.assign(n, -1);
+    dense_map_complete_ = true;
     for (size_t i = 0; i < n; i++) {
         std::string nm = position_name(i);
         if (spec_.ignores(nm.data(), nm.size())) {
@@ -172,7 +206,10 @@ void LinearModel::ensure_dense_map(size_t n) const {
         }
         uint32_t idx = index_of(nm, FeatureType::Numeric, false);
         if (idx != kAbsent) dense_map_[i] = idx;
+        else dense_map_complete_ = false;
     }
+    dense_map_identity_ = true;
+    for (size_t i = 0; i < n; i++) dense_map_identity_ &= dense_map_[i] == static_cast<int64_t>(i);
     dense_map_collides_ = false;
     if (spec_.hashed()) {
         std::vector<int64_t> sorted(dense_map_);
@@ -184,7 +221,7 @@ void LinearModel::ensure_dense_map(size_t n) const {
 
 void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const {
     ensure_dense_map(n);
-    if (learning) {
+    if (learning && !dense_map_complete_) {
         std::vector<size_t> unknown;
         for (size_t i = 0; i < n; i++)
             if (dense_map_[i] == -1) unknown.push_back(i);
@@ -284,8 +321,62 @@ double LinearModel::score_terms() const {
     return z;
 }
 
-void LinearModel::step(double y) {
-    const double p = link(score_terms());
+template <OptimizerKind K, bool L1, typename ForEach>
+bool LinearModel::update_weights(double g, const ForEach& for_each) {
+    // Parameters in locals: read through spec_, they would be reloaded after every store to a
+    // weight (both are doubles, so the compiler must assume they may alias).
+    const OptimizerSpec& o = spec_.optimizer;
+    const double lr = o.lr, eps = o.eps, beta1 = o.beta1, beta2 = o.beta2;
+    const double alpha = o.alpha, beta = o.beta, ftrl_l1 = o.l1, ftrl_l2 = o.l2;
+    const double l1 = spec_.l1, l2 = spec_.l2;
+    double adam_lr = 0;
+    if constexpr (K == OptimizerKind::Adam) {
+        const double t = static_cast<double>(n_seen_ + 1);
+        adam_lr = lr * std::sqrt(1.0 - std::pow(beta2, t)) / (1.0 - std::pow(beta1, t));
+    }
+    double* const w_data = w_.data();
+    double* const s1 = s1_.data();
+    double* const s2 = s2_.data();
+    bool finite = true;
+    for_each([&](uint32_t i, double value) {
+        double w = w_data[i];
+        if constexpr (K == OptimizerKind::Sgd) {
+            double gi = g * value + 2.0 * l2 * w;
+            w -= lr * gi;
+        } else if constexpr (K == OptimizerKind::AdaGrad) {
+            double gi = g * value + 2.0 * l2 * w;
+            s1[i] += gi * gi;
+            w -= lr * gi / std::sqrt(s1[i] + eps);
+        } else if constexpr (K == OptimizerKind::Adam) {
+            double gi = g * value + 2.0 * l2 * w;
+            s1[i] = beta1 * s1[i] + (1.0 - beta1) * gi;
+            s2[i] = beta2 * s2[i] + (1.0 - beta2) * gi * gi;
+            w -= adam_lr * s1[i] / (std::sqrt(s2[i]) + eps);
+        } else {
+            // McMahan et al. 2013, Algorithm 1: s1 = z, s2 = n.
+            double gi = g * value;
+            double sigma = (std::sqrt(s2[i] + gi * gi) - std::sqrt(s2[i])) / alpha;
+            s1[i] += gi - sigma * w;
+            s2[i] += gi * gi;
+            double z = s1[i];
+            w = std::fabs(z) <= ftrl_l1
+                    ? 0.0
+                    : -(z - std::copysign(ftrl_l1, z)) / ((beta + std::sqrt(s2[i])) / alpha + ftrl_l2);
+        }
+        if constexpr (L1) {
+            // Truncated gradient: move toward zero by lr * l1, never across it.
+            double shrink = lr * l1;
+            w = std::fabs(w) <= shrink ? 0.0 : w - std::copysign(shrink, w);
+        }
+        w_data[i] = w;
+        finite &= std::isfinite(w);
+    });
+    return finite;
+}
+
+template <typename ForEach>
+void LinearModel::step(double z, double y, const ForEach& for_each) {
+    const double p = link(z);
     if (!std::isfinite(p))
         fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
              {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
@@ -294,63 +385,30 @@ void LinearModel::step(double y) {
 
     intercept_ -= spec_.intercept_lr * g;
 
-    const OptimizerSpec& o = spec_.optimizer;
-    const double l1 = spec_.l1, l2 = spec_.l2;
-    const double t = static_cast<double>(n_seen_ + 1);
-    double adam_lr = 0;
-    if (o.kind == OptimizerKind::Adam)
-        adam_lr = o.lr * std::sqrt(1.0 - std::pow(o.beta2, t)) / (1.0 - std::pow(o.beta1, t));
-
-    for (const auto& term : terms_) {
-        const uint32_t i = term.index;
-        double& w = w_[i];
-        switch (o.kind) {
-            case OptimizerKind::Sgd: {
-                double gi = g * term.value + 2.0 * l2 * w;
-                w -= o.lr * gi;
-                break;
-            }
-            case OptimizerKind::AdaGrad: {
-                double gi = g * term.value + 2.0 * l2 * w;
-                s1_[i] += gi * gi;
-                w -= o.lr * gi / std::sqrt(s1_[i] + o.eps);
-                break;
-            }
-            case OptimizerKind::Adam: {
-                double gi = g * term.value + 2.0 * l2 * w;
-                s1_[i] = o.beta1 * s1_[i] + (1.0 - o.beta1) * gi;
-                s2_[i] = o.beta2 * s2_[i] + (1.0 - o.beta2) * gi * gi;
-                w -= adam_lr * s1_[i] / (std::sqrt(s2_[i]) + o.eps);
-                break;
-            }
-            case OptimizerKind::Ftrl: {
-                // McMahan et al. 2013, Algorithm 1: s1 = z, s2 = n.
-                double gi = g * term.value;
-                double sigma = (std::sqrt(s2_[i] + gi * gi) - std::sqrt(s2_[i])) / o.alpha;
-                s1_[i] += gi - sigma * w;
-                s2_[i] += gi * gi;
-                double z = s1_[i];
-                w = std::fabs(z) <= o.l1
-                        ? 0.0
-                        : -(z - std::copysign(o.l1, z)) / ((o.beta + std::sqrt(s2_[i])) / o.alpha + o.l2);
-                break;
-            }
-        }
-        if (l1 > 0 && o.kind != OptimizerKind::Ftrl) {
-            // Truncated gradient: move toward zero by lr * l1, never across it.
-            double shrink = o.lr * l1;
-            w = std::fabs(w) <= shrink ? 0.0 : w - std::copysign(shrink, w);
-        }
+    // One loop per optimizer: the choice is made once per example, not once per weight.
+    // (FTRL has its own L1 inside its closed form; the others truncate after the step.)
+    bool finite = true;
+    const bool l1 = spec_.l1 > 0;
+    switch (spec_.optimizer.kind) {
+        case OptimizerKind::Sgd:
+            finite = l1 ? update_weights<OptimizerKind::Sgd, true>(g, for_each)
+                        : update_weights<OptimizerKind::Sgd, false>(g, for_each);
+            break;
+        case OptimizerKind::AdaGrad:
+            finite = l1 ? update_weights<OptimizerKind::AdaGrad, true>(g, for_each)
+                        : update_weights<OptimizerKind::AdaGrad, false>(g, for_each);
+            break;
+        case OptimizerKind::Adam:
+            finite = l1 ? update_weights<OptimizerKind::Adam, true>(g, for_each)
+                        : update_weights<OptimizerKind::Adam, false>(g, for_each);
+            break;
+        case OptimizerKind::Ftrl: finite = update_weights<OptimizerKind::Ftrl, false>(g, for_each); break;
     }
     n_seen_++;
     updates_++;
-    check_finite_after_step();
-}
-
-void LinearModel::check_finite_after_step() const {
-    bool ok = std::isfinite(intercept_);
-    for (const auto& t : terms_) ok = ok && std::isfinite(w_[t.index]);
-    if (!ok)
+    // Every weight the example touched was checked as it was written (terms never repeat an
+    // index here: repeats were summed into one term).
+    if (!finite || !std::isfinite(intercept_))
         fail(ErrorKind::NumericRange, "the model diverged: a weight is no longer finite",
              {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
 }
@@ -366,12 +424,21 @@ double LinearModel::predict_dense(const double* x, size_t n) const {
         n <= kMaxFeatures) {
         // The scoring fast path: no scaling, so the dot product reads the inputs directly.
         ensure_dense_map(n);
+        const double* const w = w_.data();
         double z = intercept_;
         bool finite = true;
-        for (size_t i = 0; i < n; i++) {
-            finite &= std::isfinite(x[i]);
-            int64_t idx = dense_map_[i];
-            if (idx >= 0) z += w_[idx] * x[i];
+        if (dense_map_identity_) {
+            // A finite score proves every element finite (see learn_dense_direct); otherwise
+            // the general path below names the bad element or scores an overflow as it does.
+            z = dense_dot(z, w, x, n);
+            finite = std::isfinite(z);
+        } else {
+            const int64_t* const map = dense_map_.data();
+            for (size_t i = 0; i < n; i++) {
+                finite &= std::isfinite(x[i]);
+                const int64_t idx = map[i];
+                if (idx >= 0) z += w[idx] * x[i];
+            }
         }
         if (finite) return link(z);
         // fall through: check_dense names the offending element
@@ -386,11 +453,51 @@ void LinearModel::learn(const Observation& x, double y) {
     check_label(y);
     resolve(x, true);
     update_stats_and_scale(true);
-    step(y);
+    step(score_terms(), y, [this](const auto& f) {
+        for (const Term& t : terms_) f(t.index, t.value);
+    });
+}
+
+bool LinearModel::learn_dense_direct(const double* x, size_t n, double y) {
+    const int64_t* const map = dense_map_.data();
+    const double* const w = w_.data();
+    // The score as score_terms() sums it (the terms would be the known positions in order),
+    // and the elements' check in the same pass.
+    double z = intercept_;
+    bool finite = true;
+    if (dense_map_identity_) {  // the usual case: weights x1..xn were the model's first names
+        // Every element enters the score, and a NaN or infinite one makes it NaN or infinite
+        // (w * inf is inf or, for w = 0, NaN): a finite score proves every element finite. A
+        // score that overflowed from finite elements goes the general way, which handles it.
+        z = dense_dot(z, w, x, n);
+        if (!std::isfinite(z)) return false;
+        step(z, y, [x, n](const auto& f) {
+            for (size_t i = 0; i < n; i++) f(static_cast<uint32_t>(i), x[i]);
+        });
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        finite &= std::isfinite(x[i]);
+        const int64_t idx = map[i];
+        if (idx >= 0) z += w[idx] * x[i];
+    }
+    if (!finite) return false;
+    step(z, y, [x, n, map](const auto& f) {
+        for (size_t i = 0; i < n; i++)
+            if (map[i] >= 0) f(static_cast<uint32_t>(map[i]), x[i]);
+    });
+    return true;
 }
 
 void LinearModel::learn_dense(const double* x, size_t n, double y) {
     check_label(y);
+    // The fast path once the model knows every position: without feature statistics the
+    // terms would be the array's known elements in position order, unchanged, so the update
+    // reads the array directly (bit for bit the same arithmetic as the general path below).
+    if (dense_dim_ != 0 && n == dense_dim_ && !spec_.keeps_feature_stats()) {
+        ensure_dense_map(n);
+        if (dense_map_complete_ && !dense_map_collides_ && learn_dense_direct(x, n, y)) return;
+    }
     check_dense(x, n, true);
     if (dense_dim_ == 0) {
         dense_dim_ = static_cast<uint32_t>(n);
@@ -399,7 +506,9 @@ void LinearModel::learn_dense(const double* x, size_t n, double y) {
     }
     resolve_dense(x, n, true);
     update_stats_and_scale(true);
-    step(y);
+    step(score_terms(), y, [this](const auto& f) {
+        for (const Term& t : terms_) f(t.index, t.value);
+    });
 }
 
 void LinearModel::merge(const LinearModel& other) {

@@ -83,8 +83,16 @@ private:
     double score_terms() const;
     void update_stats_and_scale(bool learning) const;
     void merge_repeated_terms() const;
-    void step(double y);
-    void check_finite_after_step() const;
+    // One update from the score z of the example whose terms for_each(f) lists, calling
+    // f(weight index, value) for each in order (terms_ or a dense array through dense_map_).
+    template <typename ForEach>
+    void step(double z, double y, const ForEach& for_each);
+    // The optimizer's loop, one instantiation per optimizer; false when a weight is not finite.
+    template <OptimizerKind K, bool L1, typename ForEach>
+    bool update_weights(double g, const ForEach& for_each);
+    // learn_dense without the terms: no statistics, a complete map without collisions; false
+    // (nothing changed) when an element is not finite, for learn_dense's checks to name it.
+    bool learn_dense_direct(const double* x, size_t n, double y);
 
     ModelSpec spec_;
     uint64_t identity_;
@@ -104,6 +112,8 @@ private:
     mutable std::unordered_map<std::string, uint32_t> index_;
     mutable std::vector<int64_t> dense_map_;         // position -> weight index, -1 unknown, -2 ignored
     mutable bool dense_map_collides_ = false;        // two positions share a hashed weight
+    mutable bool dense_map_complete_ = false;        // no position is unknown (-1)
+    mutable bool dense_map_identity_ = false;        // position i is weight i, for every i
     mutable bool terms_may_collide_ = false;         // set by resolve*: terms_ may repeat an index
     mutable std::vector<Term> terms_;
     mutable std::vector<uint32_t> term_order_;     // scratch of merge_repeated_terms

@@ -11,12 +11,24 @@
 
 namespace pg_learn::core {
 
-uint32_t Observation::push_name(std::string_view a, std::string_view b, bool with_equals) {
-    size_t len = a.size() + (with_equals ? 1 + b.size() : 0);
+void Observation::check_name_length(size_t len) {
     if (len > kMaxFeatureNameBytes)
         fail(ErrorKind::ProgramLimit, "feature name is too long",
              "a feature name (with its categorical value) has " + std::to_string(len) +
                  " bytes; the limit is " + std::to_string(kMaxFeatureNameBytes));
+}
+
+void Observation::check_numeric(std::string_view name, double value) {
+    if (!std::isfinite(value))
+        fail(ErrorKind::NumericRange,
+             "feature \"" + message_name(name) + "\" is " +
+                 (std::isnan(value) ? "NaN" : "infinite"),
+             {}, "Features must be finite numbers; use NULL for a missing value.");
+}
+
+uint32_t Observation::push_name(std::string_view a, std::string_view b, bool with_equals) {
+    size_t len = a.size() + (with_equals ? 1 + b.size() : 0);
+    check_name_length(len);
     if (names_.size() + len > std::numeric_limits<uint32_t>::max())
         fail(ErrorKind::ProgramLimit, "too many feature bytes in one observation");
     auto off = static_cast<uint32_t>(names_.size());
@@ -29,25 +41,42 @@ uint32_t Observation::push_name(std::string_view a, std::string_view b, bool wit
 }
 
 void Observation::add_numeric(std::string_view name, double value) {
-    if (!std::isfinite(value))
-        fail(ErrorKind::NumericRange,
-             "feature \"" + message_name(name) + "\" is " +
-                 (std::isnan(value) ? "NaN" : "infinite"),
-             {}, "Features must be finite numbers; use NULL for a missing value.");
-    auto off = push_name(name);
-    entries_.push_back({off, static_cast<uint32_t>(name.size()), static_cast<uint32_t>(name.size()),
-                        value, FeatureType::Numeric, false});
+    check_numeric(name, value);
+    const uint32_t off = push_name(name);
+    Entry& e = entries_.emplace_back();
+    e.borrowed = nullptr;
+    e.name_offset = off;
+    e.name_length = static_cast<uint32_t>(name.size());
+    e.key_length = static_cast<uint32_t>(name.size());
+    e.value = value;
+    e.type = FeatureType::Numeric;
+    e.missing = false;
+}
+
+void Observation::add_numeric_borrowed(std::string_view name, double value) {
+    check_numeric(name, value);
+    check_name_length(name.size());
+    // Fields written in place: a braced temporary copied into the vector is read back in wider
+    // loads than it was written with (a store-forwarding stall per feature).
+    Entry& e = entries_.emplace_back();
+    e.borrowed = name.data();
+    e.name_offset = 0;
+    e.name_length = static_cast<uint32_t>(name.size());
+    e.key_length = static_cast<uint32_t>(name.size());
+    e.value = value;
+    e.type = FeatureType::Numeric;
+    e.missing = false;
 }
 
 void Observation::add_category(std::string_view name, std::string_view value) {
     auto off = push_name(name, value, true);
-    entries_.push_back({off, static_cast<uint32_t>(name.size() + 1 + value.size()),
+    entries_.push_back({nullptr, off, static_cast<uint32_t>(name.size() + 1 + value.size()),
                         static_cast<uint32_t>(name.size()), 1.0, FeatureType::Categorical, false});
 }
 
 void Observation::add_missing(std::string_view name) {
     auto off = push_name(name);
-    entries_.push_back({off, static_cast<uint32_t>(name.size()), static_cast<uint32_t>(name.size()),
+    entries_.push_back({nullptr, off, static_cast<uint32_t>(name.size()), static_cast<uint32_t>(name.size()),
                         0.0, FeatureType::Numeric, true});
 }
 

@@ -12,8 +12,10 @@ extern "C" {
 
 namespace pg_learn::pg {
 
-// Fills obs from a jsonb object; nested values and non-objects are errors.
-void jsonb_features(Datum jsonb, core::Observation& obs);
+// Fills obs from a jsonb object; nested values and non-objects are errors. With borrow_names,
+// the names of numeric features point into the jsonb value instead of being copied: only for
+// an observation used (and cleared or refilled) before the argument goes away, as in one call.
+void jsonb_features(Datum jsonb, core::Observation& obs, bool borrow_names = false);
 // Fills obs from a composite value; the column plan is cached in fn_extra-owned memory. A column
 // of a type that cannot be a feature is an error unless the spec ignores it.
 void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spec, core::Observation& obs);

@@ -30,7 +30,7 @@ void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, LinearModel& mo
                      int argno, double y) {
     switch (form) {
         case Form::Jsonb:
-            jsonb_features(PG_GETARG_DATUM(argno), cache.observation);
+            jsonb_features(PG_GETARG_DATUM(argno), cache.observation, /*borrow_names=*/true);
             model.learn(cache.observation, y);
             break;
         case Form::Array: {

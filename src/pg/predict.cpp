@@ -7,7 +7,7 @@ using namespace pg_learn::pg;
 PGL_FUNCTION(ml_predict_one_jsonb) {
     ModelCache& cache = ModelCache::of(fcinfo);
     const auto& model = cache.get(fcinfo, 0);
-    jsonb_features(PG_GETARG_DATUM(1), cache.observation);
+    jsonb_features(PG_GETARG_DATUM(1), cache.observation, /*borrow_names=*/true);
     return Float8GetDatum(model.predict(cache.observation));
 }
 

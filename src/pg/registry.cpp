@@ -569,7 +569,7 @@ enum class Form { Jsonb, Array, Row };
 double predict_with(FunctionCallInfo fcinfo, Site& site, const LinearModel& model, Form form, int argno) {
     switch (form) {
         case Form::Jsonb:
-            jsonb_features(PG_GETARG_DATUM(argno), site.observation);
+            jsonb_features(PG_GETARG_DATUM(argno), site.observation, /*borrow_names=*/true);
             return model.predict(site.observation);
         case Form::Array: {
             DenseArray x = dense_features(PG_GETARG_DATUM(argno));
@@ -614,7 +614,7 @@ Datum learn(FunctionCallInfo fcinfo, Form form) {
     std::shared_ptr<LinearModel> model = model_of_row(name, row, /*take=*/true);
     switch (form) {
         case Form::Jsonb:
-            jsonb_features(PG_GETARG_DATUM(1), site.observation);
+            jsonb_features(PG_GETARG_DATUM(1), site.observation, /*borrow_names=*/true);
             model->learn(site.observation, y);
             break;
         case Form::Array: {
