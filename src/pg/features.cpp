@@ -2,6 +2,7 @@
 #include "features.hpp"
 
 #include "model_datum.hpp"
+#include "row_columns.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -307,108 +308,32 @@ DenseArray dense_features(Datum datum) {
 
 // --- rows ------------------------------------------------------------------------------------
 
-namespace {
-
-enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Unsupported };
-
-struct ColumnPlan {
-    ColumnKind kind;
-    NameData name;
-    Oid output_fn;  // enums: the label comes from the output function
-    Oid type_id;    // for the error about an unsupported type
-};
-
-struct RowPlan {
-    Oid type_id;
-    int32 typmod;
-    TupleDesc desc;
-    int natts;
-    ColumnPlan* columns;
-    Datum* values;
-    bool* nulls;
-};
-
-RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
-    // Plain C code: may ereport, holds no C++ objects.
-    TupleDesc tupdesc = lookup_rowtype_tupdesc(type_id, typmod);
-    MemoryContext old = MemoryContextSwitchTo(cxt);
-    auto* plan = static_cast<RowPlan*>(palloc0(sizeof(RowPlan)));
-    plan->type_id = type_id;
-    plan->typmod = typmod;
-    plan->desc = CreateTupleDescCopy(tupdesc);
-    plan->natts = tupdesc->natts;
-    plan->columns = static_cast<ColumnPlan*>(palloc0(sizeof(ColumnPlan) * Max(1, tupdesc->natts)));
-    plan->values = static_cast<Datum*>(palloc0(sizeof(Datum) * Max(1, tupdesc->natts)));
-    plan->nulls = static_cast<bool*>(palloc0(sizeof(bool) * Max(1, tupdesc->natts)));
-    MemoryContextSwitchTo(old);
-    for (int i = 0; i < tupdesc->natts; i++) {
-        Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-        ColumnPlan& c = plan->columns[i];
-        c.name = att->attname;
-        if (att->attisdropped) {
-            c.kind = ColumnKind::Skip;
-            continue;
-        }
-        Oid base = getBaseType(att->atttypid);
-        switch (base) {
-            case INT2OID: c.kind = ColumnKind::Int2; break;
-            case INT4OID: c.kind = ColumnKind::Int4; break;
-            case INT8OID: c.kind = ColumnKind::Int8; break;
-            case FLOAT4OID: c.kind = ColumnKind::Float4; break;
-            case FLOAT8OID: c.kind = ColumnKind::Float8; break;
-            case NUMERICOID: c.kind = ColumnKind::Numeric; break;
-            case BOOLOID: c.kind = ColumnKind::Bool; break;
-            case TEXTOID:
-            case VARCHAROID: c.kind = ColumnKind::Text; break;
-            case NAMEOID: c.kind = ColumnKind::Name; break;  // fixed-length, not a varlena
-            case BPCHAROID: c.kind = ColumnKind::Bpchar; break;
-            default:
-                if (type_is_enum(base)) {
-                    bool varlena;
-                    c.kind = ColumnKind::Enum;
-                    getTypeOutputInfo(base, &c.output_fn, &varlena);
-                } else {
-                    // An error only if the model does not ignore the column (a key or label
-                    // column of any type may be listed in "ignore"): decided per row.
-                    c.kind = ColumnKind::Unsupported;
-                    c.type_id = att->atttypid;
-                }
-        }
-    }
-    ReleaseTupleDesc(tupdesc);
-    return plan;
-}
-
-}  // namespace
-
 void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spec, core::Observation& obs) {
     obs.clear();
-    HeapTupleHeader td = nullptr;
     RowPlan* plan = nullptr;
-    // All PostgreSQL work first (detoast, plan, deform, enum labels), then the core sees plain data.
+    // All PostgreSQL work first (detoast, plan, deform), then the core sees plain data. The row
+    // plan is cached beside the model cache, in the function's memory context.
+    ModelCache* cache = static_cast<ModelCache*>(fcinfo->flinfo->fn_extra);
+    RowPlan* cached = cache ? static_cast<RowPlan*>(cache->row_plan) : nullptr;
     pg_guard([&]() {
-        td = DatumGetHeapTupleHeader(row);
-        Oid type_id = HeapTupleHeaderGetTypeId(td);
-        int32 typmod = HeapTupleHeaderGetTypMod(td);
-        // The row plan is cached beside the model cache, in the function's memory context.
-        ModelCache* cache = static_cast<ModelCache*>(fcinfo->flinfo->fn_extra);
-        plan = cache ? static_cast<RowPlan*>(cache->row_plan) : nullptr;
-        if (!plan || plan->type_id != type_id || plan->typmod != typmod) {
-            plan = build_row_plan(fcinfo->flinfo->fn_mcxt, type_id, typmod);
-            if (cache) cache->row_plan = plan;
-        }
-        HeapTupleData tuple;
-        tuple.t_len = HeapTupleHeaderGetDatumLength(td);
-        ItemPointerSetInvalid(&tuple.t_self);
-        tuple.t_tableOid = InvalidOid;
-        tuple.t_data = td;
-        heap_deform_tuple(&tuple, plan->desc, plan->values, plan->nulls);
+        bool rebuilt;
+        plan = deform_row(row, fcinfo->flinfo->fn_mcxt, &cached, &rebuilt);
     });
+    if (cache) cache->row_plan = cached;
+    struct Sink {
+        core::Observation& obs;
+        std::string_view name;
+        void number(double v) { obs.add_numeric(name, v); }
+        void boolean(bool b) { obs.add_numeric(name, b ? 1.0 : 0.0); }
+        void string(std::string_view s) { obs.add_category(name, s); }
+    };
     for (int i = 0; i < plan->natts; i++) {
         const ColumnPlan& c = plan->columns[i];
         if (c.kind == ColumnKind::Skip) continue;
-        std::string_view name(NameStr(c.name), std::strlen(NameStr(c.name)));
+        const std::string_view name = column_name(c);
         if (c.kind == ColumnKind::Unsupported) {
+            // An error only if the model does not ignore the column (a key or label column of
+            // any type may be listed in "ignore").
             if (spec.ignores(name.data(), name.size())) continue;
             pg_guard([&]() {
                 ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -423,45 +348,7 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spe
             obs.add_missing(name);
             continue;
         }
-        Datum v = plan->values[i];
-        switch (c.kind) {
-            case ColumnKind::Int2: obs.add_numeric(name, DatumGetInt16(v)); break;
-            case ColumnKind::Int4: obs.add_numeric(name, DatumGetInt32(v)); break;
-            case ColumnKind::Int8: obs.add_numeric(name, static_cast<double>(DatumGetInt64(v))); break;
-            case ColumnKind::Float4: obs.add_numeric(name, DatumGetFloat4(v)); break;
-            case ColumnKind::Float8: obs.add_numeric(name, DatumGetFloat8(v)); break;
-            case ColumnKind::Bool: obs.add_numeric(name, DatumGetBool(v) ? 1.0 : 0.0); break;
-            case ColumnKind::Numeric: {
-                Numeric num = nullptr;
-                pg_guard([&]() { num = DatumGetNumeric(v); });
-                obs.add_numeric(name, numeric_to_double(num));
-                break;
-            }
-            case ColumnKind::Text:
-            case ColumnKind::Bpchar: {
-                struct varlena* t = nullptr;
-                pg_guard([&]() { t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(v))); });
-                size_t len = VARSIZE_ANY_EXHDR(t);
-                const char* s = VARDATA_ANY(t);
-                if (c.kind == ColumnKind::Bpchar)
-                    while (len > 0 && s[len - 1] == ' ') len--;  // char(n) padding is not part of the value
-                obs.add_category(name, std::string_view(s, len));
-                break;
-            }
-            case ColumnKind::Name: {
-                const char* s = NameStr(*DatumGetName(v));
-                obs.add_category(name, std::string_view(s, strnlen(s, NAMEDATALEN)));
-                break;
-            }
-            case ColumnKind::Enum: {
-                char* label = nullptr;
-                pg_guard([&]() { label = OidOutputFunctionCall(c.output_fn, v); });
-                obs.add_category(name, std::string_view(label, std::strlen(label)));
-                break;
-            }
-            case ColumnKind::Skip:
-            case ColumnKind::Unsupported: break;
-        }
+        visit_column_value(c, plan->values[i], Sink{obs, name});
     }
 }
 

@@ -2,6 +2,7 @@
 // ml_profile_merge aggregates with an expanded-object state, the per-feature listing and lookups.
 #include "expanded_value.hpp"
 #include "features.hpp"
+#include "row_columns.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -92,160 +93,47 @@ void add_jsonb_row(Profile& p, Datum datum) {
 
 // ---- record rows --------------------------------------------------------------------------------
 //
-// The column types a model reads (features.cpp): integers, floating, numeric -> numbers; boolean;
-// text, varchar, char(n), name and enums -> strings. Any other column type is an error naming the
-// column, as for models (a profile has no "ignore": select the columns to profile).
-
-enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum };
-
-struct ColumnPlan {
-    ColumnKind kind;
-    NameData name;
-    Oid output_fn;  // enums: the label comes from the output function
-};
-
-struct RowPlan {
-    Oid type_id;
-    int32 typmod;
-    TupleDesc desc;
-    int natts;
-    ColumnPlan* columns;
-    Datum* values;
-    bool* nulls;
-};
-
-bool column_kind(Oid type, ColumnKind& kind, Oid& output_fn) {
-    const Oid base = getBaseType(type);
-    output_fn = InvalidOid;
-    switch (base) {
-        case INT2OID: kind = ColumnKind::Int2; return true;
-        case INT4OID: kind = ColumnKind::Int4; return true;
-        case INT8OID: kind = ColumnKind::Int8; return true;
-        case FLOAT4OID: kind = ColumnKind::Float4; return true;
-        case FLOAT8OID: kind = ColumnKind::Float8; return true;
-        case NUMERICOID: kind = ColumnKind::Numeric; return true;
-        case BOOLOID: kind = ColumnKind::Bool; return true;
-        case TEXTOID:
-        case VARCHAROID: kind = ColumnKind::Text; return true;
-        case NAMEOID: kind = ColumnKind::Name; return true;
-        case BPCHAROID: kind = ColumnKind::Bpchar; return true;
-        default:
-            if (type_is_enum(base)) {
-                bool varlena;
-                kind = ColumnKind::Enum;
-                getTypeOutputInfo(base, &output_fn, &varlena);
-                return true;
-            }
-            return false;
-    }
-}
-
-// Plain C code under pg_guard: may ereport, holds no C++ objects.
-RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
-    TupleDesc tupdesc = lookup_rowtype_tupdesc(type_id, typmod);
-    for (int i = 0; i < tupdesc->natts; i++) {
-        Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-        ColumnKind kind;
-        Oid output_fn;
-        if (att->attisdropped || column_kind(att->atttypid, kind, output_fn)) continue;
-        char* column = pstrdup(NameStr(att->attname));
-        char* type = format_type_be(att->atttypid);
-        ReleaseTupleDesc(tupdesc);
-        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                        errmsg("column \"%s\" has type %s, which cannot be a feature", column, type),
-                        errhint("ml_profile reads numeric, boolean, text and enum columns; profile a subquery "
-                                "of the feature columns (SELECT ml_profile(s) FROM (SELECT a, b FROM t) s), "
-                                "cast the column, or pass to_jsonb(t) - 'column'.")));
-    }
-    MemoryContext old = MemoryContextSwitchTo(cxt);
-    auto* plan = static_cast<RowPlan*>(palloc0(sizeof(RowPlan)));
-    plan->type_id = type_id;
-    plan->typmod = typmod;
-    plan->desc = CreateTupleDescCopy(tupdesc);
-    plan->natts = tupdesc->natts;
-    plan->columns = static_cast<ColumnPlan*>(palloc0(sizeof(ColumnPlan) * Max(1, tupdesc->natts)));
-    plan->values = static_cast<Datum*>(palloc0(sizeof(Datum) * Max(1, tupdesc->natts)));
-    plan->nulls = static_cast<bool*>(palloc0(sizeof(bool) * Max(1, tupdesc->natts)));
-    MemoryContextSwitchTo(old);
-    for (int i = 0; i < tupdesc->natts; i++) {
-        Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-        ColumnPlan& c = plan->columns[i];
-        c.name = att->attname;
-        if (att->attisdropped) c.kind = ColumnKind::Skip;
-        else column_kind(att->atttypid, c.kind, c.output_fn);
-    }
-    ReleaseTupleDesc(tupdesc);
-    return plan;
-}
-
-// One composite value as one row; the column plan is cached in the transition function's
-// fn_extra (its memory lives as long as the function's).
+// One composite value as one row. A column of a type that cannot be a feature is an error
+// naming the column, as for models (a profile has no "ignore": select the columns to profile);
+// it is found when the plan of the row type is built. The plan is cached in the transition
+// function's fn_extra (its memory lives as long as the function's).
 void add_record_row(FunctionCallInfo fcinfo, Profile& p, Datum row) {
     RowPlan* plan = nullptr;
     pg_guard([&]() {
-        HeapTupleHeader td = DatumGetHeapTupleHeader(row);
-        const Oid type_id = HeapTupleHeaderGetTypeId(td);
-        const int32 typmod = HeapTupleHeaderGetTypMod(td);
-        plan = static_cast<RowPlan*>(fcinfo->flinfo->fn_extra);
-        if (!plan || plan->type_id != type_id || plan->typmod != typmod) {
-            plan = build_row_plan(fcinfo->flinfo->fn_mcxt, type_id, typmod);
-            fcinfo->flinfo->fn_extra = plan;
+        RowPlan* cached = static_cast<RowPlan*>(fcinfo->flinfo->fn_extra);
+        bool rebuilt;
+        plan = deform_row(row, fcinfo->flinfo->fn_mcxt, &cached, &rebuilt);
+        fcinfo->flinfo->fn_extra = cached;
+        if (!rebuilt) return;
+        for (int i = 0; i < plan->natts; i++) {
+            const ColumnPlan& c = plan->columns[i];
+            if (c.kind != ColumnKind::Unsupported) continue;
+            fcinfo->flinfo->fn_extra = nullptr;  // the next row must fail too
+            ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                            errmsg("column \"%s\" has type %s, which cannot be a feature",
+                                   NameStr(c.name), format_type_be(c.type_id)),
+                            errhint("ml_profile reads numeric, boolean, text and enum columns; profile a subquery "
+                                    "of the feature columns (SELECT ml_profile(s) FROM (SELECT a, b FROM t) s), "
+                                    "cast the column, or pass to_jsonb(t) - 'column'.")));
         }
-        HeapTupleData tuple;
-        tuple.t_len = HeapTupleHeaderGetDatumLength(td);
-        ItemPointerSetInvalid(&tuple.t_self);
-        tuple.t_tableOid = InvalidOid;
-        tuple.t_data = td;
-        heap_deform_tuple(&tuple, plan->desc, plan->values, plan->nulls);
     });
+    struct Sink {
+        Profile& p;
+        std::string_view name;
+        void number(double v) { p.add_number(name, v); }
+        void boolean(bool b) { p.add_boolean(name, b); }
+        void string(std::string_view s) { p.add_string(name, s); }
+    };
     p.start_row();
     for (int i = 0; i < plan->natts; i++) {
         const ColumnPlan& c = plan->columns[i];
         if (c.kind == ColumnKind::Skip) continue;
-        const std::string_view name(NameStr(c.name), strnlen(NameStr(c.name), NAMEDATALEN));
+        const std::string_view name = column_name(c);
         if (plan->nulls[i]) {
             p.add_null(name);
             continue;
         }
-        const Datum v = plan->values[i];
-        switch (c.kind) {
-            case ColumnKind::Int2: p.add_number(name, DatumGetInt16(v)); break;
-            case ColumnKind::Int4: p.add_number(name, DatumGetInt32(v)); break;
-            case ColumnKind::Int8: p.add_number(name, static_cast<double>(DatumGetInt64(v))); break;
-            case ColumnKind::Float4: p.add_number(name, DatumGetFloat4(v)); break;
-            case ColumnKind::Float8: p.add_number(name, DatumGetFloat8(v)); break;
-            case ColumnKind::Bool: p.add_boolean(name, DatumGetBool(v)); break;
-            case ColumnKind::Numeric: {
-                // NaN and +-Infinity of a numeric column are counted as such.
-                Numeric num = nullptr;
-                pg_guard([&]() { num = DatumGetNumeric(v); });
-                p.add_number(name, numeric_to_double(num));
-                break;
-            }
-            case ColumnKind::Text:
-            case ColumnKind::Bpchar: {
-                struct varlena* t = nullptr;
-                pg_guard([&]() { t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(v))); });
-                size_t len = VARSIZE_ANY_EXHDR(t);
-                const char* s = VARDATA_ANY(t);
-                if (c.kind == ColumnKind::Bpchar)
-                    while (len > 0 && s[len - 1] == ' ') len--;  // char(n) padding is not part of the value
-                p.add_string(name, std::string_view(s, len));
-                break;
-            }
-            case ColumnKind::Name: {
-                const char* s = NameStr(*DatumGetName(v));
-                p.add_string(name, std::string_view(s, strnlen(s, NAMEDATALEN)));
-                break;
-            }
-            case ColumnKind::Enum: {
-                char* label = nullptr;
-                pg_guard([&]() { label = OidOutputFunctionCall(c.output_fn, v); });
-                p.add_string(name, std::string_view(label, std::strlen(label)));
-                break;
-            }
-            case ColumnKind::Skip: break;
-        }
+        visit_column_value(c, plan->values[i], Sink{p, name});
     }
 }
 
