@@ -95,10 +95,14 @@ CREATE TABLE @extschema@.ml_label_queue (
     version       int         NOT NULL,
     label         float8      NOT NULL,
     queued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- a label of a 'sync' attachment: learned just before the transaction that queued it
+    -- commits, in that transaction, so no other transaction sees it (feedback.cpp, learn_sync)
+    sync          boolean     NOT NULL DEFAULT false,
     -- a version with pending labels cannot be unregistered
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version)
 );
 CREATE INDEX ml_label_queue_version ON @extschema@.ml_label_queue (model_name, version, prediction_id);
+CREATE INDEX ml_label_queue_sync ON @extschema@.ml_label_queue (model_name, version, prediction_id) WHERE sync;
 COMMENT ON TABLE @extschema@.ml_label_queue IS
     'pg_learn: labels waiting to be learned by ml_learn_pending, in prediction order';
 
