@@ -5,7 +5,8 @@
 -- ml_attach installs triggers on a table: rows are scored as they are inserted or their features
 -- change (into the prediction column), every prediction is logged with the features exactly as
 -- scored, and a label arriving later (an UPDATE of the label column from NULL, or a row in a
--- labels table) is joined to the logged prediction and queued, or learned at once in 'sync' mode.
+-- labels table) is joined to the logged prediction and queued ('sync' mode: learned as the
+-- labelling transaction commits).
 -- ml_learn_pending consumes the queue in order, in the caller's transaction, applying each label
 -- to the version that made the prediction with the logged features.
 --
