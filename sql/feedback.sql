@@ -176,7 +176,7 @@ SELECT ml_detach('wild');
 SELECT ml_unregister('fb_wild', force => true) AS removed;
 
 -- ---------------------------------------------------------------------------------------------
--- Sync mode: a label is learned in the labelling transaction; nothing is queued.
+-- Sync mode: a label is learned in the labelling transaction, as it commits; nothing stays queued.
 -- ---------------------------------------------------------------------------------------------
 CREATE TABLE visits (vid bigint PRIMARY KEY, a float8, p float8, churned boolean);
 SELECT ml_attach('visits', 'fb_churn', key => 'vid', prediction => 'p', label => 'churned', mode => 'sync');
@@ -188,15 +188,47 @@ SELECT ml_model_bytes(ml_get('fb_churn', 1)) =
        ml_model_bytes(ml_fit_one(ml_fit_one(m, '{"a": 2}'::jsonb, 1), '{"a": 0.5}'::jsonb, 0)) AS learned_at_once,
        (SELECT count(*) FROM ml_label_queue) AS queued
 FROM expected_churn;
-SELECT key, label, learned_at IS NOT NULL AND learned_at = labeled_at AS learned_when_labelled
+SELECT key, label, learned_at IS NOT NULL AND learned_at >= labeled_at AS learned_after_labelled
 FROM ml_prediction_log WHERE table_name = 'visits'::regclass ORDER BY prediction_id;
--- A labelling transaction that rolls back taught nothing.
+-- Until the commit the label waits in the queue, marked sync, unlearned; a labelling
+-- transaction that rolls back taught nothing.
 BEGIN;
 UPDATE visits SET churned = true WHERE vid = 1;
-SELECT (SELECT n_seen FROM ml_versions('fb_churn') WHERE version = 1) AS n_seen_inside;
+SELECT (SELECT n_seen FROM ml_versions('fb_churn') WHERE version = 1) AS n_seen_inside,
+       (SELECT count(*) FROM ml_label_queue WHERE sync) AS queued_sync_inside;
 ROLLBACK;
 SELECT (SELECT n_seen FROM ml_versions('fb_churn') WHERE version = 1) AS n_seen_after,
        (SELECT count(*) FROM ml_prediction_log WHERE table_name = 'visits'::regclass AND label IS NOT NULL) AS labelled;
+-- Labels of several statements are learned together at commit, those of a rolled-back
+-- subtransaction not at all.
+INSERT INTO visits (vid, a) VALUES (4, 1.5), (5, 3);
+TRUNCATE expected_churn;
+INSERT INTO expected_churn SELECT ml_get('fb_churn', 1);
+BEGIN;
+UPDATE visits SET churned = true WHERE vid = 4;
+SAVEPOINT s;
+UPDATE visits SET churned = true WHERE vid = 1;
+ROLLBACK TO SAVEPOINT s;
+UPDATE visits SET churned = false WHERE vid = 5;
+COMMIT;
+SELECT ml_model_bytes(ml_get('fb_churn', 1)) =
+       ml_model_bytes(ml_fit_one(ml_fit_one(m, '{"a": 1.5}'::jsonb, 1), '{"a": 3}'::jsonb, 0)) AS learned_at_commit,
+       (SELECT count(*) FROM ml_label_queue) AS queued,
+       (SELECT count(*) FROM ml_prediction_log WHERE table_name = 'visits'::regclass AND label IS NOT NULL
+                                                AND learned_at IS NULL) AS unlearned
+FROM expected_churn;
+-- A label the version cannot learn (its weights would overflow) fails the commit: the whole
+-- transaction rolls back, row and label with it.
+SELECT ml_register('fb_wild_sync', ml_fit_one('{"model": "linear_regression", "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
+SELECT ml_deploy('fb_wild_sync', 1);
+CREATE TABLE wild_sync (id int, a float8, y float8);
+SELECT ml_attach('wild_sync', 'fb_wild_sync', key => 'id', label => 'y', mode => 'sync');
+INSERT INTO wild_sync VALUES (1, 1e200, 1e200);
+\echo :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM wild_sync) AS rows, (SELECT n_seen FROM ml_versions('fb_wild_sync')) AS n_seen,
+       ml_pending_labels() AS queued;
+SELECT ml_detach('wild_sync');
+SELECT ml_unregister('fb_wild_sync', force => true) AS removed;
 -- A label the model cannot learn is refused, and the row keeps its NULL label.
 UPDATE houses SET sold = 'NaN' WHERE id = 1;
 \echo :LAST_ERROR_SQLSTATE

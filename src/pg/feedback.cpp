@@ -194,7 +194,8 @@ struct Plans {
     SPIPlanPtr log = nullptr;
     SPIPlanPtr find = nullptr;
     SPIPlanPtr label_queue = nullptr;
-    SPIPlanPtr label_sync = nullptr;
+    SPIPlanPtr sync_versions = nullptr;
+    SPIPlanPtr sync_take = nullptr;
     SPIPlanPtr pending = nullptr;
     SPIPlanPtr take = nullptr;
     struct Write {
@@ -210,7 +211,8 @@ Plans g_plans;
 void free_plans() {
     SPIPlanPtr* all[] = {&g_plans.attachment, &g_plans.rollouts,    &g_plans.label_tables,
                          &g_plans.log,        &g_plans.find,        &g_plans.label_queue,
-                         &g_plans.label_sync, &g_plans.pending,     &g_plans.take};
+                         &g_plans.sync_versions, &g_plans.sync_take,
+                         &g_plans.pending,    &g_plans.take};
     for (SPIPlanPtr* p : all)
         if (*p) {
             SPI_freeplan(*p);
@@ -965,36 +967,7 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
     }
 }
 
-// Learns labelled predictions at once (sync mode): rows are (prediction_id, model, version,
-// features), taken from SPI. Versions are locked in (name, version) order, each once.
-struct SyncRow {
-    int64 id;
-    std::string model;
-    int32 version;
-    Datum features;  // in the caller's SPI memory
-};
-
-void learn_rows(Oid nsp, std::vector<SyncRow>& rows, double y) {
-    std::sort(rows.begin(), rows.end(), [](const SyncRow& x, const SyncRow& z) {
-        return x.model != z.model ? x.model < z.model : x.version != z.version ? x.version < z.version : x.id < z.id;
-    });
-    core::Observation& obs = state().observation;
-    for (size_t i = 0; i < rows.size();) {
-        size_t j = i;
-        while (j < rows.size() && rows[j].model == rows[i].model && rows[j].version == rows[i].version) j++;
-        LockedModel lm = registry_lock_version(nsp, rows[i].model, rows[i].version, false);
-        if (!lm.found)
-            pg_fail(ERRCODE_UNDEFINED_OBJECT,
-                    "model \"" + rows[i].model + "\" has no version " + std::to_string(rows[i].version),
-                    "The version that made prediction " + std::to_string(rows[i].id) + " no longer exists.");
-        for (size_t k = i; k < j; k++) {
-            jsonb_features(rows[k].features, obs);
-            lm.model->learn(obs, y);
-        }
-        registry_store(nsp, rows[i].model, rows[i].version, std::move(lm.model), j - i);
-        i = j;
-    }
-}
+void sync_queued(Oid nsp);
 
 // Gives a label to predictions ids (unlabelled ones only: a label is set once) and queues it, or
 // learns it at once. SPI connected as the owner.
@@ -1007,46 +980,152 @@ void apply_label(Oid nsp, const Attachment& a, const std::vector<int64>& ids, do
         for (size_t i = 0; i < ids.size(); i++) elems[i] = Int64GetDatum(ids[i]);
         arr = construct_array(elems, static_cast<int>(ids.size()), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     });
-    Oid types[3] = {INT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID};
-    Datum args[3] = {PointerGetDatum(arr), Float8GetDatum(y), TimestampTzGetDatum(now)};
-    if (!a.sync) {
-        spi_guard([&]() {
-            int rc = SPI_execute_plan(
-                plan(g_plans.label_queue,
-                     "WITH u AS (UPDATE %s.ml_prediction_log l SET label = $2, labeled_at = $3"
-                     " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.label IS NULL"
-                     " RETURNING l.prediction_id, l.model_name, l.version)"
-                     " INSERT INTO %s.ml_label_queue (prediction_id, model_name, version, label)"
-                     " SELECT u.prediction_id, u.model_name, u.version, $2 FROM u",
-                     3, types),
-                args, nullptr, false, 0);
-            if (rc != SPI_OK_INSERT) elog(ERROR, "pg_learn: queueing a label failed: %s", SPI_result_code_string(rc));
-        });
-        return;
-    }
+    // Sync labels are queued too, marked: learn_sync learns them just before the transaction
+    // commits. Unmarked ones wait for ml_learn_pending.
     uint64 n = 0;
+    Oid types[4] = {INT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID, BOOLOID};
+    Datum args[4] = {PointerGetDatum(arr), Float8GetDatum(y), TimestampTzGetDatum(now), BoolGetDatum(a.sync)};
     spi_guard([&]() {
         int rc = SPI_execute_plan(
-            plan(g_plans.label_sync,
-                 "UPDATE %s.ml_prediction_log l SET label = $2, labeled_at = $3, learned_at = $3"
+            plan(g_plans.label_queue,
+                 "WITH u AS (UPDATE %s.ml_prediction_log l SET label = $2, labeled_at = $3"
                  " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.label IS NULL"
-                 " RETURNING l.prediction_id, l.model_name, l.version, l.features",
-                 3, types),
+                 " RETURNING l.prediction_id, l.model_name, l.version)"
+                 " INSERT INTO %s.ml_label_queue (prediction_id, model_name, version, label, sync)"
+                 " SELECT u.prediction_id, u.model_name, u.version, $2, $4 FROM u",
+                 4, types),
             args, nullptr, false, 0);
-        if (rc != SPI_OK_UPDATE_RETURNING) elog(ERROR, "pg_learn: labelling failed: %s", SPI_result_code_string(rc));
+        if (rc != SPI_OK_INSERT) elog(ERROR, "pg_learn: queueing a label failed: %s", SPI_result_code_string(rc));
         n = SPI_processed;
     });
-    std::vector<SyncRow> rows;
-    SPITupleTable* tt = SPI_tuptable;
+    if (a.sync && n > 0) sync_queued(nsp);
+}
+
+// Sync mode, at commit (the PRE_COMMIT / PRE_PREPARE transaction callback, once per transaction
+// that queued sync labels): learns every sync label in ml_label_queue, that is those this
+// transaction queued (others' are uncommitted, so unseen; a committed one, which only a
+// transaction that ended without this callback leaves, is learned here or by ml_learn_pending).
+// Labelling locks no version; here all the versions involved are locked (waiting) in
+// (name, version) order before any is written, as the last thing the transaction does, so sync
+// labellers acquire version locks in one global order and cannot deadlock with each other;
+// ml_learn_pending never waits for a version (SKIP LOCKED) and never sees these uncommitted
+// rows. Each version's labels are applied in prediction_id order, from the logged features.
+void learn_sync(Oid nsp) {
+    // (the extension dropped, or its schema renamed, since the labels were queued: they went with it)
+    bool present = false;
+    pg_guard([&]() {
+        present = OidIsValid(get_relname_relid("ml_attachments", nsp)) && OidIsValid(get_relname_relid("ml_label_queue", nsp));
+    });
+    if (!present) return;
+    SpiAsOwner spi(nsp);
+    pg_guard([&]() { check_schema(nsp); });
+    uint64 n = 0;
+    struct Version {
+        std::string model;
+        int32 version;
+    };
+    std::vector<Version> versions;
+    spi_guard([&]() {
+        int rc = SPI_execute_plan(plan(g_plans.sync_versions,
+                                       "SELECT q.model_name, q.version FROM %s.ml_label_queue q WHERE q.sync"
+                                       " GROUP BY q.model_name, q.version",
+                                       0, nullptr),
+                                  nullptr, nullptr, false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: reading ml_label_queue failed: %s", SPI_result_code_string(rc));
+        n = SPI_processed;
+    });
+    SPITupleTable* vt = SPI_tuptable;
     for (uint64 i = 0; i < n; i++) {
-        Datum d[4];
-        bool dn[4];
+        Datum d[2];
+        bool dn[2];
         pg_guard([&]() {
-            for (int j = 0; j < 4; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
+            for (int j = 0; j < 2; j++) d[j] = SPI_getbinval(vt->vals[i], vt->tupdesc, j + 1, &dn[j]);
         });
-        rows.push_back({DatumGetInt64(d[0]), text_of(d[1]), DatumGetInt32(d[2]), d[3]});
+        versions.push_back({text_of(d[0]), DatumGetInt32(d[1])});
     }
-    learn_rows(nsp, rows, y);
+    std::sort(versions.begin(), versions.end(), [](const Version& x, const Version& y) {
+        return x.model != y.model ? x.model < y.model : x.version < y.version;
+    });
+    std::vector<LockedModel> locked;
+    for (const Version& v : versions) {
+        LockedModel lm = registry_lock_version(nsp, v.model, v.version, false);
+        // (not reached: the queue's foreign key keeps a version with queued labels registered)
+        if (!lm.found)
+            pg_fail(ERRCODE_UNDEFINED_OBJECT, "model \"" + v.model + "\" has no version " + std::to_string(v.version));
+        locked.push_back(std::move(lm));
+    }
+    core::Observation& obs = state().observation;
+    for (size_t k = 0; k < versions.size(); k++) {
+        const Version& v = versions[k];
+        uint64 rows = 0;
+        spi_guard([&]() {
+            Oid types[2] = {TEXTOID, INT4OID};
+            Datum args[2] = {PointerGetDatum(cstring_to_text_with_len(v.model.data(), static_cast<int>(v.model.size()))),
+                             Int32GetDatum(v.version)};
+            int rc = SPI_execute_plan(
+                plan(g_plans.sync_take,
+                     "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.sync"
+                     " AND q.model_name OPERATOR(pg_catalog.=) $1 AND q.version OPERATOR(pg_catalog.=) $2"
+                     " RETURNING q.prediction_id, q.label),"
+                     " u AS (UPDATE %s.ml_prediction_log l SET learned_at = pg_catalog.clock_timestamp() FROM d"
+                     " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
+                     " RETURNING l.prediction_id, l.features, d.label)"
+                     " SELECT u.prediction_id, u.features, u.label FROM u ORDER BY u.prediction_id",
+                     2, types),
+                args, nullptr, false, 0);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: taking sync labels failed: %s", SPI_result_code_string(rc));
+            rows = SPI_processed;
+        });
+        if (rows == 0) continue;  // (an orphan taken by a learner that committed before our lock)
+        SPITupleTable* tt = SPI_tuptable;
+        for (uint64 i = 0; i < rows; i++) {
+            Datum d[3];
+            bool dn[3];
+            pg_guard([&]() {
+                for (int j = 0; j < 3; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
+            });
+            jsonb_features(d[1], obs);
+            locked[k].model->learn(obs, DatumGetFloat8(d[2]));
+            if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
+        }
+        registry_store(nsp, v.model, v.version, std::move(locked[k].model), rows);
+    }
+    spi.finish();
+}
+
+// The sync labels of the transaction are learned before it commits (or prepares). The flag is set
+// when one is queued and stays set through a rolled-back subtransaction (learn_sync then finds
+// fewer rows, or none).
+bool g_sync_pending = false;
+Oid g_sync_nsp = InvalidOid;
+bool g_sync_callback = false;
+
+void sync_on_xact(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+        case XACT_EVENT_PRE_PREPARE:
+            if (g_sync_pending) {
+                g_sync_pending = false;
+                // An error here (a version that cannot learn: 22003) aborts the transaction.
+                // (SPI needs an outer snapshot; its statements take fresh ones of their own)
+                PushActiveSnapshot(GetTransactionSnapshot());
+                boundary([]() { learn_sync(g_sync_nsp); });
+                PopActiveSnapshot();
+            }
+            break;
+        default:
+            g_sync_pending = false;
+            break;
+    }
+}
+
+void sync_queued(Oid nsp) {
+    if (!g_sync_callback) {
+        pg_guard([]() { RegisterXactCallback(sync_on_xact, nullptr); });
+        g_sync_callback = true;
+    }
+    g_sync_pending = true;
+    g_sync_nsp = nsp;
 }
 
 // A label that arrived for a key: joined to the latest served prediction of that key in the

@@ -5,7 +5,8 @@
 -- ml_attach installs triggers on a table: rows are scored as they are inserted or their features
 -- change (into the prediction column), every prediction is logged with the features exactly as
 -- scored, and a label arriving later (an UPDATE of the label column from NULL, or a row in a
--- labels table) is joined to the logged prediction and queued, or learned at once in 'sync' mode.
+-- labels table) is joined to the logged prediction and queued ('sync' mode: learned as the
+-- labelling transaction commits).
 -- ml_learn_pending consumes the queue in order, in the caller's transaction, applying each label
 -- to the version that made the prediction with the logged features.
 --
@@ -95,10 +96,14 @@ CREATE TABLE @extschema@.ml_label_queue (
     version       int         NOT NULL,
     label         float8      NOT NULL,
     queued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- a label of a 'sync' attachment: learned just before the transaction that queued it
+    -- commits, in that transaction, so no other transaction sees it (feedback.cpp, learn_sync)
+    sync          boolean     NOT NULL DEFAULT false,
     -- a version with pending labels cannot be unregistered
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version)
 );
 CREATE INDEX ml_label_queue_version ON @extschema@.ml_label_queue (model_name, version, prediction_id);
+CREATE INDEX ml_label_queue_sync ON @extschema@.ml_label_queue (model_name, version, prediction_id) WHERE sync;
 COMMENT ON TABLE @extschema@.ml_label_queue IS
     'pg_learn: labels waiting to be learned by ml_learn_pending, in prediction order';
 

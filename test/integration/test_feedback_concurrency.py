@@ -8,8 +8,8 @@ FEEDBACK_ROWS changes the number of committed rows (default 100,000; a multiple 
 Three attached tables, one per way a label arrives:
 - ev (model fb_u, linear regression): the label is an UPDATE of the row's label column, queued;
 - ord (model fb_t, logistic regression): the label is a row inserted into ord_labels, queued;
-- sy (model fb_s, linear regression, mode 'sync'): an UPDATE of the label column, learned in the
-  labelling transaction.
+- sy (model fb_s, linear regression, mode 'sync'): an UPDATE of the label column, learned at the
+  commit of the labelling transaction.
 Each of the 8 writers (3 for ev, 3 for ord, 2 for sy) inserts batches of 250 rows and labels
 them later (the previous batch, in its own transaction), or at once (in the inserting
 transaction), or row by row; one batch in 7 is inserted and labelled in a transaction that
@@ -357,7 +357,9 @@ def run(cluster, rep):
 def sync_opposite_order(cluster, rep):
     """Two transactions label disjoint rows of a sync-mode table, predicted by versions 1 and 2,
     in opposite orders (A: a version-1 row, then a version-2 row; B: the reverse). Labelling
-    disjoint rows must not deadlock: "concurrent learners do not deadlock"."""
+    disjoint rows must not deadlock: "concurrent learners do not deadlock". (Sync labels are
+    learned at commit, the versions locked in (name, version) order; labelling locked each
+    version as its row was labelled, and A and B deadlocked.)"""
     conn = cluster.conn
     conn.execute("""
         CREATE TABLE sx (id bigint PRIMARY KEY, f1 float8, p float8, y float8);
@@ -379,7 +381,7 @@ def sync_opposite_order(cluster, rep):
 
         def second_a():
             try:
-                a.execute("UPDATE sx SET y = 1 WHERE id = 4")  # version 2: waits for B
+                a.execute("UPDATE sx SET y = 1 WHERE id = 4")  # version 2 (B labelled one)
                 a.execute("COMMIT")
                 out["a"] = "committed"
             except psycopg.Error as e:
@@ -387,9 +389,9 @@ def sync_opposite_order(cluster, rep):
 
         t = threading.Thread(target=second_a, daemon=True)
         t.start()
-        time.sleep(0.3)                                          # A is waiting now
+        time.sleep(0.3)                                          # A has committed, or waits
         try:
-            b.execute("UPDATE sx SET y = 1 WHERE id = 2")      # version 1: held by A
+            b.execute("UPDATE sx SET y = 1 WHERE id = 2")      # version 1 (A labelled one)
             b.execute("COMMIT")
             out["b"] = "committed"
         except psycopg.Error as e:
