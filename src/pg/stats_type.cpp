@@ -6,6 +6,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "nodes/execnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -138,6 +139,15 @@ PGL_FUNCTION(ml_stats_jsonb) {
 // ---- aggregates -----------------------------------------------------------------------------
 
 PGL_FUNCTION(ml_stats_transition_float8) {
+    // Every row but the first of a plain aggregate: nodeAgg's own read/write state, updated in
+    // place, with no other check (AggCheckCallContext would accept this context too).
+    if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1) && fcinfo->context && IsA(fcinfo->context, AggState) &&
+        VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
+        if (Expanded* ev = Expanded::of(PG_GETARG_DATUM(0))) {
+            ev->value->add(PG_GETARG_FLOAT8(1));
+            return ev->rw_datum();
+        }
+    }
     Expanded* ev = transition_state(fcinfo, "ml_stats_transition", StatsKind::Numeric);
     if (PG_ARGISNULL(1)) ev->value->add_null();
     else ev->value->add(PG_GETARG_FLOAT8(1));
