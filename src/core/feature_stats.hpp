@@ -48,7 +48,7 @@ struct ShiftedMoments {
     double min = std::numeric_limits<double>::infinity();
     double max = -std::numeric_limits<double>::infinity();
 
-    void add(double x) {
+    __attribute__((always_inline)) void add(double x) {
         // Finite and not the first: the per-row case, inline.
         if (count != 0 && x - x == 0) {
             if (x == 0.0) zeros++;
@@ -106,7 +106,16 @@ public:
     StatsKind kind() const { return kind_; }
     bool numeric() const { return kind_ == StatsKind::Numeric; }
 
-    void add(double x) {  // numeric kind
+    // add(x) for the common case that cannot fail or allocate (numeric statistics that have a
+    // value already, x finite, the quantile sketch appending to its sampler's buffer): true when
+    // done; false when nothing was changed and add() must be called.
+    __attribute__((always_inline)) bool try_add_fast(double x) noexcept {
+        if (kind_ != StatsKind::Numeric || moments_.count == 0 || !(x - x == 0)) return false;
+        if (!kll_->try_update_fast(x)) return false;
+        moments_.add(x);  // the finite, not-first case: inline arithmetic only
+        return true;
+    }
+    __attribute__((always_inline)) void add(double x) {  // numeric kind
         if (kind_ != StatsKind::Numeric) require(StatsKind::Numeric, "adding a number");
         moments_.add(x);
         kll_->update(x);  // ignores NaN; infinities are ordinary items

@@ -50,7 +50,23 @@ class KllSketch {
 public:
     explicit KllSketch(uint32_t k = kKllDefaultK);
 
-    void update(double x) {
+    // The sampling case that needs no allocation and completes no block: appends x and
+    // returns true; otherwise changes nothing and returns false (call update()).
+    __attribute__((always_inline)) bool try_update_fast(double x) noexcept {
+        std::vector<double>& raw = levels_[0];
+        const size_t size = raw.size();
+        if (sampler_level_ == 0 || n_ == 0 || x != x || size + 1 >= (size_t(1) << sampler_level_) ||
+            size == raw.capacity())
+            return false;
+        if (x < min_) min_ = x;
+        if (x > max_) max_ = x;
+        n_++;
+        raw.push_back(x);  // within capacity: no allocation
+        items_++;
+        return true;
+    }
+
+    __attribute__((always_inline)) void update(double x) {
         // The common case inline: a sketch that samples, a value that is not the first or NaN.
         if (sampler_level_ != 0 && n_ != 0 && !(x != x)) {
             if (x < min_) min_ = x;
