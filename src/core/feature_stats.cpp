@@ -157,7 +157,7 @@ const char* kStatsKeysCategorical[] = {"pg_learn_stats", "kind", "count", "null_
 
 constexpr double kMaxShift = 1e300;
 
-void ShiftedMoments::add(double x) {
+void ShiftedMoments::add_general(double x) {
     if (std::isnan(x)) {
         nans++;
         return;
@@ -233,11 +233,6 @@ void FeatureStats::require(StatsKind kind, const char* what) const {
              (kind_ == StatsKind::Numeric ? " (from ml_stats(float8))" : " (from ml_stats(text))"));
 }
 
-void FeatureStats::add(double x) {
-    require(StatsKind::Numeric, "adding a number");
-    moments_.add(x);
-    kll_->update(x);  // ignores NaN; infinities are ordinary items
-}
 
 void FeatureStats::add(std::string_view value) {
     require(StatsKind::Categorical, "adding a text value");

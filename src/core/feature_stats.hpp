@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -46,11 +47,28 @@ struct ShiftedMoments {
     double min = std::numeric_limits<double>::infinity();
     double max = -std::numeric_limits<double>::infinity();
 
-    void add(double x);
+    __attribute__((always_inline)) void add(double x) {
+        // Finite and not the first: the per-row case, inline.
+        if (count != 0 && x - x == 0) {
+            if (x == 0.0) zeros++;
+            min = std::min(min, x);
+            max = std::max(max, x);
+            count++;
+            const double y = x - shift;
+            const double d = y - shifted_mean;
+            shifted_mean += d / static_cast<double>(count);
+            m2 += d * (y - shifted_mean);
+            return;
+        }
+        add_general(x);
+    }
     void add_null() { nulls++; }
     void merge(const ShiftedMoments& other);
     double mean() const { return shift + shifted_mean; }
     uint64_t non_null() const { return count + nans + pos_infs + neg_infs; }
+
+private:
+    void add_general(double x);
 };
 
 // One bin [lo, hi] (the first) or (lo, hi] (the others) of the finite values, with the number of
@@ -87,7 +105,20 @@ public:
     StatsKind kind() const { return kind_; }
     bool numeric() const { return kind_ == StatsKind::Numeric; }
 
-    void add(double x);                // numeric kind
+    // add(x) for the common case that cannot fail or allocate (numeric statistics that have a
+    // value already, x finite, the quantile sketch appending to its sampler's buffer): true when
+    // done; false when nothing was changed and add() must be called.
+    __attribute__((always_inline)) bool try_add_fast(double x) noexcept {
+        if (kind_ != StatsKind::Numeric || moments_.count == 0 || !(x - x == 0)) return false;
+        if (!kll_->try_update_fast(x)) return false;
+        moments_.add(x);  // the finite, not-first case: inline arithmetic only
+        return true;
+    }
+    __attribute__((always_inline)) void add(double x) {  // numeric kind
+        if (kind_ != StatsKind::Numeric) require(StatsKind::Numeric, "adding a number");
+        moments_.add(x);
+        kll_->update(x);  // ignores NaN; infinities are ordinary items
+    }
     void add(std::string_view value);  // categorical kind
     void add_null();
     // Same kind only; the result summarizes both inputs' rows (moments as one pass would).

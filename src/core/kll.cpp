@@ -32,9 +32,25 @@ uint32_t capacity_at_depth(uint32_t k, size_t depth) {
     return static_cast<uint32_t>(std::max<uint64_t>(c, kKllMinLevelWidth));
 }
 
+// Depth from which a level would be narrower than kKllSamplerWidth: the first d with
+// ceil(k (2/3)^d) < kKllSamplerWidth.
+size_t sampler_depth(uint32_t k) {
+    size_t d = 0;
+    while (d <= 30) {
+        uint64_t num = uint64_t(k) << d, den = 1;
+        for (size_t i = 0; i < d; i++) den *= 3;
+        if ((num + den - 1) / den < kKllSamplerWidth) break;
+        d++;
+    }
+    return d;
+}
+
+// Capacity of the compactor levels: all levels, or levels 1.. when level 0 is a sampler's
+// buffer (which holds fewer than 2^s items between samples).
 size_t capacity_total(uint32_t k, size_t nlevels) {
+    const uint32_t s = kll_sampler_level(k, nlevels);
     size_t t = 0;
-    for (size_t h = 0; h < nlevels; h++) t += capacity_at_depth(k, nlevels - 1 - h);
+    for (size_t h = s ? 1 : 0; h < nlevels; h++) t += capacity_at_depth(k, nlevels - 1 - h);
     return t;
 }
 
@@ -47,6 +63,15 @@ void check_k(uint32_t k) {
 }
 
 }  // namespace
+
+uint32_t kll_sampler_level(uint32_t k, size_t nlevels) {
+    // The nlevels - d bottom levels, those deeper than d = sampler_depth(k), would be narrower
+    // than kKllSamplerWidth: a sampler takes their place (level 0 is then never sorted). At
+    // least two compactor levels stay above it; a small k (d < 3) never samples.
+    const size_t d = sampler_depth(k);
+    if (d < 3 || nlevels <= d) return 0;
+    return static_cast<uint32_t>(std::min<size_t>(std::min(nlevels - d, nlevels - 2), kKllMaxSamplerLevel));
+}
 
 KllSketch::KllSketch(uint32_t k) : k_(k), rng_state_(kDefaultSeed) {
     check_k(k);
@@ -62,6 +87,7 @@ void KllSketch::refresh() {
     items_ = 0;
     for (const auto& l : levels_) items_ += l.size();
     capacity_ = capacity_total(k_, levels_.size());
+    sampler_level_ = kll_sampler_level(k_, levels_.size());
     const size_t L = levels_.size();
     level_caps_.resize(L);
     for (size_t h = 0; h < L; h++) level_caps_[h] = capacity_at_depth(k_, L - 1 - h);
@@ -74,7 +100,7 @@ uint32_t KllSketch::level_capacity(size_t h, size_t nlevels) const {
 }
 
 
-bool KllSketch::next_coin() {
+uint64_t KllSketch::next_random() {
     if (!rng_seeded_) {
         // Mix the seed with the first buffered values (in input order) so that partial
         // sketches over different rows draw different coins; see kll.hpp.
@@ -86,7 +112,7 @@ bool KllSketch::next_coin() {
         rng_state_ = h;
         rng_seeded_ = true;
     }
-    return detail::splitmix64(rng_state_) >> 63;
+    return detail::splitmix64(rng_state_);
 }
 
 void KllSketch::compact_level(size_t h) {
@@ -124,13 +150,12 @@ void KllSketch::compact_level(size_t h) {
 
 void KllSketch::compress_to_fit(size_t extra) {
     // Lazy compaction, as DataSketches: while over capacity, compact the lowest level at or
-    // over its own capacity, growing a level on top when that is the top one.
+    // over its own capacity, growing a level on top when that is the top one. While sampling,
+    // level 0 is the sampler's buffer, not a compactor.
     for (;;) {
-        size_t total = total_size();
-        size_t cap = total_capacity();
-        if (total + extra <= cap) return;
+        if (compactor_items() + extra <= capacity_) return;
         const size_t L = levels_.size();
-        size_t h = 0;
+        size_t h = sampler_level_ ? 1 : 0;
         while (h < L && levels_[h].size() < level_caps_[h]) h++;
         if (h == L) fail(ErrorKind::Internal, "KLL sketch over capacity with no full level");
         if (h == L - 1) {
@@ -143,7 +168,28 @@ void KllSketch::compress_to_fit(size_t extra) {
     }
 }
 
-void KllSketch::update(double x) {
+void KllSketch::sample_full_blocks() {
+    for (;;) {
+        const size_t s = sampler_level_;
+        if (s == 0) return;
+        const size_t block = size_t(1) << s;
+        std::vector<double>& raw = levels_[0];
+        if (raw.size() < block) return;
+        // One item of the block's 2^s, uniformly at random, stands for all of them: an
+        // unbiased estimate of every rank, off by less than 2^s, like a compaction at level
+        // s - 1 (docs/statistics.md); counted as one for the certified bound.
+        const size_t start = raw.size() - block;
+        const double v = raw[start + (next_random() >> (64 - s))];
+        raw.resize(start);
+        items_ -= block - 1;
+        std::vector<double>& lv = levels_[s];
+        lv.insert(std::upper_bound(lv.begin(), lv.end(), v), v);
+        compactions_[s - 1]++;
+        compress_to_fit(0);  // may add a level, and so raise the sampler's level
+    }
+}
+
+void KllSketch::update_general(double x) {
     if (std::isnan(x)) return;
     if (n_ == 0) {
         min_ = max_ = x;
@@ -151,10 +197,18 @@ void KllSketch::update(double x) {
         if (x < min_) min_ = x;
         if (x > max_) max_ = x;
     }
+    n_++;
+    if (sampler_level_) {
+        levels_[0].push_back(x);
+        items_++;
+        if (levels_[0].size() >= (size_t(1) << sampler_level_)) sample_full_blocks();
+        return;
+    }
     if (items_ >= capacity_) compress_to_fit(1);
     levels_[0].push_back(x);
     items_++;
-    n_++;
+    // Growing a level may have started the sampler: level 0 is then its buffer.
+    if (sampler_level_ && levels_[0].size() >= (size_t(1) << sampler_level_)) sample_full_blocks();
 }
 
 void KllSketch::merge(const KllSketch& o) {
@@ -196,6 +250,7 @@ void KllSketch::merge(const KllSketch& o) {
     k_ = k;
     refresh();
     compress_to_fit(0);
+    sample_full_blocks();
 }
 
 std::vector<std::pair<double, uint64_t>> KllSketch::weighted_items() const {
@@ -371,7 +426,12 @@ KllSketch KllSketch::decode(const uint8_t* data, size_t size) {
         z = r.get<uint32_t>("level sizes");
         total += z;  // each <= 2^32, at most 61 of them: no overflow in size_t
     }
-    if (total > capacity_total(k, nlevels)) r.corrupt("more items than the sketch can hold");
+    // While sampling (docs/statistics.md), level 0 is the sampler's buffer: fewer than 2^s
+    // items, outside the compactor levels' capacity.
+    const uint32_t sampler = kll_sampler_level(k, nlevels);
+    if (sampler && sizes[0] >= (uint32_t(1) << sampler)) r.corrupt("sampler buffer over its block size");
+    if (total - (sampler ? sizes[0] : 0) > capacity_total(k, nlevels))
+        r.corrupt("more items than the sketch can hold");
     for (size_t h = 0; h < nlevels; h++) {
         const uint64_t c = r.get<uint64_t>("compaction counts");
         // Each compaction at level h consumes at least two items of weight 2^h, never twice.

@@ -16,6 +16,14 @@ extern "C" {
 
 namespace pg_learn::pg {
 
+// DatumGetEOHP inline (it is a call into PostgreSQL, once per row of an aggregate): the
+// expanded object's address, from the pointer datum's payload. d must be an expanded datum.
+inline ExpandedObjectHeader* expanded_header(Datum d) {
+    varatt_expanded ptr;
+    std::memcpy(&ptr, VARDATA_EXTERNAL(DatumGetPointer(d)), sizeof(ptr));
+    return ptr.eohptr;
+}
+
 // ExpandedValue<T> keeps one T alive across the calls of an aggregate, so the state is not
 // flattened and decoded at every row; PostgreSQL flattens it (through T::encode) only when it
 // travels: to a parallel leader, into a tuple, to a Citus coordinator.
@@ -64,7 +72,7 @@ struct ExpandedValue {
     static ExpandedValue* of(Datum d) {
         auto* p = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
         if (!VARATT_IS_EXTERNAL_EXPANDED(p)) return nullptr;
-        ExpandedObjectHeader* eoh = DatumGetEOHP(d);
+        ExpandedObjectHeader* eoh = expanded_header(d);
         if (eoh->eoh_methods != &methods) return nullptr;
         return reinterpret_cast<ExpandedValue*>(eoh);
     }

@@ -5,6 +5,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/execnodes.h"
 #include "utils/plancache.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -76,6 +77,16 @@ ExpandedModel* state_model(FunctionCallInfo fcinfo, int argno, MemoryContext agg
 }
 
 Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
+    // Every row but the first of a plain aggregate: nodeAgg's own read/write state, updated in
+    // place, with no other check (AggCheckCallContext would accept this context too).
+    if (!PG_ARGISNULL(0) && fcinfo->context && IsA(fcinfo->context, AggState) &&
+        VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
+        if (ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0))) {
+            if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3))
+                learn_from_args(fcinfo, ModelCache::of(fcinfo), *em->model, form, 2, PG_GETARG_FLOAT8(3));
+            return EOHPGetRWDatum(&em->hdr);
+        }
+    }
     MemoryContext aggcxt = aggregate_context(fcinfo, "ml_fit_transition");
     ExpandedModel* em;
     if (PG_ARGISNULL(0)) {

@@ -1,6 +1,8 @@
 // The ml_model type: text (JSON) and binary I/O, the expanded form, the decode cache, ml_info.
 #include "model_datum.hpp"
 
+#include "expanded_value.hpp"
+
 extern "C" {
 #include "access/detoast.h"
 #include "lib/stringinfo.h"
@@ -77,7 +79,7 @@ ExpandedModel* make_expanded_model(LinearModel&& model, MemoryContext parent) {
 ExpandedModel* expanded_model_of(Datum d) {
     auto* p = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
     if (!VARATT_IS_EXTERNAL_EXPANDED(p)) return nullptr;
-    ExpandedObjectHeader* eoh = DatumGetEOHP(d);
+    ExpandedObjectHeader* eoh = expanded_header(d);
     if (eoh->eoh_methods != &kModelMethods) return nullptr;
     return reinterpret_cast<ExpandedModel*>(eoh);
 }

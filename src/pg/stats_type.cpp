@@ -6,6 +6,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "nodes/execnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -137,12 +138,46 @@ PGL_FUNCTION(ml_stats_jsonb) {
 
 // ---- aggregates -----------------------------------------------------------------------------
 
-PGL_FUNCTION(ml_stats_transition_float8) {
+namespace {
+
+// Every row but the first of a plain aggregate: nodeAgg's own read/write state (what
+// AggCheckCallContext accepts), updated in place; the nullptr when the row needs more.
+inline Expanded* plain_aggregate_state(FunctionCallInfo fcinfo) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || !fcinfo->context || !IsA(fcinfo->context, AggState) ||
+        !VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))))
+        return nullptr;
+    return Expanded::of(PG_GETARG_DATUM(0));
+}
+
+Datum stats_transition_float8(FunctionCallInfo fcinfo);
+
+}  // namespace
+
+// Written out instead of PGL_FUNCTION: the common row (plain_aggregate_state and
+// FeatureStats::try_add_fast, which cannot throw) returns before the error boundary is set up.
+extern "C" {
+PG_FUNCTION_INFO_V1(ml_stats_transition_float8);
+PGDLLEXPORT Datum ml_stats_transition_float8(PG_FUNCTION_ARGS) {
+    if (Expanded* ev = plain_aggregate_state(fcinfo); ev && ev->value->try_add_fast(PG_GETARG_FLOAT8(1)))
+        return ev->rw_datum();
+    return pg_learn::pg::boundary([fcinfo]() { return stats_transition_float8(fcinfo); });
+}
+}
+
+namespace {
+
+Datum stats_transition_float8(FunctionCallInfo fcinfo) {
+    if (Expanded* ev = plain_aggregate_state(fcinfo)) {
+        ev->value->add(PG_GETARG_FLOAT8(1));
+        return ev->rw_datum();
+    }
     Expanded* ev = transition_state(fcinfo, "ml_stats_transition", StatsKind::Numeric);
     if (PG_ARGISNULL(1)) ev->value->add_null();
     else ev->value->add(PG_GETARG_FLOAT8(1));
     return ev->rw_datum();
 }
+
+}  // namespace
 
 PGL_FUNCTION(ml_stats_transition_text) {
     Expanded* ev = transition_state(fcinfo, "ml_stats_transition", StatsKind::Categorical);

@@ -145,7 +145,7 @@ TEST(XxHashSketch, KnownAnswers) {
 // ---------------------------------------------------------------- KLL
 
 TEST(KllSketch, DefaultSizeBoundsAreAtMostOnePercent) {
-    EXPECT_EQ(KllSketch().k(), 400u);
+    EXPECT_EQ(KllSketch().k(), 480u);
     EXPECT_LE(KllSketch::documented_rank_error(kKllDefaultK), 0.01);
     EXPECT_LE(KllSketch::documented_rank_error(kKllDefaultK, true), 0.01);
     // DataSketches' default k = 200 would not do: 1.65% for pmf.
@@ -256,6 +256,69 @@ TEST(KllSketch, DeterministicForTheSameInputOrder) {
         r.update(i * 0.5);
     }
     EXPECT_TRUE(a == r);
+}
+
+TEST(KllSketch, SamplerLevelFollowsTheNarrowLevels) {
+    // k = 480: levels deeper than 8 would be narrower than kKllSamplerWidth (480 (2/3)^8 < 24).
+    for (size_t L = 1; L <= 8; L++) EXPECT_EQ(kll_sampler_level(480, L), 0u) << L;
+    EXPECT_EQ(kll_sampler_level(480, 9), 1u);
+    EXPECT_EQ(kll_sampler_level(480, 12), 4u);
+    EXPECT_EQ(kll_sampler_level(480, 18), 10u);
+    EXPECT_EQ(kll_sampler_level(480, 40), kKllMaxSamplerLevel);  // the buffer stays small
+    // A small k keeps plain compactors: its levels are all narrow, a sampler would be all.
+    for (size_t L = 1; L <= 40; L++) EXPECT_EQ(kll_sampler_level(16, L), 0u) << L;
+    // The smallest k that samples is 52: ceil(52 (2/3)^2) = 24, ceil(51 (2/3)^2) = 23.
+    for (size_t L = 1; L <= 40; L++) EXPECT_EQ(kll_sampler_level(51, L), 0u) << L;
+    EXPECT_EQ(kll_sampler_level(52, 5), 2u);
+    for (size_t L = 1; L <= 3; L++) EXPECT_EQ(kll_sampler_level(kKllMaxK, L), 0u) << L;
+}
+
+TEST(KllSketch, SamplingSketchStaysWithinItsBoundAndRoundTrips) {
+    const auto xs = lognormal_values(3000000, 21);
+    KllSketch s;
+    for (double x : xs) s.update(x);
+    const uint32_t level = kll_sampler_level(s.k(), s.num_levels());
+    ASSERT_GT(level, 2u);  // 3,000,000 values: the sampler runs, with blocks of 8 or more
+    // Level 0 is the sampler's buffer: fewer than 2^s raw items (level sizes at offset 48).
+    std::string buf;
+    s.encode(buf);
+    uint32_t raw = 0;
+    std::memcpy(&raw, &buf[48], 4);
+    EXPECT_LT(raw, 1u << level);
+    EXPECT_LE(s.retained(), 1600u + raw);
+    auto sorted = xs;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(s.min(), sorted.front());
+    EXPECT_EQ(s.max(), sorted.back());
+    const double bound = s.rank_error_bound(0.01);
+    EXPECT_LE(bound, 0.0072);
+    EXPECT_LE(s.rank_error_bound(1e-4), 0.01);
+    const Errors e = measure(s, sorted);
+    EXPECT_LE(e.quantile, bound);
+    EXPECT_LE(e.rank, bound);
+    std::printf("[ KLL k=%u n=3e6 sampling at level %u ] retained %zu; max error quantiles %.5f, "
+                "ranks %.5f; certified 99%% bound %.5f\n",
+                s.k(), level, s.retained(), e.quantile, e.rank, bound);
+    // The decoded sketch is the same and goes on the same (the sampler's state is in the bytes).
+    KllSketch r = KllSketch::decode(buf);
+    EXPECT_TRUE(r == s);
+    for (double x : lognormal_values(100001, 22)) {
+        s.update(x);
+        r.update(x);
+    }
+    EXPECT_TRUE(r == s);
+    // Merging sampling sketches with partly filled buffers keeps every weight (decode checks
+    // that the weights add up to n) and the bound.
+    KllSketch a, b;
+    for (size_t i = 0; i < xs.size(); i++) (i % 3 ? a : b).update(xs[i]);
+    a.merge(b);
+    EXPECT_EQ(a.n(), xs.size());
+    std::string mb;
+    a.encode(mb);
+    EXPECT_TRUE(KllSketch::decode(mb) == a);
+    const Errors m = measure(a, sorted);
+    EXPECT_LE(m.quantile, a.rank_error_bound(0.01));
+    EXPECT_LE(a.rank_error_bound(0.01), 0.0072);
 }
 
 TEST(KllSketch, ExactWhileNothingIsCompacted) {
