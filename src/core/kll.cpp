@@ -47,10 +47,10 @@ size_t sampler_depth(uint32_t k) {
 
 // Capacity of the compactor levels: all levels, or levels 1.. when level 0 is a sampler's
 // buffer (which holds fewer than 2^s items between samples).
-size_t capacity_total(uint32_t k, size_t nlevels) {
+size_t capacity_total(uint32_t k, size_t nlevels, bool with_level0 = false) {
     const uint32_t s = kll_sampler_level(k, nlevels);
     size_t t = 0;
-    for (size_t h = s ? 1 : 0; h < nlevels; h++) t += capacity_at_depth(k, nlevels - 1 - h);
+    for (size_t h = s && !with_level0 ? 1 : 0; h < nlevels; h++) t += capacity_at_depth(k, nlevels - 1 - h);
     return t;
 }
 
@@ -426,11 +426,12 @@ KllSketch KllSketch::decode(const uint8_t* data, size_t size) {
         z = r.get<uint32_t>("level sizes");
         total += z;  // each <= 2^32, at most 61 of them: no overflow in size_t
     }
-    // While sampling (docs/statistics.md), level 0 is the sampler's buffer: fewer than 2^s
-    // items, outside the compactor levels' capacity.
+    // At most the capacity of all L levels, plus, while sampling (docs/statistics.md), a
+    // sampler's buffer of fewer than 2^s items. (A sketch written before the sampler existed
+    // may hold more than 2^s - 1 items in level 0, or more than the compactor capacity above
+    // it; the next update or merge samples and compacts them.)
     const uint32_t sampler = kll_sampler_level(k, nlevels);
-    if (sampler && sizes[0] >= (uint32_t(1) << sampler)) r.corrupt("sampler buffer over its block size");
-    if (total - (sampler ? sizes[0] : 0) > capacity_total(k, nlevels))
+    if (total > capacity_total(k, nlevels, /*with_level0=*/true) + (sampler ? (size_t(1) << sampler) - 1 : 0))
         r.corrupt("more items than the sketch can hold");
     for (size_t h = 0; h < nlevels; h++) {
         const uint64_t c = r.get<uint64_t>("compaction counts");

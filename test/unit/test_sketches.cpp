@@ -321,6 +321,45 @@ TEST(KllSketch, SamplingSketchStaysWithinItsBoundAndRoundTrips) {
     EXPECT_LE(a.rank_error_bound(0.01), 0.0072);
 }
 
+TEST(KllSketch, DecodesALevelZeroBeyondTheSamplersBlock) {
+    // A sketch written before the sampler existed may hold more than 2^s - 1 items in level 0.
+    // Make one: a sampling sketch (s = 1) with one item of level 1 (weight 2) replaced by two
+    // copies in level 0 (weight 1 each), weights unchanged. It decodes, answers, and its next
+    // update samples the buffer down below the block size.
+    KllSketch s;
+    Rng g(31);
+    while (kll_sampler_level(s.k(), s.num_levels()) == 0) s.update(g.lognormal(1.0));
+    ASSERT_EQ(kll_sampler_level(s.k(), s.num_levels()), 1u);
+    std::string buf;
+    s.encode(buf);
+    const size_t L = s.num_levels();
+    uint32_t sz0, sz1;
+    std::memcpy(&sz0, &buf[48], 4);
+    std::memcpy(&sz1, &buf[52], 4);
+    ASSERT_GE(sz1, 1u);
+    const size_t items = 48 + 12 * L;
+    double v;
+    std::memcpy(&v, &buf[items + 8 * sz0], 8);  // the first (smallest) item of level 1
+    std::string old = buf.substr(0, items + 8 * sz0);
+    old.append(reinterpret_cast<const char*>(&v), 8);
+    old.append(reinterpret_cast<const char*>(&v), 8);
+    old.append(buf.substr(items + 8 * sz0 + 8));
+    const uint32_t n0 = sz0 + 2, n1 = sz1 - 1;
+    std::memcpy(&old[48], &n0, 4);
+    std::memcpy(&old[52], &n1, 4);
+    ASSERT_GE(n0, 2u);  // at least the block size: the new code never writes that
+    KllSketch r = KllSketch::decode(old);
+    EXPECT_EQ(r.n(), s.n());
+    EXPECT_EQ(r.quantile(0.5), s.quantile(0.5));
+    r.update(1.0);
+    std::string after;
+    r.encode(after);
+    uint32_t a0;
+    std::memcpy(&a0, &after[48], 4);
+    EXPECT_LT(a0, 2u);
+    EXPECT_TRUE(KllSketch::decode(after) == r);
+}
+
 TEST(KllSketch, ExactWhileNothingIsCompacted) {
     KllSketch s(kKllDefaultK);
     std::vector<double> v;
