@@ -168,23 +168,6 @@ std::string jsonb_text_arg(FunctionCallInfo fcinfo, int argno) {
     return out;
 }
 
-// Rows of a set-returning function, materialized (PostgreSQL's InitMaterializedSRF).
-struct Materialized {
-    Tuplestorestate* store = nullptr;
-    TupleDesc desc = nullptr;
-};
-
-Materialized materialize(FunctionCallInfo fcinfo) {
-    Materialized m;
-    pg_guard([&]() {
-        InitMaterializedSRF(fcinfo, 0);
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        m.store = rsinfo->setResult;
-        m.desc = rsinfo->setDesc;
-    });
-    return m;
-}
-
 // Values of one output row; text and jsonb columns are built under pg_guard by the caller.
 template <int N>
 struct RowValues {

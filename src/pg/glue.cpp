@@ -2,6 +2,7 @@
 #include "glue.hpp"
 
 extern "C" {
+#include "funcapi.h"
 #include "utils/elog.h"
 }
 
@@ -71,6 +72,17 @@ void* palloc_or_throw(MemoryContext cxt, size_t size) {
     void* p = MemoryContextAllocExtended(cxt, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
     if (!p) throw std::bad_alloc();
     return p;
+}
+
+Materialized materialize(FunctionCallInfo fcinfo) {
+    Materialized m;
+    pg_guard([&]() {
+        InitMaterializedSRF(fcinfo, 0);
+        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+        m.store = rsinfo->setResult;
+        m.desc = rsinfo->setDesc;
+    });
+    return m;
 }
 
 }  // namespace pg_learn::pg

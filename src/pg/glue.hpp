@@ -5,8 +5,10 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "fmgr.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 }
 
 #include <exception>
@@ -87,6 +89,14 @@ auto boundary(F&& f) -> decltype(f()) {
 
 // palloc that reports out-of-memory as std::bad_alloc instead of a longjmp.
 void* palloc_or_throw(MemoryContext cxt, size_t size);
+
+// The rows of a set-returning function, materialized (PostgreSQL's InitMaterializedSRF): put
+// tuples built against desc into store.
+struct Materialized {
+    Tuplestorestate* store = nullptr;
+    TupleDesc desc = nullptr;
+};
+Materialized materialize(FunctionCallInfo fcinfo);
 
 }  // namespace pg_learn::pg
 

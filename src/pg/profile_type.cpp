@@ -143,23 +143,6 @@ Expanded* transition_state(FunctionCallInfo fcinfo, MemoryContext aggcxt) {
     return aggregate_state<Profile>(fcinfo, 0, aggcxt, kContextName);
 }
 
-// Rows of a set-returning function, materialized (PostgreSQL's InitMaterializedSRF).
-struct Materialized {
-    Tuplestorestate* store = nullptr;
-    TupleDesc desc = nullptr;
-};
-
-Materialized materialize(FunctionCallInfo fcinfo) {
-    Materialized m;
-    pg_guard([&]() {
-        InitMaterializedSRF(fcinfo, 0);
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        m.store = rsinfo->setResult;
-        m.desc = rsinfo->setDesc;
-    });
-    return m;
-}
-
 // A text argument's bytes, detoasted in the current memory context.
 std::string_view text_arg(FunctionCallInfo fcinfo, int argno) {
     text* t = nullptr;

@@ -66,23 +66,6 @@ Expanded* transition_state(FunctionCallInfo fcinfo, const char* fn, StatsKind ki
     return aggregate_state<FeatureStats>(fcinfo, 0, aggcxt, kContextName);
 }
 
-// Rows of a set-returning function, materialized (PostgreSQL's InitMaterializedSRF).
-struct Materialized {
-    Tuplestorestate* store = nullptr;
-    TupleDesc desc = nullptr;
-};
-
-Materialized materialize(FunctionCallInfo fcinfo) {
-    Materialized m;
-    pg_guard([&]() {
-        InitMaterializedSRF(fcinfo, 0);
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        m.store = rsinfo->setResult;
-        m.desc = rsinfo->setDesc;
-    });
-    return m;
-}
-
 }  // namespace
 
 // ---- I/O ------------------------------------------------------------------------------------
