@@ -5,8 +5,8 @@ MODULE_big = pg_learn
 SQL_PARTS = $(sort $(wildcard src/sql/[0-9][0-9]_*.sql))
 DATA_built = pg_learn--0.1.0.sql
 
-CORE_SRCS = $(wildcard src/core/*.cpp)
-GLUE_SRCS = $(wildcard src/pg/*.cpp)
+CORE_SRCS = $(sort $(shell find src/core -name '*.cpp'))
+GLUE_SRCS = $(sort $(shell find src/pg -name '*.cpp'))
 OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -15,7 +15,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=pg_learn
 PG_CONFIG ?= pg_config
 # -fno-semantic-interposition: calls inside the library go direct (and small functions inline)
 # instead of through the PLT; nothing interposes on the extension's own symbols.
-PG_CXXFLAGS += -std=c++17 -Wno-register -Isrc/core -Isrc/pg -MMD -MP -O2 -fno-semantic-interposition
+PG_CXXFLAGS += -std=c++17 -Wno-register -Isrc -MMD -MP -O2 -fno-semantic-interposition
 # -lm: without it exp/log/pow stay unversioned and bind to glibc's oldest versions (the SVID
 # compatibility wrappers, exp@GLIBC_2.2.5), half again the cost of exp itself per call.
 SHLIB_LINK += -lstdc++ -lm
@@ -32,9 +32,9 @@ COMPILE.cxx.bc = $(CLANG) -xc++ -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CP
 # without -ffast-math, so results are unchanged to the bit).
 # (Target-specific flags go to CXXFLAGS: PGXS folds PG_CXXFLAGS into it with :=, so a
 # target-specific PG_CXXFLAGS would never reach the compiler.)
-src/core/linear_model.o: override CXXFLAGS += -O3
+src/core/models/linear/linear_model.o: override CXXFLAGS += -O3
 
-# The core's compile-time wall against PostgreSQL headers (src/core/cpp_only.hpp).
+# The core's compile-time wall against PostgreSQL headers (src/core/common/cpp_only.hpp).
 $(CORE_SRCS:.cpp=.o): override CXXFLAGS += -DPG_LEARN_CORE_TU
 
 pg_learn--0.1.0.sql: $(SQL_PARTS)

@@ -5,7 +5,7 @@
 --
 -- As in part 40: every body names the extension's objects as @extschema@.name and runs with
 -- search_path = pg_catalog, pg_temp; the tables belong to the extension's owner; the writing
--- functions are C entry points (src/pg/monitoring.cpp) that run the private _ml_* functions as
+-- functions are C entry points (src/pg/monitoring/monitoring.cpp) that run the private _ml_* functions as
 -- that owner, recording the caller as the actor. The views run with their owner's rights, so a
 -- role granted SELECT on them reads what they show and nothing else.
 
@@ -429,7 +429,7 @@ END
 $$;
 
 -- The log's triggers: an event per inserted row, and one when a label arrives (NULL -> value).
--- In C (src/pg/monitoring.cpp): a plain heap insert into the inbox, a few microseconds per row.
+-- In C (src/pg/monitoring/monitoring.cpp): a plain heap insert into the inbox, a few microseconds per row.
 CREATE FUNCTION @extschema@._ml_monitor_enqueue() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ml_monitor_enqueue' LANGUAGE C;
 CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log

@@ -1,4 +1,4 @@
-"""Reference values for the drift measures (src/core/drift.cpp); run with /usr/bin/python3.
+"""Reference values for the drift measures (src/core/drift/drift.cpp); run with /usr/bin/python3.
 
 Writes expected_drift.json next to this file. Everything is computed with NumPy/SciPy on the raw
 values, independently of the C++ code:

@@ -1,5 +1,5 @@
 """Reference values for the drift report and the anomalies between two profiles
-(src/core/drift_report.cpp, src/core/anomalies.cpp); run with /usr/bin/python3.
+(src/core/drift/drift_report.cpp, src/core/drift/anomalies.cpp); run with /usr/bin/python3.
 
 Writes expected_drift_report.json next to this file and prints the values that sql/drift_report.sql
 quotes in its comments. Everything is computed from the raw rows with NumPy/SciPy and the rules of

@@ -1,4 +1,4 @@
-"""Reference values for the metric accumulators (src/core/metrics.cpp), from scikit-learn.
+"""Reference values for the metric accumulators (src/core/metrics/metrics.cpp), from scikit-learn.
 
 Run with /usr/bin/python3 (Debian's python3-sklearn 1.2, numpy 1.24). Writes expected_metrics.json
 next to this file:

@@ -1,6 +1,6 @@
 """Decimals that a double-rounding conversion gets wrong (for sql/features.sql).
 
-src/pg/features.cpp converts a numeric with a significand below 2^63 and a power of ten up to
+src/pg/common/features.cpp converts a numeric with a significand below 2^63 and a power of ten up to
 10^27 by computing in long double (64-bit significand) and rounding to double. Rounding twice is
 exact unless the first rounding lands exactly on a midpoint between two doubles; the code detects
 that case. This script finds decimals that trigger it: at most 19 significant digits (so the

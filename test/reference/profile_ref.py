@@ -1,4 +1,4 @@
-"""Reference values for Profile (src/core/profile.cpp); run with /usr/bin/python3.
+"""Reference values for Profile (src/core/stats/profile.cpp); run with /usr/bin/python3.
 
 Writes expected_profile.json next to this file: 3,000 rows of named features as JSON objects
 (numbers, booleans, strings, nested arrays/objects, null, or the key left out), generated with a

@@ -1,4 +1,4 @@
-"""Reference values for FeatureStats (src/core/feature_stats.cpp); run with /usr/bin/python3.
+"""Reference values for FeatureStats (src/core/stats/feature_stats.cpp); run with /usr/bin/python3.
 
 Writes expected_stats.json next to this file: adversarial numeric data sets (constant column,
 1e8 offset, huge and tiny magnitudes, heavy tails, one value, two values, large integers), each

@@ -1,6 +1,6 @@
 // Anomalies of a current window against a baseline profile: against a NumPy reference on raw rows,
 // hand-built edge cases, strict options, and counts estimated from sketches against brute force.
-#include "anomalies.hpp"
+#include "core/drift/anomalies.hpp"
 #include "test_util.hpp"
 
 #include <cmath>

@@ -1,6 +1,6 @@
 // Drift measures: hand-computed cases, exact sketches against NumPy/SciPy, and sketches of a
 // million skewed values within the intervals derived from the sketches' error bounds.
-#include "drift.hpp"
+#include "core/drift/drift.hpp"
 #include "test_util.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // Drift between two FeatureStats (ml_drift, ml_drift_pvalue, ml_drift_detail) against hand
 // computations and the sketch-level measures.
-#include "drift_report.hpp"
+#include "core/drift/drift_report.hpp"
 #include "test_util.hpp"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 // FeatureStats (the ml_stats value): moments against exact/NumPy references, quantiles within the
 // certified rank error, merges, histograms, top-k and distinct counts, the binary and text forms.
-#include "feature_stats.hpp"
+#include "core/stats/feature_stats.hpp"
 #include "test_util.hpp"
-#include "xxhash.hpp"
+#include "core/common/xxhash.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // The binary format and the JSON text form: exact round trips, and strict rejection of bad input.
 #include "test_util.hpp"
 
-#include "text.hpp"
+#include "core/common/text.hpp"
 
 #include <algorithm>
 #include <cmath>

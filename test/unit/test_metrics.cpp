@@ -1,10 +1,10 @@
 // Metric accumulators: exact sums by hand, every metric against scikit-learn (metrics_ref.py),
 // inverse transitions, merges and both serialized forms.
-#include "metrics.hpp"
+#include "core/metrics/metrics.hpp"
 
-#include "byte_codec.hpp"
+#include "core/common/byte_codec.hpp"
 #include "test_util.hpp"
-#include "xxhash.hpp"
+#include "core/common/xxhash.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // Observations and feature resolution: names, missing-value policies, ignore list, bad values and labels.
 #include "test_util.hpp"
 
-#include "text.hpp"
+#include "core/common/text.hpp"
 
 #include <cmath>
 #include <limits>

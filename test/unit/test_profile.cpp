@@ -1,9 +1,9 @@
 // Profile (the ml_profile value): type counts, presence and statistics against a Python reference,
 // hand-checked conflicts, merges against one pass, limits, the binary and text forms.
-#include "byte_codec.hpp"
-#include "profile.hpp"
+#include "core/common/byte_codec.hpp"
+#include "core/stats/profile.hpp"
 #include "test_util.hpp"
-#include "xxhash.hpp"
+#include "core/common/xxhash.hpp"
 
 #include <cmath>
 #include <fstream>

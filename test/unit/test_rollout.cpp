@@ -2,7 +2,7 @@
 // implementation of XXH64's specification), slices per challenger, and share validation.
 #include "test_util.hpp"
 
-#include "rollout.hpp"
+#include "core/registry/rollout.hpp"
 
 #include <cmath>
 #include <string>

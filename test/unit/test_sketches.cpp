@@ -1,9 +1,9 @@
 // Unit tests of the streaming sketches: KLL quantiles, HyperLogLog, Space-Saving, and XXH64.
-#include "error.hpp"
-#include "hll.hpp"
-#include "kll.hpp"
-#include "space_saving.hpp"
-#include "xxhash.hpp"
+#include "core/common/error.hpp"
+#include "core/sketches/hll.hpp"
+#include "core/sketches/kll.hpp"
+#include "core/sketches/space_saving.hpp"
+#include "core/common/xxhash.hpp"
 
 #include <gtest/gtest.h>
 

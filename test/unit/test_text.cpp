@@ -1,7 +1,7 @@
 // The core's text helpers: UTF-8 validation and cuts, shortest exact number formatting.
 #include "test_util.hpp"
 
-#include "text.hpp"
+#include "core/common/text.hpp"
 
 #include <cmath>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // SplitMix64 and the epoch order of multi-pass training (docs/algorithms.md "Multi-pass training").
 #include "test_util.hpp"
-#include "training.hpp"
+#include "core/models/training.hpp"
 
 #include <algorithm>
 #include <numeric>

@@ -1,10 +1,10 @@
 // Helpers shared by the core's unit tests: error-kind assertions and small model builders.
 #pragma once
 
-#include "error.hpp"
-#include "linear_model.hpp"
-#include "observation.hpp"
-#include "spec.hpp"
+#include "core/common/error.hpp"
+#include "core/models/linear/linear_model.hpp"
+#include "core/features/observation.hpp"
+#include "core/models/linear/spec.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,731 @@
+// The ml_model binary format (docs/format.md) and its JSON text form, both validated completely.
+#include "core/models/linear/linear_model.hpp"
+
+#include "core/common/error.hpp"
+#include "core/common/text.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <unordered_set>
+
+namespace pg_learn::core {
+
+using nlohmann::json;
+
+static_assert(sizeof(double) == 8, "IEEE doubles expected");
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the binary model format is little-endian; big-endian hosts are not supported yet"
+#endif
+
+namespace {
+
+constexpr char kMagic[4] = {'P', 'G', 'L', 'M'};
+constexpr uint16_t kFormatVersion = 1;
+constexpr size_t kHeaderSize = 48;
+constexpr size_t kMaxModelBytes = 1000u * 1024 * 1024;  // under PostgreSQL's 1 GB varlena limit
+constexpr int kMaxJsonDepth = 32;
+
+enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6 };
+// The encoding field of a section header: every section may be dense; the per-weight sections
+// (weights, optimizer state, statistics) may instead be sparse.
+enum SectionEncoding : uint32_t { kDense = 0, kSparse = 1 };
+
+size_t pad8(size_t n) { return (n + 7) & ~size_t(7); }
+
+// Payload lengths of a per-weight section of k arrays of w doubles, c of whose positions are
+// stored in the sparse form (docs/format.md): a count, c u32 positions padded to 8 bytes, then
+// the k arrays' values at those positions.
+size_t dense_length(size_t k, size_t w) { return 8 * k * w; }
+size_t sparse_length(size_t k, size_t c) { return 8 + pad8(4 * c) + 8 * k * c; }
+// One model, one encoding: sparse exactly when it is strictly shorter.
+bool sparse_is_shorter(size_t k, size_t w, size_t c) { return sparse_length(k, c) < dense_length(k, w); }
+
+uint64_t bits_of(double d) {
+    uint64_t u;
+    std::memcpy(&u, &d, 8);
+    return u;
+}
+
+int optimizer_slots(OptimizerKind k) {
+    return k == OptimizerKind::Sgd ? 0 : k == OptimizerKind::AdaGrad ? 1 : 2;
+}
+
+constexpr size_t kChecksumOffset = 32;
+
+// The checksum covers every byte but its own field (docs/format.md): hash64 of the body (bytes
+// 48 to the end), written into a copy of the header in place of the checksum field, and
+// hash64 of that 48-byte header gives the checksum. A change confined to one aligned 8-byte
+// word of the body or of the header always changes it (every step of hash64 is a bijection).
+uint64_t model_checksum(const uint8_t* data, size_t size) {
+    uint8_t header[kHeaderSize];
+    std::memcpy(header, data, kHeaderSize);
+    const uint64_t body = hash64(data + kHeaderSize, size - kHeaderSize);
+    std::memcpy(header + kChecksumOffset, &body, 8);
+    return hash64(header, kHeaderSize);
+}
+
+[[noreturn]] void corrupt(const std::string& what) {
+    fail(ErrorKind::InvalidBinary, "invalid binary ml_model: " + what);
+}
+
+class Writer {
+public:
+    Writer(uint8_t* p, size_t cap) : p_(p), cap_(cap) {}
+    void bytes(const void* src, size_t n) {
+        if (pos_ + n > cap_) fail(ErrorKind::Internal, "model encoder overran its buffer");
+        if (n) std::memcpy(p_ + pos_, src, n);
+        pos_ += n;
+    }
+    template <typename T> void put(T v) { bytes(&v, sizeof v); }
+    // The next n bytes, for the caller to fill.
+    uint8_t* reserve(size_t n) {
+        if (pos_ + n > cap_) fail(ErrorKind::Internal, "model encoder overran its buffer");
+        uint8_t* r = p_ + pos_;
+        pos_ += n;
+        return r;
+    }
+    void pad() {
+        while (pos_ % 8) put<uint8_t>(0);
+    }
+    size_t pos() const { return pos_; }
+
+private:
+    uint8_t* p_;
+    size_t cap_;
+    size_t pos_ = 0;
+};
+
+class Reader {
+public:
+    Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+    void bytes(void* dst, size_t n, const char* what) {
+        if (n > n_ - pos_) corrupt(std::string("truncated in ") + what);
+        if (n) std::memcpy(dst, p_ + pos_, n);
+        pos_ += n;
+    }
+    template <typename T> T get(const char* what) {
+        T v;
+        bytes(&v, sizeof v, what);
+        return v;
+    }
+    const uint8_t* take(size_t n, const char* what) {
+        if (n > n_ - pos_) corrupt(std::string("truncated in ") + what);
+        const uint8_t* r = p_ + pos_;
+        pos_ += n;
+        return r;
+    }
+    size_t remaining() const { return n_ - pos_; }
+
+private:
+    const uint8_t* p_;
+    size_t n_;
+    size_t pos_ = 0;
+};
+
+void check_depth(const char* text, size_t len) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > kMaxJsonDepth)
+                fail(ErrorKind::InvalidText, "ml_model text is nested too deeply",
+                     "the limit is " + std::to_string(kMaxJsonDepth) + " levels");
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+}
+
+// Text that did not parse: says why when the reason is not a syntax error.
+[[noreturn]] void explain_bad_text(const char* text, size_t len) {
+    const std::string_view sv(text, len);
+    if (size_t at = utf8_invalid_offset(sv); at != len)
+        fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid UTF-8",
+             "the byte at offset " + std::to_string(at) + " does not start a valid UTF-8 character");
+    // nlohmann/json refuses a number beyond the range of a double ("number overflow parsing
+    // '1e400'") rather than reading it as infinity; parse again to learn which one.
+    try {
+        [[maybe_unused]] json again = json::parse(text, text + len);
+    } catch (const json::out_of_range& e) {
+        const std::string what = e.what();
+        const size_t open = what.find('\''), close = what.rfind('\'');
+        if (e.id == 406 && open != std::string::npos && close > open) {
+            const std::string number = what.substr(open + 1, close - open - 1);
+            fail(ErrorKind::NumericRange,
+                 "number \"" + message_name(number) + "\" is out of range for type double precision");
+        }
+    } catch (const json::exception&) {
+    }
+    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid JSON", {},
+         "A fresh model is written as a spec, e.g. '{\"model\":\"logistic_regression\"}'.");
+}
+
+}  // namespace
+
+// Shared by the binary and the JSON decoders: everything a model must satisfy.
+struct LinearModelCodec {
+    using Bad = std::function<void(const std::string&)>;
+
+    // A per-weight section (weights, optimizer state, statistics): k arrays of W doubles, and
+    // the rule every position of its arrays obeys.
+    struct ArraySection {
+        uint32_t tag;
+        const char* name;          // as messages name it
+        const char* wrong_length;  // the message for a payload of the wrong length
+        std::vector<double>* v[3];
+        size_t k;
+        void (*check)(const LinearModel&, size_t, const Bad&);
+
+        // The sparse form stores position i when some array holds a non-zero bit pattern there
+        // (-0.0 too). These loops run on every encode over all 2^hash_bits positions: they read
+        // raw pointers (a missing array reads the first again) so that they stay tight.
+        const double* array(size_t j) const { return v[j < k ? j : 0]->data(); }
+        size_t stored_count(size_t w) const {
+            const double *a = array(0), *b = array(1), *c = array(2);
+            size_t n = 0;
+            for (size_t i = 0; i < w; i++) n += (bits_of(a[i]) | bits_of(b[i]) | bits_of(c[i])) != 0;
+            return n;
+        }
+        template <typename F> void for_each_stored(size_t w, F&& f) const {
+            const double *a = array(0), *b = array(1), *c = array(2);
+            for (size_t i = 0; i < w; i++)
+                if ((bits_of(a[i]) | bits_of(b[i]) | bits_of(c[i])) != 0) f(i);
+        }
+    };
+
+    static size_t array_sections(const LinearModel& m, ArraySection out[3]);
+    static size_t array_length(const ArraySection& s, size_t w);
+    static void validate_shape(const LinearModel& m, const Bad& bad);
+    static void check_weight(const LinearModel& m, size_t i, const Bad& bad);
+    static void check_optimizer(const LinearModel& m, size_t i, const Bad& bad);
+    static void check_stats(const LinearModel& m, size_t i, const Bad& bad);
+    static void validate(const LinearModel& m, const Bad& bad);
+    static void encode(const LinearModel& m, uint8_t* out, size_t size);
+    static LinearModel decode(const uint8_t* data, size_t size);
+    static json to_json(const LinearModel& m);
+    static LinearModel from_json(const json& j);
+    static size_t size(const LinearModel& m);
+};
+
+// The per-weight sections the spec calls for, in their order in the format. (The arrays are
+// mutable members: the pointers allow writing, which only decode does.)
+size_t LinearModelCodec::array_sections(const LinearModel& m, ArraySection out[3]) {
+    size_t n = 0;
+    out[n++] = {kWeights, "weights", "weights section has the wrong length", {&m.w_}, 1, check_weight};
+    const int slots = optimizer_slots(m.spec_.optimizer.kind);
+    if (slots)
+        out[n++] = {kOptimizer, "optimizer state", "optimizer section has the wrong length", {&m.s1_, &m.s2_},
+                    size_t(slots), check_optimizer};
+    if (m.spec_.keeps_feature_stats())
+        out[n++] = {kStats, "feature statistics", "statistics section has the wrong length",
+                    {&m.cnt_, &m.mean_, &m.m2_}, 3, check_stats};
+    return n;
+}
+
+size_t LinearModelCodec::array_length(const ArraySection& s, size_t w) {
+    const size_t c = s.stored_count(w);
+    return sparse_is_shorter(s.k, w, c) ? sparse_length(s.k, c) : dense_length(s.k, w);
+}
+
+void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
+    const ModelSpec& s = m.spec_;
+    const size_t nw = m.w_.size();
+    if (s.hashed()) {
+        if (nw != (size_t(1) << s.hash_bits)) bad("a hashed model must have 2^hash_bits weights");
+        if (m.names_.size() > kMaxRememberedNames) bad("too many remembered feature names");
+    } else {
+        if (nw != m.names_.size()) bad("the number of weights differs from the number of features");
+        if (nw > kMaxFeatures) bad("too many features");
+    }
+    if (m.types_.size() != m.names_.size()) bad("feature types do not match feature names");
+    if (m.dense_dim_ > kMaxFeatures) bad("dense dimension out of range");
+    if (m.agg_base_ > m.n_seen_) bad("aggregation base exceeds examples seen");
+    if (!std::isfinite(m.intercept_)) bad("intercept is not finite");
+    std::unordered_set<std::string_view> seen;
+    for (size_t i = 0; i < m.names_.size(); i++) {
+        const auto& nm = m.names_[i];
+        if (nm.size() > kMaxFeatureNameBytes) bad("feature name too long");
+        // ml_model_out and ml_info print names as JSON strings, which must be UTF-8; no
+        // PostgreSQL text holds a NUL byte, so no real feature is named with one.
+        if (size_t at = utf8_invalid_offset(nm); at != nm.size())
+            bad("feature name " + std::to_string(i + 1) + " is not valid UTF-8 (byte " + std::to_string(at + 1) +
+                " of " + std::to_string(nm.size()) + ")");
+        if (nm.find('\0') != std::string::npos) bad("feature name " + std::to_string(i + 1) + " contains a NUL byte");
+        if (m.types_[i] > 1) bad("unknown feature type");
+        if (!seen.insert(nm).second) bad("feature \"" + message_name(nm) + "\" appears twice");
+    }
+    int slots = optimizer_slots(s.optimizer.kind);
+    if (m.s1_.size() != (slots >= 1 ? nw : 0) || m.s2_.size() != (slots >= 2 ? nw : 0))
+        bad("optimizer state does not match the optimizer and the number of weights");
+    const size_t ns = s.keeps_feature_stats() ? nw : 0;
+    if (m.cnt_.size() != ns || m.mean_.size() != ns || m.m2_.size() != ns)
+        bad("feature statistics do not match the spec and the number of weights");
+}
+
+// The rules of one position of each per-weight section. A position whose values are all zero
+// obeys them (a zero weight or state is finite and not negative; a zero count has zero mean and
+// m2), so the positions a sparse section leaves out need no check.
+void LinearModelCodec::check_weight(const LinearModel& m, size_t i, const Bad& bad) {
+    if (!std::isfinite(m.w_[i])) bad("weight " + std::to_string(i) + " is not finite");
+}
+
+void LinearModelCodec::check_optimizer(const LinearModel& m, size_t i, const Bad& bad) {
+    const OptimizerKind kind = m.spec_.optimizer.kind;
+    if (!std::isfinite(m.s1_[i])) bad("optimizer state is not finite");
+    if (kind == OptimizerKind::AdaGrad && m.s1_[i] < 0) bad("AdaGrad accumulator is negative");
+    if (kind == OptimizerKind::Adam || kind == OptimizerKind::Ftrl) {
+        if (!std::isfinite(m.s2_[i])) bad("optimizer state is not finite");
+        if (m.s2_[i] < 0) bad("optimizer second-moment state is negative");
+    }
+}
+
+void LinearModelCodec::check_stats(const LinearModel& m, size_t i, const Bad& bad) {
+    const double c = m.cnt_[i];
+    if (!std::isfinite(c) || c < 0 || c != std::floor(c)) bad("feature count is not a whole number");
+    if (!std::isfinite(m.mean_[i]) || !std::isfinite(m.m2_[i]) || m.m2_[i] < 0)
+        bad("feature statistics are not finite");
+    if (c == 0 && (m.mean_[i] != 0 || m.m2_[i] != 0)) bad("statistics of an unseen feature are not zero");
+}
+
+void LinearModelCodec::validate(const LinearModel& m, const Bad& bad) {
+    validate_shape(m, bad);
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    for (size_t s = 0; s < nsec; s++)
+        for (size_t i = 0; i < m.w_.size(); i++) secs[s].check(m, i, bad);
+}
+
+size_t LinearModelCodec::size(const LinearModel& m) {
+    size_t n = kHeaderSize;
+    const size_t sh = 16;  // section header
+    n += sh + pad8(m.spec_.canonical_text().size());
+    n += sh + 32;
+    size_t names = 0;
+    for (const auto& nm : m.names_) names += 5 + nm.size();
+    n += sh + pad8(names);
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    for (size_t s = 0; s < nsec; s++) n += sh + array_length(secs[s], m.w_.size());
+    if (n > kMaxModelBytes)
+        fail(ErrorKind::ProgramLimit, "model is too large to store",
+             "it needs " + std::to_string(n) + " bytes; the limit is " + std::to_string(kMaxModelBytes),
+             "Use fewer hash_bits or fewer distinct features.");
+    return n;
+}
+
+void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
+    Writer w(out, size);
+    const std::string spec = m.spec_.canonical_text();
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    const size_t nw = m.w_.size();
+
+    w.bytes(kMagic, 4);
+    w.put<uint16_t>(kFormatVersion);
+    w.put<uint16_t>(static_cast<uint16_t>(m.spec_.kind));
+    w.put<uint64_t>(m.identity_);
+    w.put<uint64_t>(m.updates_);
+    w.put<uint64_t>(m.n_seen_);
+    w.put<uint64_t>(0);  // checksum, filled below
+    w.put<uint32_t>(static_cast<uint32_t>(3 + nsec));
+    w.put<uint32_t>(static_cast<uint32_t>(size));
+
+    auto section = [&](uint32_t tag, SectionEncoding encoding, uint64_t len) {
+        w.put<uint32_t>(tag);
+        w.put<uint32_t>(encoding);
+        w.put<uint64_t>(len);
+    };
+
+    section(kSpec, kDense, spec.size());
+    w.bytes(spec.data(), spec.size());
+    w.pad();
+    section(kState, kDense, 32);
+    w.put<uint64_t>(m.agg_base_);
+    w.put<uint32_t>(m.dense_dim_);
+    w.put<uint32_t>(static_cast<uint32_t>(m.names_.size()));
+    w.put<uint64_t>(nw);
+    w.put<double>(m.intercept_);
+    size_t names = 0;
+    for (const auto& nm : m.names_) names += 5 + nm.size();
+    section(kNames, kDense, names);
+    for (size_t i = 0; i < m.names_.size(); i++) {
+        w.put<uint32_t>(static_cast<uint32_t>(m.names_[i].size()));
+        w.put<uint8_t>(m.types_[i]);
+        w.bytes(m.names_[i].data(), m.names_[i].size());
+    }
+    w.pad();
+    for (size_t s = 0; s < nsec; s++) {
+        const ArraySection& a = secs[s];
+        const size_t c = a.stored_count(nw);
+        if (!sparse_is_shorter(a.k, nw, c)) {
+            section(a.tag, kDense, dense_length(a.k, nw));
+            for (size_t j = 0; j < a.k; j++) w.bytes(a.v[j]->data(), 8 * nw);
+            continue;
+        }
+        // The count, the positions (then 4 zero bytes when the count is odd), and the k arrays'
+        // values at those positions, array after array: written in one pass over the weights.
+        section(a.tag, kSparse, sparse_length(a.k, c));
+        w.put<uint64_t>(c);
+        uint8_t* index = w.reserve(pad8(4 * c));
+        std::memset(index + 4 * c, 0, pad8(4 * c) - 4 * c);
+        uint8_t* values = w.reserve(8 * a.k * c);
+        size_t r = 0;
+        a.for_each_stored(nw, [&](size_t i) {
+            if (r == c) return;  // cannot happen: c counted these very positions
+            const uint32_t at = static_cast<uint32_t>(i);
+            std::memcpy(index + 4 * r, &at, 4);
+            for (size_t j = 0; j < a.k; j++) std::memcpy(values + 8 * (j * c + r), a.array(j) + i, 8);
+            r++;
+        });
+        if (r != c) fail(ErrorKind::Internal, "model encoder miscounted a sparse section");
+    }
+    if (w.pos() != size) fail(ErrorKind::Internal, "model encoder size mismatch");
+    const uint64_t sum = model_checksum(out, size);
+    std::memcpy(out + kChecksumOffset, &sum, 8);
+}
+
+LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
+    if (size < kHeaderSize) corrupt("too short (" + std::to_string(size) + " bytes)");
+    Reader r(data, size);
+    char magic[4];
+    r.bytes(magic, 4, "header");
+    if (std::memcmp(magic, kMagic, 4) != 0) corrupt("bad magic number");
+    auto version = r.get<uint16_t>("header");
+    if (version != kFormatVersion)
+        fail(ErrorKind::InvalidBinary, "unsupported ml_model format version " + std::to_string(version),
+             "this build of pg_learn reads format version " + std::to_string(kFormatVersion));
+    auto kind = r.get<uint16_t>("header");
+    if (kind != uint16_t(ModelKind::LinearRegression) && kind != uint16_t(ModelKind::LogisticRegression))
+        corrupt("unknown model kind " + std::to_string(kind));
+    auto identity = r.get<uint64_t>("header");
+    auto updates = r.get<uint64_t>("header");
+    auto n_seen = r.get<uint64_t>("header");
+    auto sum = r.get<uint64_t>("header");
+    auto nsections = r.get<uint32_t>("header");
+    auto total = r.get<uint32_t>("header");
+    if (total != size) corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
+    if (model_checksum(data, size) != sum) corrupt("checksum mismatch");
+
+    struct Section {
+        const uint8_t* p;
+        uint64_t len;
+        uint32_t encoding;
+    };
+    auto section = [&](uint32_t want, const char* what, bool per_weight) -> Section {
+        auto tag = r.get<uint32_t>(what);
+        auto encoding = r.get<uint32_t>(what);
+        auto len = r.get<uint64_t>(what);
+        if (tag != want) corrupt(std::string("expected section ") + what);
+        if (!per_weight && encoding != kDense)
+            corrupt(std::string("encoding field of section ") + what + " is not zero");
+        if (encoding > kSparse)
+            corrupt("unknown encoding " + std::to_string(encoding) + " of section " + what);
+        if (len > r.remaining()) corrupt(std::string("truncated in ") + what);
+        const uint8_t* p = r.take(len, what);
+        // One model, one encoding: the padding is zeros, as the encoder writes it.
+        const uint8_t* pad = r.take(pad8(len) - len, what);
+        for (size_t i = 0; i < pad8(len) - len; i++)
+            if (pad[i] != 0) corrupt(std::string("padding of section ") + what + " is not zero");
+        return {p, len, encoding};
+    };
+
+    auto spec_sec = section(kSpec, "spec", false);
+    const char* spec_text = reinterpret_cast<const char*>(spec_sec.p);
+    json sj = json::parse(spec_text, spec_text + spec_sec.len, nullptr, false);
+    if (sj.is_discarded()) corrupt("spec is not valid JSON");
+    ModelSpec spec;
+    try {
+        spec = ModelSpec::from_json(sj);
+    } catch (const Error& e) {
+        corrupt(std::string("bad spec: ") + e.what());
+    }
+    if (uint16_t(spec.kind) != kind) corrupt("model kind differs from the spec");
+    if (spec.canonical_text() != std::string_view(spec_text, spec_sec.len)) corrupt("spec is not in canonical form");
+    // A hashed spec's fresh model already holds its 2^hash_bits zeros in every array: the
+    // sections below fill those arrays in place, so each array is allocated and zeroed once.
+    LinearModel m(spec);
+    if (m.identity_ != identity) corrupt("identity does not match the spec");
+    m.updates_ = updates;
+    m.n_seen_ = n_seen;
+
+    auto st_sec = section(kState, "state", false);
+    if (st_sec.len != 32) corrupt("state section has the wrong length");
+    Reader st(st_sec.p, st_sec.len);
+    m.agg_base_ = st.get<uint64_t>("state");
+    m.dense_dim_ = st.get<uint32_t>("state");
+    auto n_names = st.get<uint32_t>("state");
+    auto n_weights = st.get<uint64_t>("state");
+    m.intercept_ = st.get<double>("state");
+    const size_t expect_w = spec.hashed() ? (size_t(1) << spec.hash_bits) : n_names;
+    if (n_weights != expect_w) corrupt("weight count does not match the features");
+    if (n_names > size / 5) corrupt("feature count out of range");
+    const size_t nw = n_weights;
+
+    auto nm_sec = section(kNames, "names", false);
+    Reader nr(nm_sec.p, nm_sec.len);
+    m.names_.clear();
+    m.types_.clear();
+    m.index_.clear();
+    m.names_.reserve(n_names);
+    for (uint32_t i = 0; i < n_names; i++) {
+        auto len = nr.get<uint32_t>("names");
+        auto type = nr.get<uint8_t>("names");
+        if (len > kMaxFeatureNameBytes) corrupt("feature name too long");
+        const uint8_t* p = nr.take(len, "names");
+        m.names_.emplace_back(reinterpret_cast<const char*>(p), len);
+        m.types_.push_back(type);
+    }
+    if (nr.remaining() != 0) corrupt("trailing bytes in names");
+
+    ArraySection secs[3];
+    const size_t nsec = array_sections(m, secs);
+    struct Stored {
+        bool sparse;
+        const uint8_t* index;  // the sparse form's positions, kept for the value checks below
+        size_t count;
+    };
+    Stored stored[3] = {};
+    for (size_t s = 0; s < nsec; s++) {
+        const ArraySection& a = secs[s];
+        const std::string name = a.name;
+        const auto [p, len, encoding] = section(a.tag, a.name, true);
+        for (size_t j = 0; j < a.k; j++)
+            if (a.v[j]->size() != nw) a.v[j]->assign(nw, 0.0);
+        if (encoding == kDense) {
+            if (len != dense_length(a.k, nw)) corrupt(a.wrong_length);
+            for (size_t j = 0; j < a.k && nw; j++) std::memcpy(a.v[j]->data(), p + 8 * nw * j, 8 * nw);
+            if (sparse_is_shorter(a.k, nw, a.stored_count(nw)))
+                corrupt(name + " section is dense, but its sparse form is shorter");
+            continue;
+        }
+        if (len < 8) corrupt(a.wrong_length);
+        uint64_t c;
+        std::memcpy(&c, p, 8);
+        if (c > nw)
+            corrupt("sparse " + name + " section stores " + std::to_string(c) + " positions of " + std::to_string(nw));
+        if (len != sparse_length(a.k, c)) corrupt(a.wrong_length);
+        if (!sparse_is_shorter(a.k, nw, c)) corrupt(name + " section is sparse, but its dense form is not longer");
+        const uint8_t* index = p + 8;
+        const uint8_t* values = index + pad8(4 * c);
+        for (size_t b = 4 * c; b < pad8(4 * c); b++)
+            if (index[b] != 0) corrupt("padding of the positions of the " + name + " section is not zero");
+        uint32_t prev = 0;
+        for (size_t i = 0; i < c; i++) {
+            uint32_t at;
+            std::memcpy(&at, index + 4 * i, 4);
+            if (at >= nw)
+                corrupt("sparse " + name + " section: position " + std::to_string(at) + " is out of range");
+            if (i > 0 && at <= prev) corrupt("sparse " + name + " section: positions are not strictly increasing");
+            prev = at;
+            uint64_t any = 0;
+            for (size_t j = 0; j < a.k; j++) {
+                double v;
+                std::memcpy(&v, values + 8 * (j * c + i), 8);
+                any |= bits_of(v);
+                (*a.v[j])[at] = v;
+            }
+            if (any == 0)
+                corrupt("sparse " + name + " section stores zeros at position " + std::to_string(at));
+        }
+        stored[s] = {true, index, c};
+    }
+    if (nsections != 3 + nsec) corrupt("wrong number of sections");
+    if (r.remaining() != 0) corrupt("trailing bytes after the last section");
+
+    const Bad bad = [](const std::string& what) { corrupt(what); };
+    validate_shape(m, bad);
+    // The value rules: at every position of a dense section, at the stored ones of a sparse one.
+    for (size_t s = 0; s < nsec; s++) {
+        if (!stored[s].sparse) {
+            for (size_t i = 0; i < nw; i++) secs[s].check(m, i, bad);
+            continue;
+        }
+        for (size_t i = 0; i < stored[s].count; i++) {
+            uint32_t at;
+            std::memcpy(&at, stored[s].index + 4 * i, 4);
+            secs[s].check(m, at, bad);
+        }
+    }
+    for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
+    return m;
+}
+
+json LinearModelCodec::to_json(const LinearModel& m) {
+    char id[17];
+    snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.identity_));
+    json types = json::array();
+    for (auto t : m.types_) types.push_back(t == 0 ? "numeric" : "categorical");
+    json j = {{"pg_learn_model", kFormatVersion},
+              {"kind", model_kind_name(m.spec_.kind)},
+              {"spec", m.spec_.to_json()},
+              {"identity", id},
+              {"updates", m.updates_},
+              {"n_seen", m.n_seen_},
+              {"aggregation_base", m.agg_base_},
+              {"dense_dim", m.dense_dim_},
+              {"intercept", m.intercept_},
+              {"features", m.names_},
+              {"feature_types", types},
+              {"weights", m.w_}};
+    switch (m.spec_.optimizer.kind) {
+        case OptimizerKind::Sgd: break;
+        case OptimizerKind::AdaGrad: j["optimizer_state"] = {{"g2", m.s1_}}; break;
+        case OptimizerKind::Adam: j["optimizer_state"] = {{"m", m.s1_}, {"v", m.s2_}}; break;
+        case OptimizerKind::Ftrl: j["optimizer_state"] = {{"z", m.s1_}, {"n", m.s2_}}; break;
+    }
+    if (m.spec_.keeps_feature_stats())
+        j["feature_stats"] = {{"count", m.cnt_}, {"mean", m.mean_}, {"m2", m.m2_}};
+    return j;
+}
+
+LinearModel LinearModelCodec::from_json(const json& j) {
+    auto bad = [](const std::string& what) {
+        fail(ErrorKind::InvalidParameter, "invalid ml_model: " + what);
+    };
+    static const char* known[] = {"pg_learn_model", "kind", "spec", "identity", "updates", "n_seen",
+                                  "aggregation_base", "dense_dim", "intercept", "features",
+                                  "feature_types", "weights", "optimizer_state", "feature_stats"};
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        bool ok = false;
+        for (const char* k : known) ok = ok || it.key() == k;
+        if (!ok) bad("unknown key \"" + it.key() + "\"");
+    }
+    auto need = [&](const char* key) -> const json& {
+        auto it = j.find(key);
+        if (it == j.end()) bad(std::string("missing key \"") + key + "\"");
+        return *it;
+    };
+    auto u64 = [&](const char* key) -> uint64_t {
+        const json& v = need(key);
+        if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+            bad(std::string("\"") + key + "\" must be a non-negative integer");
+        return v.get<uint64_t>();
+    };
+    auto num = [&](const json& v, const std::string& what) -> double {
+        if (!v.is_number()) bad(what + " must be a number");
+        return v.get<double>();
+    };
+    auto vec = [&](const json& v, const std::string& what) {
+        if (!v.is_array()) bad(what + " must be an array of numbers");
+        std::vector<double> out;
+        out.reserve(v.size());
+        for (const auto& x : v) out.push_back(num(x, what));
+        return out;
+    };
+    auto obj = [&](const json& v, const char* what, std::initializer_list<const char*> keys) {
+        if (!v.is_object() || v.size() != keys.size()) bad(std::string(what) + " has the wrong shape");
+        for (const char* k : keys)
+            if (!v.contains(k)) bad(std::string(what) + " lacks \"" + k + "\"");
+    };
+
+    const json& ver = need("pg_learn_model");
+    if (!ver.is_number_integer() || ver.get<int64_t>() != kFormatVersion)
+        bad("unsupported format version " + ver.dump());
+    ModelSpec spec = ModelSpec::from_json(need("spec"));
+    const json& kind = need("kind");
+    if (!kind.is_string() || kind.get<std::string>() != model_kind_name(spec.kind))
+        bad("\"kind\" does not match the spec");
+    LinearModel m(spec);
+    if (auto it = j.find("identity"); it != j.end()) {
+        char id[17];
+        snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.identity_));
+        if (!it->is_string() || it->get<std::string>() != id) bad("\"identity\" does not match the spec");
+    }
+    m.updates_ = u64("updates");
+    m.n_seen_ = u64("n_seen");
+    m.agg_base_ = j.contains("aggregation_base") ? u64("aggregation_base") : 0;
+    uint64_t dd = u64("dense_dim");
+    if (dd > kMaxFeatures) bad("\"dense_dim\" out of range");
+    m.dense_dim_ = static_cast<uint32_t>(dd);
+    m.intercept_ = num(need("intercept"), "\"intercept\"");
+    const json& names = need("features");
+    const json& types = need("feature_types");
+    if (!names.is_array() || !types.is_array() || names.size() != types.size())
+        bad("\"features\" and \"feature_types\" must be arrays of the same length");
+    m.names_.clear();
+    m.types_.clear();
+    m.index_.clear();
+    for (size_t i = 0; i < names.size(); i++) {
+        if (!names[i].is_string()) bad("feature names must be strings");
+        if (!types[i].is_string()) bad("feature types must be strings");
+        // Parsed JSON text is UTF-8 already (the parser checks it); a json built in memory
+        // may hold any bytes.
+        if (!is_valid_utf8(names[i].get_ref<const std::string&>()))
+            fail(ErrorKind::InvalidText, "invalid ml_model: feature name " + std::to_string(i + 1) +
+                                             " is not valid UTF-8");
+        const auto t = types[i].get<std::string>();
+        if (t != "numeric" && t != "categorical") bad("unknown feature type \"" + t + "\"");
+        m.names_.push_back(names[i].get<std::string>());
+        m.types_.push_back(t == "numeric" ? 0 : 1);
+    }
+    m.w_ = vec(need("weights"), "\"weights\"");
+    m.s1_.clear();
+    m.s2_.clear();
+    const json* os = j.contains("optimizer_state") ? &j["optimizer_state"] : nullptr;
+    switch (spec.optimizer.kind) {
+        case OptimizerKind::Sgd:
+            if (os) bad("the sgd optimizer has no \"optimizer_state\"");
+            break;
+        case OptimizerKind::AdaGrad:
+            if (!os) bad("missing key \"optimizer_state\"");
+            obj(*os, "\"optimizer_state\"", {"g2"});
+            m.s1_ = vec((*os)["g2"], "optimizer state");
+            break;
+        case OptimizerKind::Adam:
+            if (!os) bad("missing key \"optimizer_state\"");
+            obj(*os, "\"optimizer_state\"", {"m", "v"});
+            m.s1_ = vec((*os)["m"], "optimizer state");
+            m.s2_ = vec((*os)["v"], "optimizer state");
+            break;
+        case OptimizerKind::Ftrl:
+            if (!os) bad("missing key \"optimizer_state\"");
+            obj(*os, "\"optimizer_state\"", {"z", "n"});
+            m.s1_ = vec((*os)["z"], "optimizer state");
+            m.s2_ = vec((*os)["n"], "optimizer state");
+            break;
+    }
+    m.cnt_.clear();
+    m.mean_.clear();
+    m.m2_.clear();
+    if (spec.keeps_feature_stats()) {
+        if (!j.contains("feature_stats")) bad("missing key \"feature_stats\"");
+        const json& fs = j["feature_stats"];
+        obj(fs, "\"feature_stats\"", {"count", "mean", "m2"});
+        m.cnt_ = vec(fs["count"], "feature statistics");
+        m.mean_ = vec(fs["mean"], "feature statistics");
+        m.m2_ = vec(fs["m2"], "feature statistics");
+    } else if (j.contains("feature_stats")) {
+        bad("\"feature_stats\" given but the spec neither scales nor imputes means");
+    }
+    validate(m, bad);
+    for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
+    size(m);  // enforces the size limit
+    return m;
+}
+
+size_t LinearModel::encoded_size() const { return LinearModelCodec::size(*this); }
+void LinearModel::encode(uint8_t* out, size_t size) const { LinearModelCodec::encode(*this, out, size); }
+LinearModel LinearModel::decode(const uint8_t* data, size_t size) { return LinearModelCodec::decode(data, size); }
+json LinearModel::to_json() const { return LinearModelCodec::to_json(*this); }
+LinearModel LinearModel::from_json(const json& j) {
+    if (!j.is_object())
+        fail(ErrorKind::InvalidParameter, std::string("ml_model text must be a JSON object, not ") + j.type_name());
+    if (!j.contains("pg_learn_model")) return LinearModel(ModelSpec::from_json(j));
+    return LinearModelCodec::from_json(j);
+}
+
+LinearModel LinearModel::from_text(const char* text, size_t len) {
+    check_depth(text, len);
+    json j = json::parse(text, text + len, nullptr, false);
+    if (j.is_discarded()) explain_bad_text(text, len);
+    return from_json(j);
+}
+
+}  // namespace pg_learn::core

@@ -1,0 +1,612 @@
+// The update rules of the online linear models (docs/algorithms.md is their specification).
+#include "core/models/linear/linear_model.hpp"
+
+#include "core/common/error.hpp"
+#include "core/common/text.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace pg_learn::core {
+
+namespace {
+
+constexpr uint32_t kAbsent = UINT32_MAX;
+
+std::string position_name(size_t i) { return "x" + std::to_string(i + 1); }
+
+// 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below (never overflows). One exp either way and
+// no branch around it: the sign of a score is a coin flip a branch predictor cannot learn.
+inline double sigmoid(double z) {
+    const double e = std::exp(-std::fabs(z));
+    const double num = z >= 0 ? 1.0 : e;
+    return num / (1.0 + e);
+}
+
+int optimizer_slots(OptimizerKind k) {
+    switch (k) {
+        case OptimizerKind::Sgd: return 0;
+        case OptimizerKind::AdaGrad: return 1;
+        case OptimizerKind::Adam: return 2;
+        case OptimizerKind::Ftrl: return 2;
+    }
+    return 0;
+}
+
+// a == b, inline for the short names features have (std::string's == calls memcmp).
+inline bool same_bytes(const std::string& a, std::string_view b) {
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    const char* p = a.data();
+    const char* q = b.data();
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
+// z + w[0] * x[0] + ... + w[n-1] * x[n-1], summed left to right (the order score_terms() uses:
+// the same bits), unrolled so the loop's own bookkeeping stays off the chain of additions.
+inline double dense_dot(double z, const double* w, const double* x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        z += w[i] * x[i];
+        z += w[i + 1] * x[i + 1];
+        z += w[i + 2] * x[i + 2];
+        z += w[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) z += w[i] * x[i];
+    return z;
+}
+
+}  // namespace
+
+LinearModel::LinearModel(ModelSpec spec)
+    : spec_(std::move(spec)), intercept_(spec_.intercept_init) {
+    const std::string canon = spec_.canonical_text();
+    identity_ = hash64(canon.data(), canon.size(), 0x706c6561726e31ull);
+    if (spec_.hashed()) grow(size_t(1) << spec_.hash_bits);
+}
+
+void LinearModel::grow(size_t n) const {
+    w_.resize(n, 0.0);
+    int slots = optimizer_slots(spec_.optimizer.kind);
+    if (slots >= 1) s1_.resize(n, 0.0);
+    if (slots >= 2) s2_.resize(n, 0.0);
+    if (spec_.keeps_feature_stats()) {
+        cnt_.resize(n, 0.0);
+        mean_.resize(n, 0.0);
+        m2_.resize(n, 0.0);
+    }
+}
+
+void LinearModel::remember(std::string_view name, FeatureType type) const {
+    scratch_.assign(name.data(), name.size());
+    if (index_.count(scratch_)) return;
+    if (spec_.hashed() && names_.size() >= kMaxRememberedNames) return;
+    if (!spec_.hashed() && names_.size() >= kMaxFeatures)
+        fail(ErrorKind::ProgramLimit, "model has too many distinct features",
+             "the limit without hashing is " + std::to_string(kMaxFeatures) + " features",
+             "Set \"hash_bits\" in the spec to bound the number of weights.");
+    // A remembered name is printed in the model's JSON text and must decode again: it has to
+    // be UTF-8 without NUL bytes, as decoding requires (docs/format.md). Only names new to the
+    // model pay for the check.
+    if (size_t at = utf8_invalid_offset(name); at != name.size())
+        fail(ErrorKind::InvalidText, "feature name is not valid UTF-8",
+             "byte " + std::to_string(at + 1) + " of the " + std::to_string(name.size()) +
+                 "-byte name does not start a valid UTF-8 character",
+             "A model stores its feature names as UTF-8.");
+    if (name.find('\0') != std::string_view::npos)
+        fail(ErrorKind::InvalidText, "feature name contains a NUL byte");
+    index_.emplace(scratch_, static_cast<uint32_t>(names_.size()));
+    names_.push_back(scratch_);
+    types_.push_back(static_cast<uint8_t>(type));
+    dense_map_.clear();  // a position that was unknown may be known now
+}
+
+uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool learning) const {
+    if (spec_.hashed()) {
+        if (learning) remember(name, type);
+        return murmur3_32(name.data(), name.size(), 0) & ((uint32_t(1) << spec_.hash_bits) - 1);
+    }
+    scratch_.assign(name.data(), name.size());
+    auto it = index_.find(scratch_);
+    if (it != index_.end()) return it->second;
+    if (!learning) return kAbsent;
+    remember(name, type);
+    grow(names_.size());
+    return static_cast<uint32_t>(names_.size() - 1);
+}
+
+void LinearModel::check_label(double y) const { core::check_label(spec_.kind, y); }
+
+void check_label(ModelKind kind, double y) {
+    if (!std::isfinite(y))
+        fail(ErrorKind::NumericRange, std::string("label is ") + (std::isnan(y) ? "NaN" : "infinite"));
+    if (kind == ModelKind::LogisticRegression && y != 0.0 && y != 1.0) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.17g", y);
+        fail(ErrorKind::InvalidParameter,
+             std::string("label ") + buf + " is not a class of a binary classifier",
+             {}, "Labels of logistic_regression must be 0 or 1 (false or true).");
+    }
+}
+
+void LinearModel::resolve(const Observation& x, bool learning) const {
+    terms_.clear();
+    terms_may_collide_ = spec_.hashed();
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        std::string_view key = x.key(e);
+        if (!spec_.ignore.empty() && spec_.ignores(key.data(), key.size())) continue;
+        std::string_view name = x.name(e);
+        if (e.missing) {
+            if (spec_.missing == MissingPolicy::Error)
+                fail(ErrorKind::NullValue,
+                     "feature \"" + message_name(name) + "\" is missing (NULL)",
+                     {}, "The model's missing-value policy is \"error\"; use \"zero\" or \"mean\" to accept missing values.");
+            if (spec_.missing == MissingPolicy::Zero) continue;
+            uint32_t idx = index_of(name, FeatureType::Numeric, false);
+            if (idx == kAbsent || cnt_[idx] == 0) continue;
+            terms_.push_back({idx, mean_[idx], true, false});
+            continue;
+        }
+        uint32_t idx;
+        if (i < recent_.size() && same_bytes(recent_[i].name, name)) {
+            idx = recent_[i].index;
+        } else {
+            idx = index_of(name, e.type, learning);
+            if (idx == kAbsent) continue;
+            // Indices never change once given (the dictionary only grows), so this stays true.
+            // A hashed model caches only while learning, when index_of also remembered the name.
+            if (learning || !spec_.hashed()) {
+                if (i >= recent_.size()) recent_.resize(i + 1);
+                recent_[i].name.assign(name.data(), name.size());
+                recent_[i].index = idx;
+            }
+        }
+        Term& t = terms_.emplace_back();  // in place: see resolve_dense
+        t.index = idx;
+        t.value = e.value;
+        t.numeric = e.type == FeatureType::Numeric;
+        t.observed = true;
+    }
+}
+
+void LinearModel::check_dense(const double* x, size_t n, bool learning) const {
+    if (n == 0) fail(ErrorKind::InvalidParameter, "feature array is empty");
+    if (n > kMaxFeatures)
+        fail(ErrorKind::ProgramLimit, "feature array is too long",
+             "it has " + std::to_string(n) + " elements; the limit is " + std::to_string(kMaxFeatures));
+    if (dense_dim_ != 0 && n != dense_dim_)
+        fail(ErrorKind::InvalidParameter,
+             "feature array has " + std::to_string(n) + " elements but the model was trained on " +
+                 std::to_string(dense_dim_),
+             {}, "Every float8[] given to one model must have the same length.");
+    (void)learning;
+    for (size_t i = 0; i < n; i++)
+        if (!std::isfinite(x[i]))
+            fail(ErrorKind::NumericRange,
+                 "element " + std::to_string(i + 1) + " of the feature array is " +
+                     (std::isnan(x[i]) ? "NaN" : "infinite"),
+                 {}, "Features must be finite numbers.");
+}
+
+void LinearModel::ensure_dense_map(size_t n) const {
+    if (dense_map_.size() == n) return;
+    dense_map_.assign(n, -1);
+    dense_map_complete_ = true;
+    for (size_t i = 0; i < n; i++) {
+        std::string nm = position_name(i);
+        if (spec_.ignores(nm.data(), nm.size())) {
+            dense_map_[i] = -2;
+            continue;
+        }
+        uint32_t idx = index_of(nm, FeatureType::Numeric, false);
+        if (idx != kAbsent) dense_map_[i] = idx;
+        else dense_map_complete_ = false;
+    }
+    dense_map_identity_ = true;
+    for (size_t i = 0; i < n; i++) dense_map_identity_ &= dense_map_[i] == static_cast<int64_t>(i);
+    dense_map_collides_ = false;
+    if (spec_.hashed()) {
+        std::vector<int64_t> sorted(dense_map_);
+        std::sort(sorted.begin(), sorted.end());
+        for (size_t i = 1; i < sorted.size(); i++)
+            if (sorted[i] >= 0 && sorted[i] == sorted[i - 1]) dense_map_collides_ = true;
+    }
+}
+
+void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const {
+    ensure_dense_map(n);
+    if (learning && !dense_map_complete_) {
+        std::vector<size_t> unknown;
+        for (size_t i = 0; i < n; i++)
+            if (dense_map_[i] == -1) unknown.push_back(i);
+        if (!unknown.empty()) {
+            for (size_t i : unknown) index_of(position_name(i), FeatureType::Numeric, true);
+            ensure_dense_map(n);
+        }
+    }
+    terms_may_collide_ = dense_map_collides_;
+    // Fields written in place: building a Term on the stack and copying it made the compiler
+    // read back a 16-byte value stored in narrower parts (a store-forwarding stall per term).
+    terms_.resize(n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t idx = dense_map_[i];
+        if (idx < 0) continue;
+        Term& t = terms_[m++];
+        t.index = static_cast<uint32_t>(idx);
+        t.value = x[i];
+        t.numeric = true;
+        t.observed = true;
+    }
+    terms_.resize(m);
+}
+
+void LinearModel::update_stats_and_scale(bool learning) const {
+    for (auto& t : terms_) {
+        if (!spec_.keeps_feature_stats()) break;
+        if (!t.numeric) continue;
+        const uint32_t i = t.index;
+        if (learning && t.observed) {
+            cnt_[i] += 1.0;
+            double d = t.value - mean_[i];
+            mean_[i] += d / cnt_[i];
+            m2_[i] += d * (t.value - mean_[i]);
+        }
+        if (spec_.scale) {
+            double var = cnt_[i] > 0 ? m2_[i] / cnt_[i] : 0.0;
+            double sd = std::sqrt(var);
+            t.value = sd > 0 ? (t.value - mean_[i]) / sd : 0.0;
+        }
+    }
+    // Colliding hashed names act as one feature: sum their values before the update (a
+    // prediction, being a sum, does not need it).
+    if (learning && terms_may_collide_ && terms_.size() > 1) {
+        std::sort(terms_.begin(), terms_.end(),
+                  [](const Term& a, const Term& b) { return a.index < b.index; });
+        size_t out = 0;
+        for (size_t i = 1; i < terms_.size(); i++) {
+            if (terms_[i].index == terms_[out].index) terms_[out].value += terms_[i].value;
+            else terms_[++out] = terms_[i];
+        }
+        terms_.resize(out + 1);
+    } else if (learning && terms_.size() > 1) {
+        // Without hashing two terms share a weight only when one example names a feature twice
+        // (jsonb {"c": "x", "c=x": 1}, a row with two columns of one name): one feature too.
+        // Rows usually list features in index order, which rules that out in one pass.
+        bool increasing = true;
+        for (size_t i = 1; i < terms_.size() && increasing; i++)
+            increasing = terms_[i - 1].index < terms_[i].index;
+        if (!increasing) merge_repeated_terms();
+    }
+}
+
+// Sums repeated indices into their first occurrence, keeping the terms' order (and so the
+// order of the prediction's sum) unchanged when nothing repeats.
+void LinearModel::merge_repeated_terms() const {
+    term_order_.resize(terms_.size());
+    for (size_t i = 0; i < terms_.size(); i++) term_order_[i] = static_cast<uint32_t>(i);
+    std::sort(term_order_.begin(), term_order_.end(), [this](uint32_t a, uint32_t b) {
+        return terms_[a].index != terms_[b].index ? terms_[a].index < terms_[b].index : a < b;
+    });
+    bool repeated = false;
+    for (size_t k = 1, first = term_order_[0]; k < term_order_.size(); k++) {
+        Term& t = terms_[term_order_[k]];
+        if (t.index == terms_[first].index) {
+            terms_[first].value += t.value;
+            t.index = kAbsent;
+            repeated = true;
+        } else {
+            first = term_order_[k];
+        }
+    }
+    if (repeated)
+        terms_.erase(std::remove_if(terms_.begin(), terms_.end(),
+                                    [](const Term& t) { return t.index == kAbsent; }),
+                     terms_.end());
+}
+
+double LinearModel::link(double z) const {
+    return spec_.kind == ModelKind::LogisticRegression ? sigmoid(z) : z;
+}
+
+double LinearModel::score_terms() const {
+    double z = intercept_;
+    for (const auto& t : terms_) z += w_[t.index] * t.value;
+    return z;
+}
+
+template <OptimizerKind K, bool L1, typename ForEach>
+bool LinearModel::update_weights(double g, const ForEach& for_each) {
+    // Parameters in locals: read through spec_, they would be reloaded after every store to a
+    // weight (both are doubles, so the compiler must assume they may alias).
+    const OptimizerSpec& o = spec_.optimizer;
+    const double lr = o.lr, eps = o.eps, beta1 = o.beta1, beta2 = o.beta2;
+    const double alpha = o.alpha, beta = o.beta, ftrl_l1 = o.l1, ftrl_l2 = o.l2;
+    const double l1 = spec_.l1, l2 = spec_.l2;
+    double adam_lr = 0;
+    if constexpr (K == OptimizerKind::Adam) {
+        const double t = static_cast<double>(n_seen_ + 1);
+        adam_lr = lr * std::sqrt(1.0 - std::pow(beta2, t)) / (1.0 - std::pow(beta1, t));
+    }
+    double* const w_data = w_.data();
+    double* const s1 = s1_.data();
+    double* const s2 = s2_.data();
+    bool finite = true;
+    for_each([&](uint32_t i, double value) {
+        double w = w_data[i];
+        if constexpr (K == OptimizerKind::Sgd) {
+            double gi = g * value + 2.0 * l2 * w;
+            w -= lr * gi;
+        } else if constexpr (K == OptimizerKind::AdaGrad) {
+            double gi = g * value + 2.0 * l2 * w;
+            s1[i] += gi * gi;
+            w -= lr * gi / std::sqrt(s1[i] + eps);
+        } else if constexpr (K == OptimizerKind::Adam) {
+            double gi = g * value + 2.0 * l2 * w;
+            s1[i] = beta1 * s1[i] + (1.0 - beta1) * gi;
+            s2[i] = beta2 * s2[i] + (1.0 - beta2) * gi * gi;
+            w -= adam_lr * s1[i] / (std::sqrt(s2[i]) + eps);
+        } else {
+            // McMahan et al. 2013, Algorithm 1: s1 = z, s2 = n.
+            double gi = g * value;
+            double sigma = (std::sqrt(s2[i] + gi * gi) - std::sqrt(s2[i])) / alpha;
+            s1[i] += gi - sigma * w;
+            s2[i] += gi * gi;
+            double z = s1[i];
+            w = std::fabs(z) <= ftrl_l1
+                    ? 0.0
+                    : -(z - std::copysign(ftrl_l1, z)) / ((beta + std::sqrt(s2[i])) / alpha + ftrl_l2);
+        }
+        if constexpr (L1) {
+            // Truncated gradient: move toward zero by lr * l1, never across it.
+            double shrink = lr * l1;
+            w = std::fabs(w) <= shrink ? 0.0 : w - std::copysign(shrink, w);
+        }
+        w_data[i] = w;
+        finite &= std::isfinite(w);
+    });
+    return finite;
+}
+
+template <typename ForEach>
+void LinearModel::step(double z, double y, const ForEach& for_each) {
+    const double p = link(z);
+    if (!std::isfinite(p))
+        fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
+             {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+    double g = spec_.kind == ModelKind::LogisticRegression ? p - y : 2.0 * (p - y);
+    g = std::clamp(g, -spec_.clip_gradient, spec_.clip_gradient);
+
+    intercept_ -= spec_.intercept_lr * g;
+
+    // One loop per optimizer: the choice is made once per example, not once per weight.
+    // (FTRL has its own L1 inside its closed form; the others truncate after the step.)
+    bool finite = true;
+    const bool l1 = spec_.l1 > 0;
+    switch (spec_.optimizer.kind) {
+        case OptimizerKind::Sgd:
+            finite = l1 ? update_weights<OptimizerKind::Sgd, true>(g, for_each)
+                        : update_weights<OptimizerKind::Sgd, false>(g, for_each);
+            break;
+        case OptimizerKind::AdaGrad:
+            finite = l1 ? update_weights<OptimizerKind::AdaGrad, true>(g, for_each)
+                        : update_weights<OptimizerKind::AdaGrad, false>(g, for_each);
+            break;
+        case OptimizerKind::Adam:
+            finite = l1 ? update_weights<OptimizerKind::Adam, true>(g, for_each)
+                        : update_weights<OptimizerKind::Adam, false>(g, for_each);
+            break;
+        case OptimizerKind::Ftrl: finite = update_weights<OptimizerKind::Ftrl, false>(g, for_each); break;
+    }
+    n_seen_++;
+    updates_++;
+    // Every weight the example touched was checked as it was written (terms never repeat an
+    // index here: repeats were summed into one term).
+    if (!finite || !std::isfinite(intercept_))
+        fail(ErrorKind::NumericRange, "the model diverged: a weight is no longer finite",
+             {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+}
+
+double LinearModel::predict(const Observation& x) const {
+    resolve(x, false);
+    update_stats_and_scale(false);
+    return link(score_terms());
+}
+
+double LinearModel::predict_dense(const double* x, size_t n) const {
+    if (!spec_.keeps_feature_stats() && (dense_dim_ == 0 || n == dense_dim_) && n > 0 &&
+        n <= kMaxFeatures) {
+        // The scoring fast path: no scaling, so the dot product reads the inputs directly.
+        ensure_dense_map(n);
+        const double* const w = w_.data();
+        double z = intercept_;
+        bool finite = true;
+        if (dense_map_identity_) {
+            // A finite score proves every element finite (see learn_dense_direct); otherwise
+            // the general path below names the bad element or scores an overflow as it does.
+            z = dense_dot(z, w, x, n);
+            finite = std::isfinite(z);
+        } else {
+            const int64_t* const map = dense_map_.data();
+            for (size_t i = 0; i < n; i++) {
+                finite &= std::isfinite(x[i]);
+                const int64_t idx = map[i];
+                if (idx >= 0) z += w[idx] * x[i];
+            }
+        }
+        if (finite) return link(z);
+        // fall through: check_dense names the offending element
+    }
+    check_dense(x, n, false);
+    resolve_dense(x, n, false);
+    update_stats_and_scale(false);
+    return link(score_terms());
+}
+
+void LinearModel::learn(const Observation& x, double y) {
+    check_label(y);
+    resolve(x, true);
+    update_stats_and_scale(true);
+    step(score_terms(), y, [this](const auto& f) {
+        for (const Term& t : terms_) f(t.index, t.value);
+    });
+}
+
+bool LinearModel::learn_dense_direct(const double* x, size_t n, double y) {
+    const int64_t* const map = dense_map_.data();
+    const double* const w = w_.data();
+    // The score as score_terms() sums it (the terms would be the known positions in order),
+    // and the elements' check in the same pass.
+    double z = intercept_;
+    bool finite = true;
+    if (dense_map_identity_) {  // the usual case: weights x1..xn were the model's first names
+        // Every element enters the score, and a NaN or infinite one makes it NaN or infinite
+        // (w * inf is inf or, for w = 0, NaN): a finite score proves every element finite. A
+        // score that overflowed from finite elements goes the general way, which handles it.
+        z = dense_dot(z, w, x, n);
+        if (!std::isfinite(z)) return false;
+        step(z, y, [x, n](const auto& f) {
+            for (size_t i = 0; i < n; i++) f(static_cast<uint32_t>(i), x[i]);
+        });
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        finite &= std::isfinite(x[i]);
+        const int64_t idx = map[i];
+        if (idx >= 0) z += w[idx] * x[i];
+    }
+    if (!finite) return false;
+    step(z, y, [x, n, map](const auto& f) {
+        for (size_t i = 0; i < n; i++)
+            if (map[i] >= 0) f(static_cast<uint32_t>(map[i]), x[i]);
+    });
+    return true;
+}
+
+void LinearModel::learn_dense(const double* x, size_t n, double y) {
+    check_label(y);
+    // The fast path once the model knows every position: without feature statistics the
+    // terms would be the array's known elements in position order, unchanged, so the update
+    // reads the array directly (bit for bit the same arithmetic as the general path below).
+    if (dense_dim_ != 0 && n == dense_dim_ && !spec_.keeps_feature_stats()) {
+        ensure_dense_map(n);
+        if (dense_map_complete_ && !dense_map_collides_ && learn_dense_direct(x, n, y)) return;
+    }
+    check_dense(x, n, true);
+    if (dense_dim_ == 0) {
+        dense_dim_ = static_cast<uint32_t>(n);
+        if (spec_.hashed())  // hashed positions are never unknown: remember their names once
+            for (size_t i = 0; i < n; i++) remember(position_name(i), FeatureType::Numeric);
+    }
+    resolve_dense(x, n, true);
+    update_stats_and_scale(true);
+    step(score_terms(), y, [this](const auto& f) {
+        for (const Term& t : terms_) f(t.index, t.value);
+    });
+}
+
+void LinearModel::merge(const LinearModel& other) {
+    if (other.identity_ != identity_ || other.spec_.canonical_text() != spec_.canonical_text())
+        fail(ErrorKind::InvalidParameter, "cannot combine models with different specs");
+    if (dense_dim_ != 0 && other.dense_dim_ != 0 && dense_dim_ != other.dense_dim_)
+        fail(ErrorKind::InvalidParameter, "cannot combine models trained on arrays of different lengths");
+    if (other.dense_dim_ != 0) dense_dim_ = other.dense_dim_;
+
+    const double a = static_cast<double>(n_seen_ - std::min(agg_base_, n_seen_));
+    const double b = static_cast<double>(other.n_seen_ - std::min(other.agg_base_, other.n_seen_));
+
+    // Map the other model's weight indices into ours (hashed models share the index space).
+    std::vector<int64_t> map(other.w_.size());
+    if (spec_.hashed()) {
+        for (size_t j = 0; j < map.size(); j++) map[j] = static_cast<int64_t>(j);
+        for (size_t j = 0; j < other.names_.size(); j++)
+            remember(other.names_[j], static_cast<FeatureType>(other.types_[j]));
+    } else {
+        for (size_t j = 0; j < other.names_.size(); j++)
+            map[j] = index_of(other.names_[j], static_cast<FeatureType>(other.types_[j]), true);
+    }
+
+    if (a + b > 0) {
+        const double fa = a / (a + b), fb = b / (a + b);
+        std::vector<double> ow(w_.size(), 0.0), o1, o2;
+        if (!s1_.empty()) o1.assign(w_.size(), 0.0);
+        if (!s2_.empty()) o2.assign(w_.size(), 0.0);
+        for (size_t j = 0; j < map.size(); j++) {
+            size_t i = static_cast<size_t>(map[j]);
+            ow[i] = other.w_[j];
+            if (!o1.empty()) o1[i] = other.s1_[j];
+            if (!o2.empty()) o2[i] = other.s2_[j];
+        }
+        for (size_t i = 0; i < w_.size(); i++) {
+            w_[i] = fa * w_[i] + fb * ow[i];
+            if (!o1.empty()) s1_[i] = fa * s1_[i] + fb * o1[i];
+            if (!o2.empty()) s2_[i] = fa * s2_[i] + fb * o2[i];
+        }
+        if (spec_.optimizer.kind == OptimizerKind::Ftrl) {
+            const OptimizerSpec& o = spec_.optimizer;
+            for (size_t i = 0; i < w_.size(); i++) {
+                double z = s1_[i];
+                w_[i] = std::fabs(z) <= o.l1
+                            ? 0.0
+                            : -(z - std::copysign(o.l1, z)) / ((o.beta + std::sqrt(s2_[i])) / o.alpha + o.l2);
+            }
+        }
+        intercept_ = fa * intercept_ + fb * other.intercept_;
+    }
+    if (spec_.keeps_feature_stats()) {
+        // Chan et al.: exact pooled count, mean and sum of squared deviations.
+        for (size_t j = 0; j < map.size(); j++) {
+            size_t i = static_cast<size_t>(map[j]);
+            double nb = other.cnt_[j];
+            if (nb == 0) continue;
+            double na = cnt_[i], n = na + nb;
+            double d = other.mean_[j] - mean_[i];
+            mean_[i] += d * nb / n;
+            m2_[i] += other.m2_[j] + d * d * na * nb / n;
+            cnt_[i] = n;
+        }
+    }
+    const uint64_t base = std::max(agg_base_, other.agg_base_);
+    n_seen_ = base + static_cast<uint64_t>(a) + static_cast<uint64_t>(b);
+    updates_ = std::max(updates_, other.updates_) + 1;
+    dense_map_.clear();
+}
+
+nlohmann::json LinearModel::info() const {
+    nlohmann::json weights = nlohmann::json::object();
+    for (size_t j = 0; j < names_.size(); j++) {
+        uint32_t idx = spec_.hashed()
+                           ? murmur3_32(names_[j].data(), names_[j].size(), 0) &
+                                 ((uint32_t(1) << spec_.hash_bits) - 1)
+                           : static_cast<uint32_t>(j);
+        weights[names_[j]] = w_[idx];
+    }
+    size_t nonzero = 0;
+    for (double v : w_) nonzero += v != 0.0;
+    char id[17];
+    snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(identity_));
+    nlohmann::json feature_types = nlohmann::json::array();
+    for (auto t : types_) feature_types.push_back(t == 0 ? "numeric" : "categorical");
+    return {{"kind", model_kind_name(spec_.kind)},
+            {"spec", spec_.to_json()},
+            {"identity", id},
+            {"updates", updates_},
+            {"n_seen", n_seen_},
+            {"n_weights", w_.size()},
+            {"n_nonzero_weights", nonzero},
+            {"n_features", names_.size()},
+            {"features", names_},
+            {"feature_types", feature_types},
+            {"dense_dim", dense_dim_},
+            {"intercept", intercept_},
+            {"weights", weights},
+            {"size_bytes", encoded_size()}};
+}
+
+}  // namespace pg_learn::core

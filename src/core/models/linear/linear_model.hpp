@@ -1,0 +1,132 @@
+// Online linear and logistic regression: one update per example, four optimizers, in-model preprocessing.
+#pragma once
+
+#include "core/common/cpp_only.hpp"
+#include "core/features/observation.hpp"
+#include "core/models/linear/spec.hpp"
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pg_learn::core {
+
+// Throws NumericRange for a NaN or infinite label, InvalidParameter for a label a model of this
+// kind cannot learn (a logistic regression learns 0 and 1 only). What learn() checks first.
+void check_label(ModelKind kind, double y);
+
+// The exact update rules are written out in docs/algorithms.md and re-implemented
+// independently in test/reference/reference.py.
+class LinearModel {
+public:
+    explicit LinearModel(ModelSpec spec);
+
+    const ModelSpec& spec() const { return spec_; }
+    uint64_t identity() const { return identity_; }
+    uint64_t updates() const { return updates_; }
+    uint64_t n_seen() const { return n_seen_; }
+    size_t n_weights() const { return w_.size(); }
+    size_t n_features() const { return names_.size(); }
+    uint32_t dense_dim() const { return dense_dim_; }
+    double intercept() const { return intercept_; }
+    const std::vector<double>& weights() const { return w_; }
+    const std::vector<std::string>& feature_names() const { return names_; }
+
+    // Regression value, or probability of the positive class.
+    double predict(const Observation& x) const;
+    double predict_dense(const double* x, size_t n) const;
+    void learn(const Observation& x, double y);
+    void learn_dense(const double* x, size_t n, double y);
+
+    // Parallel combine: example-weighted average of the parameters learned since
+    // begin_aggregation(); see docs/algorithms.md "Combining partial models".
+    void merge(const LinearModel& other);
+    void begin_aggregation() { agg_base_ = n_seen_; }
+    void end_aggregation() { agg_base_ = 0; }
+    uint64_t aggregation_base() const { return agg_base_; }
+
+    nlohmann::json info() const;
+
+    // Binary format (docs/format.md); decode validates everything and throws InvalidBinary.
+    size_t encoded_size() const;
+    void encode(uint8_t* out, size_t size) const;
+    static LinearModel decode(const uint8_t* data, size_t size);
+
+    // Text format: JSON. from_text accepts a bare spec (a fresh model) or a full model.
+    nlohmann::json to_json() const;
+    std::string to_text() const { return to_json().dump(); }
+    static LinearModel from_json(const nlohmann::json& j);
+    static LinearModel from_text(const char* text, size_t len);
+
+private:
+    struct Term {
+        uint32_t index;
+        double value;
+        bool numeric;   // scaled when the spec asks for scaling
+        bool observed;  // a real value (not imputed): its statistics are updated when learning
+    };
+
+    void check_label(double y) const;
+    void check_dense(const double* x, size_t n, bool learning) const;
+    // Resolves names to weight indices into terms_ (duplicates summed); grows the dictionary
+    // only when learning.
+    void resolve(const Observation& x, bool learning) const;
+    void resolve_dense(const double* x, size_t n, bool learning) const;
+    uint32_t index_of(std::string_view name, FeatureType type, bool learning) const;
+    void remember(std::string_view name, FeatureType type) const;
+    void ensure_dense_map(size_t n) const;
+    void grow(size_t n) const;
+    double link(double z) const;
+    double score_terms() const;
+    void update_stats_and_scale(bool learning) const;
+    void merge_repeated_terms() const;
+    // One update from the score z of the example whose terms for_each(f) lists, calling
+    // f(weight index, value) for each in order (terms_ or a dense array through dense_map_).
+    template <typename ForEach>
+    void step(double z, double y, const ForEach& for_each);
+    // The optimizer's loop, one instantiation per optimizer; false when a weight is not finite.
+    template <OptimizerKind K, bool L1, typename ForEach>
+    bool update_weights(double g, const ForEach& for_each);
+    // learn_dense without the terms: no statistics, a complete map without collisions; false
+    // (nothing changed) when an element is not finite, for learn_dense's checks to name it.
+    bool learn_dense_direct(const double* x, size_t n, double y);
+
+    ModelSpec spec_;
+    uint64_t identity_;
+    uint64_t updates_ = 0;
+    uint64_t n_seen_ = 0;
+    uint64_t agg_base_ = 0;
+    uint32_t dense_dim_ = 0;
+    double intercept_;
+
+    // mutable: predicting never changes the model's value, but resolving a new name, or the
+    // dense-position map, is cached here; the dictionary itself only grows when learning.
+    mutable std::vector<double> w_;
+    mutable std::vector<double> s1_, s2_;             // optimizer state (docs/algorithms.md)
+    mutable std::vector<double> cnt_, mean_, m2_;     // per-weight feature statistics
+    mutable std::vector<std::string> names_;
+    mutable std::vector<uint8_t> types_;             // FeatureType per name
+    mutable std::unordered_map<std::string, uint32_t> index_;
+    mutable std::vector<int64_t> dense_map_;         // position -> weight index, -1 unknown, -2 ignored
+    mutable bool dense_map_collides_ = false;        // two positions share a hashed weight
+    mutable bool dense_map_complete_ = false;        // no position is unknown (-1)
+    mutable bool dense_map_identity_ = false;        // position i is weight i, for every i
+    mutable bool terms_may_collide_ = false;         // set by resolve*: terms_ may repeat an index
+    mutable std::vector<Term> terms_;
+    mutable std::vector<uint32_t> term_order_;     // scratch of merge_repeated_terms
+    // The previous example's names and their indices, by position: a stream's rows usually
+    // carry the same names in the same order, so one comparison replaces a hash lookup.
+    struct RecentName {
+        std::string name;
+        uint32_t index;
+    };
+    mutable std::vector<RecentName> recent_;
+    mutable std::string scratch_;
+
+    friend struct LinearModelCodec;
+};
+
+}  // namespace pg_learn::core

@@ -1,0 +1,98 @@
+// Rows as features: which columns of a composite value a model or a profile reads, and their
+// values. Shared by row_features (features.cpp) and ml_profile(record) (profile_type.cpp).
+#pragma once
+
+#include "pg/common/features.hpp"
+#include "pg/common/glue.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+}
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace pg_learn::pg {
+
+// Integers, floating and numeric columns are numbers; boolean; text, varchar, char(n), name and
+// enums are strings (domains count as their base type). Dropped columns are Skip; a column of
+// any other type is Unsupported (an error for whoever reads it, decided by the caller).
+enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Unsupported };
+
+struct ColumnPlan {
+    ColumnKind kind;
+    NameData name;
+    Oid output_fn;  // enums: the label comes from the output function
+    Oid type_id;    // the column's type, for the error about an unsupported type
+};
+
+// The plan of one row type with room for one deformed row.
+struct RowPlan {
+    Oid type_id;
+    int32 typmod;
+    TupleDesc desc;
+    int natts;
+    ColumnPlan* columns;
+    Datum* values;
+    bool* nulls;
+};
+
+// Plain C code, to be run under pg_guard (may ereport; holds no C++ objects). *cached is the
+// plan of the previous call (or NULL); it is rebuilt in cxt when the row's type differs, and
+// *rebuilt says so. The row is deformed into the plan's values and nulls.
+RowPlan* deform_row(Datum row, MemoryContext cxt, RowPlan** cached, bool* rebuilt);
+
+inline std::string_view column_name(const ColumnPlan& c) {
+    return std::string_view(NameStr(c.name), strnlen(NameStr(c.name), NAMEDATALEN));
+}
+
+// The value of a non-NULL column of a supported kind, handed to sink.number(double),
+// sink.boolean(bool) or sink.string(std::string_view) (valid during the call). char(n) loses
+// its padding; enums give their label.
+template <class Sink>
+void visit_column_value(const ColumnPlan& c, Datum v, Sink&& sink) {
+    switch (c.kind) {
+        case ColumnKind::Int2: sink.number(DatumGetInt16(v)); break;
+        case ColumnKind::Int4: sink.number(DatumGetInt32(v)); break;
+        case ColumnKind::Int8: sink.number(static_cast<double>(DatumGetInt64(v))); break;
+        case ColumnKind::Float4: sink.number(DatumGetFloat4(v)); break;
+        case ColumnKind::Float8: sink.number(DatumGetFloat8(v)); break;
+        case ColumnKind::Bool: sink.boolean(DatumGetBool(v)); break;
+        case ColumnKind::Numeric: {
+            // NaN and +-Infinity of a numeric column stay NaN and +-Infinity.
+            Numeric num = nullptr;
+            pg_guard([&]() { num = DatumGetNumeric(v); });
+            sink.number(numeric_to_double(num));
+            break;
+        }
+        case ColumnKind::Text:
+        case ColumnKind::Bpchar: {
+            struct varlena* t = nullptr;
+            pg_guard([&]() { t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(v))); });
+            size_t len = VARSIZE_ANY_EXHDR(t);
+            const char* s = VARDATA_ANY(t);
+            if (c.kind == ColumnKind::Bpchar)
+                while (len > 0 && s[len - 1] == ' ') len--;  // char(n) padding is not part of the value
+            sink.string(std::string_view(s, len));
+            break;
+        }
+        case ColumnKind::Name: {
+            const char* s = NameStr(*DatumGetName(v));  // fixed-length, not a varlena
+            sink.string(std::string_view(s, strnlen(s, NAMEDATALEN)));
+            break;
+        }
+        case ColumnKind::Enum: {
+            char* label = nullptr;
+            pg_guard([&]() { label = OidOutputFunctionCall(c.output_fn, v); });
+            sink.string(std::string_view(label, std::strlen(label)));
+            break;
+        }
+        case ColumnKind::Skip:
+        case ColumnKind::Unsupported: break;
+    }
+}
+
+}  // namespace pg_learn::pg

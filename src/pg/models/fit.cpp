@@ -1,0 +1,295 @@
+// Learning: ml_fit_one, the ml_fit aggregate (expanded-object state, combine, final) and ml_train.
+#include "pg/common/features.hpp"
+#include "pg/models/model_datum.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "nodes/execnodes.h"
+#include "utils/plancache.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+}
+
+#include <string>
+#include <vector>
+
+#include "core/models/training.hpp"
+
+using pg_learn::core::ErrorKind;
+using pg_learn::core::fail;
+using pg_learn::core::LinearModel;
+using namespace pg_learn::pg;
+
+namespace {
+
+enum class Form { Jsonb, Array, Row };
+
+// Feeds argument argno (the features) and label to the model, once.
+void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, LinearModel& model, Form form,
+                     int argno, double y) {
+    switch (form) {
+        case Form::Jsonb:
+            jsonb_features(PG_GETARG_DATUM(argno), cache.observation, /*borrow_names=*/true);
+            model.learn(cache.observation, y);
+            break;
+        case Form::Array: {
+            DenseArray x = dense_features(PG_GETARG_DATUM(argno));
+            model.learn_dense(x.data, x.n, y);
+            break;
+        }
+        case Form::Row:
+            row_features(fcinfo, PG_GETARG_DATUM(argno), model.spec(), cache.observation);
+            model.learn(cache.observation, y);
+            break;
+    }
+}
+
+Datum fit_one(FunctionCallInfo fcinfo, Form form) {
+    if (PG_ARGISNULL(0)) fail(ErrorKind::NullValue, "model must not be NULL");
+    // An example without features or label teaches nothing: the model comes back unchanged.
+    if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) return PG_GETARG_DATUM(0);
+    ModelCache& cache = ModelCache::of(fcinfo);
+    LinearModel& model = cache.get(fcinfo, 0, /*for_update=*/true);
+    learn_from_args(fcinfo, cache, model, form, 1, PG_GETARG_FLOAT8(2));
+    struct varlena* out = flatten_model(model, CurrentMemoryContext);
+    cache.remember_output(out);  // a loop feeding the result back in skips the decode
+    return PointerGetDatum(out);
+}
+
+MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* fn) {
+    MemoryContext aggcxt = nullptr;
+    if (!AggCheckCallContext(fcinfo, &aggcxt))
+        fail(ErrorKind::InvalidParameter, std::string(fn) + " can only be called by the ml_fit aggregate");
+    return aggcxt;
+}
+
+// The state as an expanded model of ours in the aggregate's context (flat states are expanded).
+ExpandedModel* state_model(FunctionCallInfo fcinfo, int argno, MemoryContext aggcxt) {
+    Datum d = PG_GETARG_DATUM(argno);
+    if (ExpandedModel* em = expanded_model_of(d)) {
+        if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d))) return em;
+        return make_expanded_model(LinearModel(*em->model), aggcxt);
+    }
+    ModelCache& cache = ModelCache::of(fcinfo);
+    return make_expanded_model(LinearModel(cache.get(fcinfo, argno)), aggcxt);
+}
+
+Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
+    // Every row but the first of a plain aggregate: nodeAgg's own read/write state, updated in
+    // place, with no other check (AggCheckCallContext would accept this context too).
+    if (!PG_ARGISNULL(0) && fcinfo->context && IsA(fcinfo->context, AggState) &&
+        VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
+        if (ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0))) {
+            if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3))
+                learn_from_args(fcinfo, ModelCache::of(fcinfo), *em->model, form, 2, PG_GETARG_FLOAT8(3));
+            return EOHPGetRWDatum(&em->hdr);
+        }
+    }
+    MemoryContext aggcxt = aggregate_context(fcinfo, "ml_fit_transition");
+    ExpandedModel* em;
+    if (PG_ARGISNULL(0)) {
+        if (PG_ARGISNULL(1))
+            fail(ErrorKind::NullValue, "the starting model of ml_fit must not be NULL",
+                 {}, "Pass a model or a spec such as '{\"model\":\"logistic_regression\"}'.");
+        ModelCache& cache = ModelCache::of(fcinfo);
+        LinearModel start(cache.get(fcinfo, 1));
+        start.begin_aggregation();
+        em = make_expanded_model(std::move(start), aggcxt);
+    } else {
+        em = state_model(fcinfo, 0, aggcxt);
+    }
+    if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3))
+        learn_from_args(fcinfo, ModelCache::of(fcinfo), *em->model, form, 2, PG_GETARG_FLOAT8(3));
+    return EOHPGetRWDatum(&em->hdr);
+}
+
+}  // namespace
+
+PGL_FUNCTION(ml_fit_one_jsonb) { return fit_one(fcinfo, Form::Jsonb); }
+PGL_FUNCTION(ml_fit_one_array) { return fit_one(fcinfo, Form::Array); }
+PGL_FUNCTION(ml_fit_one_row) { return fit_one(fcinfo, Form::Row); }
+
+PGL_FUNCTION(ml_fit_transition_jsonb) { return fit_transition(fcinfo, Form::Jsonb); }
+PGL_FUNCTION(ml_fit_transition_array) { return fit_transition(fcinfo, Form::Array); }
+PGL_FUNCTION(ml_fit_transition_row) { return fit_transition(fcinfo, Form::Row); }
+
+PGL_FUNCTION(ml_fit_combine) {
+    MemoryContext aggcxt = aggregate_context(fcinfo, "ml_fit_combine");
+    if (PG_ARGISNULL(1)) {
+        if (PG_ARGISNULL(0)) {
+            fcinfo->isnull = true;
+            return Datum(0);
+        }
+        return PG_GETARG_DATUM(0);
+    }
+    if (PG_ARGISNULL(0)) return EOHPGetRWDatum(&state_model(fcinfo, 1, aggcxt)->hdr);
+    ExpandedModel* em = state_model(fcinfo, 0, aggcxt);
+    ExpandedModel* other = expanded_model_of(PG_GETARG_DATUM(1));
+    em->model->merge(other ? *other->model : ModelCache::of(fcinfo).get(fcinfo, 1));
+    return EOHPGetRWDatum(&em->hdr);
+}
+
+PGL_FUNCTION(ml_fit_final) {
+    if (PG_ARGISNULL(0)) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    // Read-only: the state may be finalized more than once (shared or window aggregates).
+    ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0));
+    LinearModel result(em ? *em->model : ModelCache::of(fcinfo).get(fcinfo, 0));
+    result.end_aggregation();
+    return PointerGetDatum(flatten_model(result, CurrentMemoryContext));
+}
+
+// ---- ml_train -------------------------------------------------------------------------------
+
+namespace {
+
+double label_to_double(Datum d, Oid type) {
+    switch (type) {
+        case FLOAT8OID: return DatumGetFloat8(d);
+        case FLOAT4OID: return DatumGetFloat4(d);
+        case INT2OID: return DatumGetInt16(d);
+        case INT4OID: return DatumGetInt32(d);
+        case INT8OID: return static_cast<double>(DatumGetInt64(d));
+        case BOOLOID: return DatumGetBool(d) ? 1.0 : 0.0;
+        case NUMERICOID: return numeric_to_double(DatumGetNumeric(d));
+    }
+    return 0;  // unreachable: types are checked before
+}
+
+}  // namespace
+
+PGL_FUNCTION(ml_train) {
+    ModelCache& cache = ModelCache::of(fcinfo);
+    LinearModel model(cache.get(fcinfo, 0));
+    std::string query;
+    pg_guard([&]() {
+        char* q = text_to_cstring(PG_GETARG_TEXT_PP(1));
+        query = q;
+    });
+    const int epochs = PG_GETARG_INT32(2);
+    const bool shuffle = PG_GETARG_BOOL(3);
+    const uint64_t seed = static_cast<uint64_t>(PG_GETARG_INT64(4));
+    if (epochs < 1 || epochs > pg_learn::core::kMaxEpochs)
+        fail(ErrorKind::InvalidParameter,
+             "epochs must be between 1 and " + std::to_string(pg_learn::core::kMaxEpochs),
+             "got " + std::to_string(epochs));
+
+    // Read every row once, into plain memory, then learn with SPI closed.
+    Form form = Form::Jsonb;
+    std::vector<double> dense;
+    size_t dim = 0;
+    std::vector<pg_learn::core::Observation> named;
+    std::vector<double> labels;
+    Portal portal = nullptr;
+    Oid xtype = InvalidOid, ytype = InvalidOid;
+    // Detoasted copies of each batch's features live here and go with the batch.
+    MemoryContext batch_cxt = nullptr;
+    MemoryContext outer_cxt = CurrentMemoryContext;
+    pg_guard([&]() {
+        batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train batch", ALLOCSET_DEFAULT_SIZES);
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+        SPIPlanPtr plan = SPI_prepare(query.c_str(), 0, nullptr);
+        if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        // One read-only SELECT: anything else (INSERT ... RETURNING, a data-modifying WITH,
+        // FOR UPDATE) would otherwise fail in the read-only cursor with PostgreSQL's "not allowed
+        // in a non-volatile function", which misleads here.
+        bool select_only = SPI_is_cursor_plan(plan);
+        List* sources = SPI_plan_get_plan_sources(plan);
+        if (list_length(sources) != 1) select_only = false;
+        else {
+            ListCell* lc;
+            foreach (lc, static_cast<CachedPlanSource*>(linitial(sources))->query_list) {
+                Query* q = lfirst_node(Query, lc);
+                if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->rowMarks != NIL) select_only = false;
+            }
+        }
+        if (!select_only)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("the query of ml_train must be a SELECT returning features and label"),
+                            errdetail("It must be one read-only query (no data-modifying WITH, no FOR UPDATE).")));
+        portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+    });
+    {
+        // The columns are checked before any row is read, so a query returning no rows is
+        // checked too.
+        TupleDesc desc = portal->tupDesc;
+        if (desc->natts != 2)
+            fail(ErrorKind::InvalidParameter, "the query of ml_train must return two columns: features and label",
+                 "it returns " + std::to_string(desc->natts) + " columns");
+        xtype = TupleDescAttr(desc, 0)->atttypid;
+        ytype = TupleDescAttr(desc, 1)->atttypid;
+        char typtype = 0;
+        pg_guard([&]() { typtype = get_typtype(xtype); });
+        if (xtype == JSONBOID) form = Form::Jsonb;
+        else if (xtype == FLOAT8ARRAYOID) form = Form::Array;
+        else if (xtype == RECORDOID || typtype == TYPTYPE_COMPOSITE) form = Form::Row;
+        else
+            fail(ErrorKind::InvalidParameter,
+                 "the first column of the ml_train query must be jsonb, float8[] or a row");
+        if (ytype != FLOAT8OID && ytype != FLOAT4OID && ytype != INT2OID && ytype != INT4OID &&
+            ytype != INT8OID && ytype != BOOLOID && ytype != NUMERICOID)
+            fail(ErrorKind::InvalidParameter,
+                 "the second column of the ml_train query (the label) must be a number or boolean");
+    }
+    for (;;) {
+        uint64 got = 0;
+        SPITupleTable* tt = nullptr;
+        pg_guard([&]() {
+            CHECK_FOR_INTERRUPTS();
+            SPI_cursor_fetch(portal, true, 10000);
+            got = SPI_processed;
+            tt = SPI_tuptable;
+        });
+        if (got == 0) break;
+        TupleDesc desc = tt->tupdesc;
+        MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
+        for (uint64 r = 0; r < got; r++) {
+            bool xnull = false, ynull = false;
+            Datum x = 0, y = 0;
+            pg_guard([&]() {
+                x = SPI_getbinval(tt->vals[r], desc, 1, &xnull);
+                y = SPI_getbinval(tt->vals[r], desc, 2, &ynull);
+            });
+            if (xnull || ynull) continue;  // as ml_fit: a row without features or label teaches nothing
+            double label = 0;
+            pg_guard([&]() { label = label_to_double(y, ytype); });
+            labels.push_back(label);
+            if (form == Form::Array) {
+                DenseArray a = dense_features(x);
+                if (dim == 0) dim = a.n;
+                if (a.n != dim)
+                    fail(ErrorKind::InvalidParameter, "feature arrays of the ml_train query differ in length",
+                         std::to_string(a.n) + " elements after " + std::to_string(dim));
+                dense.insert(dense.end(), a.data, a.data + a.n);
+            } else {
+                named.emplace_back();
+                if (form == Form::Jsonb) jsonb_features(x, named.back());
+                else row_features(fcinfo, x, model.spec(), named.back());
+            }
+        }
+        MemoryContextSwitchTo(spi_cxt);
+        pg_guard([&]() {
+            SPI_freetuptable(tt);
+            MemoryContextReset(batch_cxt);
+        });
+    }
+    pg_guard([&]() {
+        SPI_cursor_close(portal);
+        SPI_finish();
+        MemoryContextDelete(batch_cxt);
+    });
+    MemoryContextSwitchTo(outer_cxt);
+
+    pg_learn::core::run_epochs(
+        labels.size(), epochs, shuffle, seed,
+        [&](size_t i) {
+            if (form == Form::Array) model.learn_dense(dense.data() + i * dim, dim, labels[i]);
+            else model.learn(named[i], labels[i]);
+        },
+        []() { pg_guard([]() { CHECK_FOR_INTERRUPTS(); }); });
+    return PointerGetDatum(flatten_model(model, CurrentMemoryContext));
+}

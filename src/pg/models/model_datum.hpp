@@ -1,0 +1,59 @@
+// ml_model Datums: flat varlena or expanded object, and the per-query cache of decoded models.
+#pragma once
+
+#include "pg/common/glue.hpp"
+
+extern "C" {
+#include "utils/expandeddatum.h"
+}
+
+#include <cstring>
+
+#include "core/models/linear/linear_model.hpp"
+
+namespace pg_learn::pg {
+
+// An ml_model held in memory while a loop (an aggregate) updates it in place.
+struct ExpandedModel {
+    ExpandedObjectHeader hdr;
+    core::LinearModel* model;  // owned; destroyed with the object's memory context
+    MemoryContextCallback destroy;
+};
+
+// A read/write expanded ml_model in a new child context of parent.
+ExpandedModel* make_expanded_model(core::LinearModel&& model, MemoryContext parent);
+// The expanded ml_model behind d, or nullptr when d is not one of ours.
+ExpandedModel* expanded_model_of(Datum d);
+// A flat varlena holding the model, allocated in cxt.
+struct varlena* flatten_model(const core::LinearModel& model, MemoryContext cxt);
+
+constexpr size_t kModelHeaderBytes = 48;
+
+// Decoding a model once per query, not once per row: the cache lives in fn_extra and is keyed by
+// the model's header (identity, update counter, examples seen, checksum, length).
+class ModelCache {
+public:
+    // The model in argument argno: an expanded model directly, or the cached decode of a flat one.
+    // For_update: the caller will change the returned model (ml_fit_one), so the cache is
+    // invalidated until remember_output() names the bytes that now match it.
+    core::LinearModel& get(FunctionCallInfo fcinfo, int argno, bool for_update = false);
+    void remember_output(const struct varlena* flat);
+
+    core::Observation observation;  // reused across rows
+    void* row_plan = nullptr;       // features.cpp's column plan for row inputs, in fn_mcxt
+
+    static ModelCache& of(FunctionCallInfo fcinfo);
+
+private:
+    // What identifies the cached model: the model's own header, or, for a value stored out of
+    // line, its TOAST pointer (so a stored model is not re-fetched, even in part, per row).
+    enum class KeyKind : uint8_t { Header, ToastPointer };
+    core::LinearModel* model_ = nullptr;
+    bool valid_ = false;
+    KeyKind key_kind_ = KeyKind::Header;
+    uint8_t header_[kModelHeaderBytes];
+    MemoryContextCallback destroy_;
+    static void destroy(void* arg);
+};
+
+}  // namespace pg_learn::pg

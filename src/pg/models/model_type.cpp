@@ -1,0 +1,232 @@
+// The ml_model type: text (JSON) and binary I/O, the expanded form, the decode cache, ml_info.
+#include "pg/models/model_datum.hpp"
+
+#include "pg/common/expanded_value.hpp"
+
+extern "C" {
+#include "access/detoast.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+}
+
+#include <string>
+
+using pg_learn::core::LinearModel;
+
+namespace pg_learn::pg {
+
+namespace {
+
+Size expanded_flat_size(ExpandedObjectHeader* eohptr);
+void expanded_flatten(ExpandedObjectHeader* eohptr, void* result, Size allocated_size);
+
+const ExpandedObjectMethods kModelMethods = {expanded_flat_size, expanded_flatten};
+
+Size expanded_flat_size(ExpandedObjectHeader* eohptr) {
+    // Called by PostgreSQL's C code: errors must leave as ereport, never as exceptions.
+    return boundary([eohptr]() -> Size {
+        auto* em = reinterpret_cast<ExpandedModel*>(eohptr);
+        return VARHDRSZ + em->model->encoded_size();
+    });
+}
+
+void expanded_flatten(ExpandedObjectHeader* eohptr, void* result, Size allocated_size) {
+    boundary([=]() {
+        auto* em = reinterpret_cast<ExpandedModel*>(eohptr);
+        size_t n = em->model->encoded_size();
+        if (n + VARHDRSZ != allocated_size) core::fail(core::ErrorKind::Internal, "flatten size mismatch");
+        em->model->encode(reinterpret_cast<uint8_t*>(VARDATA(result)), n);
+        SET_VARSIZE(result, allocated_size);
+        return 0;
+    });
+}
+
+void destroy_expanded(void* arg) {
+    auto* em = static_cast<ExpandedModel*>(arg);
+    delete em->model;
+    em->model = nullptr;
+}
+
+// Decodes a flat ml_model from its bytes; validation failures are InvalidBinary errors.
+LinearModel decode_varlena(const struct varlena* v) {
+    return LinearModel::decode(reinterpret_cast<const uint8_t*>(VARDATA_ANY(v)), VARSIZE_ANY_EXHDR(v));
+}
+
+}  // namespace
+
+ExpandedModel* make_expanded_model(LinearModel&& model, MemoryContext parent) {
+    auto* owned = new LinearModel(std::move(model));
+    ExpandedModel* em = nullptr;
+    try {
+        pg_guard([&]() {
+            MemoryContext cxt = AllocSetContextCreate(parent, "ml_model", ALLOCSET_SMALL_SIZES);
+            em = static_cast<ExpandedModel*>(MemoryContextAllocZero(cxt, sizeof(ExpandedModel)));
+            EOH_init_header(&em->hdr, &kModelMethods, cxt);
+            em->model = owned;
+            em->destroy.func = destroy_expanded;
+            em->destroy.arg = em;
+            MemoryContextRegisterResetCallback(cxt, &em->destroy);
+        });
+    } catch (...) {
+        if (!em || em->model != owned) delete owned;
+        throw;
+    }
+    return em;
+}
+
+ExpandedModel* expanded_model_of(Datum d) {
+    auto* p = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    if (!VARATT_IS_EXTERNAL_EXPANDED(p)) return nullptr;
+    ExpandedObjectHeader* eoh = expanded_header(d);
+    if (eoh->eoh_methods != &kModelMethods) return nullptr;
+    return reinterpret_cast<ExpandedModel*>(eoh);
+}
+
+struct varlena* flatten_model(const LinearModel& model, MemoryContext cxt) {
+    size_t n = model.encoded_size();
+    auto* v = static_cast<struct varlena*>(palloc_or_throw(cxt, n + VARHDRSZ));
+    SET_VARSIZE(v, n + VARHDRSZ);
+    model.encode(reinterpret_cast<uint8_t*>(VARDATA(v)), n);
+    return v;
+}
+
+ModelCache& ModelCache::of(FunctionCallInfo fcinfo) {
+    FmgrInfo* flinfo = fcinfo->flinfo;
+    if (flinfo->fn_extra == nullptr) {
+        void* mem = palloc_or_throw(flinfo->fn_mcxt, sizeof(ModelCache));
+        auto* cache = new (mem) ModelCache();
+        cache->destroy_.func = destroy;
+        cache->destroy_.arg = cache;
+        pg_guard([&]() { MemoryContextRegisterResetCallback(flinfo->fn_mcxt, &cache->destroy_); });
+        flinfo->fn_extra = cache;
+    }
+    return *static_cast<ModelCache*>(flinfo->fn_extra);
+}
+
+void ModelCache::destroy(void* arg) {
+    auto* cache = static_cast<ModelCache*>(arg);
+    delete cache->model_;
+    cache->~ModelCache();
+}
+
+LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update) {
+    Datum d = PG_GETARG_DATUM(argno);
+    if (ExpandedModel* em = expanded_model_of(d)) {
+        if (!for_update) return *em->model;
+        // Never change a caller's expanded value: work on our own copy.
+        valid_ = false;
+        if (model_) *model_ = *em->model;
+        else model_ = new LinearModel(*em->model);
+        return *model_;
+    }
+    auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    uint8_t key[kModelHeaderBytes];
+    KeyKind kind = KeyKind::Header;
+    bool have_key = false;
+    if (VARATT_IS_EXTERNAL_ONDISK(raw)) {
+        // A TOAST pointer names one stored value (relation and value OID) for as long as the
+        // value exists, which covers the query that holds it.
+        varatt_external ptr;
+        VARATT_EXTERNAL_GET_POINTER(ptr, raw);
+        std::memset(key, 0, sizeof key);
+        std::memcpy(key, &ptr, sizeof ptr);
+        kind = KeyKind::ToastPointer;
+        have_key = true;
+    } else if (!VARATT_IS_EXTENDED(raw)) {
+        if (VARSIZE(raw) - VARHDRSZ >= kModelHeaderBytes) {
+            std::memcpy(key, VARDATA(raw), kModelHeaderBytes);
+            have_key = true;
+        }
+    } else {
+        // Read only the header: a compressed model is decompressed only as far as its header.
+        pg_guard([&]() {
+            struct varlena* slice = raw;
+            if (VARATT_IS_EXTENDED(raw)) slice = pg_detoast_datum_slice(raw, 0, kModelHeaderBytes);
+            if (VARSIZE_ANY_EXHDR(slice) >= kModelHeaderBytes) {
+                std::memcpy(key, VARDATA_ANY(slice), kModelHeaderBytes);
+                have_key = true;
+            }
+            if (slice != raw) pfree(slice);
+        });
+    }
+    if (valid_ && have_key && kind == key_kind_ && std::memcmp(key, header_, kModelHeaderBytes) == 0) {
+        if (for_update) valid_ = false;
+        return *model_;
+    }
+    valid_ = false;
+    struct varlena* flat = nullptr;
+    pg_guard([&]() { flat = pg_detoast_datum(raw); });
+    LinearModel decoded = decode_varlena(flat);
+    if (flat != raw) pfree(flat);
+    if (model_) *model_ = std::move(decoded);
+    else model_ = new LinearModel(std::move(decoded));
+    if (have_key && !for_update) {
+        std::memcpy(header_, key, kModelHeaderBytes);
+        key_kind_ = kind;
+        valid_ = true;
+    }
+    return *model_;
+}
+
+void ModelCache::remember_output(const struct varlena* flat) {
+    if (VARSIZE_ANY_EXHDR(flat) < kModelHeaderBytes) return;
+    std::memcpy(header_, VARDATA_ANY(flat), kModelHeaderBytes);
+    key_kind_ = KeyKind::Header;
+    valid_ = true;
+}
+
+}  // namespace pg_learn::pg
+
+using namespace pg_learn::pg;
+
+PGL_FUNCTION(ml_model_in) {
+    const char* text = PG_GETARG_CSTRING(0);
+    LinearModel m = LinearModel::from_text(text, std::strlen(text));
+    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+}
+
+PGL_FUNCTION(ml_model_out) {
+    LinearModel& m = ModelCache::of(fcinfo).get(fcinfo, 0);
+    std::string s = m.to_text();
+    char* out = static_cast<char*>(palloc_or_throw(CurrentMemoryContext, s.size() + 1));
+    std::memcpy(out, s.c_str(), s.size() + 1);
+    return CStringGetDatum(out);
+}
+
+PGL_FUNCTION(ml_model_recv) {
+    StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
+    const auto* p = reinterpret_cast<const uint8_t*>(buf->data + buf->cursor);
+    size_t n = static_cast<size_t>(buf->len - buf->cursor);
+    LinearModel m = LinearModel::decode(p, n);  // validates every byte before we accept it
+    buf->cursor = buf->len;
+    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+}
+
+PGL_FUNCTION(ml_model_send) {
+    Datum d = PG_GETARG_DATUM(0);
+    if (ExpandedModel* em = expanded_model_of(d)) {
+        struct varlena* v = flatten_model(*em->model, CurrentMemoryContext);
+        SET_VARSIZE(v, VARSIZE(v));
+        return PointerGetDatum(v);  // bytea has the same layout as our flat varlena
+    }
+    struct varlena* flat = nullptr;
+    pg_guard([&]() { flat = pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(d))); });
+    return PointerGetDatum(flat);
+}
+
+PGL_FUNCTION(ml_info) {
+    LinearModel& m = ModelCache::of(fcinfo).get(fcinfo, 0);
+    std::string s = m.info().dump();
+    Datum result = 0;
+    pg_guard([&]() { result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
+    return result;
+}
+
+PGL_FUNCTION(ml_model_from_bytes) {
+    struct varlena* b = nullptr;
+    pg_guard([&]() { b = PG_GETARG_VARLENA_PP(0); });
+    LinearModel m = LinearModel::decode(reinterpret_cast<const uint8_t*>(VARDATA_ANY(b)), VARSIZE_ANY_EXHDR(b));
+    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+}
