@@ -110,9 +110,9 @@ SELECT ml_train('{"model": "linear_regression"}', 'SELECT ARRAY[1, 2], y FROM t1
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_train('{"model": "linear_regression"}', 'SELECT ARRAY[0.5, 2], y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y::text FROM t10');
+SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, ARRAY[y] FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y::text FROM t10 WHERE false');
+SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, ARRAY[y] FROM t10 WHERE false');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_train('{"model": "linear_regression"}', 'SELECT CASE WHEN i = 5 THEN ARRAY[1, 2, 3]::float8[] ELSE arr END, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE

@@ -42,6 +42,25 @@ CREATE FUNCTION ml_predict_one(model ml_model, x record) RETURNS float8
 COMMENT ON FUNCTION ml_predict_one(ml_model, jsonb) IS
     'Regression value, or probability of the positive class, for one example';
 
+-- Classifiers (binary and multiclass): the most probable class as text, and every class's
+-- probability as a jsonb object {"class": probability, ...}.
+CREATE FUNCTION ml_predict_class(model ml_model, x jsonb) RETURNS text
+    AS 'MODULE_PATHNAME', 'ml_predict_class_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_predict_class(model ml_model, x float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'ml_predict_class_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_predict_class(model ml_model, x record) RETURNS text
+    AS 'MODULE_PATHNAME', 'ml_predict_class_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict_class(ml_model, jsonb) IS
+    'The most probable class of one example, for a classifier';
+CREATE FUNCTION ml_predict_proba(model ml_model, x jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_predict_proba_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_predict_proba(model ml_model, x float8[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_predict_proba_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_predict_proba(model ml_model, x record) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_predict_proba_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict_proba(ml_model, jsonb) IS
+    'The probability of each class for one example, for a classifier: {"class": probability}';
+
 -- ---------------------------------------------------------------------------------------------
 -- One online update. Not STRICT: a NULL example or label returns the model unchanged.
 -- ---------------------------------------------------------------------------------------------
@@ -50,6 +69,19 @@ CREATE FUNCTION ml_fit_one(model ml_model, x jsonb, y float8) RETURNS ml_model
 CREATE FUNCTION ml_fit_one(model ml_model, x float8[], y float8) RETURNS ml_model
     AS 'MODULE_PATHNAME', 'ml_fit_one_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION ml_fit_one(model ml_model, x record, y float8) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- Classes as text or boolean (a numeric label of a classifier is a class too: 3 is "3").
+CREATE FUNCTION ml_fit_one(model ml_model, x jsonb, y text) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_jsonb' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x float8[], y text) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x record, y text) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x jsonb, y boolean) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_jsonb' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x float8[], y boolean) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x record, y boolean) RETURNS ml_model
     AS 'MODULE_PATHNAME', 'ml_fit_one_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml_fit_one(ml_model, jsonb, float8) IS
     'The model after learning one example';
@@ -80,6 +112,49 @@ CREATE AGGREGATE ml_fit(model ml_model, x float8[], y float8) (
     PARALLEL = SAFE
 );
 CREATE AGGREGATE ml_fit(model ml_model, x record, y float8) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+-- The same with classes as text or boolean.
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x jsonb, y text) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_jsonb' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x float8[], y text) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x record, y text) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x jsonb, y boolean) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_jsonb' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x float8[], y boolean) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x record, y boolean) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml_fit(model ml_model, x jsonb, y text) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x float8[], y text) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x record, y text) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x jsonb, y boolean) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x float8[], y boolean) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x record, y boolean) (
     SFUNC = ml_fit_transition, STYPE = ml_model,
     COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
     PARALLEL = SAFE

@@ -46,6 +46,9 @@ CREATE TABLE @extschema@.ml_models (
     notes          text,
     updated_at     timestamptz NOT NULL DEFAULT now(),
     event          int         NOT NULL CHECK (event >= 1),
+    -- What the model predicts (ml_info's task: regression, binary, multiclass...), as the core
+    -- says: monitoring reads it instead of guessing from the kind's name.
+    task           text        NOT NULL,
     PRIMARY KEY (name, version)
 );
 COMMENT ON TABLE @extschema@.ml_models IS
@@ -175,9 +178,9 @@ BEGIN
             USING ERRCODE = 'undefined_object', DETAIL = 'parent_version must name an existing version.';
     END IF;
     INSERT INTO @extschema@.ml_models (name, version, model, kind, spec, created_by, parent_version,
-                                       provenance, baseline, metrics, notes, event)
+                                       provenance, baseline, metrics, notes, event, task)
     VALUES (p_name, v, p_model, info ->> 'kind', info -> 'spec', p_actor, p_parent_version,
-            coalesce(p_provenance, '{}'), p_baseline, coalesce(p_metrics, '{}'), p_notes, e);
+            coalesce(p_provenance, '{}'), p_baseline, coalesce(p_metrics, '{}'), p_notes, e, info ->> 'task');
     RETURN v;
 END
 $$;
@@ -342,6 +345,18 @@ CREATE FUNCTION @extschema@.ml_learn(name text, x float8[], y float8, alias text
     RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_array' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION @extschema@.ml_learn(name text, x record, y float8, alias text DEFAULT 'production')
     RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_row' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@.ml_learn(name text, x jsonb, y text, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_jsonb' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@.ml_learn(name text, x float8[], y text, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_array' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@.ml_learn(name text, x record, y text, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_row' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@.ml_learn(name text, x jsonb, y boolean, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_jsonb' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@.ml_learn(name text, x float8[], y boolean, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_array' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@.ml_learn(name text, x record, y boolean, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_row' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.ml_learn(text, jsonb, float8, text) IS
     'Teaches one example to the version of a model deployed under an alias (production by default)';
 
@@ -358,6 +373,19 @@ CREATE FUNCTION @extschema@.ml_predict(name text, x record, alias text DEFAULT '
     RETURNS float8 AS 'MODULE_PATHNAME', 'ml_predict_row' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ml_predict(text, jsonb, text) IS
     'Scores one example with the version of a model deployed under an alias (production by default)';
+-- A classifier's most probable class and class probabilities, by name.
+CREATE FUNCTION @extschema@.ml_predict_class(name text, x jsonb, alias text DEFAULT 'production')
+    RETURNS text AS 'MODULE_PATHNAME', 'ml_predict_class_by_name_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_predict_class(name text, x float8[], alias text DEFAULT 'production')
+    RETURNS text AS 'MODULE_PATHNAME', 'ml_predict_class_by_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_predict_class(name text, x record, alias text DEFAULT 'production')
+    RETURNS text AS 'MODULE_PATHNAME', 'ml_predict_class_by_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_predict_proba(name text, x jsonb, alias text DEFAULT 'production')
+    RETURNS jsonb AS 'MODULE_PATHNAME', 'ml_predict_proba_by_name_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_predict_proba(name text, x float8[], alias text DEFAULT 'production')
+    RETURNS jsonb AS 'MODULE_PATHNAME', 'ml_predict_proba_by_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_predict_proba(name text, x record, alias text DEFAULT 'production')
+    RETURNS jsonb AS 'MODULE_PATHNAME', 'ml_predict_proba_by_name_row' LANGUAGE C STABLE PARALLEL SAFE;
 
 -- The per-backend cache of decoded models, for diagnostics.
 CREATE FUNCTION @extschema@.ml_registry_cache() RETURNS jsonb
@@ -379,6 +407,18 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.ml_predict(text, jsonb, text),
     @extschema@.ml_predict(text, float8[], text),
     @extschema@.ml_predict(text, record, text),
+    @extschema@.ml_learn(text, jsonb, text, text),
+    @extschema@.ml_learn(text, float8[], text, text),
+    @extschema@.ml_learn(text, record, text, text),
+    @extschema@.ml_learn(text, jsonb, boolean, text),
+    @extschema@.ml_learn(text, float8[], boolean, text),
+    @extschema@.ml_learn(text, record, boolean, text),
+    @extschema@.ml_predict_class(text, jsonb, text),
+    @extschema@.ml_predict_class(text, float8[], text),
+    @extschema@.ml_predict_class(text, record, text),
+    @extschema@.ml_predict_proba(text, jsonb, text),
+    @extschema@.ml_predict_proba(text, float8[], text),
+    @extschema@.ml_predict_proba(text, record, text),
     @extschema@.ml_registry_cache(),
     @extschema@.ml_registry_cache_reset()
 FROM PUBLIC;

@@ -128,11 +128,6 @@ GRANT SELECT ON @extschema@._ml_monitor_setting_defs TO PUBLIC;
 -- Private helpers (run as the tables' owner through the entry points below).
 -- ---------------------------------------------------------------------------------------------
 
--- Models whose metrics are those of a binary classifier (score = probability of label 1).
-CREATE FUNCTION @extschema@._ml_is_classifier(kind text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
-RETURN kind = 'logistic_regression' OR kind LIKE '%classifier%';
-
 -- The effective value of a setting for a model (NULL: the global value).
 CREATE FUNCTION @extschema@._ml_setting(p_setting text, p_model text DEFAULT NULL) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
@@ -291,13 +286,13 @@ BEGIN
         WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
         RETURNING i.prediction_id, i.events
     ), ev AS (
-        -- (_ml_bucket and _ml_is_classifier written out: a function with SET search_path is
-        -- not inlined, and these run per event)
+        -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
+        -- per event; a binary classifier's score is the probability of label 1)
         SELECT l.model_name, l.version, l.variant,
                pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
                (t.events & 1) <> 0 AS is_prediction,
                (t.events & 2) <> 0 AND l.label IS NOT NULL AS is_label,
-               m.kind = 'logistic_regression' OR m.kind LIKE '%classifier%' AS classifier,
+               m.task = 'binary' AS classifier,
                l.predicted_at, l.score, l.features, l.label, l.labeled_at
         FROM taken t
         JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
@@ -523,7 +518,7 @@ FROM @extschema@.ml_monitor_windows w
 JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
 JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
 CROSS JOIN LATERAL (
-    SELECT @extschema@._ml_is_classifier(m.kind) AS classifier
+    SELECT m.task = 'binary' AS classifier
 ) k
 CROSS JOIN LATERAL (VALUES
     (1, 'predictions', w.predictions::float8),

@@ -308,7 +308,7 @@ DenseArray dense_features(Datum datum) {
 
 // --- rows ------------------------------------------------------------------------------------
 
-void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spec, core::Observation& obs) {
+void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, core::Observation& obs) {
     obs.clear();
     RowPlan* plan = nullptr;
     // All PostgreSQL work first (detoast, plan, deform), then the core sees plain data. The row
@@ -334,7 +334,7 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spe
         if (c.kind == ColumnKind::Unsupported) {
             // An error only if the model does not ignore the column (a key or label column of
             // any type may be listed in "ignore").
-            if (spec.ignores(name.data(), name.size())) continue;
+            if (model.ignores_feature(name)) continue;
             pg_guard([&]() {
                 ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                                 errmsg("column \"%s\" has type %s, which cannot be a feature",
@@ -350,6 +350,116 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spe
         }
         visit_column_value(c, plan->values[i], Sink{obs, name});
     }
+}
+
+// --- labels ----------------------------------------------------------------------------------
+
+bool is_label_type(Oid type) {
+    switch (type) {
+        case FLOAT8OID: case FLOAT4OID: case INT2OID: case INT4OID: case INT8OID: case NUMERICOID:
+        case BOOLOID: case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID:
+            return true;
+    }
+    return false;
+}
+
+core::Label label_of(Datum d, Oid type) {
+    switch (type) {
+        case FLOAT8OID: return core::Label::of_number(DatumGetFloat8(d));
+        case FLOAT4OID: return core::Label::of_number(DatumGetFloat4(d));
+        case INT2OID: return core::Label::of_number(DatumGetInt16(d));
+        case INT4OID: return core::Label::of_number(DatumGetInt32(d));
+        case INT8OID: return core::Label::of_number(static_cast<double>(DatumGetInt64(d)));
+        case NUMERICOID: return core::Label::of_number(numeric_to_double(DatumGetNumeric(d)));
+        case BOOLOID: return core::Label::of_boolean(DatumGetBool(d));
+        case NAMEOID: {
+            const char* s = NameStr(*DatumGetName(d));
+            return core::Label::of_text(std::string_view(s, std::strlen(s)));
+        }
+        case TEXTOID: case VARCHAROID: case BPCHAROID: {
+            struct varlena* t = nullptr;
+            pg_guard([&]() { t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d))); });
+            std::string_view s(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+            // char(n) pads with blanks that are not part of the value
+            if (type == BPCHAROID)
+                while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+            return core::Label::of_text(s);
+        }
+    }
+    core::fail(core::ErrorKind::InvalidParameter, "a label must be a number, a boolean or text");
+}
+
+core::Label label_arg(FunctionCallInfo fcinfo, int argno, Oid& type) {
+    if (type == InvalidOid) {
+        Oid t = InvalidOid;
+        pg_guard([&]() { t = get_fn_expr_argtype(fcinfo->flinfo, argno); });
+        // Called without an expression tree (DirectFunctionCall): the C entry's own type.
+        type = t == InvalidOid ? FLOAT8OID : t;
+    }
+    return label_of(PG_GETARG_DATUM(argno), type);
+}
+
+// --- predictions -----------------------------------------------------------------------------
+
+double predict_number(const core::Model& model, Form form, Datum x, FunctionCallInfo row_fcinfo,
+                      core::Observation& obs) {
+    switch (form) {
+        case Form::Jsonb:
+            jsonb_features(x, obs, /*borrow_names=*/true);
+            return model.predict(obs);
+        case Form::Array: {
+            DenseArray a = dense_features(x);
+            return model.predict_dense(a.data, a.n);
+        }
+        case Form::Row:
+            row_features(row_fcinfo, x, model, obs);
+            return model.predict(obs);
+    }
+    return 0;
+}
+
+void predict_probabilities(const core::Model& model, Form form, Datum x, FunctionCallInfo row_fcinfo,
+                           core::Observation& obs, std::vector<double>& p) {
+    switch (form) {
+        case Form::Jsonb:
+            jsonb_features(x, obs, /*borrow_names=*/true);
+            model.predict_proba(obs, p);
+            return;
+        case Form::Array: {
+            DenseArray a = dense_features(x);
+            model.predict_proba_dense(a.data, a.n, p);
+            return;
+        }
+        case Form::Row:
+            row_features(row_fcinfo, x, model, obs);
+            model.predict_proba(obs, p);
+            return;
+    }
+}
+
+Datum most_probable_class(const core::Model& model, const std::vector<double>& p, bool* isnull) {
+    const std::vector<std::string>& classes = model.classes();
+    if (p.empty() || classes.size() != p.size()) {
+        *isnull = true;
+        return Datum(0);
+    }
+    size_t best = 0;
+    for (size_t c = 1; c < p.size(); c++)
+        if (p[c] > p[best]) best = c;
+    const std::string& s = classes[best];
+    Datum out = 0;
+    pg_guard([&]() { out = PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
+    return out;
+}
+
+Datum class_probabilities(const core::Model& model, const std::vector<double>& p) {
+    const std::vector<std::string>& classes = model.classes();
+    nlohmann::json j = nlohmann::json::object();
+    for (size_t c = 0; c < p.size() && c < classes.size(); c++) j[classes[c]] = p[c];
+    const std::string s = j.dump();
+    Datum out = 0;
+    pg_guard([&]() { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
+    return out;
 }
 
 }  // namespace pg_learn::pg

@@ -8,7 +8,9 @@ extern "C" {
 }
 
 #include "core/features/observation.hpp"
-#include "core/models/linear/spec.hpp"
+#include "core/models/model.hpp"
+
+#include <vector>
 
 namespace pg_learn::pg {
 
@@ -17,8 +19,8 @@ namespace pg_learn::pg {
 // an observation used (and cleared or refilled) before the argument goes away, as in one call.
 void jsonb_features(Datum jsonb, core::Observation& obs, bool borrow_names = false);
 // Fills obs from a composite value; the column plan is cached in fn_extra-owned memory. A column
-// of a type that cannot be a feature is an error unless the spec ignores it.
-void row_features(FunctionCallInfo fcinfo, Datum row, const core::ModelSpec& spec, core::Observation& obs);
+// of a type that cannot be a feature is an error unless the model ignores it.
+void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, core::Observation& obs);
 
 // A float8[] as contiguous doubles: one dimension, no NULLs. The pointer is valid while the
 // detoasted array lives (in the current memory context).
@@ -30,5 +32,26 @@ DenseArray dense_features(Datum array);
 
 // A jsonb numeric as a double, without going through text when it can be done exactly.
 double numeric_to_double(Numeric num);
+
+// Labels: the one rule for which SQL types can be labels (numbers, boolean, text types) and
+// what each becomes. A text label borrows the bytes of the (detoasted) value, which live in
+// the current memory context.
+bool is_label_type(Oid type);
+core::Label label_of(Datum d, Oid type);
+// The label in argument argno of the call, by its declared type (looked up once per call site
+// and kept in type, which starts as InvalidOid).
+core::Label label_arg(FunctionCallInfo fcinfo, int argno, Oid& type);
+
+// The three forms features come in, and predictions from a value of one of them (row_fcinfo:
+// the call whose fn_extra keeps the row reader's column plan).
+enum class Form { Jsonb, Array, Row };
+double predict_number(const core::Model& model, Form form, Datum x, FunctionCallInfo row_fcinfo,
+                      core::Observation& obs);
+void predict_probabilities(const core::Model& model, Form form, Datum x, FunctionCallInfo row_fcinfo,
+                           core::Observation& obs, std::vector<double>& p);
+// The most probable class as text (the first of equal ones), or NULL before any class is known.
+Datum most_probable_class(const core::Model& model, const std::vector<double>& p, bool* isnull);
+// A jsonb object from each class to its probability.
+Datum class_probabilities(const core::Model& model, const std::vector<double>& p);
 
 }  // namespace pg_learn::pg

@@ -46,7 +46,6 @@ extern "C" {
 
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
-using pg_learn::core::LinearModel;
 
 namespace pg_learn::pg {
 
@@ -1085,7 +1084,7 @@ void learn_sync(Oid nsp) {
                 for (int j = 0; j < 3; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
             });
             jsonb_features(d[1], obs);
-            locked[k].model->learn(obs, DatumGetFloat8(d[2]));
+            locked[k].model->learn(obs, core::Label::of_number(DatumGetFloat8(d[2])));
             if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
         }
         registry_store(nsp, v.model, v.version, std::move(locked[k].model), rows);
@@ -1167,9 +1166,10 @@ void label_key(Oid nsp, const Attachment& a, text* key, double y) {
         if (i > 0 && served) continue;   // (not reached: the first row is the latest served one)
         if (labelled) continue;
         if (dn[3]) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(DatumGetInt64(d[0])) + " no longer exists");
-        core::ModelKind kind;
-        if (!core::model_kind_from_name(text_of(d[3]), kind)) fail(ErrorKind::Internal, "unknown model kind");
-        core::check_label(kind, y);
+        const std::string kind = text_of(d[3]);
+        const core::ModelFamily* family = core::family_by_kind(kind);
+        if (!family) fail(ErrorKind::Internal, "unknown model kind");
+        core::check_label(kind, family->task, core::Label::of_number(y));
         ids.push_back(DatumGetInt64(d[0]));
     }
     apply_label(nsp, a, ids, y);
@@ -1293,7 +1293,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
             spi.need();
             std::vector<int64> ids;
             for (const Logged& l : logged) {
-                core::check_label(l.model.model->spec().kind, y);
+                core::check_label(l.model.model->kind(), l.model.model->task(), core::Label::of_number(y));
                 ids.push_back(l.id);
             }
             apply_label(nsp, *a, ids, y);
@@ -1410,7 +1410,7 @@ int64 learn_pending(FunctionCallInfo fcinfo) {
                 for (int j = 0; j < 3; j++) d[j] = SPI_getbinval(tt->vals[i], tt->tupdesc, j + 1, &dn[j]);
             });
             jsonb_features(d[1], obs);
-            lm.model->learn(obs, DatumGetFloat8(d[2]));
+            lm.model->learn(obs, core::Label::of_number(DatumGetFloat8(d[2])));
             if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
         }
         registry_store(nsp, v.model, v.version, std::move(lm.model), rows);

@@ -19,16 +19,15 @@ extern "C" {
 
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
-using pg_learn::core::LinearModel;
+using pg_learn::core::Label;
+using pg_learn::core::Model;
 using namespace pg_learn::pg;
 
 namespace {
 
-enum class Form { Jsonb, Array, Row };
-
 // Feeds argument argno (the features) and label to the model, once.
-void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, LinearModel& model, Form form,
-                     int argno, double y) {
+void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, Model& model, Form form,
+                     int argno, const Label& y) {
     switch (form) {
         case Form::Jsonb:
             jsonb_features(PG_GETARG_DATUM(argno), cache.observation, /*borrow_names=*/true);
@@ -40,7 +39,7 @@ void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, LinearModel& mo
             break;
         }
         case Form::Row:
-            row_features(fcinfo, PG_GETARG_DATUM(argno), model.spec(), cache.observation);
+            row_features(fcinfo, PG_GETARG_DATUM(argno), model, cache.observation);
             model.learn(cache.observation, y);
             break;
     }
@@ -51,8 +50,8 @@ Datum fit_one(FunctionCallInfo fcinfo, Form form) {
     // An example without features or label teaches nothing: the model comes back unchanged.
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) return PG_GETARG_DATUM(0);
     ModelCache& cache = ModelCache::of(fcinfo);
-    LinearModel& model = cache.get(fcinfo, 0, /*for_update=*/true);
-    learn_from_args(fcinfo, cache, model, form, 1, PG_GETARG_FLOAT8(2));
+    Model& model = cache.get(fcinfo, 0, /*for_update=*/true);
+    learn_from_args(fcinfo, cache, model, form, 1, label_arg(fcinfo, 2, cache.label_type));
     struct varlena* out = flatten_model(model, CurrentMemoryContext);
     cache.remember_output(out);  // a loop feeding the result back in skips the decode
     return PointerGetDatum(out);
@@ -70,10 +69,10 @@ ExpandedModel* state_model(FunctionCallInfo fcinfo, int argno, MemoryContext agg
     Datum d = PG_GETARG_DATUM(argno);
     if (ExpandedModel* em = expanded_model_of(d)) {
         if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d))) return em;
-        return make_expanded_model(LinearModel(*em->model), aggcxt);
+        return make_expanded_model(em->model->clone(), aggcxt);
     }
     ModelCache& cache = ModelCache::of(fcinfo);
-    return make_expanded_model(LinearModel(cache.get(fcinfo, argno)), aggcxt);
+    return make_expanded_model(cache.get(fcinfo, argno).clone(), aggcxt);
 }
 
 Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
@@ -82,8 +81,10 @@ Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
     if (!PG_ARGISNULL(0) && fcinfo->context && IsA(fcinfo->context, AggState) &&
         VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
         if (ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0))) {
-            if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3))
-                learn_from_args(fcinfo, ModelCache::of(fcinfo), *em->model, form, 2, PG_GETARG_FLOAT8(3));
+            if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3)) {
+                ModelCache& cache = ModelCache::of(fcinfo);
+                learn_from_args(fcinfo, cache, *em->model, form, 2, label_arg(fcinfo, 3, cache.label_type));
+            }
             return EOHPGetRWDatum(&em->hdr);
         }
     }
@@ -94,14 +95,16 @@ Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
             fail(ErrorKind::NullValue, "the starting model of ml_fit must not be NULL",
                  {}, "Pass a model or a spec such as '{\"model\":\"logistic_regression\"}'.");
         ModelCache& cache = ModelCache::of(fcinfo);
-        LinearModel start(cache.get(fcinfo, 1));
-        start.begin_aggregation();
+        std::unique_ptr<Model> start = cache.get(fcinfo, 1).clone();
+        start->begin_aggregation();
         em = make_expanded_model(std::move(start), aggcxt);
     } else {
         em = state_model(fcinfo, 0, aggcxt);
     }
-    if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3))
-        learn_from_args(fcinfo, ModelCache::of(fcinfo), *em->model, form, 2, PG_GETARG_FLOAT8(3));
+    if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3)) {
+        ModelCache& cache = ModelCache::of(fcinfo);
+        learn_from_args(fcinfo, cache, *em->model, form, 2, label_arg(fcinfo, 3, cache.label_type));
+    }
     return EOHPGetRWDatum(&em->hdr);
 }
 
@@ -138,33 +141,44 @@ PGL_FUNCTION(ml_fit_final) {
     }
     // Read-only: the state may be finalized more than once (shared or window aggregates).
     ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0));
-    LinearModel result(em ? *em->model : ModelCache::of(fcinfo).get(fcinfo, 0));
-    result.end_aggregation();
-    return PointerGetDatum(flatten_model(result, CurrentMemoryContext));
+    std::unique_ptr<Model> result = (em ? *em->model : ModelCache::of(fcinfo).get(fcinfo, 0)).clone();
+    result->end_aggregation();
+    return PointerGetDatum(flatten_model(*result, CurrentMemoryContext));
 }
 
 // ---- ml_train -------------------------------------------------------------------------------
 
 namespace {
 
-double label_to_double(Datum d, Oid type) {
-    switch (type) {
-        case FLOAT8OID: return DatumGetFloat8(d);
-        case FLOAT4OID: return DatumGetFloat4(d);
-        case INT2OID: return DatumGetInt16(d);
-        case INT4OID: return DatumGetInt32(d);
-        case INT8OID: return static_cast<double>(DatumGetInt64(d));
-        case BOOLOID: return DatumGetBool(d) ? 1.0 : 0.0;
-        case NUMERICOID: return numeric_to_double(DatumGetNumeric(d));
+// The labels of ml_train's rows, kept in plain memory: numbers and booleans as their number,
+// text as one string each.
+struct Labels {
+    Label::Type type = Label::Type::Number;
+    std::vector<double> numbers;
+    std::vector<std::string> texts;
+
+    void add(const Label& y) {
+        type = y.type;
+        if (y.type == Label::Type::Text) texts.emplace_back(y.text);
+        else numbers.push_back(y.number);
     }
-    return 0;  // unreachable: types are checked before
-}
+    size_t size() const { return type == Label::Type::Text ? texts.size() : numbers.size(); }
+    Label operator[](size_t i) const {
+        switch (type) {
+            case Label::Type::Text: return Label::of_text(texts[i]);
+            case Label::Type::Boolean: return Label::of_boolean(numbers[i] != 0);
+            case Label::Type::Number: break;
+        }
+        return Label::of_number(numbers[i]);
+    }
+};
 
 }  // namespace
 
 PGL_FUNCTION(ml_train) {
     ModelCache& cache = ModelCache::of(fcinfo);
-    LinearModel model(cache.get(fcinfo, 0));
+    std::unique_ptr<Model> owned = cache.get(fcinfo, 0).clone();
+    Model& model = *owned;
     std::string query;
     pg_guard([&]() {
         char* q = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -183,7 +197,7 @@ PGL_FUNCTION(ml_train) {
     std::vector<double> dense;
     size_t dim = 0;
     std::vector<pg_learn::core::Observation> named;
-    std::vector<double> labels;
+    Labels labels;
     Portal portal = nullptr;
     Oid xtype = InvalidOid, ytype = InvalidOid;
     // Detoasted copies of each batch's features live here and go with the batch.
@@ -230,10 +244,9 @@ PGL_FUNCTION(ml_train) {
         else
             fail(ErrorKind::InvalidParameter,
                  "the first column of the ml_train query must be jsonb, float8[] or a row");
-        if (ytype != FLOAT8OID && ytype != FLOAT4OID && ytype != INT2OID && ytype != INT4OID &&
-            ytype != INT8OID && ytype != BOOLOID && ytype != NUMERICOID)
+        if (!is_label_type(ytype))
             fail(ErrorKind::InvalidParameter,
-                 "the second column of the ml_train query (the label) must be a number or boolean");
+                 "the second column of the ml_train query (the label) must be a number, a boolean or text");
     }
     for (;;) {
         uint64 got = 0;
@@ -255,9 +268,7 @@ PGL_FUNCTION(ml_train) {
                 y = SPI_getbinval(tt->vals[r], desc, 2, &ynull);
             });
             if (xnull || ynull) continue;  // as ml_fit: a row without features or label teaches nothing
-            double label = 0;
-            pg_guard([&]() { label = label_to_double(y, ytype); });
-            labels.push_back(label);
+            labels.add(label_of(y, ytype));
             if (form == Form::Array) {
                 DenseArray a = dense_features(x);
                 if (dim == 0) dim = a.n;
@@ -268,7 +279,7 @@ PGL_FUNCTION(ml_train) {
             } else {
                 named.emplace_back();
                 if (form == Form::Jsonb) jsonb_features(x, named.back());
-                else row_features(fcinfo, x, model.spec(), named.back());
+                else row_features(fcinfo, x, model, named.back());
             }
         }
         MemoryContextSwitchTo(spi_cxt);

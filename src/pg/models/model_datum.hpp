@@ -9,23 +9,28 @@ extern "C" {
 
 #include <cstring>
 
-#include "core/models/linear/linear_model.hpp"
+#include "core/models/model.hpp"
+
+#include <memory>
+#include <vector>
 
 namespace pg_learn::pg {
 
 // An ml_model held in memory while a loop (an aggregate) updates it in place.
 struct ExpandedModel {
     ExpandedObjectHeader hdr;
-    core::LinearModel* model;  // owned; destroyed with the object's memory context
+    core::Model* model;  // owned; destroyed with the object's memory context
     MemoryContextCallback destroy;
 };
 
 // A read/write expanded ml_model in a new child context of parent.
-ExpandedModel* make_expanded_model(core::LinearModel&& model, MemoryContext parent);
+ExpandedModel* make_expanded_model(std::unique_ptr<core::Model> model, MemoryContext parent);
 // The expanded ml_model behind d, or nullptr when d is not one of ours.
 ExpandedModel* expanded_model_of(Datum d);
 // A flat varlena holding the model, allocated in cxt.
-struct varlena* flatten_model(const core::LinearModel& model, MemoryContext cxt);
+struct varlena* flatten_model(const core::Model& model, MemoryContext cxt);
+// Decodes a flat ml_model (validated completely; failures are InvalidBinary errors).
+std::unique_ptr<core::Model> decode_model_varlena(const struct varlena* v);
 
 constexpr size_t kModelHeaderBytes = 48;
 
@@ -36,10 +41,12 @@ public:
     // The model in argument argno: an expanded model directly, or the cached decode of a flat one.
     // For_update: the caller will change the returned model (ml_fit_one), so the cache is
     // invalidated until remember_output() names the bytes that now match it.
-    core::LinearModel& get(FunctionCallInfo fcinfo, int argno, bool for_update = false);
+    core::Model& get(FunctionCallInfo fcinfo, int argno, bool for_update = false);
     void remember_output(const struct varlena* flat);
 
     core::Observation observation;  // reused across rows
+    Oid label_type = InvalidOid;    // the declared type of the call's label argument
+    std::vector<double> probabilities;  // reused across rows
     void* row_plan = nullptr;       // features.cpp's column plan for row inputs, in fn_mcxt
 
     static ModelCache& of(FunctionCallInfo fcinfo);
@@ -48,7 +55,7 @@ private:
     // What identifies the cached model: the model's own header, or, for a value stored out of
     // line, its TOAST pointer (so a stored model is not re-fetched, even in part, per row).
     enum class KeyKind : uint8_t { Header, ToastPointer };
-    core::LinearModel* model_ = nullptr;
+    core::Model* model_ = nullptr;
     bool valid_ = false;
     KeyKind key_kind_ = KeyKind::Header;
     uint8_t header_[kModelHeaderBytes];

@@ -13,7 +13,7 @@ extern "C" {
 
 #include <string>
 
-using pg_learn::core::LinearModel;
+using pg_learn::core::Model;
 
 namespace pg_learn::pg {
 
@@ -49,15 +49,14 @@ void destroy_expanded(void* arg) {
     em->model = nullptr;
 }
 
-// Decodes a flat ml_model from its bytes; validation failures are InvalidBinary errors.
-LinearModel decode_varlena(const struct varlena* v) {
-    return LinearModel::decode(reinterpret_cast<const uint8_t*>(VARDATA_ANY(v)), VARSIZE_ANY_EXHDR(v));
-}
-
 }  // namespace
 
-ExpandedModel* make_expanded_model(LinearModel&& model, MemoryContext parent) {
-    auto* owned = new LinearModel(std::move(model));
+std::unique_ptr<Model> decode_model_varlena(const struct varlena* v) {
+    return core::decode_model(reinterpret_cast<const uint8_t*>(VARDATA_ANY(v)), VARSIZE_ANY_EXHDR(v));
+}
+
+ExpandedModel* make_expanded_model(std::unique_ptr<Model> model, MemoryContext parent) {
+    Model* owned = model.release();
     ExpandedModel* em = nullptr;
     try {
         pg_guard([&]() {
@@ -84,7 +83,7 @@ ExpandedModel* expanded_model_of(Datum d) {
     return reinterpret_cast<ExpandedModel*>(eoh);
 }
 
-struct varlena* flatten_model(const LinearModel& model, MemoryContext cxt) {
+struct varlena* flatten_model(const Model& model, MemoryContext cxt) {
     size_t n = model.encoded_size();
     auto* v = static_cast<struct varlena*>(palloc_or_throw(cxt, n + VARHDRSZ));
     SET_VARSIZE(v, n + VARHDRSZ);
@@ -111,14 +110,19 @@ void ModelCache::destroy(void* arg) {
     cache->~ModelCache();
 }
 
-LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update) {
+Model& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update) {
     Datum d = PG_GETARG_DATUM(argno);
     if (ExpandedModel* em = expanded_model_of(d)) {
         if (!for_update) return *em->model;
         // Never change a caller's expanded value: work on our own copy.
         valid_ = false;
-        if (model_) *model_ = *em->model;
-        else model_ = new LinearModel(*em->model);
+        if (model_ && std::strcmp(model_->kind(), em->model->kind()) == 0) {
+            model_->assign(*em->model);
+        } else {
+            delete model_;
+            model_ = nullptr;
+            model_ = em->model->clone().release();
+        }
         return *model_;
     }
     auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
@@ -158,10 +162,10 @@ LinearModel& ModelCache::get(FunctionCallInfo fcinfo, int argno, bool for_update
     valid_ = false;
     struct varlena* flat = nullptr;
     pg_guard([&]() { flat = pg_detoast_datum(raw); });
-    LinearModel decoded = decode_varlena(flat);
+    std::unique_ptr<Model> decoded = decode_model_varlena(flat);
     if (flat != raw) pfree(flat);
-    if (model_) *model_ = std::move(decoded);
-    else model_ = new LinearModel(std::move(decoded));
+    delete model_;
+    model_ = decoded.release();
     if (have_key && !for_update) {
         std::memcpy(header_, key, kModelHeaderBytes);
         key_kind_ = kind;
@@ -183,12 +187,12 @@ using namespace pg_learn::pg;
 
 PGL_FUNCTION(ml_model_in) {
     const char* text = PG_GETARG_CSTRING(0);
-    LinearModel m = LinearModel::from_text(text, std::strlen(text));
-    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+    std::unique_ptr<Model> m = pg_learn::core::model_from_text(text, std::strlen(text));
+    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
 }
 
 PGL_FUNCTION(ml_model_out) {
-    LinearModel& m = ModelCache::of(fcinfo).get(fcinfo, 0);
+    Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
     std::string s = m.to_text();
     char* out = static_cast<char*>(palloc_or_throw(CurrentMemoryContext, s.size() + 1));
     std::memcpy(out, s.c_str(), s.size() + 1);
@@ -199,9 +203,9 @@ PGL_FUNCTION(ml_model_recv) {
     StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
     const auto* p = reinterpret_cast<const uint8_t*>(buf->data + buf->cursor);
     size_t n = static_cast<size_t>(buf->len - buf->cursor);
-    LinearModel m = LinearModel::decode(p, n);  // validates every byte before we accept it
+    std::unique_ptr<Model> m = pg_learn::core::decode_model(p, n);  // validates every byte before we accept it
     buf->cursor = buf->len;
-    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
 }
 
 PGL_FUNCTION(ml_model_send) {
@@ -217,7 +221,7 @@ PGL_FUNCTION(ml_model_send) {
 }
 
 PGL_FUNCTION(ml_info) {
-    LinearModel& m = ModelCache::of(fcinfo).get(fcinfo, 0);
+    Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
     std::string s = m.info().dump();
     Datum result = 0;
     pg_guard([&]() { result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
@@ -227,6 +231,6 @@ PGL_FUNCTION(ml_info) {
 PGL_FUNCTION(ml_model_from_bytes) {
     struct varlena* b = nullptr;
     pg_guard([&]() { b = PG_GETARG_VARLENA_PP(0); });
-    LinearModel m = LinearModel::decode(reinterpret_cast<const uint8_t*>(VARDATA_ANY(b)), VARSIZE_ANY_EXHDR(b));
-    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+    std::unique_ptr<Model> m = decode_model_varlena(b);
+    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
 }

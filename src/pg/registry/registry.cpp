@@ -37,7 +37,7 @@ extern "C" {
 
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
-using pg_learn::core::LinearModel;
+using pg_learn::core::Model;
 
 namespace pg_learn::pg {
 
@@ -66,7 +66,7 @@ struct Entry {
     int32 version = 0;
     ItemPointerData tid;
     TransactionId xmin = InvalidTransactionId;
-    std::shared_ptr<LinearModel> model;
+    std::shared_ptr<Model> model;
     size_t bytes = 0;
     uint64_t last_used = 0;
 };
@@ -96,15 +96,15 @@ struct BackendCache {
     }
 
     // Takes the entry's model out of the cache (ml_learn changes it).
-    std::shared_ptr<LinearModel> take(Entry* e) {
-        std::shared_ptr<LinearModel> m = std::move(e->model);
+    std::shared_ptr<Model> take(Entry* e) {
+        std::shared_ptr<Model> m = std::move(e->model);
         bytes -= e->bytes;
         entries.erase(entries.begin() + (e - entries.data()));
         return m;
     }
 
     void put(Oid rel, std::string_view name, int32 version, const ItemPointerData& tid, TransactionId xmin,
-             std::shared_ptr<LinearModel> model, size_t size) {
+             std::shared_ptr<Model> model, size_t size) {
         // Another row version of the same (name, version) is an older state of it: drop it.
         for (size_t i = entries.size(); i-- > 0;)
             if (entries[i].version == version && entries[i].rel == rel && entries[i].name == name) {
@@ -442,21 +442,20 @@ bool name_exists(const char* name, size_t len) {
 
 // The model of a row: from the cache, or decoded (and cached). take: the caller will change it,
 // so it leaves the cache (it is put back under the row version the caller writes).
-std::shared_ptr<LinearModel> model_of_row(std::string_view name, const ModelRow& row, bool take) {
+std::shared_ptr<Model> model_of_row(std::string_view name, const ModelRow& row, bool take) {
     BackendCache& c = cache();
     if (Entry* e = c.find(row.rel, name, row.version, row.tid, row.xmin)) {
         c.hits++;
         if (!take) return e->model;
-        std::shared_ptr<LinearModel> m = c.take(e);
+        std::shared_ptr<Model> m = c.take(e);
         // A query still scoring with it keeps its own reference: learn on a copy.
-        if (m.use_count() > 1) m = std::make_shared<LinearModel>(*m);
+        if (m.use_count() > 1) m = std::shared_ptr<Model>(m->clone());
         return m;
     }
     struct varlena* flat = nullptr;
     pg_guard([&]() { flat = pg_detoast_datum(reinterpret_cast<struct varlena*>(DatumGetPointer(row.model))); });
     size_t size = VARSIZE_ANY_EXHDR(flat);
-    auto m = std::make_shared<LinearModel>(
-        LinearModel::decode(reinterpret_cast<const uint8_t*>(VARDATA_ANY(flat)), size));
+    std::shared_ptr<Model> m(decode_model_varlena(flat));
     c.decodes++;
     if (!take) c.put(row.rel, name, row.version, row.tid, row.xmin, m, size);
     return m;
@@ -479,13 +478,15 @@ struct Site {
     struct Resolved {
         std::string name, alias;
         int32 version;
-        std::shared_ptr<LinearModel> model;
+        std::shared_ptr<Model> model;
     };
     static constexpr size_t kMaxResolved = 8;
 
     SnapshotFingerprint fingerprint;
     std::vector<Resolved> resolved;
     core::Observation observation;
+    std::vector<double> probabilities;
+    Oid label_type = InvalidOid;  // of ml_learn's label argument
     // features.cpp's row reader keeps its column plan in a ModelCache found through fn_extra;
     // ours holds a Site, so the row reader gets a call info of its own.
     FmgrInfo row_flinfo;
@@ -514,7 +515,7 @@ struct Site {
 
     // The model deployed under alias, resolved at most once per call site and fingerprint: the
     // per-row path does no SPI.
-    const LinearModel& model(FunctionCallInfo fcinfo, std::string_view name, std::string_view alias) {
+    const Model& model(FunctionCallInfo fcinfo, std::string_view name, std::string_view alias) {
         bool have_snapshot = ActiveSnapshotSet();
         const SnapshotData* snap = have_snapshot ? GetActiveSnapshot() : nullptr;
         if (!snap || !fingerprint.matches(snap)) {
@@ -540,7 +541,7 @@ struct Site {
 // it in the cache under the row version written. With SPI connected as the owner. The row version
 // just written holds exactly this model; were this transaction to roll back, no snapshot would ever
 // show that row version and the entry would simply go unused.
-void write_back(Oid rel, std::string_view name, int32 version, std::shared_ptr<LinearModel> model, uint64_t examples) {
+void write_back(Oid rel, std::string_view name, int32 version, std::shared_ptr<Model> model, uint64_t examples) {
     struct varlena* flat = flatten_model(*model, CurrentMemoryContext);
     ItemPointerData new_tid;
     TransactionId new_xmin = InvalidTransactionId;
@@ -564,25 +565,11 @@ void write_back(Oid rel, std::string_view name, int32 version, std::shared_ptr<L
     c.put(rel, name, version, new_tid, new_xmin, std::move(model), size);
 }
 
-enum class Form { Jsonb, Array, Row };
+// What a prediction by name returns: the number, the most probable class, or every class's
+// probability.
+enum class Output { Number, Class, Proba };
 
-double predict_with(FunctionCallInfo fcinfo, Site& site, const LinearModel& model, Form form, int argno) {
-    switch (form) {
-        case Form::Jsonb:
-            jsonb_features(PG_GETARG_DATUM(argno), site.observation, /*borrow_names=*/true);
-            return model.predict(site.observation);
-        case Form::Array: {
-            DenseArray x = dense_features(PG_GETARG_DATUM(argno));
-            return model.predict_dense(x.data, x.n);
-        }
-        case Form::Row:
-            row_features(site.row_fcinfo, PG_GETARG_DATUM(argno), model.spec(), site.observation);
-            return model.predict(site.observation);
-    }
-    return 0;
-}
-
-Datum predict(FunctionCallInfo fcinfo, Form form) {
+Datum predict(FunctionCallInfo fcinfo, Form form, Output output = Output::Number) {
     std::string_view name = text_arg(fcinfo, 0, "model name");
     std::string_view alias = text_arg(fcinfo, 2, "alias");
     if (PG_ARGISNULL(1)) {  // no features, no score (as ml_predict_one, which is STRICT)
@@ -590,8 +577,12 @@ Datum predict(FunctionCallInfo fcinfo, Form form) {
         return Datum(0);
     }
     Site& site = Site::of(fcinfo);
-    const LinearModel& model = site.model(fcinfo, name, alias);
-    return Float8GetDatum(predict_with(fcinfo, site, model, form, 1));
+    const Model& model = site.model(fcinfo, name, alias);
+    if (output == Output::Number)
+        return Float8GetDatum(predict_number(model, form, PG_GETARG_DATUM(1), site.row_fcinfo, site.observation));
+    predict_probabilities(model, form, PG_GETARG_DATUM(1), site.row_fcinfo, site.observation, site.probabilities);
+    if (output == Output::Class) return most_probable_class(model, site.probabilities, &fcinfo->isnull);
+    return class_probabilities(model, site.probabilities);
 }
 
 Datum learn(FunctionCallInfo fcinfo, Form form) {
@@ -601,8 +592,8 @@ Datum learn(FunctionCallInfo fcinfo, Form form) {
         fcinfo->isnull = true;
         return Datum(0);
     }
-    const double y = PG_GETARG_FLOAT8(2);
     Site& site = Site::of(fcinfo);
+    const core::Label y = label_arg(fcinfo, 2, site.label_type);
     Oid nsp = InvalidOid;
     Oid fn_oid = fcinfo->flinfo->fn_oid;
     pg_guard([&]() { nsp = get_func_namespace(fn_oid); });
@@ -611,7 +602,7 @@ Datum learn(FunctionCallInfo fcinfo, Form form) {
     ModelRow row;
     spi_guard([&]() { fetch_model_row(true, name.data(), name.size(), alias.data(), alias.size(), row); });
     if (!row.found) fail_not_deployed(name, alias);
-    std::shared_ptr<LinearModel> model = model_of_row(name, row, /*take=*/true);
+    std::shared_ptr<Model> model = model_of_row(name, row, /*take=*/true);
     switch (form) {
         case Form::Jsonb:
             jsonb_features(PG_GETARG_DATUM(1), site.observation, /*borrow_names=*/true);
@@ -623,7 +614,7 @@ Datum learn(FunctionCallInfo fcinfo, Form form) {
             break;
         }
         case Form::Row:
-            row_features(site.row_fcinfo, PG_GETARG_DATUM(1), model->spec(), site.observation);
+            row_features(site.row_fcinfo, PG_GETARG_DATUM(1), *model, site.observation);
             model->learn(site.observation, y);
             break;
     }
@@ -724,7 +715,7 @@ LockedModel registry_lock_version(Oid nsp, std::string_view name, int32_t versio
     return result;
 }
 
-void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared_ptr<LinearModel> model,
+void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared_ptr<Model> model,
                     uint64_t examples) {
     SpiAsOwner spi(nsp);
     write_back(g_plans.models_rel, name, version, std::move(model), examples);
@@ -769,6 +760,13 @@ using namespace pg_learn::pg;
 PGL_FUNCTION(ml_predict_jsonb) { return predict(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_predict_array) { return predict(fcinfo, Form::Array); }
 PGL_FUNCTION(ml_predict_row) { return predict(fcinfo, Form::Row); }
+
+PGL_FUNCTION(ml_predict_class_by_name_jsonb) { return predict(fcinfo, Form::Jsonb, Output::Class); }
+PGL_FUNCTION(ml_predict_class_by_name_array) { return predict(fcinfo, Form::Array, Output::Class); }
+PGL_FUNCTION(ml_predict_class_by_name_row) { return predict(fcinfo, Form::Row, Output::Class); }
+PGL_FUNCTION(ml_predict_proba_by_name_jsonb) { return predict(fcinfo, Form::Jsonb, Output::Proba); }
+PGL_FUNCTION(ml_predict_proba_by_name_array) { return predict(fcinfo, Form::Array, Output::Proba); }
+PGL_FUNCTION(ml_predict_proba_by_name_row) { return predict(fcinfo, Form::Row, Output::Proba); }
 
 PGL_FUNCTION(ml_learn_jsonb) { return learn(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_learn_array) { return learn(fcinfo, Form::Array); }

@@ -15,7 +15,7 @@ extern "C" {
 #include <string_view>
 #include <vector>
 
-#include "core/models/linear/linear_model.hpp"
+#include "core/models/model.hpp"
 
 namespace pg_learn::pg {
 
@@ -77,7 +77,7 @@ SPIPlanPtr keep_plan(const char* sql, int nargs, Oid* types);
 // cache: read it (predict), never change it.
 struct DeployedModel {
     int32_t version = 0;
-    std::shared_ptr<core::LinearModel> model;
+    std::shared_ptr<core::Model> model;
 };
 
 // The version of `name` deployed under `alias`, read with the active snapshot (as a STABLE
@@ -119,7 +119,7 @@ struct LockedModel {
     bool found = false;   // the version exists
     bool locked = false;  // false only with skip_locked, when another transaction holds the lock
     int32_t version = 0;
-    std::shared_ptr<core::LinearModel> model;
+    std::shared_ptr<core::Model> model;
 };
 
 // Locks the row of (name, version) in ml_models FOR NO KEY UPDATE (waiting, or with skip_locked
@@ -129,7 +129,7 @@ LockedModel registry_lock_version(Oid nsp, std::string_view name, int32_t versio
 // Writes a model locked by registry_lock_version back in place (updated_at = now()) and keeps
 // it in the backend cache under the row version written. examples: how many updates it took
 // (the cache's learns counter).
-void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared_ptr<core::LinearModel> model,
+void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared_ptr<core::Model> model,
                     uint64_t examples);
 
 }  // namespace pg_learn::pg

@@ -1,6 +1,7 @@
 // The ml_model binary format (docs/format.md) and its JSON text form, both validated completely.
 #include "core/models/linear/linear_model.hpp"
 
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
 #include "core/common/text.hpp"
 
@@ -20,13 +21,10 @@ static_assert(sizeof(double) == 8, "IEEE doubles expected");
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'G', 'L', 'M'};
-constexpr uint16_t kFormatVersion = 1;
-constexpr size_t kHeaderSize = 48;
-constexpr size_t kMaxModelBytes = 1000u * 1024 * 1024;  // under PostgreSQL's 1 GB varlena limit
-constexpr int kMaxJsonDepth = 32;
+constexpr size_t kHeaderSize = kEnvelopeHeaderSize;
+constexpr uint16_t kFormatVersion = kModelFormatVersion;
 
-enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6 };
+enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6, kClasses = 7 };
 // The encoding field of a section header: every section may be dense; the per-weight sections
 // (weights, optimizer state, statistics) may instead be sparse.
 enum SectionEncoding : uint32_t { kDense = 0, kSparse = 1 };
@@ -49,20 +47,6 @@ uint64_t bits_of(double d) {
 
 int optimizer_slots(OptimizerKind k) {
     return k == OptimizerKind::Sgd ? 0 : k == OptimizerKind::AdaGrad ? 1 : 2;
-}
-
-constexpr size_t kChecksumOffset = 32;
-
-// The checksum covers every byte but its own field (docs/format.md): hash64 of the body (bytes
-// 48 to the end), written into a copy of the header in place of the checksum field, and
-// hash64 of that 48-byte header gives the checksum. A change confined to one aligned 8-byte
-// word of the body or of the header always changes it (every step of hash64 is a bijection).
-uint64_t model_checksum(const uint8_t* data, size_t size) {
-    uint8_t header[kHeaderSize];
-    std::memcpy(header, data, kHeaderSize);
-    const uint64_t body = hash64(data + kHeaderSize, size - kHeaderSize);
-    std::memcpy(header + kChecksumOffset, &body, 8);
-    return hash64(header, kHeaderSize);
 }
 
 [[noreturn]] void corrupt(const std::string& what) {
@@ -123,50 +107,6 @@ private:
     size_t pos_ = 0;
 };
 
-void check_depth(const char* text, size_t len) {
-    int depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > kMaxJsonDepth)
-                fail(ErrorKind::InvalidText, "ml_model text is nested too deeply",
-                     "the limit is " + std::to_string(kMaxJsonDepth) + " levels");
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-}
-
-// Text that did not parse: says why when the reason is not a syntax error.
-[[noreturn]] void explain_bad_text(const char* text, size_t len) {
-    const std::string_view sv(text, len);
-    if (size_t at = utf8_invalid_offset(sv); at != len)
-        fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid UTF-8",
-             "the byte at offset " + std::to_string(at) + " does not start a valid UTF-8 character");
-    // nlohmann/json refuses a number beyond the range of a double ("number overflow parsing
-    // '1e400'") rather than reading it as infinity; parse again to learn which one.
-    try {
-        [[maybe_unused]] json again = json::parse(text, text + len);
-    } catch (const json::out_of_range& e) {
-        const std::string what = e.what();
-        const size_t open = what.find('\''), close = what.rfind('\'');
-        if (e.id == 406 && open != std::string::npos && close > open) {
-            const std::string number = what.substr(open + 1, close - open - 1);
-            fail(ErrorKind::NumericRange,
-                 "number \"" + message_name(number) + "\" is out of range for type double precision");
-        }
-    } catch (const json::exception&) {
-    }
-    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid JSON", {},
-         "A fresh model is written as a spec, e.g. '{\"model\":\"logistic_regression\"}'.");
-}
-
 }  // namespace
 
 // Shared by the binary and the JSON decoders: everything a model must satisfy.
@@ -181,6 +121,7 @@ struct LinearModelCodec {
         const char* wrong_length;  // the message for a payload of the wrong length
         std::vector<double>* v[3];
         size_t k;
+        size_t n;  // the length of each array
         void (*check)(const LinearModel&, size_t, const Bad&);
 
         // The sparse form stores position i when some array holds a non-zero bit pattern there
@@ -201,7 +142,8 @@ struct LinearModelCodec {
     };
 
     static size_t array_sections(const LinearModel& m, ArraySection out[3]);
-    static size_t array_length(const ArraySection& s, size_t w);
+    static size_t array_length(const ArraySection& s);
+    static size_t classes_length(const LinearModel& m);
     static void validate_shape(const LinearModel& m, const Bad& bad);
     static void check_weight(const LinearModel& m, size_t i, const Bad& bad);
     static void check_optimizer(const LinearModel& m, size_t i, const Bad& bad);
@@ -217,32 +159,56 @@ struct LinearModelCodec {
 // The per-weight sections the spec calls for, in their order in the format. (The arrays are
 // mutable members: the pointers allow writing, which only decode does.)
 size_t LinearModelCodec::array_sections(const LinearModel& m, ArraySection out[3]) {
+    // Weights and optimizer state: one value per (feature, output); statistics: one per feature.
+    const size_t per_output = m.n_idx_ * m.n_outputs(), per_feature = m.n_idx_;
     size_t n = 0;
-    out[n++] = {kWeights, "weights", "weights section has the wrong length", {&m.w_}, 1, check_weight};
+    out[n++] = {kWeights, "weights", "weights section has the wrong length", {&m.w_}, 1, per_output, check_weight};
     const int slots = optimizer_slots(m.spec_.optimizer.kind);
     if (slots)
         out[n++] = {kOptimizer, "optimizer state", "optimizer section has the wrong length", {&m.s1_, &m.s2_},
-                    size_t(slots), check_optimizer};
+                    size_t(slots), per_output, check_optimizer};
     if (m.spec_.keeps_feature_stats())
         out[n++] = {kStats, "feature statistics", "statistics section has the wrong length",
-                    {&m.cnt_, &m.mean_, &m.m2_}, 3, check_stats};
+                    {&m.cnt_, &m.mean_, &m.m2_}, 3, per_feature, check_stats};
     return n;
 }
 
-size_t LinearModelCodec::array_length(const ArraySection& s, size_t w) {
-    const size_t c = s.stored_count(w);
-    return sparse_is_shorter(s.k, w, c) ? sparse_length(s.k, c) : dense_length(s.k, w);
+size_t LinearModelCodec::array_length(const ArraySection& s) {
+    const size_t c = s.stored_count(s.n);
+    return sparse_is_shorter(s.k, s.n, c) ? sparse_length(s.k, c) : dense_length(s.k, s.n);
 }
 
 void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
     const ModelSpec& s = m.spec_;
-    const size_t nw = m.w_.size();
-    if (s.hashed()) {
-        if (nw != (size_t(1) << s.hash_bits)) bad("a hashed model must have 2^hash_bits weights");
+    // nw: feature indices, each with K = n_outputs() weights (one for all kinds but softmax).
+    const size_t nw = s.hashed() ? size_t(1) << s.hash_bits : m.names_.size();
+    const size_t k = m.n_outputs();
+    if (m.n_idx_ != nw) bad("the number of weights differs from the number of features");
+    if (m.multi()) {
+        if (m.classes_.size() > kMaxClasses) bad("too many classes");
+        if (m.b_.size() != k) bad("intercepts do not match the classes");
+        std::unordered_set<std::string_view> classes;
+        for (size_t c = 0; c < k; c++) {
+            const auto& nm = m.classes_[c];
+            if (nm.empty() || nm.size() > kMaxClassNameBytes) bad("class " + std::to_string(c + 1) + " is empty or too long");
+            if (utf8_invalid_offset(nm) != nm.size() || nm.find('\0') != std::string::npos)
+                bad("class " + std::to_string(c + 1) + " is not valid UTF-8 text");
+            if (!classes.insert(nm).second) bad("class \"" + message_name(nm) + "\" appears twice");
+            if (!std::isfinite(m.b_[c])) bad("intercept is not finite");
+        }
+        if (m.class_index_.size() != k) bad("class index does not match the classes");
+    } else if (!m.b_.empty() || !m.classes_.empty()) {
+        bad("only a softmax_regression has classes");
+    }
+    if (m.w_.size() != nw * k) {
+        if (s.hashed()) bad("a hashed model must have 2^hash_bits weights");
         if (m.names_.size() > kMaxRememberedNames) bad("too many remembered feature names");
-    } else {
-        if (nw != m.names_.size()) bad("the number of weights differs from the number of features");
-        if (nw > kMaxFeatures) bad("too many features");
+        bad("the number of weights differs from the number of features");
+    }
+    if (s.hashed()) {
+        if (m.names_.size() > kMaxRememberedNames) bad("too many remembered feature names");
+    } else if (nw > kMaxFeatures) {
+        bad("too many features");
     }
     if (m.types_.size() != m.names_.size()) bad("feature types do not match feature names");
     if (m.dense_dim_ > kMaxFeatures) bad("dense dimension out of range");
@@ -262,7 +228,7 @@ void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
         if (!seen.insert(nm).second) bad("feature \"" + message_name(nm) + "\" appears twice");
     }
     int slots = optimizer_slots(s.optimizer.kind);
-    if (m.s1_.size() != (slots >= 1 ? nw : 0) || m.s2_.size() != (slots >= 2 ? nw : 0))
+    if (m.s1_.size() != (slots >= 1 ? nw * k : 0) || m.s2_.size() != (slots >= 2 ? nw * k : 0))
         bad("optimizer state does not match the optimizer and the number of weights");
     const size_t ns = s.keeps_feature_stats() ? nw : 0;
     if (m.cnt_.size() != ns || m.mean_.size() != ns || m.m2_.size() != ns)
@@ -299,7 +265,15 @@ void LinearModelCodec::validate(const LinearModel& m, const Bad& bad) {
     ArraySection secs[3];
     const size_t nsec = array_sections(m, secs);
     for (size_t s = 0; s < nsec; s++)
-        for (size_t i = 0; i < m.w_.size(); i++) secs[s].check(m, i, bad);
+        for (size_t i = 0; i < secs[s].n; i++) secs[s].check(m, i, bad);
+}
+
+// The classes section of a softmax regression: the class count, one intercept per class, then
+// each class's name (its length, then its bytes).
+size_t LinearModelCodec::classes_length(const LinearModel& m) {
+    size_t n = 8 + 8 * m.classes_.size();
+    for (const auto& c : m.classes_) n += 4 + c.size();
+    return n;
 }
 
 size_t LinearModelCodec::size(const LinearModel& m) {
@@ -312,7 +286,8 @@ size_t LinearModelCodec::size(const LinearModel& m) {
     n += sh + pad8(names);
     ArraySection secs[3];
     const size_t nsec = array_sections(m, secs);
-    for (size_t s = 0; s < nsec; s++) n += sh + array_length(secs[s], m.w_.size());
+    if (m.multi()) n += sh + pad8(classes_length(m));
+    for (size_t s = 0; s < nsec; s++) n += sh + array_length(secs[s]);
     if (n > kMaxModelBytes)
         fail(ErrorKind::ProgramLimit, "model is too large to store",
              "it needs " + std::to_string(n) + " bytes; the limit is " + std::to_string(kMaxModelBytes),
@@ -325,17 +300,11 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
     const std::string spec = m.spec_.canonical_text();
     ArraySection secs[3];
     const size_t nsec = array_sections(m, secs);
-    const size_t nw = m.w_.size();
+    const size_t nw = m.n_idx_;
 
-    w.bytes(kMagic, 4);
-    w.put<uint16_t>(kFormatVersion);
-    w.put<uint16_t>(static_cast<uint16_t>(m.spec_.kind));
-    w.put<uint64_t>(m.identity_);
-    w.put<uint64_t>(m.updates_);
-    w.put<uint64_t>(m.n_seen_);
-    w.put<uint64_t>(0);  // checksum, filled below
-    w.put<uint32_t>(static_cast<uint32_t>(3 + nsec));
-    w.put<uint32_t>(static_cast<uint32_t>(size));
+    EnvelopeHeader h{kFormatVersion, static_cast<uint16_t>(m.spec_.kind), m.identity_, m.updates_, m.n_seen_, 0,
+                     static_cast<uint32_t>(3 + (m.multi() ? 1 : 0) + nsec), static_cast<uint32_t>(size)};
+    write_envelope(w.reserve(kHeaderSize), h);
 
     auto section = [&](uint32_t tag, SectionEncoding encoding, uint64_t len) {
         w.put<uint32_t>(tag);
@@ -361,12 +330,23 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
         w.bytes(m.names_[i].data(), m.names_[i].size());
     }
     w.pad();
+    if (m.multi()) {
+        section(kClasses, kDense, classes_length(m));
+        w.put<uint64_t>(m.classes_.size());
+        for (double b : m.b_) w.put<double>(b);
+        for (const auto& c : m.classes_) {
+            w.put<uint32_t>(static_cast<uint32_t>(c.size()));
+            w.bytes(c.data(), c.size());
+        }
+        w.pad();
+    }
     for (size_t s = 0; s < nsec; s++) {
         const ArraySection& a = secs[s];
-        const size_t c = a.stored_count(nw);
-        if (!sparse_is_shorter(a.k, nw, c)) {
-            section(a.tag, kDense, dense_length(a.k, nw));
-            for (size_t j = 0; j < a.k; j++) w.bytes(a.v[j]->data(), 8 * nw);
+        const size_t n = a.n;
+        const size_t c = a.stored_count(n);
+        if (!sparse_is_shorter(a.k, n, c)) {
+            section(a.tag, kDense, dense_length(a.k, n));
+            for (size_t j = 0; j < a.k; j++) w.bytes(a.v[j]->data(), 8 * n);
             continue;
         }
         // The count, the positions (then 4 zero bytes when the count is odd), and the k arrays'
@@ -377,7 +357,7 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
         std::memset(index + 4 * c, 0, pad8(4 * c) - 4 * c);
         uint8_t* values = w.reserve(8 * a.k * c);
         size_t r = 0;
-        a.for_each_stored(nw, [&](size_t i) {
+        a.for_each_stored(n, [&](size_t i) {
             if (r == c) return;  // cannot happen: c counted these very positions
             const uint32_t at = static_cast<uint32_t>(i);
             std::memcpy(index + 4 * r, &at, 4);
@@ -387,31 +367,19 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
         if (r != c) fail(ErrorKind::Internal, "model encoder miscounted a sparse section");
     }
     if (w.pos() != size) fail(ErrorKind::Internal, "model encoder size mismatch");
-    const uint64_t sum = model_checksum(out, size);
-    std::memcpy(out + kChecksumOffset, &sum, 8);
+    seal_envelope(out, size);
 }
 
 LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
-    if (size < kHeaderSize) corrupt("too short (" + std::to_string(size) + " bytes)");
-    Reader r(data, size);
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) corrupt("bad magic number");
-    auto version = r.get<uint16_t>("header");
-    if (version != kFormatVersion)
-        fail(ErrorKind::InvalidBinary, "unsupported ml_model format version " + std::to_string(version),
-             "this build of pg_learn reads format version " + std::to_string(kFormatVersion));
-    auto kind = r.get<uint16_t>("header");
-    if (kind != uint16_t(ModelKind::LinearRegression) && kind != uint16_t(ModelKind::LogisticRegression))
+    const EnvelopeHeader h = read_envelope(data, size, "ml_model");
+    const uint16_t kind = h.kind;
+    if (kind != uint16_t(ModelKind::LinearRegression) && kind != uint16_t(ModelKind::LogisticRegression) &&
+        kind != uint16_t(ModelKind::SoftmaxRegression))
         corrupt("unknown model kind " + std::to_string(kind));
-    auto identity = r.get<uint64_t>("header");
-    auto updates = r.get<uint64_t>("header");
-    auto n_seen = r.get<uint64_t>("header");
-    auto sum = r.get<uint64_t>("header");
-    auto nsections = r.get<uint32_t>("header");
-    auto total = r.get<uint32_t>("header");
-    if (total != size) corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
-    if (model_checksum(data, size) != sum) corrupt("checksum mismatch");
+    const uint64_t identity = h.identity, updates = h.updates, n_seen = h.n_seen;
+    const uint32_t nsections = h.sections;
+    Reader r(data, size);
+    r.take(kHeaderSize, "header");
 
     struct Section {
         const uint8_t* p;
@@ -484,6 +452,23 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     }
     if (nr.remaining() != 0) corrupt("trailing bytes in names");
 
+    if (m.multi()) {
+        auto cl_sec = section(kClasses, "classes", false);
+        Reader cr(cl_sec.p, cl_sec.len);
+        const auto k = cr.get<uint64_t>("classes");
+        if (k > kMaxClasses) corrupt("too many classes");
+        for (uint64_t c = 0; c < k; c++) m.b_.push_back(cr.get<double>("classes"));
+        for (uint64_t c = 0; c < k; c++) {
+            auto len = cr.get<uint32_t>("classes");
+            if (len > kMaxClassNameBytes) corrupt("class name too long");
+            const uint8_t* p = cr.take(len, "classes");
+            m.classes_.emplace_back(reinterpret_cast<const char*>(p), len);
+            m.class_index_.emplace(m.classes_.back(), static_cast<uint32_t>(c));
+        }
+        if (cr.remaining() != 0) corrupt("trailing bytes in classes");
+    }
+    m.n_idx_ = nw;
+
     ArraySection secs[3];
     const size_t nsec = array_sections(m, secs);
     struct Stored {
@@ -495,23 +480,24 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     for (size_t s = 0; s < nsec; s++) {
         const ArraySection& a = secs[s];
         const std::string name = a.name;
+        const size_t n = a.n;
         const auto [p, len, encoding] = section(a.tag, a.name, true);
         for (size_t j = 0; j < a.k; j++)
-            if (a.v[j]->size() != nw) a.v[j]->assign(nw, 0.0);
+            if (a.v[j]->size() != n) a.v[j]->assign(n, 0.0);
         if (encoding == kDense) {
-            if (len != dense_length(a.k, nw)) corrupt(a.wrong_length);
-            for (size_t j = 0; j < a.k && nw; j++) std::memcpy(a.v[j]->data(), p + 8 * nw * j, 8 * nw);
-            if (sparse_is_shorter(a.k, nw, a.stored_count(nw)))
+            if (len != dense_length(a.k, n)) corrupt(a.wrong_length);
+            for (size_t j = 0; j < a.k && n; j++) std::memcpy(a.v[j]->data(), p + 8 * n * j, 8 * n);
+            if (sparse_is_shorter(a.k, n, a.stored_count(n)))
                 corrupt(name + " section is dense, but its sparse form is shorter");
             continue;
         }
         if (len < 8) corrupt(a.wrong_length);
         uint64_t c;
         std::memcpy(&c, p, 8);
-        if (c > nw)
-            corrupt("sparse " + name + " section stores " + std::to_string(c) + " positions of " + std::to_string(nw));
+        if (c > n)
+            corrupt("sparse " + name + " section stores " + std::to_string(c) + " positions of " + std::to_string(n));
         if (len != sparse_length(a.k, c)) corrupt(a.wrong_length);
-        if (!sparse_is_shorter(a.k, nw, c)) corrupt(name + " section is sparse, but its dense form is not longer");
+        if (!sparse_is_shorter(a.k, n, c)) corrupt(name + " section is sparse, but its dense form is not longer");
         const uint8_t* index = p + 8;
         const uint8_t* values = index + pad8(4 * c);
         for (size_t b = 4 * c; b < pad8(4 * c); b++)
@@ -520,7 +506,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         for (size_t i = 0; i < c; i++) {
             uint32_t at;
             std::memcpy(&at, index + 4 * i, 4);
-            if (at >= nw)
+            if (at >= n)
                 corrupt("sparse " + name + " section: position " + std::to_string(at) + " is out of range");
             if (i > 0 && at <= prev) corrupt("sparse " + name + " section: positions are not strictly increasing");
             prev = at;
@@ -536,7 +522,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         }
         stored[s] = {true, index, c};
     }
-    if (nsections != 3 + nsec) corrupt("wrong number of sections");
+    if (nsections != 3 + (m.multi() ? 1 : 0) + nsec) corrupt("wrong number of sections");
     if (r.remaining() != 0) corrupt("trailing bytes after the last section");
 
     const Bad bad = [](const std::string& what) { corrupt(what); };
@@ -544,7 +530,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     // The value rules: at every position of a dense section, at the stored ones of a sparse one.
     for (size_t s = 0; s < nsec; s++) {
         if (!stored[s].sparse) {
-            for (size_t i = 0; i < nw; i++) secs[s].check(m, i, bad);
+            for (size_t i = 0; i < secs[s].n; i++) secs[s].check(m, i, bad);
             continue;
         }
         for (size_t i = 0; i < stored[s].count; i++) {
@@ -574,6 +560,11 @@ json LinearModelCodec::to_json(const LinearModel& m) {
               {"features", m.names_},
               {"feature_types", types},
               {"weights", m.w_}};
+    if (m.multi()) {
+        // Weights and optimizer state are feature-major: the K values of feature 1, then of 2...
+        j["classes"] = m.classes_;
+        j["intercepts"] = m.b_;
+    }
     switch (m.spec_.optimizer.kind) {
         case OptimizerKind::Sgd: break;
         case OptimizerKind::AdaGrad: j["optimizer_state"] = {{"g2", m.s1_}}; break;
@@ -591,7 +582,8 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     };
     static const char* known[] = {"pg_learn_model", "kind", "spec", "identity", "updates", "n_seen",
                                   "aggregation_base", "dense_dim", "intercept", "features",
-                                  "feature_types", "weights", "optimizer_state", "feature_stats"};
+                                  "feature_types", "weights", "optimizer_state", "feature_stats",
+                                  "classes", "intercepts"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
@@ -665,6 +657,20 @@ LinearModel LinearModelCodec::from_json(const json& j) {
         m.names_.push_back(names[i].get<std::string>());
         m.types_.push_back(t == "numeric" ? 0 : 1);
     }
+    if (m.multi()) {
+        const json& classes = need("classes");
+        if (!classes.is_array() || classes.size() > kMaxClasses) bad("\"classes\" must be an array of class names");
+        m.b_ = vec(need("intercepts"), "\"intercepts\"");
+        if (m.b_.size() != classes.size()) bad("\"intercepts\" must have one number per class");
+        for (size_t c = 0; c < classes.size(); c++) {
+            if (!classes[c].is_string()) bad("class names must be strings");
+            m.classes_.push_back(classes[c].get<std::string>());
+            m.class_index_.emplace(m.classes_.back(), static_cast<uint32_t>(c));
+        }
+    } else if (j.contains("classes") || j.contains("intercepts")) {
+        bad("only a softmax_regression has \"classes\" and \"intercepts\"");
+    }
+    m.n_idx_ = spec.hashed() ? size_t(1) << spec.hash_bits : m.names_.size();
     m.w_ = vec(need("weights"), "\"weights\"");
     m.s1_.clear();
     m.s2_.clear();
@@ -722,10 +728,43 @@ LinearModel LinearModel::from_json(const json& j) {
 }
 
 LinearModel LinearModel::from_text(const char* text, size_t len) {
-    check_depth(text, len);
+    check_json_depth(text, len, 32, "ml_model");
     json j = json::parse(text, text + len, nullptr, false);
-    if (j.is_discarded()) explain_bad_text(text, len);
+    if (j.is_discarded()) {
+        // The contract's reader explains why (model_from_text).
+        model_from_text(text, len);
+        fail(ErrorKind::InvalidText, "invalid input syntax for type ml_model: not valid JSON");
+    }
     return from_json(j);
+}
+
+// ---- the linear family's kinds, for models/families.cpp --------------------------------------
+
+namespace {
+
+std::unique_ptr<Model> linear_from_spec(const json& spec) {
+    return std::make_unique<LinearModel>(ModelSpec::from_json(spec));
+}
+std::unique_ptr<Model> linear_from_json(const json& j) {
+    return std::make_unique<LinearModel>(LinearModelCodec::from_json(j));
+}
+std::unique_ptr<Model> linear_decode(const uint8_t* data, size_t size) {
+    return std::make_unique<LinearModel>(LinearModelCodec::decode(data, size));
+}
+
+const ModelFamily kLinearRegression = {"linear_regression", uint16_t(ModelKind::LinearRegression),
+                                       Task::Regression, linear_from_spec, linear_from_json, linear_decode};
+const ModelFamily kLogisticRegression = {"logistic_regression", uint16_t(ModelKind::LogisticRegression),
+                                         Task::Binary, linear_from_spec, linear_from_json, linear_decode};
+const ModelFamily kSoftmaxRegression = {"softmax_regression", uint16_t(ModelKind::SoftmaxRegression),
+                                        Task::Multiclass, linear_from_spec, linear_from_json, linear_decode};
+
+}  // namespace
+
+const std::vector<const ModelFamily*>& linear_families() {
+    static const std::vector<const ModelFamily*> all = {&kLinearRegression, &kLogisticRegression,
+                                                        &kSoftmaxRegression};
+    return all;
 }
 
 }  // namespace pg_learn::core

@@ -71,10 +71,12 @@ LinearModel::LinearModel(ModelSpec spec)
 }
 
 void LinearModel::grow(size_t n) const {
-    w_.resize(n, 0.0);
+    n_idx_ = n;
+    const size_t nk = n * n_outputs();  // feature-major: a new feature's K values go at the end
+    w_.resize(nk, 0.0);
     int slots = optimizer_slots(spec_.optimizer.kind);
-    if (slots >= 1) s1_.resize(n, 0.0);
-    if (slots >= 2) s2_.resize(n, 0.0);
+    if (slots >= 1) s1_.resize(nk, 0.0);
+    if (slots >= 2) s2_.resize(nk, 0.0);
     if (spec_.keeps_feature_stats()) {
         cnt_.resize(n, 0.0);
         mean_.resize(n, 0.0);
@@ -121,6 +123,77 @@ uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool lea
 }
 
 void LinearModel::check_label(double y) const { core::check_label(spec_.kind, y); }
+
+Task LinearModel::task() const {
+    switch (spec_.kind) {
+        case ModelKind::LinearRegression: return Task::Regression;
+        case ModelKind::LogisticRegression: return Task::Binary;
+        case ModelKind::SoftmaxRegression: return Task::Multiclass;
+    }
+    return Task::Regression;
+}
+
+void LinearModel::assign(const Model& other) {
+    const auto* o = dynamic_cast<const LinearModel*>(&other);
+    if (!o) fail(ErrorKind::Internal, "assigning a model of another family");
+    *this = *o;
+}
+
+const std::vector<std::string>& LinearModel::classes() const {
+    static const std::vector<std::string> binary = {"0", "1"};
+    if (multi()) return classes_;
+    if (spec_.kind == ModelKind::LogisticRegression) return binary;
+    return Model::classes();
+}
+
+namespace {
+
+// The number a regression or a binary classifier learns from a label of any type.
+double numeric_label(ModelKind kind, Task task, const Label& y) {
+    if (y.type != Label::Type::Text) return y.number;
+    double v;
+    if (parse_number_label(y.text, v)) return v;  // the number's own checks follow in learn()
+    check_label(model_kind_name(kind), task, y);  // throws unless a binary class
+    return y.text == "true" ? 1.0 : 0.0;
+}
+
+}  // namespace
+
+uint32_t LinearModel::class_index(const Label& y, bool learning) {
+    std::string name = class_of_label(y);
+    auto it = class_index_.find(name);
+    if (it != class_index_.end()) return it->second;
+    if (!learning) return UINT32_MAX;
+    add_class(name);
+    return static_cast<uint32_t>(classes_.size() - 1);
+}
+
+// A new class: every per-weight array goes from K to K+1 values per feature (the new one zero).
+void LinearModel::add_class(const std::string& name) {
+    if (classes_.size() >= kMaxClasses)
+        fail(ErrorKind::ProgramLimit, "model has too many classes",
+             "the limit is " + std::to_string(kMaxClasses) + " classes; \"" + message_name(name) + "\" would be one more");
+    const size_t k = classes_.size(), n = n_idx_;
+    const size_t arrays = 1 + optimizer_slots(spec_.optimizer.kind);
+    if (double(n) * double(k + 1) * double(arrays) * 8.0 > 1e9)
+        fail(ErrorKind::ProgramLimit, "model is too large to store",
+             std::to_string(k + 1) + " classes of " + std::to_string(n) + " weights each exceed the 1 GB limit",
+             "Use fewer hash_bits or fewer classes.");
+    auto restride = [&](std::vector<double>& v) {
+        if (v.empty() && k > 0) return;  // an array the spec does not keep
+        std::vector<double> out(n * (k + 1), 0.0);
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = 0; c < k; c++) out[i * (k + 1) + c] = v[i * k + c];
+        v.swap(out);
+    };
+    restride(w_);
+    const int slots = optimizer_slots(spec_.optimizer.kind);
+    if (slots >= 1) restride(s1_);
+    if (slots >= 2) restride(s2_);
+    class_index_.emplace(name, static_cast<uint32_t>(k));
+    classes_.push_back(name);
+    b_.push_back(spec_.intercept_init);
+}
 
 void check_label(ModelKind kind, double y) {
     if (!std::isfinite(y))
@@ -413,13 +486,114 @@ void LinearModel::step(double z, double y, const ForEach& for_each) {
              {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
 }
 
+// The scores of every class for the resolved terms, turned into probabilities (a softmax shifted
+// by the largest score, so no exp overflows).
+void LinearModel::softmax_terms() const {
+    const size_t k = classes_.size();
+    probs_.assign(b_.begin(), b_.end());
+    double* const z = probs_.data();
+    const double* const w = w_.data();
+    for (const Term& t : terms_) {
+        const double* row = w + size_t(t.index) * k;
+        const double v = t.value;
+        for (size_t c = 0; c < k; c++) z[c] += row[c] * v;
+    }
+    if (k == 0) return;
+    double top = z[0];
+    for (size_t c = 1; c < k; c++) top = std::max(top, z[c]);
+    double sum = 0;
+    for (size_t c = 0; c < k; c++) sum += (z[c] = std::exp(z[c] - top));
+    for (size_t c = 0; c < k; c++) z[c] /= sum;
+}
+
+// One step of multinomial logistic regression: the gradient of the cross-entropy with respect
+// to class c's score is p_c - [c is the label]; each class's weights take the optimizer's step.
+void LinearModel::learn_multi(uint32_t cls) {
+    softmax_terms();
+    const size_t k = classes_.size();
+    for (size_t c = 0; c < k; c++)
+        if (!std::isfinite(probs_[c]))
+            fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
+                 {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+    bool finite = true;
+    const bool l1 = spec_.l1 > 0;
+    for (size_t c = 0; c < k; c++) {
+        double g = probs_[c] - (c == cls ? 1.0 : 0.0);
+        g = std::clamp(g, -spec_.clip_gradient, spec_.clip_gradient);
+        b_[c] -= spec_.intercept_lr * g;
+        finite &= std::isfinite(b_[c]);
+        const auto each = [this, k, c](const auto& f) {
+            for (const Term& t : terms_) f(static_cast<uint32_t>(size_t(t.index) * k + c), t.value);
+        };
+        switch (spec_.optimizer.kind) {
+            case OptimizerKind::Sgd:
+                finite &= l1 ? update_weights<OptimizerKind::Sgd, true>(g, each)
+                             : update_weights<OptimizerKind::Sgd, false>(g, each);
+                break;
+            case OptimizerKind::AdaGrad:
+                finite &= l1 ? update_weights<OptimizerKind::AdaGrad, true>(g, each)
+                             : update_weights<OptimizerKind::AdaGrad, false>(g, each);
+                break;
+            case OptimizerKind::Adam:
+                finite &= l1 ? update_weights<OptimizerKind::Adam, true>(g, each)
+                             : update_weights<OptimizerKind::Adam, false>(g, each);
+                break;
+            case OptimizerKind::Ftrl: finite &= update_weights<OptimizerKind::Ftrl, false>(g, each); break;
+        }
+    }
+    n_seen_++;
+    updates_++;
+    if (!finite)
+        fail(ErrorKind::NumericRange, "the model diverged: a weight is no longer finite",
+             {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+}
+
+void LinearModel::predict_proba(const Observation& x, std::vector<double>& p) const {
+    if (!multi()) {
+        if (spec_.kind != ModelKind::LogisticRegression) return Model::predict_proba(x, p);
+        const double q = predict(x);
+        p.assign({1.0 - q, q});
+        return;
+    }
+    resolve(x, false);
+    update_stats_and_scale(false);
+    softmax_terms();
+    p = probs_;
+}
+
+void LinearModel::predict_proba_dense(const double* x, size_t n, std::vector<double>& p) const {
+    if (!multi()) {
+        if (spec_.kind != ModelKind::LogisticRegression) return Model::predict_proba_dense(x, n, p);
+        const double q = predict_dense(x, n);
+        p.assign({1.0 - q, q});
+        return;
+    }
+    check_dense(x, n, false);
+    resolve_dense(x, n, false);
+    update_stats_and_scale(false);
+    softmax_terms();
+    p = probs_;
+}
+
+namespace {
+
+[[noreturn]] void no_single_number(const LinearModel& m) {
+    fail(ErrorKind::InvalidParameter,
+         std::string("a ") + m.kind() + " model predicts classes, not one number",
+         {}, "Use ml_predict_class for the most probable class or ml_predict_proba for every class's probability.");
+}
+
+}  // namespace
+
 double LinearModel::predict(const Observation& x) const {
+    if (multi()) no_single_number(*this);
     resolve(x, false);
     update_stats_and_scale(false);
     return link(score_terms());
 }
 
 double LinearModel::predict_dense(const double* x, size_t n) const {
+    if (multi()) no_single_number(*this);
     if (!spec_.keeps_feature_stats() && (dense_dim_ == 0 || n == dense_dim_) && n > 0 &&
         n <= kMaxFeatures) {
         // The scoring fast path: no scaling, so the dot product reads the inputs directly.
@@ -449,7 +623,36 @@ double LinearModel::predict_dense(const double* x, size_t n) const {
     return link(score_terms());
 }
 
+void LinearModel::learn(const Observation& x, const Label& y) {
+    if (multi()) {
+        const uint32_t c = class_index(y, true);
+        resolve(x, true);
+        update_stats_and_scale(true);
+        learn_multi(c);
+        return;
+    }
+    learn(x, numeric_label(spec_.kind, task(), y));
+}
+
+void LinearModel::learn_dense(const double* x, size_t n, const Label& y) {
+    if (multi()) {
+        check_dense(x, n, true);
+        const uint32_t c = class_index(y, true);
+        if (dense_dim_ == 0) {
+            dense_dim_ = static_cast<uint32_t>(n);
+            if (spec_.hashed())
+                for (size_t i = 0; i < n; i++) remember(position_name(i), FeatureType::Numeric);
+        }
+        resolve_dense(x, n, true);
+        update_stats_and_scale(true);
+        learn_multi(c);
+        return;
+    }
+    learn_dense(x, n, numeric_label(spec_.kind, task(), y));
+}
+
 void LinearModel::learn(const Observation& x, double y) {
+    if (multi()) return learn(x, Label::of_number(y));
     check_label(y);
     resolve(x, true);
     update_stats_and_scale(true);
@@ -490,6 +693,7 @@ bool LinearModel::learn_dense_direct(const double* x, size_t n, double y) {
 }
 
 void LinearModel::learn_dense(const double* x, size_t n, double y) {
+    if (multi()) return learn_dense(x, n, Label::of_number(y));
     check_label(y);
     // The fast path once the model knows every position: without feature statistics the
     // terms would be the array's known elements in position order, unchanged, so the update
@@ -511,6 +715,12 @@ void LinearModel::learn_dense(const double* x, size_t n, double y) {
     });
 }
 
+void LinearModel::merge(const Model& other) {
+    const auto* o = dynamic_cast<const LinearModel*>(&other);
+    if (!o) fail(ErrorKind::InvalidParameter, "cannot combine models of different kinds");
+    merge(*o);
+}
+
 void LinearModel::merge(const LinearModel& other) {
     if (other.identity_ != identity_ || other.spec_.canonical_text() != spec_.canonical_text())
         fail(ErrorKind::InvalidParameter, "cannot combine models with different specs");
@@ -521,8 +731,21 @@ void LinearModel::merge(const LinearModel& other) {
     const double a = static_cast<double>(n_seen_ - std::min(agg_base_, n_seen_));
     const double b = static_cast<double>(other.n_seen_ - std::min(other.agg_base_, other.n_seen_));
 
-    // Map the other model's weight indices into ours (hashed models share the index space).
-    std::vector<int64_t> map(other.w_.size());
+    // Softmax: the other model's classes, added to ours where new, and where each one is here.
+    std::vector<size_t> cmap(other.n_outputs(), 0);
+    if (multi()) {
+        for (size_t c = 0; c < other.classes_.size(); c++) {
+            auto it = class_index_.find(other.classes_[c]);
+            if (it == class_index_.end()) {
+                add_class(other.classes_[c]);
+                cmap[c] = classes_.size() - 1;
+            } else {
+                cmap[c] = it->second;
+            }
+        }
+    }
+    // Map the other model's feature indices into ours (hashed models share the index space).
+    std::vector<int64_t> map(other.n_idx_);
     if (spec_.hashed()) {
         for (size_t j = 0; j < map.size(); j++) map[j] = static_cast<int64_t>(j);
         for (size_t j = 0; j < other.names_.size(); j++)
@@ -534,14 +757,17 @@ void LinearModel::merge(const LinearModel& other) {
 
     if (a + b > 0) {
         const double fa = a / (a + b), fb = b / (a + b);
+        const size_t k = n_outputs(), ko = other.n_outputs();
         std::vector<double> ow(w_.size(), 0.0), o1, o2;
         if (!s1_.empty()) o1.assign(w_.size(), 0.0);
         if (!s2_.empty()) o2.assign(w_.size(), 0.0);
         for (size_t j = 0; j < map.size(); j++) {
-            size_t i = static_cast<size_t>(map[j]);
-            ow[i] = other.w_[j];
-            if (!o1.empty()) o1[i] = other.s1_[j];
-            if (!o2.empty()) o2[i] = other.s2_[j];
+            for (size_t c = 0; c < ko; c++) {
+                const size_t i = static_cast<size_t>(map[j]) * k + cmap[c], oj = j * ko + c;
+                ow[i] = other.w_[oj];
+                if (!o1.empty()) o1[i] = other.s1_[oj];
+                if (!o2.empty()) o2[i] = other.s2_[oj];
+            }
         }
         for (size_t i = 0; i < w_.size(); i++) {
             w_[i] = fa * w_[i] + fb * ow[i];
@@ -558,6 +784,12 @@ void LinearModel::merge(const LinearModel& other) {
             }
         }
         intercept_ = fa * intercept_ + fb * other.intercept_;
+        if (multi()) {
+            // A class the other model never saw keeps its initial intercept there.
+            std::vector<double> ob(b_.size(), spec_.intercept_init);
+            for (size_t c = 0; c < ko; c++) ob[cmap[c]] = other.b_[c];
+            for (size_t c = 0; c < b_.size(); c++) b_[c] = fa * b_[c] + fb * ob[c];
+        }
     }
     if (spec_.keeps_feature_stats()) {
         // Chan et al.: exact pooled count, mean and sum of squared deviations.
@@ -580,7 +812,7 @@ void LinearModel::merge(const LinearModel& other) {
 
 nlohmann::json LinearModel::info() const {
     nlohmann::json weights = nlohmann::json::object();
-    for (size_t j = 0; j < names_.size(); j++) {
+    for (size_t j = 0; j < names_.size() && !multi(); j++) {
         uint32_t idx = spec_.hashed()
                            ? murmur3_32(names_[j].data(), names_[j].size(), 0) &
                                  ((uint32_t(1) << spec_.hash_bits) - 1)
@@ -593,7 +825,24 @@ nlohmann::json LinearModel::info() const {
     snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(identity_));
     nlohmann::json feature_types = nlohmann::json::array();
     for (auto t : types_) feature_types.push_back(t == 0 ? "numeric" : "categorical");
-    return {{"kind", model_kind_name(spec_.kind)},
+    if (multi()) {
+        // One map of weights per class.
+        const size_t k = classes_.size();
+        weights = nlohmann::json::object();
+        for (size_t c = 0; c < k; c++) {
+            nlohmann::json wc = nlohmann::json::object();
+            for (size_t j = 0; j < names_.size(); j++) {
+                uint32_t idx = spec_.hashed()
+                                   ? murmur3_32(names_[j].data(), names_[j].size(), 0) &
+                                         ((uint32_t(1) << spec_.hash_bits) - 1)
+                                   : static_cast<uint32_t>(j);
+                wc[names_[j]] = w_[size_t(idx) * k + c];
+            }
+            weights[classes_[c]] = wc;
+        }
+    }
+    nlohmann::json out = {{"kind", model_kind_name(spec_.kind)},
+            {"task", task_name(task())},
             {"spec", spec_.to_json()},
             {"identity", id},
             {"updates", updates_},
@@ -607,6 +856,14 @@ nlohmann::json LinearModel::info() const {
             {"intercept", intercept_},
             {"weights", weights},
             {"size_bytes", encoded_size()}};
+    if (is_classifier(task())) out["classes"] = classes();
+    if (multi()) {
+        out.erase("intercept");
+        nlohmann::json b = nlohmann::json::object();
+        for (size_t c = 0; c < classes_.size(); c++) b[classes_[c]] = b_[c];
+        out["intercepts"] = b;
+    }
+    return out;
 }
 
 }  // namespace pg_learn::core

@@ -1,9 +1,11 @@
-// Online linear and logistic regression: one update per example, four optimizers, in-model preprocessing.
+// The linear family: online linear, logistic and softmax regression behind the model contract;
+// one update per example, four optimizers, in-model preprocessing.
 #pragma once
 
 #include "core/common/cpp_only.hpp"
 #include "core/features/observation.hpp"
 #include "core/models/linear/spec.hpp"
+#include "core/models/model.hpp"
 
 #include <cstdint>
 #include <string>
@@ -18,46 +20,66 @@ namespace pg_learn::core {
 // kind cannot learn (a logistic regression learns 0 and 1 only). What learn() checks first.
 void check_label(ModelKind kind, double y);
 
+// The families of the linear kinds, for models/families.cpp.
+const std::vector<const ModelFamily*>& linear_families();
+
 // The exact update rules are written out in docs/algorithms.md and re-implemented
-// independently in test/reference/reference.py.
-class LinearModel {
+// independently in test/reference/reference.py. A softmax regression is the same model with one
+// weight per (feature, class): its per-weight arrays hold K consecutive values per feature.
+class LinearModel final : public Model {
 public:
     explicit LinearModel(ModelSpec spec);
 
+    // The contract (core/models/model.hpp).
+    std::unique_ptr<Model> clone() const override { return std::make_unique<LinearModel>(*this); }
+    void assign(const Model& other) override;
+    const char* kind() const override { return model_kind_name(spec_.kind); }
+    Task task() const override;
+    bool ignores_feature(std::string_view name) const override { return spec_.ignores(name.data(), name.size()); }
+    void learn(const Observation& x, const Label& y) override;
+    void learn_dense(const double* x, size_t n, const Label& y) override;
+    const std::vector<std::string>& classes() const override;
+    void predict_proba(const Observation& x, std::vector<double>& p) const override;
+    void predict_proba_dense(const double* x, size_t n, std::vector<double>& p) const override;
+    void merge(const Model& other) override;
+
     const ModelSpec& spec() const { return spec_; }
-    uint64_t identity() const { return identity_; }
-    uint64_t updates() const { return updates_; }
-    uint64_t n_seen() const { return n_seen_; }
+    uint64_t identity() const override { return identity_; }
+    uint64_t updates() const override { return updates_; }
+    uint64_t n_seen() const override { return n_seen_; }
     size_t n_weights() const { return w_.size(); }
     size_t n_features() const { return names_.size(); }
     uint32_t dense_dim() const { return dense_dim_; }
     double intercept() const { return intercept_; }
+    // Softmax: the intercept of each class, in classes() order.
+    const std::vector<double>& intercepts() const { return b_; }
+    size_t n_outputs() const { return multi() ? classes_.size() : 1; }
     const std::vector<double>& weights() const { return w_; }
     const std::vector<std::string>& feature_names() const { return names_; }
 
-    // Regression value, or probability of the positive class.
-    double predict(const Observation& x) const;
-    double predict_dense(const double* x, size_t n) const;
+    // Regression value, or probability of the positive class; a softmax regression refuses.
+    double predict(const Observation& x) const override;
+    double predict_dense(const double* x, size_t n) const override;
+    // A numeric label (a softmax regression reads it as a class: a whole number).
     void learn(const Observation& x, double y);
     void learn_dense(const double* x, size_t n, double y);
 
     // Parallel combine: example-weighted average of the parameters learned since
     // begin_aggregation(); see docs/algorithms.md "Combining partial models".
     void merge(const LinearModel& other);
-    void begin_aggregation() { agg_base_ = n_seen_; }
-    void end_aggregation() { agg_base_ = 0; }
+    void begin_aggregation() override { agg_base_ = n_seen_; }
+    void end_aggregation() override { agg_base_ = 0; }
     uint64_t aggregation_base() const { return agg_base_; }
 
-    nlohmann::json info() const;
+    nlohmann::json info() const override;
 
     // Binary format (docs/format.md); decode validates everything and throws InvalidBinary.
-    size_t encoded_size() const;
-    void encode(uint8_t* out, size_t size) const;
+    size_t encoded_size() const override;
+    void encode(uint8_t* out, size_t size) const override;
     static LinearModel decode(const uint8_t* data, size_t size);
 
     // Text format: JSON. from_text accepts a bare spec (a fresh model) or a full model.
-    nlohmann::json to_json() const;
-    std::string to_text() const { return to_json().dump(); }
+    nlohmann::json to_json() const override;
     static LinearModel from_json(const nlohmann::json& j);
     static LinearModel from_text(const char* text, size_t len);
 
@@ -70,6 +92,13 @@ private:
     };
 
     void check_label(double y) const;
+    bool multi() const { return spec_.kind == ModelKind::SoftmaxRegression; }
+    // Softmax: the index of a label's class, adding the class when learning.
+    uint32_t class_index(const Label& y, bool learning);
+    void add_class(const std::string& name);
+    // Softmax: scores and probabilities of the resolved terms, into probs_.
+    void softmax_terms() const;
+    void learn_multi(uint32_t cls);
     void check_dense(const double* x, size_t n, bool learning) const;
     // Resolves names to weight indices into terms_ (duplicates summed); grows the dictionary
     // only when learning.
@@ -104,6 +133,14 @@ private:
 
     // mutable: predicting never changes the model's value, but resolving a new name, or the
     // dense-position map, is cached here; the dictionary itself only grows when learning.
+    // Softmax: classes in the order first learned; one intercept per class; K = classes_.size()
+    // and the per-weight arrays (weights, optimizer state) hold n_idx_ * K values, feature-major.
+    std::vector<std::string> classes_;
+    std::unordered_map<std::string, uint32_t> class_index_;
+    std::vector<double> b_;
+    mutable size_t n_idx_ = 0;  // feature indices (weights per output)
+    mutable std::vector<double> probs_;  // scratch of softmax_terms
+
     mutable std::vector<double> w_;
     mutable std::vector<double> s1_, s2_;             // optimizer state (docs/algorithms.md)
     mutable std::vector<double> cnt_, mean_, m2_;     // per-weight feature statistics

@@ -15,12 +15,13 @@ const char* model_kind_name(ModelKind kind) {
     switch (kind) {
         case ModelKind::LinearRegression: return "linear_regression";
         case ModelKind::LogisticRegression: return "logistic_regression";
+        case ModelKind::SoftmaxRegression: return "softmax_regression";
     }
     return "unknown";
 }
 
 bool model_kind_from_name(std::string_view name, ModelKind& kind) {
-    for (ModelKind k : {ModelKind::LinearRegression, ModelKind::LogisticRegression})
+    for (ModelKind k : {ModelKind::LinearRegression, ModelKind::LogisticRegression, ModelKind::SoftmaxRegression})
         if (name == model_kind_name(k)) {
             kind = k;
             return true;
@@ -164,7 +165,7 @@ ModelSpec ModelSpec::from_json(const json& j) {
     if (!m->is_string()) bad_option("option \"model\" must be a string, not " + std::string(json_type(*m)));
     const std::string kind = m->get<std::string>();
     if (!model_kind_from_name(kind, s.kind))
-        bad_option("unknown model \"" + message_name(kind) + "\"", "known models: linear_regression, logistic_regression");
+        bad_option("unknown model \"" + message_name(kind) + "\"", "known models: linear_regression, logistic_regression, softmax_regression");
 
     reject_unknown(j, {"model", "optimizer", "l1", "l2", "intercept_init", "intercept_lr",
                        "clip_gradient", "scale", "hash_bits", "missing", "ignore"}, "");

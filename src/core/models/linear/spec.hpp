@@ -12,7 +12,8 @@
 
 namespace pg_learn::core {
 
-enum class ModelKind : uint16_t { LinearRegression = 1, LogisticRegression = 2 };
+// The kinds of the linear family; the values are the binary header's model kind codes.
+enum class ModelKind : uint16_t { LinearRegression = 1, LogisticRegression = 2, SoftmaxRegression = 3 };
 enum class OptimizerKind : uint16_t { Sgd = 1, AdaGrad = 2, Adam = 3, Ftrl = 4 };
 enum class MissingPolicy : uint8_t { Zero = 0, Mean = 1, Error = 2 };
 

@@ -1,0 +1,17 @@
+// The registration of the model families: one line per family (its kinds come from its folder).
+#include "core/models/families.hpp"
+
+#include "core/models/linear/linear_model.hpp"
+
+namespace pg_learn::core {
+
+const std::vector<const ModelFamily*>& model_families() {
+    static const std::vector<const ModelFamily*> families = [] {
+        std::vector<const ModelFamily*> all;
+        for (const ModelFamily* f : linear_families()) all.push_back(f);
+        return all;
+    }();
+    return families;
+}
+
+}  // namespace pg_learn::core

@@ -1,0 +1,131 @@
+// The contract every model family meets (river's learn_one / predict_one), and the families by kind.
+#pragma once
+
+#include "core/common/cpp_only.hpp"
+#include "core/features/observation.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pg_learn::core {
+
+// What a model predicts, and so which labels it learns from and which metrics describe it.
+enum class Task : uint8_t { Regression = 1, Binary = 2, Multiclass = 3, Clustering = 4, Anomaly = 5 };
+
+const char* task_name(Task task);
+// Binary and multiclass models predict classes (ml_predict_class, ml_predict_proba).
+inline bool is_classifier(Task task) { return task == Task::Binary || task == Task::Multiclass; }
+
+// A label as SQL gave it: a number (any numeric type), a boolean or a class name (text). The
+// model decides what it accepts: a regression takes numbers, a classifier classes (a number
+// that is a whole number, a boolean, or text). The text is borrowed for the call.
+struct Label {
+    enum class Type : uint8_t { Number, Boolean, Text };
+    Type type = Type::Number;
+    double number = 0;       // Number: the value; Boolean: 0 or 1
+    std::string_view text;   // Text: the class name
+
+    static Label of_number(double v) { return {Type::Number, v, {}}; }
+    static Label of_boolean(bool b) { return {Type::Boolean, b ? 1.0 : 0.0, {}}; }
+    static Label of_text(std::string_view s) { return {Type::Text, 0, s}; }
+};
+
+// Most classes a classifier may hold; one more is a ProgramLimit error.
+inline constexpr size_t kMaxClasses = 1000;
+inline constexpr size_t kMaxClassNameBytes = 1024;
+
+// Every model family implements this interface; the glue knows nothing else about a model.
+class Model {
+public:
+    virtual ~Model() = default;
+
+    virtual std::unique_ptr<Model> clone() const = 0;
+    // *this becomes a copy of other, a model of the same kind (reusing this one's memory).
+    virtual void assign(const Model& other) = 0;
+
+    // The spec's name of the kind ("logistic_regression"), and its task.
+    virtual const char* kind() const = 0;
+    virtual Task task() const = 0;
+    // Equal for models of equal spec (docs/format.md), so partial models of one spec can merge.
+    virtual uint64_t identity() const = 0;
+    virtual uint64_t updates() const = 0;  // updates applied (merges count too)
+    virtual uint64_t n_seen() const = 0;   // examples learned from
+    // A column or key the spec leaves out of the features (e.g. the label column of a row).
+    virtual bool ignores_feature(std::string_view name) const = 0;
+
+    // Learning one example. A predict-only kind says so with can_learn() and throws.
+    virtual bool can_learn() const { return true; }
+    virtual void learn(const Observation& x, const Label& y) = 0;
+    virtual void learn_dense(const double* x, size_t n, const Label& y) = 0;
+
+    // The regression value, or the probability of the positive class of a binary classifier.
+    // Other tasks have no single number: they throw, naming the function that answers.
+    virtual double predict(const Observation& x) const = 0;
+    virtual double predict_dense(const double* x, size_t n) const = 0;
+
+    // Classifiers: their classes (in the order of predict_proba's probabilities), and one
+    // probability per class. Other tasks have no classes and throw.
+    virtual const std::vector<std::string>& classes() const;
+    virtual void predict_proba(const Observation& x, std::vector<double>& p) const;
+    virtual void predict_proba_dense(const double* x, size_t n, std::vector<double>& p) const;
+
+    // Combining partial models of one spec (the combine function of parallel aggregates).
+    // A kind that cannot merge says so, and ml_fit then refuses to run in parallel plans.
+    virtual bool can_merge() const { return true; }
+    virtual void merge(const Model& other) = 0;
+    // The examples a partial model learned are those after begin_aggregation().
+    virtual void begin_aggregation() {}
+    virtual void end_aggregation() {}
+
+    // Binary format (docs/format.md: the shared header, then the family's sections) and JSON.
+    virtual size_t encoded_size() const = 0;
+    virtual void encode(uint8_t* out, size_t size) const = 0;
+    virtual nlohmann::json to_json() const = 0;
+    std::string to_text() const { return to_json().dump(); }
+    // For ml_info: at least kind, task, spec, identity, updates, n_seen and size_bytes.
+    virtual nlohmann::json info() const = 0;
+};
+
+// A family of models, as registered: one entry per kind (models/families.cpp lists them).
+struct ModelFamily {
+    const char* kind;  // as specs name it
+    uint16_t code;     // the binary header's model kind
+    Task task;
+    // A fresh model from a spec object ({"model": kind, ...}).
+    std::unique_ptr<Model> (*from_spec)(const nlohmann::json& spec);
+    // A whole model from its JSON text form (validated completely).
+    std::unique_ptr<Model> (*from_json)(const nlohmann::json& model);
+    // A whole model from its binary form (validated completely).
+    std::unique_ptr<Model> (*decode)(const uint8_t* data, size_t size);
+};
+
+const ModelFamily* family_by_kind(std::string_view kind);
+const ModelFamily* family_by_code(uint16_t code);
+// "linear_regression, logistic_regression, ..." for messages.
+std::string known_kinds();
+
+// A model from its binary form: the header names the family, which decodes and validates.
+std::unique_ptr<Model> decode_model(const uint8_t* data, size_t size);
+// A model from text: a spec ({"model": "..."}, a fresh model) or a whole model's JSON form.
+std::unique_ptr<Model> model_from_text(const char* text, size_t len);
+std::unique_ptr<Model> model_from_json(const nlohmann::json& j);
+
+// The class a label names, for classifiers: text as is (not empty, valid UTF-8, no NUL), a
+// boolean as "true"/"false", a whole number in decimal ("3"); anything else throws.
+std::string class_of_label(const Label& y);
+
+// What a task accepts as a label (throws otherwise, naming the kind in hints): a finite number
+// for a regression, 0 or 1 (false or true, "0" or "1") for a binary classifier, a class for a
+// multiclass one.
+void check_label(std::string_view kind, Task task, const Label& y);
+// A label given as text that spells a number ("0.5", "NaN", "-0"): numeric models read it as
+// that number. False for any other text.
+bool parse_number_label(std::string_view text, double& out);
+
+}  // namespace pg_learn::core
