@@ -678,8 +678,7 @@ def main():
             upgraded = catalog_lines(c)
         diff = list(difflib.unified_diff(fresh, upgraded, "fresh CREATE EXTENSION (%s)" % new_version,
                                          "upgraded from %s" % OLD_VERSION, lineterm="", n=0))
-        members = sum(1 for line in fresh if line.endswith("| member = " + line.split(" = ")[-1])
-                      and " | member = " in line)
+        members = sum(1 for line in fresh if " | member = " in line)
         rep.check("catalog: the upgraded extension's objects are those of a fresh install", not diff,
                   "%d members, %d attributes compared" % (members, len(fresh)) if not diff else
                   "%d lines differ (- fresh, + upgraded): an object of src/sql missing from or different in"
@@ -688,9 +687,6 @@ def main():
             print("# " + line)
 
         run_pg_regress(rep, tree, cluster, "regression", work)
-        if rep.failed:
-            for line in cluster.server_log_tail(20).splitlines():
-                print("# server.log: " + line)
     except Exception as e:  # noqa: BLE001  (reported as a FAIL line)
         rep.fail("upgrade test", one_line(e))
         if cluster is not None:
