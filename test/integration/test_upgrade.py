@@ -36,7 +36,8 @@
 
 The current tree must be built (scripts/test runs make before the integration tests); when it is
 not, the test builds it with `make with_llvm=no` in the repository. Building 0.1.0 takes about
-two minutes on two cores; the whole test about four to five minutes.
+two minutes on two idle cores (six when other builds share them); the rest of the test about a
+minute.
 
 Run as root with Debian's interpreter, from any clone (the clone's history must hold
 OLD_COMMIT: a shallow clone fails with a message saying so):
