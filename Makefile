@@ -1,9 +1,16 @@
 # PGXS build of the pg_learn extension: the core and the glue in one shared library.
 EXTENSION = pg_learn
 MODULE_big = pg_learn
-# The install script is built from the fragments in src/sql (one per SQL area, in name order).
+# The version is the control file's default_version (the one place it is written).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" pg_learn.control)
+# The install script of the current version is built from the fragments in src/sql (one per SQL
+# area, in name order). As pgvector does, only the current install script is shipped, with the
+# chain of hand-written, immutable upgrade scripts src/sql/upgrade/pg_learn--A--B.sql (outside
+# the fragments' wildcard): an older install reaches the current version by ALTER EXTENSION
+# pg_learn UPDATE.
 SQL_PARTS = $(sort $(wildcard src/sql/[0-9][0-9]_*.sql))
-DATA_built = pg_learn--0.1.0.sql
+DATA_built = pg_learn--$(EXTVERSION).sql
+DATA = $(sort $(wildcard src/sql/upgrade/pg_learn--*--*.sql))
 
 CORE_SRCS = $(sort $(shell find src/core -name '*.cpp'))
 GLUE_SRCS = $(sort $(shell find src/pg -name '*.cpp'))
@@ -37,7 +44,7 @@ src/core/models/linear/linear_model.o: override CXXFLAGS += -O3
 # The core's compile-time wall against PostgreSQL headers (src/core/common/cpp_only.hpp).
 $(CORE_SRCS:.cpp=.o): override CXXFLAGS += -DPG_LEARN_CORE_TU
 
-pg_learn--0.1.0.sql: $(SQL_PARTS)
+pg_learn--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
 -include $(OBJS:.o=.d)

@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 00: the ml_model type, online linear models, ml_fit, ml_train, ml_info.
+-- pg_learn 0.2.0, part 00: the ml_model type, online linear models, ml_fit, ml_train, ml_info.
 \echo Use "CREATE EXTENSION pg_learn" to load this file. \quit
 
 -- ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 10: the ml_stats type, its aggregates (ml_stats, ml_stats_merge) and accessors.
+-- pg_learn 0.2.0, part 10: the ml_stats type, its aggregates (ml_stats, ml_stats_merge) and accessors.
 
 -- ---------------------------------------------------------------------------------------------
 -- Streaming statistics of one feature: JSON text (exact state), versioned binary send/recv, both

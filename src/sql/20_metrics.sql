@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 20: evaluation metrics as aggregates, and their state type ml_metric_state.
+-- pg_learn 0.2.0, part 20: evaluation metrics as aggregates, and their state type ml_metric_state.
 
 -- ---------------------------------------------------------------------------------------------
 -- The state of every metric aggregate: one kind of accumulator (ranking: distinct scores with

@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 30: the ml_profile type, its aggregates (ml_profile, ml_profile_merge) and
+-- pg_learn 0.2.0, part 30: the ml_profile type, its aggregates (ml_profile, ml_profile_merge) and
 -- the per-feature listing.
 
 -- ---------------------------------------------------------------------------------------------

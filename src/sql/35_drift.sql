@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 35: drift between a baseline and a current window (ml_drift,
+-- pg_learn 0.2.0, part 35: drift between a baseline and a current window (ml_drift,
 -- ml_drift_pvalue, ml_drift_detail over ml_stats).
 
 -- ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 40: the model registry (names, versions, aliases, deploy history),
+-- pg_learn 0.2.0, part 40: the model registry (names, versions, aliases, deploy history),
 -- ml_predict / ml_learn by name, and the privilege model. docs/registry.md is the reference.
 -- Uses ml_model (part 00) and ml_profile (part 30, the training baseline of a version).
 --

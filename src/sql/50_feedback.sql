@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 50: scoring triggers, the prediction log, exactly-once label feedback
+-- pg_learn 0.2.0, part 50: scoring triggers, the prediction log, exactly-once label feedback
 -- and rollouts (champion/challenger, shadow). docs/feedback.md is the reference.
 -- Uses the registry (part 40): model names, aliases, versions, and its privilege model.
 --

@@ -1,4 +1,4 @@
--- pg_learn 0.1.0, part 60: monitoring. Settings, per-window mergeable statistics of the prediction
+-- pg_learn 0.2.0, part 60: monitoring. Settings, per-window mergeable statistics of the prediction
 -- log (part 50) maintained incrementally by ml_monitor_refresh, the views a dashboard reads
 -- (ml_model_metrics, ml_feature_drift, ml_data_quality, ml_model_health), and log retention
 -- (ml_prune_log). docs/monitoring.md is the reference.

@@ -46,11 +46,15 @@ class Cluster:
 
     Use as a context manager; it yields an autocommit psycopg connection and stops (and, when it
     made the directory, removes) the cluster on exit. `settings` are extra server settings
-    (name -> value) passed with -c at start.
+    (name -> value) passed with -c at start. `bin` is the PostgreSQL binaries' directory (default
+    PG_BIN); with create_extension=False the caller creates the extension (e.g. an older VERSION).
     """
 
-    def __init__(self, port=None, pgdata=None, settings=None, dbname="postgres"):
+    def __init__(self, port=None, pgdata=None, settings=None, dbname="postgres", bin=None,
+                 create_extension=True):
         self.dsn = os.environ.get("PGL_TEST_DSN")
+        self.bin = bin or PG_BIN
+        self.create_extension = create_extension
         self.port = int(port or os.environ.get("PGL_TEST_PORT", "5480"))
         self.dir = pgdata or os.environ.get("PGL_TEST_PGDATA")
         self.settings = dict(settings or {})
@@ -66,7 +70,8 @@ class Cluster:
         else:
             self._start_server()
             self.conn = self.connect()
-        self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_learn")
+        if self.create_extension:
+            self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_learn")
         return self.conn
 
     def connect(self, **kw):
@@ -87,7 +92,7 @@ class Cluster:
         os.chmod(self.dir, 0o700)
         data = os.path.join(self.dir, "data")
         if not os.path.exists(os.path.join(data, "PG_VERSION")):
-            _as_postgres([os.path.join(PG_BIN, "initdb"), "-D", data, "--encoding=UTF8",
+            _as_postgres([os.path.join(self.bin, "initdb"), "-D", data, "--encoding=UTF8",
                           "--locale=C.UTF-8", "--auth=trust"],
                          stdout=subprocess.DEVNULL)
         opts = "-p %d -k %s -c listen_addresses=''" % (self.port, self.dir)
@@ -96,7 +101,7 @@ class Cluster:
         # pg_ctl's messages (e.g. "another server might be running" after a crash, about the
         # stale lock file) are shown only when the start fails
         try:
-            _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l",
+            _as_postgres([os.path.join(self.bin, "pg_ctl"), "-D", data, "-l",
                           os.path.join(self.dir, "server.log"), "-w", "-o", opts, "start"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         except subprocess.CalledProcessError as e:
@@ -115,7 +120,7 @@ class Cluster:
         if self._started:
             data = os.path.join(self.dir, "data")
             try:
-                _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-m", "fast", "-w",
+                _as_postgres([os.path.join(self.bin, "pg_ctl"), "-D", data, "-m", "fast", "-w",
                               "stop"], stdout=subprocess.DEVNULL)
             except subprocess.CalledProcessError as e:
                 print("warning: pg_ctl stop failed: %s" % e, file=sys.stderr)
