@@ -243,17 +243,17 @@ TEST(ClassMetrics, BadInputs) {
 
 TEST(ClassMetrics, ClassLimit) {
     ClassMetricState s;
-    for (size_t i = 0; i < core::kMaxClasses; i++) s.add("c" + std::to_string(i), "c" + std::to_string(i));
-    EXPECT_EQ(s.class_count(), core::kMaxClasses);
+    for (size_t i = 0; i < core::kMaxMetricClasses; i++) s.add("c" + std::to_string(i), "c" + std::to_string(i));
+    EXPECT_EQ(s.class_count(), core::kMaxMetricClasses);
     s.add("c1", "c2");  // known classes: fine
     expect_error(ErrorKind::ProgramLimit, [&] { s.add("new", "c1"); });
     expect_error(ErrorKind::ProgramLimit, [&] { s.add("c1", "new"); });
-    EXPECT_EQ(s.class_count(), core::kMaxClasses);
-    EXPECT_EQ(s.count(), core::kMaxClasses + 1);
+    EXPECT_EQ(s.class_count(), core::kMaxMetricClasses);
+    EXPECT_EQ(s.count(), core::kMaxMetricClasses + 1);
     // Removing a class's last row frees its place.
     s.remove("c7", "c7");
     s.add("new", "c1");
-    EXPECT_EQ(s.class_count(), core::kMaxClasses);
+    EXPECT_EQ(s.class_count(), core::kMaxMetricClasses);
     const auto b = bytes_of(s);
     EXPECT_TRUE(ClassMetricState::decode(b.data(), b.size()) == s);
 }

@@ -167,9 +167,9 @@ void ClassMetricState::change(std::string_view actual, std::string_view predicte
     // Check the limit before creating anything, so a refused row leaves the state as it was.
     size_t fresh = ids_.count(std::string(actual)) ? 0 : 1;
     if (predicted != actual && !ids_.count(std::string(predicted))) fresh++;
-    if (ids_.size() + fresh > kMaxClasses)
+    if (ids_.size() + fresh > kMaxMetricClasses)
         fail(ErrorKind::ProgramLimit, "too many classes for a class metric state",
-             "the limit is " + std::to_string(kMaxClasses) + " distinct classes",
+             "the limit is " + std::to_string(kMaxMetricClasses) + " distinct classes",
              "A column with this many distinct values is not a class label.");
     const uint32_t a = id_of(actual);
     const uint32_t p = id_of(predicted);
@@ -200,9 +200,9 @@ void ClassMetricState::merge(const ClassMetricState& o) {
     }
     size_t fresh = 0;
     for (const auto& [name, id] : o.ids_) fresh += ids_.count(name) ? 0 : 1;
-    if (ids_.size() + fresh > kMaxClasses)
+    if (ids_.size() + fresh > kMaxMetricClasses)
         fail(ErrorKind::ProgramLimit, "too many classes for a class metric state",
-             "the limit is " + std::to_string(kMaxClasses) + " distinct classes");
+             "the limit is " + std::to_string(kMaxMetricClasses) + " distinct classes");
     if (rows_ > std::numeric_limits<uint64_t>::max() - o.rows_)
         fail(ErrorKind::ProgramLimit, "class metric state row count overflows");
     std::vector<uint32_t> map(o.names_.size(), 0);
@@ -311,7 +311,7 @@ std::vector<ClassScores> ClassMetricState::report() const {
 template <typename Bad>
 void ClassMetricState::validate(Bad&& bad) const {
     if (uint8_t(average_) > 3) bad("unknown average");
-    if (ids_.size() > kMaxClasses) bad("more than " + std::to_string(kMaxClasses) + " classes");
+    if (ids_.size() > kMaxMetricClasses) bad("more than " + std::to_string(kMaxMetricClasses) + " classes");
     for (const auto& [name, id] : ids_)
         if (support_[id] == 0 && predicted_[id] == 0) bad("class " + quote_name(name) + " has no rows");
     if (!with_proba_ && !logloss_sum_.is_zero()) bad("log-loss sum without probabilities");
@@ -406,7 +406,7 @@ ClassMetricState ClassMetricState::decode(const uint8_t* p, size_t n) {
     const uint64_t rows = r.get<uint64_t>("rows");
     const uint32_t nclasses = r.get<uint32_t>("classes");
     const uint32_t ncells = r.get<uint32_t>("cells");
-    if (nclasses > kMaxClasses) r.corrupt("more than " + std::to_string(kMaxClasses) + " classes");
+    if (nclasses > kMaxMetricClasses) r.corrupt("more than " + std::to_string(kMaxMetricClasses) + " classes");
     if (r.remaining() < size_t(nclasses) * 4 + size_t(ncells) * 16) r.corrupt("truncated in classes or cells");
     s.names_.reserve(nclasses);
     for (uint32_t i = 0; i < nclasses; i++) {
@@ -511,9 +511,9 @@ ClassMetricState ClassMetricState::from_text(const char* p, size_t n) {
     const uint64_t rows = count_field(field(j, "count"), "count");
     const json& cls = field(j, "classes");
     if (!cls.is_array()) bad_text("\"classes\" must be an array of strings");
-    if (cls.size() > kMaxClasses)
+    if (cls.size() > kMaxMetricClasses)
         fail(ErrorKind::ProgramLimit, "too many classes for a class metric state",
-             "the limit is " + std::to_string(kMaxClasses) + " distinct classes");
+             "the limit is " + std::to_string(kMaxMetricClasses) + " distinct classes");
     auto bad = [](const std::string& why) {
         fail(ErrorKind::InvalidParameter, "invalid ml_class_metric_state: " + why);
     };

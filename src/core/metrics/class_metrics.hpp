@@ -23,7 +23,7 @@ Average parse_average(std::string_view s);
 const char* average_name(Average a);
 
 // Distinct classes a state may hold (live ones: with a row as actual or as predicted class).
-constexpr size_t kMaxClasses = 10000;
+constexpr size_t kMaxMetricClasses = 10000;
 
 // One entry of a probability object {"class": p, ...}: p is set for a JSON number; type_name
 // names any other JSON type for the error message.

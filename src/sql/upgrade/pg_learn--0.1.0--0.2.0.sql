@@ -108,6 +108,133 @@ CREATE AGGREGATE ml_fit(model ml_model, x record, y boolean) (
 -- ---------------------------------------------------------------------------------------------
 -- Part 20: metrics and ml_metric_state.
 
+-- Multiclass classification metrics: the ml_class_metric_state type and its aggregates.
+-- ---------------------------------------------------------------------------------------------
+-- Multiclass classification over text class labels: the state ml_class_metric_state holds the
+-- confusion matrix (actual x predicted class counts, classes in byte order, at most 10,000) and,
+-- when built from probabilities, the exact sum of -log(p of the actual class). JSON text and a
+-- versioned, checksummed binary form, both validated completely; held as an expanded object
+-- while aggregating. Metrics follow scikit-learn 1.2: labels are the union of actual and
+-- predicted classes, a zero division gives 0.
+-- ---------------------------------------------------------------------------------------------
+CREATE TYPE ml_class_metric_state;
+
+CREATE FUNCTION ml_class_metric_state_in(cstring) RETURNS ml_class_metric_state
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_class_metric_state_out(ml_class_metric_state) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_class_metric_state_recv(internal) RETURNS ml_class_metric_state
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_class_metric_state_send(ml_class_metric_state) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE ml_class_metric_state (
+    INPUT = ml_class_metric_state_in,
+    OUTPUT = ml_class_metric_state_out,
+    RECEIVE = ml_class_metric_state_recv,
+    SEND = ml_class_metric_state_send,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+COMMENT ON TYPE ml_class_metric_state IS
+    'Mergeable state of multiclass metrics: confusion matrix over text classes, exact log-loss sum';
+
+CREATE FUNCTION ml_class_metric_state_bytes(state ml_class_metric_state) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'ml_class_metric_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_class_metric_state_from_bytes(bytes bytea) RETURNS ml_class_metric_state
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_class_metric_state_from_bytes(bytea) IS
+    'A class metric state from its binary form (ml_class_metric_state_bytes), validated completely';
+CREATE FUNCTION ml_metric_count(state ml_class_metric_state) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ml_class_count' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Accessors. NULL without rows (ml_logloss also for a state built without probabilities).
+CREATE FUNCTION ml_accuracy(state ml_class_metric_state) RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_class_accuracy' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_logloss(state ml_class_metric_state) RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_class_logloss' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_precision(state ml_class_metric_state, average text DEFAULT 'macro') RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_class_precision' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_recall(state ml_class_metric_state, average text DEFAULT 'macro') RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_class_recall' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_f1(state ml_class_metric_state, average text DEFAULT 'macro') RETURNS float8
+    AS 'MODULE_PATHNAME', 'ml_class_f1' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_confusion_matrix(state ml_class_metric_state)
+    RETURNS TABLE(actual text, predicted text, n bigint)
+    AS 'MODULE_PATHNAME', 'ml_class_confusion_matrix' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 20;
+CREATE FUNCTION ml_class_report(state ml_class_metric_state)
+    RETURNS TABLE(class text, "precision" float8, recall float8, f1 float8, support bigint)
+    AS 'MODULE_PATHNAME', 'ml_class_report' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION ml_precision(ml_class_metric_state, text) IS
+    'Multiclass precision, averaged macro (default), micro or weighted (scikit-learn precision_score)';
+COMMENT ON FUNCTION ml_recall(ml_class_metric_state, text) IS
+    'Multiclass recall, averaged macro (default), micro or weighted (scikit-learn recall_score)';
+COMMENT ON FUNCTION ml_f1(ml_class_metric_state, text) IS
+    'Multiclass F1, averaged macro (default), micro or weighted (scikit-learn f1_score)';
+COMMENT ON FUNCTION ml_confusion_matrix(ml_class_metric_state) IS
+    'Non-zero cells of the confusion matrix, ordered by actual then predicted class (byte order)';
+COMMENT ON FUNCTION ml_class_report(ml_class_metric_state) IS
+    'Per class: precision, recall, F1 and support (scikit-learn precision_recall_fscore_support)';
+
+-- Transitions: not STRICT (a row with a NULL is skipped, a state is always returned).
+CREATE FUNCTION ml_class_transition(state ml_class_metric_state, actual text, predicted text)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_inverse(state ml_class_metric_state, actual text, predicted text)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_transition(state ml_class_metric_state, actual text, predicted text, average text)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_inverse(state ml_class_metric_state, actual text, predicted text, average text)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_proba_transition(state ml_class_metric_state, actual text, proba jsonb)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_proba_inverse(state ml_class_metric_state, actual text, proba jsonb)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_combine(a ml_class_metric_state, b ml_class_metric_state)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_merge_transition(state ml_class_metric_state, other ml_class_metric_state)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_state_final(state ml_class_metric_state)
+    RETURNS ml_class_metric_state AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_class_f1_final(state ml_class_metric_state)
+    RETURNS float8 AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE ml_class_state(actual text, predicted text) (
+    SFUNC = ml_class_transition, STYPE = ml_class_metric_state, SSPACE = 1024,
+    COMBINEFUNC = ml_class_combine, FINALFUNC = ml_class_state_final, FINALFUNC_MODIFY = READ_ONLY,
+    MSFUNC = ml_class_transition, MINVFUNC = ml_class_inverse,
+    MSTYPE = ml_class_metric_state, MFINALFUNC = ml_class_state_final, MFINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_class_state(actual text, proba jsonb) (
+    SFUNC = ml_class_proba_transition, STYPE = ml_class_metric_state, SSPACE = 1024,
+    COMBINEFUNC = ml_class_combine, FINALFUNC = ml_class_state_final, FINALFUNC_MODIFY = READ_ONLY,
+    MSFUNC = ml_class_proba_transition, MINVFUNC = ml_class_proba_inverse,
+    MSTYPE = ml_class_metric_state, MFINALFUNC = ml_class_state_final, MFINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+-- F1 of predicted classes in one call; the average must be the same on every row. (Accuracy of
+-- text classes is the existing ml_accuracy(pred anycompatible, label anycompatible).)
+CREATE AGGREGATE ml_f1(actual text, predicted text, average text) (
+    SFUNC = ml_class_transition, STYPE = ml_class_metric_state, SSPACE = 1024,
+    COMBINEFUNC = ml_class_combine, FINALFUNC = ml_class_f1_final, FINALFUNC_MODIFY = READ_ONLY,
+    MSFUNC = ml_class_transition, MINVFUNC = ml_class_inverse,
+    MSTYPE = ml_class_metric_state, MFINALFUNC = ml_class_f1_final, MFINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_metric_merge(state ml_class_metric_state) (
+    SFUNC = ml_class_merge_transition, STYPE = ml_class_metric_state,
+    COMBINEFUNC = ml_class_combine, FINALFUNC = ml_class_state_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_class_state(text, text) IS
+    'The multiclass state of (actual, predicted) classes: accuracy, precision, recall, F1, confusion matrix';
+COMMENT ON AGGREGATE ml_class_state(text, jsonb) IS
+    'The multiclass state of (actual class, {"class": probability}): the predicted class is the most '
+    'probable (ties: first in byte order); also log loss (p clipped to [2^-52, 1 - 2^-52])';
+COMMENT ON AGGREGATE ml_f1(text, text, text) IS 'Multiclass F1 of predicted classes, averaged macro, micro or weighted';
+COMMENT ON AGGREGATE ml_metric_merge(ml_class_metric_state) IS
+    'Merges class metric states (all built from probabilities, or all from predicted classes)';
+
 -- ---------------------------------------------------------------------------------------------
 -- Part 30: ml_profile.
 
