@@ -20,6 +20,10 @@ AUC 0.9954 for every seed), so the pass does not hinge on one lucky seed.
   is updated by plain constant-rate SGD (river's convention), so with labels around 150 and
   residuals around 55 a large intercept_lr leaves the final intercept noisy; starting it at
   the label mean and moving it slowly removes that noise, as centring the target would.
+- digits (10 classes) and wine (3 classes): softmax_regression, scale:true, adagrad at its
+  default lr, 5 shuffled epochs (seed 42), against scikit-learn's multinomial
+  LogisticRegression on StandardScaler'd features; classes are the digits as text. Held out:
+  digits 0.967 vs 0.971, wine 1.0 vs 1.0 (adagrad at 10 epochs reaches 0.971 on digits).
 """
 
 import json
@@ -27,9 +31,9 @@ import os
 import sys
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -41,6 +45,8 @@ SEED = 42
 EPOCHS = 30
 AUC_MARGIN = 0.01
 R2_MARGIN = 0.02
+ACCURACY_MARGIN = 0.02
+MULTICLASS_EPOCHS = 5
 
 
 def load_table(conn, name, X, y, feature_names=None):
@@ -127,6 +133,35 @@ def diabetes(conn, rep):
               % (r2, sk_r2, need, y_mean, EPOCHS, SEED))
 
 
+def multiclass(conn, rep, name, loader):
+    """softmax_regression against multinomial LogisticRegression, classes as text."""
+    X, y_all = loader(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y_all, test_size=0.25, random_state=0, stratify=y_all)
+    sk = make_pipeline(StandardScaler(), LogisticRegression(max_iter=10000)).fit(Xtr, ytr)
+    sk_acc = accuracy_score(yte, sk.predict(Xte))
+    need = sk_acc - ACCURACY_MARGIN
+    for part, X_, y_ in (("train", Xtr, ytr), ("test", Xte, yte)):
+        table = "%s_%s" % (name, part)
+        conn.execute("DROP TABLE IF EXISTS %s" % table)
+        conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y text)" % table)
+        copy_rows(conn, table, ["id", "x", "y"],
+                  [(i, [float(v) for v in r], "class %d" % t) for i, (r, t) in enumerate(zip(X_, y_))])
+    spec = {"model": "softmax_regression", "scale": True, "optimizer": "adagrad"}
+    rows = conn.execute(
+        "WITH m AS (SELECT ml_train(%%s::ml_model, 'SELECT x, y FROM %s_train ORDER BY id', %%s, "
+        "shuffle => true, seed => %%s) AS m) "
+        "SELECT t.y, ml_predict_class(m.m, t.x), ml_predict_proba(m.m, t.x) FROM %s_test t, m ORDER BY t.id"
+        % (name, name), (json.dumps(spec), MULTICLASS_EPOCHS, SEED)).fetchall()
+    acc = float(np.mean([r[0] == r[1] for r in rows]))
+    rep.check("%s_accuracy" % name, acc >= need,
+              "ours %.4f sklearn %.4f (need >= %.4f; %s, %d epochs, seed %d)"
+              % (acc, sk_acc, need, json.dumps(spec), MULTICLASS_EPOCHS, SEED))
+    # Every class has a probability, they sum to 1, and the class is the most probable one.
+    ok = all(len(p) == len(set(y_all)) and abs(sum(p.values()) - 1) < 1e-12
+             and p[c] == max(p.values()) for _, c, p in rows)
+    rep.check("%s_proba_consistent" % name, ok, "%d rows" % len(rows))
+
+
 def main():
     rep = Reporter()
     cluster = Cluster()
@@ -137,7 +172,9 @@ def main():
         cluster.stop()
         rep.exit()
     try:
-        for name, fn in (("breast_cancer", breast_cancer), ("diabetes", diabetes)):
+        for name, fn in (("breast_cancer", breast_cancer), ("diabetes", diabetes),
+                         ("digits", lambda c, r: multiclass(c, r, "digits", load_digits)),
+                         ("wine", lambda c, r: multiclass(c, r, "wine", load_wine))):
             try:
                 fn(conn, rep)
             except Exception as e:  # noqa: BLE001
