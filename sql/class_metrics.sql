@@ -81,7 +81,7 @@ SELECT ml_f1(0.7, true) AS binary_f1, ml_f1(0.7, true, 0.5) AS binary_f1_thresho
        ml_f1('cat', 'cat', 'micro') AS class_f1, ml_accuracy('cat'::text, 'dog') AS text_accuracy;
 SELECT p.oid::regprocedure AS function, p.prokind, p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p WHERE 'ml_class_metric_state'::regtype = ANY (p.proargtypes) AND p.proname !~ '^ml_class_(transition|inverse|proba|combine|merge|state_final|f1_final)'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT aggfnoid::regprocedure AS aggregate, aggcombinefn <> 0 AS combine, aggminvtransfn <> 0 AS inverse,
        aggmtranstype::regtype AS moving_state, p.proparallel AS parallel
 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid

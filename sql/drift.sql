@@ -181,4 +181,4 @@ SELECT err($$SELECT ml_drift_detail(ml_stats(NULL::float8), ml_stats(NULL::float
 
 -- ---- declared honestly ------------------------------------------------------------------------------
 SELECT p.oid::regprocedure, p.provolatile, p.proisstrict, p.proparallel
-FROM pg_proc p WHERE p.proname IN ('ml_drift', 'ml_drift_pvalue', 'ml_drift_detail') ORDER BY 1::text;
+FROM pg_proc p WHERE p.proname IN ('ml_drift', 'ml_drift_pvalue', 'ml_drift_detail') ORDER BY p.oid::regprocedure::text;

@@ -155,4 +155,4 @@ SELECT err($$SELECT * FROM ml_anomalies('{"pg_learn_profile":1,"rows":-1,"featur
 
 -- ---- declared honestly ------------------------------------------------------------------------------
 SELECT p.oid::regprocedure, p.provolatile, p.proisstrict, p.proparallel, p.proretset
-FROM pg_proc p WHERE p.proname IN ('ml_drift_report', 'ml_anomalies') ORDER BY 1::text;
+FROM pg_proc p WHERE p.proname IN ('ml_drift_report', 'ml_anomalies') ORDER BY p.oid::regprocedure::text;

@@ -78,4 +78,4 @@ SELECT proname, provolatile, proparallel, proisstrict FROM pg_proc
 WHERE proname IN ('ml_fit_one', 'ml_train', 'ml_info', 'ml_model_bytes', 'ml_model_from_bytes', 'ml_fit_transition', 'ml_fit_combine', 'ml_fit_final')
 GROUP BY 1, 2, 3, 4 ORDER BY 1;
 SELECT aggfnoid::regprocedure, aggcombinefn, aggfinalmodify, proparallel
-FROM pg_aggregate JOIN pg_proc ON pg_proc.oid = aggfnoid WHERE proname = 'ml_fit' ORDER BY 1::text;
+FROM pg_aggregate JOIN pg_proc ON pg_proc.oid = aggfnoid WHERE proname = 'ml_fit' ORDER BY aggfnoid::regprocedure::text;

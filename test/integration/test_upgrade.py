@@ -51,6 +51,7 @@ used: the test runs its own cluster on its own PostgreSQL tree.
 
 import difflib
 import glob
+import json
 import os
 import pwd
 import re
@@ -343,26 +344,52 @@ AFTER_STEPS = [
 ]
 
 
-def all_tables_text(conn):
-    """Every row of every table of the database (the user's and the extension's) as text: the
-    stored values' text forms, read back through the installed library. Timestamps are kept:
-    nothing in these rows may change across the upgrade."""
-    tables = [r[0] for r in conn.execute(
-        "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+def table_columns(conn):
+    """The columns of every table of the database (the user's and the extension's), in order."""
+    rows = conn.execute(
+        "SELECT c.oid::regclass::text, array_agg(quote_ident(a.attname) ORDER BY a.attnum)"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
         " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-        " AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1")]
+        " AND n.nspname NOT LIKE 'pg_toast%' GROUP BY 1 ORDER BY 1").fetchall()
+    return {t: cols for t, cols in rows}
+
+
+def all_tables_text(conn, columns):
+    """Every row of every table as text, over the given columns of each (those of 0.1.0: a
+    column 0.2.0 adds, such as ml_models.task, is checked on its own): the stored values' text
+    forms, read back through the installed library. Timestamps are kept: nothing in these rows
+    may change across the upgrade."""
     out = {}
-    for t in tables:
-        out["table " + t] = conn.execute("SELECT string_agg(t::text, E'\\n' ORDER BY t::text) FROM %s t" % t
-                                         ).fetchone()[0]
+    for t, cols in columns.items():
+        out["table " + t] = conn.execute(
+            "SELECT string_agg(r::text, E'\\n' ORDER BY r::text) FROM (SELECT %s FROM %s) r"
+            % (", ".join(cols), t)).fetchone()[0]
     return out
 
 
-def record(conn):
-    out = all_tables_text(conn)
+# What 0.2.0 adds to ml_info (the model contract's task, and a classifier's classes): after the
+# upgrade, ml_info must be 0.1.0's plus exactly these keys.
+INFO_ADDITIONS = {"task", "classes"}
+
+
+def without_additions(rows):
+    out = []
+    for name, text in rows:
+        j = json.loads(text)
+        for k in INFO_ADDITIONS:
+            j.pop(k, None)
+        out.append((name, json.dumps(j, sort_keys=True)))
+    return out
+
+
+def record(conn, columns=None):
+    columns = columns or table_columns(conn)
+    out = all_tables_text(conn, columns)
     for name, sql in CHECKS.items():
         out[name] = conn.execute(sql).fetchall()
-    return out
+    out["ml_info"] = without_additions(out["ml_info"])
+    return out, columns
 
 
 def run_after_steps(conn):
@@ -611,7 +638,7 @@ def main():
             version = c.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_learn'").fetchone()[0]
             rep.check("CREATE EXTENSION pg_learn VERSION '%s'" % OLD_VERSION, version == OLD_VERSION, version)
             c.execute(SETUP)
-            before = record(c)
+            before, columns_010 = record(c)
             counts = c.execute("SELECT (SELECT count(*) FROM models), (SELECT count(*) FROM ml_models),"
                                " (SELECT count(*) FROM ml_prediction_log), ml_pending_labels(),"
                                " (SELECT count(*) FROM ml_monitor_windows)").fetchone()
@@ -649,8 +676,13 @@ def main():
         with connect("upgraded") as c:
             c.execute("SET max_parallel_workers_per_gather = 0")
             try:
-                after = record(c)
+                after, _ = record(c, columns_010)
                 compare(rep, "stored values, scores and learning after the upgrade", before, after)
+                # The column 0.2.0 adds: every version's task, as its model says.
+                tasks = c.execute("SELECT kind, task, count(*) FROM ml_models GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+                rep.check("ml_models.task filled from the stored models",
+                          bool(tasks) and all({"logistic_regression": "binary", "linear_regression": "regression"}
+                                              .get(k) == t for k, t, _ in tasks), str(tasks))
             except psycopg.Error as e:
                 rep.fail("stored values, scores and learning after the upgrade", one_line(e))
             try:
