@@ -28,19 +28,6 @@ const json& load(const char* file) {
     return cache[file] = json::parse(ss.str());
 }
 
-// jsonb's conventions: number numeric, string one-hot "k=s", true/false 1/0, null missing.
-void to_observation(const json& x, Observation& obs) {
-    obs.clear();
-    for (const auto& kv : x) {
-        const std::string key = kv[0].get<std::string>();
-        const json& v = kv[1];
-        if (v.is_null()) obs.add_missing(key);
-        else if (v.is_string()) obs.add_category(key, v.get<std::string>());
-        else if (v.is_boolean()) obs.add_numeric(key, v.get<bool>() ? 1.0 : 0.0);
-        else obs.add_numeric(key, v.get<double>());
-    }
-}
-
 ::testing::AssertionResult close(double got, double want, const std::string& what) {
     if (std::fabs(got - want) <= kTol * std::max(1.0, std::fabs(want)))
         return ::testing::AssertionSuccess();

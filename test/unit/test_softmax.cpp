@@ -30,18 +30,6 @@ const json& data() {
     return d;
 }
 
-// jsonb's conventions: number numeric, string one-hot "k=s", null missing.
-void to_observation(const json& x, Observation& obs) {
-    obs.clear();
-    for (const auto& kv : x) {
-        const std::string key = kv[0].get<std::string>();
-        const json& v = kv[1];
-        if (v.is_null()) obs.add_missing(key);
-        else if (v.is_string()) obs.add_category(key, v.get<std::string>());
-        else obs.add_numeric(key, v.get<double>());
-    }
-}
-
 ::testing::AssertionResult close(double got, double want, const std::string& what) {
     if (std::fabs(got - want) <= kTol * std::max(1.0, std::fabs(want))) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << what << ": got " << std::setprecision(17) << got << ", reference " << want;

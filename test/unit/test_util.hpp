@@ -49,6 +49,20 @@ inline core::Observation num(std::initializer_list<std::pair<const char*, double
     return o;
 }
 
+// An example of the reference files ([[key, value], ...]) with jsonb's conventions: a number is
+// numeric, a string s under key k the one-hot feature "k=s", true/false 1/0, null missing.
+inline void to_observation(const nlohmann::json& x, core::Observation& obs) {
+    obs.clear();
+    for (const auto& kv : x) {
+        const std::string key = kv[0].get<std::string>();
+        const nlohmann::json& v = kv[1];
+        if (v.is_null()) obs.add_missing(key);
+        else if (v.is_string()) obs.add_category(key, v.get<std::string>());
+        else if (v.is_boolean()) obs.add_numeric(key, v.get<bool>() ? 1.0 : 0.0);
+        else obs.add_numeric(key, v.get<double>());
+    }
+}
+
 inline uint64_t bits(double d) {
     uint64_t u;
     std::memcpy(&u, &d, 8);
