@@ -6,6 +6,7 @@ runs, name, baseline ms, ours ms, ratio, target, verdict).
 
 Environment:
     BENCH_ROWS   rows in the tables (default 1,000,000)
+    BENCH_MC_ROWS rows of the multiclass table (default BENCH_ROWS / 5: 200,000)
     BENCH_PORT   port of the throwaway cluster (default 5481)
     BENCH_RUNS   timed runs per query (default 3)
     PGL_TEST_DSN use that server instead of a throwaway cluster (see common.py)
@@ -17,6 +18,13 @@ Unless a figure says otherwise, queries run without parallel workers
 (max_parallel_workers_per_gather = 0): the ratios are per-row costs, one process each side.
 The server's JIT setting is left at its default (on); the hand-written formula is the query
 that benefits from it most.
+
+Multiclass (figures 8-11): t_mc(id, x float8[64], yc text, yb float8) holds 64 features
+(uniform in [-1, 1)), a class among 10 ('c1'..'c10', the position of the largest of x[1..10])
+and a 0/1 label (the class's parity). softmax_regression (10 classes) is compared with
+logistic_regression on the same rows and features: learning with ml_fit, scoring with
+ml_predict_class / ml_predict_proba against ml_predict_one. A build without softmax_regression
+(an older release) skips these figures.
 
 It is a benchmark, not a test: it exits 0 when a figure is over its target, non-zero only when
 something fails.
@@ -31,6 +39,9 @@ from benchlib import (PARALLEL_OFF, PARALLEL_ON, PORT, RUNS, SETTINGS, Cluster, 
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 NF = 20
+MC_ROWS = int(os.environ.get("BENCH_MC_ROWS", str(max(1, ROWS // 5))))
+MC_NF = 64
+MC_CLASSES = 10
 
 FIT_SPEC = {"model": "logistic_regression"}                 # river's defaults: sgd lr 0.01
 HASH_SPEC = {"model": "logistic_regression", "hash_bits": 18}
@@ -150,7 +161,71 @@ def main():
         conn.execute(PARALLEL_OFF[0])
         tab.add("fit parallel 2w vs serial", sb, po, None,
                 "speed-up %.2fx, %d CPUs" % (sb / po, os.cpu_count() or 0))
+
+        multiclass(conn, tab)
         tab.summary()
+
+
+SOFTMAX_SPEC = {"model": "softmax_regression"}              # the same defaults: sgd lr 0.01
+
+
+def multiclass(conn, tab):
+    try:
+        conn.execute("SELECT '%s'::ml_model" % json.dumps(SOFTMAX_SPEC))
+    except Exception as e:  # noqa: BLE001  (an older build: no softmax_regression)
+        log("multiclass figures skipped: %s" % " ".join(str(e).split())[:120])
+        return
+    log("building %d rows x %d features, %d classes" % (MC_ROWS, MC_NF, MC_CLASSES))
+    t0 = time.perf_counter()
+    conn.execute("DROP TABLE IF EXISTS t_mc")
+    conn.execute("""
+        CREATE TABLE t_mc AS
+        SELECT i AS id, x, 'c' || k AS yc, (k %% 2)::float8 AS yb
+        FROM generate_series(1, %d) AS i,
+             LATERAL (SELECT ARRAY(SELECT random() * 2 - 1 FROM generate_series(1, %d)
+                                   WHERE i IS NOT NULL) AS x) AS f,
+             LATERAL (SELECT k FROM unnest(x[1:%d]) WITH ORDINALITY AS u(v, k)
+                      ORDER BY v DESC LIMIT 1) AS c
+    """ % (MC_ROWS, MC_NF, MC_CLASSES))
+    conn.execute("ALTER TABLE t_mc ADD PRIMARY KEY (id)")
+    conn.execute("VACUUM ANALYZE t_mc")
+    size = conn.execute("SELECT pg_size_pretty(pg_relation_size('t_mc'))").fetchone()[0]
+    log("data built in %.1fs (t_mc %s)" % (time.perf_counter() - t0, size))
+
+    soft, logit = json.dumps(SOFTMAX_SPEC), json.dumps(FIT_SPEC)
+    # 8. learning: softmax (10 classes, text labels) vs logistic (0/1) over the same rows
+    b, o = compare(conn, "SELECT ml_fit('%s'::ml_model, x, yb) FROM t_mc" % logit,
+                   "SELECT ml_fit('%s'::ml_model, x, yc) FROM t_mc" % soft)
+    tab.add("softmax 10c fit vs logistic fit", b, o, 4.0, "%d x %d" % (MC_ROWS, MC_NF))
+
+    conn.execute("DELETE FROM models WHERE name IN ('mc_soft', 'mc_logit')")
+    conn.execute("INSERT INTO models SELECT 'mc_soft', ml_fit('%s'::ml_model, x, yc ORDER BY id) "
+                 "FROM t_mc" % soft)
+    conn.execute("INSERT INTO models SELECT 'mc_logit', ml_fit('%s'::ml_model, x, yb ORDER BY id) "
+                 "FROM t_mc" % logit)
+    for name, nw, stored, acc in conn.execute(
+            "SELECT name, ml_info(m)->>'n_weights', pg_column_size(m), "
+            "(SELECT avg((CASE WHEN name = 'mc_soft' THEN ml_predict_class(m, t.x) = t.yc "
+            "              ELSE (ml_predict_one(m, t.x) >= 0.5) = (t.yb = 1) END)::int) "
+            " FROM t_mc AS t WHERE t.id <= 20000) "
+            "FROM models WHERE name IN ('mc_soft', 'mc_logit') ORDER BY name"):
+        log("model %s: n_weights %s, stored %s bytes, training accuracy %.3f (first 20,000 rows)"
+            % (name, nw, stored, acc))
+
+    # Scoring: the model from a scalar subquery (as figure 3), the same aggregate every side.
+    score = "SELECT count(%s((SELECT m FROM models WHERE name = '%s'), t.x)) FROM t_mc AS t"
+    one = score % ("ml_predict_one", "mc_logit")
+    cls = score % ("ml_predict_class", "mc_soft")
+    proba = score % ("ml_predict_proba", "mc_soft")
+    # 9. ml_predict_class (softmax) vs ml_predict_one (logistic)
+    b, o = compare(conn, one, cls)
+    tab.add("softmax class vs logistic one", b, o, 3.0)
+    # 10. ml_predict_proba (softmax, jsonb of 10 probabilities) vs ml_predict_one (logistic)
+    b, o = compare(conn, one, proba)
+    tab.add("softmax proba vs logistic one", b, o, None, "reported, no target")
+    # 11. ml_predict_class vs ml_predict_proba on the same softmax model and rows
+    b, o = compare(conn, proba, cls)
+    tab.add("softmax class vs proba", b, o, 1.2)
 
 
 if __name__ == "__main__":
