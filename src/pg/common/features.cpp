@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "common/shortest_dec.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -454,11 +455,28 @@ Datum most_probable_class(const core::Model& model, const std::vector<double>& p
 
 Datum class_probabilities(const core::Model& model, const std::vector<double>& p) {
     const std::vector<std::string>& classes = model.classes();
-    nlohmann::json j = nlohmann::json::object();
-    for (size_t c = 0; c < p.size() && c < classes.size(); c++) j[classes[c]] = p[c];
-    const std::string s = j.dump();
     Datum out = 0;
-    pg_guard([&]() { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
+    // Built as a jsonb value directly (no JSON text to parse again); each probability as the
+    // shortest decimal that reads back as the same double, so ->> '1' gives back the double.
+    pg_guard([&]() {
+        JsonbParseState* state = nullptr;
+        pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+        for (size_t c = 0; c < p.size() && c < classes.size(); c++) {
+            JsonbValue key, value;
+            key.type = jbvString;
+            key.val.string.val = const_cast<char*>(classes[c].data());
+            key.val.string.len = static_cast<int>(classes[c].size());
+            pushJsonbValue(&state, WJB_KEY, &key);
+            double_to_shortest_decimal_buf(p[c], buf);
+            value.type = jbvNumeric;
+            value.val.numeric = DatumGetNumeric(
+                DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+            pushJsonbValue(&state, WJB_VALUE, &value);
+        }
+        JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+        out = JsonbPGetDatum(JsonbValueToJsonb(result));
+    });
     return out;
 }
 

@@ -394,8 +394,8 @@ double LinearModel::score_terms() const {
     return z;
 }
 
-template <OptimizerKind K, bool L1, typename ForEach>
-bool LinearModel::update_weights(double g, const ForEach& for_each) {
+template <OptimizerKind K, bool L1, typename Drive>
+bool LinearModel::update_weights(const Drive& drive) {
     // Parameters in locals: read through spec_, they would be reloaded after every store to a
     // weight (both are doubles, so the compiler must assume they may alias).
     const OptimizerSpec& o = spec_.optimizer;
@@ -411,23 +411,24 @@ bool LinearModel::update_weights(double g, const ForEach& for_each) {
     double* const s1 = s1_.data();
     double* const s2 = s2_.data();
     bool finite = true;
-    for_each([&](uint32_t i, double value) {
+    // One weight's step, from gv = g * value (the loss gradient times the feature's value).
+    const auto apply = [&](uint32_t i, double gv) {
         double w = w_data[i];
         if constexpr (K == OptimizerKind::Sgd) {
-            double gi = g * value + 2.0 * l2 * w;
+            double gi = gv + 2.0 * l2 * w;
             w -= lr * gi;
         } else if constexpr (K == OptimizerKind::AdaGrad) {
-            double gi = g * value + 2.0 * l2 * w;
+            double gi = gv + 2.0 * l2 * w;
             s1[i] += gi * gi;
             w -= lr * gi / std::sqrt(s1[i] + eps);
         } else if constexpr (K == OptimizerKind::Adam) {
-            double gi = g * value + 2.0 * l2 * w;
+            double gi = gv + 2.0 * l2 * w;
             s1[i] = beta1 * s1[i] + (1.0 - beta1) * gi;
             s2[i] = beta2 * s2[i] + (1.0 - beta2) * gi * gi;
             w -= adam_lr * s1[i] / (std::sqrt(s2[i]) + eps);
         } else {
             // McMahan et al. 2013, Algorithm 1: s1 = z, s2 = n.
-            double gi = g * value;
+            double gi = gv;
             double sigma = (std::sqrt(s2[i] + gi * gi) - std::sqrt(s2[i])) / alpha;
             s1[i] += gi - sigma * w;
             s2[i] += gi * gi;
@@ -443,8 +444,25 @@ bool LinearModel::update_weights(double g, const ForEach& for_each) {
         }
         w_data[i] = w;
         finite &= std::isfinite(w);
-    });
+    };
+    drive(apply);
     return finite;
+}
+
+template <typename Drive>
+bool LinearModel::update_all_weights(const Drive& drive) {
+    const bool l1 = spec_.l1 > 0;
+    switch (spec_.optimizer.kind) {
+        case OptimizerKind::Sgd:
+            return l1 ? update_weights<OptimizerKind::Sgd, true>(drive) : update_weights<OptimizerKind::Sgd, false>(drive);
+        case OptimizerKind::AdaGrad:
+            return l1 ? update_weights<OptimizerKind::AdaGrad, true>(drive)
+                      : update_weights<OptimizerKind::AdaGrad, false>(drive);
+        case OptimizerKind::Adam:
+            return l1 ? update_weights<OptimizerKind::Adam, true>(drive) : update_weights<OptimizerKind::Adam, false>(drive);
+        case OptimizerKind::Ftrl: return update_weights<OptimizerKind::Ftrl, false>(drive);
+    }
+    return true;
 }
 
 template <typename ForEach>
@@ -460,23 +478,9 @@ void LinearModel::step(double z, double y, const ForEach& for_each) {
 
     // One loop per optimizer: the choice is made once per example, not once per weight.
     // (FTRL has its own L1 inside its closed form; the others truncate after the step.)
-    bool finite = true;
-    const bool l1 = spec_.l1 > 0;
-    switch (spec_.optimizer.kind) {
-        case OptimizerKind::Sgd:
-            finite = l1 ? update_weights<OptimizerKind::Sgd, true>(g, for_each)
-                        : update_weights<OptimizerKind::Sgd, false>(g, for_each);
-            break;
-        case OptimizerKind::AdaGrad:
-            finite = l1 ? update_weights<OptimizerKind::AdaGrad, true>(g, for_each)
-                        : update_weights<OptimizerKind::AdaGrad, false>(g, for_each);
-            break;
-        case OptimizerKind::Adam:
-            finite = l1 ? update_weights<OptimizerKind::Adam, true>(g, for_each)
-                        : update_weights<OptimizerKind::Adam, false>(g, for_each);
-            break;
-        case OptimizerKind::Ftrl: finite = update_weights<OptimizerKind::Ftrl, false>(g, for_each); break;
-    }
+    const bool finite = update_all_weights([&](const auto& apply) {
+        for_each([&](uint32_t i, double value) { apply(i, g * value); });
+    });
     n_seen_++;
     updates_++;
     // Every weight the example touched was checked as it was written (terms never repeat an
@@ -486,66 +490,83 @@ void LinearModel::step(double z, double y, const ForEach& for_each) {
              {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
 }
 
-// The scores of every class for the resolved terms, turned into probabilities (a softmax shifted
-// by the largest score, so no exp overflows).
-void LinearModel::softmax_terms() const {
+// The scores of every class, z_c = b_c + sum of w_ic * v_i over the features for_each(f) lists
+// (f(weight index, value), in order), turned into probabilities in probs_ (a softmax shifted by
+// the largest score, so no exp overflows). False when a probability is not finite.
+template <typename ForEach>
+bool LinearModel::softmax_of(const ForEach& for_each) const {
     const size_t k = classes_.size();
     probs_.assign(b_.begin(), b_.end());
     double* const z = probs_.data();
     const double* const w = w_.data();
-    for (const Term& t : terms_) {
-        const double* row = w + size_t(t.index) * k;
-        const double v = t.value;
+    for_each([&](uint32_t idx, double v) {
+        const double* row = w + size_t(idx) * k;
         for (size_t c = 0; c < k; c++) z[c] += row[c] * v;
-    }
-    if (k == 0) return;
+    });
+    if (k == 0) return true;
     double top = z[0];
     for (size_t c = 1; c < k; c++) top = std::max(top, z[c]);
     double sum = 0;
     for (size_t c = 0; c < k; c++) sum += (z[c] = std::exp(z[c] - top));
-    for (size_t c = 0; c < k; c++) z[c] /= sum;
+    bool finite = true;
+    for (size_t c = 0; c < k; c++) finite &= std::isfinite(z[c] /= sum);
+    return finite;
 }
 
-// One step of multinomial logistic regression: the gradient of the cross-entropy with respect
-// to class c's score is p_c - [c is the label]; each class's weights take the optimizer's step.
-void LinearModel::learn_multi(uint32_t cls) {
-    softmax_terms();
+bool LinearModel::softmax_terms() const {
+    return softmax_of([this](const auto& f) {
+        for (const Term& t : terms_) f(t.index, t.value);
+    });
+}
+
+// A float8[] a softmax model reads directly: no statistics, and position i is weight i.
+bool LinearModel::dense_direct(size_t n) const {
+    if (spec_.keeps_feature_stats() || dense_dim_ == 0 || n != dense_dim_) return false;
+    ensure_dense_map(n);
+    return dense_map_identity_;
+}
+
+[[noreturn]] static void diverged() {
+    fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
+         {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+}
+
+// One step of multinomial logistic regression on the features for_each lists, whose
+// probabilities softmax_of has just put in probs_: the gradient of the cross-entropy with
+// respect to class c's score is p_c - [c is the label]; each class's weights take the
+// optimizer's step.
+template <typename ForEach>
+void LinearModel::learn_multi(uint32_t cls, const ForEach& for_each) {
     const size_t k = classes_.size();
-    for (size_t c = 0; c < k; c++)
-        if (!std::isfinite(probs_[c]))
-            fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
-                 {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+    // The gradients of every class's score, then the intercepts; then each feature's K weights
+    // in one pass (they are adjacent, feature-major), every weight's step as in step().
+    grads_.resize(k);
     bool finite = true;
-    const bool l1 = spec_.l1 > 0;
     for (size_t c = 0; c < k; c++) {
         double g = probs_[c] - (c == cls ? 1.0 : 0.0);
-        g = std::clamp(g, -spec_.clip_gradient, spec_.clip_gradient);
-        b_[c] -= spec_.intercept_lr * g;
+        grads_[c] = std::clamp(g, -spec_.clip_gradient, spec_.clip_gradient);
+        b_[c] -= spec_.intercept_lr * grads_[c];
         finite &= std::isfinite(b_[c]);
-        const auto each = [this, k, c](const auto& f) {
-            for (const Term& t : terms_) f(static_cast<uint32_t>(size_t(t.index) * k + c), t.value);
-        };
-        switch (spec_.optimizer.kind) {
-            case OptimizerKind::Sgd:
-                finite &= l1 ? update_weights<OptimizerKind::Sgd, true>(g, each)
-                             : update_weights<OptimizerKind::Sgd, false>(g, each);
-                break;
-            case OptimizerKind::AdaGrad:
-                finite &= l1 ? update_weights<OptimizerKind::AdaGrad, true>(g, each)
-                             : update_weights<OptimizerKind::AdaGrad, false>(g, each);
-                break;
-            case OptimizerKind::Adam:
-                finite &= l1 ? update_weights<OptimizerKind::Adam, true>(g, each)
-                             : update_weights<OptimizerKind::Adam, false>(g, each);
-                break;
-            case OptimizerKind::Ftrl: finite &= update_weights<OptimizerKind::Ftrl, false>(g, each); break;
-        }
     }
+    const double* const g = grads_.data();
+    finite &= update_all_weights([&](const auto& apply) {
+        for_each([&](uint32_t idx, double v) {
+            const uint32_t base = static_cast<uint32_t>(size_t(idx) * k);
+            for (size_t c = 0; c < k; c++) apply(base + static_cast<uint32_t>(c), g[c] * v);
+        });
+    });
     n_seen_++;
     updates_++;
     if (!finite)
         fail(ErrorKind::NumericRange, "the model diverged: a weight is no longer finite",
              {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+}
+
+void LinearModel::learn_terms_multi(uint32_t cls) {
+    if (!softmax_terms()) diverged();
+    learn_multi(cls, [this](const auto& f) {
+        for (const Term& t : terms_) f(t.index, t.value);
+    });
 }
 
 void LinearModel::predict_proba(const Observation& x, std::vector<double>& p) const {
@@ -557,7 +578,7 @@ void LinearModel::predict_proba(const Observation& x, std::vector<double>& p) co
     }
     resolve(x, false);
     update_stats_and_scale(false);
-    softmax_terms();
+    if (!softmax_terms()) diverged();
     p = probs_;
 }
 
@@ -568,10 +589,18 @@ void LinearModel::predict_proba_dense(const double* x, size_t n, std::vector<dou
         p.assign({1.0 - q, q});
         return;
     }
+    // The fast path reads the array directly; a NaN or infinite element makes a probability
+    // NaN, and the general path then names it.
+    if (dense_direct(n) && softmax_of([x, n](const auto& f) {
+            for (size_t i = 0; i < n; i++) f(static_cast<uint32_t>(i), x[i]);
+        })) {
+        p = probs_;
+        return;
+    }
     check_dense(x, n, false);
     resolve_dense(x, n, false);
     update_stats_and_scale(false);
-    softmax_terms();
+    if (!softmax_terms()) diverged();
     p = probs_;
 }
 
@@ -628,7 +657,7 @@ void LinearModel::learn(const Observation& x, const Label& y) {
         const uint32_t c = class_index(y, true);
         resolve(x, true);
         update_stats_and_scale(true);
-        learn_multi(c);
+        learn_terms_multi(c);
         return;
     }
     learn(x, numeric_label(spec_.kind, task(), y));
@@ -636,6 +665,14 @@ void LinearModel::learn(const Observation& x, const Label& y) {
 
 void LinearModel::learn_dense(const double* x, size_t n, const Label& y) {
     if (multi()) {
+        if (dense_direct(n)) {
+            // The fast path, as learn_dense_direct: the same arithmetic as the terms would do.
+            const uint32_t c = class_index(y, true);
+            const auto each = [x, n](const auto& f) {
+                for (size_t i = 0; i < n; i++) f(static_cast<uint32_t>(i), x[i]);
+            };
+            if (softmax_of(each)) return learn_multi(c, each);
+        }
         check_dense(x, n, true);
         const uint32_t c = class_index(y, true);
         if (dense_dim_ == 0) {
@@ -645,7 +682,7 @@ void LinearModel::learn_dense(const double* x, size_t n, const Label& y) {
         }
         resolve_dense(x, n, true);
         update_stats_and_scale(true);
-        learn_multi(c);
+        learn_terms_multi(c);
         return;
     }
     learn_dense(x, n, numeric_label(spec_.kind, task(), y));

@@ -96,9 +96,16 @@ private:
     // Softmax: the index of a label's class, adding the class when learning.
     uint32_t class_index(const Label& y, bool learning);
     void add_class(const std::string& name);
-    // Softmax: scores and probabilities of the resolved terms, into probs_.
-    void softmax_terms() const;
-    void learn_multi(uint32_t cls);
+    // Softmax: the probabilities of the features for_each lists (or of the resolved terms) into
+    // probs_, false when one is not finite; a step on them; whether a float8[] of n elements
+    // can be read directly (no statistics, position i is weight i).
+    template <typename ForEach>
+    bool softmax_of(const ForEach& for_each) const;
+    bool softmax_terms() const;
+    template <typename ForEach>
+    void learn_multi(uint32_t cls, const ForEach& for_each);
+    void learn_terms_multi(uint32_t cls);
+    bool dense_direct(size_t n) const;
     void check_dense(const double* x, size_t n, bool learning) const;
     // Resolves names to weight indices into terms_ (duplicates summed); grows the dictionary
     // only when learning.
@@ -116,9 +123,13 @@ private:
     // f(weight index, value) for each in order (terms_ or a dense array through dense_map_).
     template <typename ForEach>
     void step(double z, double y, const ForEach& for_each);
-    // The optimizer's loop, one instantiation per optimizer; false when a weight is not finite.
-    template <OptimizerKind K, bool L1, typename ForEach>
-    bool update_weights(double g, const ForEach& for_each);
+    // The optimizer's loop, one instantiation per optimizer: drive(apply) calls apply(weight
+    // index, loss gradient * value) once per weight to update; false when a weight is not finite.
+    template <OptimizerKind K, bool L1, typename Drive>
+    bool update_weights(const Drive& drive);
+    // update_weights for the spec's optimizer (chosen once per example).
+    template <typename Drive>
+    bool update_all_weights(const Drive& drive);
     // learn_dense without the terms: no statistics, a complete map without collisions; false
     // (nothing changed) when an element is not finite, for learn_dense's checks to name it.
     bool learn_dense_direct(const double* x, size_t n, double y);
@@ -140,6 +151,7 @@ private:
     std::vector<double> b_;
     mutable size_t n_idx_ = 0;  // feature indices (weights per output)
     mutable std::vector<double> probs_;  // scratch of softmax_terms
+    std::vector<double> grads_;          // scratch of learn_multi
 
     mutable std::vector<double> w_;
     mutable std::vector<double> s1_, s2_;             // optimizer state (docs/algorithms.md)
