@@ -97,7 +97,7 @@ CREATE TABLE @extschema@.ml_label_queue (
     label         float8      NOT NULL,
     queued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- a label of a 'sync' attachment: learned just before the transaction that queued it
-    -- commits, in that transaction, so no other transaction sees it (feedback.cpp, learn_sync)
+    -- commits, in that transaction, so no other transaction sees it (src/pg/feedback/learning.cpp, learn_sync)
     sync          boolean     NOT NULL DEFAULT false,
     -- a version with pending labels cannot be unregistered
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version)
