@@ -142,20 +142,20 @@ AttachmentPtr load_attachment(Oid rel) {
     a->rel = rel;
     bool found = false;
     // Text out of SPI first, C++ objects after.
-    Datum vals[10];
-    bool nulls[10];
+    Datum vals[11];
+    bool nulls[11];
     spi_guard([&]() {
         Oid types[1] = {REGCLASSOID};
         Datum args[1] = {ObjectIdGetDatum(rel)};
         found = spi_run(
             schema_plan(g_plans.attachment,
                  "SELECT model_name, alias, key_column::text, prediction_column::text, label_column::text, features,"
-                 " label_table::oid, label_key_column::text, label_value_column::text, mode"
+                 " label_table::oid, label_key_column::text, label_value_column::text, mode, probability_column::text"
                  " FROM %s.ml_attachments WHERE table_name OPERATOR(pg_catalog.=) $1",
                  1, types),
             args, nullptr, true, 1, SPI_OK_SELECT, "reading ml_attachments") == 1;
         if (!found) return;
-        for (int i = 0; i < 10; i++) vals[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+        for (int i = 0; i < 11; i++) vals[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
     });
     if (!found) return nullptr;
     a->model = text_of(vals[0]);
@@ -177,6 +177,7 @@ AttachmentPtr load_attachment(Oid rel) {
     if (!nulls[7]) a->label_key_name = text_of(vals[7]);
     if (!nulls[8]) a->label_value_name = text_of(vals[8]);
     a->sync = text_of(vals[9]) == "sync";
+    if (!nulls[10]) a->probability_name = text_of(vals[10]);
 
     // Rollouts of the model name.
     struct Row {
@@ -268,17 +269,31 @@ void resolve_table(Attachment& a, Relation rel) {
             a.prediction_base_typmod = a.prediction.typmod;
             a.prediction_base = getBaseTypeAndTypmod(a.prediction.type, &a.prediction_base_typmod);
         });
-        if (a.prediction.kind != Kind::Float8 && a.prediction.kind != Kind::Float4 && a.prediction.kind != Kind::Numeric)
+        // (text: a multiclass model's class)
+        if (a.prediction.kind != Kind::Float8 && a.prediction.kind != Kind::Float4 && a.prediction.kind != Kind::Numeric &&
+            a.prediction.kind != Kind::Text)
             pg_fail(ERRCODE_DATATYPE_MISMATCH, "prediction column \"" + a.prediction_name + "\" of table " +
+                                                   a.table_text + " is not float8, float4 or numeric");
+    }
+    if (!a.probability_name.empty()) {
+        if (!find_column(desc, a.probability_name, a.probability))
+            fail_column(a, "probability", a.probability_name, a.table_text);
+        Oid fn = InvalidOid;
+        pg_guard([&]() {
+            a.probability.kind = kind_of(a.probability.type, &fn);
+            a.probability_base_typmod = a.probability.typmod;
+            a.probability_base = getBaseTypeAndTypmod(a.probability.type, &a.probability_base_typmod);
+        });
+        if (a.probability.kind != Kind::Float8 && a.probability.kind != Kind::Float4 && a.probability.kind != Kind::Numeric)
+            pg_fail(ERRCODE_DATATYPE_MISMATCH, "probability column \"" + a.probability_name + "\" of table " +
                                                    a.table_text + " is not float8, float4 or numeric");
     }
     if (!a.label_name.empty()) {
         if (!find_column(desc, a.label_name, a.label)) fail_column(a, "label", a.label_name, a.table_text);
-        Oid fn = InvalidOid;
-        pg_guard([&]() { a.label.kind = kind_of(a.label.type, &fn); });
-        if (!is_number(a.label.kind) && a.label.kind != Kind::Bool)
+        pg_guard([&]() { a.label.kind = kind_of(a.label.type, &a.label.output_fn); });
+        if (!is_number(a.label.kind) && a.label.kind != Kind::Bool && !is_category(a.label.kind))
             pg_fail(ERRCODE_DATATYPE_MISMATCH,
-                    "label column \"" + a.label_name + "\" of table " + a.table_text + " is not numeric or boolean");
+                    "label column \"" + a.label_name + "\" of table " + a.table_text + " is not numeric, boolean or text");
     }
     a.features.clear();
     for (const std::string& f : a.feature_names) {
@@ -310,12 +325,11 @@ void resolve_label_table(Attachment& a, Relation rel) {
             bool varlena;
             getTypeOutputInfo(a.label_key.type, &a.label_key.output_fn, &varlena);
         }
-        Oid fn = InvalidOid;
-        a.label_value.kind = kind_of(a.label_value.type, &fn);
+        a.label_value.kind = kind_of(a.label_value.type, &a.label_value.output_fn);
     });
-    if (!is_number(a.label_value.kind) && a.label_value.kind != Kind::Bool)
+    if (!is_number(a.label_value.kind) && a.label_value.kind != Kind::Bool && !is_category(a.label_value.kind))
         pg_fail(ERRCODE_DATATYPE_MISMATCH,
-                "label value column \"" + a.label_value_name + "\" of table " + t + " is not numeric or boolean");
+                "label value column \"" + a.label_value_name + "\" of table " + t + " is not numeric, boolean or text");
     a.label_resolved = true;
 }
 

@@ -81,7 +81,7 @@ struct Attachment {
     std::string table_text;  // for messages
     std::string model, alias;
     bool sync = false;
-    std::string key_name, prediction_name, label_name;
+    std::string key_name, prediction_name, label_name, probability_name;
     std::vector<std::string> feature_names;
     Oid label_rel = InvalidOid;
     std::string label_key_name, label_value_name;
@@ -91,10 +91,12 @@ struct Attachment {
 
     // Against the attached table's descriptor (triggers on the table).
     bool resolved = false;
-    Column key, prediction, label;
+    Column key, prediction, label, probability;
     std::vector<Column> features;  // in jsonb key order (length, then bytes): as logged
-    Oid prediction_base = InvalidOid;
+    Oid prediction_base = InvalidOid;  // (and typmod) of the prediction and probability columns' domains
     int32 prediction_base_typmod = -1;
+    Oid probability_base = InvalidOid;
+    int32 probability_base_typmod = -1;
 
     // Against the labels table's descriptor (its trigger).
     bool label_resolved = false;
@@ -123,6 +125,7 @@ struct State {
     std::vector<LabelTable> label_tables;
     StatementModels statement;
     core::Observation observation;
+    std::vector<double> probabilities;
 };
 
 
@@ -196,6 +199,19 @@ struct Served {
 // The variant that serves a key: a challenger whose slice holds the key's place, or the champion.
 Served served_variant(Oid nsp, const Attachment& a, std::string_view key);
 
+// One model's prediction of a row, by its task: a number (regression value, probability of a
+// binary classifier's class 1), or a multiclass model's most probable class with its probability
+// as the score (both NULL before the model knows a class) and every class's probability.
+struct Prediction {
+    bool multiclass = false;
+    bool score_null = false;
+    double score = 0;
+    bool class_null = true;
+    Datum predicted_class = 0;  // text
+    Datum probabilities = 0;    // jsonb {class: probability}, with with_probabilities
+};
+Prediction predict_row(const core::Model& model, const core::Observation& obs, bool with_probabilities);
+
 // ---- reading a row (rows.cpp) -----------------------------------------------------------------
 
 // One feature's value as plain data (pointers into the tuple or palloc'd memory).
@@ -218,8 +234,9 @@ Jsonb* features_jsonb(const Attachment& a, const std::vector<Value>& values);
 // The key of a row as text; a NULL key is 23502.
 text* key_text(const Column& key, HeapTuple tuple, TupleDesc desc, const std::string& table);
 inline std::string_view text_view(const text* t) { return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)}; }
-// A label column's value as a double; false when NULL.
-bool label_value(const Column& c, HeapTuple tuple, TupleDesc desc, double& y);
+// A label column's value (a number, a boolean or a class name borrowing the tuple's memory);
+// false when NULL.
+bool label_value(const Column& c, HeapTuple tuple, TupleDesc desc, core::Label& y);
 bool column_is_null(const Column& c, HeapTuple tuple, TupleDesc desc);
 bool same_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc);
 
@@ -230,15 +247,23 @@ struct Logged {
     DeployedModel model;
 };
 // Logs the served prediction and every shadow's (SPI connected as the owner).
-void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, double score,
+void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, const Prediction& served_pred,
                      Jsonb* features, const core::Observation& obs, std::vector<Logged>& logged);
 
 // ---- labels (labels.cpp) ----------------------------------------------------------------------
 
-// Gives a label to predictions ids (unlabelled ones only: a label is set once) and queues it.
-void apply_label(Oid nsp, const Attachment& a, const std::vector<int64>& ids, double y);
+// A label y for predictions of one version of a model of task `task` (kind: for messages):
+// checked with the core's rule (a label the version cannot learn fails the labelling statement)
+// and added to `ids` (predictions whose label is a number) or `class_ids` (a class: multiclass).
+struct LabelBatch {
+    std::vector<int64> ids, class_ids;
+    void add(int64 id, std::string_view kind, core::Task task, const core::Label& y);
+};
+// Gives label y to the predictions of the batch (unlabelled ones only: a label is set once) and
+// queues it. SPI connected as the owner.
+void apply_label(Oid nsp, const Attachment& a, const LabelBatch& batch, const core::Label& y);
 // A label that arrived for a key: joined to the latest served prediction of that key and its shadows'.
-void label_key(Oid nsp, const Attachment& a, text* key, double y);
+void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y);
 
 // ---- learning (learning.cpp) ------------------------------------------------------------------
 

@@ -62,22 +62,22 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
             sync ? schema_plan(g_plans.sync_take,
                                "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.sync"
                                " AND q.model_name OPERATOR(pg_catalog.=) $1 AND q.version OPERATOR(pg_catalog.=) $2"
-                               " RETURNING q.prediction_id, q.label),"
+                               " RETURNING q.prediction_id, q.label, q.label_class),"
                                " u AS (UPDATE %s.ml_prediction_log l SET learned_at = pg_catalog.clock_timestamp() FROM d"
                                " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
-                               " RETURNING l.prediction_id, l.features, d.label)"
-                               " SELECT u.prediction_id, u.features, u.label FROM u ORDER BY u.prediction_id",
+                               " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
+                               " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id",
                                2, types)
                  : schema_plan(g_plans.take,
                                "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.prediction_id OPERATOR(pg_catalog.=) ANY (ARRAY("
                                "SELECT q2.prediction_id FROM %s.ml_label_queue q2"
                                " WHERE q2.model_name OPERATOR(pg_catalog.=) $1 AND q2.version OPERATOR(pg_catalog.=) $2"
                                " ORDER BY q2.prediction_id LIMIT $3))"
-                               " RETURNING q.prediction_id, q.label),"
+                               " RETURNING q.prediction_id, q.label, q.label_class),"
                                " u AS (UPDATE %s.ml_prediction_log l SET learned_at = pg_catalog.clock_timestamp() FROM d"
                                " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
-                               " RETURNING l.prediction_id, l.features, d.label)"
-                               " SELECT u.prediction_id, u.features, u.label FROM u ORDER BY u.prediction_id",
+                               " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
+                               " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id",
                                3, types);
         rows = spi_run(p, args, nullptr, false, 0, SPI_OK_SELECT, "taking queued labels");
     });
@@ -86,11 +86,16 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
     core::Observation& obs = state().observation;
     SPITupleTable* tt = SPI_tuptable;
     for (uint64 i = 0; i < rows; i++) {
-        Datum d[3];
-        bool dn[3];
-        spi_row(tt, i, 3, d, dn);
+        Datum d[4];
+        bool dn[4];
+        spi_row(tt, i, 4, d, dn);
         jsonb_features(d[1], obs);
-        locked->model->learn(obs, core::Label::of_number(DatumGetFloat8(d[2])));
+        if (dn[3]) {
+            locked->model->learn(obs, core::Label::of_number(DatumGetFloat8(d[2])));
+        } else {  // a class (multiclass)
+            const std::string cls = text_of(d[3]);
+            locked->model->learn(obs, core::Label::of_text(cls));
+        }
         if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
     }
     registry_store(nsp, v.model, v.version, std::move(locked->model), rows);

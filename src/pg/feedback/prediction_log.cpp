@@ -28,10 +28,11 @@ struct LogWriter {
 LogWriter g_log;
 bool g_log_callbacks = false;
 
-constexpr int kLogColumns = 13;
+constexpr int kLogColumns = 16;
 const char* const kLogColumnNames[kLogColumns] = {
     "prediction_id", "model_name", "version", "variant", "served", "table_name", "key",
-    "predicted_at", "score", "features", "label", "labeled_at", "learned_at"};
+    "predicted_at", "score", "features", "label", "labeled_at", "learned_at",
+    "predicted_class", "probabilities", "label_class"};
 
 // Plain PostgreSQL code.
 void log_close(bool commit) {
@@ -137,63 +138,62 @@ int64 log_insert_direct(Datum* values, bool* nulls) {
 // ---- logging ---------------------------------------------------------------------------------
 
 // Logs the served prediction and every shadow's (SPI connected as the owner).
-void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, double score,
+void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, const Prediction& served_pred,
                      Jsonb* features, const core::Observation& obs, std::vector<Logged>& logged) {
     logged.clear();
     TimestampTz now = GetCurrentTimestamp();
     pg_guard([&]() { log_open(g_log_rel); });
-    auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, double s) {
+    auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, const Prediction& p) {
+        // The row in the log's column order; the SPI path binds columns 1 to 14 as $1 to $14.
+        Datum values[kLogColumns];
+        bool nulls[kLogColumns];
+        pg_guard([&]() {
+            for (int i = 0; i < kLogColumns; i++) nulls[i] = true;
+            values[1] = PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size())));
+            values[2] = Int32GetDatum(m.version);
+            values[3] = PointerGetDatum(cstring_to_text_with_len(alias.data(), static_cast<int>(alias.size())));
+            values[4] = BoolGetDatum(is_served);
+            values[5] = ObjectIdGetDatum(a.rel);
+            values[6] = PointerGetDatum(key);
+            values[7] = TimestampTzGetDatum(now);
+            values[8] = Float8GetDatum(p.score);
+            values[9] = JsonbPGetDatum(features);
+            for (int i = 1; i <= 9; i++) nulls[i] = false;
+            nulls[8] = p.score_null;
+            values[13] = p.predicted_class;
+            nulls[13] = p.class_null;
+            values[14] = p.probabilities;
+            nulls[14] = p.probabilities == 0;
+        });
         int64 id = 0;
         if (g_log.direct) {
-            pg_guard([&]() {
-                Datum values[kLogColumns];
-                bool nulls[kLogColumns];
-                for (int i = 0; i < kLogColumns; i++) nulls[i] = true;
-                values[1] = PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size())));
-                values[2] = Int32GetDatum(m.version);
-                values[3] = PointerGetDatum(cstring_to_text_with_len(alias.data(), static_cast<int>(alias.size())));
-                values[4] = BoolGetDatum(is_served);
-                values[5] = ObjectIdGetDatum(a.rel);
-                values[6] = PointerGetDatum(key);
-                values[7] = TimestampTzGetDatum(now);
-                values[8] = Float8GetDatum(s);
-                values[9] = JsonbPGetDatum(features);
-                for (int i = 1; i <= 9; i++) nulls[i] = false;
-                id = log_insert_direct(values, nulls);
-            });
+            pg_guard([&]() { id = log_insert_direct(values, nulls); });
             logged.push_back({id, m});
             return;
         }
         spi.need();
         spi_guard([&]() {
-            Oid types[9] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID};
-            Datum args[9] = {PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size()))),
-                             Int32GetDatum(m.version),
-                             PointerGetDatum(cstring_to_text_with_len(alias.data(), static_cast<int>(alias.size()))),
-                             BoolGetDatum(is_served),
-                             ObjectIdGetDatum(a.rel),
-                             PointerGetDatum(key),
-                             TimestampTzGetDatum(now),
-                             Float8GetDatum(s),
-                             JsonbPGetDatum(features)};
-            int rc = SPI_execute_plan(
-                schema_plan(g_plans.log,
-                     "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
-                     " predicted_at, score, features) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                     " RETURNING prediction_id",
-                     9, types),
-                args, nullptr, false, 1);
-            if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-                elog(ERROR, "pg_learn: logging a prediction failed: %s", SPI_result_code_string(rc));
+            Oid types[14] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
+                             FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+            char n[15];
+            for (int i = 0; i < 14; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
+            n[14] = '\0';
+            spi_run(schema_plan(g_plans.log,
+                                "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
+                                " predicted_at, score, features, label, labeled_at, learned_at, predicted_class,"
+                                " probabilities) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                                " RETURNING prediction_id",
+                                14, types),
+                    values + 1, n, false, 1, SPI_OK_INSERT_RETURNING, "logging a prediction");
             bool isnull = false;
             id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
         });
         logged.push_back({id, m});
     };
-    insert(*served.alias, served.model, true, score);
+    insert(*served.alias, served.model, true, served_pred);
     for (const std::string& shadow : a.shadows) {
         DeployedModel m = statement_model(nsp, a.model, shadow);
-        insert(shadow, m, false, m.model->predict(obs));
+        insert(shadow, m, false, predict_row(*m.model, obs, true));
     }
 }
 

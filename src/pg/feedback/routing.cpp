@@ -1,4 +1,5 @@
-// Rollouts: the models of the statement and the variant (champion or challenger) that serves a key.
+// Rollouts: the models of the statement, the variant (champion or challenger) that serves a key, and
+// a model's prediction of a row by its task.
 #include "pg/feedback/feedback.hpp"
 
 using pg_learn::core::ErrorKind;
@@ -36,5 +37,22 @@ Served served_variant(Oid nsp, const Attachment& a, std::string_view key) {
     return {alias, statement_model(nsp, a.model, *alias)};
 }
 
+
+Prediction predict_row(const core::Model& model, const core::Observation& obs, bool with_probabilities) {
+    Prediction p;
+    if (model.task() != core::Task::Multiclass) {
+        p.score = model.predict(obs);
+        return p;
+    }
+    p.multiclass = true;
+    std::vector<double>& probs = state().probabilities;
+    model.predict_proba(obs, probs);
+    p.class_null = false;  // (most_probable_class sets it only when there is no class)
+    p.predicted_class = most_probable_class(model, probs, &p.class_null);
+    p.score_null = p.class_null;
+    if (!p.class_null) p.score = *std::max_element(probs.begin(), probs.end());
+    if (with_probabilities && !p.class_null) p.probabilities = class_probabilities(model, probs);
+    return p;
+}
 
 }  // namespace pg_learn::pg::feedback

@@ -148,24 +148,49 @@ text* key_text(const Column& key, HeapTuple tuple, TupleDesc desc, const std::st
 
 
 // A label column's value as a double; false when NULL.
-bool label_value(const Column& c, HeapTuple tuple, TupleDesc desc, double& y) {
+bool label_value(const Column& c, HeapTuple tuple, TupleDesc desc, core::Label& y) {
     bool isnull = false;
     Datum d = 0;
     pg_guard([&]() { d = heap_getattr(tuple, c.att, desc, &isnull); });
     if (isnull) return false;
     switch (c.kind) {
-        case Kind::Int2: y = DatumGetInt16(d); break;
-        case Kind::Int4: y = DatumGetInt32(d); break;
-        case Kind::Int8: y = static_cast<double>(DatumGetInt64(d)); break;
-        case Kind::Float4: y = DatumGetFloat4(d); break;
-        case Kind::Float8: y = DatumGetFloat8(d); break;
+        case Kind::Int2: y = core::Label::of_number(DatumGetInt16(d)); break;
+        case Kind::Int4: y = core::Label::of_number(DatumGetInt32(d)); break;
+        case Kind::Int8: y = core::Label::of_number(static_cast<double>(DatumGetInt64(d))); break;
+        case Kind::Float4: y = core::Label::of_number(DatumGetFloat4(d)); break;
+        case Kind::Float8: y = core::Label::of_number(DatumGetFloat8(d)); break;
         case Kind::Numeric: {
             Numeric n = nullptr;
             pg_guard([&]() { n = DatumGetNumeric(d); });
-            y = numeric_to_double(n);
+            y = core::Label::of_number(numeric_to_double(n));
             break;
         }
-        case Kind::Bool: y = DatumGetBool(d) ? 1.0 : 0.0; break;
+        case Kind::Bool: y = core::Label::of_boolean(DatumGetBool(d)); break;
+        case Kind::Text:
+        case Kind::Bpchar:
+        case Kind::Name:
+        case Kind::Enum: {
+            // A class name, as a categorical feature of that column would read it.
+            const char* str = nullptr;
+            size_t len = 0;
+            pg_guard([&]() {
+                if (c.kind == Kind::Name) {
+                    str = NameStr(*DatumGetName(d));
+                    len = strnlen(str, NAMEDATALEN);
+                } else if (c.kind == Kind::Enum) {
+                    str = OidOutputFunctionCall(c.output_fn, d);
+                    len = std::strlen(str);
+                } else {
+                    struct varlena* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+                    str = VARDATA_ANY(t);
+                    len = VARSIZE_ANY_EXHDR(t);
+                    if (c.kind == Kind::Bpchar)
+                        while (len > 0 && str[len - 1] == ' ') len--;  // char(n) padding is not the value
+                }
+            });
+            y = core::Label::of_text(std::string_view(str, len));
+            break;
+        }
         default: fail(ErrorKind::Internal, "label column of an unexpected type");
     }
     return true;

@@ -8,23 +8,61 @@ namespace pg_learn::pg::feedback {
 
 namespace {
 
-// The score as a value of the prediction column's type (float8, float4, numeric, or a domain).
-Datum score_datum(const Attachment& a, double score) {
+// A number as a value of a float column's type (float8, float4, numeric, or a domain over one):
+// the prediction column, or a multiclass model's probability column.
+Datum number_datum(const Column& c, Oid base, int32 base_typmod, double v) {
     Datum result = 0;
     pg_guard([&]() {
-        switch (a.prediction_base) {
-            case FLOAT8OID: result = Float8GetDatum(score); break;
-            case FLOAT4OID: result = DirectFunctionCall1(dtof, Float8GetDatum(score)); break;
+        switch (base) {
+            case FLOAT8OID: result = Float8GetDatum(v); break;
+            case FLOAT4OID: result = DirectFunctionCall1(dtof, Float8GetDatum(v)); break;
             case NUMERICOID:
-                result = DirectFunctionCall1(float8_numeric, Float8GetDatum(score));
-                if (a.prediction_base_typmod >= 0)
-                    result = DirectFunctionCall2(numeric, result, Int32GetDatum(a.prediction_base_typmod));
+                result = DirectFunctionCall1(float8_numeric, Float8GetDatum(v));
+                if (base_typmod >= 0) result = DirectFunctionCall2(numeric, result, Int32GetDatum(base_typmod));
                 break;
-            default: elog(ERROR, "pg_learn: prediction column of type %u", a.prediction_base);
+            default: elog(ERROR, "pg_learn: %s column of type %u", c.name.c_str(), base);
         }
-        if (a.prediction_base != a.prediction.type)
-            domain_check(result, false, a.prediction.type, nullptr, CurrentMemoryContext);
+        if (base != c.type) domain_check(result, false, c.type, nullptr, CurrentMemoryContext);
     });
+    return result;
+}
+
+// A model's prediction into the row: the prediction column (a number, or a multiclass model's
+// class into a text column) and the probability column. The column must suit the task of the
+// version serving now (ml_attach checked the champion of the time; a later deploy may differ).
+HeapTuple write_prediction(const Attachment& a, const Served& served, const Prediction& p, HeapTuple row,
+                           TupleDesc desc) {
+    const bool text_column = a.prediction.kind == Kind::Text;
+    if (p.multiclass != text_column) {
+        const core::Model& m = *served.model.model;
+        pg_fail(ERRCODE_DATATYPE_MISMATCH,
+                "prediction column \"" + a.prediction.name + "\" of table " + a.table_text + " cannot hold the prediction of model \"" +
+                    a.model + "\" version " + std::to_string(served.model.version),
+                std::string("The version is ") + core::task_name(m.task()) + ": its prediction is " +
+                    (p.multiclass ? "a class (text)." : "a number (float8, float4 or numeric)."),
+                "Detach the table and attach it again with a prediction column of that type.");
+    }
+    Datum values[2];
+    bool nulls[2] = {false, false};
+    int atts[2] = {a.prediction.att, a.probability.att};
+    int n = 1;
+    if (!p.multiclass) {
+        values[0] = number_datum(a.prediction, a.prediction_base, a.prediction_base_typmod, p.score);
+    } else {
+        nulls[0] = p.class_null;
+        values[0] = p.predicted_class;
+        if (!p.class_null && a.prediction_base == VARCHAROID && a.prediction_base_typmod >= 0)
+            pg_guard([&]() {  // varchar(n): as an assignment would, a longer class is an error
+                values[0] = DirectFunctionCall3(varchar, values[0], Int32GetDatum(a.prediction_base_typmod), BoolGetDatum(false));
+            });
+        if (!a.probability_name.empty()) {
+            n = 2;
+            nulls[1] = p.score_null;
+            if (!p.score_null) values[1] = number_datum(a.probability, a.probability_base, a.probability_base_typmod, p.score);
+        }
+    }
+    HeapTuple result = nullptr;
+    pg_guard([&]() { result = heap_modify_tuple_by_cols(row, desc, n, atts, values, nulls); });
     return result;
 }
 
@@ -80,7 +118,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
             AttachmentPtr a = attachment(spi, t);
             if (!a || a->label_rel != relid) continue;
             if (!a->label_resolved) resolve_label_table(*a, rel);
-            double y = 0;
+            core::Label y;
             if (!label_value(a->label_value, row, desc, y)) continue;
             if (is_update && !column_is_null(a->label_value, old_tuple, desc)) continue;  // set once
             text* key = key_text(a->label_key, row, desc, relation_text(rel));
@@ -109,21 +147,15 @@ Datum trigger(FunctionCallInfo fcinfo) {
         fill_observation(*a, values, st.observation);
         text* key = key_text(a->key, row, desc, a->table_text);
         Served served = served_variant(nsp, *a, text_view(key));
-        double score = served.model.model->predict(st.observation);
-        Datum value = score_datum(*a, score);
+        Prediction p = predict_row(*served.model.model, st.observation, false);
+        HeapTuple result = write_prediction(*a, served, p, row, desc);
         spi.finish();
-        HeapTuple result = nullptr;
-        pg_guard([&]() {
-            int att = a->prediction.att;
-            bool isnull = false;
-            result = heap_modify_tuple_by_cols(row, desc, 1, &att, &value, &isnull);
-        });
         return PointerGetDatum(result);
     }
 
     // Role::Log: an inserted row, or an update that changed the key or a feature, or brought a label.
     bool label_arrived = false;
-    double y = 0;
+    core::Label y;
     if (!a->label_name.empty()) {
         bool has_label = label_value(a->label, row, desc, y);
         label_arrived = has_label && (!is_update || column_is_null(a->label, old_tuple, desc));
@@ -140,18 +172,15 @@ Datum trigger(FunctionCallInfo fcinfo) {
         read_features(*a, row, desc, values, true);
         fill_observation(*a, values, st.observation);
         Served served = served_variant(nsp, *a, text_view(key));
-        double score = served.model.model->predict(st.observation);
+        Prediction p = predict_row(*served.model.model, st.observation, true);
         Jsonb* features = features_jsonb(*a, values);
         std::vector<Logged> logged;
-        log_predictions(nsp, spi, *a, key, served, score, features, st.observation, logged);
+        log_predictions(nsp, spi, *a, key, served, p, features, st.observation, logged);
         if (label_arrived) {
             spi.need();
-            std::vector<int64> ids;
-            for (const Logged& l : logged) {
-                core::check_label(l.model.model->kind(), l.model.model->task(), core::Label::of_number(y));
-                ids.push_back(l.id);
-            }
-            apply_label(nsp, *a, ids, y);
+            LabelBatch batch;
+            for (const Logged& l : logged) batch.add(l.id, l.model.model->kind(), l.model.model->task(), y);
+            apply_label(nsp, *a, batch, y);
         }
     } else if (label_arrived) {
         spi.need();

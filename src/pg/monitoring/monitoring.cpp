@@ -32,7 +32,8 @@ const char* const kEntryPoints[] = {"ml_monitor_set", "ml_monitor_refresh", "ml_
 
 using namespace pg_learn::pg;
 
-// The prediction log's AFTER ROW trigger (INSERT, and UPDATE OF label when a label arrives):
+// The prediction log's AFTER ROW trigger (INSERT, and UPDATE OF label or label_class when a label
+// arrives):
 // queues the row's events in ml_monitor_inbox, in the writer's transaction. Written in C because
 // it runs for every prediction logged: a heap insert into the inbox (no index, no trigger, no
 // constraint but the CHECK that the values below always pass) costs a few microseconds, where a
@@ -58,6 +59,8 @@ PGL_FUNCTION(ml_monitor_enqueue) {
         if (isnull) elog(ERROR, "pg_learn: ml_monitor_enqueue: prediction_id is NULL");
         bool no_label = false;
         heap_getattr(row, label_att, desc, &no_label);
+        int class_att = SPI_fnumber(desc, "label_class");  // a multiclass model's label
+        if (no_label && class_att > 0) heap_getattr(row, class_att, desc, &no_label);
         const int16 events = update ? 2 : (no_label ? 1 : 3);
 
         Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
