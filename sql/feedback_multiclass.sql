@@ -153,6 +153,23 @@ SELECT metric, value FROM ml_model_metrics WHERE model = 'fb_digit' AND metric I
 ORDER BY metric;
 
 -- ---------------------------------------------------------------------------------------------
+-- A varchar(n) prediction column too short for a class fails the row (22001); a labels table
+-- with text classes (a boolean is the class "true").
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE short (id int PRIMARY KEY, x float8, y float8, c varchar(4));
+CREATE TABLE short_labels (id int, cls text);
+SELECT ml_attach('short', 'fb_color', key => 'id', prediction => 'c', features => ARRAY['x', 'y'],
+                 label_table => 'short_labels', label_key => 'id', label_value => 'cls');
+INSERT INTO short VALUES (1, -1, 1.7);
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO short VALUES (2, 2, 0), (3, -1, -1.7);
+SELECT id, c FROM short ORDER BY id;
+INSERT INTO short_labels VALUES (2, 'red'), (3, true::text), (4, 'blue');
+SELECT l.key, q.label_class FROM ml_label_queue q JOIN ml_prediction_log l USING (prediction_id)
+WHERE l.table_name = 'short'::regclass ORDER BY l.key;
+SELECT ml_learn_pending() AS applied;
+
+-- ---------------------------------------------------------------------------------------------
 -- A deploy of a version of another task under the champion alias: scoring says why it cannot.
 -- ---------------------------------------------------------------------------------------------
 SELECT ml_register('fb_color', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1));
