@@ -38,6 +38,8 @@ CREATE TABLE @extschema@.ml_attachments (
     mode               text        NOT NULL DEFAULT 'queue' CHECK (mode IN ('queue', 'sync')),
     created_at         timestamptz NOT NULL DEFAULT now(),
     created_by         name        NOT NULL DEFAULT current_user,
+    -- a multiclass model's prediction column holds the most probable class, this one its probability
+    probability_column name,
     -- the champion alias stays deployed while a table is attached to it (ml_undeploy fails)
     CONSTRAINT ml_attachments_alias_deployed FOREIGN KEY (model_name, alias)
         REFERENCES @extschema@.ml_aliases (name, alias),
@@ -79,9 +81,14 @@ CREATE TABLE @extschema@.ml_prediction_log (
     features      jsonb       NOT NULL,
     label         float8,
     labeled_at    timestamptz,
-    learned_at    timestamptz
-    -- (label and labeled_at are set together, learned_at only after them; no CHECK says so:
-    -- checking would cost every scored row an expression evaluation)
+    learned_at    timestamptz,
+    -- A multiclass model's prediction: the most probable class (score is its probability) and
+    -- every class's probability; its label is a class (label stays NULL). NULL for other tasks.
+    predicted_class text,
+    probabilities jsonb,
+    label_class   text
+    -- (label or label_class and labeled_at are set together, learned_at only after them; no CHECK
+    -- says so: checking would cost every scored row an expression evaluation)
 );
 CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
@@ -94,13 +101,16 @@ CREATE TABLE @extschema@.ml_label_queue (
     prediction_id bigint      PRIMARY KEY REFERENCES @extschema@.ml_prediction_log,
     model_name    text        NOT NULL,
     version       int         NOT NULL,
-    label         float8      NOT NULL,
+    label         float8,
     queued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- a label of a 'sync' attachment: learned just before the transaction that queued it
-    -- commits, in that transaction, so no other transaction sees it (feedback.cpp, learn_sync)
+    -- commits, in that transaction, so no other transaction sees it (src/pg/feedback/learning.cpp, learn_sync)
     sync          boolean     NOT NULL DEFAULT false,
     -- a version with pending labels cannot be unregistered
-    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version)
+    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version),
+    -- the label of a multiclass model is a class (label NULL); of the other tasks a number
+    label_class   text,
+    CONSTRAINT ml_label_queue_one_label CHECK ((label IS NULL) <> (label_class IS NULL))
 );
 CREATE INDEX ml_label_queue_version ON @extschema@.ml_label_queue (model_name, version, prediction_id);
 CREATE INDEX ml_label_queue_sync ON @extschema@.ml_label_queue (model_name, version, prediction_id) WHERE sync;
@@ -176,7 +186,7 @@ $$;
 CREATE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
                                        p_label name, p_features text[], p_alias text, p_mode text,
                                        p_label_table regclass, p_label_key name, p_label_value name,
-                                       p_actor name) RETURNS void
+                                       p_probability name, p_actor name) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel pg_class;
@@ -191,6 +201,7 @@ DECLARE
     old_row text;
     new_row text;
     cond text;
+    task text;
 BEGIN
     -- Arguments.
     IF p_table IS NULL THEN
@@ -218,6 +229,10 @@ BEGIN
         RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
             USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
     END IF;
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a class.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
     IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
         RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
             USING ERRCODE = 'invalid_parameter_value',
@@ -259,7 +274,14 @@ BEGIN
     key_type := a.atttypid;
     IF p_prediction IS NOT NULL THEN
         a := @extschema@._ml_attribute(p_table, p_prediction, 'prediction');
-        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+        IF task = 'multiclass' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is multiclass', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A multiclass model''s prediction column is text (the most probable class); '
+                             'probability => names a float8 column for its probability.';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
             RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
                 USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
         END IF;
@@ -270,7 +292,8 @@ BEGIN
     END IF;
     IF p_label IS NOT NULL THEN
         a := @extschema@._ml_attribute(p_table, p_label, 'label');
-        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean') THEN
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
             RAISE EXCEPTION 'label column "%" has type %', p_label, format_type(a.atttypid, a.atttypmod)
                 USING ERRCODE = 'datatype_mismatch', HINT = 'A label column is numeric or boolean.';
         END IF;
@@ -278,6 +301,26 @@ BEGIN
     IF p_key = p_prediction OR p_key = p_label OR p_prediction = p_label THEN
         RAISE EXCEPTION 'the key, prediction and label columns must be different columns'
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The probability of a multiclass model's prediction.
+    IF p_probability IS NOT NULL THEN
+        IF p_prediction IS NULL OR task IS DISTINCT FROM 'multiclass' THEN
+            RAISE EXCEPTION 'a probability column goes with a prediction column of a multiclass model'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a := @extschema@._ml_attribute(p_table, p_probability, 'probability');
+        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'probability column "%" has type %', p_probability, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A probability column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'probability column "%" is a generated column', p_probability
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        IF p_probability IN (p_key, p_prediction, p_label) THEN
+            RAISE EXCEPTION 'the key, prediction, probability and label columns must be different columns'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
     END IF;
 
     -- A labels table: rows (key, value) arriving later.
@@ -311,7 +354,8 @@ BEGIN
                 USING ERRCODE = 'datatype_mismatch';
         END IF;
         a := @extschema@._ml_attribute(p_label_table, p_label_value, 'label value');
-        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean') THEN
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
             RAISE EXCEPTION 'label value column "%" has type %', p_label_value, format_type(a.atttypid, a.atttypmod)
                 USING ERRCODE = 'datatype_mismatch', HINT = 'A label is numeric or boolean.';
         END IF;
@@ -332,7 +376,7 @@ BEGIN
         FROM pg_attribute c
         WHERE c.attrelid = p_table AND c.attnum > 0 AND NOT c.attisdropped
           AND c.attname IS DISTINCT FROM p_key AND c.attname IS DISTINCT FROM p_prediction
-          AND c.attname IS DISTINCT FROM p_label
+          AND c.attname IS DISTINCT FROM p_label AND c.attname IS DISTINCT FROM p_probability
           AND NOT coalesce(ignored ? c.attname::text, false);
         IF feats IS NULL THEN
             RAISE EXCEPTION 'table % has no column left to be a feature', p_table USING ERRCODE = 'invalid_parameter_value';
@@ -351,7 +395,7 @@ BEGIN
     END IF;
     FOREACH f IN ARRAY feats LOOP
         a := @extschema@._ml_attribute(p_table, f, 'feature');
-        IF f IN (p_key, p_prediction, p_label) THEN
+        IF f IN (p_key, p_prediction, p_label) OR f = p_probability THEN
             RAISE EXCEPTION 'column "%" is the key, prediction or label column and cannot also be a feature', f
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
@@ -369,9 +413,9 @@ BEGIN
 
     INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
                                             label_column, features, label_table, label_key_column,
-                                            label_value_column, mode, created_by)
+                                            label_value_column, mode, created_by, probability_column)
     VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
-            p_label_value, p_mode, p_actor);
+            p_label_value, p_mode, p_actor, p_probability);
 
     -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
     -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
@@ -541,7 +585,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._ml_feedback_on_drop(),
     @extschema@._ml_column_class(oid),
     @extschema@._ml_attribute(regclass, text, text),
-    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, name),
     @extschema@._ml_detach(regclass, name),
     @extschema@._ml_rollout(text, text, text, float8, name),
     @extschema@._ml_rollout_remove(text, text, name),
@@ -555,9 +599,9 @@ CREATE FUNCTION @extschema@.ml_attach(tbl regclass, model text, key name, predic
                                       label name DEFAULT NULL, features text[] DEFAULT NULL,
                                       alias text DEFAULT 'production', mode text DEFAULT 'queue',
                                       label_table regclass DEFAULT NULL, label_key name DEFAULT NULL,
-                                      label_value name DEFAULT NULL)
+                                      label_value name DEFAULT NULL, probability name DEFAULT NULL)
     RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name) IS
+COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name) IS
     'Scores the rows of a table with a model as they arrive, logs the predictions and learns from their labels';
 
 CREATE FUNCTION @extschema@.ml_detach(tbl regclass)
@@ -583,7 +627,7 @@ COMMENT ON FUNCTION @extschema@.ml_learn_pending(text, int) IS
     'Applies queued labels to the versions that made the predictions, oldest first; returns the number applied';
 
 REVOKE EXECUTE ON FUNCTION
-    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name),
+    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
     @extschema@.ml_detach(regclass),
     @extschema@.ml_rollout(text, text, text, float8),
     @extschema@.ml_rollout_remove(text, text),

@@ -82,6 +82,8 @@ CREATE TABLE @extschema@.ml_monitor_windows (
     unit_scores        boolean,                    -- every score in metric_state is in [0, 1] (log loss applies)
     unscored_labels    bigint      NOT NULL DEFAULT 0 CHECK (unscored_labels >= 0),
     updated_at         timestamptz NOT NULL DEFAULT now(),
+    -- a multiclass model's (label class, class probabilities): accuracy, log loss, F1, per-class recall
+    class_state        @extschema@.ml_class_metric_state,
     PRIMARY KEY (model_name, version, variant, bucket),
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
 );
@@ -291,18 +293,21 @@ BEGIN
         SELECT l.model_name, l.version, l.variant,
                pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
                (t.events & 1) <> 0 AS is_prediction,
-               (t.events & 2) <> 0 AND l.label IS NOT NULL AS is_label,
+               (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
                m.task = 'binary' AS classifier,
-               l.predicted_at, l.score, l.features, l.label, l.labeled_at
+               m.task = 'multiclass' AS multiclass,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities
         FROM taken t
         JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
         JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
     ), scored AS (
         -- A label enters the metric state when its score is finite and, for a classifier, the
-        -- label is 0 or 1; otherwise it is counted in unscored_labels.
+        -- label is 0 or 1 (a multiclass model's: a class, with the class probabilities logged);
+        -- otherwise it is counted in unscored_labels.
         SELECT ev.*,
                ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
-               AND CASE WHEN ev.classifier THEN ev.label IN (0, 1)
+               AND CASE WHEN ev.multiclass THEN ev.label_class IS NOT NULL AND ev.probabilities IS NOT NULL
+                        WHEN ev.classifier THEN ev.label IN (0, 1)
                         ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
         FROM ev
         WHERE oldest IS NULL OR ev.bucket >= oldest
@@ -322,7 +327,9 @@ BEGIN
                coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
                             FILTER (WHERE s.in_metrics AND s.classifier),
                         @extschema@.ml_regression_state(s.score, s.label)
-                            FILTER (WHERE s.in_metrics AND NOT s.classifier)) AS metric_state,
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier AND NOT s.multiclass)) AS metric_state,
+               @extschema@.ml_class_state(s.label_class, s.probabilities)
+                   FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
                bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
                count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels
         FROM scored s
@@ -331,10 +338,10 @@ BEGIN
         INSERT INTO @extschema@.ml_monitor_windows AS w
             (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
              features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
-             unscored_labels, updated_at)
+             unscored_labels, updated_at, class_state)
         SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
                a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
-               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now()
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state
         FROM agg a
         ORDER BY a.model_name, a.version, a.variant, a.bucket
         ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
@@ -352,7 +359,8 @@ BEGIN
                                WHEN excluded.unit_scores IS NULL THEN w.unit_scores
                                ELSE w.unit_scores AND excluded.unit_scores END,
             unscored_labels = w.unscored_labels + excluded.unscored_labels,
-            updated_at = excluded.updated_at
+            updated_at = excluded.updated_at,
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x))
         RETURNING 1
     )
     SELECT count(*) INTO n FROM taken;
@@ -413,7 +421,7 @@ BEGIN
         DELETE FROM @extschema@.ml_monitor_inbox RETURNING 1
     ), queued AS (
         INSERT INTO @extschema@.ml_monitor_inbox (prediction_id, events)
-        SELECT l.prediction_id, CASE WHEN l.label IS NULL THEN 1 ELSE 3 END
+        SELECT l.prediction_id, CASE WHEN l.label IS NULL AND l.label_class IS NULL THEN 1 ELSE 3 END
         FROM @extschema@.ml_prediction_log l
         RETURNING 1
     )
@@ -429,8 +437,9 @@ CREATE FUNCTION @extschema@._ml_monitor_enqueue() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ml_monitor_enqueue' LANGUAGE C;
 CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
     FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
-CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label ON @extschema@.ml_prediction_log
-    FOR EACH ROW WHEN (OLD.label IS NULL AND NEW.label IS NOT NULL)
+CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+    FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
+                       OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
     EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
 
 REVOKE EXECUTE ON FUNCTION
@@ -518,7 +527,7 @@ FROM @extschema@.ml_monitor_windows w
 JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
 JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
 CROSS JOIN LATERAL (
-    SELECT m.task = 'binary' AS classifier
+    SELECT m.task = 'binary' AS classifier, m.task = 'multiclass' AS multiclass
 ) k
 CROSS JOIN LATERAL (VALUES
     (1, 'predictions', w.predictions::float8),
@@ -532,17 +541,25 @@ CROSS JOIN LATERAL (VALUES
     (9, 'inf_scores', @extschema@.ml_inf_count(w.scores)::float8),
     (10, 'label_mean', @extschema@.ml_mean(w.label_values)),
     (11, 'unscored_labels', w.unscored_labels::float8),
-    (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8) END),
+    (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8)
+                          WHEN k.multiclass THEN @extschema@.ml_accuracy(w.class_state) END),
     (13, 'auc', CASE WHEN k.classifier THEN @extschema@.ml_auc(w.metric_state) END),
-    (14, 'logloss', CASE WHEN k.classifier AND w.unit_scores THEN @extschema@.ml_logloss(w.metric_state) END),
-    (15, 'mae', CASE WHEN NOT k.classifier THEN @extschema@.ml_mae(w.metric_state) END),
-    (16, 'rmse', CASE WHEN NOT k.classifier THEN @extschema@.ml_rmse(w.metric_state) END),
-    (17, 'r2', CASE WHEN NOT k.classifier THEN @extschema@.ml_r2(w.metric_state) END)
+    (14, 'logloss', CASE WHEN k.classifier AND w.unit_scores THEN @extschema@.ml_logloss(w.metric_state)
+                         WHEN k.multiclass THEN @extschema@.ml_logloss(w.class_state) END),
+    (15, 'mae', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_mae(w.metric_state) END),
+    (16, 'rmse', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_rmse(w.metric_state) END),
+    (17, 'r2', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_r2(w.metric_state) END),
+    (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END)
+    -- a multiclass model's recall of each class, by class (byte order)
+    UNION ALL
+    SELECT 100 + r.n, 'recall:' || r.class, r.recall
+    FROM @extschema@.ml_class_report(w.class_state) WITH ORDINALITY r(class, "precision", recall, f1, support, n)
+    WHERE k.multiclass
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_metrics IS
-    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2';
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class)';
 
 -- Per deployed model (name, alias): its version's age, examples seen, pending labels, time
 -- since it last learned and since its last prediction, and over the health window its prediction

@@ -176,17 +176,13 @@ BackendCache& cache() {
 
 // ---- the registry's SQL ---------------------------------------------------------------------
 
-enum WriteFn { kRegister, kDeploy, kRollback, kUndeploy, kUnregister, kWriteFns };
-const char* const kWriteNames[kWriteFns] = {"ml_register", "ml_deploy", "ml_rollback", "ml_undeploy", "ml_unregister"};
+const char* const kWriteNames[] = {"ml_register", "ml_deploy", "ml_rollback", "ml_undeploy", "ml_unregister"};
 
 // Plans prepared once per backend (SPI_keepplan), for the extension's schema. Every name in them
 // is schema-qualified and every operator is pg_catalog's, so the search_path in force when a plan
 // is made or re-made does not matter.
 struct Plans {
-    Oid nsp = InvalidOid;
-    char nsp_name[NAMEDATALEN] = {0};
-    char nsp_quoted[2 * NAMEDATALEN + 3] = {0};
-    Oid model_type = InvalidOid;
+    uint64_t generation = 0;  // extension_schema_generation() they were made for
     Oid models_rel = InvalidOid;
     Oid models_pkey = InvalidOid;
     Oid aliases_rel = InvalidOid;
@@ -197,7 +193,6 @@ struct Plans {
     SPIPlanPtr name_exists = nullptr;
     SPIPlanPtr version_lock = nullptr;
     SPIPlanPtr version_lock_skip = nullptr;
-    SPIPlanPtr write[kWriteFns] = {nullptr};
 };
 Plans g_plans;
 
@@ -211,41 +206,27 @@ void free_plans() {
             SPI_freeplan(*p);
             *p = nullptr;
         }
-    for (SPIPlanPtr& p : g_plans.write)
-        if (p) {
-            SPI_freeplan(p);
-            p = nullptr;
-        }
 }
 
-// Points g_plans at schema nsp and returns the owner of the registry tables there. Plans made for
-// another schema, before a rename, or for objects since dropped and created again (DROP and
-// CREATE EXTENSION in one session: the plans' parameter types name the old ml_model type) are
-// dropped and made again.
+// Points g_plans at the extension's schema as of the last extension_table_owner (SpiAsOwner
+// calls it). Plans made for another schema, before a rename, or for objects since dropped and
+// created again (DROP and CREATE EXTENSION in one session: the plans' parameter types name the old
+// ml_model type) are dropped and made again.
+void sync_plans() {
+    if (g_plans.generation == extension_schema_generation()) return;
+    free_plans();
+    const Oid nsp = extension_schema();
+    g_plans.generation = extension_schema_generation();
+    g_plans.models_rel = get_relname_relid("ml_models", nsp);
+    g_plans.aliases_rel = get_relname_relid("ml_aliases", nsp);
+    g_plans.models_pkey = get_relname_relid("ml_models_pkey", nsp);
+    g_plans.aliases_pkey = get_relname_relid("ml_aliases_pkey", nsp);
+}
+
+// Points the schema state and g_plans at schema nsp and returns the owner of the registry tables there.
 Oid registry_owner(Oid nsp) {
-    char* name = get_namespace_name(nsp);
-    if (!name) elog(ERROR, "pg_learn: schema %u does not exist", nsp);
-    Oid model_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ml_model"), ObjectIdGetDatum(nsp));
-    Oid rel = get_relname_relid("ml_models", nsp);
-    if (!OidIsValid(rel))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                        errmsg("the pg_learn registry table %s.ml_models does not exist", quote_identifier(name))));
-    if (g_plans.nsp != nsp || strcmp(g_plans.nsp_name, name) != 0 || g_plans.model_type != model_type ||
-        g_plans.models_rel != rel) {
-        free_plans();
-        g_plans.nsp = nsp;
-        strlcpy(g_plans.nsp_name, name, sizeof g_plans.nsp_name);
-        strlcpy(g_plans.nsp_quoted, quote_identifier(name), sizeof g_plans.nsp_quoted);
-        g_plans.model_type = model_type;
-        g_plans.models_rel = rel;
-        g_plans.aliases_rel = get_relname_relid("ml_aliases", nsp);
-        g_plans.models_pkey = get_relname_relid("ml_models_pkey", nsp);
-        g_plans.aliases_pkey = get_relname_relid("ml_aliases_pkey", nsp);
-    }
-    HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
-    if (!HeapTupleIsValid(tup)) elog(ERROR, "pg_learn: cache lookup failed for relation %u", rel);
-    Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
-    ReleaseSysCache(tup);
+    Oid owner = extension_table_owner(nsp, "ml_models", "registry");
+    sync_plans();
     return owner;
 }
 
@@ -257,13 +238,15 @@ const char* const kResolveSql =
     " WHERE a.name OPERATOR(pg_catalog.=) $1 AND a.alias OPERATOR(pg_catalog.=) $2";
 
 SPIPlanPtr resolve_plan(bool for_update) {
+    sync_plans();
     SPIPlanPtr& slot = for_update ? g_plans.learn_lock : g_plans.resolve;
     if (!slot) {
         Oid types[2] = {TEXTOID, TEXTOID};
         // FOR NO KEY UPDATE: concurrent learners queue on the model's row (in READ COMMITTED the
         // waiter then reads the row version its predecessor wrote), while foreign-key checks
         // (deploys, which take KEY SHARE) are not blocked.
-        const char* sql = psprintf("%s%s", psprintf(kResolveSql, g_plans.nsp_quoted, g_plans.nsp_quoted),
+        const char* q = extension_schema_quoted();
+        const char* sql = psprintf("%s%s", psprintf(kResolveSql, q, q),
                                    for_update ? " FOR NO KEY UPDATE OF m" : "");
         slot = keep_plan(sql, 2, types);
     }
@@ -271,37 +254,32 @@ SPIPlanPtr resolve_plan(bool for_update) {
 }
 
 SPIPlanPtr name_exists_plan() {
-    if (!g_plans.name_exists) {
-        Oid types[1] = {TEXTOID};
-        g_plans.name_exists = keep_plan(
-            psprintf("SELECT 1 FROM %s.ml_model_names WHERE name OPERATOR(pg_catalog.=) $1", g_plans.nsp_quoted), 1,
-            types);
-    }
-    return g_plans.name_exists;
+    sync_plans();
+    Oid types[1] = {TEXTOID};
+    return schema_plan(g_plans.name_exists, "SELECT 1 FROM %s.ml_model_names WHERE name OPERATOR(pg_catalog.=) $1", 1,
+                       types);
 }
 
 SPIPlanPtr learn_update_plan() {
-    if (!g_plans.learn_update) {
-        if (!OidIsValid(g_plans.model_type)) elog(ERROR, "pg_learn: type ml_model not found");
-        Oid types[3] = {TEXTOID, INT4OID, g_plans.model_type};
-        g_plans.learn_update = keep_plan(
-            psprintf("UPDATE %s.ml_models SET model = $3, updated_at = pg_catalog.now()"
-                     " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2"
-                     " RETURNING ctid, xmin",
-                     g_plans.nsp_quoted),
-            3, types);
-    }
-    return g_plans.learn_update;
+    sync_plans();
+    if (!OidIsValid(extension_model_type())) elog(ERROR, "pg_learn: type ml_model not found");
+    Oid types[3] = {TEXTOID, INT4OID, extension_model_type()};
+    return schema_plan(g_plans.learn_update,
+                       "UPDATE %s.ml_models SET model = $3, updated_at = pg_catalog.now()"
+                       " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2"
+                       " RETURNING ctid, xmin",
+                       3, types);
 }
 
 SPIPlanPtr version_lock_plan(bool skip_locked) {
+    sync_plans();
     SPIPlanPtr& slot = skip_locked ? g_plans.version_lock_skip : g_plans.version_lock;
     if (!slot) {
         Oid types[2] = {TEXTOID, INT4OID};
         slot = keep_plan(psprintf("SELECT m.version, m.ctid, m.xmin, m.model FROM %s.ml_models m"
                                   " WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.version OPERATOR(pg_catalog.=) $2"
                                   " FOR NO KEY UPDATE%s",
-                                  g_plans.nsp_quoted, skip_locked ? " SKIP LOCKED" : ""),
+                                  extension_schema_quoted(), skip_locked ? " SKIP LOCKED" : ""),
                          2, types);
     }
     return slot;
@@ -406,7 +384,7 @@ void fetch_version_row(const char* name, size_t name_len, int32 version, bool sk
             StringInfoData sql;
             initStringInfo(&sql);
             appendStringInfo(&sql, "SELECT 1 FROM %s.ml_models m WHERE m.name OPERATOR(pg_catalog.=) $1"
-                                   " AND m.version OPERATOR(pg_catalog.=) $2", g_plans.nsp_quoted);
+                                   " AND m.version OPERATOR(pg_catalog.=) $2", extension_schema_quoted());
             Oid types[2] = {TEXTOID, INT4OID};
             rc = SPI_execute_with_args(sql.data, 2, types, a2, nullptr, true, 1);
             if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: registry look-up failed: %s", SPI_result_code_string(rc));
@@ -626,51 +604,6 @@ Datum learn(FunctionCallInfo fcinfo, Form form) {
 
 }  // namespace
 
-void pg_fail(int sqlstate, const std::string& message, const std::string& detail, const std::string& hint) {
-    pg_guard([&]() {
-        ereport(ERROR, (errcode(sqlstate), errmsg("%s", message.c_str()),
-                        detail.empty() ? 0 : errdetail("%s", detail.c_str()),
-                        hint.empty() ? 0 : errhint("%s", hint.c_str())));
-    });
-    pg_unreachable();
-}
-
-SPIPlanPtr keep_plan(const char* sql, int nargs, Oid* types) {
-    SPIPlanPtr p = SPI_prepare(sql, nargs, types);
-    if (!p) elog(ERROR, "pg_learn: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
-    if (SPI_keepplan(p) != 0) elog(ERROR, "pg_learn: SPI_keepplan failed");
-    return p;
-}
-
-const char* extension_schema_quoted() { return g_plans.nsp_quoted; }
-Oid extension_model_type() { return g_plans.model_type; }
-
-SpiAsOwner::SpiAsOwner(Oid nsp) {
-    pg_guard([&]() {
-        Oid owner = registry_owner(nsp);
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_learn: SPI_connect failed");
-        connected_ = true;
-        GetUserIdAndSecContext(&saved_user_, &saved_sec_);
-        SetUserIdAndSecContext(owner, saved_sec_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-        switched_ = true;
-    });
-}
-
-void SpiAsOwner::finish() {
-    restore_user();
-    if (connected_) {
-        connected_ = false;
-        pg_guard([]() { SPI_finish(); });
-    }
-}
-
-void SpiAsOwner::restore_user() noexcept {
-    if (switched_) {
-        SetUserIdAndSecContext(saved_user_, saved_sec_);
-        switched_ = false;
-    }
-}
-
 bool SnapshotFingerprint::matches(const SnapshotData* s) const {
     if (!valid || generation != g_generation || completion != s->snapXactCompletionCount || xmin != s->xmin ||
         xmax != s->xmax || curcid != s->curcid || xcnt != s->xcnt || subxcnt != s->subxcnt ||
@@ -718,6 +651,7 @@ LockedModel registry_lock_version(Oid nsp, std::string_view name, int32_t versio
 void registry_store(Oid nsp, std::string_view name, int32_t version, std::shared_ptr<Model> model,
                     uint64_t examples) {
     SpiAsOwner spi(nsp);
+    pg_guard([]() { sync_plans(); });
     write_back(g_plans.models_rel, name, version, std::move(model), examples);
     spi.finish();
 }
@@ -776,61 +710,7 @@ PGL_FUNCTION(ml_learn_row) { return learn(fcinfo, Form::Row); }
 // _ml_<name> function with the same arguments plus the caller's role name, as the owner of the
 // registry tables. The caller needs EXECUTE on the public function only.
 PGL_FUNCTION(ml_registry_write) {
-    if (!fcinfo->flinfo) fail(ErrorKind::Internal, "registry functions must be called through the function manager");
-    const Oid fn_oid = fcinfo->flinfo->fn_oid;
-    int which = -1;
-    Oid nsp = InvalidOid;
-    Oid* argtypes = nullptr;
-    int nargs = 0;
-    NameData actor;
-    pg_guard([&]() {
-        char* proname = get_func_name(fn_oid);
-        for (int i = 0; i < kWriteFns && proname; i++)
-            if (strcmp(proname, kWriteNames[i]) == 0) which = i;
-        if (which < 0) elog(ERROR, "pg_learn: ml_registry_write called as %s", proname ? proname : "?");
-        nsp = get_func_namespace(fn_oid);
-        get_func_signature(fn_oid, &argtypes, &nargs);
-        if (nargs != fcinfo->nargs) elog(ERROR, "pg_learn: %s called with %d arguments", proname, fcinfo->nargs);
-        namestrcpy(&actor, GetUserNameFromId(GetUserId(), false));
-    });
-    SpiAsOwner spi(nsp);
-    bool isnull = true;
-    int32 result = 0;
-    spi_guard([&]() {
-        SPIPlanPtr& plan = g_plans.write[which];
-        if (!plan) {
-            StringInfoData sql;
-            initStringInfo(&sql);
-            appendStringInfo(&sql, "SELECT %s._%s(", g_plans.nsp_quoted, kWriteNames[which]);
-            Oid* types = static_cast<Oid*>(palloc(sizeof(Oid) * (nargs + 1)));
-            for (int i = 0; i <= nargs; i++) {
-                appendStringInfo(&sql, "%s$%d", i ? ", " : "", i + 1);
-                types[i] = i < nargs ? argtypes[i] : NAMEOID;
-            }
-            appendStringInfoChar(&sql, ')');
-            plan = keep_plan(sql.data, nargs + 1, types);
-        }
-        Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * (nargs + 1)));
-        char* nulls = static_cast<char*>(palloc(nargs + 2));
-        for (int i = 0; i < nargs; i++) {
-            values[i] = fcinfo->args[i].value;
-            nulls[i] = fcinfo->args[i].isnull ? 'n' : ' ';
-        }
-        values[nargs] = NameGetDatum(&actor);
-        nulls[nargs] = ' ';
-        nulls[nargs + 1] = '\0';
-        int rc = SPI_execute_plan(plan, values, nulls, false, 1);
-        if (rc != SPI_OK_SELECT || SPI_processed != 1)
-            elog(ERROR, "pg_learn: %s failed: %s", kWriteNames[which], SPI_result_code_string(rc));
-        Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-        if (!isnull) result = DatumGetInt32(d);
-    });
-    spi.finish();
-    if (isnull) {
-        fcinfo->isnull = true;
-        return Datum(0);
-    }
-    return Int32GetDatum(result);
+    return run_private_function(fcinfo, kWriteNames, 5, "ml_registry_write", "ml_models", "registry");
 }
 
 PGL_FUNCTION(ml_registry_cache) {

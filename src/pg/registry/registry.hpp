@@ -1,11 +1,10 @@
 // The model registry seen from C++: the deployed version of a name, through the per-backend cache;
-// learning a stored version in place; running the extension's SQL as the owner of its tables.
+// learning a stored version in place.
 #pragma once
 
-#include "pg/common/glue.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
-#include "executor/spi.h"
 #include "utils/snapshot.h"
 }
 
@@ -18,58 +17,6 @@ extern "C" {
 #include "core/models/model.hpp"
 
 namespace pg_learn::pg {
-
-// ---- errors ---------------------------------------------------------------------------------
-
-// Raises a PostgreSQL error with any SQLSTATE as a C++ exception (PgError), so that C++ frames
-// unwind before the boundary reports it.
-[[noreturn]] void pg_fail(int sqlstate, const std::string& message, const std::string& detail = {},
-                          const std::string& hint = {});
-
-// pg_guard for the extension's own SQL: an error keeps its message and SQLSTATE but loses the
-// CONTEXT lines ("PL/pgSQL function _ml_deploy ...", "SQL statement ..."), which name private
-// implementation details rather than anything the caller wrote.
-template <typename F>
-void spi_guard(F&& f) {
-    try {
-        pg_guard(std::forward<F>(f));
-    } catch (const PgError& e) {
-        if (e.edata()) e.edata()->context = nullptr;
-        throw;
-    }
-}
-
-// ---- SPI as the owner of the extension's tables -----------------------------------------------
-
-// Connects to SPI and runs as the owner of the registry tables in schema nsp, with
-// security-restricted operation as PostgreSQL's own RI triggers do; the caller's privileges were
-// checked when it was allowed to EXECUTE the function. On an error, the (sub)transaction abort
-// that follows ends the SPI connection; the user is restored by the destructor as the C++ stack
-// unwinds.
-class SpiAsOwner {
-public:
-    explicit SpiAsOwner(Oid nsp);
-    SpiAsOwner(const SpiAsOwner&) = delete;
-    SpiAsOwner& operator=(const SpiAsOwner&) = delete;
-    ~SpiAsOwner() { restore_user(); }
-
-    void finish();
-
-private:
-    void restore_user() noexcept;
-    Oid saved_user_ = InvalidOid;
-    int saved_sec_ = 0;
-    bool connected_ = false;
-    bool switched_ = false;
-};
-
-// The extension's schema name, quoted for SQL, as of the last SpiAsOwner (prepared plans made
-// with it name every object schema-qualified, so search_path does not matter to them).
-const char* extension_schema_quoted();
-// The OID of type ml_model in the extension's schema, as of the last SpiAsOwner.
-Oid extension_model_type();
-// SPI_prepare + SPI_keepplan; plain PostgreSQL code (may ereport).
-SPIPlanPtr keep_plan(const char* sql, int nargs, Oid* types);
 
 // ---- reading -------------------------------------------------------------------------------
 

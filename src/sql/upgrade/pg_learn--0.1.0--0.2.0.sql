@@ -339,6 +339,297 @@ FROM PUBLIC;
 -- ---------------------------------------------------------------------------------------------
 -- Part 50: scoring triggers, the prediction log, feedback, rollouts.
 
+-- Multiclass models through feedback: a text prediction column receives the most probable class
+-- and an optional probability column its probability (ml_attach's new last argument, so the
+-- 0.1.0 call forms keep working); the log carries the predicted class, the class probabilities
+-- and a class label; the queue carries a number or a class.
+ALTER TABLE @extschema@.ml_attachments ADD COLUMN probability_column name;
+ALTER TABLE @extschema@.ml_prediction_log ADD COLUMN predicted_class text, ADD COLUMN probabilities jsonb,
+    ADD COLUMN label_class text;
+ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN label DROP NOT NULL, ADD COLUMN label_class text,
+    ADD CONSTRAINT ml_label_queue_one_label CHECK ((label IS NULL) <> (label_class IS NULL));
+DROP FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name);
+DROP FUNCTION @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name);
+CREATE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
+                                       p_label name, p_features text[], p_alias text, p_mode text,
+                                       p_label_table regclass, p_label_key name, p_label_value name,
+                                       p_probability name, p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel pg_class;
+    lrel pg_class;
+    a pg_attribute;
+    key_type oid;
+    feats text[];
+    f text;
+    cls text;
+    ignored jsonb;
+    watched text;
+    old_row text;
+    new_row text;
+    cond text;
+    task text;
+BEGIN
+    -- Arguments.
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_key IS NULL THEN
+        RAISE EXCEPTION 'key column must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'The key names the row a label will arrive for, e.g. key => ''id''.';
+    END IF;
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_mode NOT IN ('queue', 'sync') THEN
+        RAISE EXCEPTION 'unknown mode "%"', left(p_mode, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'mode is ''queue'' (labels wait for ml_learn_pending) or ''sync'' (learned when they arrive).';
+    END IF;
+
+    -- The model and the version that will serve.
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a class.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The alias a table is attached to is the champion; remove the rollout with ml_rollout_remove first.';
+    END IF;
+
+    -- The table, and what the caller may do: own it, and score (and, with labels, teach) the model.
+    SELECT * INTO rel FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF rel.relkind <> 'r' THEN
+        RAISE EXCEPTION '% is not a table', p_table USING ERRCODE = 'wrong_object_type',
+            DETAIL = CASE rel.relkind WHEN 'p' THEN 'Partitioned tables cannot be attached; attach each partition.'
+                                      ELSE 'Only ordinary tables can be attached.' END;
+    END IF;
+    IF NOT pg_has_role(p_actor, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).';
+    END IF;
+    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
+       AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).';
+    END IF;
+    -- Concurrent attaches of one table queue here; the second then sees the first.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.table_name = p_table) THEN
+        RAISE EXCEPTION 'table % is already attached to model "%"', p_table,
+                        (SELECT t.model_name FROM @extschema@.ml_attachments t WHERE t.table_name = p_table)
+            USING ERRCODE = 'duplicate_object', HINT = 'ml_detach it first.';
+    END IF;
+
+    -- The key, prediction and label columns.
+    a := @extschema@._ml_attribute(p_table, p_key, 'key');
+    key_type := a.atttypid;
+    IF p_prediction IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_prediction, 'prediction');
+        IF task = 'multiclass' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is multiclass', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A multiclass model''s prediction column is text (the most probable class); '
+                             'probability => names a float8 column for its probability.';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'prediction column "%" is a generated column', p_prediction
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+    END IF;
+    IF p_label IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_label, 'label');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label column "%" has type %', p_label, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label column is numeric or boolean.';
+        END IF;
+    END IF;
+    IF p_key = p_prediction OR p_key = p_label OR p_prediction = p_label THEN
+        RAISE EXCEPTION 'the key, prediction and label columns must be different columns'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The probability of a multiclass model's prediction.
+    IF p_probability IS NOT NULL THEN
+        IF p_prediction IS NULL OR task IS DISTINCT FROM 'multiclass' THEN
+            RAISE EXCEPTION 'a probability column goes with a prediction column of a multiclass model'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a := @extschema@._ml_attribute(p_table, p_probability, 'probability');
+        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'probability column "%" has type %', p_probability, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A probability column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'probability column "%" is a generated column', p_probability
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        IF p_probability IN (p_key, p_prediction, p_label) THEN
+            RAISE EXCEPTION 'the key, prediction, probability and label columns must be different columns'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+
+    -- A labels table: rows (key, value) arriving later.
+    IF p_label_table IS NOT NULL THEN
+        IF p_label IS NOT NULL THEN
+            RAISE EXCEPTION 'labels come from a label column or from a labels table, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_label_key IS NULL OR p_label_value IS NULL THEN
+            RAISE EXCEPTION 'a labels table needs label_key and label_value' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'label_key names its column holding the key, label_value its column holding the label.';
+        END IF;
+        IF p_label_table = p_table THEN
+            RAISE EXCEPTION 'the labels table is the attached table itself' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Use label => column for a label column of the attached table.';
+        END IF;
+        SELECT * INTO lrel FROM pg_class c WHERE c.oid = p_label_table;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', p_label_table::oid USING ERRCODE = 'undefined_table';
+        END IF;
+        IF lrel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', p_label_table USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF NOT pg_has_role(p_actor, lrel.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table %', p_label_table USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_key, 'label key');
+        IF a.atttypid <> key_type THEN
+            RAISE EXCEPTION 'label key column "%" has type %, but key column "%" has type %', p_label_key,
+                            format_type(a.atttypid, NULL), p_key, format_type(key_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_value, 'label value');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label value column "%" has type %', p_label_value, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label is numeric or boolean.';
+        END IF;
+        IF p_label_key = p_label_value THEN
+            RAISE EXCEPTION 'label_key and label_value must be different columns' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF p_label_key IS NOT NULL OR p_label_value IS NOT NULL THEN
+        RAISE EXCEPTION 'label_key and label_value go with label_table' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The features: given, or every column but the key, prediction and label columns (and
+    -- those the model's spec ignores).
+    IF p_features IS NULL THEN
+        SELECT m.spec -> 'ignore' INTO ignored
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        SELECT array_agg(c.attname::text ORDER BY c.attnum) INTO feats
+        FROM pg_attribute c
+        WHERE c.attrelid = p_table AND c.attnum > 0 AND NOT c.attisdropped
+          AND c.attname IS DISTINCT FROM p_key AND c.attname IS DISTINCT FROM p_prediction
+          AND c.attname IS DISTINCT FROM p_label AND c.attname IS DISTINCT FROM p_probability
+          AND NOT coalesce(ignored ? c.attname::text, false);
+        IF feats IS NULL THEN
+            RAISE EXCEPTION 'table % has no column left to be a feature', p_table USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        IF cardinality(p_features) = 0 THEN
+            RAISE EXCEPTION 'features must name at least one column' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF array_position(p_features, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        IF (SELECT count(DISTINCT x) FROM unnest(p_features) x) <> cardinality(p_features) THEN
+            RAISE EXCEPTION 'features name a column more than once' USING ERRCODE = 'duplicate_column';
+        END IF;
+        feats := p_features;
+    END IF;
+    FOREACH f IN ARRAY feats LOOP
+        a := @extschema@._ml_attribute(p_table, f, 'feature');
+        IF f IN (p_key, p_prediction, p_label) OR f = p_probability THEN
+            RAISE EXCEPTION 'column "%" is the key, prediction or label column and cannot also be a feature', f
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cls := @extschema@._ml_column_class(a.atttypid);
+        IF cls = 'other' THEN
+            RAISE EXCEPTION 'column "%" has type %, which cannot be a feature', f, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].';
+        END IF;
+        IF a.attgenerated <> '' AND p_prediction IS NOT NULL THEN
+            RAISE EXCEPTION 'feature column "%" is a generated column', f USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Generated columns are computed after BEFORE triggers, which write the prediction column.';
+        END IF;
+    END LOOP;
+
+    INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
+                                            label_column, features, label_table, label_key_column,
+                                            label_value_column, mode, created_by, probability_column)
+    VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
+            p_label_value, p_mode, p_actor, p_probability);
+
+    -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
+    -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
+    SELECT string_agg(quote_ident(c), ', '), 'ROW(' || string_agg('OLD.' || quote_ident(c), ', ') || ')',
+           'ROW(' || string_agg('NEW.' || quote_ident(c), ', ') || ')'
+    INTO watched, old_row, new_row
+    FROM unnest(ARRAY[p_key::text] || feats) c;
+    IF p_prediction IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_score_insert BEFORE INSERT ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'score');
+        EXECUTE format('CREATE TRIGGER pg_learn_score_update BEFORE UPDATE OF %s ON %s FOR EACH ROW '
+                       'WHEN (%s IS DISTINCT FROM %s) EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)',
+                       watched, p_table, old_row, new_row, 'score');
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
+    cond := format('%s IS DISTINCT FROM %s', old_row, new_row);
+    IF p_label IS NOT NULL THEN
+        watched := watched || ', ' || quote_ident(p_label);
+        cond := cond || format(' OR (OLD.%1$I IS NULL AND NEW.%1$I IS NOT NULL)', p_label);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    -- One label trigger per labels table, whatever the number of tables it labels.
+    IF p_label_table IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p_label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_label AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_label_table, 'label');
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, name)
+FROM PUBLIC;
+CREATE FUNCTION @extschema@.ml_attach(tbl regclass, model text, key name, prediction name DEFAULT NULL,
+                                      label name DEFAULT NULL, features text[] DEFAULT NULL,
+                                      alias text DEFAULT 'production', mode text DEFAULT 'queue',
+                                      label_table regclass DEFAULT NULL, label_key name DEFAULT NULL,
+                                      label_value name DEFAULT NULL, probability name DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name) IS
+    'Scores the rows of a table with a model as they arrive, logs the predictions and learns from their labels';
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name)
+FROM PUBLIC;
+
 -- ---------------------------------------------------------------------------------------------
 -- Part 60: monitoring.
 
@@ -470,3 +761,176 @@ WHERE x.value IS NOT NULL
 ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
 
 DROP FUNCTION @extschema@._ml_is_classifier(text);
+
+-- Multiclass models in monitoring: per-window class states (ml_class_metric_state), the label
+-- trigger also fires for a class label, ml_monitor_refresh rolls them up, ml_model_metrics shows
+-- accuracy, logloss, macro_f1 and recall:<class>.
+ALTER TABLE @extschema@.ml_monitor_windows ADD COLUMN class_state @extschema@.ml_class_metric_state;
+DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+    FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
+                       OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
+    EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    width interval;
+    oldest timestamptz;
+    n bigint;
+BEGIN
+    IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be positive (or NULL: every pending event)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    width := @extschema@._ml_setting('bucket_width')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
+    WITH taken AS (
+        DELETE FROM @extschema@.ml_monitor_inbox i
+        WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
+        RETURNING i.prediction_id, i.events
+    ), ev AS (
+        -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
+        -- per event; a binary classifier's score is the probability of label 1)
+        SELECT l.model_name, l.version, l.variant,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
+               (t.events & 1) <> 0 AS is_prediction,
+               (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
+               m.task = 'binary' AS classifier,
+               m.task = 'multiclass' AS multiclass,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities
+        FROM taken t
+        JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
+        JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    ), scored AS (
+        -- A label enters the metric state when its score is finite and, for a classifier, the
+        -- label is 0 or 1 (a multiclass model's: a class, with the class probabilities logged);
+        -- otherwise it is counted in unscored_labels.
+        SELECT ev.*,
+               ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
+               AND CASE WHEN ev.multiclass THEN ev.label_class IS NOT NULL AND ev.probabilities IS NOT NULL
+                        WHEN ev.classifier THEN ev.label IN (0, 1)
+                        ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
+        FROM ev
+        WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), agg AS (
+        SELECT s.model_name, s.version, s.variant, s.bucket,
+               count(*) FILTER (WHERE s.is_prediction) AS predictions,
+               min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
+               max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
+               @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
+               count(*) FILTER (WHERE s.is_label) AS labels,
+               @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
+               @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
+                   FILTER (WHERE s.is_label AND s.labeled_at IS NOT NULL) AS label_delay,
+               max(s.labeled_at) FILTER (WHERE s.is_label) AS last_labeled_at,
+               coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
+                            FILTER (WHERE s.in_metrics AND s.classifier),
+                        @extschema@.ml_regression_state(s.score, s.label)
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier AND NOT s.multiclass)) AS metric_state,
+               @extschema@.ml_class_state(s.label_class, s.probabilities)
+                   FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
+               bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels
+        FROM scored s
+        GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), up AS (
+        INSERT INTO @extschema@.ml_monitor_windows AS w
+            (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
+             features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
+             unscored_labels, updated_at, class_state)
+        SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
+               a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state
+        FROM agg a
+        ORDER BY a.model_name, a.version, a.variant, a.bucket
+        ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
+            predictions = w.predictions + excluded.predictions,
+            first_predicted_at = least(w.first_predicted_at, excluded.first_predicted_at),
+            last_predicted_at = greatest(w.last_predicted_at, excluded.last_predicted_at),
+            scores = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.scores), (excluded.scores)) v(x)),
+            features = (SELECT @extschema@.ml_profile_merge(x) FROM (VALUES (w.features), (excluded.features)) v(x)),
+            labels = w.labels + excluded.labels,
+            label_values = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_values), (excluded.label_values)) v(x)),
+            label_delay = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_delay), (excluded.label_delay)) v(x)),
+            last_labeled_at = greatest(w.last_labeled_at, excluded.last_labeled_at),
+            metric_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.metric_state), (excluded.metric_state)) v(x)),
+            unit_scores = CASE WHEN w.unit_scores IS NULL THEN excluded.unit_scores
+                               WHEN excluded.unit_scores IS NULL THEN w.unit_scores
+                               ELSE w.unit_scores AND excluded.unit_scores END,
+            unscored_labels = w.unscored_labels + excluded.unscored_labels,
+            updated_at = excluded.updated_at,
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x))
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM taken;
+    UPDATE @extschema@.ml_monitor_state
+    SET refreshed_at = now(), refreshed_by = p_actor, refreshed_events = n, total_events = total_events + n;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE VIEW @extschema@.ml_model_metrics WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
+CROSS JOIN LATERAL (
+    SELECT m.task = 'binary' AS classifier, m.task = 'multiclass' AS multiclass
+) k
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'labels', w.labels::float8),
+    (3, 'label_coverage', CASE WHEN w.predictions > 0 THEN w.labels::float8 / w.predictions END),
+    (4, 'label_delay_mean', @extschema@.ml_mean(w.label_delay)),
+    (5, 'label_delay_p50', @extschema@.ml_quantile(w.label_delay, 0.5)),
+    (6, 'label_delay_p95', @extschema@.ml_quantile(w.label_delay, 0.95)),
+    (7, 'score_mean', @extschema@.ml_mean(w.scores)),
+    (8, 'nan_scores', @extschema@.ml_nan_count(w.scores)::float8),
+    (9, 'inf_scores', @extschema@.ml_inf_count(w.scores)::float8),
+    (10, 'label_mean', @extschema@.ml_mean(w.label_values)),
+    (11, 'unscored_labels', w.unscored_labels::float8),
+    (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8)
+                          WHEN k.multiclass THEN @extschema@.ml_accuracy(w.class_state) END),
+    (13, 'auc', CASE WHEN k.classifier THEN @extschema@.ml_auc(w.metric_state) END),
+    (14, 'logloss', CASE WHEN k.classifier AND w.unit_scores THEN @extschema@.ml_logloss(w.metric_state)
+                         WHEN k.multiclass THEN @extschema@.ml_logloss(w.class_state) END),
+    (15, 'mae', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_mae(w.metric_state) END),
+    (16, 'rmse', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_rmse(w.metric_state) END),
+    (17, 'r2', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_r2(w.metric_state) END),
+    (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END)
+    -- a multiclass model's recall of each class, by class (byte order)
+    UNION ALL
+    SELECT 100 + r.n, 'recall:' || r.class, r.recall
+    FROM @extschema@.ml_class_report(w.class_state) WITH ORDINALITY r(class, "precision", recall, f1, support, n)
+    WHERE k.multiclass
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_metrics IS
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class)';
+
+-- ml_monitor_reset queues a row with a class label (multiclass) as a prediction and its label.
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_reset(p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    DELETE FROM @extschema@.ml_monitor_windows;
+    WITH gone AS (
+        DELETE FROM @extschema@.ml_monitor_inbox RETURNING 1
+    ), queued AS (
+        INSERT INTO @extschema@.ml_monitor_inbox (prediction_id, events)
+        SELECT l.prediction_id, CASE WHEN l.label IS NULL AND l.label_class IS NULL THEN 1 ELSE 3 END
+        FROM @extschema@.ml_prediction_log l
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM queued;
+    UPDATE @extschema@.ml_monitor_state SET reset_at = now(), total_events = 0;
+    RETURN n;
+END
+$$;

@@ -1,0 +1,108 @@
+// Label arrival: a label joined to its logged prediction (and its shadows') and queued, once.
+#include "pg/feedback/feedback.hpp"
+
+using pg_learn::core::ErrorKind;
+using pg_learn::core::fail;
+
+namespace pg_learn::pg::feedback {
+
+void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const core::Label& y) {
+    if (task == core::Task::Multiclass) {
+        core::check_label(kind, task, y);
+        class_ids.push_back(id);
+        return;
+    }
+    // Other tasks learn numbers: a boolean is 1 or 0, as it always was.
+    core::check_label(kind, task, y.type == core::Label::Type::Boolean ? core::Label::of_number(y.number) : y);
+    ids.push_back(id);
+}
+
+namespace {
+
+// The label as the log and the queue store it: a number (label), or a class (label_class).
+void queue_label(const Attachment& a, const std::vector<int64>& ids, const core::Label& y, bool as_class,
+                 uint64& queued) {
+    if (ids.empty()) return;
+    std::string cls;
+    double number = y.number;
+    if (as_class) cls = core::class_of_label(y);
+    else if (y.type == core::Label::Type::Text && !core::parse_number_label(y.text, number))
+        fail(ErrorKind::Internal, "a text label that is not a number");  // (not reached: check_label refuses it)
+    TimestampTz now = GetCurrentTimestamp();
+    // Sync labels are queued too, marked: learn_sync learns them just before the transaction
+    // commits. Unmarked ones wait for ml_learn_pending.
+    spi_guard([&]() {
+        Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * ids.size()));
+        for (size_t i = 0; i < ids.size(); i++) elems[i] = Int64GetDatum(ids[i]);
+        ArrayType* arr = construct_array(elems, static_cast<int>(ids.size()), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+        Oid types[5] = {INT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
+        Datum args[5] = {PointerGetDatum(arr), Float8GetDatum(number), TimestampTzGetDatum(now), BoolGetDatum(a.sync),
+                         as_class ? PointerGetDatum(cstring_to_text_with_len(cls.data(), static_cast<int>(cls.size())))
+                                  : Datum(0)};
+        const char nulls[6] = {' ', as_class ? 'n' : ' ', ' ', ' ', as_class ? ' ' : 'n', '\0'};
+        queued += spi_run(
+            schema_plan(g_plans.label_queue,
+                 "WITH u AS (UPDATE %s.ml_prediction_log l SET label = $2, label_class = $5, labeled_at = $3"
+                 " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.label IS NULL AND l.label_class IS NULL"
+                 " RETURNING l.prediction_id, l.model_name, l.version)"
+                 " INSERT INTO %s.ml_label_queue (prediction_id, model_name, version, label, sync, label_class)"
+                 " SELECT u.prediction_id, u.model_name, u.version, $2, $4, $5 FROM u",
+                 5, types),
+            args, nulls, false, 0, SPI_OK_INSERT, "queueing a label");
+    });
+}
+
+}  // namespace
+
+// (marked sync for a sync attachment: learned when the transaction commits)
+void apply_label(Oid nsp, const Attachment& a, const LabelBatch& batch, const core::Label& y) {
+    uint64 n = 0;
+    queue_label(a, batch.ids, y, false, n);
+    queue_label(a, batch.class_ids, y, true, n);
+    if (a.sync && n > 0) sync_queued(nsp);
+}
+
+// A label that arrived for a key: joined to the latest served prediction of that key in the
+// table and the shadow predictions made with it. Ignored when that prediction has its label
+// already (a label is set once) or when the key was never scored.
+void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
+    uint64 n = 0;
+    spi_guard([&]() {
+        Oid types[2] = {REGCLASSOID, TEXTOID};
+        Datum args[2] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key)};
+        n = spi_run(
+            schema_plan(g_plans.find,
+                 "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind"
+                 " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
+                 " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"
+                 " WHERE l.table_name OPERATOR(pg_catalog.=) $1 AND l.key OPERATOR(pg_catalog.=) $2"
+                 " AND l.prediction_id OPERATOR(pg_catalog.>=) (SELECT pg_catalog.max(p.prediction_id)"
+                 " FROM %s.ml_prediction_log p WHERE p.table_name OPERATOR(pg_catalog.=) $1"
+                 " AND p.key OPERATOR(pg_catalog.=) $2 AND p.served)"
+                 " ORDER BY l.prediction_id",
+                 2, types),
+            // Not read-only: a fresh snapshot in READ COMMITTED, so that a prediction committed
+            // while this statement waited for the row it labels is the one found.
+            args, nullptr, false, 0, SPI_OK_SELECT, "finding a prediction");
+    });
+    if (n == 0) return;  // never scored: nothing to learn from
+    LabelBatch batch;
+    SPITupleTable* tt = SPI_tuptable;
+    for (uint64 i = 0; i < n; i++) {
+        Datum d[4];
+        bool dn[4];
+        spi_row(tt, i, 4, d, dn);
+        bool served = DatumGetBool(d[1]), labelled = DatumGetBool(d[2]);
+        if (i == 0 && labelled) return;  // the served prediction has its label: set once
+        if (i > 0 && served) continue;   // (not reached: the first row is the latest served one)
+        if (labelled) continue;
+        if (dn[3]) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(DatumGetInt64(d[0])) + " no longer exists");
+        const std::string kind = text_of(d[3]);
+        const core::ModelFamily* family = core::family_by_kind(kind);
+        if (!family) fail(ErrorKind::Internal, "unknown model kind");
+        batch.add(DatumGetInt64(d[0]), kind, family->task, y);
+    }
+    apply_label(nsp, a, batch, y);
+}
+
+}  // namespace pg_learn::pg::feedback

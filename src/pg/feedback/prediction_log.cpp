@@ -1,0 +1,200 @@
+// The prediction log: rows written directly (heap and indexes) or through SPI, served and shadow.
+#include "pg/feedback/feedback.hpp"
+
+using pg_learn::core::ErrorKind;
+using pg_learn::core::fail;
+
+namespace pg_learn::pg::feedback {
+
+// ---- writing the log -------------------------------------------------------------------------
+
+// The log's rows are inserted directly (heap and indexes, with its constraints checked), not
+// through SPI: starting an executor per row would cost more than the row itself. What the insert
+// needs is opened once per transaction, owned by the top transaction (a subtransaction that
+// rolls back leaves it intact), and closed before commit. While the log table has triggers of
+// its own (pg_learn creates none), or columns this code does not know, rows go through SPI.
+struct LogWriter {
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    bool open = false;
+    bool direct = false;
+    bool stale = false;
+    Oid relid = InvalidOid;
+    Relation rel = nullptr;
+    EState* estate = nullptr;
+    ResultRelInfo* rri = nullptr;
+    TupleTableSlot* slot = nullptr;
+    Oid seq = InvalidOid;
+};
+LogWriter g_log;
+bool g_log_callbacks = false;
+
+constexpr int kLogColumns = 16;
+const char* const kLogColumnNames[kLogColumns] = {
+    "prediction_id", "model_name", "version", "variant", "served", "table_name", "key",
+    "predicted_at", "score", "features", "label", "labeled_at", "learned_at",
+    "predicted_class", "probabilities", "label_class"};
+
+// Plain PostgreSQL code.
+void log_close(bool commit) {
+    if (g_log.open && commit && g_log.direct) {
+        ResourceOwner save = CurrentResourceOwner;
+        CurrentResourceOwner = TopTransactionResourceOwner;
+        ExecDropSingleTupleTableSlot(g_log.slot);
+        ExecCloseIndices(g_log.rri);
+        table_close(g_log.rel, NoLock);
+        FreeExecutorState(g_log.estate);
+        CurrentResourceOwner = save;
+    }
+    // On abort the resource owner releases the relation, and the memory goes with the
+    // transaction's.
+    g_log = LogWriter{};
+}
+
+void log_on_xact(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+        case XACT_EVENT_PARALLEL_PRE_COMMIT:
+        case XACT_EVENT_PRE_PREPARE: log_close(true); break;
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PARALLEL_ABORT:
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PREPARE: g_log = LogWriter{}; break;
+    }
+}
+
+void log_on_relcache(Datum, Oid relid) {
+    if (g_log.open && (relid == InvalidOid || relid == g_log.relid)) g_log.stale = true;
+}
+
+void log_open(Oid relid) {
+    if (!g_log_callbacks) {
+        RegisterXactCallback(log_on_xact, nullptr);
+        CacheRegisterRelcacheCallback(log_on_relcache, Datum(0));
+        g_log_callbacks = true;
+    }
+    if (g_log.open && g_log.lxid != MyProc->lxid) g_log = LogWriter{};  // a transaction we missed the end of
+    if (g_log.open && (g_log.stale || g_log.relid != relid)) log_close(true);
+    if (g_log.open) return;
+    MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+    ResourceOwner save = CurrentResourceOwner;
+    CurrentResourceOwner = TopTransactionResourceOwner;
+    Relation rel = table_open(relid, RowExclusiveLock);
+    TupleDesc desc = RelationGetDescr(rel);
+    // (Foreign keys referencing the log give it triggers for UPDATE and DELETE, which an insert
+    // does not fire.)
+    TriggerDesc* trig = rel->trigdesc;
+    bool direct = desc->natts == kLogColumns && rel->rd_rel->relkind == RELKIND_RELATION &&
+                  (!trig || !(trig->trig_insert_before_row || trig->trig_insert_after_row || trig->trig_insert_instead_row ||
+                              trig->trig_insert_before_statement || trig->trig_insert_after_statement ||
+                              trig->trig_insert_new_table));
+    for (int i = 0; direct && i < kLogColumns; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        direct = !att->attisdropped && strcmp(NameStr(att->attname), kLogColumnNames[i]) == 0;
+    }
+    LogWriter w;
+    w.lxid = MyProc->lxid;
+    w.open = true;
+    w.relid = relid;
+    w.direct = direct;
+    if (direct) {
+        w.rel = rel;
+        w.estate = CreateExecutorState();
+        RangeTblEntry* rte = makeNode(RangeTblEntry);
+        rte->rtekind = RTE_RELATION;
+        rte->relid = relid;
+        rte->relkind = RELKIND_RELATION;
+        rte->rellockmode = RowExclusiveLock;
+        ExecInitRangeTable(w.estate, list_make1(rte));
+        w.rri = makeNode(ResultRelInfo);
+        InitResultRelInfo(w.rri, rel, 1, nullptr, 0);
+        ExecOpenIndices(w.rri, false);
+        w.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+        w.seq = g_log_seq;
+    } else {
+        table_close(rel, NoLock);
+    }
+    CurrentResourceOwner = save;
+    MemoryContextSwitchTo(old);
+    g_log = w;
+}
+
+// Inserts one row (values in the log's column order, prediction_id filled here); returns its id.
+int64 log_insert_direct(Datum* values, bool* nulls) {
+    int64 id = nextval_internal(g_log.seq, false);
+    values[0] = Int64GetDatum(id);
+    nulls[0] = false;
+    TupleTableSlot* slot = g_log.slot;
+    ExecClearTuple(slot);
+    memcpy(slot->tts_values, values, sizeof(Datum) * kLogColumns);
+    memcpy(slot->tts_isnull, nulls, sizeof(bool) * kLogColumns);
+    ExecStoreVirtualTuple(slot);
+    g_log.estate->es_output_cid = GetCurrentCommandId(true);
+    ExecSimpleRelationInsert(g_log.rri, g_log.estate, slot);
+    ResetPerTupleExprContext(g_log.estate);
+    return id;
+}
+
+// ---- logging ---------------------------------------------------------------------------------
+
+// Logs the served prediction and every shadow's (SPI connected as the owner).
+void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, const Prediction& served_pred,
+                     Jsonb* features, const core::Observation& obs, std::vector<Logged>& logged) {
+    logged.clear();
+    TimestampTz now = GetCurrentTimestamp();
+    pg_guard([&]() { log_open(g_log_rel); });
+    auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, const Prediction& p) {
+        // The row in the log's column order; the SPI path binds columns 1 to 14 as $1 to $14.
+        Datum values[kLogColumns];
+        bool nulls[kLogColumns];
+        pg_guard([&]() {
+            for (int i = 0; i < kLogColumns; i++) nulls[i] = true;
+            values[1] = PointerGetDatum(cstring_to_text_with_len(a.model.data(), static_cast<int>(a.model.size())));
+            values[2] = Int32GetDatum(m.version);
+            values[3] = PointerGetDatum(cstring_to_text_with_len(alias.data(), static_cast<int>(alias.size())));
+            values[4] = BoolGetDatum(is_served);
+            values[5] = ObjectIdGetDatum(a.rel);
+            values[6] = PointerGetDatum(key);
+            values[7] = TimestampTzGetDatum(now);
+            values[8] = Float8GetDatum(p.score);
+            values[9] = JsonbPGetDatum(features);
+            for (int i = 1; i <= 9; i++) nulls[i] = false;
+            nulls[8] = p.score_null;
+            values[13] = p.predicted_class;
+            nulls[13] = p.class_null;
+            values[14] = p.probabilities;
+            nulls[14] = p.probabilities == 0;
+        });
+        int64 id = 0;
+        if (g_log.direct) {
+            pg_guard([&]() { id = log_insert_direct(values, nulls); });
+            logged.push_back({id, m});
+            return;
+        }
+        spi.need();
+        spi_guard([&]() {
+            Oid types[14] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
+                             FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+            char n[15];
+            for (int i = 0; i < 14; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
+            n[14] = '\0';
+            spi_run(schema_plan(g_plans.log,
+                                "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
+                                " predicted_at, score, features, label, labeled_at, learned_at, predicted_class,"
+                                " probabilities) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                                " RETURNING prediction_id",
+                                14, types),
+                    values + 1, n, false, 1, SPI_OK_INSERT_RETURNING, "logging a prediction");
+            bool isnull = false;
+            id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        });
+        logged.push_back({id, m});
+    };
+    insert(*served.alias, served.model, true, served_pred);
+    for (const std::string& shadow : a.shadows) {
+        DeployedModel m = statement_model(nsp, a.model, shadow);
+        insert(shadow, m, false, predict_row(*m.model, obs, true));
+    }
+}
+
+}  // namespace pg_learn::pg::feedback
