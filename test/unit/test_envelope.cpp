@@ -1,0 +1,159 @@
+// The shared binary envelope: every type writes the bytes it wrote before (golden digests) and
+// refuses a format version newer than it reads with the same message as ml_model.
+#include "test_util.hpp"
+
+#include "core/common/envelope.hpp"
+#include "core/common/xxhash.hpp"
+#include "core/metrics/class_metrics.hpp"
+#include "core/metrics/metrics.hpp"
+#include "core/models/model.hpp"
+#include "core/sketches/hll.hpp"
+#include "core/sketches/kll.hpp"
+#include "core/sketches/space_saving.hpp"
+#include "core/stats/feature_stats.hpp"
+#include "core/stats/profile.hpp"
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pg_learn::test {
+namespace {
+
+using core::ClassMetricState;
+using core::FeatureStats;
+using core::HyperLogLog;
+using core::KllSketch;
+using core::MetricState;
+using core::Profile;
+using core::SpaceSaving;
+using core::StatsKind;
+
+core::Observation num_obs(int i) {
+    core::Observation o;
+    o.add_numeric("a", std::sin(i * 1.3));
+    o.add_numeric("b", i % 5 - 2.0);
+    return o;
+}
+
+std::string as_string(const uint8_t* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
+
+template <typename T>
+std::string state_bytes(const T& s) {
+    std::string b(s.encoded_size(), '\0');
+    s.encode(reinterpret_cast<uint8_t*>(&b[0]), b.size());
+    return b;
+}
+
+// One value of every type, built deterministically; encoded with the current code.
+struct Sample {
+    const char* name;
+    std::string bytes;
+};
+
+std::vector<Sample> samples() {
+    std::vector<Sample> out;
+    KllSketch k;
+    for (int i = 0; i < 1000; i++) k.update(std::sin(i * 0.37) * 100);
+    std::string kb;
+    k.encode(kb);
+    out.push_back({"kll", kb});
+    HyperLogLog h;
+    for (int i = 0; i < 50; i++) h.add("item" + std::to_string(i));
+    std::string hb;
+    h.encode(hb);
+    out.push_back({"hll", hb});
+    SpaceSaving ss(8);
+    for (int i = 0; i < 200; i++) ss.update("v" + std::to_string(i * i % 13));
+    std::string sb;
+    ss.encode(sb);
+    out.push_back({"space_saving", sb});
+
+    FeatureStats num(StatsKind::Numeric);
+    for (int i = 0; i < 500; i++) num.add(std::cos(i * 0.11) * 10 + i % 3);
+    num.add_null();
+    out.push_back({"ml_stats numeric", num.encode()});
+    FeatureStats cat(StatsKind::Categorical);
+    for (int i = 0; i < 300; i++) cat.add("c" + std::to_string(i % 17));
+    out.push_back({"ml_stats categorical", cat.encode()});
+
+    Profile p;
+    for (int i = 0; i < 60; i++) {
+        p.start_row();
+        p.add_number("x", i * 0.5);
+        p.add_boolean("flag", i % 2 == 0);
+        p.add_string("color", i % 3 ? "red" : "blue");
+        if (i % 5 == 0) p.add_null("y");
+    }
+    out.push_back({"ml_profile", p.encode()});
+
+    MetricState rk = MetricState::make_ranking();
+    MetricState cf = MetricState::make_confusion(0.5);
+    MetricState ll = MetricState::make_logloss();
+    MetricState cb = MetricState::make_calibration(4);
+    MetricState rg = MetricState::make_regression();
+    MetricState eq = MetricState::make_equality();
+    for (int i = 0; i < 40; i++) {
+        const double s = (i * 7 % 10) / 10.0 + 0.05;
+        const bool y = i % 3 != 0;
+        rk.as<core::RankingCounts>().add(s, y);
+        cf.as<core::ConfusionCounts>().add(s, y);
+        ll.as<core::LogLossSum>().add(s, y);
+        cb.as<core::CalibrationBins>().add(s, y);
+        rg.as<core::RegressionSums>().add(s * 3, i * 0.1);
+        eq.as<core::EqualityCounts>().add(y);
+    }
+    for (const auto& [n, m] : {std::pair{"ml_metric_state ranking", &rk}, {"ml_metric_state confusion", &cf},
+                               {"ml_metric_state logloss", &ll}, {"ml_metric_state calibration", &cb},
+                               {"ml_metric_state regression", &rg}, {"ml_metric_state equality", &eq}})
+        out.push_back({n, state_bytes(*m)});
+
+    ClassMetricState cm(false, core::Average::Macro);
+    for (int i = 0; i < 50; i++) cm.add(i % 3 ? "cat" : "dog", i % 4 ? "cat" : "eel");
+    out.push_back({"ml_class_metric_state", state_bytes(cm)});
+
+    core::LinearModel lm = model_of(R"({"model":"logistic_regression","optimizer":"adagrad","scale":true})");
+    for (int i = 0; i < 30; i++) lm.learn(num_obs(i), double(i % 2));
+    const std::vector<uint8_t> mb = encode(lm);
+    out.push_back({"ml_model", as_string(mb.data(), mb.size())});
+    return out;
+}
+
+}  // namespace
+
+// The bytes every type wrote before the envelope was shared (the formats of release 0.1.0): a
+// digest of each sample's encoding, taken before the consolidation, which must not change it.
+TEST(Envelope, EveryTypeWritesTheSameBytes) {
+    struct Golden {
+        const char* name;
+        size_t size;
+        uint64_t digest;
+    };
+    const Golden golden[] = {
+        {"kll", 6152, 0x2ec928d2eb7f4b54ull},
+        {"hll", 262, 0xc3bc369e3d570e13ull},
+        {"space_saving", 188, 0x1a099d24ef096f83ull},
+        {"ml_stats numeric", 2272, 0x982d1abc5911e09full},
+        {"ml_stats categorical", 558, 0xb987d2cde09ca51aull},
+        {"ml_profile", 1716, 0x2810ad63a0feee50ull},
+        {"ml_metric_state ranking", 288, 0x5890fcf126b78bb2ull},
+        {"ml_metric_state confusion", 64, 0x4a35cd5be58392cbull},
+        {"ml_metric_state logloss", 68, 0xa32a8bf715758577ull},
+        {"ml_metric_state calibration", 208, 0xb3f9699f651e5ee4ull},
+        {"ml_metric_state regression", 224, 0x0c614403a8988f64ull},
+        {"ml_metric_state equality", 40, 0x0ea38b35f8b8cf17ull},
+        {"ml_class_metric_state", 131, 0x55ddf29ebcd7af72ull},
+        {"ml_model", 504, 0xd2fac966077745d5ull},
+    };
+    const std::vector<Sample> got = samples();
+    ASSERT_EQ(got.size(), std::size(golden));
+    for (size_t i = 0; i < got.size(); i++) {
+        SCOPED_TRACE(got[i].name);
+        EXPECT_STREQ(got[i].name, golden[i].name);
+        EXPECT_EQ(got[i].bytes.size(), golden[i].size);
+        EXPECT_EQ(core::xxh64(got[i].bytes.data(), got[i].bytes.size(), 0), golden[i].digest);
+    }
+}
+
+}  // namespace pg_learn::test
