@@ -120,6 +120,45 @@ std::vector<Sample> samples() {
     return out;
 }
 
+// Decodes a sample by its name: the type's own decoder.
+void decode_sample(const std::string& name, const std::string& b) {
+    const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+    if (name == "kll") KllSketch::decode(p, b.size());
+    else if (name == "hll") HyperLogLog::decode(p, b.size());
+    else if (name == "space_saving") SpaceSaving::decode(p, b.size());
+    else if (name.rfind("ml_stats", 0) == 0) FeatureStats::decode(p, b.size());
+    else if (name == "ml_profile") Profile::decode(p, b.size());
+    else if (name.rfind("ml_metric_state", 0) == 0) MetricState::decode(p, b.size());
+    else if (name == "ml_class_metric_state") ClassMetricState::decode(p, b.size());
+    else if (name == "ml_model") core::decode_model(p, b.size());
+    else ADD_FAILURE() << "no decoder for " << name;
+}
+
+// The name a type's messages use.
+std::string what_of(const std::string& name) {
+    if (name == "kll") return "KLL sketch";
+    if (name == "hll") return "HyperLogLog sketch";
+    if (name == "space_saving") return "top-k summary";
+    return name.substr(0, name.find(' '));
+}
+
+std::string with_version(std::string b, uint16_t v) {
+    std::memcpy(&b[4], &v, 2);
+    return b;
+}
+
+// The error a decoder throws (its kind checked to be InvalidBinary, 22P03).
+Error decode_failure(const std::string& name, const std::string& b) {
+    try {
+        decode_sample(name, b);
+    } catch (const Error& e) {
+        EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(ErrorKind::InvalidBinary)) << e.what();
+        return e;
+    }
+    ADD_FAILURE() << name << ": nothing was thrown";
+    return Error(ErrorKind::Internal, "");
+}
+
 }  // namespace
 
 // The bytes every type wrote before the envelope was shared (the formats of release 0.1.0): a
@@ -154,6 +193,91 @@ TEST(Envelope, EveryTypeWritesTheSameBytes) {
         EXPECT_EQ(got[i].bytes.size(), golden[i].size);
         EXPECT_EQ(core::xxh64(got[i].bytes.data(), got[i].bytes.size(), 0), golden[i].digest);
     }
+}
+
+// Every type reads back what it wrote, and refuses a format version newer than it reads with
+// ml_model's message, detail and hint (22P03), before looking at anything else (the version
+// field is under every checksum but the payload-only ones, and is checked first).
+TEST(Envelope, EveryTypeRefusesANewerFormatVersion) {
+    for (const Sample& s : samples()) {
+        SCOPED_TRACE(s.name);
+        decode_sample(s.name, s.bytes);
+        for (uint16_t v : {uint16_t(2), uint16_t(9), uint16_t(65535)}) {
+            const Error e = decode_failure(s.name, with_version(s.bytes, v));
+            EXPECT_EQ(std::string(e.what()),
+                      what_of(s.name) + " format version " + std::to_string(v) + " is newer than this pg_learn reads");
+            EXPECT_EQ(e.detail(), "this build reads format versions up to 1");
+            EXPECT_EQ(e.hint(), "The value was written by a newer pg_learn: upgrade the extension to read it.");
+        }
+    }
+}
+
+// Format version 0, which nothing wrote, keeps each type's 0.1.0 message.
+TEST(Envelope, VersionZeroKeepsEachTypesMessage) {
+    for (const Sample& s : samples()) {
+        SCOPED_TRACE(s.name);
+        const std::string what = what_of(s.name);
+        const Error e = decode_failure(s.name, with_version(s.bytes, 0));
+        std::string want = "invalid binary " + what + ": unsupported format version 0";
+        if (what == "ml_model") want = "invalid binary ml_model: format version 0";
+        if (what == "ml_stats" || what == "ml_profile") want = "unsupported " + what + " format version 0";
+        EXPECT_EQ(std::string(e.what()), want);
+    }
+}
+
+// A newer format inside a value keeps its detail and hint under the outer type's prefix.
+TEST(Envelope, NestedNewerVersionKeepsDetailAndHint) {
+    KllSketch k;
+    for (int i = 0; i < 10; i++) k.update(i);
+    std::string kb;
+    k.encode(kb);
+    try {
+        KllSketch::decode(reinterpret_cast<const uint8_t*>(with_version(kb, 3).data()), kb.size());
+        ADD_FAILURE() << "nothing was thrown";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), "KLL sketch format version 3 is newer than this pg_learn reads");
+        EXPECT_EQ(e.detail(), "this build reads format versions up to 1");
+    }
+}
+
+// The shared checks, on a layout of their own: length, checksum, and seal_header writing both.
+TEST(Envelope, HeaderSpecSealsAndVerifies) {
+    using namespace core;
+    const HeaderSpec spec{"test value", {'T', 'E', 'S', 'T'}, 1, 24, LengthField::Total32, 8,
+                          ChecksumKind::AllButField, 16, 42, HeaderWording::Stats};
+    std::string b;
+    detail::ByteWriter w(b);
+    begin_header(spec, w);
+    w.put<uint16_t>(7);
+    w.put<uint32_t>(0);
+    w.put<uint32_t>(5);
+    w.put<uint64_t>(0);
+    w.put<uint64_t>(123456789);
+    auto* d = reinterpret_cast<uint8_t*>(&b[0]);
+    seal_header(spec, d, b.size());
+    uint32_t total;
+    std::memcpy(&total, d + 8, 4);
+    EXPECT_EQ(total, b.size());
+    detail::ByteReader r(d, b.size(), spec.what);
+    EXPECT_EQ(open_header(spec, r, b.size()), 1);
+    verify_header(spec, d, b.size());
+    for (size_t i = 0; i < b.size(); i++) {
+        if (i >= 16 && i < 24) continue;  // the checksum's own bytes
+        std::string c = b;
+        c[i] ^= 1;
+        auto* cd = reinterpret_cast<uint8_t*>(&c[0]);
+        const std::string msg = expect_error(ErrorKind::InvalidBinary, [&] {
+            detail::ByteReader cr(cd, c.size(), spec.what);
+            open_header(spec, cr, c.size());
+            verify_header(spec, cd, c.size());
+        });
+        EXPECT_NE(msg.find("test value"), std::string::npos) << i;
+    }
+    EXPECT_EQ(expect_error(ErrorKind::InvalidBinary, [&] {
+                  detail::ByteReader cr(d, 10, spec.what);
+                  open_header(spec, cr, 10);
+              }),
+              "invalid binary test value: too short (10 bytes)");
 }
 
 }  // namespace pg_learn::test
