@@ -227,17 +227,23 @@ TEST(Envelope, VersionZeroKeepsEachTypesMessage) {
 
 // A newer format inside a value keeps its detail and hint under the outer type's prefix.
 TEST(Envelope, NestedNewerVersionKeepsDetailAndHint) {
-    KllSketch k;
-    for (int i = 0; i < 10; i++) k.update(i);
-    std::string kb;
-    k.encode(kb);
-    try {
-        KllSketch::decode(reinterpret_cast<const uint8_t*>(with_version(kb, 3).data()), kb.size());
-        ADD_FAILURE() << "nothing was thrown";
-    } catch (const Error& e) {
-        EXPECT_EQ(std::string(e.what()), "KLL sketch format version 3 is newer than this pg_learn reads");
-        EXPECT_EQ(e.detail(), "this build reads format versions up to 1");
-    }
+    FeatureStats st(StatsKind::Numeric);
+    for (int i = 0; i < 10; i++) st.add(i);
+    std::string b = st.encode();
+    const size_t kll_at = 24 + 88 + 8;  // header, counts and moments, sketch lengths
+    ASSERT_EQ(b.compare(kll_at, 4, "PLKQ"), 0);
+    const uint16_t v = 3;
+    std::memcpy(&b[kll_at + 4], &v, 2);
+    // ml_stats's layout (docs/format.md), to reseal the value around the changed sketch.
+    const core::HeaderSpec stats{"ml_stats", {'P', 'L', 'F', 'S'}, 1, 24, core::LengthField::Total32, 8,
+                                 core::ChecksumKind::AllButField, 16, 0x706C2D7374617473ull,
+                                 core::HeaderWording::Stats};
+    core::seal_header(stats, reinterpret_cast<uint8_t*>(&b[0]), b.size());
+    const Error e = decode_failure("ml_stats", b);
+    EXPECT_EQ(std::string(e.what()),
+              "invalid binary ml_stats: quantile sketch: KLL sketch format version 3 is newer than this pg_learn reads");
+    EXPECT_EQ(e.detail(), "this build reads format versions up to 1");
+    EXPECT_EQ(e.hint(), "The value was written by a newer pg_learn: upgrade the extension to read it.");
 }
 
 // The shared checks, on a layout of their own: length, checksum, and seal_header writing both.

@@ -24,13 +24,6 @@ namespace {
     fail(ErrorKind::InvalidBinary, std::string("invalid binary ") + spec.what + ": " + why);
 }
 
-template <typename T>
-T field_at(const uint8_t* data, size_t at) {
-    T v;
-    std::memcpy(&v, data + at, sizeof v);
-    return v;
-}
-
 }  // namespace
 
 // ---- every type ---------------------------------------------------------------------------------
@@ -109,16 +102,23 @@ uint16_t open_header(const HeaderSpec& spec, ByteReader& r, size_t size) {
 void verify_header(const HeaderSpec& spec, const uint8_t* data, size_t size, bool check_sum) {
     if (size < spec.size) corrupt(spec, "truncated in header");  // open_header checked it unless brief
     if (spec.length == LengthField::Total32) {
-        const uint32_t total = field_at<uint32_t>(data, spec.length_at);
+        const uint32_t total = header_field<uint32_t>(data, spec.length_at);
         if (total != size)
             corrupt(spec, "length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
     } else if (spec.length == LengthField::Payload64) {
-        if (field_at<uint64_t>(data, spec.length_at) != size - spec.size)
+        if (header_field<uint64_t>(data, spec.length_at) != size - spec.size)
             corrupt(spec, "payload length does not match the data");
     }
     if (check_sum && spec.checksum != ChecksumKind::None &&
-        header_checksum(spec, data, size) != field_at<uint64_t>(data, spec.checksum_at))
+        header_checksum(spec, data, size) != header_field<uint64_t>(data, spec.checksum_at))
         corrupt(spec, "checksum mismatch");
+}
+
+uint16_t read_header(const HeaderSpec& spec, ByteReader& r, const uint8_t* data, size_t size, bool check_sum) {
+    const uint16_t version = open_header(spec, r, size);
+    verify_header(spec, data, size, check_sum);
+    r.take(spec.size - 6, "header");
+    return version;
 }
 
 // ---- ml_model -----------------------------------------------------------------------------------
@@ -150,15 +150,14 @@ EnvelopeHeader read_envelope(const uint8_t* data, size_t size, const char* what,
     spec.what = what;
     ByteReader r(data, size, what);
     EnvelopeHeader h;
-    h.version = open_header(spec, r, size);
-    verify_header(spec, data, size, check_sum);
-    h.kind = field_at<uint16_t>(data, 6);
-    h.identity = field_at<uint64_t>(data, 8);
-    h.updates = field_at<uint64_t>(data, 16);
-    h.n_seen = field_at<uint64_t>(data, 24);
-    h.checksum = field_at<uint64_t>(data, 32);
-    h.sections = field_at<uint32_t>(data, 40);
-    h.total = field_at<uint32_t>(data, 44);
+    h.version = read_header(spec, r, data, size, check_sum);
+    h.kind = header_field<uint16_t>(data, 6);
+    h.identity = header_field<uint64_t>(data, 8);
+    h.updates = header_field<uint64_t>(data, 16);
+    h.n_seen = header_field<uint64_t>(data, 24);
+    h.checksum = header_field<uint64_t>(data, 32);
+    h.sections = header_field<uint32_t>(data, 40);
+    h.total = header_field<uint32_t>(data, 44);
     return h;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace pg_learn::core {
@@ -72,6 +73,16 @@ uint16_t open_header(const HeaderSpec& spec, detail::ByteReader& r, size_t size)
 // Checks a value of `size` bytes whose header open_header accepted: the length field, then
 // (check_sum) the checksum. Reads the fields from data at their offsets; r is not needed.
 void verify_header(const HeaderSpec& spec, const uint8_t* data, size_t size, bool check_sum = true);
+// open_header then verify_header, r left after the fixed header: for a type whose own header
+// fields are checked after the envelope's (read them from data with header_field).
+uint16_t read_header(const HeaderSpec& spec, detail::ByteReader& r, const uint8_t* data, size_t size,
+                     bool check_sum = true);
+template <typename T>
+T header_field(const uint8_t* data, size_t at) {
+    T v;
+    std::memcpy(&v, data + at, sizeof v);
+    return v;
+}
 // The error for a format version newer than the spec's: the same for every type.
 [[noreturn]] void newer_format_version(const char* what, uint64_t version, uint16_t newest);
 

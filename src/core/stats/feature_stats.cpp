@@ -539,13 +539,9 @@ void FeatureStats::encode(uint8_t* out, size_t size) const {
 
 FeatureStats FeatureStats::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "ml_stats");
-    open_header(kHeader, r, size);
-    const uint8_t kind = r.get<uint8_t>("header");
-    const uint8_t flags = r.get<uint8_t>("header");
-    r.take(4, "header");  // total length
-    const uint32_t reserved = r.get<uint32_t>("header");
-    r.take(8, "header");  // checksum
-    verify_header(kHeader, data, size);
+    read_header(kHeader, r, data, size);
+    const uint8_t kind = data[6], flags = data[7];
+    const uint32_t reserved = header_field<uint32_t>(data, 12);
     if (kind != uint8_t(StatsKind::Numeric) && kind != uint8_t(StatsKind::Categorical))
         r.corrupt("unknown statistics kind " + std::to_string(kind));
     if (flags != 0) r.corrupt("unknown flags");

@@ -398,20 +398,16 @@ void Profile::encode(uint8_t* out, size_t size) const {
 
 Profile Profile::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "ml_profile");
-    open_header(kHeader, r, size);
-    const uint8_t flags = r.get<uint8_t>("header");
-    const uint8_t reserved = r.get<uint8_t>("header");
-    r.take(4, "header");  // total length
-    const uint32_t nfeatures = r.get<uint32_t>("header");
-    r.take(8, "header");  // checksum
-    verify_header(kHeader, data, size);
+    read_header(kHeader, r, data, size);
+    const uint8_t flags = data[6], reserved = data[7];
+    const uint32_t nfeatures = header_field<uint32_t>(data, 12);
     if (flags != 0) r.corrupt("unknown flags");
     if (reserved != 0) r.corrupt("reserved field is not zero");
     if (nfeatures > kProfileMaxFeatures)
         r.corrupt(std::to_string(nfeatures) + " features (at most " + std::to_string(kProfileMaxFeatures) + ")");
 
     Profile p;
-    p.rows_ = r.get<uint64_t>("header");
+    p.rows_ = header_field<uint64_t>(data, 24);
     const std::string* previous = nullptr;
     for (uint32_t i = 0; i < nfeatures; i++) {
         const uint32_t len = r.get<uint32_t>("feature name");
