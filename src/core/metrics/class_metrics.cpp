@@ -2,9 +2,9 @@
 #include "core/metrics/class_metrics.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
 #include "core/common/text.hpp"
-#include "core/common/xxhash.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,9 +19,11 @@ using nlohmann::json;
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'C', 'S'};
-constexpr uint16_t kVersion = 1;
-constexpr size_t kHeaderSize = 24;
+// magic "PLCS", version, flags, reserved, u64 payload length, checksum of the payload.
+constexpr HeaderSpec kHeader{"ml_class_metric_state", {'P', 'L', 'C', 'S'}, 1, 24, LengthField::Payload64, 8,
+                             ChecksumKind::Payload, 16, 0, HeaderWording::Brief};
+constexpr size_t kHeaderSize = kHeader.size;
+constexpr uint16_t kVersion = kHeader.version;  // the text form's too
 constexpr size_t kMaxStateBytes = (size_t(1) << 30) - 64;
 // Each log-loss term is at most -log(kLogLossEps) = 36.04.
 constexpr double kMaxLogLossTerm = 36.05;
@@ -372,31 +374,22 @@ void ClassMetricState::encode(uint8_t* out, size_t n) const {
 
     std::string header;
     ByteWriter h(header);
-    h.bytes(kMagic, 4);
-    h.put<uint16_t>(kVersion);
+    begin_header(kHeader, h);
     h.put<uint8_t>(0);  // flags
     h.put<uint8_t>(0);  // reserved
-    h.put<uint64_t>(payload);
-    h.put<uint64_t>(xxh64(out + kHeaderSize, payload));
+    h.put<uint64_t>(0);  // payload length, set by seal_header
+    h.put<uint64_t>(0);  // checksum, set by seal_header
     std::memcpy(out, header.data(), kHeaderSize);
+    seal_header(kHeader, out, n);
 }
 
 ClassMetricState ClassMetricState::decode(const uint8_t* p, size_t n) {
     ByteReader r(p, n, "ml_class_metric_state");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version > kVersion)
-        r.corrupt("format version " + std::to_string(version) + " is newer than this pg_learn reads (up to " +
-                  std::to_string(kVersion) + "); upgrade the extension to read it");
-    if (version != kVersion) r.corrupt("unsupported format version " + std::to_string(version));
+    open_header(kHeader, r, n);
     if (r.get<uint8_t>("header") != 0) r.corrupt("unknown flags");
     if (r.get<uint8_t>("header") != 0) r.corrupt("reserved field is not zero");
-    const uint64_t payload = r.get<uint64_t>("header");
-    const uint64_t sum = r.get<uint64_t>("header");
-    if (payload != r.remaining()) r.corrupt("payload length does not match the data");
-    if (xxh64(p + kHeaderSize, payload) != sum) r.corrupt("checksum mismatch");
+    verify_header(kHeader, p, n);
+    r.take(16, "header");  // payload length and checksum
 
     const uint8_t proba = r.get<uint8_t>("mode");
     if (proba > 1) r.corrupt("unknown mode " + std::to_string(proba));

@@ -2,8 +2,8 @@
 #include "core/metrics/metrics.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
-#include "core/common/xxhash.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -1242,9 +1242,11 @@ PGL_REGRESSION_METRIC(mean_error, "the mean error")
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'M', 'S'};
-constexpr uint16_t kVersion = 1;
-constexpr size_t kHeaderSize = 24;
+// magic "PLMS", version, kind, flags, u64 payload length, checksum of the payload.
+constexpr HeaderSpec kHeader{"ml_metric_state", {'P', 'L', 'M', 'S'}, 1, 24, LengthField::Payload64, 8,
+                             ChecksumKind::Payload, 16, 0, HeaderWording::Brief};
+constexpr size_t kHeaderSize = kHeader.size;
+constexpr uint16_t kVersion = kHeader.version;  // the text form's too
 // A varlena holds at most 1 GB; leave room for its header.
 constexpr size_t kMaxStateBytes = (size_t(1) << 30) - 64;
 
@@ -1418,30 +1420,24 @@ void MetricState::encode(uint8_t* out, size_t n) const {
     }
     std::string header;
     ByteWriter h(header);
-    h.bytes(kMagic, 4);
-    h.put<uint16_t>(kVersion);
+    begin_header(kHeader, h);
     h.put<uint8_t>(static_cast<uint8_t>(kind()));
     h.put<uint8_t>(0);
-    h.put<uint64_t>(payload);
-    h.put<uint64_t>(xxh64(out + kHeaderSize, payload));
+    h.put<uint64_t>(0);  // payload length, set by seal_header
+    h.put<uint64_t>(0);  // checksum, set by seal_header
     if (header.size() != kHeaderSize) fail(ErrorKind::Internal, "metric state header size mismatch");
     std::memcpy(out, header.data(), kHeaderSize);
+    seal_header(kHeader, out, n);
 }
 
 MetricState MetricState::decode(const uint8_t* p, size_t n) {
     ByteReader r(p, n, "ml_metric_state");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version != kVersion) r.corrupt("unsupported format version " + std::to_string(version));
+    open_header(kHeader, r, n);
     const uint8_t k = r.get<uint8_t>("header");
     if (k < 1 || k > 6) r.corrupt("unknown kind " + std::to_string(k));
     if (r.get<uint8_t>("header") != 0) r.corrupt("unknown flags");
-    const uint64_t payload = r.get<uint64_t>("header");
-    const uint64_t sum = r.get<uint64_t>("header");
-    if (payload != r.remaining()) r.corrupt("payload length does not match the data");
-    if (xxh64(p + kHeaderSize, payload) != sum) r.corrupt("checksum mismatch");
+    verify_header(kHeader, p, n);
+    r.take(16, "header");  // payload length and checksum
     auto bad = [&](const std::string& why) { r.corrupt(why); };
     std::optional<MetricState> out;
     switch (static_cast<MetricKind>(k)) {

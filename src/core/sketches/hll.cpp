@@ -2,6 +2,7 @@
 #include "core/sketches/hll.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
 #include "core/common/xxhash.hpp"
 
@@ -16,10 +17,13 @@ using detail::ByteWriter;
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'H', 'L'};
-constexpr uint16_t kVersion = 1;
+// magic "PLHL", version, then precision, encoding, register count;
+// no length nor checksum: the enclosing ml_stats value has them.
+constexpr HeaderSpec kHeader{"HyperLogLog sketch", {'P', 'L', 'H', 'L'}, 1, 12,
+                             LengthField::None, 0, ChecksumKind::None, 0, 0,
+                             HeaderWording::Brief};
 constexpr uint8_t kDense = 0, kSparse = 1;
-constexpr size_t kHeaderSize = 12;
+constexpr size_t kHeaderSize = kHeader.size;
 
 // HLL++ (Heule et al. 2013), fig. "Empirically determined threshold" for p = 4..18: below
 // this, linear counting beats the (bias-corrected) HLL estimate.
@@ -174,8 +178,7 @@ void HyperLogLog::encode(std::string& out) const {
     const size_t nz = nonzero();
     const bool sparse = 5 * nz < regs_.size();
     ByteWriter w(out);
-    w.bytes(kMagic, 4);
-    w.put<uint16_t>(kVersion);
+    begin_header(kHeader, w);
     w.put<uint8_t>(p_);
     w.put<uint8_t>(sparse ? kSparse : kDense);
     w.put<uint32_t>(static_cast<uint32_t>(sparse ? nz : regs_.size()));
@@ -192,11 +195,7 @@ void HyperLogLog::encode(std::string& out) const {
 
 HyperLogLog HyperLogLog::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "HyperLogLog sketch");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version != kVersion) r.corrupt("unsupported format version " + std::to_string(version));
+    open_header(kHeader, r, size);
     const uint8_t p = r.get<uint8_t>("header");
     if (p < kHllMinPrecision || p > kHllMaxPrecision) r.corrupt("precision out of range");
     const uint8_t enc = r.get<uint8_t>("header");

@@ -2,6 +2,7 @@
 #include "core/sketches/kll.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
 
 #include <algorithm>
@@ -16,9 +17,12 @@ using detail::ByteWriter;
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'K', 'Q'};
-constexpr uint16_t kVersion = 1;
-constexpr size_t kHeaderSize = 48;
+// magic "PLKQ", version, then flags, level count, k, reserved, n, min, max, sampler state;
+// no length nor checksum: the enclosing ml_stats value has them.
+constexpr HeaderSpec kHeader{"KLL sketch", {'P', 'L', 'K', 'Q'}, 1, 48,
+                             LengthField::None, 0, ChecksumKind::None, 0, 0,
+                             HeaderWording::Brief};
+constexpr size_t kHeaderSize = kHeader.size;
 constexpr uint64_t kDefaultSeed = 0x6B6C6C2D70676C65ull;  // "kll-pgle"
 constexpr uint8_t kFlagSeeded = 1;
 
@@ -380,8 +384,7 @@ size_t KllSketch::serialized_size() const {
 void KllSketch::encode(std::string& out) const {
     out.reserve(out.size() + serialized_size());
     ByteWriter w(out);
-    w.bytes(kMagic, 4);
-    w.put<uint16_t>(kVersion);
+    begin_header(kHeader, w);
     w.put<uint8_t>(rng_seeded_ ? kFlagSeeded : 0);
     w.put<uint8_t>(static_cast<uint8_t>(levels_.size()));
     w.put<uint32_t>(k_);
@@ -397,11 +400,7 @@ void KllSketch::encode(std::string& out) const {
 
 KllSketch KllSketch::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "KLL sketch");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version != kVersion) r.corrupt("unsupported format version " + std::to_string(version));
+    open_header(kHeader, r, size);
     const uint8_t flags = r.get<uint8_t>("header");
     if (flags & ~kFlagSeeded) r.corrupt("unknown flags");
     const uint8_t nlevels = r.get<uint8_t>("header");

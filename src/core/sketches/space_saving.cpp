@@ -2,6 +2,7 @@
 #include "core/sketches/space_saving.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
 #include "core/common/xxhash.hpp"
 
@@ -15,8 +16,11 @@ using detail::ByteWriter;
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'S', 'S'};
-constexpr uint16_t kVersion = 1;
+// magic "PLSS", version, then reserved, capacity, counter count, n, error bound;
+// no length nor checksum: the enclosing ml_stats value has them.
+constexpr HeaderSpec kHeader{"top-k summary", {'P', 'L', 'S', 'S'}, 1, 32,
+                             LengthField::None, 0, ChecksumKind::None, 0, 0,
+                             HeaderWording::Brief};
 constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t kSeed = 0x73732D70676C6561ull;
 
@@ -183,8 +187,7 @@ size_t SpaceSaving::serialized_size() const {
 void SpaceSaving::encode(std::string& out) const {
     out.reserve(out.size() + serialized_size());
     ByteWriter w(out);
-    w.bytes(kMagic, 4);
-    w.put<uint16_t>(kVersion);
+    begin_header(kHeader, w);
     w.put<uint16_t>(0);
     w.put<uint32_t>(capacity_);
     w.put<uint32_t>(static_cast<uint32_t>(counters_.size()));
@@ -200,11 +203,7 @@ void SpaceSaving::encode(std::string& out) const {
 
 SpaceSaving SpaceSaving::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "top-k summary");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version != kVersion) r.corrupt("unsupported format version " + std::to_string(version));
+    open_header(kHeader, r, size);
     if (r.get<uint16_t>("header") != 0) r.corrupt("reserved field is not zero");
     const uint32_t capacity = r.get<uint32_t>("header");
     if (capacity < 1 || capacity > kSpaceSavingMaxCapacity) r.corrupt("capacity out of range");

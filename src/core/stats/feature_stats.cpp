@@ -2,8 +2,8 @@
 #include "core/stats/feature_stats.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
-#include "core/common/xxhash.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,25 +19,18 @@ using nlohmann::ordered_json;
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'F', 'S'};
-constexpr uint16_t kVersion = 1;
-constexpr size_t kHeaderSize = 24;
-constexpr size_t kChecksumOffset = 16;
+// magic "PLFS", version, kind, flags, u32 total length, reserved, checksum of every byte but its own.
+constexpr HeaderSpec kHeader{"ml_stats", {'P', 'L', 'F', 'S'}, 1, 24, LengthField::Total32, 8,
+                             ChecksumKind::AllButField, 16, 0x706C2D7374617473ull /* "pl-stats" */,
+                             HeaderWording::Stats};
+constexpr size_t kHeaderSize = kHeader.size;
 constexpr size_t kNumericFields = 88;      // six u64 counts, five f64 moments
 constexpr size_t kCategoricalFields = 16;  // two u64 counts
-constexpr uint64_t kChecksumSeed = 0x706C2D7374617473ull;  // "pl-stats"
 constexpr int kTextVersion = 1;
 constexpr int kMaxJsonDepth = 4;
 constexpr uint32_t kSummaryBins = 10;
 
 const double kInf = std::numeric_limits<double>::infinity();
-
-// xxh64 of the header without its checksum field, chained into xxh64 of the body: the checksum
-// covers every byte but its own eight.
-uint64_t checksum_of(const uint8_t* data, size_t size) {
-    const uint64_t head = xxh64(data, kChecksumOffset, kChecksumSeed);
-    return xxh64(data + kHeaderSize, size - kHeaderSize, head);
-}
 
 [[noreturn]] void bad_text(const std::string& why) {
     fail(ErrorKind::InvalidText, "invalid input syntax for type ml_stats: " + why);
@@ -110,25 +103,6 @@ std::string base64_decode(const std::string& in, const char* field) {
 }
 
 // ---- JSON helpers ---------------------------------------------------------------------------
-
-// Nesting deeper than the format ever needs is refused before nlohmann builds (or recurses).
-void check_depth(const char* text, size_t len) {
-    int depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > kMaxJsonDepth) bad_text("JSON nested too deeply");
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-}
 
 // A double as JSON: a number when finite (nlohmann prints the shortest text that reads back
 // exactly), else "Infinity", "-Infinity" or "NaN".
@@ -522,13 +496,12 @@ std::string FeatureStats::encode() const {
     std::string out;
     out.reserve(encoded_size());
     ByteWriter w(out);
-    w.bytes(kMagic, 4);
-    w.put<uint16_t>(kVersion);
+    begin_header(kHeader, w);
     w.put<uint8_t>(static_cast<uint8_t>(kind_));
     w.put<uint8_t>(0);  // flags
-    w.put<uint32_t>(0);  // total length, set below
+    w.put<uint32_t>(0);  // total length, set by seal_header
     w.put<uint32_t>(0);  // reserved
-    w.put<uint64_t>(0);  // checksum, set below
+    w.put<uint64_t>(0);  // checksum, set by seal_header
     if (numeric()) {
         const ShiftedMoments& m = moments_;
         w.put<uint64_t>(m.count);
@@ -554,11 +527,7 @@ std::string FeatureStats::encode() const {
         hll_->encode(out);
     }
     if (out.size() != encoded_size()) fail(ErrorKind::Internal, "ml_stats encoder size mismatch");
-    if (out.size() > std::numeric_limits<uint32_t>::max()) fail(ErrorKind::ProgramLimit, "ml_stats value too large");
-    const uint32_t total = static_cast<uint32_t>(out.size());
-    std::memcpy(&out[8], &total, 4);
-    const uint64_t sum = checksum_of(reinterpret_cast<const uint8_t*>(out.data()), out.size());
-    std::memcpy(&out[kChecksumOffset], &sum, 8);
+    seal_header(kHeader, reinterpret_cast<uint8_t*>(&out[0]), out.size());  // "ml_stats value too large" past 4 GB
     return out;
 }
 
@@ -570,21 +539,9 @@ void FeatureStats::encode(uint8_t* out, size_t size) const {
 
 FeatureStats FeatureStats::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "ml_stats");
-    if (size < kHeaderSize) r.corrupt("too short (" + std::to_string(size) + " bytes)");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic number");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version != kVersion)
-        fail(ErrorKind::InvalidBinary, "unsupported ml_stats format version " + std::to_string(version),
-             "this build of pg_learn reads format version " + std::to_string(kVersion));
-    const uint8_t kind = r.get<uint8_t>("header");
-    const uint8_t flags = r.get<uint8_t>("header");
-    const uint32_t total = r.get<uint32_t>("header");
-    if (total != size) r.corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
-    const uint32_t reserved = r.get<uint32_t>("header");
-    const uint64_t sum = r.get<uint64_t>("header");
-    if (checksum_of(data, size) != sum) r.corrupt("checksum mismatch");
+    read_header(kHeader, r, data, size);
+    const uint8_t kind = data[6], flags = data[7];
+    const uint32_t reserved = header_field<uint32_t>(data, 12);
     if (kind != uint8_t(StatsKind::Numeric) && kind != uint8_t(StatsKind::Categorical))
         r.corrupt("unknown statistics kind " + std::to_string(kind));
     if (flags != 0) r.corrupt("unknown flags");
@@ -596,7 +553,8 @@ FeatureStats FeatureStats::decode(const uint8_t* data, size_t size) {
         try {
             return decode(p, size_t(len));
         } catch (const Error& e) {
-            r.corrupt(std::string(what) + ": " + e.what());
+            fail(ErrorKind::InvalidBinary, std::string("invalid binary ml_stats: ") + what + ": " + e.what(),
+                 e.detail(), e.hint());
         }
     };
 
@@ -669,7 +627,7 @@ std::string FeatureStats::to_text() const {
 }
 
 FeatureStats FeatureStats::from_text(const char* text, size_t len) {
-    check_depth(text, len);
+    if (json_too_deep(text, len, kMaxJsonDepth)) bad_text("JSON nested too deeply");
     const json j = json::parse(text, text + len, nullptr, false);
     if (j.is_discarded()) bad_text("not valid JSON");
     if (!j.is_object()) bad_text(std::string("a JSON object was expected, not ") + j.type_name());

@@ -2,10 +2,10 @@
 #include "core/stats/profile.hpp"
 
 #include "core/common/byte_codec.hpp"
+#include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
 #include "core/models/linear/spec.hpp"
 #include "core/common/text.hpp"
-#include "core/common/xxhash.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -20,14 +20,13 @@ using nlohmann::ordered_json;
 
 namespace {
 
-constexpr char kMagic[4] = {'P', 'L', 'P', 'F'};
-constexpr uint16_t kVersion = 1;
-constexpr size_t kHeaderSize = 32;        // through the row count
-constexpr size_t kChecksumOffset = 16;
-constexpr size_t kChecksumEnd = 24;       // the checksum covers [0, 16) and [24, end)
+// magic "PLPF", version, flags, reserved, u32 total length, feature count, checksum of every byte
+// but its own ([0, 16) and [24, end)), row count.
+constexpr HeaderSpec kHeader{"ml_profile", {'P', 'L', 'P', 'F'}, 1, 32, LengthField::Total32, 8,
+                             ChecksumKind::AllButField, 16, 0x706C2D70726F66ull /* "pl-prof" */,
+                             HeaderWording::Stats};
 constexpr size_t kFeatureFixed = 4 + 5 * 8 + 4;  // name length, five counts, parts + reserved
 constexpr uint8_t kPartNumeric = 1, kPartCategorical = 2;
-constexpr uint64_t kChecksumSeed = 0x706C2D70726F66ull;  // "pl-prof"
 constexpr int kTextVersion = 1;
 constexpr int kMaxJsonDepth = 4;  // profile { features [ feature { stats { } } ] }
 // Up to this many NULLs are added to exported statistics one by one; beyond, by doubling.
@@ -35,11 +34,6 @@ constexpr uint64_t kNullLoop = 64;
 
 const char* const kTypeCountKeys[kValueTypes] = {"numeric_count", "boolean_count", "categorical_count",
                                                  "nested_count"};
-
-uint64_t checksum_of(const uint8_t* data, size_t size) {
-    const uint64_t head = xxh64(data, kChecksumOffset, kChecksumSeed);
-    return xxh64(data + kChecksumEnd, size - kChecksumEnd, head);
-}
 
 uint64_t add_count(uint64_t a, uint64_t b) {
     uint64_t r;
@@ -55,25 +49,6 @@ uint64_t add_count(uint64_t a, uint64_t b) {
 std::string strip_prefix(const std::string& msg, const char* prefix) {
     const size_t n = std::strlen(prefix);
     return msg.compare(0, n, prefix) == 0 ? msg.substr(n) : msg;
-}
-
-// Nesting deeper than the format ever needs is refused before nlohmann builds (or recurses).
-void check_depth(const char* text, size_t len) {
-    int depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > kMaxJsonDepth) bad_text("JSON nested too deeply");
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
 }
 
 // Why a feature name cannot be stored (empty when it can): the rules of a model's names.
@@ -371,7 +346,7 @@ std::string Profile::inconsistency() const {
 // ---- binary form ----------------------------------------------------------------------------
 
 size_t Profile::encoded_size() const {
-    size_t n = kHeaderSize;
+    size_t n = kHeader.size;
     for (const auto& [name, f] : features_) {
         n += kFeatureFixed + name.size();
         if (f.numeric_) n += 4 + f.numeric_->encoded_size();
@@ -388,13 +363,12 @@ std::string Profile::encode() const {
     std::string out;
     out.reserve(size);
     ByteWriter w(out);
-    w.bytes(kMagic, 4);
-    w.put<uint16_t>(kVersion);
+    begin_header(kHeader, w);
     w.put<uint8_t>(0);  // flags
     w.put<uint8_t>(0);  // reserved
-    w.put<uint32_t>(static_cast<uint32_t>(size));
+    w.put<uint32_t>(0);  // total length, set by seal_header
     w.put<uint32_t>(static_cast<uint32_t>(features_.size()));
-    w.put<uint64_t>(0);  // checksum, set below
+    w.put<uint64_t>(0);  // checksum, set by seal_header
     w.put<uint64_t>(rows_);
     for (const auto& [name, f] : features_) {
         w.put<uint32_t>(static_cast<uint32_t>(name.size()));
@@ -412,8 +386,7 @@ std::string Profile::encode() const {
         }
     }
     if (out.size() != size) fail(ErrorKind::Internal, "ml_profile encoder size mismatch");
-    const uint64_t sum = checksum_of(reinterpret_cast<const uint8_t*>(out.data()), out.size());
-    std::memcpy(&out[kChecksumOffset], &sum, 8);
+    seal_header(kHeader, reinterpret_cast<uint8_t*>(&out[0]), out.size());
     return out;
 }
 
@@ -425,28 +398,16 @@ void Profile::encode(uint8_t* out, size_t size) const {
 
 Profile Profile::decode(const uint8_t* data, size_t size) {
     ByteReader r(data, size, "ml_profile");
-    if (size < kHeaderSize) r.corrupt("too short (" + std::to_string(size) + " bytes)");
-    char magic[4];
-    r.bytes(magic, 4, "header");
-    if (std::memcmp(magic, kMagic, 4) != 0) r.corrupt("bad magic number");
-    const uint16_t version = r.get<uint16_t>("header");
-    if (version != kVersion)
-        fail(ErrorKind::InvalidBinary, "unsupported ml_profile format version " + std::to_string(version),
-             "this build of pg_learn reads format version " + std::to_string(kVersion));
-    const uint8_t flags = r.get<uint8_t>("header");
-    const uint8_t reserved = r.get<uint8_t>("header");
-    const uint32_t total = r.get<uint32_t>("header");
-    if (total != size) r.corrupt("length field says " + std::to_string(total) + " bytes, got " + std::to_string(size));
-    const uint32_t nfeatures = r.get<uint32_t>("header");
-    const uint64_t sum = r.get<uint64_t>("header");
-    if (checksum_of(data, size) != sum) r.corrupt("checksum mismatch");
+    read_header(kHeader, r, data, size);
+    const uint8_t flags = data[6], reserved = data[7];
+    const uint32_t nfeatures = header_field<uint32_t>(data, 12);
     if (flags != 0) r.corrupt("unknown flags");
     if (reserved != 0) r.corrupt("reserved field is not zero");
     if (nfeatures > kProfileMaxFeatures)
         r.corrupt(std::to_string(nfeatures) + " features (at most " + std::to_string(kProfileMaxFeatures) + ")");
 
     Profile p;
-    p.rows_ = r.get<uint64_t>("header");
+    p.rows_ = header_field<uint64_t>(data, 24);
     const std::string* previous = nullptr;
     for (uint32_t i = 0; i < nfeatures; i++) {
         const uint32_t len = r.get<uint32_t>("feature name");
@@ -469,8 +430,10 @@ Profile Profile::decode(const uint8_t* data, size_t size) {
             try {
                 return FeatureStats::decode(p, n);
             } catch (const Error& e) {
-                r.corrupt("feature \"" + message_name(name) + "\": " + what + ": " +
-                          strip_prefix(e.what(), "invalid binary ml_stats: "));
+                fail(ErrorKind::InvalidBinary,
+                     "invalid binary ml_profile: feature \"" + message_name(name) + "\": " + what + ": " +
+                         strip_prefix(e.what(), "invalid binary ml_stats: "),
+                     e.detail(), e.hint());
             }
         };
         if (parts & kPartNumeric) f.numeric_.emplace(part("numeric statistics"));
@@ -505,7 +468,7 @@ std::string Profile::to_text() const {
 }
 
 Profile Profile::from_text(const char* text, size_t len) {
-    check_depth(text, len);
+    if (json_too_deep(text, len, kMaxJsonDepth)) bad_text("JSON nested too deeply");
     const json j = json::parse(text, text + len, nullptr, false);
     if (j.is_discarded()) bad_text("not valid JSON");
     if (!j.is_object()) bad_text(std::string("a JSON object was expected, not ") + j.type_name());
