@@ -320,16 +320,35 @@ void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const 
     terms_.resize(m);
 }
 
+void LinearModel::stats_overflow(uint32_t index, double value) const {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", value);
+    const std::string which = !spec_.hashed() && index < names_.size()
+                                  ? "feature \"" + message_name(names_[index]) + "\""
+                                  : std::string("a feature");
+    fail(ErrorKind::NumericRange, "values of " + which + " are too large for its running statistics",
+         "learning the value " + std::string(buf) +
+             " would overflow the feature's running variance (magnitudes near 1e154 or more), and the model "
+             "could not be stored",
+         "Scale such a feature down before learning, or turn \"scale\" and \"missing\": \"mean\" off.");
+}
+
 void LinearModel::update_stats_and_scale(bool learning) const {
     for (auto& t : terms_) {
         if (!spec_.keeps_feature_stats()) break;
         if (!t.numeric) continue;
         const uint32_t i = t.index;
         if (learning && t.observed) {
-            cnt_[i] += 1.0;
-            double d = t.value - mean_[i];
-            mean_[i] += d / cnt_[i];
-            m2_[i] += d * (t.value - mean_[i]);
+            // Welford's update, checked before it is kept: a value whose square overflows
+            // would store statistics no decoder accepts (a model that could never be read back).
+            const double c = cnt_[i] + 1.0;
+            const double d = t.value - mean_[i];
+            const double mean = mean_[i] + d / c;
+            const double m2 = m2_[i] + d * (t.value - mean);
+            if (!std::isfinite(mean) || !std::isfinite(m2)) stats_overflow(i, t.value);
+            cnt_[i] = c;
+            mean_[i] = mean;
+            m2_[i] = m2;
         }
         if (spec_.scale) {
             double var = cnt_[i] > 0 ? m2_[i] / cnt_[i] : 0.0;
@@ -444,6 +463,9 @@ bool LinearModel::update_weights(const Drive& drive) {
         }
         w_data[i] = w;
         finite &= std::isfinite(w);
+        // The optimizer's state must stay finite too, or the model could not be read back.
+        if constexpr (K != OptimizerKind::Sgd) finite &= std::isfinite(s1[i]);
+        if constexpr (K == OptimizerKind::Adam || K == OptimizerKind::Ftrl) finite &= std::isfinite(s2[i]);
     };
     drive(apply);
     return finite;
@@ -839,6 +861,9 @@ void LinearModel::merge(const LinearModel& other) {
             mean_[i] += d * nb / n;
             m2_[i] += other.m2_[j] + d * d * na * nb / n;
             cnt_[i] = n;
+            if (!std::isfinite(mean_[i]) || !std::isfinite(m2_[i]))
+                fail(ErrorKind::NumericRange, "cannot combine models: pooled feature statistics overflow",
+                     {}, "Scale features down before learning (magnitudes below about 1e154).");
         }
     }
     const uint64_t base = std::max(agg_base_, other.agg_base_);

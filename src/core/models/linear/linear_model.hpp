@@ -118,6 +118,7 @@ private:
     double link(double z) const;
     double score_terms() const;
     void update_stats_and_scale(bool learning) const;
+    [[noreturn]] void stats_overflow(uint32_t index, double value) const;
     void merge_repeated_terms() const;
     // One update from the score z of the example whose terms for_each(f) lists, calling
     // f(weight index, value) for each in order (terms_ or a dense array through dense_map_).
