@@ -11,8 +11,6 @@ extern "C" {
 
 namespace pg_learn::pg {
 
-namespace {
-
 ColumnKind column_kind(Oid type, Oid& output_fn) {
     const Oid base = getBaseType(type);
     output_fn = InvalidOid;
@@ -37,6 +35,8 @@ ColumnKind column_kind(Oid type, Oid& output_fn) {
             return ColumnKind::Unsupported;
     }
 }
+
+namespace {
 
 RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
     TupleDesc tupdesc = lookup_rowtype_tupdesc(type_id, typmod);

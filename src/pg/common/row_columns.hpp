@@ -22,6 +22,11 @@ namespace pg_learn::pg {
 // any other type is Unsupported (an error for whoever reads it, decided by the caller).
 enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Unsupported };
 
+// The one rule for which SQL types are features (and labels, and scores): a column's kind, by its
+// base type; an enum's output function goes to output_fn (InvalidOid otherwise). Plain PostgreSQL
+// code (syscache look-ups): call under pg_guard.
+ColumnKind column_kind(Oid type, Oid& output_fn);
+
 struct ColumnPlan {
     ColumnKind kind;
     NameData name;

@@ -11,27 +11,10 @@ namespace pg_learn::pg::feedback {
 
 // Plain PostgreSQL code (syscache look-ups): call under pg_guard.
 Kind kind_of(Oid type, Oid* output_fn) {
-    Oid base = getBaseType(type);
-    switch (base) {
-        case INT2OID: return Kind::Int2;
-        case INT4OID: return Kind::Int4;
-        case INT8OID: return Kind::Int8;
-        case FLOAT4OID: return Kind::Float4;
-        case FLOAT8OID: return Kind::Float8;
-        case NUMERICOID: return Kind::Numeric;
-        case BOOLOID: return Kind::Bool;
-        case TEXTOID:
-        case VARCHAROID: return Kind::Text;
-        case BPCHAROID: return Kind::Bpchar;
-        case NAMEOID: return Kind::Name;
-        default:
-            if (type_is_enum(base)) {
-                bool varlena;
-                getTypeOutputInfo(base, output_fn, &varlena);
-                return Kind::Enum;
-            }
-            return Kind::Other;
-    }
+    Oid fn = InvalidOid;
+    const Kind k = column_kind(type, fn);
+    if (output_fn && k == Kind::Enum) *output_fn = fn;
+    return k;
 }
 
 
@@ -300,7 +283,7 @@ void resolve_table(Attachment& a, Relation rel) {
         Column c;
         if (!find_column(desc, f, c)) fail_column(a, "feature", f, a.table_text);
         pg_guard([&]() { c.kind = kind_of(c.type, &c.output_fn); });
-        if (c.kind == Kind::Other) {
+        if (c.kind == Kind::Unsupported) {
             Oid type = c.type;
             std::string tn;
             pg_guard([&]() { tn = format_type_be(type); });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "pg/common/features.hpp"
+#include "pg/common/row_columns.hpp"
 #include "pg/registry/registry.hpp"
 
 extern "C" {
@@ -50,10 +51,11 @@ namespace pg_learn::pg::feedback {
 
 // ---- column kinds ----------------------------------------------------------------------------
 
-// How a column's value becomes a feature (as ml_predict reads a row), a label or a score.
-enum class Kind : uint8_t { Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Other };
+// How a column's value becomes a feature (as ml_predict reads a row), a label or a score: the
+// glue's one rule (row_columns.hpp).
+using Kind = ColumnKind;
 
-inline bool is_number(Kind k) { return k <= Kind::Numeric; }
+inline bool is_number(Kind k) { return k >= Kind::Int2 && k <= Kind::Numeric; }
 inline bool is_category(Kind k) { return k >= Kind::Text && k <= Kind::Enum; }
 
 
@@ -63,7 +65,7 @@ Kind kind_of(Oid type, Oid* output_fn);
 struct Column {
     std::string name;
     AttrNumber att = 0;
-    Kind kind = Kind::Other;
+    Kind kind = Kind::Unsupported;
     Oid type = InvalidOid;       // as declared (a domain stays a domain)
     int32 typmod = -1;
     Oid output_fn = InvalidOid;  // enums and keys of other types: the type's output function

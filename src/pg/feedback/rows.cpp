@@ -66,7 +66,8 @@ void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::ve
                     v.str = OidOutputFunctionCall(c.output_fn, d);
                     v.len = static_cast<int>(std::strlen(v.str));
                     break;
-                case Kind::Other: break;
+                case Kind::Skip:
+                case Kind::Unsupported: break;
             }
         }
     });
