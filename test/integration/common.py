@@ -38,6 +38,7 @@ def _as_postgres(args, **kw):
     """Runs a command as the postgres OS user (directly when we already are postgres)."""
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--"] + list(args)
+    kw.setdefault("cwd", "/")  # the clone may be in a directory postgres cannot enter (/root)
     return subprocess.run(args, check=True, **kw)
 
 
