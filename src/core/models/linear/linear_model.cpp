@@ -160,6 +160,13 @@ double numeric_label(ModelKind kind, Task task, const Label& y) {
 }  // namespace
 
 uint32_t LinearModel::class_index(const Label& y, bool learning) {
+    if (y.type == Label::Type::Text) {
+        // A class the model knows needs no check (every class was checked when added): the
+        // previous example's class first, as a stream's labels often repeat, then the index.
+        if (last_class_ < classes_.size() && classes_[last_class_] == y.text) return last_class_;
+        scratch_.assign(y.text.data(), y.text.size());
+        if (auto it = class_index_.find(scratch_); it != class_index_.end()) return last_class_ = it->second;
+    }
     std::string name = class_of_label(y);
     auto it = class_index_.find(name);
     if (it != class_index_.end()) return it->second;

@@ -149,6 +149,7 @@ private:
     // and the per-weight arrays (weights, optimizer state) hold n_idx_ * K values, feature-major.
     std::vector<std::string> classes_;
     std::unordered_map<std::string, uint32_t> class_index_;
+    uint32_t last_class_ = 0;  // the class of the previous example learned (a lookup shortcut)
     std::vector<double> b_;
     mutable size_t n_idx_ = 0;  // feature indices (weights per output)
     mutable std::vector<double> probs_;  // scratch of softmax_terms
