@@ -165,7 +165,7 @@ COMMENT ON AGGREGATE ml_fit(ml_model, float8[], float8) IS
 -- ---------------------------------------------------------------------------------------------
 -- Multi-pass training over a query's rows (columns: features, label).
 -- ---------------------------------------------------------------------------------------------
-CREATE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 1,
+CREATE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 10,
                          shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION ml_train(ml_model, text, int, boolean, bigint) IS

@@ -120,6 +120,12 @@ CASES = [
     ("log_ftrl_hash4", CLS, {"model": "logistic_regression", "optimizer": "ftrl", "hash_bits": 4}),
     ("lin_adagrad_ignore", REG, {"model": "linear_regression", "optimizer": "adagrad",
                                  "ignore": ["id", "color"]}),
+    # this release's defaults, spelled out (docs/algorithms.md, "Defaults")
+    ("lin_defaults", REG, {"model": "linear_regression", "optimizer": "adagrad", "scale": True,
+                           "scale_target": True, "check_divergence": True, "intercept_lr": 0.001}),
+    ("log_defaults", CLS, {"model": "logistic_regression", "optimizer": "adagrad", "scale": True,
+                           "check_divergence": True}),
+    ("lin_sgd_target_only", REG, {"model": "linear_regression", "scale_target": True}),
 ]
 
 
@@ -130,6 +136,8 @@ def snapshot(m, full):
         out["names"] = list(m.names)
     else:
         out["weights"] = {name: float(m.w[i]) for name, i in m.index.items()}
+    if m.spec["scale_target"] or m.spec["check_divergence"]:
+        out["training"] = [m.y_cnt, m.y_mean, m.y_m2, m.loss_cnt, m.loss_mean, m.loss_recent]
     if full:
         opt = m.spec["optimizer"]
         if opt != "sgd":
@@ -159,6 +167,8 @@ MERGE_CASES = [
     ("log_adam_mean", CLS, {"model": "logistic_regression", "optimizer": "adam", "missing": "mean"}),
     ("log_ftrl_l1", CLS, {"model": "logistic_regression", "optimizer": {"ftrl": {"alpha": 0.1, "l1": 3.0}}}),
     ("lin_sgd_hash3", REG, {"model": "linear_regression", "hash_bits": 3}),
+    ("lin_defaults", REG, {"model": "linear_regression", "optimizer": "adagrad", "scale": True,
+                           "scale_target": True, "check_divergence": True, "intercept_lr": 0.001}),
 ]
 
 
@@ -184,6 +194,25 @@ def run_merge(name, data, spec):
         extra.append({"x": x, "y": row["y"]})
         b.learn(x, row["y"])
     m = merge(a, b)
+    # The pooled statistics must count the starting model's examples once: they are the
+    # statistics of every example learned (start, A, B), computed here directly.
+    if m.keeps_stats():
+        every = Model(spec)
+        for row in train[:250] + extra:
+            every._terms(row["x"], True)
+        for feature, i in m.index.items():
+            j = every.index.get(feature)
+            m.cnt[i], m.mean[i], m.m2[i] = (every.cnt[j], every.mean[j], every.m2[j]) if j is not None else (0, 0, 0)
+    if m.spec["scale_target"] or m.spec["check_divergence"]:
+        # the label statistics of every example learned; the loss mean over every example's
+        # loss (each counted once); the recent loss weighted by the examples on each side
+        ys = [row["y"] for row in train[:250]] + [row["y"] for row in extra]
+        m.y_cnt, m.y_mean, m.y_m2 = float(len(ys)), float(np.mean(ys)), float(np.var(ys) * len(ys))
+        own_b = b.loss_cnt - start.loss_cnt
+        own_b_mean = (b.loss_mean * b.loss_cnt - start.loss_mean * start.loss_cnt) / own_b
+        m.loss_cnt = a.loss_cnt + own_b
+        m.loss_mean = (a.loss_mean * a.loss_cnt + own_b_mean * own_b) / m.loss_cnt
+        m.loss_recent = a.loss_recent + (b.loss_recent - a.loss_recent) * own_b / m.loss_cnt
     return {"name": name, "spec": spec,
             "merged": snapshot(m, full=True),
             "predictions": [m.predict(x) for x in data["test"]]}

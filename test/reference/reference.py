@@ -26,6 +26,8 @@ DEFAULTS = {
     "intercept_lr": 0.01,
     "clip_gradient": 1e12,
     "scale": False,
+    "scale_target": False,
+    "check_divergence": False,
     "hash_bits": 0,
     "missing": "zero",
     "ignore": [],
@@ -109,6 +111,9 @@ class Model:
         self.m2 = np.zeros(n)
         self.b = float(self.spec["intercept_init"])
         self.n_seen = 0
+        # training state: label count/mean/m2 (a regression's), progressive loss count/mean/recent
+        self.y_cnt = self.y_mean = self.y_m2 = 0.0
+        self.loss_cnt = self.loss_mean = self.loss_recent = 0.0
 
     # ----- features -----
     def keeps_stats(self):
@@ -191,17 +196,50 @@ class Model:
     def _raw(self, terms):
         return self.b + sum(self.w[i] * v for i, v in terms)
 
+    def _label_sd(self):
+        return math.sqrt(self.y_m2 / self.y_cnt) if self.y_cnt > 0 else 0.0
+
     def predict(self, x):
-        return self._link(self._raw(self._terms(x, False)))
+        z = self._raw(self._terms(x, False))
+        if self.spec["scale_target"] and self.y_cnt > 0:
+            return z * self._label_sd() + self.y_mean
+        return self._link(z)
 
     def learn(self, x, y):
         s, o = self.spec, self.spec["opt"]
         if s["model"] == "logistic_regression" and y not in (0, 1):
             raise ValueError("label")
+        regression = s["model"] == "linear_regression"
+        if regression and (s["scale_target"] or s["check_divergence"]):
+            self.y_cnt += 1
+            d = y - self.y_mean
+            self.y_mean += d / self.y_cnt
+            self.y_m2 += d * (y - self.y_mean)
+            if s["scale_target"]:
+                sd = self._label_sd()
+                y = (y - self.y_mean) / sd if sd > 0 else 0.0
         terms = self._terms(x, True)
-        p = self._link(self._raw(terms))
+        z = self._raw(terms)
+        p = self._link(z)
         if not math.isfinite(p):
             raise FloatingPointError("diverged")
+        if s["check_divergence"]:
+            if regression:
+                e = (p - y) * (self._label_sd() if s["scale_target"] else 1.0)
+                loss = e * e
+            else:  # log loss of the score: log(1 + exp(-z)) for y = 1, log(1 + exp(z)) for y = 0
+                loss = float(np.logaddexp(0.0, -z if y == 1 else z))
+            recent = loss if self.loss_cnt == 0 else self.loss_recent + 0.01 * (loss - self.loss_recent)
+            if regression:
+                ms = self.y_m2 / self.y_cnt + self.y_mean ** 2
+                limit = 1e6 * ms if ms > 0 else math.inf
+            else:
+                limit = 100 * math.log(2)
+            if not recent <= limit:
+                raise FloatingPointError("diverged: loss exploded")
+            self.loss_cnt += 1
+            self.loss_mean += (loss - self.loss_mean) / self.loss_cnt
+            self.loss_recent = recent
         g = p - y if s["model"] == "logistic_regression" else 2.0 * (p - y)
         g = min(max(g, -s["clip_gradient"]), s["clip_gradient"])
         self.b -= s["intercept_lr"] * g

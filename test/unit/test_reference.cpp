@@ -99,6 +99,14 @@ void compare_snapshot(const LinearModel& m, const json& snap, const std::string&
             EXPECT_TRUE(close(m2[n], it.value()[2].get<double>(), where + " m2[" + n + "]"));
         }
     }
+    // The training state: label statistics and the progressive loss.
+    EXPECT_EQ(mj.contains("training_state"), snap.contains("training")) << where;
+    if (snap.contains("training") && mj.contains("training_state")) {
+        const json& ts = mj["training_state"];
+        const char* keys[] = {"label_count", "label_mean", "label_m2", "loss_count", "loss_mean", "loss_recent"};
+        for (size_t k = 0; k < 6; k++)
+            EXPECT_TRUE(close(ts[keys[k]].get<double>(), snap["training"][k].get<double>(), where + " " + keys[k]));
+    }
 }
 
 std::vector<std::string> case_names(const char* file) {
@@ -118,7 +126,7 @@ class ReferenceModel : public ::testing::TestWithParam<std::string> {};
 TEST_P(ReferenceModel, AgreesWithNumPyReference) {
     const json& c = find_case("expected_models.json", GetParam());
     const json& data = load("expected_data.json")[c["dataset"].get<std::string>()];
-    LinearModel m(core::ModelSpec::from_json(c["spec"]));
+    LinearModel m(core::ModelSpec::from_json(c["spec"], core::SpecDefaults::Stored));
     Observation obs;
     size_t t = 0, next = 0;
     const json& cps = c["checkpoints"];
@@ -159,7 +167,7 @@ INSTANTIATE_TEST_SUITE_P(All, ReferenceModel, ::testing::ValuesIn(case_names("ex
 TEST(ReferenceCoverage, EveryOptimizerAndModelIsCovered) {
     std::set<std::string> seen;
     for (const auto& c : load("expected_models.json")) {
-        auto s = core::ModelSpec::from_json(c["spec"]);
+        auto s = core::ModelSpec::from_json(c["spec"], core::SpecDefaults::Stored);
         seen.insert(std::string(core::model_kind_name(s.kind)) + "/" + core::optimizer_name(s.optimizer.kind));
     }
     for (const char* m : {"linear_regression", "logistic_regression"})
@@ -175,7 +183,7 @@ TEST_P(ReferenceMerge, AgreesWithNumPyReference) {
     const json& c = find_case("expected_merge.json", GetParam());
     const json& data = load("expected_data.json")[c["dataset"].get<std::string>()];
     const json& train = data["train"];
-    LinearModel start(core::ModelSpec::from_json(c["spec"]));
+    LinearModel start(core::ModelSpec::from_json(c["spec"], core::SpecDefaults::Stored));
     Observation obs;
     for (size_t i = 0; i < 100; i++) {
         to_observation(train[i]["x"], obs);

@@ -36,8 +36,15 @@ std::string expect_error(ErrorKind kind, F&& f) {
     return {};
 }
 
+// A spec with the stored defaults (release 0.1.0's: plain SGD, nothing scaled, no training
+// state): the hand-computed rules these tests check were written for them, and each test
+// names the options it exercises. current_spec_of gives this release's defaults.
 inline core::ModelSpec spec_of(const std::string& text) {
-    return core::ModelSpec::from_json(nlohmann::json::parse(text));
+    return core::ModelSpec::from_json(nlohmann::json::parse(text), core::SpecDefaults::Stored);
+}
+
+inline core::ModelSpec current_spec_of(const std::string& text) {
+    return core::ModelSpec::from_json(nlohmann::json::parse(text), core::SpecDefaults::Current);
 }
 
 inline core::LinearModel model_of(const std::string& text) { return core::LinearModel(spec_of(text)); }

@@ -934,3 +934,10 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 11, defaults that learn: ml_train runs 10 epochs unless told otherwise (new specs also
+-- get new defaults, which the C code decides; stored models keep their stored specs).
+CREATE OR REPLACE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 10,
+                                    shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

@@ -24,7 +24,9 @@ namespace {
 constexpr size_t kHeaderSize = kEnvelopeHeaderSize;
 constexpr uint16_t kFormatVersion = kModelFormatVersion;
 
-enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6, kClasses = 7 };
+enum SectionTag : uint32_t { kSpec = 1, kState = 2, kNames = 3, kWeights = 4, kOptimizer = 5, kStats = 6, kClasses = 7, kTraining = 8, kBase = 9 };
+// The training state's payload: six doubles (docs/format.md).
+constexpr size_t kTrainingLength = 48;
 // The encoding field of a section header: every section may be dense; the per-weight sections
 // (weights, optimizer state, statistics) may instead be sparse.
 enum SectionEncoding : uint32_t { kDense = 0, kSparse = 1 };
@@ -149,6 +151,13 @@ struct LinearModelCodec {
     static void check_optimizer(const LinearModel& m, size_t i, const Bad& bad);
     static void check_stats(const LinearModel& m, size_t i, const Bad& bad);
     static void validate(const LinearModel& m, const Bad& bad);
+    static void check_training(const LinearModel& m, const Bad& bad);
+    static void check_training_state(const LinearModel& m, const LinearModel::TrainingState& t, const char* what,
+                                     const Bad& bad);
+    static size_t base_length(const LinearModel& m) { return 8 + 24 * m.base_.cnt.size() + kTrainingLength; }
+    static size_t section_count(const LinearModel& m, size_t nsec) {
+        return 3 + (m.multi() ? 1 : 0) + nsec + (m.spec_.keeps_training_state() ? 1 : 0) + (m.base_.empty() ? 0 : 1);
+    }
     static void encode(const LinearModel& m, uint8_t* out, size_t size);
     static LinearModel decode(const uint8_t* data, size_t size);
     static json to_json(const LinearModel& m);
@@ -233,6 +242,39 @@ void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
     const size_t ns = s.keeps_feature_stats() ? nw : 0;
     if (m.cnt_.size() != ns || m.mean_.size() != ns || m.m2_.size() != ns)
         bad("feature statistics do not match the spec and the number of weights");
+    check_training(m, bad);
+}
+
+// The training state: what learning can produce (docs/format.md, section 8).
+void LinearModelCodec::check_training(const LinearModel& m, const Bad& bad) {
+    check_training_state(m, m.ts_, "training state", bad);
+    const auto& b = m.base_;
+    if (b.empty()) return;
+    if (m.agg_base_ == 0) bad("a model outside an aggregate has an aggregation base");
+    if (!b.cnt.empty() && (!m.spec_.keeps_feature_stats() || b.cnt.size() > m.cnt_.size()))
+        bad("aggregation base statistics do not match the model");
+    for (size_t i = 0; i < b.cnt.size(); i++) {
+        const double c = b.cnt[i];
+        if (!std::isfinite(c) || c < 0 || c != std::floor(c) || !std::isfinite(b.mean[i]) || !std::isfinite(b.m2[i]) ||
+            b.m2[i] < 0 || (c == 0 && (b.mean[i] != 0 || b.m2[i] != 0)))
+            bad("aggregation base statistics are out of range");
+    }
+    check_training_state(m, b.ts, "aggregation base", bad);
+}
+
+void LinearModelCodec::check_training_state(const LinearModel& m, const LinearModel::TrainingState& t,
+                                            const char* what, const Bad& bad) {
+    const ModelSpec& s = m.spec_;
+    const std::string w = what;
+    for (double v : {t.y_count, t.y_mean, t.y_m2, t.loss_count, t.loss_mean, t.loss_recent})
+        if (!std::isfinite(v)) bad(w + " is not finite");
+    const bool labels = s.keeps_training_state() && s.kind == ModelKind::LinearRegression;
+    if (t.y_count < 0 || t.y_count != std::floor(t.y_count) || t.y_m2 < 0 ||
+        (t.y_count == 0 && (t.y_mean != 0 || t.y_m2 != 0)) || (!labels && t.y_count != 0))
+        bad("label statistics of the " + w + " are out of range");
+    if (t.loss_count < 0 || t.loss_count != std::floor(t.loss_count) || t.loss_mean < 0 || t.loss_recent < 0 ||
+        (t.loss_count == 0 && (t.loss_mean != 0 || t.loss_recent != 0)) || (!s.check_divergence && t.loss_count != 0))
+        bad("training loss of the " + w + " is out of range");
 }
 
 // The rules of one position of each per-weight section. A position whose values are all zero
@@ -288,6 +330,8 @@ size_t LinearModelCodec::size(const LinearModel& m) {
     const size_t nsec = array_sections(m, secs);
     if (m.multi()) n += sh + pad8(classes_length(m));
     for (size_t s = 0; s < nsec; s++) n += sh + array_length(secs[s]);
+    if (m.spec_.keeps_training_state()) n += sh + kTrainingLength;
+    if (!m.base_.empty()) n += sh + base_length(m);
     if (n > kMaxModelBytes)
         fail(ErrorKind::ProgramLimit, "model is too large to store",
              "it needs " + std::to_string(n) + " bytes; the limit is " + std::to_string(kMaxModelBytes),
@@ -303,7 +347,7 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
     const size_t nw = m.n_idx_;
 
     EnvelopeHeader h{kFormatVersion, static_cast<uint16_t>(m.spec_.kind), m.identity_, m.updates_, m.n_seen_, 0,
-                     static_cast<uint32_t>(3 + (m.multi() ? 1 : 0) + nsec), static_cast<uint32_t>(size)};
+                     static_cast<uint32_t>(section_count(m, nsec)), static_cast<uint32_t>(size)};
     write_envelope(w.reserve(kHeaderSize), h);
 
     auto section = [&](uint32_t tag, SectionEncoding encoding, uint64_t len) {
@@ -366,6 +410,20 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
         });
         if (r != c) fail(ErrorKind::Internal, "model encoder miscounted a sparse section");
     }
+    if (m.spec_.keeps_training_state()) {
+        const LinearModel::TrainingState& t = m.ts_;
+        section(kTraining, kDense, kTrainingLength);
+        for (double v : {t.y_count, t.y_mean, t.y_m2, t.loss_count, t.loss_mean, t.loss_recent}) w.put<double>(v);
+    }
+    if (!m.base_.empty()) {
+        const auto& b = m.base_;
+        section(kBase, kDense, base_length(m));
+        w.put<uint64_t>(b.cnt.size());
+        for (const auto* v : {&b.cnt, &b.mean, &b.m2})
+            if (!v->empty()) w.bytes(v->data(), 8 * v->size());
+        for (double v : {b.ts.y_count, b.ts.y_mean, b.ts.y_m2, b.ts.loss_count, b.ts.loss_mean, b.ts.loss_recent})
+            w.put<double>(v);
+    }
     if (w.pos() != size) fail(ErrorKind::Internal, "model encoder size mismatch");
     seal_envelope(out, size);
 }
@@ -410,7 +468,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     if (sj.is_discarded()) corrupt("spec is not valid JSON");
     ModelSpec spec;
     try {
-        spec = ModelSpec::from_json(sj);
+        spec = ModelSpec::from_json(sj, SpecDefaults::Stored);
     } catch (const Error& e) {
         corrupt(std::string("bad spec: ") + e.what());
     }
@@ -522,7 +580,29 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         }
         stored[s] = {true, index, c};
     }
-    if (nsections != 3 + (m.multi() ? 1 : 0) + nsec) corrupt("wrong number of sections");
+    if (spec.keeps_training_state()) {
+        auto t_sec = section(kTraining, "training state", false);
+        if (t_sec.len != kTrainingLength) corrupt("training state section has the wrong length");
+        Reader tr(t_sec.p, t_sec.len);
+        LinearModel::TrainingState& t = m.ts_;
+        for (double* v : {&t.y_count, &t.y_mean, &t.y_m2, &t.loss_count, &t.loss_mean, &t.loss_recent})
+            *v = tr.get<double>("training state");
+    }
+    if (nsections > section_count(m, nsec)) {
+        auto b_sec = section(kBase, "aggregation base", false);
+        Reader br(b_sec.p, b_sec.len);
+        const auto n = br.get<uint64_t>("aggregation base");
+        if (n > m.n_idx_ || b_sec.len != 8 + 24 * n + kTrainingLength) corrupt("aggregation base section has the wrong length");
+        auto& b = m.base_;
+        for (auto* v : {&b.cnt, &b.mean, &b.m2}) {
+            v->resize(n);
+            for (size_t i = 0; i < n; i++) (*v)[i] = br.get<double>("aggregation base");
+        }
+        for (double* v : {&b.ts.y_count, &b.ts.y_mean, &b.ts.y_m2, &b.ts.loss_count, &b.ts.loss_mean, &b.ts.loss_recent})
+            *v = br.get<double>("aggregation base");
+        if (b.empty()) corrupt("aggregation base section is empty");
+    }
+    if (nsections != section_count(m, nsec)) corrupt("wrong number of sections");
     if (r.remaining() != 0) corrupt("trailing bytes after the last section");
 
     const Bad bad = [](const std::string& what) { corrupt(what); };
@@ -573,6 +653,18 @@ json LinearModelCodec::to_json(const LinearModel& m) {
     }
     if (m.spec_.keeps_feature_stats())
         j["feature_stats"] = {{"count", m.cnt_}, {"mean", m.mean_}, {"m2", m.m2_}};
+    if (m.spec_.keeps_training_state()) {
+        const LinearModel::TrainingState& t = m.ts_;
+        j["training_state"] = {{"label_count", t.y_count}, {"label_mean", t.y_mean}, {"label_m2", t.y_m2},
+                               {"loss_count", t.loss_count}, {"loss_mean", t.loss_mean},
+                               {"loss_recent", t.loss_recent}};
+    }
+    if (!m.base_.empty()) {
+        const auto& b = m.base_;
+        j["aggregation_base_state"] = {{"count", b.cnt}, {"mean", b.mean}, {"m2", b.m2},
+                                       {"training_state", {b.ts.y_count, b.ts.y_mean, b.ts.y_m2, b.ts.loss_count,
+                                                           b.ts.loss_mean, b.ts.loss_recent}}};
+    }
     return j;
 }
 
@@ -583,7 +675,7 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     static const char* known[] = {"pg_learn_model", "kind", "spec", "identity", "updates", "n_seen",
                                   "aggregation_base", "dense_dim", "intercept", "features",
                                   "feature_types", "weights", "optimizer_state", "feature_stats",
-                                  "classes", "intercepts"};
+                                  "classes", "intercepts", "training_state", "aggregation_base_state"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
@@ -620,7 +712,7 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     const json& ver = need("pg_learn_model");
     if (!ver.is_number_integer() || ver.get<int64_t>() != kFormatVersion)
         bad("unsupported format version " + ver.dump());
-    ModelSpec spec = ModelSpec::from_json(need("spec"));
+    ModelSpec spec = ModelSpec::from_json(need("spec"), SpecDefaults::Stored);
     const json& kind = need("kind");
     if (!kind.is_string() || kind.get<std::string>() != model_kind_name(spec.kind))
         bad("\"kind\" does not match the spec");
@@ -709,6 +801,32 @@ LinearModel LinearModelCodec::from_json(const json& j) {
         m.m2_ = vec(fs["m2"], "feature statistics");
     } else if (j.contains("feature_stats")) {
         bad("\"feature_stats\" given but the spec neither scales nor imputes means");
+    }
+    if (spec.keeps_training_state()) {
+        const json& ts = need("training_state");
+        obj(ts, "\"training_state\"", {"label_count", "label_mean", "label_m2", "loss_count", "loss_mean", "loss_recent"});
+        LinearModel::TrainingState& t = m.ts_;
+        t.y_count = num(ts["label_count"], "training state");
+        t.y_mean = num(ts["label_mean"], "training state");
+        t.y_m2 = num(ts["label_m2"], "training state");
+        t.loss_count = num(ts["loss_count"], "training state");
+        t.loss_mean = num(ts["loss_mean"], "training state");
+        t.loss_recent = num(ts["loss_recent"], "training state");
+    } else if (j.contains("training_state")) {
+        bad("\"training_state\" given but the spec neither scales the label nor checks divergence");
+    }
+    if (j.contains("aggregation_base_state")) {
+        const json& bs = j["aggregation_base_state"];
+        obj(bs, "\"aggregation_base_state\"", {"count", "mean", "m2", "training_state"});
+        auto& b = m.base_;
+        b.cnt = vec(bs["count"], "aggregation base");
+        b.mean = vec(bs["mean"], "aggregation base");
+        b.m2 = vec(bs["m2"], "aggregation base");
+        if (b.mean.size() != b.cnt.size() || b.m2.size() != b.cnt.size()) bad("aggregation base arrays differ in length");
+        const std::vector<double> t = vec(bs["training_state"], "aggregation base");
+        if (t.size() != 6) bad("aggregation base training state must have 6 numbers");
+        b.ts = {t[0], t[1], t[2], t[3], t[4], t[5]};
+        if (b.empty()) bad("\"aggregation_base_state\" is empty");
     }
     validate(m, bad);
     for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 namespace pg_learn::core {
 
@@ -414,6 +415,68 @@ double LinearModel::link(double z) const {
     return spec_.kind == ModelKind::LogisticRegression ? sigmoid(z) : z;
 }
 
+double LinearModel::label_sd() const {
+    return ts_.y_count > 0 ? std::sqrt(ts_.y_m2 / ts_.y_count) : 0.0;
+}
+
+double LinearModel::output(double z) const {
+    if (!spec_.scale_target || ts_.y_count == 0) return link(z);
+    return z * label_sd() + ts_.y_mean;
+}
+
+double LinearModel::prepare_label(double y) {
+    if (!spec_.keeps_training_state() || spec_.kind != ModelKind::LinearRegression) return y;
+    // Welford's update, checked before it is kept (as the feature statistics are).
+    const double c = ts_.y_count + 1.0;
+    const double d = y - ts_.y_mean;
+    const double mean = ts_.y_mean + d / c;
+    const double m2 = ts_.y_m2 + d * (y - mean);
+    if (!std::isfinite(mean) || !std::isfinite(m2)) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.17g", y);
+        fail(ErrorKind::NumericRange, "labels are too large for the model's running label statistics",
+             std::string("learning the label ") + buf +
+                 " would overflow their running variance (magnitudes near 1e154 or more), and the model could not be stored",
+             "Scale the label down before learning.");
+    }
+    ts_.y_count = c;
+    ts_.y_mean = mean;
+    ts_.y_m2 = m2;
+    if (!spec_.scale_target) return y;
+    const double sd = label_sd();
+    return sd > 0 ? (y - mean) / sd : 0.0;
+}
+
+void LinearModel::track_loss(double loss) {
+    if (!spec_.check_divergence) return;
+    if (std::isnan(loss)) loss = HUGE_VAL;
+    const double recent = ts_.loss_count == 0 ? loss
+                                              : ts_.loss_recent + kRecentLossWeight * (loss - ts_.loss_recent);
+    // What "exploded" means: a regression whose recent squared error is a million times the
+    // labels' mean square (errors a thousand times the labels' size), a classifier whose recent
+    // log loss is 100 times that of guessing uniformly (docs/algorithms.md, "Divergence").
+    double limit;
+    const char* what;
+    if (spec_.kind == ModelKind::LinearRegression) {
+        const double mean_square = ts_.y_count > 0 ? ts_.y_m2 / ts_.y_count + ts_.y_mean * ts_.y_mean : 0.0;
+        limit = mean_square > 0 ? 1e6 * mean_square : HUGE_VAL;
+        what = "squared error";
+    } else {
+        limit = 100.0 * std::log(std::max<double>(2.0, static_cast<double>(n_outputs())));
+        what = "log loss";
+    }
+    if (!(recent <= limit)) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "its recent training %s is %.6g, above the limit %.6g, after %.0f examples", what,
+                 recent, limit, ts_.loss_count);
+        fail(ErrorKind::NumericRange, "the model diverged: its training loss exploded", buf,
+             "The update was refused. Train again from the spec with a lower learning rate, or with \"scale\": true.");
+    }
+    ts_.loss_count += 1.0;
+    ts_.loss_mean += (loss - ts_.loss_mean) / ts_.loss_count;
+    ts_.loss_recent = recent;
+}
+
 double LinearModel::score_terms() const {
     double z = intercept_;
     for (const auto& t : terms_) z += w_[t.index] * t.value;
@@ -500,6 +563,18 @@ void LinearModel::step(double z, double y, const ForEach& for_each) {
     if (!std::isfinite(p))
         fail(ErrorKind::NumericRange, "the model diverged: its prediction is not finite",
              {}, "Lower the learning rate, scale the features (\"scale\": true) or clip gradients.");
+    if (spec_.check_divergence) {
+        if (spec_.kind == ModelKind::LogisticRegression) {
+            // -log p(y) from the score: softplus(-z) for y = 1, softplus(z) for y = 0.
+            const double t = y != 0.0 ? -z : z;
+            track_loss(std::max(t, 0.0) + std::log1p(std::exp(-std::fabs(t))));
+        } else {
+            // In the label's units: the standardised label and score scaled back.
+            const double sd = spec_.scale_target ? label_sd() : 1.0;
+            const double e = (p - y) * sd;
+            track_loss(e * e);
+        }
+    }
     double g = spec_.kind == ModelKind::LogisticRegression ? p - y : 2.0 * (p - y);
     g = std::clamp(g, -spec_.clip_gradient, spec_.clip_gradient);
 
@@ -567,6 +642,7 @@ bool LinearModel::dense_direct(size_t n) const {
 template <typename ForEach>
 void LinearModel::learn_multi(uint32_t cls, const ForEach& for_each) {
     const size_t k = classes_.size();
+    if (spec_.check_divergence) track_loss(-std::log(std::max(probs_[cls], std::numeric_limits<double>::min())));
     // The gradients of every class's score, then the intercepts; then each feature's K weights
     // in one pass (they are adjacent, feature-major), every weight's step as in step().
     grads_.resize(k);
@@ -647,7 +723,7 @@ double LinearModel::predict(const Observation& x) const {
     if (multi()) no_single_number(*this);
     resolve(x, false);
     update_stats_and_scale(false);
-    return link(score_terms());
+    return output(score_terms());
 }
 
 double LinearModel::predict_dense(const double* x, size_t n) const {
@@ -672,13 +748,13 @@ double LinearModel::predict_dense(const double* x, size_t n) const {
                 if (idx >= 0) z += w[idx] * x[i];
             }
         }
-        if (finite) return link(z);
+        if (finite) return output(z);
         // fall through: check_dense names the offending element
     }
     check_dense(x, n, false);
     resolve_dense(x, n, false);
     update_stats_and_scale(false);
-    return link(score_terms());
+    return output(score_terms());
 }
 
 void LinearModel::learn(const Observation& x, const Label& y) {
@@ -720,6 +796,7 @@ void LinearModel::learn_dense(const double* x, size_t n, const Label& y) {
 void LinearModel::learn(const Observation& x, double y) {
     if (multi()) return learn(x, Label::of_number(y));
     check_label(y);
+    y = prepare_label(y);
     resolve(x, true);
     update_stats_and_scale(true);
     step(score_terms(), y, [this](const auto& f) {
@@ -761,6 +838,7 @@ bool LinearModel::learn_dense_direct(const double* x, size_t n, double y) {
 void LinearModel::learn_dense(const double* x, size_t n, double y) {
     if (multi()) return learn_dense(x, n, Label::of_number(y));
     check_label(y);
+    y = prepare_label(y);
     // The fast path once the model knows every position: without feature statistics the
     // terms would be the array's known elements in position order, unchanged, so the update
     // reads the array directly (bit for bit the same arithmetic as the general path below).
@@ -780,6 +858,43 @@ void LinearModel::learn_dense(const double* x, size_t n, double y) {
         for (const Term& t : terms_) f(t.index, t.value);
     });
 }
+
+void LinearModel::begin_aggregation() {
+    agg_base_ = n_seen_;
+    base_ = AggregationBase{};
+    if (n_seen_ == 0) return;
+    if (spec_.keeps_feature_stats() && std::any_of(cnt_.begin(), cnt_.end(), [](double c) { return c != 0; })) {
+        base_.cnt = cnt_;
+        base_.mean = mean_;
+        base_.m2 = m2_;
+    }
+    base_.ts = ts_;
+}
+
+void LinearModel::end_aggregation() {
+    agg_base_ = 0;
+    base_ = AggregationBase{};
+}
+
+namespace {
+
+// (n, mean, m2) of the values of a pooled set that are not in its part (n0, mean0, m20): Chan
+// et al.'s pooling solved for the other part. Rounding can leave m2 a hair below zero.
+void unpool(double& n, double& mean, double& m2, double n0, double mean0, double m20) {
+    const double nr = n - n0;
+    if (n0 == 0) return;
+    if (nr <= 0) {
+        n = mean = m2 = 0;
+        return;
+    }
+    const double mr = (n * mean - n0 * mean0) / nr;
+    const double d = mr - mean0;
+    m2 = std::max(0.0, m2 - m20 - d * d * n0 * nr / n);
+    mean = mr;
+    n = nr;
+}
+
+}  // namespace
 
 void LinearModel::merge(const Model& other) {
     const auto* o = dynamic_cast<const LinearModel*>(&other);
@@ -857,20 +972,49 @@ void LinearModel::merge(const LinearModel& other) {
             for (size_t c = 0; c < b_.size(); c++) b_[c] = fa * b_[c] + fb * ob[c];
         }
     }
+    // Both models hold the statistics of the aggregation base (the model the aggregate started
+    // from): the other's own statistics are its statistics without them.
+    const AggregationBase& ob = other.base_;
     if (spec_.keeps_feature_stats()) {
         // Chan et al.: exact pooled count, mean and sum of squared deviations.
         for (size_t j = 0; j < map.size(); j++) {
             size_t i = static_cast<size_t>(map[j]);
-            double nb = other.cnt_[j];
+            double nb = other.cnt_[j], mb = other.mean_[j], m2b = other.m2_[j];
+            if (j < ob.cnt.size()) unpool(nb, mb, m2b, ob.cnt[j], ob.mean[j], ob.m2[j]);
             if (nb == 0) continue;
             double na = cnt_[i], n = na + nb;
-            double d = other.mean_[j] - mean_[i];
+            double d = mb - mean_[i];
             mean_[i] += d * nb / n;
-            m2_[i] += other.m2_[j] + d * d * na * nb / n;
+            m2_[i] += m2b + d * d * na * nb / n;
             cnt_[i] = n;
             if (!std::isfinite(mean_[i]) || !std::isfinite(m2_[i]))
                 fail(ErrorKind::NumericRange, "cannot combine models: pooled feature statistics overflow",
                      {}, "Scale features down before learning (magnitudes below about 1e154).");
+        }
+    }
+    if (spec_.keeps_training_state()) {
+        TrainingState& t = ts_;
+        TrainingState o = other.ts_;
+        unpool(o.y_count, o.y_mean, o.y_m2, ob.ts.y_count, ob.ts.y_mean, ob.ts.y_m2);
+        if (ob.ts.loss_count > 0) {
+            double m2 = 0;
+            unpool(o.loss_count, o.loss_mean, m2, ob.ts.loss_count, ob.ts.loss_mean, 0);
+            o.loss_mean = std::max(0.0, o.loss_mean);
+        }
+        if (o.y_count > 0) {  // Chan et al., as the feature statistics
+            const double na = t.y_count, nb = o.y_count, n = na + nb;
+            const double d = o.y_mean - t.y_mean;
+            t.y_mean += d * nb / n;
+            t.y_m2 += o.y_m2 + d * d * na * nb / n;
+            t.y_count = n;
+            if (!std::isfinite(t.y_mean) || !std::isfinite(t.y_m2))
+                fail(ErrorKind::NumericRange, "cannot combine models: pooled label statistics overflow");
+        }
+        if (o.loss_count > 0) {
+            const double n = t.loss_count + o.loss_count, fo = o.loss_count / n;
+            t.loss_mean += (o.loss_mean - t.loss_mean) * fo;
+            t.loss_recent += (o.loss_recent - t.loss_recent) * fo;
+            t.loss_count = n;
         }
     }
     const uint64_t base = std::max(agg_base_, other.agg_base_);
@@ -926,6 +1070,16 @@ nlohmann::json LinearModel::info() const {
             {"weights", weights},
             {"size_bytes", encoded_size()}};
     if (is_classifier(task())) out["classes"] = classes();
+    // How training went: the progressive loss (each example's loss before it was learned).
+    if (spec_.check_divergence)
+        out["training_loss"] = {{"loss", spec_.kind == ModelKind::LinearRegression ? "squared_error" : "log_loss"},
+                                {"examples", static_cast<uint64_t>(ts_.loss_count)},
+                                {"mean", ts_.loss_count > 0 ? nlohmann::json(ts_.loss_mean) : nlohmann::json()},
+                                {"recent", ts_.loss_count > 0 ? nlohmann::json(ts_.loss_recent) : nlohmann::json()}};
+    else
+        out["training_loss"] = nullptr;
+    if (spec_.keeps_training_state() && spec_.kind == ModelKind::LinearRegression)
+        out["label"] = {{"count", static_cast<uint64_t>(ts_.y_count)}, {"mean", ts_.y_mean}, {"sd", label_sd()}};
     if (multi()) {
         out.erase("intercept");
         nlohmann::json b = nlohmann::json::object();

@@ -57,6 +57,19 @@ public:
     const std::vector<double>& weights() const { return w_; }
     const std::vector<std::string>& feature_names() const { return names_; }
 
+    // The training state (spec().keeps_training_state()): running statistics of a regression's
+    // label (count, mean, sum of squared deviations; what "scale_target" divides by) and the
+    // progressive training loss: the loss of each example as learned, before its update, in the
+    // label's units (squared error) or in nats (log loss); its mean over every example learned
+    // and its exponentially weighted mean over the recent ones (docs/algorithms.md).
+    struct TrainingState {
+        double y_count = 0, y_mean = 0, y_m2 = 0;
+        double loss_count = 0, loss_mean = 0, loss_recent = 0;
+    };
+    const TrainingState& training_state() const { return ts_; }
+    // The weight of the newest example in loss_recent.
+    static constexpr double kRecentLossWeight = 0.01;
+
     // Regression value, or probability of the positive class; a softmax regression refuses.
     double predict(const Observation& x) const override;
     double predict_dense(const double* x, size_t n) const override;
@@ -67,8 +80,10 @@ public:
     // Parallel combine: example-weighted average of the parameters learned since
     // begin_aggregation(); see docs/algorithms.md "Combining partial models".
     void merge(const LinearModel& other);
-    void begin_aggregation() override { agg_base_ = n_seen_; }
-    void end_aggregation() override { agg_base_ = 0; }
+    // A partial model keeps the running statistics it started from (the aggregation base):
+    // every partial model of one aggregate holds them, and merge() counts them once.
+    void begin_aggregation() override;
+    void end_aggregation() override;
     uint64_t aggregation_base() const { return agg_base_; }
 
     nlohmann::json info() const override;
@@ -116,6 +131,14 @@ private:
     void ensure_dense_map(size_t n) const;
     void grow(size_t n) const;
     double link(double z) const;
+    // A prediction from a score: link(z), in the label's units when the label is standardised.
+    double output(double z) const;
+    double label_sd() const;
+    // Updates the label statistics; the label to learn (standardised when the spec says so).
+    double prepare_label(double y);
+    // Adds one example's progressive loss to the training state, failing with NumericRange
+    // (and changing nothing else) when the model has diverged.
+    void track_loss(double loss);
     double score_terms() const;
     void update_stats_and_scale(bool learning) const;
     [[noreturn]] void stats_overflow(uint32_t index, double value) const;
@@ -140,8 +163,17 @@ private:
     uint64_t updates_ = 0;
     uint64_t n_seen_ = 0;
     uint64_t agg_base_ = 0;
+    // The statistics at begin_aggregation() of a model that had learned with statistics
+    // (empty otherwise): feature statistics per feature index, and the training state.
+    struct AggregationBase {
+        std::vector<double> cnt, mean, m2;
+        TrainingState ts;
+        bool empty() const { return cnt.empty() && ts.y_count == 0 && ts.loss_count == 0; }
+    };
+    AggregationBase base_;
     uint32_t dense_dim_ = 0;
     double intercept_;
+    TrainingState ts_;
 
     // mutable: predicting never changes the model's value, but resolving a new name, or the
     // dense-position map, is cached here; the dictionary itself only grows when learning.

@@ -106,7 +106,7 @@ void reject_unknown(const json& obj, std::initializer_list<const char*> known,
     }
 }
 
-OptimizerSpec parse_optimizer(const json& j) {
+OptimizerSpec parse_optimizer(const json& j, SpecDefaults defaults) {
     OptimizerSpec o;
     std::string name;
     json params = json::object();
@@ -136,7 +136,9 @@ OptimizerSpec parse_optimizer(const json& j) {
     } else if (name == "adam") {
         o.kind = OptimizerKind::Adam;
         reject_unknown(params, {"lr", "beta1", "beta2", "eps"}, where);
-        o.lr = number_option(params, "lr", 0.1, where, 0, 1e6, true);
+        // Adam at 0.1 (river's default, and 0.1.0's) overshoots on standardised features; a new
+        // spec gets 0.01 (docs/algorithms.md, "Defaults").
+        o.lr = number_option(params, "lr", defaults == SpecDefaults::Current ? 0.01 : 0.1, where, 0, 1e6, true);
         o.beta1 = number_option(params, "beta1", 0.9, where, 0, 0.999999999, false);
         o.beta2 = number_option(params, "beta2", 0.999, where, 0, 0.999999999, false);
         o.eps = number_option(params, "eps", 1e-8, where, 0, 1, true);
@@ -155,7 +157,7 @@ OptimizerSpec parse_optimizer(const json& j) {
 
 }  // namespace
 
-ModelSpec ModelSpec::from_json(const json& j) {
+ModelSpec ModelSpec::from_json(const json& j, SpecDefaults defaults) {
     if (!j.is_object()) bad_option("a model spec must be a JSON object, not " + std::string(json_type(j)));
     ModelSpec s;
     auto m = j.find("model");
@@ -168,20 +170,38 @@ ModelSpec ModelSpec::from_json(const json& j) {
         bad_option("unknown model \"" + message_name(kind) + "\"", "known models: linear_regression, logistic_regression, softmax_regression");
 
     reject_unknown(j, {"model", "optimizer", "l1", "l2", "intercept_init", "intercept_lr",
-                       "clip_gradient", "scale", "hash_bits", "missing", "ignore"}, "");
-    if (auto o = j.find("optimizer"); o != j.end()) s.optimizer = parse_optimizer(*o);
+                       "clip_gradient", "scale", "scale_target", "check_divergence", "hash_bits",
+                       "missing", "ignore"}, "");
+    const bool current = defaults == SpecDefaults::Current;
+    // This release's defaults (docs/algorithms.md, "Defaults"): standardised features, AdaGrad,
+    // a regression's label standardised too, and the divergence check. A stored spec lacks
+    // only options its release did not have, which default to that release's behaviour.
+    auto bool_option = [&](const char* key, bool dflt) {
+        auto it = j.find(key);
+        if (it == j.end()) return dflt;
+        if (!it->is_boolean())
+            bad_option(std::string("option \"") + key + "\" must be true or false, not " + json_type(*it));
+        return it->get<bool>();
+    };
+    if (auto o = j.find("optimizer"); o != j.end()) s.optimizer = parse_optimizer(*o, defaults);
+    else if (current) s.optimizer = parse_optimizer(json("adagrad"), defaults);
+    s.scale = bool_option("scale", current);
+    const bool regression = s.kind == ModelKind::LinearRegression;
+    s.scale_target = bool_option("scale_target", current && regression);
+    if (s.scale_target && !regression)
+        bad_option("option \"scale_target\" applies to linear_regression only",
+                   "a " + kind + " learns classes, not numbers");
+    s.check_divergence = bool_option("check_divergence", current);
     s.l1 = number_option(j, "l1", 0.0, "", 0, 1e6, false);
     s.l2 = number_option(j, "l2", 0.0, "", 0, 1e6, false);
     s.intercept_init = number_option(j, "intercept_init", 0.0, "", -1e12, 1e12, false);
-    s.intercept_lr = number_option(j, "intercept_lr", 0.01, "", 0, 1e6, false);
+    // With a standardised label the intercept sits near 0 and only needs small corrections: a
+    // large step there is noise in every prediction (docs/algorithms.md, "Defaults").
+    s.intercept_lr = number_option(j, "intercept_lr", current && s.scale_target ? 0.001 : 0.01, "", 0, 1e6, false);
     s.clip_gradient = number_option(j, "clip_gradient", 1e12, "", 0, 1e300, true);
     if (s.optimizer.kind == OptimizerKind::Ftrl && (s.l1 != 0 || s.l2 != 0))
         bad_option("options \"l1\" and \"l2\" do not apply to the ftrl optimizer",
                    {}, "Set them inside the optimizer: {\"ftrl\": {\"l1\": 1.0, \"l2\": 1.0}}.");
-    if (auto it = j.find("scale"); it != j.end()) {
-        if (!it->is_boolean()) bad_option("option \"scale\" must be true or false, not " + std::string(json_type(*it)));
-        s.scale = it->get<bool>();
-    }
     if (auto it = j.find("hash_bits"); it != j.end()) {
         const std::string range = "an integer between 0 and " + std::to_string(kMaxHashBits);
         if (!it->is_number())
@@ -234,12 +254,20 @@ json ModelSpec::to_json() const {
               {"intercept_lr", intercept_lr},
               {"clip_gradient", clip_gradient},
               {"scale", scale},
+              {"scale_target", scale_target},
+              {"check_divergence", check_divergence},
               {"hash_bits", hash_bits},
               {"missing", missing_policy_name(missing)}};
     j["ignore"] = ignore;
     return j;
 }
 
-std::string ModelSpec::canonical_text() const { return to_json().dump(); }
+std::string ModelSpec::canonical_text() const {
+    json j = to_json();
+    // Options later than release 0.1.0, at their stored default (false), are left out.
+    if (!scale_target) j.erase("scale_target");
+    if (!check_divergence) j.erase("check_divergence");
+    return j.dump();
+}
 
 }  // namespace pg_learn::core

@@ -1,0 +1,252 @@
+// This release's defaults, the stored specs that keep 0.1.0's, the training state (label
+// scaling, progressive loss, divergence) and a parallel aggregate that counts its starting
+// model's statistics once (docs/algorithms.md, "Options and defaults", "Divergence and the
+// training loss", "Combining partial models").
+#include "test_util.hpp"
+
+#include "core/models/linear/linear_model.hpp"
+
+#include <cmath>
+#include <random>
+
+namespace pg_learn::test {
+namespace {
+
+using core::ErrorKind;
+using core::LinearModel;
+using core::ModelSpec;
+using core::Observation;
+using core::SpecDefaults;
+using nlohmann::json;
+
+TEST(Defaults, NewSpecsLearnOnRawData) {
+    const ModelSpec lin = current_spec_of(R"({"model":"linear_regression"})");
+    EXPECT_EQ(lin.optimizer.kind, core::OptimizerKind::AdaGrad);
+    EXPECT_EQ(lin.optimizer.lr, 0.1);
+    EXPECT_TRUE(lin.scale);
+    EXPECT_TRUE(lin.scale_target);
+    EXPECT_TRUE(lin.check_divergence);
+    EXPECT_EQ(lin.intercept_lr, 0.001);
+    const ModelSpec log = current_spec_of(R"({"model":"logistic_regression"})");
+    EXPECT_FALSE(log.scale_target);
+    EXPECT_EQ(log.intercept_lr, 0.01);
+    EXPECT_TRUE(log.scale);
+    EXPECT_EQ(current_spec_of(R"({"model":"linear_regression","optimizer":"adam"})").optimizer.lr, 0.01);
+    EXPECT_EQ(current_spec_of(R"({"model":"linear_regression","scale_target":false})").intercept_lr, 0.01);
+    // what a user spells out wins
+    const ModelSpec sgd = current_spec_of(R"({"model":"linear_regression","optimizer":"sgd","scale":false})");
+    EXPECT_EQ(sgd.optimizer.kind, core::OptimizerKind::Sgd);
+    EXPECT_FALSE(sgd.scale);
+    expect_error(ErrorKind::InvalidParameter, [] { current_spec_of(R"({"model":"softmax_regression","scale_target":true})"); });
+    expect_error(ErrorKind::InvalidParameter, [] { current_spec_of(R"({"model":"linear_regression","check_divergence":"yes"})"); });
+}
+
+TEST(Defaults, StoredSpecsKeepTheirReleasesMeaning) {
+    // 0.1.0's canonical text of {"model":"linear_regression"}, as docs/format.md prints it
+    const std::string v010 =
+        R"({"clip_gradient":1000000000000.0,"hash_bits":0,"ignore":[],"intercept_init":0.0,"intercept_lr":0.01,"l1":0.0,"l2":0.0,"missing":"zero","model":"linear_regression","optimizer":{"sgd":{"lr":0.01}},"scale":false})";
+    const ModelSpec s = ModelSpec::from_json(json::parse(v010), SpecDefaults::Stored);
+    EXPECT_FALSE(s.scale_target);
+    EXPECT_FALSE(s.check_divergence);
+    EXPECT_EQ(s.canonical_text(), v010);  // the same bytes, so the same identity
+    EXPECT_FALSE(s.keeps_training_state());
+    // the display form spells out every option
+    EXPECT_EQ(s.to_json()["scale_target"], false);
+    EXPECT_EQ(s.to_json()["check_divergence"], false);
+    // a new spec's canonical text carries the new options, and reads back as the same spec
+    const ModelSpec n = current_spec_of(R"({"model":"linear_regression"})");
+    const std::string t = n.canonical_text();
+    EXPECT_NE(t.find("\"scale_target\":true"), std::string::npos);
+    EXPECT_EQ(ModelSpec::from_json(json::parse(t), SpecDefaults::Stored).canonical_text(), t);
+    EXPECT_EQ(ModelSpec::from_json(json::parse(t), SpecDefaults::Current).canonical_text(), t);
+}
+
+// y = 3a - 2b + 1e5 with a in 1e3 units, b in 1e-2 units: raw units a plain SGD cannot take.
+void raw_stream(std::vector<std::pair<Observation, double>>& out, int n) {
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> z(0, 1);
+    for (int i = 0; i < n; i++) {
+        const double a = 1000 * z(rng) + 5000, b = 0.01 * z(rng);
+        out.push_back({num({{"a", a}, {"b", b}}), 3 * a - 20000 * b + 1e5 + 10 * z(rng)});
+    }
+}
+
+TEST(Defaults, ScaleTargetLearnsAndPredictsInTheLabelsUnits) {
+    std::vector<std::pair<Observation, double>> data;
+    raw_stream(data, 4000);
+    LinearModel m(current_spec_of(R"({"model":"linear_regression"})"));
+    EXPECT_EQ(m.predict(data[0].first), 0.0);  // intercept_init before any label
+    for (int epoch = 0; epoch < 3; epoch++)
+        for (auto& [x, y] : data) m.learn(x, y);
+    double se = 0, var = 0, mean = 0;
+    for (auto& [x, y] : data) mean += y / data.size();
+    for (auto& [x, y] : data) {
+        const double e = m.predict(x) - y;
+        se += e * e;
+        var += (y - mean) * (y - mean);
+    }
+    EXPECT_LT(se / var, 0.01) << "R^2 " << 1 - se / var;
+    // the label statistics are those of every label learned (3 epochs)
+    const auto& ts = m.training_state();
+    EXPECT_EQ(ts.y_count, 3.0 * data.size());
+    EXPECT_NEAR(ts.y_mean, mean, 1e-9 * std::fabs(mean));
+    EXPECT_EQ(ts.loss_count, 3.0 * data.size());
+    EXPECT_GT(ts.loss_mean, 0.0);
+    EXPECT_LT(ts.loss_recent, 0.01 * var / data.size());
+    const json info = m.info();
+    EXPECT_EQ(info["training_loss"]["loss"], "squared_error");
+    EXPECT_EQ(info["training_loss"]["examples"], 3 * data.size());
+    EXPECT_EQ(info["label"]["count"], 3 * data.size());
+}
+
+TEST(Defaults, ProgressiveLossByHand) {
+    // logistic: the first example's loss is log 2 (score 0), the recent loss starts at it
+    LinearModel log(current_spec_of(R"({"model":"logistic_regression"})"));
+    log.learn(num({{"a", 1}}), 1.0);
+    EXPECT_DOUBLE_EQ(log.training_state().loss_mean, std::log(2.0));
+    EXPECT_DOUBLE_EQ(log.training_state().loss_recent, std::log(2.0));
+    // regression with scale_target: the first label's prediction is the label itself (sd 0),
+    // so its loss is 0; the second: label stats (1, 3) -> mean 2, sd 1; y' = 1; the score is
+    // the intercept after one step (0, since y' was 0) and a's scaled value 1 times its weight 0:
+    // the prediction is 0 * 1 + 2 = 2, loss (2 - 3)^2 = 1; recent = 0 + 0.01 * (1 - 0)
+    LinearModel lin(current_spec_of(R"({"model":"linear_regression"})"));
+    lin.learn(num({{"a", 1}}), 1.0);
+    EXPECT_EQ(lin.training_state().loss_mean, 0.0);
+    lin.learn(num({{"a", 2}}), 3.0);
+    EXPECT_DOUBLE_EQ(lin.training_state().loss_mean, 0.5);
+    EXPECT_DOUBLE_EQ(lin.training_state().loss_recent, 0.01);
+    EXPECT_DOUBLE_EQ(lin.training_state().y_mean, 2.0);
+    EXPECT_DOUBLE_EQ(lin.training_state().y_m2, 2.0);
+}
+
+TEST(Divergence, AnExplodingRegressionStopsWithAnErrorAndKeepsItsValue) {
+    std::vector<std::pair<Observation, double>> data;
+    raw_stream(data, 2000);
+    // 0.1.0's defaults (plain SGD, raw units) with the divergence check on
+    LinearModel m(current_spec_of(R"({"model":"linear_regression","optimizer":"sgd","scale":false,"scale_target":false})"));
+    size_t learned = 0;
+    std::string msg;
+    for (auto& [x, y] : data) {
+        const auto before = encode(m);
+        try {
+            m.learn(x, y);
+            learned++;
+        } catch (const core::Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::NumericRange);
+            msg = e.what();
+            // the refused update changed nothing the model stores but the label statistics
+            // of this example, which the caller's statement discards with the error
+            break;
+        }
+        (void)before;
+    }
+    EXPECT_NE(msg.find("diverged"), std::string::npos) << msg;
+    EXPECT_LT(learned, 50u);  // caught within a few dozen examples, not after 1e16 garbage
+    // and with the check off, the same stream gives finite garbage or a non-finite error:
+    // what 0.1.0 did, which is now only what a user asks for
+    LinearModel off(spec_of(R"({"model":"linear_regression"})"));
+    bool garbage = false;
+    try {
+        for (auto& [x, y] : data) off.learn(x, y);
+        garbage = std::fabs(off.predict(data[0].first) - data[0].second) > 1e9;
+    } catch (const core::Error&) {
+        garbage = true;
+    }
+    EXPECT_TRUE(garbage);
+}
+
+TEST(Divergence, ALegitimateModelIsNeverStopped) {
+    // noisy labels with outliers, a model that learns well: no false alarm
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> z(0, 1);
+    LinearModel m(current_spec_of(R"({"model":"linear_regression"})"));
+    LinearModel c(current_spec_of(R"({"model":"logistic_regression"})"));
+    for (int i = 0; i < 20000; i++) {
+        const double a = z(rng);
+        const double y = i % 500 == 0 ? 1e4 : a + 0.1 * z(rng);
+        EXPECT_NO_THROW(m.learn(num({{"a", a}}), y));
+        EXPECT_NO_THROW(c.learn(num({{"a", a}}), (i % 97 == 0) ? double(a < 0) : double(a > 0)));
+    }
+}
+
+TEST(Format, TrainingStateRoundTripsAndIsValidated) {
+    LinearModel m(current_spec_of(R"({"model":"linear_regression"})"));
+    for (int i = 0; i < 20; i++) m.learn(num({{"a", double(i)}}), 2.0 * i);
+    const auto bytes = encode(m);
+    const LinearModel d = LinearModel::decode(bytes.data(), bytes.size());
+    EXPECT_EQ(encode(d), bytes);
+    EXPECT_EQ(d.training_state().y_m2, m.training_state().y_m2);
+    const std::string text = m.to_text();
+    EXPECT_EQ(encode(LinearModel::from_text(text.data(), text.size())), bytes);
+    // a wrong training state is refused in the text form
+    json j = json::parse(text);
+    for (const char* key : {"label_count", "label_m2", "loss_mean", "loss_count"}) {
+        json k = j;
+        k["training_state"][key] = -1.0;
+        const std::string t = k.dump();
+        expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_text(t.data(), t.size()); });
+    }
+    json k = j;
+    k.erase("training_state");
+    std::string t = k.dump();
+    expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_text(t.data(), t.size()); });
+    // a classifier has no label statistics
+    LinearModel c(current_spec_of(R"({"model":"logistic_regression"})"));
+    c.learn(num({{"a", 1}}), 1.0);
+    json cj = json::parse(c.to_text());
+    cj["training_state"]["label_count"] = 1.0;
+    t = cj.dump();
+    expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_text(t.data(), t.size()); });
+    // the binary form refuses a flipped byte of the section (checksum) and a bad value
+    std::vector<uint8_t> bad = bytes;
+    bad[bad.size() - 8] ^= 1;
+    expect_error(ErrorKind::InvalidBinary, [&] { LinearModel::decode(bad.data(), bad.size()); });
+}
+
+// A trained model starts a parallel aggregate: two partial models learn disjoint rows; the
+// merged statistics equal those of every example once.
+TEST(Merge, TheStartingModelsStatisticsCountOnce) {
+    std::vector<std::pair<Observation, double>> data;
+    raw_stream(data, 900);
+    LinearModel start(current_spec_of(R"({"model":"linear_regression"})"));
+    for (int i = 0; i < 300; i++) start.learn(data[i].first, data[i].second);
+    LinearModel a = start, b = start;
+    a.begin_aggregation();
+    b.begin_aggregation();
+    for (int i = 300; i < 500; i++) a.learn(data[i].first, data[i].second);
+    for (int i = 500; i < 900; i++) b.learn(data[i].first, data[i].second);
+    // b crosses a process boundary: its binary form carries its aggregation base
+    const auto bb = encode(b);
+    const LinearModel b2 = LinearModel::decode(bb.data(), bb.size());
+    EXPECT_EQ(encode(b2), bb);
+    a.merge(b2);
+    a.end_aggregation();
+    double n = 0, mean = 0, m2 = 0, ym = 0, ym2 = 0;
+    for (auto& [x, y] : data) {  // Welford over every example: feature a, and the label
+        n++;
+        const double v = x[0].value, d = v - mean;
+        mean += d / n;
+        m2 += d * (v - mean);
+        const double dy = y - ym;
+        ym += dy / n;
+        ym2 += dy * (y - ym);
+    }
+    const json fs = json::parse(a.to_text())["feature_stats"];
+    EXPECT_EQ(fs["count"][0].get<double>(), 900.0);
+    EXPECT_NEAR(fs["mean"][0].get<double>(), mean, 1e-9 * std::fabs(mean));
+    EXPECT_NEAR(fs["m2"][0].get<double>(), m2, 1e-7 * m2);
+    EXPECT_EQ(a.training_state().y_count, 900.0);
+    EXPECT_NEAR(a.training_state().y_mean, ym, 1e-9 * std::fabs(ym));
+    EXPECT_NEAR(a.training_state().y_m2, ym2, 1e-7 * ym2);
+    EXPECT_EQ(a.training_state().loss_count, 900.0);
+    EXPECT_EQ(a.n_seen(), 900u);
+    // the final model holds no aggregation base, and is a stored model like any other
+    EXPECT_FALSE(json::parse(a.to_text()).contains("aggregation_base_state"));
+    // a fresh start has no base: nothing to remove
+    LinearModel f(current_spec_of(R"({"model":"linear_regression"})"));
+    f.begin_aggregation();
+    EXPECT_FALSE(json::parse(f.to_text()).contains("aggregation_base_state"));
+}
+
+}  // namespace
+}  // namespace pg_learn::test
