@@ -42,13 +42,16 @@ SELECT ml_deploy('trap_clf', 1);
 -- (parent_version), without a baseline: it inherits version 1's, with a NOTICE.
 SELECT ml_register('trap_clf', ml_get('trap_clf'), parent_version => 1) AS v2;
 -- user did: registered a challenger from the deployed model without parent_version or baseline:
--- a WARNING says that its drift cannot be measured, and how to give it a baseline.
+-- it is a copy of version 1 (production; version 2 is one too), so it inherits version 1's.
 SELECT ml_register('trap_clf', ml_get('trap_clf')) AS v3;
+-- user did: registered a retrained model without parent_version or baseline: a WARNING says that
+-- its drift cannot be measured, and how to give it a baseline.
+SELECT ml_register('trap_clf', ml_fit_one(ml_get('trap_clf'), '{"x": 0.5}'::jsonb, 0)) AS v4;
 -- A parent without a baseline has none to hand down: the same WARNING (another version has one).
-SELECT ml_register('trap_clf', ml_get('trap_clf'), parent_version => 3) AS v4;
+SELECT ml_register('trap_clf', ml_get('trap_clf', 4), parent_version => 4) AS v5;
 -- A baseline given wins over the parent's, silently.
 SELECT ml_register('trap_clf', ml_get('trap_clf'), parent_version => 1,
-                   baseline => (SELECT ml_profile(features) FROM train WHERE i < 500)) AS v5;
+                   baseline => (SELECT ml_profile(features) FROM train WHERE i < 500)) AS v6;
 SELECT version, parent_version, ml_profile_rows(baseline) AS baseline_rows,
        ml_profile_bytes(baseline) IS NOT DISTINCT FROM
            (SELECT ml_profile_bytes(b.baseline) FROM ml_models b WHERE b.name = 'trap_clf' AND b.version = 1) AS same_as_version_1
@@ -59,13 +62,13 @@ SELECT ml_register('trap_nob', ml_fit_one('{"model": "linear_regression"}', '{"x
 -- A failed registration changes nothing (the parent must exist).
 SELECT ml_register('trap_clf', ml_get('trap_clf'), parent_version => 99);
 
-SELECT ml_deploy('trap_clf', 2, 'challenger'), ml_deploy('trap_clf', 3, 'other');
+SELECT ml_deploy('trap_clf', 2, 'challenger'), ml_deploy('trap_clf', 4, 'other');
 SELECT log_rows('trap_clf', 1, 'production', '2024-03-01 00:00:00+00', 120),
        log_rows('trap_clf', 2, 'challenger', '2024-03-01 00:00:00+00', 120),
-       log_rows('trap_clf', 3, 'other', '2024-03-01 00:00:00+00', 120);
+       log_rows('trap_clf', 4, 'other', '2024-03-01 00:00:00+00', 120);
 SELECT ml_monitor_refresh() > 0 AS rolled_up;
 -- The challenger is measured against the inherited baseline exactly as its champion is (same
--- rows logged, same baseline); version 3 shows that it has no baseline instead of no rows.
+-- rows logged, same baseline); version 4 shows that it has no baseline instead of no rows.
 SELECT variant, version, feature, method, round(value::numeric, 4) AS value, status, status_level, row_count
 FROM ml_feature_drift WHERE model = 'trap_clf' ORDER BY variant, feature;
 
