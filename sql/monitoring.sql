@@ -206,8 +206,10 @@ SELECT ml_monitor_set('classification_threshold', NULL, 'mon_clf') AS back_to_de
 -- ---------------------------------------------------------------------------------------------
 -- ml_feature_drift: each bucket's logged features against the version's training baseline.
 -- Hours 0 and 1 come from the training distribution; in hour 2 x moved and a colour appeared.
--- mon_nob has no baseline, hence no rows.
+-- mon_nob has no baseline, hence one no_baseline row per bucket. The buckets here have 6 to 30
+-- rows: min_rows 0 measures them all (monitoring_traps.sql tests the minimum).
 -- ---------------------------------------------------------------------------------------------
+SELECT ml_monitor_set('min_rows', '0') AS measure_small_buckets;
 SELECT time, model, version, variant, feature, kind, method, round(value::numeric, 4) AS value,
        warn_threshold, alert_threshold, status, status_level, baseline_count, current_count
 FROM ml_feature_drift WHERE model IN ('mon_clf', 'mon_nob') AND variant = 'production';
@@ -232,6 +234,7 @@ WHERE model = 'mon_clf' AND variant = 'production' AND time = '2024-03-01 02:00:
 SELECT ml_monitor_set('anomaly_options', '{"max_unexpected_value_fraction": 0.5, "severity": {"FLOAT_TYPE_BIG_FLOAT": "error"}}', 'mon_clf');
 SELECT time, variant, feature, anomaly, severity, count FROM ml_data_quality WHERE model = 'mon_clf';
 SELECT ml_monitor_set('anomaly_options', NULL, 'mon_clf') AS back_to_default;
+SELECT ml_monitor_set('min_rows', NULL) AS back_to_default;
 
 -- ---------------------------------------------------------------------------------------------
 -- ml_model_health: one set of rows per deployed model (mon_nob is not deployed). The data are

@@ -151,6 +151,9 @@ DECLARE
     info jsonb;
     v int;
     e int;
+    the_baseline @extschema@.ml_profile := p_baseline;  -- given, or inherited
+    inherited_from int;
+    with_baseline int;
 BEGIN
     PERFORM @extschema@._ml_check_name('model name', p_name);
     IF p_model IS NULL THEN
@@ -177,10 +180,53 @@ BEGIN
         RAISE EXCEPTION 'model "%" has no version %', p_name, p_parent_version
             USING ERRCODE = 'undefined_object', DETAIL = 'parent_version must name an existing version.';
     END IF;
+    -- Issue 11, monitoring traps: the drift baseline of a version registered without one.
+    -- A version registered from another inherits that version's baseline, so that a challenger
+    -- made from the deployed model shows drift like its champion (NOTICE): from its
+    -- parent_version, or, without one, from the version it is a byte-for-byte copy of
+    -- (ml_register(name, ml_get(name))). A version left without a baseline while other versions of
+    -- the name have one gets a WARNING: the monitoring views could not compare its predictions
+    -- (ml_feature_drift says 'no_baseline').
+    IF the_baseline IS NULL THEN
+        IF p_parent_version IS NOT NULL THEN
+            SELECT m.baseline, m.version INTO the_baseline, inherited_from FROM @extschema@.ml_models m
+            WHERE m.name = p_name AND m.version = p_parent_version;
+        ELSE
+            -- (production's first, else the latest of the equal versions)
+            SELECT m.baseline, m.version INTO the_baseline, inherited_from FROM @extschema@.ml_models m
+            WHERE m.name = p_name AND m.baseline IS NOT NULL
+              AND @extschema@.ml_model_bytes(m.model) = @extschema@.ml_model_bytes(p_model)
+            ORDER BY EXISTS (SELECT 1 FROM @extschema@.ml_aliases a
+                             WHERE a.name = m.name AND a.version = m.version AND a.alias = 'production') DESC,
+                     m.version DESC
+            LIMIT 1;
+        END IF;
+        IF the_baseline IS NOT NULL THEN
+            RAISE NOTICE 'version % of model "%" inherits the drift baseline of version % (%)', v, p_name, inherited_from,
+                         CASE WHEN p_parent_version IS NOT NULL THEN 'its parent_version'
+                              ELSE 'it is a copy of that version' END
+                USING HINT = 'Pass baseline => ml_profile of its own training features if it was trained on other data.';
+        ELSE
+            -- (the version with a baseline to name: production's, else the latest)
+            SELECT m.version INTO with_baseline FROM @extschema@.ml_models m
+            WHERE m.name = p_name AND m.baseline IS NOT NULL
+            ORDER BY EXISTS (SELECT 1 FROM @extschema@.ml_aliases a
+                             WHERE a.name = m.name AND a.version = m.version AND a.alias = 'production') DESC,
+                     m.version DESC
+            LIMIT 1;
+            IF with_baseline IS NOT NULL THEN
+                RAISE WARNING 'version % of model "%" has no drift baseline: ml_feature_drift and ml_data_quality cannot compare its predictions',
+                              v, p_name
+                    USING DETAIL = format('Version %s of the model has a baseline.', with_baseline),
+                          HINT = format('Pass baseline => (SELECT ml_profile(features) FROM <its training data>), '
+                                        'or parent_version => %s to inherit that version''s baseline.', with_baseline);
+            END IF;
+        END IF;
+    END IF;
     INSERT INTO @extschema@.ml_models (name, version, model, kind, spec, created_by, parent_version,
                                        provenance, baseline, metrics, notes, event, task)
     VALUES (p_name, v, p_model, info ->> 'kind', info -> 'spec', p_actor, p_parent_version,
-            coalesce(p_provenance, '{}'), p_baseline, coalesce(p_metrics, '{}'), p_notes, e, info ->> 'task');
+            coalesce(p_provenance, '{}'), the_baseline, coalesce(p_metrics, '{}'), p_notes, e, info ->> 'task');
     RETURN v;
 END
 $$;

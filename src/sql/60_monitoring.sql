@@ -44,7 +44,10 @@ VALUES
     ('drift_options', 'model', 'object', '{}',
      'options of ml_drift_report for ml_feature_drift: method, thresholds, bins, per-feature settings'),
     ('anomaly_options', 'model', 'object', '{}',
-     'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities');
+     'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities'),
+    -- issue 11, monitoring traps: no drift status from a handful of rows
+    ('min_rows', 'model', 'count', '100',
+     'drift measured on fewer values than this (in the window or the baseline) has status insufficient_data; ml_data_quality reports DATASET_LOW_NUM_EXAMPLES for a window of fewer rows');
 
 -- The effective settings of every model name (and of model_name NULL: the global values).
 CREATE VIEW @extschema@._ml_monitor_config AS
@@ -154,6 +157,7 @@ DECLARE
     iv interval;
     num float8;
     obj jsonb;
+    cnt bigint;
 BEGIN
     IF p_setting IS NULL THEN
         RAISE EXCEPTION 'setting must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -210,6 +214,18 @@ BEGIN
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             v := num::text;
+        ELSIF def.kind = 'count' THEN
+            BEGIN
+                cnt := p_value::bigint;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a whole number of rows, such as ''100''.';
+            END;
+            IF cnt < 0 THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is negative', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v := cnt::text;
         ELSE
             BEGIN
                 obj := p_value::jsonb;
@@ -571,7 +587,10 @@ JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
 LEFT JOIN LATERAL (
     SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
            sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
-           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores
+           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores,
+           -- (issue 11: the first prediction of the first bucket, the last of them all)
+           (array_agg(w.first_predicted_at ORDER BY w.bucket))[1] AS first_predicted_at,
+           max(w.last_predicted_at) AS last_predicted_at
     FROM @extschema@.ml_monitor_windows w
     WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
       AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
@@ -579,6 +598,18 @@ LEFT JOIN LATERAL (
                            - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
                               WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
 ) h ON true
+-- Issue 11, monitoring traps: the time those buckets cover, so that the prediction rate is not
+-- diluted by a bucket's start. From the first bucket's start, or from its first prediction when it
+-- is the first bucket this (model, version, alias) has; to the last refresh (what the windows
+-- hold), or the last prediction rolled up if later.
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN h.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = a.name AND e.version = a.version
+                                       AND e.variant = a.alias AND e.bucket < h.since)
+                THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
+           greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
+) cover
 CROSS JOIN LATERAL (VALUES
     (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
     (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
@@ -593,7 +624,7 @@ CROSS JOIN LATERAL (VALUES
                                       AND w.variant = a.alias AND w.predictions > 0
                                     ORDER BY w.bucket DESC LIMIT 1))::float8),
     (7, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
-                                ELSE h.predictions / greatest(extract(epoch FROM now() - h.since), 1) END::float8),
+                                ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
     (8, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
     (9, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
     (10, 'seconds_since_refresh',
@@ -604,22 +635,69 @@ ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
 
+-- Issue 11, monitoring traps: the history of ml_model_health's time-varying metrics, per bucket of
+-- the window statistics (time = the bucket's start), for every model, alias (the variant that
+-- scored) and version that has windows: predictions, prediction_rate, nan_scores, inf_scores,
+-- labels. prediction_rate divides by the time the bucket covers: from its start (from its first
+-- prediction when it is the first bucket of its model, version and alias) to its end, or to the
+-- last refresh for the bucket still filling (or its last prediction, if later).
+CREATE VIEW @extschema@.ml_model_health_history WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.variant AS alias, w.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN w.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = w.model_name AND e.version = w.version
+                                       AND e.variant = w.variant AND e.bucket < w.bucket)
+                THEN greatest(w.bucket, w.first_predicted_at) ELSE w.bucket END AS since,
+           least(w.bucket + (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                             WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
+                 greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), w.last_predicted_at)) AS until
+) cover
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'prediction_rate', w.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1)::float8),
+    (3, 'nan_scores', coalesce(@extschema@.ml_nan_count(w.scores), 0)::float8),
+    (4, 'inf_scores', coalesce(@extschema@.ml_inf_count(w.scores), 0)::float8),
+    (5, 'labels', w.labels::float8)
+) x(ord, metric, value)
+ORDER BY w.bucket, w.model_name, w.variant, w.version, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_health_history IS
+    'Per time bucket, model, alias and version: predictions, prediction rate (over the time the bucket covers), NaN/Inf scores, labels';
+
 -- Per feature, model, version, variant and bucket: drift of the bucket's logged features against
 -- the version's training baseline (ml_models.baseline; versions without one have no rows), with
 -- the model's drift_options: method, value and its interval, thresholds, status (ok, warn,
 -- alert, no_data) and status_level (0, 1, 2; NULL for no_data) to alert on.
+-- Issue 11, monitoring traps: a version without a baseline has one row per bucket, feature NULL,
+-- status 'no_baseline'; a measure on fewer values than the model's min_rows setting (in the
+-- window or the baseline) has status 'insufficient_data' (status_level NULL); row_count is the
+-- bucket's rows.
 CREATE VIEW @extschema@.ml_feature_drift WITH (security_barrier) AS
 SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, r.feature, r.kind,
-       r.method, r.value, r.lower, r.upper, r.pvalue, r.warn_threshold, r.alert_threshold, r.status,
-       CASE r.status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 WHEN 'alert' THEN 2 END AS status_level,
-       r.baseline_count, r.current_count
+       r.method, r.value, r.lower, r.upper, r.pvalue, r.warn_threshold, r.alert_threshold, st.status,
+       CASE st.status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 WHEN 'alert' THEN 2 END AS status_level,
+       r.baseline_count, r.current_count, @extschema@.ml_profile_rows(w.features) AS row_count
 FROM @extschema@.ml_monitor_windows w
 JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
 JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'drift_options'
-CROSS JOIN LATERAL @extschema@.ml_drift_report(m.baseline, w.features, (c.value)::jsonb) r
+JOIN @extschema@._ml_monitor_config n ON n.model_name = w.model_name AND n.setting = 'min_rows'
+CROSS JOIN LATERAL (
+    SELECT d.feature, d.kind, d.method, d.value, d.lower, d.upper, d.pvalue, d.warn_threshold,
+           d.alert_threshold, d.status, d.baseline_count, d.current_count
+    FROM @extschema@.ml_drift_report(m.baseline, w.features, (c.value)::jsonb) d
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'no_baseline', NULL, NULL
+    WHERE m.baseline IS NULL AND w.features IS NOT NULL
+) r
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN r.status IN ('ok', 'warn', 'alert')
+                     AND least(r.baseline_count, r.current_count) < (n.value)::bigint
+                THEN 'insufficient_data' ELSE r.status END AS status
+) st
 ORDER BY w.bucket, w.model_name, w.version, w.variant, r.feature;
 COMMENT ON VIEW @extschema@.ml_feature_drift IS
-    'Per feature, model, version, variant and time bucket: drift of the logged features against the training baseline (method, value, thresholds, status)';
+    'Per feature, model, version, variant and time bucket: drift of the logged features against the training baseline (method, value, thresholds, status: ok, warn, alert, no_data, insufficient_data, no_baseline; row count)';
 
 -- Per model, version, variant and bucket: anomalies of the bucket's logged features against the
 -- schema of the version's training baseline, named as TensorFlow Data Validation names them
@@ -627,15 +705,19 @@ COMMENT ON VIEW @extschema@.ml_feature_drift IS
 -- ENUM_TYPE_UNEXPECTED_STRING_VALUES, FLOAT_TYPE_BIG_FLOAT, FLOAT_TYPE_HAS_NAN, ...), with the
 -- count of rows or values concerned, with the model's anomaly_options. feature is NULL for the
 -- anomalies of the bucket as a whole.
+-- Issue 11, monitoring traps: row_count is the bucket's rows; a bucket of fewer rows than the
+-- model's min_rows setting reports DATASET_LOW_NUM_EXAMPLES (anomaly_options' own min_rows wins).
 CREATE VIEW @extschema@.ml_data_quality WITH (security_barrier) AS
 SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, a.feature,
-       a.anomaly, a.severity, a.count, a.description
+       a.anomaly, a.severity, a.count, a.description, @extschema@.ml_profile_rows(w.features) AS row_count
 FROM @extschema@.ml_monitor_windows w
 JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
 JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'anomaly_options'
+JOIN @extschema@._ml_monitor_config n ON n.model_name = w.model_name AND n.setting = 'min_rows'
 CROSS JOIN LATERAL (
     SELECT x.*, row_number() OVER () AS ord
-    FROM @extschema@.ml_anomalies(m.baseline, w.features, (c.value)::jsonb) x
+    FROM @extschema@.ml_anomalies(m.baseline, w.features,
+                                  pg_catalog.jsonb_build_object('min_rows', (n.value)::bigint) || (c.value)::jsonb) x
 ) a
 ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
 COMMENT ON VIEW @extschema@.ml_data_quality IS
@@ -644,3 +726,5 @@ COMMENT ON VIEW @extschema@.ml_data_quality IS
 REVOKE ALL ON TABLE @extschema@.ml_model_metrics, @extschema@.ml_model_health, @extschema@.ml_feature_drift,
                     @extschema@.ml_data_quality
 FROM PUBLIC;
+-- (issue 11, monitoring traps)
+REVOKE ALL ON TABLE @extschema@.ml_model_health_history FROM PUBLIC;

@@ -941,3 +941,361 @@ $$;
 CREATE OR REPLACE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 10,
                                     shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- BEGIN issue 11 item 8 (monitoring traps)
+-- ---------------------------------------------------------------------------------------------
+-- Issue 11, item 8: monitoring traps. A version registered with parent_version and no baseline
+-- inherits its parent's (NOTICE), one left without while another version has one gets a WARNING;
+-- the min_rows setting and the insufficient_data / no_baseline statuses and row_count columns of
+-- ml_feature_drift and ml_data_quality; ml_model_health's prediction rate over the time its
+-- buckets cover; ml_model_health_history. (Part 40, then part 60: the new columns at the end of
+-- the views, as CREATE OR REPLACE VIEW requires.)
+
+-- Part 40: _ml_register inherits the parent's baseline, or warns.
+CREATE OR REPLACE FUNCTION @extschema@._ml_register(p_name text, p_model @extschema@.ml_model, p_notes text,
+                                         p_provenance jsonb, p_baseline @extschema@.ml_profile, p_metrics jsonb,
+                                         p_parent_version int, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    info jsonb;
+    v int;
+    e int;
+    the_baseline @extschema@.ml_profile := p_baseline;  -- given, or inherited
+    inherited_from int;
+    with_baseline int;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_name);
+    IF p_model IS NULL THEN
+        RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_provenance IS NOT NULL AND jsonb_typeof(p_provenance) <> 'object' THEN
+        RAISE EXCEPTION 'provenance must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'got a JSON ' || jsonb_typeof(p_provenance);
+    END IF;
+    IF p_metrics IS NOT NULL AND jsonb_typeof(p_metrics) <> 'object' THEN
+        RAISE EXCEPTION 'metrics must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'got a JSON ' || jsonb_typeof(p_metrics);
+    END IF;
+    info := @extschema@.ml_info(p_model);
+    -- Creates the name or locks its row: concurrent registrations of one name queue here and
+    -- get consecutive versions.
+    INSERT INTO @extschema@.ml_model_names AS n (name, latest_version, latest_event, created_by)
+    VALUES (p_name, 1, 1, p_actor)
+    ON CONFLICT (name) DO UPDATE SET latest_version = n.latest_version + 1,
+                                     latest_event = n.latest_event + 1
+    RETURNING n.latest_version, n.latest_event INTO v, e;
+    IF p_parent_version IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = p_parent_version) THEN
+        RAISE EXCEPTION 'model "%" has no version %', p_name, p_parent_version
+            USING ERRCODE = 'undefined_object', DETAIL = 'parent_version must name an existing version.';
+    END IF;
+    -- Issue 11, monitoring traps: the drift baseline of a version registered without one.
+    -- A version registered from another inherits that version's baseline, so that a challenger
+    -- made from the deployed model shows drift like its champion (NOTICE): from its
+    -- parent_version, or, without one, from the version it is a byte-for-byte copy of
+    -- (ml_register(name, ml_get(name))). A version left without a baseline while other versions of
+    -- the name have one gets a WARNING: the monitoring views could not compare its predictions
+    -- (ml_feature_drift says 'no_baseline').
+    IF the_baseline IS NULL THEN
+        IF p_parent_version IS NOT NULL THEN
+            SELECT m.baseline, m.version INTO the_baseline, inherited_from FROM @extschema@.ml_models m
+            WHERE m.name = p_name AND m.version = p_parent_version;
+        ELSE
+            -- (production's first, else the latest of the equal versions)
+            SELECT m.baseline, m.version INTO the_baseline, inherited_from FROM @extschema@.ml_models m
+            WHERE m.name = p_name AND m.baseline IS NOT NULL
+              AND @extschema@.ml_model_bytes(m.model) = @extschema@.ml_model_bytes(p_model)
+            ORDER BY EXISTS (SELECT 1 FROM @extschema@.ml_aliases a
+                             WHERE a.name = m.name AND a.version = m.version AND a.alias = 'production') DESC,
+                     m.version DESC
+            LIMIT 1;
+        END IF;
+        IF the_baseline IS NOT NULL THEN
+            RAISE NOTICE 'version % of model "%" inherits the drift baseline of version % (%)', v, p_name, inherited_from,
+                         CASE WHEN p_parent_version IS NOT NULL THEN 'its parent_version'
+                              ELSE 'it is a copy of that version' END
+                USING HINT = 'Pass baseline => ml_profile of its own training features if it was trained on other data.';
+        ELSE
+            -- (the version with a baseline to name: production's, else the latest)
+            SELECT m.version INTO with_baseline FROM @extschema@.ml_models m
+            WHERE m.name = p_name AND m.baseline IS NOT NULL
+            ORDER BY EXISTS (SELECT 1 FROM @extschema@.ml_aliases a
+                             WHERE a.name = m.name AND a.version = m.version AND a.alias = 'production') DESC,
+                     m.version DESC
+            LIMIT 1;
+            IF with_baseline IS NOT NULL THEN
+                RAISE WARNING 'version % of model "%" has no drift baseline: ml_feature_drift and ml_data_quality cannot compare its predictions',
+                              v, p_name
+                    USING DETAIL = format('Version %s of the model has a baseline.', with_baseline),
+                          HINT = format('Pass baseline => (SELECT ml_profile(features) FROM <its training data>), '
+                                        'or parent_version => %s to inherit that version''s baseline.', with_baseline);
+            END IF;
+        END IF;
+    END IF;
+    INSERT INTO @extschema@.ml_models (name, version, model, kind, spec, created_by, parent_version,
+                                       provenance, baseline, metrics, notes, event, task)
+    VALUES (p_name, v, p_model, info ->> 'kind', info -> 'spec', p_actor, p_parent_version,
+            coalesce(p_provenance, '{}'), the_baseline, coalesce(p_metrics, '{}'), p_notes, e, info ->> 'task');
+    RETURN v;
+END
+$$;
+
+-- Part 60: the min_rows setting (a new kind of value, 'count').
+CREATE OR REPLACE VIEW @extschema@._ml_monitor_setting_defs (setting, scope, kind, default_value, description) AS
+VALUES
+    ('bucket_width', 'global', 'interval', '01:00:00',
+     'width of the time buckets of the window statistics (1 minute or more, no months); aligned on 2000-01-01 00:00 UTC'),
+    ('health_window', 'global', 'interval', '01:00:00',
+     'ml_model_health counts predictions, NaN and infinite scores over the buckets that overlap this last interval'),
+    ('log_retention', 'global', 'interval', '30 days',
+     'what ml_prune_log() without an argument keeps of the prediction log'),
+    ('window_retention', 'global', 'interval', NULL,
+     'window statistics older than this are deleted by ml_prune_log (default: kept for ever)'),
+    ('classification_threshold', 'model', 'number', '0.5',
+     'a classifier''s score >= threshold counts as predicting 1 (accuracy)'),
+    ('drift_options', 'model', 'object', '{}',
+     'options of ml_drift_report for ml_feature_drift: method, thresholds, bins, per-feature settings'),
+    ('anomaly_options', 'model', 'object', '{}',
+     'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities'),
+    -- issue 11, monitoring traps: no drift status from a handful of rows
+    ('min_rows', 'model', 'count', '100',
+     'drift measured on fewer values than this (in the window or the baseline) has status insufficient_data; ml_data_quality reports DATASET_LOW_NUM_EXAMPLES for a window of fewer rows');
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_set(p_setting text, p_value text, p_model text, p_actor name) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET IntervalStyle = postgres AS $$
+DECLARE
+    def record;
+    v text;
+    iv interval;
+    num float8;
+    obj jsonb;
+    cnt bigint;
+BEGIN
+    IF p_setting IS NULL THEN
+        RAISE EXCEPTION 'setting must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO def FROM @extschema@._ml_monitor_setting_defs d WHERE d.setting = p_setting;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown monitoring setting "%"', p_setting USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The settings are ' || (SELECT string_agg(d.setting, ', ' ORDER BY d.setting)
+                                           FROM @extschema@._ml_monitor_setting_defs d) || '.';
+    END IF;
+    IF p_model IS NOT NULL THEN
+        IF def.scope = 'global' THEN
+            RAISE EXCEPTION 'setting "%" is global: it cannot be set for one model', p_setting
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave model NULL.';
+        END IF;
+        -- Locks the name (as every registry writer does), so that it cannot be unregistered meanwhile.
+        PERFORM 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+        END IF;
+    END IF;
+    IF p_value IS NOT NULL THEN
+        IF def.kind = 'interval' THEN
+            BEGIN
+                iv := p_value::interval;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give an interval, such as ''15 minutes''.';
+            END;
+            IF iv <= interval '0' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not a positive interval', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF p_setting = 'bucket_width' THEN
+                IF extract(month FROM iv) <> 0 OR extract(year FROM iv) <> 0 THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % has months or years', p_value
+                        USING ERRCODE = 'invalid_parameter_value', HINT = 'Use days instead (''30 days'').';
+                END IF;
+                IF iv < interval '1 minute' THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % is shorter than a minute', p_value
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            END IF;
+            v := iv::text;
+        ELSIF def.kind = 'number' THEN
+            BEGIN
+                num := p_value::float8;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF num = 'NaN'::float8 OR num IN ('Infinity'::float8, '-Infinity'::float8) THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not finite', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v := num::text;
+        ELSIF def.kind = 'count' THEN
+            BEGIN
+                cnt := p_value::bigint;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a whole number of rows, such as ''100''.';
+            END;
+            IF cnt < 0 THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is negative', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v := cnt::text;
+        ELSE
+            BEGIN
+                obj := p_value::jsonb;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF jsonb_typeof(obj) <> 'object' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": not a JSON object', p_setting
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM @extschema@._ml_monitor_check_options(p_setting, obj);
+            v := obj::text;
+        END IF;
+    END IF;
+    IF p_setting = 'bucket_width' THEN
+        -- The buckets already stored were cut at the old width: a late label could not find its
+        -- prediction's bucket. Changing it needs empty window statistics (ml_monitor_reset).
+        PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+        IF v IS DISTINCT FROM @extschema@._ml_setting('bucket_width')
+           AND EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows) THEN
+            RAISE EXCEPTION 'bucket_width cannot change while window statistics exist'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'ml_monitor_reset() empties them; the next ml_monitor_refresh() rebuilds them at the new width from the prediction log.';
+        END IF;
+    END IF;
+    IF v IS NULL THEN
+        DELETE FROM @extschema@.ml_settings s WHERE s.model_name IS NOT DISTINCT FROM p_model AND s.setting = p_setting;
+    ELSE
+        INSERT INTO @extschema@.ml_settings AS s (model_name, setting, value, updated_by)
+        VALUES (p_model, p_setting, v, p_actor)
+        ON CONFLICT ON CONSTRAINT ml_settings_key
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
+    END IF;
+    RETURN @extschema@._ml_setting(p_setting, p_model);
+END
+$$;
+
+-- Part 60: ml_model_health's prediction rate over the time its buckets cover.
+CREATE OR REPLACE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
+SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_aliases a
+JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
+LEFT JOIN LATERAL (
+    SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
+           sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
+           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores,
+           -- (issue 11: the first prediction of the first bucket, the last of them all)
+           (array_agg(w.first_predicted_at ORDER BY w.bucket))[1] AS first_predicted_at,
+           max(w.last_predicted_at) AS last_predicted_at
+    FROM @extschema@.ml_monitor_windows w
+    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
+      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
+                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
+) h ON true
+-- Issue 11, monitoring traps: the time those buckets cover, so that the prediction rate is not
+-- diluted by a bucket's start. From the first bucket's start, or from its first prediction when it
+-- is the first bucket this (model, version, alias) has; to the last refresh (what the windows
+-- hold), or the last prediction rolled up if later.
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN h.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = a.name AND e.version = a.version
+                                       AND e.variant = a.alias AND e.bucket < h.since)
+                THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
+           greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
+) cover
+CROSS JOIN LATERAL (VALUES
+    (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
+    (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
+    (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
+    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
+                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
+    (5, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
+                                      THEN extract(epoch FROM now() - m.updated_at)::float8 END),
+    (6, 'seconds_since_prediction',
+        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
+                                    WHERE w.model_name = a.name AND w.version = a.version
+                                      AND w.variant = a.alias AND w.predictions > 0
+                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
+    (7, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
+                                ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
+    (8, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
+    (9, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
+    (10, 'seconds_since_refresh',
+         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY a.name, a.alias, x.ord;
+
+-- Part 60: the history of ml_model_health.
+CREATE VIEW @extschema@.ml_model_health_history WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.variant AS alias, w.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN w.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = w.model_name AND e.version = w.version
+                                       AND e.variant = w.variant AND e.bucket < w.bucket)
+                THEN greatest(w.bucket, w.first_predicted_at) ELSE w.bucket END AS since,
+           least(w.bucket + (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                             WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
+                 greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), w.last_predicted_at)) AS until
+) cover
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'prediction_rate', w.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1)::float8),
+    (3, 'nan_scores', coalesce(@extschema@.ml_nan_count(w.scores), 0)::float8),
+    (4, 'inf_scores', coalesce(@extschema@.ml_inf_count(w.scores), 0)::float8),
+    (5, 'labels', w.labels::float8)
+) x(ord, metric, value)
+ORDER BY w.bucket, w.model_name, w.variant, w.version, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_health_history IS
+    'Per time bucket, model, alias and version: predictions, prediction rate (over the time the bucket covers), NaN/Inf scores, labels';
+
+-- Part 60: ml_feature_drift's insufficient_data and no_baseline statuses and row_count.
+CREATE OR REPLACE VIEW @extschema@.ml_feature_drift WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, r.feature, r.kind,
+       r.method, r.value, r.lower, r.upper, r.pvalue, r.warn_threshold, r.alert_threshold, st.status,
+       CASE st.status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 WHEN 'alert' THEN 2 END AS status_level,
+       r.baseline_count, r.current_count, @extschema@.ml_profile_rows(w.features) AS row_count
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'drift_options'
+JOIN @extschema@._ml_monitor_config n ON n.model_name = w.model_name AND n.setting = 'min_rows'
+CROSS JOIN LATERAL (
+    SELECT d.feature, d.kind, d.method, d.value, d.lower, d.upper, d.pvalue, d.warn_threshold,
+           d.alert_threshold, d.status, d.baseline_count, d.current_count
+    FROM @extschema@.ml_drift_report(m.baseline, w.features, (c.value)::jsonb) d
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'no_baseline', NULL, NULL
+    WHERE m.baseline IS NULL AND w.features IS NOT NULL
+) r
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN r.status IN ('ok', 'warn', 'alert')
+                     AND least(r.baseline_count, r.current_count) < (n.value)::bigint
+                THEN 'insufficient_data' ELSE r.status END AS status
+) st
+ORDER BY w.bucket, w.model_name, w.version, w.variant, r.feature;
+COMMENT ON VIEW @extschema@.ml_feature_drift IS
+    'Per feature, model, version, variant and time bucket: drift of the logged features against the training baseline (method, value, thresholds, status: ok, warn, alert, no_data, insufficient_data, no_baseline; row count)';
+
+-- Part 60: ml_data_quality's row_count and DATASET_LOW_NUM_EXAMPLES below min_rows.
+CREATE OR REPLACE VIEW @extschema@.ml_data_quality WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, a.feature,
+       a.anomaly, a.severity, a.count, a.description, @extschema@.ml_profile_rows(w.features) AS row_count
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'anomaly_options'
+JOIN @extschema@._ml_monitor_config n ON n.model_name = w.model_name AND n.setting = 'min_rows'
+CROSS JOIN LATERAL (
+    SELECT x.*, row_number() OVER () AS ord
+    FROM @extschema@.ml_anomalies(m.baseline, w.features,
+                                  pg_catalog.jsonb_build_object('min_rows', (n.value)::bigint) || (c.value)::jsonb) x
+) a
+ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
+
+REVOKE ALL ON TABLE @extschema@.ml_model_health_history FROM PUBLIC;
+-- END issue 11 item 8 (monitoring traps)
