@@ -89,7 +89,8 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
         Datum d[4];
         bool dn[4];
         spi_row(tt, i, 4, d, dn);
-        jsonb_features(d[1], obs);
+        // The log's strings are text columns (a NaN feature is never logged): categories.
+        jsonb_features(d[1], obs, /*borrow_names=*/false, /*specials_are_numbers=*/false);
         if (dn[3]) {
             locked->model->learn(obs, core::Label::of_number(DatumGetFloat8(d[2])));
         } else {  // a class (multiclass)
