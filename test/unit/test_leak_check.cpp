@@ -85,6 +85,17 @@ TEST(LeakCheck, NeedsEnoughExamplesAndAVaryingLabel) {
     EXPECT_TRUE(constant.leaking().empty());
 }
 
+TEST(LeakCheck, StopEndsTheCheck) {
+    LeakCheck c;
+    for (int i = 0; i < 12; i++) c.observe(row(i, i % 2), Label::of_number(i % 2));
+    EXPECT_EQ(c.leaking(), (Names{"y", "y_copy"}));
+    c.stop();  // reported
+    EXPECT_TRUE(c.settled());
+    EXPECT_TRUE(c.leaking().empty());
+    for (int i = 0; i < 12; i++) c.observe(row(i, i % 2), Label::of_number(i % 2));
+    EXPECT_TRUE(c.leaking().empty());  // never found again
+}
+
 TEST(LeakCheck, BooleansAreZeroAndOne) {
     LeakCheck c;
     for (int i = 0; i < 12; i++) {

@@ -41,6 +41,12 @@ public:
     bool settled() const { return started_ && alive_ == 0; }
     // The examples observed until the check settled (every one while a candidate is left).
     uint64_t examples() const { return examples_; }
+    // Ends the check: nothing more to observe or to report (the caller reported what it found).
+    void stop() {
+        started_ = true;
+        alive_ = 0;
+        candidates_.clear();
+    }
     // Combines the checks of two parts of the same data (partial aggregates): a feature leaks
     // when it equals the label on every example of both.
     void merge(const LeakCheck& other);

@@ -444,16 +444,17 @@ void warn_label_leaks(const core::LeakCheck& check, const core::Model& model, st
     for (const std::string& feature : check.leaking()) {
         if (model.ignores_feature(feature)) continue;
         const std::string name = core::message_name(feature);
+        const std::string q = "\"" + name + "\"";
         std::string hint;
         if (trainer == "ml_fit")
-            hint = "If \"" + name + "\" is the label column, name it as the label: ml_fit(spec, t, '" + name +
-                   "'::name) learns t." + name + " from the other columns. Or list it in the spec's \"ignore\".";
+            hint = "Leave " + q + " out of the features: for a row that holds its label, name the label by its column (ml_fit(spec, t, '" +
+                   name + "'::name) learns t." + name + " from the other columns); otherwise list " + q + " in the spec's \"ignore\".";
         else if (trainer == "ml_train")
-            hint = "If \"" + name + "\" is the label column, name it as the label: ml_train(spec, 'SELECT * FROM t', label => '" +
-                   name + "') learns it from the other columns. Or list it in the spec's \"ignore\".";
+            hint = "Leave " + q + " out of the features: for rows that hold their label, name the label by its column (ml_train(spec, 'SELECT * FROM t', label => '" +
+                   name + "')); otherwise list " + q + " in the spec's \"ignore\".";
         else
-            hint = "Leave the column out of the attachment's features (ml_attach(..., features => ARRAY[...])) or list "
-                   "it in the spec's \"ignore\".";
+            hint = "Leave " + q + " out of the attachment's features (ml_attach(..., features => ARRAY[...])) or list it in the "
+                   "spec's \"ignore\".";
         const std::string detail = "It equals the label on all " + std::to_string(check.examples()) +
                                    " rows checked, and the label takes more than one value: the model learns to copy it.";
         pg_guard([&]() {

@@ -82,20 +82,24 @@ void learn_aggregate_row(FunctionCallInfo fcinfo, ExpandedModel* em, Form form, 
     else learn_from_args(fcinfo, cache, *em->model, form, 2, label_arg(fcinfo, 3, cache.label_type), leak_check_of(em));
 }
 
-// The combined state em (made from argument 0, src0, or in place of it) gets the leak checks of
-// both sides. A side whose state travelled flat (a parallel worker's) has no check: the check
-// then covers the rows of the other side only, and says how many rows it checked.
-void combine_leak_checks(ExpandedModel* em, const ExpandedModel* src0, const ExpandedModel* other) {
-    if (src0 && src0 != em && src0->leak_check && !em->leak_check)
-        em->leak_check = new pg_learn::core::LeakCheck(*src0->leak_check);
+// A state copied from another keeps its leak check.
+void copy_leak_check(ExpandedModel* to, const ExpandedModel* from) {
+    if (from->leak_check && !to->leak_check) to->leak_check = new pg_learn::core::LeakCheck(*from->leak_check);
+}
+
+// The combined state em gets the other side's leak check too. A side whose state travelled flat
+// (a parallel worker's) has no check: the check then covers the rows of the other side only, and
+// its warning says how many rows it checked.
+void combine_leak_checks(ExpandedModel* em, const ExpandedModel* other) {
     if (other && other->leak_check) leak_check_of(em)->merge(*other->leak_check);
 }
 
-// ml_fit's warning, once per state (a window aggregate finalizes its state at every row).
+// ml_fit's warning, once per state (a window aggregate finalizes its state at every row: the
+// check goes on until it finds a leak, then stops).
 void report_leaks_once(ExpandedModel* em, const Model& result) {
-    if (!em || !em->leak_check) return;
+    if (!em || !em->leak_check || em->leak_check->leaking().empty()) return;
     const pg_learn::core::LeakCheck check = *em->leak_check;
-    *em->leak_check = pg_learn::core::LeakCheck();  // reported: a later final call finds nothing
+    em->leak_check->stop();
     warn_label_leaks(check, result, "ml_fit");
 }
 
@@ -124,7 +128,9 @@ ExpandedModel* state_model(FunctionCallInfo fcinfo, int argno, MemoryContext agg
     Datum d = PG_GETARG_DATUM(argno);
     if (ExpandedModel* em = expanded_model_of(d)) {
         if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d))) return em;
-        return make_expanded_model(em->model->clone(), aggcxt);
+        ExpandedModel* copy = make_expanded_model(em->model->clone(), aggcxt);
+        copy_leak_check(copy, em);  // (a window aggregate's state comes read-only at every row)
+        return copy;
     }
     ModelCache& cache = ModelCache::of(fcinfo);
     return make_expanded_model(cache.get(fcinfo, argno).clone(), aggcxt);
@@ -179,14 +185,12 @@ PGL_FUNCTION(ml_fit_combine) {
         return PG_GETARG_DATUM(0);
     }
     if (PG_ARGISNULL(0)) {
-        ExpandedModel* em = state_model(fcinfo, 1, aggcxt);
-        combine_leak_checks(em, expanded_model_of(PG_GETARG_DATUM(1)), nullptr);
-        return EOHPGetRWDatum(&em->hdr);
+        return EOHPGetRWDatum(&state_model(fcinfo, 1, aggcxt)->hdr);
     }
     ExpandedModel* em = state_model(fcinfo, 0, aggcxt);
     ExpandedModel* other = expanded_model_of(PG_GETARG_DATUM(1));
     em->model->merge(other ? *other->model : ModelCache::of(fcinfo).get(fcinfo, 1));
-    combine_leak_checks(em, expanded_model_of(PG_GETARG_DATUM(0)), other);
+    combine_leak_checks(em, other);
     return EOHPGetRWDatum(&em->hdr);
 }
 
