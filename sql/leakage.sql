@@ -96,6 +96,11 @@ SELECT ml_fit('{"model": "logistic_regression"}', t, 'churn'::name) FROM t;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit('{"model": "linear_regression"}', r, 'd'::name) FROM (SELECT 1.0 AS x, current_date AS d) r;
 \echo :LAST_ERROR_SQLSTATE
+-- A name-typed value names the label column; cast it to text to use it as a class.
+SELECT ml_fit('{"model": "softmax_regression"}', r, r.n) FROM (SELECT 1.0 AS x, 'alice'::name AS n) r;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_info(ml_fit('{"model": "softmax_regression"}', r, r.n::text)) -> 'classes' AS classes
+FROM (SELECT 1.0 AS x, 'alice'::name AS n) r;
 -- A text argument is a class label, as before (here a constant class): the name overload is
 -- chosen only by a name.
 SELECT ml_info(ml_fit('{"model": "softmax_regression"}', r, 'churned')) -> 'classes' AS constant_class
