@@ -184,9 +184,7 @@ PGL_FUNCTION(ml_fit_combine) {
         }
         return PG_GETARG_DATUM(0);
     }
-    if (PG_ARGISNULL(0)) {
-        return EOHPGetRWDatum(&state_model(fcinfo, 1, aggcxt)->hdr);
-    }
+    if (PG_ARGISNULL(0)) return EOHPGetRWDatum(&state_model(fcinfo, 1, aggcxt)->hdr);
     ExpandedModel* em = state_model(fcinfo, 0, aggcxt);
     ExpandedModel* other = expanded_model_of(PG_GETARG_DATUM(1));
     em->model->merge(other ? *other->model : ModelCache::of(fcinfo).get(fcinfo, 1));
@@ -217,7 +215,8 @@ namespace {
 TupleDesc labelled_rows_desc(TupleDesc desc, const std::string& label) {
     int found = -1;
     for (int i = 0; i < desc->natts; i++)
-        if (!TupleDescAttr(desc, i)->attisdropped && label == NameStr(TupleDescAttr(desc, i)->attname)) found = i;
+        if (found < 0 && !TupleDescAttr(desc, i)->attisdropped && label == NameStr(TupleDescAttr(desc, i)->attname))
+            found = i;  // the first of that name, as the row reader takes it
     TupleDesc out = nullptr;
     pg_guard([&]() {
         if (found < 0)
