@@ -4,6 +4,8 @@
 #include "pg/models/model_datum.hpp"
 #include "pg/common/row_columns.hpp"
 
+#include "core/common/text.hpp"
+
 extern "C" {
 #include "access/htup_details.h"
 #include "common/shortest_dec.h"
@@ -235,7 +237,27 @@ inline void prefetch_next_tuple(const void* value, size_t value_bytes) {
 
 // --- jsonb -----------------------------------------------------------------------------------
 
-void jsonb_features(Datum datum, core::Observation& obs, bool borrow_names) {
+namespace {
+
+// to_jsonb, jsonb_build_object and row_to_json write a float8 NaN or infinity as the string
+// float8out gives it ("NaN", "Infinity", "-Infinity"), jsonb having no such numbers. Such a
+// string is the number it came from, refused as the float8[] and row readers refuse it (22003,
+// naming the feature); only those exact spellings, so "nan", "inf" or "NaN " stay categories. The
+// prediction log writes text columns as strings, and reads them back as categories
+// (specials_are_numbers false): a text column holding 'NaN' is a category there.
+void add_json_string(core::Observation& obs, std::string_view key, std::string_view s, bool specials_are_numbers) {
+    if (specials_are_numbers && s.size() >= 3 && s.size() <= 9 && (s == "NaN" || s == "Infinity" || s == "-Infinity"))
+        fail(ErrorKind::NumericRange,
+             "feature \"" + core::message_name(key) + "\" is " + (s == "NaN" ? "NaN" : "infinite"),
+             "The JSON string \"" + std::string(s) + "\" is how to_jsonb and jsonb_build_object write a float8 " +
+                 (s == "NaN" ? "NaN" : "infinity") + ".",
+             "Features must be finite numbers; use NULL for a missing value.");
+    obs.add_category(key, s);
+}
+
+}  // namespace
+
+void jsonb_features(Datum datum, core::Observation& obs, bool borrow_names, bool specials_are_numbers) {
     obs.clear();
     Jsonb* jb = nullptr;
     pg_guard([&]() { jb = DatumGetJsonbP(datum); });
@@ -272,7 +294,8 @@ void jsonb_features(Datum datum, core::Observation& obs, bool borrow_names) {
                 break;
             }
             case JENTRY_ISSTRING:
-                obs.add_category(key, std::string_view(base + value_start, value_off - value_start));
+                add_json_string(obs, key, std::string_view(base + value_start, value_off - value_start),
+                                specials_are_numbers);
                 break;
             case JENTRY_ISBOOL_TRUE: obs.add_numeric(key, 1.0); break;
             case JENTRY_ISBOOL_FALSE: obs.add_numeric(key, 0.0); break;
@@ -309,6 +332,10 @@ DenseArray dense_features(Datum datum) {
 
 // --- rows ------------------------------------------------------------------------------------
 
+namespace {
+void read_row_columns(const RowPlan* plan, const core::Model& model, core::Observation& obs, int skip);
+}  // namespace
+
 void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, core::Observation& obs) {
     obs.clear();
     RowPlan* plan = nullptr;
@@ -321,6 +348,13 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, 
         plan = deform_row(row, fcinfo->flinfo->fn_mcxt, &cached, &rebuilt);
     });
     if (cache) cache->row_plan = cached;
+    read_row_columns(plan, model, obs, /*skip=*/-1);
+}
+
+namespace {
+
+// The features of a deformed row: every column but column skip (-1: none).
+void read_row_columns(const RowPlan* plan, const core::Model& model, core::Observation& obs, int skip) {
     struct Sink {
         core::Observation& obs;
         std::string_view name;
@@ -330,7 +364,7 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, 
     };
     for (int i = 0; i < plan->natts; i++) {
         const ColumnPlan& c = plan->columns[i];
-        if (c.kind == ColumnKind::Skip) continue;
+        if (c.kind == ColumnKind::Skip || i == skip) continue;
         const std::string_view name = column_name(c);
         if (c.kind == ColumnKind::Unsupported) {
             // An error only if the model does not ignore the column (a key or label column of
@@ -350,6 +384,83 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, 
             continue;
         }
         visit_column_value(c, plan->values[i], Sink{obs, name});
+    }
+}
+
+}  // namespace
+
+std::optional<core::Label> row_features_and_label(FunctionCallInfo fcinfo, Datum row, std::string_view label_column,
+                                                  const core::Model& model, core::Observation& obs) {
+    obs.clear();
+    ModelCache& cache = ModelCache::of(fcinfo);
+    RowPlan* cached = static_cast<RowPlan*>(cache.row_plan);
+    RowPlan* plan = nullptr;
+    bool rebuilt = false;
+    pg_guard([&]() { plan = deform_row(row, fcinfo->flinfo->fn_mcxt, &cached, &rebuilt); });
+    cache.row_plan = cached;
+    // The label's column, looked up again only when the row type or the name changes.
+    if (rebuilt || cache.label_column < 0 || cache.label_column_name != label_column) {
+        cache.label_column = -1;
+        for (int i = 0; i < plan->natts; i++)
+            if (plan->columns[i].kind != ColumnKind::Skip && column_name(plan->columns[i]) == label_column) {
+                cache.label_column = i;
+                break;
+            }
+        if (cache.label_column < 0) {
+            const std::string name(label_column);
+            pg_guard([&]() {
+                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                                errmsg("the row has no column \"%s\" to be the label", name.c_str()),
+                                errhint("The label is named by its column: ml_fit(spec, t, 'y'::name) and "
+                                        "ml_train(spec, query, label => 'y') learn t.y from the other columns.")));
+            });
+        }
+        cache.label_column_name.assign(label_column);
+    }
+    const ColumnPlan& lc = plan->columns[cache.label_column];
+    if (lc.kind == ColumnKind::Unsupported)
+        pg_guard([&]() {
+            ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                            errmsg("label column \"%s\" has type %s, which cannot be a label", NameStr(lc.name),
+                                   format_type_be(lc.type_id)),
+                            errhint("A label is a number, a boolean or text.")));
+        });
+    // A row without its label teaches nothing (as a NULL label of ml_fit).
+    if (plan->nulls[cache.label_column]) return std::nullopt;
+    struct LabelSink {
+        core::Label y;
+        void number(double v) { y = core::Label::of_number(v); }
+        void boolean(bool b) { y = core::Label::of_boolean(b); }
+        void string(std::string_view s) { y = core::Label::of_text(s); }
+    } sink;
+    visit_column_value(lc, plan->values[cache.label_column], sink);
+    read_row_columns(plan, model, obs, cache.label_column);
+    return sink.y;
+}
+
+// --- label leakage ---------------------------------------------------------------------------
+
+void warn_label_leaks(const core::LeakCheck& check, const core::Model& model, std::string_view trainer) {
+    for (const std::string& feature : check.leaking()) {
+        if (model.ignores_feature(feature)) continue;
+        const std::string name = core::message_name(feature);
+        const std::string q = "\"" + name + "\"";
+        std::string hint;
+        if (trainer == "ml_fit")
+            hint = "Leave " + q + " out of the features: for a row that holds its label, name the label by its column (ml_fit(spec, t, '" +
+                   name + "'::name) learns t." + name + " from the other columns); otherwise list " + q + " in the spec's \"ignore\".";
+        else if (trainer == "ml_train")
+            hint = "Leave " + q + " out of the features: for rows that hold their label, name the label by its column (ml_train(spec, 'SELECT * FROM t', label => '" +
+                   name + "')); otherwise list " + q + " in the spec's \"ignore\".";
+        else
+            hint = "Leave " + q + " out of the attachment's features (ml_attach(..., features => ARRAY[...])) or list it in the "
+                   "spec's \"ignore\".";
+        const std::string detail = "It equals the label on all " + std::to_string(check.examples()) +
+                                   " rows checked, and the label takes more than one value: the model learns to copy it.";
+        pg_guard([&]() {
+            ereport(WARNING, (errmsg("feature \"%s\" equals the label on every training row", name.c_str()),
+                              errdetail("%s", detail.c_str()), errhint("%s", hint.c_str())));
+        });
     }
 }
 

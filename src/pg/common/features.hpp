@@ -7,9 +7,12 @@ extern "C" {
 #include "utils/numeric.h"
 }
 
+#include "core/features/leak_check.hpp"
 #include "core/features/observation.hpp"
 #include "core/models/model.hpp"
 
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace pg_learn::pg {
@@ -17,10 +20,23 @@ namespace pg_learn::pg {
 // Fills obs from a jsonb object; nested values and non-objects are errors. With borrow_names,
 // the names of numeric features point into the jsonb value instead of being copied: only for
 // an observation used (and cleared or refilled) before the argument goes away, as in one call.
-void jsonb_features(Datum jsonb, core::Observation& obs, bool borrow_names = false);
+// The strings "NaN", "Infinity" and "-Infinity" (a float8 written by to_jsonb) are refused as
+// NaN or infinite numbers (22003); with specials_are_numbers false (the prediction log, whose
+// strings are text columns), they are categories as any string.
+void jsonb_features(Datum jsonb, core::Observation& obs, bool borrow_names = false, bool specials_are_numbers = true);
 // Fills obs from a composite value; the column plan is cached in fn_extra-owned memory. A column
 // of a type that cannot be a feature is an error unless the model ignores it.
 void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, core::Observation& obs);
+// The same for a row that holds its label: the column named label_column is the label, never a
+// feature (BigQuery ML's input_label_cols). Returns the label, or nullopt when it is NULL (obs is
+// then left empty). No such column is an error (42703), as is one of a type no label has (42804).
+std::optional<core::Label> row_features_and_label(FunctionCallInfo fcinfo, Datum row, std::string_view label_column,
+                                                  const core::Model& model, core::Observation& obs);
+
+// Label leakage: a WARNING for each feature the check found equal to the label on every training
+// row (unless the model ignores it), with a hint for the function that trained: "ml_fit",
+// "ml_train" or "ml_learn_pending".
+void warn_label_leaks(const core::LeakCheck& check, const core::Model& model, std::string_view trainer);
 
 // A float8[] as contiguous doubles: one dimension, no NULLs. The pointer is valid while the
 // detoasted array lives (in the current memory context).

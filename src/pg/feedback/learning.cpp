@@ -84,20 +84,29 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
     // (none: taken by a learner that committed before our lock)
     if (rows == 0) return 0;
     core::Observation& obs = state().observation;
+    core::LeakCheck leak;
     SPITupleTable* tt = SPI_tuptable;
     for (uint64 i = 0; i < rows; i++) {
         Datum d[4];
         bool dn[4];
         spi_row(tt, i, 4, d, dn);
-        jsonb_features(d[1], obs);
+        // The log's strings are text columns (a NaN feature is never logged): categories.
+        jsonb_features(d[1], obs, /*borrow_names=*/false, /*specials_are_numbers=*/false);
         if (dn[3]) {
-            locked->model->learn(obs, core::Label::of_number(DatumGetFloat8(d[2])));
+            const core::Label y = core::Label::of_number(DatumGetFloat8(d[2]));
+            locked->model->learn(obs, y);
+            leak.observe(obs, y);
         } else {  // a class (multiclass)
             const std::string cls = text_of(d[3]);
-            locked->model->learn(obs, core::Label::of_text(cls));
+            const core::Label y = core::Label::of_text(cls);
+            locked->model->learn(obs, y);
+            leak.observe(obs, y);
         }
         if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
     }
+    // A feature column that repeats the label (another name for it, or the labels table's value
+    // copied into the attached table) over the labels learned now: a WARNING.
+    warn_label_leaks(leak, *locked->model, "ml_learn_pending");
     registry_store(nsp, v.model, v.version, std::move(locked->model), rows);
     return rows;
 }

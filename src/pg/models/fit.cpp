@@ -1,9 +1,11 @@
 // Learning: ml_fit_one, the ml_fit aggregate (expanded-object state, combine, final) and ml_train.
 #include "pg/common/features.hpp"
 #include "pg/models/model_datum.hpp"
+#include "pg/common/row_columns.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "executor/spi.h"
 #include "nodes/execnodes.h"
 #include "utils/plancache.h"
@@ -12,7 +14,10 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
+#include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/models/training.hpp"
@@ -25,33 +30,87 @@ using namespace pg_learn::pg;
 
 namespace {
 
-// Feeds argument argno (the features) and label to the model, once.
+// Feeds argument argno (the features) and label to the model, once; and to the leak check, if any.
 void learn_from_args(FunctionCallInfo fcinfo, ModelCache& cache, Model& model, Form form,
-                     int argno, const Label& y) {
+                     int argno, const Label& y, pg_learn::core::LeakCheck* leak = nullptr) {
     switch (form) {
         case Form::Jsonb:
             jsonb_features(PG_GETARG_DATUM(argno), cache.observation, /*borrow_names=*/true);
             model.learn(cache.observation, y);
+            if (leak) leak->observe(cache.observation, y);
             break;
         case Form::Array: {
             DenseArray x = dense_features(PG_GETARG_DATUM(argno));
             model.learn_dense(x.data, x.n, y);
+            if (leak) leak->observe_dense(x.data, x.n, y);
             break;
         }
         case Form::Row:
             row_features(fcinfo, PG_GETARG_DATUM(argno), model, cache.observation);
             model.learn(cache.observation, y);
+            if (leak) leak->observe(cache.observation, y);
             break;
     }
 }
 
-Datum fit_one(FunctionCallInfo fcinfo, Form form) {
+// ---- the label named by its column (ml_fit(spec, t, 'y'::name)) and the label-leak check ----
+
+// Feeds the row in argument row_arg to the model, its label from the column named in argument
+// name_arg (never a feature); a row whose label is NULL teaches nothing.
+void learn_labelled_row(FunctionCallInfo fcinfo, ModelCache& cache, Model& model, int row_arg, int name_arg,
+                        pg_learn::core::LeakCheck* leak = nullptr) {
+    const char* n = NameStr(*PG_GETARG_NAME(name_arg));
+    const std::optional<Label> y = row_features_and_label(
+        fcinfo, PG_GETARG_DATUM(row_arg), std::string_view(n, strnlen(n, NAMEDATALEN)), model, cache.observation);
+    if (!y) return;
+    model.learn(cache.observation, *y);
+    if (leak) leak->observe(cache.observation, *y);
+}
+
+// The aggregate state's leak check, made at its first row.
+pg_learn::core::LeakCheck* leak_check_of(ExpandedModel* em) {
+    if (!em->leak_check) em->leak_check = new pg_learn::core::LeakCheck();
+    return em->leak_check;
+}
+
+// One row of the aggregate (arguments: state, model, features, label or label column), learned
+// and checked for a feature that equals the label.
+void learn_aggregate_row(FunctionCallInfo fcinfo, ExpandedModel* em, Form form, bool label_in_row) {
+    if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) return;
+    ModelCache& cache = ModelCache::of(fcinfo);
+    if (label_in_row) learn_labelled_row(fcinfo, cache, *em->model, 2, 3, leak_check_of(em));
+    else learn_from_args(fcinfo, cache, *em->model, form, 2, label_arg(fcinfo, 3, cache.label_type), leak_check_of(em));
+}
+
+// A state copied from another keeps its leak check.
+void copy_leak_check(ExpandedModel* to, const ExpandedModel* from) {
+    if (from->leak_check && !to->leak_check) to->leak_check = new pg_learn::core::LeakCheck(*from->leak_check);
+}
+
+// The combined state em gets the other side's leak check too. A side whose state travelled flat
+// (a parallel worker's) has no check: the check then covers the rows of the other side only, and
+// its warning says how many rows it checked.
+void combine_leak_checks(ExpandedModel* em, const ExpandedModel* other) {
+    if (other && other->leak_check) leak_check_of(em)->merge(*other->leak_check);
+}
+
+// ml_fit's warning, once per state (a window aggregate finalizes its state at every row: the
+// check goes on until it finds a leak, then stops).
+void report_leaks_once(ExpandedModel* em, const Model& result) {
+    if (!em || !em->leak_check || em->leak_check->leaking().empty()) return;
+    const pg_learn::core::LeakCheck check = *em->leak_check;
+    em->leak_check->stop();
+    warn_label_leaks(check, result, "ml_fit");
+}
+
+Datum fit_one(FunctionCallInfo fcinfo, Form form, bool label_in_row = false) {
     if (PG_ARGISNULL(0)) fail(ErrorKind::NullValue, "model must not be NULL");
     // An example without features or label teaches nothing: the model comes back unchanged.
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) return PG_GETARG_DATUM(0);
     ModelCache& cache = ModelCache::of(fcinfo);
     Model& model = cache.get(fcinfo, 0, /*for_update=*/true);
-    learn_from_args(fcinfo, cache, model, form, 1, label_arg(fcinfo, 2, cache.label_type));
+    if (label_in_row) learn_labelled_row(fcinfo, cache, model, 1, 2);
+    else learn_from_args(fcinfo, cache, model, form, 1, label_arg(fcinfo, 2, cache.label_type));
     struct varlena* out = flatten_model(model, CurrentMemoryContext);
     cache.remember_output(out);  // a loop feeding the result back in skips the decode
     return PointerGetDatum(out);
@@ -69,22 +128,21 @@ ExpandedModel* state_model(FunctionCallInfo fcinfo, int argno, MemoryContext agg
     Datum d = PG_GETARG_DATUM(argno);
     if (ExpandedModel* em = expanded_model_of(d)) {
         if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d))) return em;
-        return make_expanded_model(em->model->clone(), aggcxt);
+        ExpandedModel* copy = make_expanded_model(em->model->clone(), aggcxt);
+        copy_leak_check(copy, em);  // (a window aggregate's state comes read-only at every row)
+        return copy;
     }
     ModelCache& cache = ModelCache::of(fcinfo);
     return make_expanded_model(cache.get(fcinfo, argno).clone(), aggcxt);
 }
 
-Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
+Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = false) {
     // Every row but the first of a plain aggregate: nodeAgg's own read/write state, updated in
     // place, with no other check (AggCheckCallContext would accept this context too).
     if (!PG_ARGISNULL(0) && fcinfo->context && IsA(fcinfo->context, AggState) &&
         VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
         if (ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0))) {
-            if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3)) {
-                ModelCache& cache = ModelCache::of(fcinfo);
-                learn_from_args(fcinfo, cache, *em->model, form, 2, label_arg(fcinfo, 3, cache.label_type));
-            }
+            learn_aggregate_row(fcinfo, em, form, label_in_row);
             return EOHPGetRWDatum(&em->hdr);
         }
     }
@@ -101,10 +159,7 @@ Datum fit_transition(FunctionCallInfo fcinfo, Form form) {
     } else {
         em = state_model(fcinfo, 0, aggcxt);
     }
-    if (!PG_ARGISNULL(2) && !PG_ARGISNULL(3)) {
-        ModelCache& cache = ModelCache::of(fcinfo);
-        learn_from_args(fcinfo, cache, *em->model, form, 2, label_arg(fcinfo, 3, cache.label_type));
-    }
+    learn_aggregate_row(fcinfo, em, form, label_in_row);
     return EOHPGetRWDatum(&em->hdr);
 }
 
@@ -117,6 +172,8 @@ PGL_FUNCTION(ml_fit_one_row) { return fit_one(fcinfo, Form::Row); }
 PGL_FUNCTION(ml_fit_transition_jsonb) { return fit_transition(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_fit_transition_array) { return fit_transition(fcinfo, Form::Array); }
 PGL_FUNCTION(ml_fit_transition_row) { return fit_transition(fcinfo, Form::Row); }
+PGL_FUNCTION(ml_fit_one_row_label) { return fit_one(fcinfo, Form::Row, /*label_in_row=*/true); }
+PGL_FUNCTION(ml_fit_transition_row_label) { return fit_transition(fcinfo, Form::Row, /*label_in_row=*/true); }
 
 PGL_FUNCTION(ml_fit_combine) {
     MemoryContext aggcxt = aggregate_context(fcinfo, "ml_fit_combine");
@@ -131,6 +188,7 @@ PGL_FUNCTION(ml_fit_combine) {
     ExpandedModel* em = state_model(fcinfo, 0, aggcxt);
     ExpandedModel* other = expanded_model_of(PG_GETARG_DATUM(1));
     em->model->merge(other ? *other->model : ModelCache::of(fcinfo).get(fcinfo, 1));
+    combine_leak_checks(em, other);
     return EOHPGetRWDatum(&em->hdr);
 }
 
@@ -143,12 +201,44 @@ PGL_FUNCTION(ml_fit_final) {
     ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0));
     std::unique_ptr<Model> result = (em ? *em->model : ModelCache::of(fcinfo).get(fcinfo, 0)).clone();
     result->end_aggregation();
+    report_leaks_once(em, *result);
     return PointerGetDatum(flatten_model(*result, CurrentMemoryContext));
 }
 
 // ---- ml_train -------------------------------------------------------------------------------
 
 namespace {
+
+// The query's columns, for ml_train(..., label => name): the label's column must be there, with
+// a type a label can have, beside at least one feature. The rows' descriptor, registered
+// (blessed) so that each row becomes a composite value the row reader takes.
+TupleDesc labelled_rows_desc(TupleDesc desc, const std::string& label) {
+    int found = -1;
+    for (int i = 0; i < desc->natts; i++)
+        if (found < 0 && !TupleDescAttr(desc, i)->attisdropped && label == NameStr(TupleDescAttr(desc, i)->attname))
+            found = i;  // the first of that name, as the row reader takes it
+    TupleDesc out = nullptr;
+    pg_guard([&]() {
+        if (found < 0)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                            errmsg("the query of ml_train returns no column \"%s\" to be the label", label.c_str()),
+                            errhint("With label => name, the query returns the label column and the feature "
+                                    "columns, e.g. 'SELECT * FROM t'.")));
+        if (desc->natts < 2)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("the query of ml_train returns only the label column \"%s\"", label.c_str()),
+                            errhint("Every other column of the query is a feature.")));
+        Oid output_fn;
+        const Oid type = TupleDescAttr(desc, found)->atttypid;
+        if (column_kind(type, output_fn) == ColumnKind::Unsupported)
+            ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                            errmsg("label column \"%s\" has type %s, which cannot be a label", label.c_str(),
+                                   format_type_be(type)),
+                            errhint("A label is a number, a boolean or text.")));
+        out = BlessTupleDesc(CreateTupleDescCopy(desc));
+    });
+    return out;
+}
 
 // The labels of ml_train's rows, kept in plain memory: numbers and booleans as their number,
 // text as one string each.
@@ -175,7 +265,11 @@ struct Labels {
 
 }  // namespace
 
-PGL_FUNCTION(ml_train) {
+namespace {
+
+// ml_train, and with label_named ml_train(model, query, label name, ...), whose query returns
+// rows: the column named label is the label, the others the features.
+Datum train(FunctionCallInfo fcinfo, bool label_named) {
     ModelCache& cache = ModelCache::of(fcinfo);
     std::unique_ptr<Model> owned = cache.get(fcinfo, 0).clone();
     Model& model = *owned;
@@ -184,9 +278,15 @@ PGL_FUNCTION(ml_train) {
         char* q = text_to_cstring(PG_GETARG_TEXT_PP(1));
         query = q;
     });
-    const int epochs = PG_GETARG_INT32(2);
-    const bool shuffle = PG_GETARG_BOOL(3);
-    const uint64_t seed = static_cast<uint64_t>(PG_GETARG_INT64(4));
+    std::string label_name;
+    if (label_named) {
+        const char* n = NameStr(*PG_GETARG_NAME(2));
+        label_name.assign(n, strnlen(n, NAMEDATALEN));
+    }
+    const int options = label_named ? 3 : 2;  // the argument number of epochs
+    const int epochs = PG_GETARG_INT32(options);
+    const bool shuffle = PG_GETARG_BOOL(options + 1);
+    const uint64_t seed = static_cast<uint64_t>(PG_GETARG_INT64(options + 2));
     if (epochs < 1 || epochs > pg_learn::core::kMaxEpochs)
         fail(ErrorKind::InvalidParameter,
              "epochs must be between 1 and " + std::to_string(pg_learn::core::kMaxEpochs),
@@ -200,6 +300,8 @@ PGL_FUNCTION(ml_train) {
     Labels labels;
     Portal portal = nullptr;
     Oid xtype = InvalidOid, ytype = InvalidOid;
+    TupleDesc row_desc = nullptr;  // label_named: the query's rows as composite values
+    pg_learn::core::LeakCheck leak;
     // Detoasted copies of each batch's features live here and go with the batch.
     MemoryContext batch_cxt = nullptr;
     MemoryContext outer_cxt = CurrentMemoryContext;
@@ -231,20 +333,22 @@ PGL_FUNCTION(ml_train) {
         // The columns are checked before any row is read, so a query returning no rows is
         // checked too.
         TupleDesc desc = portal->tupDesc;
-        if (desc->natts != 2)
+        if (label_named) row_desc = labelled_rows_desc(desc, label_name);
+        else if (desc->natts != 2)
             fail(ErrorKind::InvalidParameter, "the query of ml_train must return two columns: features and label",
                  "it returns " + std::to_string(desc->natts) + " columns");
         xtype = TupleDescAttr(desc, 0)->atttypid;
-        ytype = TupleDescAttr(desc, 1)->atttypid;
+        ytype = label_named ? InvalidOid : TupleDescAttr(desc, 1)->atttypid;
         char typtype = 0;
         pg_guard([&]() { typtype = get_typtype(xtype); });
-        if (xtype == JSONBOID) form = Form::Jsonb;
+        if (label_named) form = Form::Row;
+        else if (xtype == JSONBOID) form = Form::Jsonb;
         else if (xtype == FLOAT8ARRAYOID) form = Form::Array;
         else if (xtype == RECORDOID || typtype == TYPTYPE_COMPOSITE) form = Form::Row;
         else
             fail(ErrorKind::InvalidParameter,
                  "the first column of the ml_train query must be jsonb, float8[] or a row");
-        if (!is_label_type(ytype))
+        if (!label_named && !is_label_type(ytype))
             fail(ErrorKind::InvalidParameter,
                  "the second column of the ml_train query (the label) must be a number, a boolean or text");
     }
@@ -261,6 +365,19 @@ PGL_FUNCTION(ml_train) {
         TupleDesc desc = tt->tupdesc;
         MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
         for (uint64 r = 0; r < got; r++) {
+            if (label_named) {
+                Datum row = 0;
+                pg_guard([&]() { row = heap_copy_tuple_as_datum(tt->vals[r], row_desc); });
+                named.emplace_back();
+                const std::optional<Label> y = row_features_and_label(fcinfo, row, label_name, model, named.back());
+                if (!y) {
+                    named.pop_back();  // as ml_fit: a row without its label teaches nothing
+                    continue;
+                }
+                labels.add(*y);
+                leak.observe(named.back(), *y);
+                continue;
+            }
             bool xnull = false, ynull = false;
             Datum x = 0, y = 0;
             pg_guard([&]() {
@@ -268,9 +385,11 @@ PGL_FUNCTION(ml_train) {
                 y = SPI_getbinval(tt->vals[r], desc, 2, &ynull);
             });
             if (xnull || ynull) continue;  // as ml_fit: a row without features or label teaches nothing
-            labels.add(label_of(y, ytype));
+            const Label label = label_of(y, ytype);
+            labels.add(label);
             if (form == Form::Array) {
                 DenseArray a = dense_features(x);
+                leak.observe_dense(a.data, a.n, label);
                 if (dim == 0) dim = a.n;
                 if (a.n != dim)
                     fail(ErrorKind::InvalidParameter, "feature arrays of the ml_train query differ in length",
@@ -280,6 +399,7 @@ PGL_FUNCTION(ml_train) {
                 named.emplace_back();
                 if (form == Form::Jsonb) jsonb_features(x, named.back());
                 else row_features(fcinfo, x, model, named.back());
+                leak.observe(named.back(), label);
             }
         }
         MemoryContextSwitchTo(spi_cxt);
@@ -302,5 +422,11 @@ PGL_FUNCTION(ml_train) {
             else model.learn(named[i], labels[i]);
         },
         []() { pg_guard([]() { CHECK_FOR_INTERRUPTS(); }); });
+    warn_label_leaks(leak, model, "ml_train");
     return PointerGetDatum(flatten_model(model, CurrentMemoryContext));
 }
+
+}  // namespace
+
+PGL_FUNCTION(ml_train) { return train(fcinfo, /*label_named=*/false); }
+PGL_FUNCTION(ml_train_label) { return train(fcinfo, /*label_named=*/true); }

@@ -9,9 +9,11 @@ extern "C" {
 
 #include <cstring>
 
+#include "core/features/leak_check.hpp"
 #include "core/models/model.hpp"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace pg_learn::pg {
@@ -21,6 +23,7 @@ struct ExpandedModel {
     ExpandedObjectHeader hdr;
     core::Model* model;  // owned; destroyed with the object's memory context
     MemoryContextCallback destroy;
+    core::LeakCheck* leak_check;  // owned, or nullptr: ml_fit's label-leak check of the rows (fit.cpp)
 };
 
 // A read/write expanded ml_model in a new child context of parent.
@@ -48,6 +51,8 @@ public:
     Oid label_type = InvalidOid;    // the declared type of the call's label argument
     std::vector<double> probabilities;  // reused across rows
     void* row_plan = nullptr;       // features.cpp's column plan for row inputs, in fn_mcxt
+    int label_column = -1;          // row_features_and_label: the label's column in row_plan
+    std::string label_column_name;  // and its name
 
     static ModelCache& of(FunctionCallInfo fcinfo);
 

@@ -47,6 +47,8 @@ void destroy_expanded(void* arg) {
     auto* em = static_cast<ExpandedModel*>(arg);
     delete em->model;
     em->model = nullptr;
+    delete em->leak_check;
+    em->leak_check = nullptr;
 }
 
 }  // namespace

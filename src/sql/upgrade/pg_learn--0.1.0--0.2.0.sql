@@ -1299,3 +1299,27 @@ ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
 
 REVOKE ALL ON TABLE @extschema@.ml_model_health_history FROM PUBLIC;
 -- END issue 11 item 8 (monitoring traps)
+-- Issue 11, item 5 (no label leakage): the label named by its column of a row.
+-- The label named by its column, every other column of the row a feature (as BigQuery ML's
+-- input_label_cols): the label never becomes a feature. The argument is a name, not text: a text
+-- third argument is a class label. ml_fit(spec, t, 'y'::name) learns t.y from t's other columns.
+CREATE FUNCTION ml_fit_one(model ml_model, x record, label name) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_row_label' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml_fit_one(ml_model, record, name) IS
+    'The model after learning one row, its label the column named label (never a feature)';
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x record, label name) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_row_label' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml_fit(model ml_model, x record, label name) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_fit(ml_model, record, name) IS
+    'The model after one online pass over the rows, their label the column named label (never a feature)';
+-- The same over a query returning rows (SELECT * FROM t): the column named label is the label,
+-- every other column a feature.
+CREATE FUNCTION ml_train(model ml_model, query text, label name, epochs int DEFAULT 10,
+                         shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_train_label' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ml_train(ml_model, text, name, int, boolean, bigint) IS
+    'The model after several online passes over the rows of a query, their label the column named label (never a feature)';
