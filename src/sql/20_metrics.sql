@@ -425,6 +425,32 @@ CREATE AGGREGATE ml_accuracy(pred anycompatible, label anycompatible) (
 );
 COMMENT ON AGGREGATE ml_accuracy(anycompatible, anycompatible) IS
     'Fraction of rows where pred = label (the type''s equality operator); rows with a NULL are skipped';
+-- Text against a number has no common type: PostgreSQL would otherwise pick the accessor
+-- ml_accuracy(ml_metric_state, float8) for ml_accuracy('1', 1) and report the literal as a bad
+-- ml_metric_state, or say that ml_accuracy(text, integer) does not exist. This overload exists
+-- only to say what is wrong, on any row and with no rows (its final function is not strict).
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred text, label float8) RETURNS ml_metric_state
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
+        USING ERRCODE = 'datatype_mismatch',
+              DETAIL = 'An untyped string literal is text here (''1''); the accessor ml_accuracy(state, threshold) takes an ml_metric_state.',
+              HINT = 'Cast one side to the other''s type: ml_accuracy(pred::int, label), ml_accuracy(pred, label::text), ml_accuracy(''1''::int, 1).';
+END
+$$;
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::text, NULL::float8);
+    RETURN NULL;
+END
+$$;
+CREATE AGGREGATE ml_accuracy(pred text, label float8) (
+    SFUNC = ml_accuracy_type_mismatch, STYPE = ml_metric_state,
+    FINALFUNC = ml_accuracy_type_mismatch, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_accuracy(text, float8) IS
+    'An error that explains itself: predictions and labels must have one type (cast one side)';
 
 -- ---------------------------------------------------------------------------------------------
 -- Regression: error = pred - y. Exact sums: the same value in any order, in parallel, and after

@@ -421,12 +421,16 @@ BEGIN
     END IF;
     IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
-            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).';
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
+                          p_actor);
     END IF;
     IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
        AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
-            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).';
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_learn(text, record, float8, text) TO %I;',
+                          p_actor);
     END IF;
     -- Concurrent attaches of one table queue here; the second then sees the first.
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
@@ -932,5 +936,254 @@ BEGIN
     SELECT count(*) INTO n FROM queued;
     UPDATE @extschema@.ml_monitor_state SET reset_at = now(), total_events = 0;
     RETURN n;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 11, items 6, 7 and 9 (errors that point the right way, small silent acceptances).
+-- ---------------------------------------------------------------------------------------------
+-- Part 00: equality and order of ml_model (GROUP BY, DISTINCT, UNION, IN on models).
+CREATE FUNCTION ml_model_eq(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_ne(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_lt(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_le(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_gt(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_ge(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_cmp(a ml_model, b ml_model) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_hash(m ml_model) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_hash_extended(m ml_model, seed bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR = (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR <> (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel
+);
+CREATE OPERATOR < (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR > (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+CREATE OPERATOR >= (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+
+CREATE OPERATOR CLASS ml_model_ops DEFAULT FOR TYPE ml_model USING btree AS
+    OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+    FUNCTION 1 ml_model_cmp(ml_model, ml_model);
+CREATE OPERATOR CLASS ml_model_ops DEFAULT FOR TYPE ml_model USING hash AS
+    OPERATOR 1 =,
+    FUNCTION 1 ml_model_hash(ml_model),
+    FUNCTION 2 ml_model_hash_extended(ml_model, bigint);
+COMMENT ON OPERATOR = (ml_model, ml_model) IS 'equal models (equal binary forms)';
+
+-- Part 10: ml_stats(char(n) column) is an aggregate, not a cast to ml_stats.
+CREATE FUNCTION ml_stats_transition(state ml_stats, x bpchar) RETURNS ml_stats
+    AS 'MODULE_PATHNAME', 'ml_stats_transition_bpchar' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml_stats(x bpchar) (
+    SFUNC = ml_stats_transition, STYPE = ml_stats, SSPACE = 20000,
+    COMBINEFUNC = ml_stats_combine, FINALFUNC = ml_stats_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_stats(bpchar) IS 'ml_stats(text) for char(n) columns (trailing blanks removed)';
+
+-- Part 20: ml_accuracy('1', 1) (text against a number) says what is wrong.
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred text, label float8) RETURNS ml_metric_state
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
+        USING ERRCODE = 'datatype_mismatch',
+              DETAIL = 'An untyped string literal is text here (''1''); the accessor ml_accuracy(state, threshold) takes an ml_metric_state.',
+              HINT = 'Cast one side to the other''s type: ml_accuracy(pred::int, label), ml_accuracy(pred, label::text), ml_accuracy(''1''::int, 1).';
+END
+$$;
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::text, NULL::float8);
+    RETURN NULL;
+END
+$$;
+CREATE AGGREGATE ml_accuracy(pred text, label float8) (
+    SFUNC = ml_accuracy_type_mismatch, STYPE = ml_metric_state,
+    FINALFUNC = ml_accuracy_type_mismatch, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_accuracy(text, float8) IS
+    'An error that explains itself: predictions and labels must have one type (cast one side)';
+
+-- Part 40: ml_unregister says what still uses the model (attached tables, queued labels) instead
+-- of failing on a foreign key; force => true discards the queued labels and rollouts.
+CREATE OR REPLACE FUNCTION @extschema@._ml_unregister(p_name text, p_force boolean, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deployed text;
+    tables text;
+    queued bigint;
+    n int;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_name);
+    IF p_force IS NULL THEN
+        RAISE EXCEPTION 'force must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._ml_lock_name(p_name);
+    SELECT string_agg(format('%s -> %s', a.alias, a.version), ', ' ORDER BY a.alias) INTO deployed
+    FROM @extschema@.ml_aliases a WHERE a.name = p_name;
+    IF deployed IS NOT NULL AND NOT p_force THEN
+        RAISE EXCEPTION 'model "%" is deployed (%)', p_name, deployed
+            USING ERRCODE = 'object_in_use', HINT = 'Undeploy it first, or pass force => true.';
+    END IF;
+    -- What still uses the model (part 50), said plainly instead of as a foreign-key violation.
+    -- Locking the versions first waits for a transaction queueing a label meanwhile.
+    PERFORM 1 FROM @extschema@.ml_models m WHERE m.name = p_name FOR UPDATE;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO tables
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_name;
+    IF tables IS NOT NULL THEN
+        RAISE EXCEPTION 'model "%" is attached to %', p_name, tables
+            USING ERRCODE = 'object_in_use', HINT = 'Detach the tables first (ml_detach), even with force => true.';
+    END IF;
+    SELECT count(*) INTO queued FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
+    IF queued > 0 AND NOT p_force THEN
+        RAISE EXCEPTION 'model "%" has % labels waiting to be learned', p_name, queued
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Learn them first (ml_learn_pending), or pass force => true to discard them with the model.';
+    END IF;
+    -- force: the queued labels of the removed versions are discarded (their predictions stay in
+    -- the log, labelled), and so are the rollouts of its aliases.
+    DELETE FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
+    DELETE FROM @extschema@.ml_rollouts r WHERE r.model_name = p_name;
+    DELETE FROM @extschema@.ml_deployments d WHERE d.name = p_name;
+    DELETE FROM @extschema@.ml_aliases a WHERE a.name = p_name;
+    DELETE FROM @extschema@.ml_models m WHERE m.name = p_name;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM @extschema@.ml_model_names r WHERE r.name = p_name;
+    RETURN n;
+END
+$$;
+
+-- Part 60: a classification_threshold outside (0, 1) is refused.
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_set(p_setting text, p_value text, p_model text, p_actor name) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET IntervalStyle = postgres AS $$
+DECLARE
+    def record;
+    v text;
+    iv interval;
+    num float8;
+    obj jsonb;
+BEGIN
+    IF p_setting IS NULL THEN
+        RAISE EXCEPTION 'setting must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO def FROM @extschema@._ml_monitor_setting_defs d WHERE d.setting = p_setting;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown monitoring setting "%"', p_setting USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The settings are ' || (SELECT string_agg(d.setting, ', ' ORDER BY d.setting)
+                                           FROM @extschema@._ml_monitor_setting_defs d) || '.';
+    END IF;
+    IF p_model IS NOT NULL THEN
+        IF def.scope = 'global' THEN
+            RAISE EXCEPTION 'setting "%" is global: it cannot be set for one model', p_setting
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave model NULL.';
+        END IF;
+        -- Locks the name (as every registry writer does), so that it cannot be unregistered meanwhile.
+        PERFORM 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+        END IF;
+    END IF;
+    IF p_value IS NOT NULL THEN
+        IF def.kind = 'interval' THEN
+            BEGIN
+                iv := p_value::interval;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give an interval, such as ''15 minutes''.';
+            END;
+            IF iv <= interval '0' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not a positive interval', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF p_setting = 'bucket_width' THEN
+                IF extract(month FROM iv) <> 0 OR extract(year FROM iv) <> 0 THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % has months or years', p_value
+                        USING ERRCODE = 'invalid_parameter_value', HINT = 'Use days instead (''30 days'').';
+                END IF;
+                IF iv < interval '1 minute' THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % is shorter than a minute', p_value
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            END IF;
+            v := iv::text;
+        ELSIF def.kind = 'number' THEN
+            BEGIN
+                num := p_value::float8;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF num = 'NaN'::float8 OR num IN ('Infinity'::float8, '-Infinity'::float8) THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not finite', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            -- A threshold of 0 or 1 or beyond makes every prediction one class: refused.
+            IF p_setting = 'classification_threshold' AND NOT (num > 0 AND num < 1) THEN
+                RAISE EXCEPTION 'invalid value for setting "classification_threshold": % is not between 0 and 1', p_value
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'A classifier''s score is a probability: give a threshold strictly between 0 and 1, such as 0.5.';
+            END IF;
+            v := num::text;
+        ELSE
+            BEGIN
+                obj := p_value::jsonb;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF jsonb_typeof(obj) <> 'object' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": not a JSON object', p_setting
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM @extschema@._ml_monitor_check_options(p_setting, obj);
+            v := obj::text;
+        END IF;
+    END IF;
+    IF p_setting = 'bucket_width' THEN
+        -- The buckets already stored were cut at the old width: a late label could not find its
+        -- prediction's bucket. Changing it needs empty window statistics (ml_monitor_reset).
+        PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+        IF v IS DISTINCT FROM @extschema@._ml_setting('bucket_width')
+           AND EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows) THEN
+            RAISE EXCEPTION 'bucket_width cannot change while window statistics exist'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'ml_monitor_reset() empties them; the next ml_monitor_refresh() rebuilds them at the new width from the prediction log.';
+        END IF;
+    END IF;
+    IF v IS NULL THEN
+        DELETE FROM @extschema@.ml_settings s WHERE s.model_name IS NOT DISTINCT FROM p_model AND s.setting = p_setting;
+    ELSE
+        INSERT INTO @extschema@.ml_settings AS s (model_name, setting, value, updated_by)
+        VALUES (p_model, p_setting, v, p_actor)
+        ON CONFLICT ON CONSTRAINT ml_settings_key
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
+    END IF;
+    RETURN @extschema@._ml_setting(p_setting, p_model);
 END
 $$;
