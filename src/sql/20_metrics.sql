@@ -434,7 +434,7 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
         USING ERRCODE = 'datatype_mismatch',
-              DETAIL = 'An untyped string literal is text here (''1''); the accessor ml_accuracy(state, threshold) takes an ml_metric_state.',
+              DETAIL = 'pred is text (as an untyped string literal such as ''1'' is) and label a number; ml_accuracy(state, threshold) reads an ml_metric_state.',
               HINT = 'Cast one side to the other''s type: ml_accuracy(pred::int, label), ml_accuracy(pred, label::text), ml_accuracy(''1''::int, 1).';
 END
 $$;

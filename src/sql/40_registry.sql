@@ -295,15 +295,15 @@ BEGIN
         RAISE EXCEPTION 'model "%" is attached to %', p_name, tables
             USING ERRCODE = 'object_in_use', HINT = 'Detach the tables first (ml_detach), even with force => true.';
     END IF;
+    -- A queued label is a promise to learn: not even force breaks it.
     SELECT count(*) INTO queued FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
-    IF queued > 0 AND NOT p_force THEN
+    IF queued > 0 THEN
         RAISE EXCEPTION 'model "%" has % labels waiting to be learned', p_name, queued
             USING ERRCODE = 'object_in_use',
-                  HINT = 'Learn them first (ml_learn_pending), or pass force => true to discard them with the model.';
+                  DETAIL = 'Queued labels keep their model registered, even with force => true.',
+                  HINT = format('Learn them first: SELECT @extschema@.ml_learn_pending(%L);', p_name);
     END IF;
-    -- force: the queued labels of the removed versions are discarded (their predictions stay in
-    -- the log, labelled), and so are the rollouts of its aliases.
-    DELETE FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
+    -- force: the rollouts of its aliases go with the aliases.
     DELETE FROM @extschema@.ml_rollouts r WHERE r.model_name = p_name;
     DELETE FROM @extschema@.ml_deployments d WHERE d.name = p_name;
     DELETE FROM @extschema@.ml_aliases a WHERE a.name = p_name;

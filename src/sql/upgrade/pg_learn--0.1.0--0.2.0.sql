@@ -1012,7 +1012,7 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
         USING ERRCODE = 'datatype_mismatch',
-              DETAIL = 'An untyped string literal is text here (''1''); the accessor ml_accuracy(state, threshold) takes an ml_metric_state.',
+              DETAIL = 'pred is text (as an untyped string literal such as ''1'' is) and label a number; ml_accuracy(state, threshold) reads an ml_metric_state.',
               HINT = 'Cast one side to the other''s type: ml_accuracy(pred::int, label), ml_accuracy(pred, label::text), ml_accuracy(''1''::int, 1).';
 END
 $$;
@@ -1031,7 +1031,7 @@ COMMENT ON AGGREGATE ml_accuracy(text, float8) IS
     'An error that explains itself: predictions and labels must have one type (cast one side)';
 
 -- Part 40: ml_unregister says what still uses the model (attached tables, queued labels) instead
--- of failing on a foreign key; force => true discards the queued labels and rollouts.
+-- of failing on a foreign key (both refused even with force => true); force removes the rollouts.
 CREATE OR REPLACE FUNCTION @extschema@._ml_unregister(p_name text, p_force boolean, p_actor name) RETURNS int
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1060,15 +1060,15 @@ BEGIN
         RAISE EXCEPTION 'model "%" is attached to %', p_name, tables
             USING ERRCODE = 'object_in_use', HINT = 'Detach the tables first (ml_detach), even with force => true.';
     END IF;
+    -- A queued label is a promise to learn: not even force breaks it.
     SELECT count(*) INTO queued FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
-    IF queued > 0 AND NOT p_force THEN
+    IF queued > 0 THEN
         RAISE EXCEPTION 'model "%" has % labels waiting to be learned', p_name, queued
             USING ERRCODE = 'object_in_use',
-                  HINT = 'Learn them first (ml_learn_pending), or pass force => true to discard them with the model.';
+                  DETAIL = 'Queued labels keep their model registered, even with force => true.',
+                  HINT = format('Learn them first: SELECT @extschema@.ml_learn_pending(%L);', p_name);
     END IF;
-    -- force: the queued labels of the removed versions are discarded (their predictions stay in
-    -- the log, labelled), and so are the rollouts of its aliases.
-    DELETE FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
+    -- force: the rollouts of its aliases go with the aliases.
     DELETE FROM @extschema@.ml_rollouts r WHERE r.model_name = p_name;
     DELETE FROM @extschema@.ml_deployments d WHERE d.name = p_name;
     DELETE FROM @extschema@.ml_aliases a WHERE a.name = p_name;
