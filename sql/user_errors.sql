@@ -21,7 +21,8 @@ SELECT ml_accuracy(pred_text, label) FROM preds WHERE false;
 \echo :LAST_ERROR_SQLSTATE
 -- The calls that were right still work: one type on both sides, and the state accessor.
 SELECT ml_accuracy('1'::int, 1) AS typed_literal, ml_accuracy(pred_int, label) AS ints,
-       ml_accuracy(pred_text, label_text) AS texts, ml_accuracy(pred_text::int, label) AS cast_pred
+       ml_accuracy(pred_text, label_text) AS texts, ml_accuracy(pred_text::int, label) AS cast_pred,
+       ml_accuracy(pred_text, '1') AS text_and_literal
 FROM preds;
 SELECT ml_accuracy(ml_binary_state(p, label::boolean), 0.5) AS state_accessor,
        ml_accuracy(ml_binary_state(p, label::boolean)) AS state_default

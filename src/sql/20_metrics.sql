@@ -429,7 +429,9 @@ COMMENT ON AGGREGATE ml_accuracy(anycompatible, anycompatible) IS
 -- ml_accuracy(ml_metric_state, float8) for ml_accuracy('1', 1) and report the literal as a bad
 -- ml_metric_state, or say that ml_accuracy(text, integer) does not exist. This overload exists
 -- only to say what is wrong, on any row and with no rows (its final function is not strict).
-CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred text, label float8) RETURNS ml_metric_state
+-- Its pred is varchar, not text: a string literal and a text, varchar or char(n) column reach it
+-- (no exact match), but ml_accuracy(text_column, 'literal') still resolves to anycompatible.
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred varchar, label float8) RETURNS ml_metric_state
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
@@ -441,15 +443,15 @@ $$;
 CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::text, NULL::float8);
+    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::varchar, NULL::float8);
     RETURN NULL;
 END
 $$;
-CREATE AGGREGATE ml_accuracy(pred text, label float8) (
+CREATE AGGREGATE ml_accuracy(pred varchar, label float8) (
     SFUNC = ml_accuracy_type_mismatch, STYPE = ml_metric_state,
     FINALFUNC = ml_accuracy_type_mismatch, PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE ml_accuracy(text, float8) IS
+COMMENT ON AGGREGATE ml_accuracy(varchar, float8) IS
     'An error that explains itself: predictions and labels must have one type (cast one side)';
 
 -- ---------------------------------------------------------------------------------------------

@@ -1007,7 +1007,7 @@ CREATE AGGREGATE ml_stats(x bpchar) (
 COMMENT ON AGGREGATE ml_stats(bpchar) IS 'ml_stats(text) for char(n) columns (trailing blanks removed)';
 
 -- Part 20: ml_accuracy('1', 1) (text against a number) says what is wrong.
-CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred text, label float8) RETURNS ml_metric_state
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred varchar, label float8) RETURNS ml_metric_state
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
@@ -1019,15 +1019,15 @@ $$;
 CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::text, NULL::float8);
+    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::varchar, NULL::float8);
     RETURN NULL;
 END
 $$;
-CREATE AGGREGATE ml_accuracy(pred text, label float8) (
+CREATE AGGREGATE ml_accuracy(pred varchar, label float8) (
     SFUNC = ml_accuracy_type_mismatch, STYPE = ml_metric_state,
     FINALFUNC = ml_accuracy_type_mismatch, PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE ml_accuracy(text, float8) IS
+COMMENT ON AGGREGATE ml_accuracy(varchar, float8) IS
     'An error that explains itself: predictions and labels must have one type (cast one side)';
 
 -- Part 40: ml_unregister says what still uses the model (attached tables, queued labels) instead
