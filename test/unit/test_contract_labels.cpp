@@ -56,7 +56,8 @@ TEST(ContractLabels, InfoSaysWhetherTheModelHasLearned) {
         ASSERT_TRUE(before.contains("note")) << spec;
         EXPECT_NE(before["note"].get<std::string>().find("no labelled example"), std::string::npos);
         // Every key of the family's own info() stays, with its value.
-        for (auto& [k, v] : m->info().items()) EXPECT_EQ(before[k], v) << spec << " key " << k;
+        const json family = m->info();
+        for (auto& [k, v] : family.items()) EXPECT_EQ(before[k], v) << spec << " key " << k;
         m->learn(num({{"a", 1}}), Label::of_number(1));
         json after = core::model_info(*m);
         EXPECT_EQ(after["trained"], true) << spec;
