@@ -55,11 +55,13 @@ SELECT ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, la
      = ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label::int2 FROM t10 ORDER BY i')) AS int_vs_smallint,
        ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label FROM t10 ORDER BY i'))
      = ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label::float4 FROM t10 ORDER BY i')) AS int_vs_real;
--- Rows with a NULL feature or label are skipped; zero rows leave the model unchanged.
+-- Rows with a NULL feature or label are skipped; a query with no rows gives NULL, as ml_fit
+-- over no rows (coalesce(ml_train(m, q), m) keeps the model).
 SELECT ml_info(ml_train('{"model": "linear_regression"}', 'SELECT CASE WHEN i > 3 THEN x END, y FROM t10', 2)) -> 'n_seen' AS n_seen,
        ml_info(ml_train('{"model": "linear_regression"}', 'SELECT x, CASE WHEN i > 3 THEN y END FROM t10', 2)) -> 'n_seen' AS n_seen_labels;
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 WHERE false', 5)::text
-     = '{"model": "linear_regression"}'::ml_model::text AS unchanged;
+SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 WHERE false', 5) IS NULL AS no_rows_null,
+       coalesce(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 WHERE false', 5),
+                '{"model": "linear_regression"}') = '{"model": "linear_regression"}' AS coalesce_keeps;
 -- More rows than one fetch batch (10000).
 SELECT ml_info(ml_train('{"model": "linear_regression"}', 'SELECT ARRAY[i % 10 * 0.1]::float8[], (i % 10) * 0.2 FROM generate_series(1, 25000) i', 2)) -> 'n_seen' AS n_seen;
 -- The query may use functions, CTEs, VALUES, TABLE; NULL arguments give NULL (STRICT).

@@ -204,3 +204,62 @@ CREATE FUNCTION ml_model_from_bytes(bytes bytea) RETURNS ml_model
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ml_model_from_bytes(bytea) IS
     'A model from its binary format (ml_model_bytes), validated completely';
+
+-- ---------------------------------------------------------------------------------------------
+-- Equality and order, so that GROUP BY, DISTINCT, UNION, IN and joins work on models. The
+-- binary form is canonical (docs/format.md): equal models have equal bytes, so = compares the
+-- bytes; the order (bytes as unsigned, then length) has no meaning beyond sorting; the hash
+-- is of the same bytes.
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_model_eq(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_ne(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_lt(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_le(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_gt(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_ge(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_cmp(a ml_model, b ml_model) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_hash(m ml_model) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_hash_extended(m ml_model, seed bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR = (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR <> (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel
+);
+CREATE OPERATOR < (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR > (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+CREATE OPERATOR >= (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+
+CREATE OPERATOR CLASS ml_model_ops DEFAULT FOR TYPE ml_model USING btree AS
+    OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+    FUNCTION 1 ml_model_cmp(ml_model, ml_model);
+CREATE OPERATOR CLASS ml_model_ops DEFAULT FOR TYPE ml_model USING hash AS
+    OPERATOR 1 =,
+    FUNCTION 1 ml_model_hash(ml_model),
+    FUNCTION 2 ml_model_hash_extended(ml_model, bigint);
+COMMENT ON OPERATOR = (ml_model, ml_model) IS 'equal models (equal binary forms)';

@@ -75,14 +75,24 @@ COMMENT ON AGGREGATE ml_stats(text) IS
     'Statistics of a categorical column: NULL count, top-k values with error bounds, distinct count';
 -- A one-argument call named like a type is a cast when no function matches the argument type
 -- exactly and the argument is of a string type (PostgreSQL's typename(x) rule): without this
--- overload, ml_stats(varchar_column) would parse as varchar_column::ml_stats. For char(n),
--- name, citext or a literal, write ml_stats(x::text).
+-- overload, ml_stats(varchar_column) would parse as varchar_column::ml_stats. For name, citext
+-- or a literal, write ml_stats(x::text) (ml_stats_in's error says so).
 CREATE AGGREGATE ml_stats(x varchar) (
     SFUNC = ml_stats_transition, STYPE = ml_stats, SSPACE = 20000,
     COMBINEFUNC = ml_stats_combine, FINALFUNC = ml_stats_final, FINALFUNC_MODIFY = READ_ONLY,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ml_stats(varchar) IS 'ml_stats(text) for varchar columns';
+-- The same for char(n) columns (the typename(x) rule again), whose trailing blanks pad the value
+-- and are not counted as part of it (as char(n)::text).
+CREATE FUNCTION ml_stats_transition(state ml_stats, x bpchar) RETURNS ml_stats
+    AS 'MODULE_PATHNAME', 'ml_stats_transition_bpchar' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml_stats(x bpchar) (
+    SFUNC = ml_stats_transition, STYPE = ml_stats, SSPACE = 20000,
+    COMBINEFUNC = ml_stats_combine, FINALFUNC = ml_stats_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_stats(bpchar) IS 'ml_stats(text) for char(n) columns (trailing blanks removed)';
 CREATE AGGREGATE ml_stats_merge(stats ml_stats) (
     SFUNC = ml_stats_merge_transition, STYPE = ml_stats, SSPACE = 20000,
     COMBINEFUNC = ml_stats_combine, FINALFUNC = ml_stats_final, FINALFUNC_MODIFY = READ_ONLY,

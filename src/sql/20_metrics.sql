@@ -425,6 +425,34 @@ CREATE AGGREGATE ml_accuracy(pred anycompatible, label anycompatible) (
 );
 COMMENT ON AGGREGATE ml_accuracy(anycompatible, anycompatible) IS
     'Fraction of rows where pred = label (the type''s equality operator); rows with a NULL are skipped';
+-- Text against a number has no common type: PostgreSQL would otherwise pick the accessor
+-- ml_accuracy(ml_metric_state, float8) for ml_accuracy('1', 1) and report the literal as a bad
+-- ml_metric_state, or say that ml_accuracy(text, integer) does not exist. This overload exists
+-- only to say what is wrong, on any row and with no rows (its final function is not strict).
+-- Its pred is varchar, not text: a string literal and a text, varchar or char(n) column reach it
+-- (no exact match), but ml_accuracy(text_column, 'literal') still resolves to anycompatible.
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred varchar, label float8) RETURNS ml_metric_state
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
+        USING ERRCODE = 'datatype_mismatch',
+              DETAIL = 'pred is text (as an untyped string literal such as ''1'' is) and label a number; ml_accuracy(state, threshold) reads an ml_metric_state.',
+              HINT = 'Cast one side to the other''s type: ml_accuracy(pred::int, label), ml_accuracy(pred, label::text), ml_accuracy(''1''::int, 1).';
+END
+$$;
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::varchar, NULL::float8);
+    RETURN NULL;
+END
+$$;
+CREATE AGGREGATE ml_accuracy(pred varchar, label float8) (
+    SFUNC = ml_accuracy_type_mismatch, STYPE = ml_metric_state,
+    FINALFUNC = ml_accuracy_type_mismatch, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_accuracy(varchar, float8) IS
+    'An error that explains itself: predictions and labels must have one type (cast one side)';
 
 -- ---------------------------------------------------------------------------------------------
 -- Regression: error = pred - y. Exact sums: the same value in any order, in parallel, and after

@@ -317,6 +317,8 @@ CREATE FUNCTION @extschema@._ml_unregister(p_name text, p_force boolean, p_actor
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     deployed text;
+    tables text;
+    queued bigint;
     n int;
 BEGIN
     PERFORM @extschema@._ml_check_name('model name', p_name);
@@ -330,6 +332,25 @@ BEGIN
         RAISE EXCEPTION 'model "%" is deployed (%)', p_name, deployed
             USING ERRCODE = 'object_in_use', HINT = 'Undeploy it first, or pass force => true.';
     END IF;
+    -- What still uses the model (part 50), said plainly instead of as a foreign-key violation.
+    -- Locking the versions first waits for a transaction queueing a label meanwhile.
+    PERFORM 1 FROM @extschema@.ml_models m WHERE m.name = p_name FOR UPDATE;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO tables
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_name;
+    IF tables IS NOT NULL THEN
+        RAISE EXCEPTION 'model "%" is attached to %', p_name, tables
+            USING ERRCODE = 'object_in_use', HINT = 'Detach the tables first (ml_detach), even with force => true.';
+    END IF;
+    -- A queued label is a promise to learn: not even force breaks it.
+    SELECT count(*) INTO queued FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
+    IF queued > 0 THEN
+        RAISE EXCEPTION 'model "%" has % labels waiting to be learned', p_name, queued
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Queued labels keep their model registered, even with force => true.',
+                  HINT = format('Learn them first: SELECT @extschema@.ml_learn_pending(%L);', p_name);
+    END IF;
+    -- force: the rollouts of its aliases go with the aliases.
+    DELETE FROM @extschema@.ml_rollouts r WHERE r.model_name = p_name;
     DELETE FROM @extschema@.ml_deployments d WHERE d.name = p_name;
     DELETE FROM @extschema@.ml_aliases a WHERE a.name = p_name;
     DELETE FROM @extschema@.ml_models m WHERE m.name = p_name;

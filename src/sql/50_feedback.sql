@@ -254,12 +254,16 @@ BEGIN
     END IF;
     IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
-            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).';
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
+                          p_actor);
     END IF;
     IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
        AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
-            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).';
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_learn(text, record, float8, text) TO %I;',
+                          p_actor);
     END IF;
     -- Concurrent attaches of one table queue here; the second then sees the first.
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);

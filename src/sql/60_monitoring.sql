@@ -213,6 +213,12 @@ BEGIN
                 RAISE EXCEPTION 'invalid value for setting "%": % is not finite', p_setting, p_value
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
+            -- A threshold of 0 or 1 or beyond makes every prediction one class: refused.
+            IF p_setting = 'classification_threshold' AND NOT (num > 0 AND num < 1) THEN
+                RAISE EXCEPTION 'invalid value for setting "classification_threshold": % is not between 0 and 1', p_value
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'A classifier''s score is a probability: give a threshold strictly between 0 and 1, such as 0.5.';
+            END IF;
             v := num::text;
         ELSIF def.kind = 'count' THEN
             BEGIN

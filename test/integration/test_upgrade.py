@@ -378,9 +378,10 @@ def all_tables_text(conn, columns):
     return out
 
 
-# What 0.2.0 adds to ml_info (the model contract's task, and a classifier's classes): after the
-# upgrade, ml_info must be 0.1.0's plus exactly these keys.
-INFO_ADDITIONS = {"task", "classes"}
+# What 0.2.0 adds to ml_info (the model contract's task, and a classifier's classes; whether the
+# model has learned, and a note when it has not): after the upgrade, ml_info must be 0.1.0's
+# plus exactly these keys.
+INFO_ADDITIONS = {"task", "classes", "trained", "note"}
 
 
 def without_additions(rows):

@@ -1520,7 +1520,10 @@ MetricState MetricState::decode(const uint8_t* p, size_t n) {
 namespace {
 
 [[noreturn]] void bad_text(const std::string& why) {
-    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_metric_state: " + why);
+    // A string literal where an accessor takes a state (ml_auc('0.3')) is read as a state.
+    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_metric_state: " + why, {},
+         "The text form of ml_metric_state is the JSON that metric states print. A metric over "
+         "predictions and labels takes typed values: cast string literals (e.g. '0.3'::float8, '1'::int).");
 }
 
 const json& field(const json& j, const char* key) {

@@ -174,6 +174,11 @@ void check_label(std::string_view kind, Task task, const Label& y) {
                 fail(ErrorKind::InvalidParameter, "a " + k + " model cannot learn a text label",
                      {}, "Its labels are numbers; classes are learned by classifiers such as softmax_regression.");
             }
+            // A boolean is a class: a regression on it is almost always the wrong model.
+            if (task == Task::Regression && y.type == Label::Type::Boolean)
+                fail(ErrorKind::InvalidParameter, "a " + k + " model cannot learn a boolean label", {},
+                     "Its labels are numbers; a boolean is a class, learned by a classifier such as "
+                     "logistic_regression. To regress on it anyway, cast the label to a number (y::int).");
             const double v = y.number;
             if (!std::isfinite(v))
                 fail(ErrorKind::NumericRange, std::string("label is ") + (std::isnan(v) ? "NaN" : "infinite"));
@@ -189,6 +194,15 @@ void check_label(std::string_view kind, Task task, const Label& y) {
         case Task::Clustering:
         case Task::Anomaly: return;  // learn without labels: any label is ignored
     }
+}
+
+nlohmann::json model_info(const Model& m) {
+    nlohmann::json out = m.info();
+    const bool trained = !m.can_learn() || m.n_seen() > 0;
+    out["trained"] = trained;
+    if (!trained)
+        out["note"] = "this model has seen no labelled example yet: it predicts from its initial values";
+    return out;
 }
 
 std::string class_of_label(const Label& y) {

@@ -121,11 +121,15 @@ std::unique_ptr<Model> model_from_json(const nlohmann::json& j);
 std::string class_of_label(const Label& y);
 
 // What a task accepts as a label (throws otherwise, naming the kind in hints): a finite number
-// for a regression, 0 or 1 (false or true, "0" or "1") for a binary classifier, a class for a
-// multiclass one.
+// (not a boolean) for a regression, 0 or 1 (false or true, "0" or "1") for a binary classifier,
+// a class for a multiclass one.
 void check_label(std::string_view kind, Task task, const Label& y);
 // A label given as text that spells a number ("0.5", "NaN", "-0"): numeric models read it as
 // that number. False for any other text.
 bool parse_number_label(std::string_view text, double& out);
+
+// What ml_info shows: the family's info() plus, for every model, "trained" (false while a model
+// that learns has seen no example: it predicts from its initial values) and, then, a "note".
+nlohmann::json model_info(const Model& m);
 
 }  // namespace pg_learn::core

@@ -33,7 +33,11 @@ constexpr uint32_t kSummaryBins = 10;
 const double kInf = std::numeric_limits<double>::infinity();
 
 [[noreturn]] void bad_text(const std::string& why) {
-    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_stats: " + why);
+    // ml_stats(x) with x a string literal, a name or a citext value is parsed by PostgreSQL as a
+    // cast of x to ml_stats (the typename(x) rule), which lands here.
+    fail(ErrorKind::InvalidText, "invalid input syntax for type ml_stats: " + why, {},
+         "The text form of ml_stats is the JSON that ml_stats values print. For the statistics of a "
+         "string literal, a name or a citext value, write ml_stats(x::text).");
 }
 
 // ---- base64 (RFC 4648, standard alphabet, padded), strict on input -------------------------

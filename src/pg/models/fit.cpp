@@ -4,6 +4,7 @@
 #include "pg/common/row_columns.hpp"
 
 extern "C" {
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "executor/spi.h"
@@ -136,12 +137,88 @@ ExpandedModel* state_model(FunctionCallInfo fcinfo, int argno, MemoryContext agg
     return make_expanded_model(cache.get(fcinfo, argno).clone(), aggcxt);
 }
 
+// The 48-byte header of the model in argument argno, which names the value (it holds the length
+// and a checksum of every other byte, docs/format.md); toast: its TOAST pointer, if stored so.
+// Reads no more than the header of a stored or compressed value.
+void model_header(FunctionCallInfo fcinfo, int argno, uint8_t header[kModelHeaderBytes],
+                  bool& toasted, uint8_t toast[sizeof(varatt_external)]) {
+    Datum d = PG_GETARG_DATUM(argno);
+    toasted = false;
+    if (ExpandedModel* em = expanded_model_of(d)) {
+        // (A model variable of PL/pgSQL: the header flattening would write.)
+        std::vector<uint8_t> bytes(em->model->encoded_size());
+        em->model->encode(bytes.data(), bytes.size());
+        std::memcpy(header, bytes.data(), kModelHeaderBytes);
+        return;
+    }
+    auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    if (VARATT_IS_EXTERNAL_ONDISK(raw)) {
+        varatt_external ptr;
+        VARATT_EXTERNAL_GET_POINTER(ptr, raw);
+        std::memcpy(toast, &ptr, sizeof ptr);
+        toasted = true;
+    }
+    if (!VARATT_IS_EXTERNAL(raw) && !VARATT_IS_COMPRESSED(raw)) {
+        if (VARSIZE_ANY_EXHDR(raw) < kModelHeaderBytes) fail(ErrorKind::InvalidBinary, "ml_model value is too short");
+        std::memcpy(header, VARDATA_ANY(raw), kModelHeaderBytes);
+        return;
+    }
+    bool ok = false;
+    pg_guard([&]() {
+        struct varlena* slice = pg_detoast_datum_slice(raw, 0, kModelHeaderBytes);
+        if (VARSIZE_ANY_EXHDR(slice) >= kModelHeaderBytes) {
+            std::memcpy(header, VARDATA_ANY(slice), kModelHeaderBytes);
+            ok = true;
+        }
+        if (slice != raw) pfree(slice);
+    });
+    if (!ok) fail(ErrorKind::InvalidBinary, "ml_model value is too short");
+}
+
+// ml_fit learns one model per group from one starting model (or spec): a row of the group that
+// passes another one is refused, instead of being learned by the first row's model. The check
+// compares 48 bytes per row (a stored model: its TOAST pointer, else its header).
+void check_same_start(FunctionCallInfo fcinfo, ExpandedModel* em) {
+    if (PG_ARGISNULL(1))
+        fail(ErrorKind::NullValue, "the model of ml_fit must not be NULL", {},
+             "Pass the same model or spec on every row of a group.");
+    uint8_t header[kModelHeaderBytes];
+    uint8_t toast[sizeof(varatt_external)];
+    bool toasted = false;
+    // A model variable of PL/pgSQL is one expanded object for the whole query.
+    ExpandedModel* arg_em = expanded_model_of(PG_GETARG_DATUM(1));
+    if (arg_em && em->start_known && em->start_expanded == arg_em) return;
+    if (em->start_known && em->start_toasted) {
+        auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(1)));
+        if (VARATT_IS_EXTERNAL_ONDISK(raw)) {
+            varatt_external ptr;
+            VARATT_EXTERNAL_GET_POINTER(ptr, raw);
+            if (std::memcmp(&ptr, em->start_toast, sizeof ptr) == 0) return;
+        }
+    }
+    model_header(fcinfo, 1, header, toasted, toast);
+    if (!em->start_known) {
+        // The first row of this state (or a state that came back flat): this row's model starts it.
+        std::memcpy(em->start_header, header, kModelHeaderBytes);
+        em->start_toasted = toasted;
+        if (toasted) std::memcpy(em->start_toast, toast, sizeof toast);
+        em->start_expanded = arg_em;
+        em->start_known = true;
+        return;
+    }
+    if (std::memcmp(header, em->start_header, kModelHeaderBytes) != 0)
+        fail(ErrorKind::InvalidParameter, "the model of ml_fit differs between rows of one group",
+             "ml_fit learns one model per group, from the model or spec given on its first row.",
+             "Pass the same model or spec on every row, or GROUP BY the spec to fit one model per spec.");
+}
+
 Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = false) {
     // Every row but the first of a plain aggregate: nodeAgg's own read/write state, updated in
     // place, with no other check (AggCheckCallContext would accept this context too).
     if (!PG_ARGISNULL(0) && fcinfo->context && IsA(fcinfo->context, AggState) &&
         VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
         if (ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0))) {
+            check_same_start(fcinfo, em);
             learn_aggregate_row(fcinfo, em, form, label_in_row);
             return EOHPGetRWDatum(&em->hdr);
         }
@@ -159,6 +236,7 @@ Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = fal
     } else {
         em = state_model(fcinfo, 0, aggcxt);
     }
+    check_same_start(fcinfo, em);
     learn_aggregate_row(fcinfo, em, form, label_in_row);
     return EOHPGetRWDatum(&em->hdr);
 }
@@ -298,6 +376,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
     size_t dim = 0;
     std::vector<pg_learn::core::Observation> named;
     Labels labels;
+    uint64 rows = 0;  // read, NULL ones included
     Portal portal = nullptr;
     Oid xtype = InvalidOid, ytype = InvalidOid;
     TupleDesc row_desc = nullptr;  // label_named: the query's rows as composite values
@@ -362,6 +441,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
             tt = SPI_tuptable;
         });
         if (got == 0) break;
+        rows += got;
         TupleDesc desc = tt->tupdesc;
         MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
         for (uint64 r = 0; r < got; r++) {
@@ -414,6 +494,12 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         MemoryContextDelete(batch_cxt);
     });
     MemoryContextSwitchTo(outer_cxt);
+    // No rows: NULL, as the ml_fit aggregate (and SQL's aggregates) over no rows. Rows that
+    // teach nothing (a NULL feature or label) give the model back unchanged, as ml_fit does.
+    if (rows == 0) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
 
     pg_learn::core::run_epochs(
         labels.size(), epochs, shuffle, seed,

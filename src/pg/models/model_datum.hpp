@@ -18,12 +18,21 @@ extern "C" {
 
 namespace pg_learn::pg {
 
+constexpr size_t kModelHeaderBytes = 48;
+
 // An ml_model held in memory while a loop (an aggregate) updates it in place.
 struct ExpandedModel {
     ExpandedObjectHeader hdr;
     core::Model* model;  // owned; destroyed with the object's memory context
     MemoryContextCallback destroy;
     core::LeakCheck* leak_check;  // owned, or nullptr: ml_fit's label-leak check of the rows (fit.cpp)
+    // ml_fit: the starting model of the group (its 48-byte header, which names the value, and
+    // its TOAST pointer when it had one), so that a later row passing another model is refused.
+    bool start_known;
+    bool start_toasted;
+    uint8_t start_header[kModelHeaderBytes];
+    uint8_t start_toast[sizeof(varatt_external)];
+    const ExpandedModel* start_expanded;  // or the expanded object it was
 };
 
 // A read/write expanded ml_model in a new child context of parent.
@@ -34,8 +43,6 @@ ExpandedModel* expanded_model_of(Datum d);
 struct varlena* flatten_model(const core::Model& model, MemoryContext cxt);
 // Decodes a flat ml_model (validated completely; failures are InvalidBinary errors).
 std::unique_ptr<core::Model> decode_model_varlena(const struct varlena* v);
-
-constexpr size_t kModelHeaderBytes = 48;
 
 // Decoding a model once per query, not once per row: the cache lives in fn_extra and is keyed by
 // the model's header (identity, update counter, examples seen, checksum, length).

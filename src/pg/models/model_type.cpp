@@ -5,13 +5,17 @@
 
 extern "C" {
 #include "access/detoast.h"
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 }
 
+#include <algorithm>
+#include <cstring>
 #include <string>
+#include <string_view>
 
 using pg_learn::core::Model;
 
@@ -224,7 +228,7 @@ PGL_FUNCTION(ml_model_send) {
 
 PGL_FUNCTION(ml_info) {
     Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
-    std::string s = m.info().dump();
+    std::string s = pg_learn::core::model_info(m).dump();
     Datum result = 0;
     pg_guard([&]() { result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
     return result;
@@ -235,4 +239,79 @@ PGL_FUNCTION(ml_model_from_bytes) {
     pg_guard([&]() { b = PG_GETARG_VARLENA_PP(0); });
     std::unique_ptr<Model> m = decode_model_varlena(b);
     return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
+}
+
+// ---- equality and order: the bytes of the binary form ----------------------------------------
+// Equal models have equal bytes (docs/format.md: one encoding per model), so byte equality is
+// model equality; the order (bytes compared as unsigned, then length) only serves sorting,
+// btree indexes and merge joins. The hash is of the same bytes.
+
+namespace {
+
+// The binary form of argument argno, detoasted (an expanded model flattened); freed after the
+// comparison when it is a copy, as byteacmp does (a sort compares many times).
+struct ModelBytes {
+    struct varlena* original;
+    struct varlena* v;
+    std::string_view bytes() const { return std::string_view(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)); }
+};
+
+ModelBytes model_bytes_arg(FunctionCallInfo fcinfo, int argno) {
+    ModelBytes b{reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(argno))), nullptr};
+    pg_guard([&]() { b.v = pg_detoast_datum_packed(b.original); });
+    return b;
+}
+
+void release(const ModelBytes& b) {
+    if (b.v != b.original) pfree(b.v);
+}
+
+int compare_models(FunctionCallInfo fcinfo) {
+    ModelBytes ma = model_bytes_arg(fcinfo, 0), mb = model_bytes_arg(fcinfo, 1);
+    std::string_view a = ma.bytes(), b = mb.bytes();
+    int c = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
+    c = c != 0 ? (c < 0 ? -1 : 1) : a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+    release(ma);
+    release(mb);
+    return c;
+}
+
+bool equal_models(FunctionCallInfo fcinfo) {
+    ModelBytes ma = model_bytes_arg(fcinfo, 0), mb = model_bytes_arg(fcinfo, 1);
+    std::string_view a = ma.bytes(), b = mb.bytes();
+    const bool eq = a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+    release(ma);
+    release(mb);
+    return eq;
+}
+
+}  // namespace
+
+PGL_FUNCTION(ml_model_eq) { return BoolGetDatum(equal_models(fcinfo)); }
+PGL_FUNCTION(ml_model_ne) { return BoolGetDatum(!equal_models(fcinfo)); }
+PGL_FUNCTION(ml_model_lt) { return BoolGetDatum(compare_models(fcinfo) < 0); }
+PGL_FUNCTION(ml_model_le) { return BoolGetDatum(compare_models(fcinfo) <= 0); }
+PGL_FUNCTION(ml_model_gt) { return BoolGetDatum(compare_models(fcinfo) > 0); }
+PGL_FUNCTION(ml_model_ge) { return BoolGetDatum(compare_models(fcinfo) >= 0); }
+PGL_FUNCTION(ml_model_cmp) { return Int32GetDatum(compare_models(fcinfo)); }
+
+PGL_FUNCTION(ml_model_hash) {
+    ModelBytes m = model_bytes_arg(fcinfo, 0);
+    std::string_view a = m.bytes();
+    Datum h = 0;
+    pg_guard([&]() { h = hash_any(reinterpret_cast<const unsigned char*>(a.data()), static_cast<int>(a.size())); });
+    release(m);
+    return h;
+}
+
+PGL_FUNCTION(ml_model_hash_extended) {
+    ModelBytes m = model_bytes_arg(fcinfo, 0);
+    std::string_view a = m.bytes();
+    const uint64 seed = static_cast<uint64>(PG_GETARG_INT64(1));
+    Datum h = 0;
+    pg_guard([&]() {
+        h = hash_any_extended(reinterpret_cast<const unsigned char*>(a.data()), static_cast<int>(a.size()), seed);
+    });
+    release(m);
+    return h;
 }

@@ -162,7 +162,10 @@ Datum stats_transition_float8(FunctionCallInfo fcinfo) {
 
 }  // namespace
 
-PGL_FUNCTION(ml_stats_transition_text) {
+namespace {
+
+// trim_blanks: a char(n) value, whose trailing blanks pad it and are not part of the value.
+Datum stats_transition_text(FunctionCallInfo fcinfo, bool trim_blanks) {
     Expanded* ev = transition_state(fcinfo, "ml_stats_transition", StatsKind::Categorical);
     if (PG_ARGISNULL(1)) {
         ev->value->add_null();
@@ -170,11 +173,19 @@ PGL_FUNCTION(ml_stats_transition_text) {
         struct varlena* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(1)));
         struct varlena* t = nullptr;
         pg_guard([&]() { t = pg_detoast_datum_packed(raw); });
-        ev->value->add(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+        std::string_view v(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        if (trim_blanks)
+            while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+        ev->value->add(v);
         if (t != raw) pfree(t);
     }
     return ev->rw_datum();
 }
+
+}  // namespace
+
+PGL_FUNCTION(ml_stats_transition_text) { return stats_transition_text(fcinfo, false); }
+PGL_FUNCTION(ml_stats_transition_bpchar) { return stats_transition_text(fcinfo, true); }
 
 // ml_stats_merge's transition: NULL inputs are skipped, so only NULLs (or no rows) give NULL.
 PGL_FUNCTION(ml_stats_merge_transition) {

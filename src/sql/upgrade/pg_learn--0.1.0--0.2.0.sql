@@ -421,12 +421,16 @@ BEGIN
     END IF;
     IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
-            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).';
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
+                          p_actor);
     END IF;
     IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
        AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
-            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).';
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_learn(text, record, float8, text) TO %I;',
+                          p_actor);
     END IF;
     -- Concurrent attaches of one table queue here; the second then sees the first.
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
@@ -1125,6 +1129,12 @@ BEGIN
                 RAISE EXCEPTION 'invalid value for setting "%": % is not finite', p_setting, p_value
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
+            -- A threshold of 0 or 1 or beyond makes every prediction one class: refused.
+            IF p_setting = 'classification_threshold' AND NOT (num > 0 AND num < 1) THEN
+                RAISE EXCEPTION 'invalid value for setting "classification_threshold": % is not between 0 and 1', p_value
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'A classifier''s score is a probability: give a threshold strictly between 0 and 1, such as 0.5.';
+            END IF;
             v := num::text;
         ELSIF def.kind = 'count' THEN
             BEGIN
@@ -1323,3 +1333,147 @@ CREATE FUNCTION ml_train(model ml_model, query text, label name, epochs int DEFA
     AS 'MODULE_PATHNAME', 'ml_train_label' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION ml_train(ml_model, text, name, int, boolean, bigint) IS
     'The model after several online passes over the rows of a query, their label the column named label (never a feature)';
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 11, items 6, 7 and 9 (errors that point the right way, small silent acceptances).
+-- ---------------------------------------------------------------------------------------------
+-- Part 00: equality and order of ml_model (GROUP BY, DISTINCT, UNION, IN on models).
+CREATE FUNCTION ml_model_eq(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_ne(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_lt(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_le(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_gt(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_ge(a ml_model, b ml_model) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_cmp(a ml_model, b ml_model) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_hash(m ml_model) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_model_hash_extended(m ml_model, seed bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR = (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR <> (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel
+);
+CREATE OPERATOR < (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR > (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+CREATE OPERATOR >= (
+    LEFTARG = ml_model, RIGHTARG = ml_model, FUNCTION = ml_model_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+
+CREATE OPERATOR CLASS ml_model_ops DEFAULT FOR TYPE ml_model USING btree AS
+    OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+    FUNCTION 1 ml_model_cmp(ml_model, ml_model);
+CREATE OPERATOR CLASS ml_model_ops DEFAULT FOR TYPE ml_model USING hash AS
+    OPERATOR 1 =,
+    FUNCTION 1 ml_model_hash(ml_model),
+    FUNCTION 2 ml_model_hash_extended(ml_model, bigint);
+COMMENT ON OPERATOR = (ml_model, ml_model) IS 'equal models (equal binary forms)';
+
+-- Part 10: ml_stats(char(n) column) is an aggregate, not a cast to ml_stats.
+CREATE FUNCTION ml_stats_transition(state ml_stats, x bpchar) RETURNS ml_stats
+    AS 'MODULE_PATHNAME', 'ml_stats_transition_bpchar' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml_stats(x bpchar) (
+    SFUNC = ml_stats_transition, STYPE = ml_stats, SSPACE = 20000,
+    COMBINEFUNC = ml_stats_combine, FINALFUNC = ml_stats_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_stats(bpchar) IS 'ml_stats(text) for char(n) columns (trailing blanks removed)';
+
+-- Part 20: ml_accuracy('1', 1) (text against a number) says what is wrong.
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state, pred varchar, label float8) RETURNS ml_metric_state
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION 'ml_accuracy compares a prediction and a label of one type, not text with a number'
+        USING ERRCODE = 'datatype_mismatch',
+              DETAIL = 'pred is text (as an untyped string literal such as ''1'' is) and label a number; ml_accuracy(state, threshold) reads an ml_metric_state.',
+              HINT = 'Cast one side to the other''s type: ml_accuracy(pred::int, label), ml_accuracy(pred, label::text), ml_accuracy(''1''::int, 1).';
+END
+$$;
+CREATE FUNCTION ml_accuracy_type_mismatch(state ml_metric_state) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    PERFORM @extschema@.ml_accuracy_type_mismatch(state, NULL::varchar, NULL::float8);
+    RETURN NULL;
+END
+$$;
+CREATE AGGREGATE ml_accuracy(pred varchar, label float8) (
+    SFUNC = ml_accuracy_type_mismatch, STYPE = ml_metric_state,
+    FINALFUNC = ml_accuracy_type_mismatch, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_accuracy(varchar, float8) IS
+    'An error that explains itself: predictions and labels must have one type (cast one side)';
+
+-- Part 40: ml_unregister says what still uses the model (attached tables, queued labels) instead
+-- of failing on a foreign key (both refused even with force => true); force removes the rollouts.
+CREATE OR REPLACE FUNCTION @extschema@._ml_unregister(p_name text, p_force boolean, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deployed text;
+    tables text;
+    queued bigint;
+    n int;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_name);
+    IF p_force IS NULL THEN
+        RAISE EXCEPTION 'force must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._ml_lock_name(p_name);
+    SELECT string_agg(format('%s -> %s', a.alias, a.version), ', ' ORDER BY a.alias) INTO deployed
+    FROM @extschema@.ml_aliases a WHERE a.name = p_name;
+    IF deployed IS NOT NULL AND NOT p_force THEN
+        RAISE EXCEPTION 'model "%" is deployed (%)', p_name, deployed
+            USING ERRCODE = 'object_in_use', HINT = 'Undeploy it first, or pass force => true.';
+    END IF;
+    -- What still uses the model (part 50), said plainly instead of as a foreign-key violation.
+    -- Locking the versions first waits for a transaction queueing a label meanwhile.
+    PERFORM 1 FROM @extschema@.ml_models m WHERE m.name = p_name FOR UPDATE;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO tables
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_name;
+    IF tables IS NOT NULL THEN
+        RAISE EXCEPTION 'model "%" is attached to %', p_name, tables
+            USING ERRCODE = 'object_in_use', HINT = 'Detach the tables first (ml_detach), even with force => true.';
+    END IF;
+    -- A queued label is a promise to learn: not even force breaks it.
+    SELECT count(*) INTO queued FROM @extschema@.ml_label_queue q WHERE q.model_name = p_name;
+    IF queued > 0 THEN
+        RAISE EXCEPTION 'model "%" has % labels waiting to be learned', p_name, queued
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Queued labels keep their model registered, even with force => true.',
+                  HINT = format('Learn them first: SELECT @extschema@.ml_learn_pending(%L);', p_name);
+    END IF;
+    -- force: the rollouts of its aliases go with the aliases.
+    DELETE FROM @extschema@.ml_rollouts r WHERE r.model_name = p_name;
+    DELETE FROM @extschema@.ml_deployments d WHERE d.name = p_name;
+    DELETE FROM @extschema@.ml_aliases a WHERE a.name = p_name;
+    DELETE FROM @extschema@.ml_models m WHERE m.name = p_name;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM @extschema@.ml_model_names r WHERE r.name = p_name;
+    RETURN n;
+END
+$$;
+
+-- Part 60: a classification_threshold outside (0, 1) is refused.
+-- (_ml_monitor_set: re-created once above, with the monitoring block's min_rows setting)
+

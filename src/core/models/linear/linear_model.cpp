@@ -151,6 +151,7 @@ namespace {
 
 // The number a regression or a binary classifier learns from a label of any type.
 double numeric_label(ModelKind kind, Task task, const Label& y) {
+    if (y.type == Label::Type::Boolean) check_label(model_kind_name(kind), task, y);  // not for a regression
     if (y.type != Label::Type::Text) return y.number;
     double v;
     if (parse_number_label(y.text, v)) return v;  // the number's own checks follow in learn()
