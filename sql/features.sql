@@ -4,7 +4,7 @@
 -- Each file works in its own schema: the files share one database.
 CREATE SCHEMA features;
 SET search_path = features, public;
-CREATE TABLE unit AS SELECT '{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression"},
+CREATE TABLE unit AS SELECT '{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false},
   "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 0, "features": ["a"], "feature_types": ["numeric"],
   "weights": [1]}'::ml_model AS m;
 CREATE TABLE nums (id serial, v text);
@@ -116,8 +116,8 @@ SELECT ml_predict_one(m, jsonb_build_object('a', 'NaN'::numeric)) FROM unit;
 
 -- Categorical names: key=value, for jsonb strings and text-like columns; values may hold any
 -- character, including "=" and spaces; the empty string is a value too.
-SELECT ml_info(ml_fit_one('{"model": "linear_regression"}', '{"k": "a=b", "s": " x ", "e": "", "u": "été", "": 1}'::jsonb, 1)) -> 'features' AS names;
-SELECT ml_info(ml_fit_one('{"model": "linear_regression"}', (SELECT r FROM (SELECT 'x'::char(3) AS c, ''::varchar AS v, 'lab'::name AS n) r), 1)) -> 'features' AS names;
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"k": "a=b", "s": " x ", "e": "", "u": "été", "": 1}'::jsonb, 1)) -> 'features' AS names;
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT r FROM (SELECT 'x'::char(3) AS c, ''::varchar AS v, 'lab'::name AS n) r), 1)) -> 'features' AS names;
 -- The same category scores the same whatever the form.
 CREATE TYPE mood AS ENUM ('sad', 'happy');
 SELECT ml_predict_one(m, '{"k": "happy"}'::jsonb) AS from_jsonb,
@@ -125,16 +125,16 @@ SELECT ml_predict_one(m, '{"k": "happy"}'::jsonb) AS from_jsonb,
        ml_predict_one(m, (SELECT r FROM (SELECT 'happy'::text AS k) r)) AS from_text,
        ml_predict_one(m, (SELECT r FROM (SELECT 'happy'::char(8) AS k) r)) AS from_char,
        ml_predict_one(m, (SELECT r FROM (SELECT 'happy'::name AS k) r)) AS from_name
-FROM (SELECT ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"k": "happy"}'::jsonb, 1) AS m) s;
+FROM (SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"k": "happy"}'::jsonb, 1) AS m) s;
 -- Long names: up to 1024 bytes (with the value) are fine, more is an error (54000).
-SELECT ml_info(ml_fit_one('{"model": "linear_regression"}', jsonb_build_object(repeat('k', 1024), 1), 1)) -> 'n_features' AS n;
-SELECT ml_fit_one('{"model": "linear_regression"}', jsonb_build_object(repeat('k', 1025), 1), 1);
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object(repeat('k', 1024), 1), 1)) -> 'n_features' AS n;
+SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object(repeat('k', 1025), 1), 1);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_fit_one('{"model": "linear_regression"}', jsonb_build_object(repeat('k', 1000), repeat('v', 24)), 1);
+SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object(repeat('k', 1000), repeat('v', 24)), 1);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_predict_one('{"model": "linear_regression"}', jsonb_build_object('k', repeat('v', 2000)));
+SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('k', repeat('v', 2000)));
 \echo :LAST_ERROR_SQLSTATE
 -- Many features in one example.
-SELECT ml_info(ml_fit_one('{"model": "linear_regression"}', (SELECT jsonb_object_agg('f' || i, i) FROM generate_series(1, 5000) i), 1)) -> 'n_features' AS n;
-SELECT ml_info(ml_fit_one('{"model": "linear_regression"}', (SELECT array_agg(i::float8) FROM generate_series(1, 5000) i), 1)) -> 'n_features' AS n;
-SELECT ml_info(ml_fit_one('{"model": "linear_regression", "hash_bits": 4}', (SELECT jsonb_object_agg('f' || i, 1) FROM generate_series(1, 20000) i), 1)) -> 'n_features' AS remembered;
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT jsonb_object_agg('f' || i, i) FROM generate_series(1, 5000) i), 1)) -> 'n_features' AS n;
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT array_agg(i::float8) FROM generate_series(1, 5000) i), 1)) -> 'n_features' AS n;
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 4}', (SELECT jsonb_object_agg('f' || i, 1) FROM generate_series(1, 20000) i), 1)) -> 'n_features' AS remembered;

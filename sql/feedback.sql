@@ -16,9 +16,9 @@ WHERE e.extname = 'pg_learn';
 
 -- Models whose scores are easy to read: linear regression with the intercept fixed at 0, one
 -- SGD step (lr 0.01, squared loss) on a = 1 with label 50 gives w_a = 1; a logistic model for classes.
-SELECT ml_register('fb_price', ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
+SELECT ml_register('fb_price', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
 SELECT ml_deploy('fb_price', 1);
-SELECT ml_register('fb_churn', ml_fit_one('{"model": "logistic_regression"}', '{"a": 1}'::jsonb, 1));
+SELECT ml_register('fb_churn', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_churn', 1);
 
 CREATE TYPE plan AS ENUM ('free', 'pro');
@@ -159,7 +159,7 @@ SELECT ml_pending_labels() AS left;
 -- A version that cannot learn a label (its weights would overflow) does not hold the others
 -- back: ml_learn_pending() reports it and learns the rest, leaving its labels queued; naming
 -- the model raises its error.
-SELECT ml_register('fb_wild', ml_fit_one('{"model": "linear_regression", "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
+SELECT ml_register('fb_wild', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_wild', 1);
 CREATE TABLE wild (id int, a float8, y float8);
 SELECT ml_attach('wild', 'fb_wild', key => 'id', label => 'y');
@@ -219,7 +219,7 @@ SELECT ml_model_bytes(ml_get('fb_churn', 1)) =
 FROM expected_churn;
 -- A label the version cannot learn (its weights would overflow) fails the commit: the whole
 -- transaction rolls back, row and label with it.
-SELECT ml_register('fb_wild_sync', ml_fit_one('{"model": "linear_regression", "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
+SELECT ml_register('fb_wild_sync', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_wild_sync', 1);
 CREATE TABLE wild_sync (id int, a float8, y float8);
 SELECT ml_attach('wild_sync', 'fb_wild_sync', key => 'id', label => 'y', mode => 'sync');
@@ -298,7 +298,7 @@ INSERT INTO loose VALUES (1, 'NaN', NULL);
 SELECT count(*) AS rows FROM loose;
 -- Scores go into float4, numeric(p, s) and domain prediction columns, cast as an assignment would
 -- (a fresh model scoring a).
-SELECT ml_register('fb_typed', ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
+SELECT ml_register('fb_typed', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
 SELECT ml_deploy('fb_typed', 1);
 CREATE DOMAIN positive_score AS float8 CHECK (VALUE > 0);
 CREATE TABLE typed (k int, a float8, p4 float4, pn numeric(6, 3), pd positive_score);

@@ -4,10 +4,10 @@
 CREATE SCHEMA feedback_errors;
 SET search_path = feedback_errors, public;
 
-SELECT ml_register('fe_m', ml_fit_one('{"model": "linear_regression"}', '{"a": 1}'::jsonb, 1));
+SELECT ml_register('fe_m', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 1));
 SELECT ml_deploy('fe_m', 1);
 SELECT ml_deploy('fe_m', 1, 'canary');
-SELECT ml_register('fe_other', ml_fit_one('{"model": "linear_regression"}', '{"a": 1}'::jsonb, 1));
+SELECT ml_register('fe_other', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 1));
 CREATE TABLE t (id int PRIMARY KEY, a float8, b int, p float8, y float8, s text, ts timestamptz,
                 g float8 GENERATED ALWAYS AS (a * 2) STORED);
 CREATE TABLE labels (id int, v float8, s text, b bigint);

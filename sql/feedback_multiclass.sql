@@ -17,7 +17,7 @@ FROM generate_series(1, 60) i,
      LATERAL (SELECT (ARRAY['red', 'green', 'blue'])[1 + i % 3] AS cls,
                      (ARRAY[2.0, -1.0, -1.0])[1 + i % 3] AS cx,
                      (ARRAY[0.0, 1.7, -1.7])[1 + i % 3] AS cy) c;
-SELECT ml_register('fb_color', ml_train('{"model": "softmax_regression", "optimizer": {"adagrad": {"lr": 0.1}}}',
+SELECT ml_register('fb_color', ml_train('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": {"adagrad": {"lr": 0.1}}}',
                                         'SELECT jsonb_build_object(''x'', x, ''y'', y), cls FROM feedback_multiclass.seed', 5));
 SELECT ml_deploy('fb_color', 1);
 SELECT task, (ml_info(model) ->> 'n_seen')::int AS n_seen FROM ml_models WHERE name = 'fb_color';
@@ -41,7 +41,7 @@ SELECT ml_attach('paints', 'fb_color', key => 'id', prediction => 'color', proba
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS attachments FROM ml_attachments WHERE table_name = 'paints'::regclass;
 -- A binary or regression model keeps its float prediction column and numeric labels.
-SELECT ml_register('fb_binary', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1));
+SELECT ml_register('fb_binary', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_binary', 1);
 SELECT ml_attach('paints', 'fb_binary', key => 'id', prediction => 'color');
 \echo :LAST_ERROR_SQLSTATE
@@ -108,7 +108,7 @@ SELECT q.label_class FROM ml_label_queue q JOIN ml_prediction_log l USING (predi
 -- ---------------------------------------------------------------------------------------------
 -- A labels table with integer classes, in sync mode: learned at commit.
 -- ---------------------------------------------------------------------------------------------
-SELECT ml_register('fb_digit', ml_fit_one(ml_fit_one('{"model": "softmax_regression"}', '{"x": 1}'::jsonb, 1),
+SELECT ml_register('fb_digit', ml_fit_one(ml_fit_one('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1),
                                           '{"x": -1}'::jsonb, 2));
 SELECT ml_deploy('fb_digit', 1);
 CREATE TABLE digits (id int PRIMARY KEY, x float8, guess text);
@@ -172,7 +172,7 @@ SELECT ml_learn_pending() AS applied;
 -- ---------------------------------------------------------------------------------------------
 -- A deploy of a version of another task under the champion alias: scoring says why it cannot.
 -- ---------------------------------------------------------------------------------------------
-SELECT ml_register('fb_color', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1));
+SELECT ml_register('fb_color', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_color', 2);
 INSERT INTO paints (id, x, y) VALUES (200, 1, 1);
 \echo :LAST_ERROR_SQLSTATE

@@ -12,7 +12,7 @@ SELECT ml_route_fraction('churn', '42') AS churn_42, ml_route_fraction('churn', 
 SELECT p.provolatile, p.proparallel, p.proisstrict FROM pg_proc p WHERE p.oid = 'ml_route_fraction(text, text)'::regprocedure;
 
 -- Three versions whose scores tell them apart: a, 2a, 3a (intercept fixed at 0).
-SELECT ml_register('fr', ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"a": 1}'::jsonb, 50 * v))
+SELECT ml_register('fr', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 50 * v))
 FROM generate_series(1, 3) v;
 SELECT ml_deploy('fr', 1), ml_deploy('fr', 2, 'canary'), ml_deploy('fr', 3, 'shadow'), ml_deploy('fr', 2, 'canary_b');
 

@@ -16,7 +16,7 @@ SELECT t AS feedback_table, has_table_privilege('public', t, 'SELECT') AS public
 FROM unnest(ARRAY['ml_attachments', 'ml_rollouts', 'ml_prediction_log', 'ml_label_queue']) t;
 SELECT evtname, evtevent, evtfoid::regproc FROM pg_event_trigger WHERE evtname LIKE 'pg_learn%';
 
-SELECT ml_register('fs_m', ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
+SELECT ml_register('fs_m', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
 SELECT ml_deploy('fs_m', 1);
 
 CREATE ROLE regress_fb_owner;

@@ -6,9 +6,9 @@ SET search_path = model_equality, public;
 
 CREATE TABLE models (id int, m ml_model);
 INSERT INTO models
-SELECT i, ml_fit_one('{"model": "linear_regression"}', ARRAY[(i % 3)::float8], 1)
+SELECT i, ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[(i % 3)::float8], 1)
 FROM generate_series(1, 9) i;
-INSERT INTO models VALUES (10, '{"model": "linear_regression"}'), (11, '{"model": "logistic_regression"}'), (12, NULL);
+INSERT INTO models VALUES (10, '{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'), (11, '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'), (12, NULL);
 
 -- user did: SELECT m, count(*) FROM t GROUP BY m (hashed, then sorted).
 SET enable_sort = off;
@@ -25,7 +25,7 @@ RESET enable_hashagg;
 SELECT count(DISTINCT m) AS distinct_models, count(*) AS rows FROM models;
 SELECT count(*) AS union_rows FROM (SELECT m FROM models UNION SELECT m FROM models) s;
 SELECT count(*) AS in_list FROM models
-WHERE m IN (ml_fit_one('{"model": "linear_regression"}', ARRAY[1.0], 1), '{"model": "logistic_regression"}');
+WHERE m IN (ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1.0], 1), '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}');
 SET enable_hashjoin = off; SET enable_nestloop = off;
 SELECT count(*) AS merge_join_pairs FROM models a JOIN models b ON a.m = b.m;
 RESET enable_hashjoin; SET enable_mergejoin = off;
@@ -35,10 +35,10 @@ RESET enable_mergejoin; RESET enable_nestloop;
 -- A model equals itself through its text and binary forms; one more update, another spec, or
 -- another label makes it different.
 SELECT m = m::text::ml_model AS text_round_trip, m = ml_model_from_bytes(ml_model_bytes(m)) AS bytes_round_trip,
-       m = ml_fit_one('{"model": "linear_regression"}', ARRAY[1.0], 1) AS same_example,
+       m = ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1.0], 1) AS same_example,
        m <> ml_fit_one(m, ARRAY[1.0], 1) AS one_more_update,
-       m <> ml_fit_one('{"model": "linear_regression", "l2": 0.1}', ARRAY[1.0], 1) AS other_spec,
-       m <> ml_fit_one('{"model": "linear_regression"}', ARRAY[1.0], 2) AS other_label,
+       m <> ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "l2": 0.1}', ARRAY[1.0], 1) AS other_spec,
+       m <> ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1.0], 2) AS other_label,
        (m = NULL) IS NULL AS null_is_unknown
 FROM models WHERE id = 1;
 -- The order is total and consistent with = (btree's contract): exactly one of <, =, > holds.
@@ -55,10 +55,10 @@ SELECT array_agg(id ORDER BY m, id) = array_agg(id ORDER BY ml_model_bytes(m), i
 FROM models WHERE m IS NOT NULL;
 -- A stored (compressed, TOAST) copy of a large model equals the value it was made from.
 CREATE TABLE big AS
-SELECT ml_fit('{"model": "linear_regression"}', jsonb_build_object('f' || (i % 3000), 1.0), 1) AS m
+SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('f' || (i % 3000), 1.0), 1) AS m
 FROM generate_series(1, 3000) i;
 SELECT pg_column_size(m) < octet_length(ml_model_bytes(m)) AS stored_compressed,
-       m = (SELECT ml_fit('{"model": "linear_regression"}', jsonb_build_object('f' || (i % 3000), 1.0), 1)
+       m = (SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('f' || (i % 3000), 1.0), 1)
             FROM generate_series(1, 3000) i) AS equal
 FROM big;
 SELECT ml_model_hash(m) = ml_model_hash(m::text::ml_model) AS equal_hashes,

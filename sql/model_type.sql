@@ -5,24 +5,24 @@ CREATE SCHEMA model_type;
 SET search_path = model_type, public;
 
 -- A bare spec reads as a fresh model; its text output spells out every option.
-SELECT '{"model": "linear_regression"}'::ml_model;
-SELECT '{"model": "logistic_regression", "optimizer": "adam", "scale": true}'::ml_model;
+SELECT '{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model;
+SELECT '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": "adam", "scale": true}'::ml_model;
 -- Equal specs written differently are the same model, byte for byte.
-SELECT ml_model_bytes('{"model": "linear_regression"}')
-     = ml_model_bytes('{"optimizer": {"sgd": {"lr": 0.01}}, "model": "linear_regression", "l2": 0}') AS same_spec;
-SELECT ml_model_bytes('{"model": "linear_regression"}')
-     = ml_model_bytes('{"model": "linear_regression", "l2": 0.5}') AS different_spec;
+SELECT ml_model_bytes('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}')
+     = ml_model_bytes('{"optimizer": {"sgd": {"lr": 0.01}}, "model": "linear_regression", "l2": 0, "scale": false, "scale_target": false, "check_divergence": false}') AS same_spec;
+SELECT ml_model_bytes('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}')
+     = ml_model_bytes('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "l2": 0.5}') AS different_spec;
 
 -- A trained model, kept in a table.
 CREATE TABLE models (name text PRIMARY KEY, m ml_model);
 INSERT INTO models VALUES
-  ('lin', ml_fit_one(ml_fit_one('{"model": "linear_regression"}', '{"a": 1, "c": "x"}'::jsonb, 2),
+  ('lin', ml_fit_one(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1, "c": "x"}'::jsonb, 2),
                      '{"a": 0.5, "c": "y", "b": true}'::jsonb, -1)),
-  ('log', ml_fit_one(ml_fit_one('{"model": "logistic_regression", "optimizer": "adagrad", "scale": true}',
+  ('log', ml_fit_one(ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": "adagrad", "scale": true}',
                                 '{"a": 3, "c": "x"}'::jsonb, 1),
                      '{"a": -2, "c": "y"}'::jsonb, 0)),
-  ('adam', ml_fit_one('{"model": "linear_regression", "optimizer": "adam", "missing": "mean"}', ARRAY[1.5, -2, 0.25], 3)),
-  ('ftrl', ml_fit_one('{"model": "logistic_regression", "optimizer": {"ftrl": {"l1": 0.1}}, "hash_bits": 3}',
+  ('adam', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": "adam", "missing": "mean"}', ARRAY[1.5, -2, 0.25], 3)),
+  ('ftrl', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": {"ftrl": {"l1": 0.1}}, "hash_bits": 3}',
                       '{"a": 1, "c": "x"}'::jsonb, 1));
 -- The first model by hand: y = 2, prediction 0, gradient 2 * (0 - 2) = -4, so the intercept and
 -- both weights become 0.01 * 4 = 0.04; second example: z = 0.04 + 0.5 * 0.04 = 0.06,
@@ -64,17 +64,17 @@ SELECT name, ml_info(m)->>'kind' AS kind, ml_info(m)->'n_seen' AS n_seen, ml_inf
        ml_info(m)->'n_weights' AS n_weights, (ml_info(m)->>'size_bytes')::int = length(ml_model_bytes(m)) AS size_ok
 FROM models ORDER BY name;
 SELECT ml_info(m)->'spec' FROM models WHERE name = 'ftrl';
-SELECT ml_info('{"model": "logistic_regression"}') - 'spec' AS fresh;
+SELECT ml_info('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}') - 'spec' AS fresh;
 
 -- A full model written by hand: "identity" and "aggregation_base" are optional.
-SELECT ml_predict_one('{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression"},
+SELECT ml_predict_one('{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false},
   "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 0.5, "features": ["a", "c=x"],
   "feature_types": ["numeric", "categorical"], "weights": [2, -1]}', '{"a": 3, "c": "x"}'::jsonb) AS hand_model;
 
 -- Text input errors: malformed JSON, wrong shape, inconsistent models.
 SELECT ''::ml_model;
 \echo :LAST_ERROR_SQLSTATE
-SELECT '{"model": "linear_regression"'::ml_model;
+SELECT '{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false'::ml_model;
 \echo :LAST_ERROR_SQLSTATE
 SELECT '[1, 2]'::ml_model;
 \echo :LAST_ERROR_SQLSTATE
@@ -82,9 +82,9 @@ SELECT '{}'::ml_model;
 \echo :LAST_ERROR_SQLSTATE
 SELECT (repeat('[', 40) || repeat(']', 40))::ml_model;
 \echo :LAST_ERROR_SQLSTATE
-SELECT ('{"model": "linear_regression", "ignore": ' || repeat('[', 40) || repeat(']', 40) || '}')::ml_model;
+SELECT ('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ' || repeat('[', 40) || repeat(']', 40) || '}')::ml_model;
 \echo :LAST_ERROR_SQLSTATE
-SELECT '{"pg_learn_model": 2, "kind": "linear_regression", "spec": {"model": "linear_regression"}}'::ml_model;
+SELECT '{"pg_learn_model": 2, "kind": "linear_regression", "spec": {"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}}'::ml_model;
 \echo :LAST_ERROR_SQLSTATE
 SELECT replace(m::text, '"n_seen":2', '"n_seen":-2')::ml_model FROM models WHERE name = 'lin';
 \echo :LAST_ERROR_SQLSTATE
@@ -256,8 +256,8 @@ BEGIN
 END $$;
 CREATE TABLE hashed (name text PRIMARY KEY, m ml_model);
 INSERT INTO hashed VALUES
-  ('fresh', '{"model": "logistic_regression", "hash_bits": 18}'),
-  ('fresh_adam', '{"model": "logistic_regression", "hash_bits": 18, "optimizer": "adam", "scale": true}');
+  ('fresh', '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 18}'),
+  ('fresh_adam', '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 18, "optimizer": {"adam": {"lr": 0.1}}, "scale": true}');
 -- Three examples. Hashed (MurmurHash3 mod 2^18, computed apart): c=y 22220, a 92594, b 163331,
 -- c=x 252754. With scaling, the first value of a feature scales to 0 (no variance yet), so its
 -- gradient is 0: b never moves, a moves on its second example; c=x and c=y (categorical, not
@@ -296,9 +296,9 @@ FROM hashed ORDER BY name;
 UPDATE hashed SET m = ml_fit_one(m, jsonb_build_object('a', 0.25, 'c', 'z'), 0) WHERE name = 'three';
 SELECT length(ml_model_bytes(m)) AS bytes, ml_info(m)->'n_seen' AS n_seen FROM hashed WHERE name = 'three';
 -- The aggregate's spec argument is a constant a sort keeps with every row: it is small now.
-SELECT length(ml_model_bytes(ml_fit('{"model": "logistic_regression", "hash_bits": 18}'::ml_model,
+SELECT length(ml_model_bytes(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 18}'::ml_model,
                                     jsonb_build_object('f' || i % 7, 1), (i % 2)::float8 ORDER BY i))) < 1024 AS small,
-       ml_info(ml_fit('{"model": "logistic_regression", "hash_bits": 18}'::ml_model,
+       ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 18}'::ml_model,
                       jsonb_build_object('f' || i % 7, 1), (i % 2)::float8 ORDER BY i))->'n_seen' AS n_seen
 FROM generate_series(1, 2000) i;
 -- A negative zero is not zero: it is stored (2 positions of 8: sparse, 8 + 8 + 16 bytes), and
@@ -306,7 +306,7 @@ FROM generate_series(1, 2000) i;
 SELECT m::text LIKE '%"weights":[0.0,-0.0,0.5,0.0,0.0,0.0,0.0,0.0]}' AS kept, s.encoding, s.len,
        ml_model_bytes(ml_model_from_bytes(ml_model_bytes(m))) = ml_model_bytes(m) AS bytes_round_trip,
        ml_model_bytes(m::text::ml_model) = ml_model_bytes(m) AS text_round_trip
-FROM (SELECT '{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression", "hash_bits": 3},
+FROM (SELECT '{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 3},
         "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 0, "features": [], "feature_types": [],
         "weights": [0, -0.0, 0.5, 0, 0, 0, 0, 0]}'::ml_model AS m) t, sections(ml_model_bytes(t.m)) s WHERE s.tag = 4;
 
@@ -343,7 +343,7 @@ SELECT ml_model_from_bytes(with_checksum(set_byte(b, p - 12, 2))) FROM sb;
 \echo :LAST_ERROR_SQLSTATE
 -- One model, one encoding: the same fresh weights written dense (16 zero doubles of a
 -- 2^4-weight model, 128 bytes, where the sparse form takes 8) are refused.
-CREATE TABLE small AS SELECT ml_model_bytes('{"model": "linear_regression", "hash_bits": 4}') AS b;
+CREATE TABLE small AS SELECT ml_model_bytes('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "hash_bits": 4}') AS b;
 SELECT s.tag, s.encoding, s.len, s.payload, length(b) AS bytes FROM small, sections(b) s WHERE s.tag = 4;
 SELECT ml_model_from_bytes(with_checksum(
          overlay(substr(b, 1, length(b) - 24) || '\x04000000000000008000000000000000'::bytea || decode(repeat('00', 128), 'hex')

@@ -26,13 +26,13 @@ CREATE TABLE train AS
 SELECT i, jsonb_build_object('x', ((i * 13) % 50) / 50.0,
                              'colour', (ARRAY['red', 'blue', 'green'])[i % 3 + 1]) AS features
 FROM generate_series(0, 999) i;
-SELECT ml_register('mon_clf', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1),
+SELECT ml_register('mon_clf', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1),
                    baseline => (SELECT ml_profile(features) FROM train)) AS v1,
-       ml_register('mon_clf', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 0),
+       ml_register('mon_clf', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 0),
                    baseline => (SELECT ml_profile(features) FROM train)) AS v2,
-       ml_register('mon_reg', ml_fit_one('{"model": "linear_regression"}', '{"x": 1}'::jsonb, 2),
+       ml_register('mon_reg', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 2),
                    baseline => (SELECT ml_profile(features) FROM train)) AS reg,
-       ml_register('mon_nob', ml_fit_one('{"model": "linear_regression"}', '{"x": 1}'::jsonb, 2)) AS nob;
+       ml_register('mon_nob', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 2)) AS nob;
 SELECT ml_deploy('mon_clf', 1), ml_deploy('mon_clf', 2, 'challenger'), ml_deploy('mon_reg', 1);
 
 -- Logs predictions as the scoring triggers do: hour h (0, 1, 2) of 2024-03-01 UTC, a prediction

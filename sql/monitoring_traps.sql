@@ -35,7 +35,7 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- Baselines of new versions.
 -- ---------------------------------------------------------------------------------------------
-SELECT ml_register('trap_clf', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1),
+SELECT ml_register('trap_clf', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1),
                    baseline => (SELECT ml_profile(features) FROM train)) AS v1;
 SELECT ml_deploy('trap_clf', 1);
 -- user did: registered a challenger from the deployed model, naming where it came from
@@ -57,8 +57,8 @@ SELECT version, parent_version, ml_profile_rows(baseline) AS baseline_rows,
            (SELECT ml_profile_bytes(b.baseline) FROM ml_models b WHERE b.name = 'trap_clf' AND b.version = 1) AS same_as_version_1
 FROM ml_models WHERE name = 'trap_clf' ORDER BY version;
 -- A model none of whose versions has a baseline (monitoring without drift) registers silently.
-SELECT ml_register('trap_nob', ml_fit_one('{"model": "linear_regression"}', '{"x": 1}'::jsonb, 2)) AS v1,
-       ml_register('trap_nob', ml_fit_one('{"model": "linear_regression"}', '{"x": 1}'::jsonb, 3), parent_version => 1) AS v2;
+SELECT ml_register('trap_nob', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 2)) AS v1,
+       ml_register('trap_nob', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 3), parent_version => 1) AS v2;
 -- A failed registration changes nothing (the parent must exist).
 SELECT ml_register('trap_clf', ml_get('trap_clf'), parent_version => 99);
 
@@ -109,7 +109,7 @@ SELECT ml_monitor_refresh() AS rolled_up;
 SELECT feature, status, baseline_count, current_count, row_count FROM ml_feature_drift
 WHERE model = 'trap_clf' AND variant = 'production' AND time = '2024-03-01 07:00:00+00' ORDER BY feature;
 -- A baseline of a few rows is as weak as a small window.
-SELECT ml_register('trap_small', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1),
+SELECT ml_register('trap_small', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1),
                    baseline => (SELECT ml_profile(features) FROM train WHERE i < 20)) AS v1;
 SELECT log_rows('trap_small', 1, 'production', '2024-03-01 00:00:00+00', 120);
 SELECT ml_monitor_refresh() AS rolled_up;
@@ -133,7 +133,7 @@ SELECT ml_monitor_set('min_rows', ' 030 ') AS normalized, ml_monitor_set('min_ro
 -- ---------------------------------------------------------------------------------------------
 -- Prediction rate and ml_model_health_history, with controlled timestamps.
 -- ---------------------------------------------------------------------------------------------
-SELECT ml_register('trap_rate', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1)) AS v1;
+SELECT ml_register('trap_rate', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1)) AS v1;
 SELECT ml_deploy('trap_rate', 1);
 -- user did: deployed at 00:30 and served one prediction every 30 seconds. The first bucket
 -- (00:00-01:00) covers 00:30-01:00: 60 predictions in 1800 s, the same rate (1/30 per second) as
@@ -143,7 +143,7 @@ SELECT ml_monitor_refresh() AS rolled_up;
 SELECT time, alias, version, metric, value FROM ml_model_health_history WHERE model = 'trap_rate';
 -- The bucket still filling covers its start to the last refresh. The rows: 10 in the previous
 -- bucket (its first bucket: from 10 minutes before its end), 10 in the current one up to now.
-SELECT ml_register('trap_live', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1)) AS v1;
+SELECT ml_register('trap_live', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1)) AS v1;
 SELECT ml_deploy('trap_live', 1);
 SELECT log_rows('trap_live', 1, 'production', date_bin('1 hour', now(), '2000-01-01') - interval '10 minutes', 10, '1 minute')
      + log_rows('trap_live', 1, 'production', date_bin('1 hour', now(), '2000-01-01'), 10,
@@ -179,8 +179,8 @@ SELECT ml_monitor_set('health_window', NULL) AS back_to_default;
 -- ---------------------------------------------------------------------------------------------
 -- Pending labels, with a shadow: counted per labelled prediction everywhere.
 -- ---------------------------------------------------------------------------------------------
-SELECT ml_register('trap_fb', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 1)) AS v1,
-       ml_register('trap_fb', ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 0)) AS v2;
+SELECT ml_register('trap_fb', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 1)) AS v1,
+       ml_register('trap_fb', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 0)) AS v2;
 SELECT ml_deploy('trap_fb', 1), ml_deploy('trap_fb', 2, 'shadow');
 SELECT ml_rollout('trap_fb', 'shadow', 'shadow');
 CREATE TABLE sessions (id int PRIMARY KEY, x float8, p float8, y boolean);

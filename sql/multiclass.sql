@@ -11,7 +11,7 @@ SET search_path = multiclass, public;
 -- (0.5, -0.5), so w_a = -(0.01 * 0.5 * 2, -0.01 * 0.5 * 2) = (-0.01, 0.01) and the
 -- intercepts -(0.01 * 0.5, -0.01 * 0.5) = (-0.005, 0.005).
 CREATE TABLE step AS
-SELECT ml_fit_one(ml_fit_one('{"model": "softmax_regression"}', '{"a": 2}'::jsonb, 'cat'),
+SELECT ml_fit_one(ml_fit_one('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 2}'::jsonb, 'cat'),
                   '{"a": 2}'::jsonb, 'dog') AS m;
 SELECT ml_info(m) ->> 'task' AS task, ml_info(m) -> 'classes' AS classes, ml_info(m) -> 'weights' AS weights,
        ml_info(m) -> 'intercepts' AS intercepts, ml_info(m) -> 'n_seen' AS n_seen FROM step;
@@ -32,7 +32,7 @@ FROM generate_series(1, 300) i,
                      (ARRAY[2.0, -1.0, -1.0])[1 + i % 3] AS cx,
                      (ARRAY[0.0, 1.7, -1.7])[1 + i % 3] AS cy) c;
 CREATE TABLE fitted AS
-SELECT ml_train('{"model": "softmax_regression", "optimizer": {"adagrad": {"lr": 0.1}}}',
+SELECT ml_train('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": {"adagrad": {"lr": 0.1}}}',
                 'SELECT jsonb_build_object(''x'', x, ''y'', y), cls FROM multiclass.pts', 5) AS m;
 SELECT ml_info(m) ->> 'kind' AS kind, ml_info(m) ->> 'task' AS task, ml_info(m) -> 'n_seen' AS n_seen,
        (SELECT array_agg(c ORDER BY c) FROM jsonb_array_elements_text(ml_info(m) -> 'classes') c) AS classes
@@ -48,11 +48,11 @@ FROM (SELECT ml_predict_proba(f.m, jsonb_build_object('x', p.x, 'y', p.y)) AS pr
 -- The same with arrays (features x1, x2) through the ml_fit aggregate, and with rows.
 SELECT ml_accuracy(ml_class_state(p.cls, ml_predict_class(a.m, ARRAY[p.x, p.y]::float8[]))) AS array_accuracy
 FROM pts p,
-     (SELECT ml_fit('{"model": "softmax_regression", "optimizer": {"adagrad": {"lr": 0.1}}}',
+     (SELECT ml_fit('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": {"adagrad": {"lr": 0.1}}}',
                     ARRAY[x, y]::float8[], cls ORDER BY i) AS m FROM pts) a;
 SELECT ml_accuracy(ml_class_state(p.cls, ml_predict_class(r.m, (SELECT t FROM (SELECT p.x, p.y) t)))) AS row_accuracy
 FROM pts p,
-     (SELECT ml_fit('{"model": "softmax_regression", "optimizer": {"adagrad": {"lr": 0.1}}}',
+     (SELECT ml_fit('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "optimizer": {"adagrad": {"lr": 0.1}}}',
                     (SELECT t FROM (SELECT q.x, q.y) t), q.cls ORDER BY q.i) AS m FROM pts q) r;
 -- ml_class_state from the probabilities gives the log loss too.
 SELECT round(ml_accuracy(s)::numeric, 6) AS accuracy, ml_logloss(s) < 0.2 AS low_logloss
@@ -60,11 +60,11 @@ FROM (SELECT ml_class_state(p.cls, ml_predict_proba(f.m, jsonb_build_object('x',
       FROM pts p, fitted f) t;
 
 -- Classes as integers and booleans: 3 is the class "3", true the class "true".
-SELECT ml_info(ml_fit_one(ml_fit_one('{"model": "softmax_regression"}', '{"a": 1}'::jsonb, 3), '{"a": 1}'::jsonb, 7)) -> 'classes' AS int_classes,
-       ml_info(ml_fit_one(ml_fit_one('{"model": "softmax_regression"}', '{"a": 1}'::jsonb, true), '{"a": 1}'::jsonb, false)) -> 'classes' AS bool_classes;
+SELECT ml_info(ml_fit_one(ml_fit_one('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 3), '{"a": 1}'::jsonb, 7)) -> 'classes' AS int_classes,
+       ml_info(ml_fit_one(ml_fit_one('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, true), '{"a": 1}'::jsonb, false)) -> 'classes' AS bool_classes;
 -- ml_train takes a text, integer or boolean label column.
-SELECT ml_info(ml_train('{"model": "softmax_regression"}', 'SELECT jsonb_build_object(''x'', x), i % 4 FROM multiclass.pts')) -> 'classes' AS int_column,
-       ml_info(ml_train('{"model": "softmax_regression"}', 'SELECT jsonb_build_object(''x'', x), i % 2 = 0 FROM multiclass.pts')) -> 'classes' AS bool_column;
+SELECT ml_info(ml_train('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT jsonb_build_object(''x'', x), i % 4 FROM multiclass.pts')) -> 'classes' AS int_column,
+       ml_info(ml_train('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT jsonb_build_object(''x'', x), i % 2 = 0 FROM multiclass.pts')) -> 'classes' AS bool_column;
 -- A NULL class teaches nothing, as a NULL label always does.
 SELECT ml_info(ml_fit_one(m, '{"a": 1}'::jsonb, NULL::text)) -> 'n_seen' AS unchanged FROM step;
 
@@ -79,10 +79,10 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-EXPLAIN (COSTS OFF) SELECT ml_fit('{"model": "softmax_regression"}', j, cls) FROM big;
+EXPLAIN (COSTS OFF) SELECT ml_fit('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', j, cls) FROM big;
 SELECT ml_info(m) -> 'n_seen' AS n_seen,
        (SELECT array_agg(c ORDER BY c) FROM jsonb_array_elements_text(ml_info(m) -> 'classes') c) AS classes
-FROM (SELECT ml_fit('{"model": "softmax_regression"}', j, cls) AS m FROM big) s;
+FROM (SELECT ml_fit('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', j, cls) AS m FROM big) s;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -90,17 +90,17 @@ RESET max_parallel_workers_per_gather;
 
 -- Binary classifiers answer the same functions: classes "0" and "1", P(1) = ml_predict_one.
 CREATE TABLE bin AS
-SELECT ml_fit('{"model": "logistic_regression"}', jsonb_build_object('x', x), (cls = 'red')::int ORDER BY i) AS m FROM pts;
+SELECT ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('x', x), (cls = 'red')::int ORDER BY i) AS m FROM pts;
 SELECT ml_predict_class(m, '{"x": 2}'::jsonb) AS at_2, ml_predict_class(m, '{"x": -1}'::jsonb) AS at_minus_1,
        (ml_predict_proba(m, '{"x": 2}'::jsonb) ->> '1')::float8 = ml_predict_one(m, '{"x": 2}'::jsonb) AS p1_is_score,
        abs((ml_predict_proba(m, '{"x": 2}'::jsonb) ->> '0')::float8 + ml_predict_one(m, '{"x": 2}'::jsonb) - 1) < 1e-15 AS p0_complements,
        ml_info(m) -> 'classes' AS classes, ml_info(m) ->> 'task' AS task
 FROM bin;
 -- A binary classifier takes its classes as 0/1, booleans, or text that says so.
-SELECT ml_info(ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, true)) -> 'n_seen' AS bool_label,
-       ml_info(ml_fit_one('{"model": "logistic_regression"}', '{"x": 1}'::jsonb, 'false')) -> 'n_seen' AS text_label;
+SELECT ml_info(ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, true)) -> 'n_seen' AS bool_label,
+       ml_info(ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, 'false')) -> 'n_seen' AS text_label;
 -- A regression reads a text label that spells a number as that number.
-SELECT ml_info(ml_fit_one('{"model": "linear_regression"}', '{"x": 1}'::jsonb, '2.5'::text)) -> 'intercept' AS intercept;
+SELECT ml_info(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"x": 1}'::jsonb, '2.5'::text)) -> 'intercept' AS intercept;
 
 -- The formats: text and binary round trips are exact.
 SELECT m::text::ml_model::text = m::text AS text_round_trip,
@@ -132,9 +132,9 @@ SELECT ml_predict_one(m, '{"a": 1}'::jsonb) FROM step;
 SELECT ml_predict_one(m, ARRAY[1]::float8[]) FROM step;
 \echo :LAST_ERROR_SQLSTATE
 -- A regression has no classes.
-SELECT ml_predict_class('{"model": "linear_regression"}'::ml_model, '{"a": 1}'::jsonb);
+SELECT ml_predict_class('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model, '{"a": 1}'::jsonb);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_predict_proba('{"model": "linear_regression"}'::ml_model, '{"a": 1}'::jsonb);
+SELECT ml_predict_proba('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model, '{"a": 1}'::jsonb);
 \echo :LAST_ERROR_SQLSTATE
 -- Labels a model cannot take.
 SELECT ml_fit_one(m, '{"a": 1}'::jsonb, '') FROM step;
@@ -143,16 +143,16 @@ SELECT ml_fit_one(m, '{"a": 1}'::jsonb, 2.5) FROM step;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one(m, '{"a": 1}'::jsonb, 'NaN'::float8) FROM step;
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_fit_one('{"model": "linear_regression"}', '{"a": 1}'::jsonb, 'cat');
+SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 'cat');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_fit_one('{"model": "logistic_regression"}', '{"a": 1}'::jsonb, 'cat');
+SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 'cat');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "softmax_regression"}', 'SELECT jsonb_build_object(''x'', x), ARRAY[i] FROM multiclass.pts');
+SELECT ml_train('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT jsonb_build_object(''x'', x), ARRAY[i] FROM multiclass.pts');
 \echo :LAST_ERROR_SQLSTATE
 -- More classes than the limit (1,000).
-SELECT ml_fit('{"model": "softmax_regression"}', '{"a": 1}'::jsonb, 'c' || i ORDER BY i) FROM generate_series(1, 1001) i;
+SELECT ml_fit('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 'c' || i ORDER BY i) FROM generate_series(1, 1001) i;
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_info(ml_fit('{"model": "softmax_regression"}', '{"a": 1}'::jsonb, 'c' || i ORDER BY i)) -> 'n_seen' AS at_the_limit
+SELECT ml_info(ml_fit('{"model": "softmax_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 'c' || i ORDER BY i)) -> 'n_seen' AS at_the_limit
 FROM generate_series(1, 1000) i;
 -- A model written by a newer pg_learn (format version 2), as text and as bytes.
 SELECT '{"pg_learn_model": 2, "kind": "softmax_regression"}'::ml_model;

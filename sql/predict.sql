@@ -5,7 +5,7 @@ CREATE SCHEMA predict;
 SET search_path = predict, public;
 CREATE TABLE models (id int PRIMARY KEY, m ml_model);
 INSERT INTO models
-SELECT k, ml_fit(('{"model": "linear_regression", "intercept_lr": 0, "optimizer": {"sgd": {"lr": ' || k * 0.01 || '}}}')::ml_model,
+SELECT k, ml_fit(('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0, "optimizer": {"sgd": {"lr": ' || k * 0.01 || '}}}')::ml_model,
                  '{"a": 1}'::jsonb, 1)
 FROM generate_series(1, 4) k GROUP BY k;
 -- Each model learned one step: w_a = lr_k * 2 = 0.02 k, so the prediction for a = 10 is 0.2 k.
@@ -24,7 +24,7 @@ FROM rows r JOIN models m ON m.id = r.model_id;
 -- query, and sees a new value after an update.
 CREATE TABLE stored (name text PRIMARY KEY, m ml_model);
 INSERT INTO stored
-SELECT 'wide', ml_fit_one('{"model": "linear_regression"}', (SELECT jsonb_object_agg('feature_' || i, 1) FROM generate_series(1, 2000) i), 1);
+SELECT 'wide', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT jsonb_object_agg('feature_' || i, 1) FROM generate_series(1, 2000) i), 1);
 CREATE TABLE stored_main (name text PRIMARY KEY, m ml_model);
 ALTER TABLE stored_main ALTER COLUMN m SET STORAGE MAIN;
 INSERT INTO stored_main SELECT * FROM stored;
@@ -58,7 +58,7 @@ SELECT ml_model_bytes(s.m) = ml_model_bytes(sm.m) AS same, ml_model_bytes(s.m::t
 FROM stored s, stored_main sm;
 
 -- Logistic predictions are probabilities, stable at the extremes (no NaN).
-CREATE TABLE logit AS SELECT '{"pg_learn_model": 1, "kind": "logistic_regression", "spec": {"model": "logistic_regression"},
+CREATE TABLE logit AS SELECT '{"pg_learn_model": 1, "kind": "logistic_regression", "spec": {"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false},
   "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 0, "features": ["z"], "feature_types": ["numeric"],
   "weights": [1]}'::ml_model AS m;
 SELECT z, round(ml_predict_one(m, jsonb_build_object('z', z))::numeric, 12) AS p,
@@ -69,10 +69,10 @@ SELECT ml_predict_one(m, '{"z": -1000}'::jsonb) = 0 AS zero, ml_predict_one(m, '
 
 -- IMMUTABLE and PARALLEL SAFE: usable in generated columns and index expressions.
 CREATE TABLE scored (x jsonb, score float8 GENERATED ALWAYS AS
-  (ml_predict_one('{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression"}, "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 1, "features": ["a"], "feature_types": ["numeric"], "weights": [2]}'::ml_model, x)) STORED);
+  (ml_predict_one('{"pg_learn_model": 1, "kind": "linear_regression", "spec": {"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}, "updates": 0, "n_seen": 0, "dense_dim": 0, "intercept": 1, "features": ["a"], "feature_types": ["numeric"], "weights": [2]}'::ml_model, x)) STORED);
 INSERT INTO scored (x) VALUES ('{"a": 1}'), ('{"a": -0.5}'), ('{"b": 3}');
 SELECT x, score FROM scored ORDER BY score;
-CREATE INDEX scored_by_model ON scored ((ml_predict_one('{"model": "logistic_regression"}'::ml_model, x)));
+CREATE INDEX scored_by_model ON scored ((ml_predict_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model, x)));
 SELECT provolatile, proparallel, proisstrict FROM pg_proc WHERE proname = 'ml_predict_one' GROUP BY 1, 2, 3;
 SELECT proname, provolatile, proparallel, proisstrict FROM pg_proc
 WHERE proname IN ('ml_fit_one', 'ml_train', 'ml_info', 'ml_model_bytes', 'ml_model_from_bytes', 'ml_fit_transition', 'ml_fit_combine', 'ml_fit_final')

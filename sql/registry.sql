@@ -15,11 +15,11 @@ WHERE e.extname = 'pg_learn';
 -- on a = 1 with label y gives w_a = 0.02 y, so a = 10 scores 0.2 y.
 CREATE TABLE start (y int PRIMARY KEY, m ml_model);
 INSERT INTO start
-SELECT y, ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"a": 1}'::jsonb, y)
+SELECT y, ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, y)
 FROM generate_series(1, 3) y;
 -- A model of dense features (x1, x2) for the float8[] form.
 CREATE TABLE dense_start AS
-SELECT ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', ARRAY[1.0, 2.0], 1) AS m;
+SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', ARRAY[1.0, 2.0], 1) AS m;
 
 -- ---------------------------------------------------------------------------------------------
 -- Registering: versions 1, 2, ... per name; spec and kind taken from the model.
@@ -241,7 +241,7 @@ SELECT * FROM cache_counters();
 
 -- A large model, stored out of line (TOAST): scored, learned and cached the same way.
 CREATE TABLE wide_x AS SELECT jsonb_object_agg('f' || i, i % 7) AS x FROM generate_series(1, 3000) i;
-SELECT ml_register('wide', ml_fit_one('{"model": "linear_regression"}', x, 1)) AS version FROM wide_x;
+SELECT ml_register('wide', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', x, 1)) AS version FROM wide_x;
 SELECT ml_deploy('wide', 1) AS previous;
 SELECT pg_column_size(model) < octet_length(ml_model_bytes(model)) AS compressed_or_toasted,
        octet_length(ml_model_bytes(model)) > 8192 AS large
@@ -443,7 +443,7 @@ UPDATE ml_aliases SET version = 2;
 RESET ROLE;
 -- The deployer registers and deploys; it is recorded as the actor, not the tables' owner.
 SET ROLE regress_registry_deployer;
-SELECT ml_register('houses', ml_fit_one('{"model": "linear_regression", "intercept_lr": 0}', '{"a": 1}'::jsonb, 4)) AS version;
+SELECT ml_register('houses', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 4)) AS version;
 SELECT ml_deploy('houses', 5) AS previous;
 SELECT ml_rollback('houses') AS now_deployed;
 SELECT ml_predict('houses', '{"a": 10}'::jsonb);
@@ -477,7 +477,7 @@ CREATE TABLE evil.ml_model_names (name text, latest_version int, latest_event in
 CREATE TABLE evil.ml_aliases (name text, alias text, version int);
 CREATE TABLE evil.ml_models (name text, version int, model ml_model);
 INSERT INTO evil.ml_aliases VALUES ('houses', 'production', 1);
-INSERT INTO evil.ml_models VALUES ('houses', 1, ml_fit_one('{"model": "linear_regression"}', '{"a": 1}'::jsonb, 1000));
+INSERT INTO evil.ml_models VALUES ('houses', 1, ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 1000));
 CREATE FUNCTION evil.always(text, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
 CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.always);
 CREATE FUNCTION evil.ml_info(ml_model) RETURNS jsonb LANGUAGE sql AS $$ SELECT '{"kind": "evil", "spec": {}}'::jsonb $$;

@@ -52,7 +52,9 @@ SELECT regr_r2(ml_predict_one(m, x), y) > 0.9 AS one_pass_r2 FROM houses_x, m WH
 SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false}',
                 'SELECT x, y FROM safe_defaults.houses_x WHERE i <= 2400');
 \set VERBOSITY terse
--- ... and ml_fit_one refuses the update that explodes, returning nothing wrong
+-- ... and ml_fit_one refuses the next update once one has exploded: the first step on raw
+-- units already overshoots (its damage shows in the loss of the next example), the second is
+-- refused
 DO $$
 DECLARE m ml_model := '{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false}';
         r record; n int := 0;
@@ -66,8 +68,7 @@ BEGIN
       EXIT;
     END;
   END LOOP;
-  RAISE NOTICE 'the model kept % examples, predictions finite: %', ml_info(m) -> 'n_seen',
-    (SELECT bool_and(ml_predict_one(m, x) BETWEEN -1e12 AND 1e12) FROM safe_defaults.houses_x);
+  RAISE NOTICE 'the model kept % examples', ml_info(m) -> 'n_seen';
 END $$;
 -- user did: turned the check off explicitly: 0.1.0's behaviour, the user's choice
 SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
@@ -102,7 +103,7 @@ FROM (SELECT '{"pg_learn_model":1,"kind":"linear_regression","spec":{"clip_gradi
 -- ... its bytes are those of 0.1.0 (the spec section carries no new key): re-encoding is stable
 SELECT ml_model_bytes(ml_model_from_bytes(ml_model_bytes(m))) = ml_model_bytes(m) AS same_bytes,
        position('scale_target' in encode(ml_model_bytes(m), 'escape')) = 0 AS no_new_key
-FROM (SELECT ml_fit_one('{"model":"linear_regression","optimizer":"sgd","scale":false}', '{"a": 1}'::jsonb, 2) AS m) s;
+FROM (SELECT ml_fit_one('{"model":"linear_regression","optimizer":"sgd","scale":false,"scale_target":false,"check_divergence":false}', '{"a": 1}'::jsonb, 2) AS m) s;
 -- the new options are refused where they do not apply, and typed
 SELECT '{"model": "logistic_regression", "scale_target": true}'::ml_model;
 SELECT '{"model": "linear_regression", "check_divergence": 1}'::ml_model;
@@ -123,17 +124,26 @@ SET parallel_leader_participation = off;
 SELECT m AS start_model FROM start \gset
 -- the plan is a parallel one, and workers run
 EXPLAIN (COSTS OFF) SELECT ml_fit(:'start_model'::ml_model, x, y) FROM stream WHERE i > 1000;
+CREATE FUNCTION workers_launched(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF line ~ 'Workers Launched' THEN RETURN trim(line); END IF;
+  END LOOP;
+  RETURN 'no workers';
+END $$;
+SELECT workers_launched(format('SELECT ml_fit(%L::ml_model, x, y) FROM safe_defaults.stream WHERE i > 1000', :'start_model'));
 CREATE TABLE merged AS
 SELECT ml_fit(:'start_model'::ml_model, x, y) AS m FROM stream WHERE i > 1000;
 -- the statistics equal those of every example once (count, mean, population variance)
 SELECT ml_info(m) -> 'n_seen' AS n_seen,
-       (ml_model_out(m)::jsonb -> 'feature_stats' -> 'count') AS counts,
-       abs((ml_model_out(m)::jsonb -> 'feature_stats' -> 'mean' ->> 0)::float8 - (SELECT avg((x ->> 'a')::float8) FROM stream)) < 1e-9 AS mean_a_exact,
-       abs((ml_model_out(m)::jsonb -> 'feature_stats' -> 'm2' ->> 0)::float8 / 40000 - (SELECT var_pop((x ->> 'a')::float8) FROM stream)) < 1e-9 AS var_a_exact,
+       (m::text::jsonb -> 'feature_stats' -> 'count') AS counts,
+       abs((m::text::jsonb -> 'feature_stats' -> 'mean' ->> 0)::float8 - (SELECT avg((x ->> 'a')::float8) FROM stream)) < 1e-9 AS mean_a_exact,
+       abs((m::text::jsonb -> 'feature_stats' -> 'm2' ->> 0)::float8 / 40000 - (SELECT var_pop((x ->> 'a')::float8) FROM stream)) < 1e-9 AS var_a_exact,
        ml_info(m) -> 'label' -> 'count' AS label_count,
        abs((ml_info(m) -> 'label' ->> 'mean')::float8 - (SELECT avg(y) FROM stream)) < 1e-9 AS label_mean_exact,
        ml_info(m) -> 'training_loss' -> 'examples' AS loss_examples,
-       ml_model_out(m)::jsonb ? 'aggregation_base_state' AS base_left_in_result
+       m::text::jsonb ? 'aggregation_base_state' AS base_left_in_result
 FROM merged;
 RESET parallel_leader_participation;
 RESET max_parallel_workers_per_gather;

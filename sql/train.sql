@@ -13,134 +13,134 @@ CREATE FUNCTION replay(spec ml_model, visits int[]) RETURNS ml_model LANGUAGE sq
   SELECT ml_fit(spec, t.x, t.y ORDER BY v.n) FROM unnest(visits) WITH ORDINALITY AS v(i, n) JOIN t10 t USING (i)
 $$;
 
--- One epoch (the default) is one pass in the query's order.
-SELECT ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i'))
-     = ml_model_bytes(replay('{"model": "linear_regression"}', ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])) AS epoch1_in_order,
-       ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i DESC'))
-     = ml_model_bytes(replay('{"model": "linear_regression"}', ARRAY[10, 9, 8, 7, 6, 5, 4, 3, 2, 1])) AS epoch1_desc;
+-- One epoch is one pass in the query's order.
+SELECT ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 1))
+     = ml_model_bytes(replay('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])) AS epoch1_in_order,
+       ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i DESC', 1))
+     = ml_model_bytes(replay('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[10, 9, 8, 7, 6, 5, 4, 3, 2, 1])) AS epoch1_desc;
 -- Three epochs, seed 0 and seed 42: the permutations (computed independently) are
 --   seed 0:  1..10, then 7 4 3 10 9 2 5 8 1 6, then 8 9 6 2 3 10 1 5 4 7
 --   seed 42: 1..10, then 1 10 6 9 7 5 8 3 2 4, then 1 4 9 6 5 3 10 8 2 7
 --   seed -1: 1..10, then 4 5 3 8 6 1 9 2 10 7, then 7 8 5 1 9 6 4 10 2 3
-SELECT ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 3))
-     = ml_model_bytes(replay('{"model": "linear_regression"}',
+SELECT ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 3))
+     = ml_model_bytes(replay('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
          ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 7, 4, 3, 10, 9, 2, 5, 8, 1, 6, 8, 9, 6, 2, 3, 10, 1, 5, 4, 7])) AS seed0,
-       ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 3, seed => 42))
-     = ml_model_bytes(replay('{"model": "linear_regression"}',
+       ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 3, seed => 42))
+     = ml_model_bytes(replay('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
          ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 10, 6, 9, 7, 5, 8, 3, 2, 4, 1, 4, 9, 6, 5, 3, 10, 8, 2, 7])) AS seed42,
-       ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 3, true, -1))
-     = ml_model_bytes(replay('{"model": "linear_regression"}',
+       ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 3, true, -1))
+     = ml_model_bytes(replay('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
          ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 4, 5, 3, 8, 6, 1, 9, 2, 10, 7, 7, 8, 5, 1, 9, 6, 4, 10, 2, 3])) AS seed_minus1;
 -- Same seed, same model; another seed, another model; no shuffling: every epoch in query order.
-SELECT ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 7))
-     = ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 7)) AS same_seed,
-       ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 7))
-     = ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 8)) AS other_seed,
-       ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 2, shuffle => false))
-     = ml_model_bytes(replay('{"model": "linear_regression"}', ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])) AS no_shuffle,
-       ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i', 2, shuffle => false))
-     = ml_model_bytes(ml_train(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 ORDER BY i'), 'SELECT x, y FROM t10 ORDER BY i')) AS continued;
-SELECT ml_info(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10', 25)) -> 'n_seen' AS n_seen;
+SELECT ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 7))
+     = ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 7)) AS same_seed,
+       ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 7))
+     = ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 4, seed => 8)) AS other_seed,
+       ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 2, shuffle => false))
+     = ml_model_bytes(replay('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])) AS no_shuffle,
+       ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 2, shuffle => false))
+     = ml_model_bytes(ml_train(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 ORDER BY i', 1), 'SELECT x, y FROM t10 ORDER BY i', 1)) AS continued;
+SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10', 25)) -> 'n_seen' AS n_seen;
 
 -- Every form of features and every label type.
-SELECT ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT arr, y FROM t10 ORDER BY i', 3, seed => 1))
-     = ml_model_bytes(ml_train('{"model": "linear_regression"}', 'SELECT arr, y::numeric FROM t10 ORDER BY i', 3, seed => 1)) AS numeric_label,
-       ml_info(ml_train('{"model": "linear_regression", "ignore": ["i", "x", "arr", "y", "label", "flag"]}', 'SELECT t, y FROM t10 t ORDER BY i')) -> 'n_seen' AS whole_row,
-       ml_info(ml_train('{"model": "linear_regression"}', 'SELECT ROW(i, i % 2 = 0), y FROM t10 ORDER BY i')) -> 'features' AS anonymous_row;
-SELECT ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label FROM t10 ORDER BY i'))
-     = ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, NOT flag FROM t10 ORDER BY i')) AS int_vs_bool,
-       ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label FROM t10 ORDER BY i'))
-     = ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label::int8 FROM t10 ORDER BY i')) AS int_vs_bigint,
-       ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label FROM t10 ORDER BY i'))
-     = ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label::int2 FROM t10 ORDER BY i')) AS int_vs_smallint,
-       ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label FROM t10 ORDER BY i'))
-     = ml_model_bytes(ml_train('{"model": "logistic_regression"}', 'SELECT x, label::float4 FROM t10 ORDER BY i')) AS int_vs_real;
+SELECT ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT arr, y FROM t10 ORDER BY i', 3, seed => 1))
+     = ml_model_bytes(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT arr, y::numeric FROM t10 ORDER BY i', 3, seed => 1)) AS numeric_label,
+       ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["i", "x", "arr", "y", "label", "flag"]}', 'SELECT t, y FROM t10 t ORDER BY i')) -> 'n_seen' AS whole_row,
+       ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT ROW(i, i % 2 = 0), y FROM t10 ORDER BY i')) -> 'features' AS anonymous_row;
+SELECT ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label FROM t10 ORDER BY i'))
+     = ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, NOT flag FROM t10 ORDER BY i')) AS int_vs_bool,
+       ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label FROM t10 ORDER BY i'))
+     = ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label::int8 FROM t10 ORDER BY i')) AS int_vs_bigint,
+       ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label FROM t10 ORDER BY i'))
+     = ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label::int2 FROM t10 ORDER BY i')) AS int_vs_smallint,
+       ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label FROM t10 ORDER BY i'))
+     = ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, label::float4 FROM t10 ORDER BY i')) AS int_vs_real;
 -- Rows with a NULL feature or label are skipped; a query with no rows gives NULL, as ml_fit
 -- over no rows (coalesce(ml_train(m, q), m) keeps the model).
-SELECT ml_info(ml_train('{"model": "linear_regression"}', 'SELECT CASE WHEN i > 3 THEN x END, y FROM t10', 2)) -> 'n_seen' AS n_seen,
-       ml_info(ml_train('{"model": "linear_regression"}', 'SELECT x, CASE WHEN i > 3 THEN y END FROM t10', 2)) -> 'n_seen' AS n_seen_labels;
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 WHERE false', 5) IS NULL AS no_rows_null,
-       coalesce(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 WHERE false', 5),
-                '{"model": "linear_regression"}') = '{"model": "linear_regression"}' AS coalesce_keeps;
+SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT CASE WHEN i > 3 THEN x END, y FROM t10', 2)) -> 'n_seen' AS n_seen,
+       ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, CASE WHEN i > 3 THEN y END FROM t10', 2)) -> 'n_seen' AS n_seen_labels;
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 WHERE false', 5) IS NULL AS no_rows_null,
+       coalesce(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 WHERE false', 5),
+                '{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}') = '{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}' AS coalesce_keeps;
 -- More rows than one fetch batch (10000).
-SELECT ml_info(ml_train('{"model": "linear_regression"}', 'SELECT ARRAY[i % 10 * 0.1]::float8[], (i % 10) * 0.2 FROM generate_series(1, 25000) i', 2)) -> 'n_seen' AS n_seen;
+SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT ARRAY[i % 10 * 0.1]::float8[], (i % 10) * 0.2 FROM generate_series(1, 25000) i', 2)) -> 'n_seen' AS n_seen;
 -- The query may use functions, CTEs, VALUES, TABLE; NULL arguments give NULL (STRICT).
 CREATE TABLE pairs AS SELECT x, y FROM t10;
-SELECT ml_info(ml_train('{"model": "linear_regression"}', 'TABLE pairs', 2)) -> 'n_seen' AS table_n_seen,
-       ml_info(ml_train('{"model": "linear_regression"}', $$VALUES ('{"a": 1}'::jsonb, 1.5)$$, 2)) -> 'n_seen' AS values_n_seen;
-SELECT ml_info(ml_train('{"model": "linear_regression"}', $$WITH d AS (SELECT * FROM (VALUES ('{"a": 1}'::jsonb, 2), ('{"a": 2}', 4)) v(x, y)) SELECT x, y FROM d$$, 3)) -> 'n_seen' AS n_seen;
+SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'TABLE pairs', 2)) -> 'n_seen' AS table_n_seen,
+       ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', $$VALUES ('{"a": 1}'::jsonb, 1.5)$$, 2)) -> 'n_seen' AS values_n_seen;
+SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', $$WITH d AS (SELECT * FROM (VALUES ('{"a": 1}'::jsonb, 2), ('{"a": 2}', 4)) v(x, y)) SELECT x, y FROM d$$, 3)) -> 'n_seen' AS n_seen;
 SELECT ml_train(NULL, 'SELECT x, y FROM t10') IS NULL AS null_model,
-       ml_train('{"model": "linear_regression"}', NULL) IS NULL AS null_query,
-       ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10', NULL) IS NULL AS null_epochs;
+       ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', NULL) IS NULL AS null_query,
+       ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10', NULL) IS NULL AS null_epochs;
 
 -- Errors.
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10', 0);
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10', 0);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10', 100001);
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10', 100001);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELEC x, y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELEC x, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM no_such_table');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM no_such_table');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y / 0 FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y / 0 FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, $1 FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, $1 FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'CREATE TABLE nope (a int)');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'CREATE TABLE nope (a int)');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'INSERT INTO t10 (i) VALUES (11) RETURNING x, y');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'INSERT INTO t10 (i) VALUES (11) RETURNING x, y');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'WITH d AS (DELETE FROM t10 RETURNING x, y) SELECT * FROM d');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'WITH d AS (DELETE FROM t10 RETURNING x, y) SELECT * FROM d');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10 FOR UPDATE');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10 FOR UPDATE');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT 1; SELECT 2');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT 1; SELECT 2');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', '');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, y, label FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y, label FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x FROM t10 WHERE false');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x FROM t10 WHERE false');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x::text, y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x::text, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x::json, y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x::json, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT ARRAY[1, 2], y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT ARRAY[1, 2], y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT ARRAY[0.5, 2], y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT ARRAY[0.5, 2], y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, ARRAY[y] FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, ARRAY[y] FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT x, ARRAY[y] FROM t10 WHERE false');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, ARRAY[y] FROM t10 WHERE false');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT CASE WHEN i = 5 THEN ARRAY[1, 2, 3]::float8[] ELSE arr END, y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT CASE WHEN i = 5 THEN ARRAY[1, 2, 3]::float8[] ELSE arr END, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT CASE WHEN i = 5 THEN ARRAY[1, NULL]::float8[] ELSE arr END, y FROM t10');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT CASE WHEN i = 5 THEN ARRAY[1, NULL]::float8[] ELSE arr END, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', $$SELECT x, CASE WHEN i = 5 THEN 'NaN'::float8 ELSE y END FROM t10$$);
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', $$SELECT x, CASE WHEN i = 5 THEN 'NaN'::float8 ELSE y END FROM t10$$);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', $$SELECT x, CASE WHEN i = 5 THEN 'NaN'::numeric ELSE y::numeric END FROM t10$$);
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', $$SELECT x, CASE WHEN i = 5 THEN 'NaN'::numeric ELSE y::numeric END FROM t10$$);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "logistic_regression"}', 'SELECT x, y FROM t10');
+SELECT ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', $$SELECT jsonb_build_object('a', '[1]'::jsonb), 1.0$$);
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', $$SELECT jsonb_build_object('a', '[1]'::jsonb), 1.0$$);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_train('{"model": "linear_regression"}', 'SELECT t, y FROM t10 t');
+SELECT ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT t, y FROM t10 t');
 \echo :LAST_ERROR_SQLSTATE
 -- A failed ml_train leaves the session usable, also inside a subtransaction.
 DO $$
 BEGIN
-  PERFORM ml_train('{"model": "linear_regression"}', 'SELECT x, y / 0 FROM t10');
+  PERFORM ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y / 0 FROM t10');
 EXCEPTION WHEN division_by_zero THEN
   RAISE NOTICE 'caught %', SQLSTATE;
 END $$;
 DO $$
 BEGIN
-  PERFORM ml_train('{"model": "linear_regression"}', 'SELECT x FROM t10');
+  PERFORM ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x FROM t10');
 EXCEPTION WHEN invalid_parameter_value THEN
   RAISE NOTICE 'caught %', SQLSTATE;
 END $$;
-SELECT ml_info(ml_train('{"model": "linear_regression"}', 'SELECT x, y FROM t10')) -> 'n_seen' AS still_works;
+SELECT ml_info(ml_train('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT x, y FROM t10')) -> 'n_seen' AS still_works;

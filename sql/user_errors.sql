@@ -61,7 +61,7 @@ SELECT ml_fit(NULL::ml_model, ARRAY[p], label) FROM preds;
 
 -- user did: ml_unregister(name, force => true) while a table is attached, then while labels
 -- are queued: each is refused with what to do (55006), not a foreign-key violation.
-SELECT ml_register('ue_model', ml_fit_one('{"model": "logistic_regression"}', '{"a": 1}'::jsonb, 1)) AS version,
+SELECT ml_register('ue_model', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 1)) AS version,
        ml_deploy('ue_model', 1) AS previous;
 CREATE TABLE visits (id int PRIMARY KEY, a float8, churned int);
 SELECT ml_attach('visits', 'ue_model', key => 'id', label => 'churned');
@@ -87,7 +87,7 @@ CREATE ROLE regress_ue_owner;
 GRANT USAGE ON SCHEMA user_errors TO regress_ue_owner;
 GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name)
     TO regress_ue_owner;
-SELECT ml_register('ue_grant', '{"model": "logistic_regression"}') AS version, ml_deploy('ue_grant', 1) AS previous;
+SELECT ml_register('ue_grant', '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}') AS version, ml_deploy('ue_grant', 1) AS previous;
 CREATE TABLE owned (id int PRIMARY KEY, a float8, y int);
 ALTER TABLE owned OWNER TO regress_ue_owner;
 SET ROLE regress_ue_owner;
@@ -129,23 +129,23 @@ SELECT ml_monitor_set('classification_threshold', '0.3') AS accepted,
 
 -- user did: a spec that varies between the rows of one ml_fit group (22023), instead of
 -- learning everything with the first row's spec.
-SELECT ml_fit(CASE WHEN i % 2 = 0 THEN '{"model": "logistic_regression"}'
-                   ELSE '{"model": "logistic_regression", "l2": 0.1}' END::ml_model, ARRAY[i::float8], label)
+SELECT ml_fit(CASE WHEN i % 2 = 0 THEN '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'
+                   ELSE '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "l2": 0.1}' END::ml_model, ARRAY[i::float8], label)
 FROM preds;
 \echo :LAST_ERROR_SQLSTATE
 -- ... or a NULL one on a later row (22004).
-SELECT ml_fit(CASE WHEN i = 1 THEN '{"model": "logistic_regression"}'::ml_model END, ARRAY[i::float8], label ORDER BY i)
+SELECT ml_fit(CASE WHEN i = 1 THEN '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model END, ARRAY[i::float8], label ORDER BY i)
 FROM preds;
 \echo :LAST_ERROR_SQLSTATE
 -- One spec per group is right: GROUP BY the spec.
 CREATE TABLE specs (s int, spec ml_model);
-INSERT INTO specs VALUES (1, '{"model": "logistic_regression"}'), (2, '{"model": "logistic_regression", "l2": 0.1}');
+INSERT INTO specs VALUES (1, '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'), (2, '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "l2": 0.1}');
 SELECT s.s, ml_info(ml_fit(s.spec, ARRAY[p.i::float8], p.label ORDER BY p.i)) -> 'spec' -> 'l2' AS l2
 FROM specs s, preds p GROUP BY s.s, s.spec ORDER BY s.s;
 -- The same model on every row is right, however it arrives: a literal, or a column holding
 -- equal values stored apart (here large, compressed, out of line: compared by their headers).
 CREATE TABLE starts AS
-SELECT i, ml_fit('{"model": "linear_regression"}', jsonb_build_object('f' || g, 1.0), 1) AS m
+SELECT i, ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('f' || g, 1.0), 1) AS m
 FROM generate_series(1, 3) i, generate_series(1, 3000) g GROUP BY i;
 SELECT count(DISTINCT m) AS distinct_starts, bool_and(pg_column_size(m) < octet_length(ml_model_bytes(m))) AS compressed
 FROM starts;
@@ -156,17 +156,17 @@ SELECT ml_fit(s.m, jsonb_build_object('f1', s.i::float8), 2.0 ORDER BY s.i) FROM
 
 -- user did: ml_train over a query with no rows, and ml_fit over no rows: both NULL (as SQL's
 -- aggregates); over rows that teach nothing (NULL labels), both give the model unchanged.
-SELECT ml_train('{"model": "logistic_regression"}', 'SELECT ARRAY[p], label FROM user_errors.preds WHERE false') IS NULL AS train_no_rows,
-       (SELECT ml_fit('{"model": "logistic_regression"}', ARRAY[p], label) FROM preds WHERE false) IS NULL AS fit_no_rows;
-SELECT ml_info(ml_train('{"model": "logistic_regression"}', 'SELECT ARRAY[p], NULL::int FROM user_errors.preds')) -> 'n_seen' AS train_null_labels,
-       (SELECT ml_info(ml_fit('{"model": "logistic_regression"}', ARRAY[p], NULL::int)) -> 'n_seen' FROM preds) AS fit_null_labels;
+SELECT ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT ARRAY[p], label FROM user_errors.preds WHERE false') IS NULL AS train_no_rows,
+       (SELECT ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[p], label) FROM preds WHERE false) IS NULL AS fit_no_rows;
+SELECT ml_info(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', 'SELECT ARRAY[p], NULL::int FROM user_errors.preds')) -> 'n_seen' AS train_null_labels,
+       (SELECT ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[p], NULL::int)) -> 'n_seen' FROM preds) AS fit_null_labels;
 -- (Write coalesce(ml_train(m, q), m) to keep a model when the query may return no rows.)
 
 -- user did: ml_info of a model that has seen no labelled example: "trained" is false and a
 -- note says so; the other keys are as before.
 SELECT ml_info(m) -> 'trained' AS trained, ml_info(m) ->> 'note' AS note, ml_info(m) -> 'n_seen' AS n_seen
-FROM (VALUES ('{"model": "logistic_regression"}'::ml_model),
-             (ml_fit_one('{"model": "logistic_regression"}', ARRAY[1.0], 1))) v(m);
-SELECT array_agg(k ORDER BY k) AS keys FROM jsonb_object_keys(ml_info('{"model": "linear_regression"}')) k;
+FROM (VALUES ('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model),
+             (ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1.0], 1))) v(m);
+SELECT array_agg(k ORDER BY k) AS keys FROM jsonb_object_keys(ml_info('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}')) k;
 
 DROP SCHEMA user_errors CASCADE;

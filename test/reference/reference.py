@@ -235,7 +235,7 @@ class Model:
                 limit = 1e6 * ms if ms > 0 else math.inf
             else:
                 limit = 100 * math.log(2)
-            if not recent <= limit:
+            if not (recent <= limit and loss <= 100 * limit):
                 raise FloatingPointError("diverged: loss exploded")
             self.loss_cnt += 1
             self.loss_mean += (loss - self.loss_mean) / self.loss_cnt

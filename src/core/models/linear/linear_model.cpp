@@ -466,10 +466,15 @@ void LinearModel::track_loss(double loss) {
         limit = 100.0 * std::log(std::max<double>(2.0, static_cast<double>(n_outputs())));
         what = "log loss";
     }
-    if (!(recent <= limit)) {
-        char buf[160];
-        snprintf(buf, sizeof buf, "its recent training %s is %.6g, above the limit %.6g, after %.0f examples", what,
-                 recent, limit, ts_.loss_count);
+    // One example's loss a hundred times the limit is an explosion too, whatever the recent mean
+    // (which moves by 1% of it): a regression's label cannot give it on its own before 1e8
+    // examples, since the labels' mean square counts that label.
+    if (!(recent <= limit) || !(loss <= 100.0 * limit)) {
+        const bool one = recent <= limit;
+        char buf[200];
+        snprintf(buf, sizeof buf, "%s training %s is %.6g, above the limit %.6g, after %.0f examples",
+                 one ? "the example's" : "its recent", what, one ? loss : recent, one ? 100.0 * limit : limit,
+                 ts_.loss_count);
         fail(ErrorKind::NumericRange, "the model diverged: its training loss exploded", buf,
              "The update was refused. Train again from the spec with a lower learning rate, or with \"scale\": true.");
     }
