@@ -71,14 +71,14 @@ CREATE TABLE pts (id bigint PRIMARY KEY, f1 float8, f2 float8, f3 float8, f4 flo
 """
 
 TRAIN = """
-SELECT ml_register('bench', ml_fit('{"model": "logistic_regression"}',
+SELECT ml_register('bench', ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
                                    jsonb_build_object('f1', f1, 'f2', f2, 'f3', f3, 'f4', f4, 'f5', f5),
                                    (f1 - f2 + 0.5 * f3 > 0)::int ORDER BY id))
 FROM pts WHERE id <= 100000
 """
 
 TRAIN_BIG = """
-SELECT ml_register('bench_big', ml_fit('{"model": "logistic_regression", "hash_bits": 18}',
+SELECT ml_register('bench_big', ml_fit('{"model": "logistic_regression", "hash_bits": 18, "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
                                        jsonb_build_object('f1', f1, 'f2', f2, 'c', 'c' || (id % 200000)),
                                        (f1 > f2)::int ORDER BY id))
 FROM pts WHERE id <= 200000
