@@ -381,7 +381,22 @@ def all_tables_text(conn, columns):
 # What 0.2.0 adds to ml_info (the model contract's task, and a classifier's classes; whether the
 # model has learned, and a note when it has not): after the upgrade, ml_info must be 0.1.0's
 # plus exactly these keys.
-INFO_ADDITIONS = {"task", "classes", "trained", "note"}
+INFO_ADDITIONS = {"task", "classes", "trained", "note", "training_loss"}
+
+# What 0.2.0 adds to a stored model's printed spec: the options "scale_target" and
+# "check_divergence", printed at their stored default (false) for a model stored by 0.1.0. The
+# model's bytes do not change (its binary spec section has no new key); its text shows them.
+# (Quotes are doubled in a row's text form.)
+NEW_SPEC_KEYS = re.compile(r'"{1,2}(?:check_divergence|scale_target)"{1,2}: ?false, ?'
+                           r'|, ?"{1,2}(?:check_divergence|scale_target)"{1,2}: ?false')
+
+
+def without_new_spec_keys(v):
+    if isinstance(v, str):
+        return NEW_SPEC_KEYS.sub("", v)
+    if isinstance(v, (list, tuple)):
+        return type(v)(without_new_spec_keys(x) for x in v)
+    return v
 
 
 def without_additions(rows):
@@ -400,11 +415,12 @@ def record(conn, columns=None):
     for name, sql in CHECKS.items():
         out[name] = conn.execute(sql).fetchall()
     out["ml_info"] = without_additions(out["ml_info"])
+    out = {k: without_new_spec_keys(v) for k, v in out.items()}
     return out, columns
 
 
 def run_after_steps(conn):
-    return {name: conn.execute(sql).fetchall() for name, sql in AFTER_STEPS}
+    return {name: without_new_spec_keys(conn.execute(sql).fetchall()) for name, sql in AFTER_STEPS}
 
 
 def short(v, n=300):
