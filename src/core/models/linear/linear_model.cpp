@@ -1002,10 +1002,10 @@ void LinearModel::merge(const LinearModel& other) {
         TrainingState& t = ts_;
         TrainingState o = other.ts_;
         unpool(o.y_count, o.y_mean, o.y_m2, ob.ts.y_count, ob.ts.y_mean, ob.ts.y_m2);
-        if (ob.ts.loss_count > 0) {
-            double m2 = 0;
-            unpool(o.loss_count, o.loss_mean, m2, ob.ts.loss_count, ob.ts.loss_mean, 0);
-            o.loss_mean = std::max(0.0, o.loss_mean);
+        if (ob.ts.loss_count > 0) {  // the other side's own losses: its sum less the base's
+            const double own = o.loss_count - ob.ts.loss_count;
+            o.loss_mean = own > 0 ? std::max(0.0, (o.loss_mean * o.loss_count - ob.ts.loss_mean * ob.ts.loss_count) / own) : 0.0;
+            o.loss_count = std::max(0.0, own);
         }
         if (o.y_count > 0) {  // Chan et al., as the feature statistics
             const double na = t.y_count, nb = o.y_count, n = na + nb;
