@@ -111,6 +111,9 @@ SELECT ml_predict_one(model, ARRAY[1, 2]::float8[]) IS NOT NULL AS array_on_name
 SELECT ml_predict_one('{"model": "linear_regression"}'::ml_model, '{"anything": 1}'::jsonb) IS NOT NULL AS untrained;
 
 -- The prediction log counts each prediction's mismatches, and ml_model_metrics shows their rates.
+-- (The log's identity is put back at the end: the files after this one number their predictions
+-- as if this one had logged none.)
+SELECT last_value AS log_id_last, is_called AS log_id_called FROM ml_prediction_log_prediction_id_seq \gset
 SELECT ml_register('fm_sales', model) AS version FROM rm;
 SELECT ml_deploy('fm_sales', 1);
 CREATE TABLE orders (id int PRIMARY KEY, price float8, "MONTH" text, qty int, y float8, score float8);
@@ -132,7 +135,10 @@ SET pg_learn.unknown_features = 'error';
 INSERT INTO orders (id, price, "MONTH", qty) VALUES (13, 15, 'jan', 1);
 \echo :LAST_ERROR_SQLSTATE
 RESET pg_learn.unknown_features;
+-- Clean up the shared tables: detach, forget this file's log, unregister.
 SELECT ml_detach('orders');
+DELETE FROM ml_prediction_log;
 SELECT ml_unregister('fm_sales', force => true);
+SELECT setval(pg_get_serial_sequence('ml_prediction_log', 'prediction_id'), :log_id_last, :'log_id_called'::boolean) > 0 AS log_id_restored;
 
 DROP SCHEMA feature_mismatch CASCADE;
