@@ -1045,8 +1045,13 @@ void LinearModel::check_features_dense(size_t n, FeatureCheck& out) const {
     out.clear();
     if (names_.empty()) return;
     build_check_keys();
-    if (check_dense_n_ == n) {
-        out = check_dense_;
+    if (check_dense_n_ == n) {  // every array of a stream has the same length
+        if (check_dense_.any()) {
+            out = check_dense_;
+        } else {
+            out.checked = check_dense_.checked;
+            out.names_known = check_dense_.names_known;
+        }
         return;
     }
     // The array's element i is the numeric feature x<i+1> (as the model learned it from arrays).
