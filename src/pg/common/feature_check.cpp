@@ -164,6 +164,20 @@ bool due_for_warning(uint64_t& nth) {
     return false;
 }
 
+// The server's log gets one of these warnings per backend per minute at most (the client gets
+// every one the statement limit lets through): an application inserting a million rows one
+// statement at a time into a table whose trigger scores them must not flood the log. The
+// monitoring views count every mismatch.
+TimestampTz g_last_logged = 0;
+constexpr int64 kLogEveryUsec = 60 * USECS_PER_SEC;
+
+int warning_level() {
+    const TimestampTz now = GetCurrentTimestamp();
+    if (g_last_logged != 0 && now - g_last_logged < kLogEveryUsec) return WARNING_CLIENT_ONLY;
+    g_last_logged = now;
+    return WARNING;
+}
+
 std::string ordinal(uint64_t n) { return std::to_string(n) + (n == 1 ? "st" : "th"); }
 
 FeatureCheck g_check;  // reused by every scored row
@@ -226,8 +240,8 @@ void report_feature_check(const core::Model& model, const FeatureCheck& c, const
     if (!m.hint.empty()) m.hint += " ";
     m.hint += "Setting " + setting + " to 'error' refuses such predictions, to 'ignore' silences this.";
     pg_guard([&]() {
-        ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", m.message.c_str()),
-                          errdetail("%s", m.detail.c_str()), errhint("%s", m.hint.c_str())));
+        ereport(warning_level(), (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", m.message.c_str()),
+                                  errdetail("%s", m.detail.c_str()), errhint("%s", m.hint.c_str())));
     });
 }
 
