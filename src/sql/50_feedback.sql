@@ -86,9 +86,18 @@ CREATE TABLE @extschema@.ml_prediction_log (
     -- every class's probability; its label is a class (label stays NULL). NULL for other tasks.
     predicted_class text,
     probabilities jsonb,
-    label_class   text
+    label_class   text,
     -- (label or label_class and labeled_at are set together, learned_at only after them; no CHECK
     -- says so: checking would cost every scored row an expression evaluation)
+    -- Feature mismatches of the prediction (docs/features.md): features the version never
+    -- learned, values of its categorical features it never learned, features it learned that
+    -- the row lacks, features of the other type (a number learned, a string given, or the
+    -- reverse). NULL when the version cannot tell (it learned no feature names, or a hashed
+    -- model forgot some) and for rows logged before 0.2.0.
+    unknown_features   int,
+    unknown_categories int,
+    missing_features   int,
+    type_mismatches    int
 );
 CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);

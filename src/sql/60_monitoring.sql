@@ -87,6 +87,14 @@ CREATE TABLE @extschema@.ml_monitor_windows (
     updated_at         timestamptz NOT NULL DEFAULT now(),
     -- a multiclass model's (label class, class probabilities): accuracy, log loss, F1, per-class recall
     class_state        @extschema@.ml_class_metric_state,
+    -- Feature mismatches (docs/features.md): the predictions logged with counts (the others'
+    -- are NULL), the sums of their counts, and those with at least one mismatch.
+    feature_checks         bigint NOT NULL DEFAULT 0 CHECK (feature_checks >= 0),
+    unknown_features       bigint NOT NULL DEFAULT 0 CHECK (unknown_features >= 0),
+    unknown_categories     bigint NOT NULL DEFAULT 0 CHECK (unknown_categories >= 0),
+    missing_features       bigint NOT NULL DEFAULT 0 CHECK (missing_features >= 0),
+    type_mismatches        bigint NOT NULL DEFAULT 0 CHECK (type_mismatches >= 0),
+    mismatched_predictions bigint NOT NULL DEFAULT 0 CHECK (mismatched_predictions >= 0),
     PRIMARY KEY (model_name, version, variant, bucket),
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
 );
@@ -318,7 +326,8 @@ BEGIN
                (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
                m.task = 'binary' AS classifier,
                m.task = 'multiclass' AS multiclass,
-               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities,
+               l.unknown_features, l.unknown_categories, l.missing_features, l.type_mismatches
         FROM taken t
         JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
         JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
@@ -353,17 +362,29 @@ BEGIN
                @extschema@.ml_class_state(s.label_class, s.probabilities)
                    FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
                bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
-               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels,
+               -- feature mismatches (predictions logged with their counts)
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features IS NOT NULL) AS feature_checks,
+               coalesce(sum(s.unknown_features) FILTER (WHERE s.is_prediction), 0) AS unknown_features,
+               coalesce(sum(s.unknown_categories) FILTER (WHERE s.is_prediction), 0) AS unknown_categories,
+               coalesce(sum(s.missing_features) FILTER (WHERE s.is_prediction), 0) AS missing_features,
+               coalesce(sum(s.type_mismatches) FILTER (WHERE s.is_prediction), 0) AS type_mismatches,
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features + s.unknown_categories
+                                      + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
         FROM scored s
         GROUP BY s.model_name, s.version, s.variant, s.bucket
     ), up AS (
         INSERT INTO @extschema@.ml_monitor_windows AS w
             (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
              features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
-             unscored_labels, updated_at, class_state)
+             unscored_labels, updated_at, class_state,
+             feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
+             mismatched_predictions)
         SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
                a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
-               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
+               a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
+               a.mismatched_predictions
         FROM agg a
         ORDER BY a.model_name, a.version, a.variant, a.bucket
         ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
@@ -382,7 +403,13 @@ BEGIN
                                ELSE w.unit_scores AND excluded.unit_scores END,
             unscored_labels = w.unscored_labels + excluded.unscored_labels,
             updated_at = excluded.updated_at,
-            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x))
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x)),
+            feature_checks = w.feature_checks + excluded.feature_checks,
+            unknown_features = w.unknown_features + excluded.unknown_features,
+            unknown_categories = w.unknown_categories + excluded.unknown_categories,
+            missing_features = w.missing_features + excluded.missing_features,
+            type_mismatches = w.type_mismatches + excluded.type_mismatches,
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions
         RETURNING 1
     )
     SELECT count(*) INTO n FROM taken;
@@ -571,7 +598,14 @@ CROSS JOIN LATERAL (VALUES
     (15, 'mae', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_mae(w.metric_state) END),
     (16, 'rmse', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_rmse(w.metric_state) END),
     (17, 'r2', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_r2(w.metric_state) END),
-    (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END)
+    (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END),
+    -- feature mismatches per prediction checked (docs/features.md), and the fraction of the
+    -- predictions with at least one
+    (40, 'unknown_feature_rate', w.unknown_features::float8 / nullif(w.feature_checks, 0)),
+    (41, 'unknown_category_rate', w.unknown_categories::float8 / nullif(w.feature_checks, 0)),
+    (42, 'missing_feature_rate', w.missing_features::float8 / nullif(w.feature_checks, 0)),
+    (43, 'type_mismatch_rate', w.type_mismatches::float8 / nullif(w.feature_checks, 0)),
+    (44, 'feature_mismatch_rate', w.mismatched_predictions::float8 / nullif(w.feature_checks, 0))
     -- a multiclass model's recall of each class, by class (byte order)
     UNION ALL
     SELECT 100 + r.n, 'recall:' || r.class, r.recall
@@ -581,7 +615,7 @@ CROSS JOIN LATERAL (VALUES
 WHERE x.value IS NOT NULL
 ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_metrics IS
-    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class)';
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class), feature mismatch rates';
 
 -- Per deployed model (name, alias): its version's age, examples seen, pending labels, time
 -- since it last learned and since its last prediction, and over the health window its prediction

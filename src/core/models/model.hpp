@@ -40,6 +40,44 @@ struct Label {
 inline constexpr size_t kMaxClasses = 1000;
 inline constexpr size_t kMaxClassNameBytes = 1024;
 
+// How an observation matches the features a model learned (docs/features.md, "Feature
+// mismatches"): per prediction, the names it never learned, the categorical values it never
+// learned of a name it knows as categorical, the names it learned that the observation lacks, and
+// the names that arrive with the other type (a number learned, a string given, or the reverse).
+struct FeatureCheck {
+    uint32_t unknown_features = 0;
+    uint32_t unknown_categories = 0;
+    uint32_t missing_features = 0;
+    uint32_t type_mismatches = 0;
+    // checked: the model knows feature names to compare with (false before it learned any).
+    // names_known: it knows every name it learned, so that an unknown name is known to be
+    // unknown; a hashed model remembers a bounded number of names, and past it counts only
+    // missing features (the other three stay 0).
+    bool checked = false;
+    bool names_known = false;
+    // The first offender of each kind, for messages: an unknown feature's name, an unknown
+    // category's key and value, a mismatched feature's key (and the string given, when a string
+    // arrived where a number was learned), a missing feature's name.
+    std::string unknown_feature;
+    std::string category_key, category_value;
+    std::string mismatch;
+    bool mismatch_is_string = false;
+    std::string mismatch_value;
+    std::string missing_feature;
+
+    bool any() const { return unknown_features + unknown_categories + missing_features + type_mismatches != 0; }
+    void clear() {
+        unknown_features = unknown_categories = missing_features = type_mismatches = 0;
+        checked = names_known = mismatch_is_string = false;
+        unknown_feature.clear();
+        category_key.clear();
+        category_value.clear();
+        mismatch.clear();
+        mismatch_value.clear();
+        missing_feature.clear();
+    }
+};
+
 // Every model family implements this interface; the glue knows nothing else about a model.
 class Model {
 public:
@@ -68,6 +106,21 @@ public:
     // Other tasks have no single number: they throw, naming the function that answers.
     virtual double predict(const Observation& x) const = 0;
     virtual double predict_dense(const double* x, size_t n) const = 0;
+
+    // Feature mismatches of an observation (or of a float8[] of n elements) against what the
+    // model learned, into out (cleared first). A kind that keeps no feature names leaves it
+    // empty. Cheap when the observation's names repeat the previous call's, as a stream's do.
+    // With name_missing, missing_feature names a missing feature (which costs a pass over the
+    // names learned: the glue asks for it only for a message).
+    virtual void check_features(const Observation& x, FeatureCheck& out, bool name_missing = false) const {
+        (void)x;
+        (void)name_missing;
+        out.clear();
+    }
+    virtual void check_features_dense(size_t n, FeatureCheck& out) const { (void)n; out.clear(); }
+    // The known feature name closest to a name the model does not know (the same name in another
+    // case, or one a letter or two away), for "did you mean" hints; "" when none is close.
+    virtual std::string closest_feature(std::string_view name) const { (void)name; return {}; }
 
     // Classifiers: their classes (in the order of predict_proba's probabilities), and one
     // probability per class. Other tasks have no classes and throw.

@@ -1,6 +1,8 @@
 // Reads features out of jsonb objects, float8[] arrays and rows, validating as it goes.
 #include "pg/common/features.hpp"
 
+#include "pg/common/feature_check.hpp"
+
 #include "pg/models/model_datum.hpp"
 #include "pg/common/row_columns.hpp"
 
@@ -516,16 +518,24 @@ core::Label label_arg(FunctionCallInfo fcinfo, int argno, Oid& type) {
 double predict_number(const core::Model& model, Form form, Datum x, FunctionCallInfo row_fcinfo,
                       core::Observation& obs) {
     switch (form) {
-        case Form::Jsonb:
+        case Form::Jsonb: {
             jsonb_features(x, obs, /*borrow_names=*/true);
-            return model.predict(obs);
+            const double r = model.predict(obs);
+            check_scored(model, obs);
+            return r;
+        }
         case Form::Array: {
             DenseArray a = dense_features(x);
-            return model.predict_dense(a.data, a.n);
+            const double r = model.predict_dense(a.data, a.n);
+            check_scored_dense(model, a.n);
+            return r;
         }
-        case Form::Row:
+        case Form::Row: {
             row_features(row_fcinfo, x, model, obs);
-            return model.predict(obs);
+            const double r = model.predict(obs);
+            check_scored(model, obs);
+            return r;
+        }
     }
     return 0;
 }
@@ -536,15 +546,18 @@ void predict_probabilities(const core::Model& model, Form form, Datum x, Functio
         case Form::Jsonb:
             jsonb_features(x, obs, /*borrow_names=*/true);
             model.predict_proba(obs, p);
+            check_scored(model, obs);
             return;
         case Form::Array: {
             DenseArray a = dense_features(x);
             model.predict_proba_dense(a.data, a.n, p);
+            check_scored_dense(model, a.n);
             return;
         }
         case Form::Row:
             row_features(row_fcinfo, x, model, obs);
             model.predict_proba(obs, p);
+            check_scored(model, obs);
             return;
     }
 }

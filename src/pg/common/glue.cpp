@@ -1,5 +1,6 @@
 // Maps core errors and C++ exceptions to SQLSTATEs, and raises them once C++ has unwound.
 #include "pg/common/glue.hpp"
+#include "pg/common/feature_check.hpp"
 
 extern "C" {
 #include "funcapi.h"
@@ -11,6 +12,10 @@ extern "C" {
 
 extern "C" {
 PG_MODULE_MAGIC;
+
+// The library's settings (GUCs), defined when it loads.
+PGDLLEXPORT void _PG_init(void);
+void _PG_init(void) { pg_learn::pg::define_feature_check_settings(); }
 }
 
 namespace pg_learn::pg {

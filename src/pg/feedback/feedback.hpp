@@ -128,6 +128,7 @@ struct State {
     StatementModels statement;
     core::Observation observation;
     std::vector<double> probabilities;
+    core::FeatureCheck check, shadow_check;  // feature mismatches of a logged prediction
 };
 
 
@@ -249,8 +250,10 @@ struct Logged {
     DeployedModel model;
 };
 // Logs the served prediction and every shadow's (SPI connected as the owner).
+// check: the served prediction's feature mismatches (each shadow's are checked here).
 void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, const Prediction& served_pred,
-                     Jsonb* features, const core::Observation& obs, std::vector<Logged>& logged);
+                     const core::FeatureCheck& check, Jsonb* features, const core::Observation& obs,
+                     std::vector<Logged>& logged);
 
 // ---- labels (labels.cpp) ----------------------------------------------------------------------
 

@@ -28,11 +28,12 @@ struct LogWriter {
 LogWriter g_log;
 bool g_log_callbacks = false;
 
-constexpr int kLogColumns = 16;
+constexpr int kLogColumns = 20;
 const char* const kLogColumnNames[kLogColumns] = {
     "prediction_id", "model_name", "version", "variant", "served", "table_name", "key",
     "predicted_at", "score", "features", "label", "labeled_at", "learned_at",
-    "predicted_class", "probabilities", "label_class"};
+    "predicted_class", "probabilities", "label_class",
+    "unknown_features", "unknown_categories", "missing_features", "type_mismatches"};
 
 // Plain PostgreSQL code.
 void log_close(bool commit) {
@@ -139,12 +140,15 @@ int64 log_insert_direct(Datum* values, bool* nulls) {
 
 // Logs the served prediction and every shadow's (SPI connected as the owner).
 void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, const Prediction& served_pred,
-                     Jsonb* features, const core::Observation& obs, std::vector<Logged>& logged) {
+                     const core::FeatureCheck& check, Jsonb* features, const core::Observation& obs,
+                     std::vector<Logged>& logged) {
     logged.clear();
     TimestampTz now = GetCurrentTimestamp();
     pg_guard([&]() { log_open(g_log_rel); });
-    auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, const Prediction& p) {
-        // The row in the log's column order; the SPI path binds columns 1 to 14 as $1 to $14.
+    auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, const Prediction& p,
+                      const core::FeatureCheck& c) {
+        // The row in the log's column order; the SPI path binds columns 1 to 19 as $1 to $19
+        // (label, labeled_at, learned_at and label_class stay NULL).
         Datum values[kLogColumns];
         bool nulls[kLogColumns];
         pg_guard([&]() {
@@ -164,6 +168,12 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
             nulls[13] = p.class_null;
             values[14] = p.probabilities;
             nulls[14] = p.probabilities == 0;
+            // Feature mismatches, NULL when the version cannot tell (it knows no names, or not all).
+            const uint32_t counts[4] = {c.unknown_features, c.unknown_categories, c.missing_features, c.type_mismatches};
+            for (int i = 0; i < 4; i++) {
+                values[16 + i] = Int32GetDatum(static_cast<int32>(std::min<uint32_t>(counts[i], PG_INT32_MAX)));
+                nulls[16 + i] = !c.names_known;
+            }
         });
         int64 id = 0;
         if (g_log.direct) {
@@ -173,27 +183,32 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
         }
         spi.need();
         spi_guard([&]() {
-            Oid types[14] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
-                             FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-            char n[15];
-            for (int i = 0; i < 14; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
-            n[14] = '\0';
+            Oid types[19] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
+                             FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID,
+                             INT4OID, INT4OID, INT4OID, INT4OID};
+            char n[20];
+            for (int i = 0; i < 19; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
+            n[19] = '\0';
             spi_run(schema_plan(g_plans.log,
                                 "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
                                 " predicted_at, score, features, label, labeled_at, learned_at, predicted_class,"
-                                " probabilities) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                                " RETURNING prediction_id",
-                                14, types),
+                                " probabilities, label_class, unknown_features, unknown_categories, missing_features,"
+                                " type_mismatches) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+                                " $15, $16, $17, $18, $19) RETURNING prediction_id",
+                                19, types),
                     values + 1, n, false, 1, SPI_OK_INSERT_RETURNING, "logging a prediction");
             bool isnull = false;
             id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
         });
         logged.push_back({id, m});
     };
-    insert(*served.alias, served.model, true, served_pred);
+    insert(*served.alias, served.model, true, served_pred, check);
     for (const std::string& shadow : a.shadows) {
         DeployedModel m = statement_model(nsp, a.model, shadow);
-        insert(shadow, m, false, predict_row(*m.model, obs, true));
+        const Prediction p = predict_row(*m.model, obs, true);
+        core::FeatureCheck& c = state().shadow_check;
+        m.model->check_features(obs, c);
+        insert(shadow, m, false, p, c);
     }
 }
 

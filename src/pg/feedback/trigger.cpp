@@ -1,6 +1,8 @@
 // The trigger of an attached table (score, log) and of a labels table (label).
 #include "pg/feedback/feedback.hpp"
 
+#include "pg/common/feature_check.hpp"
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
@@ -173,9 +175,13 @@ Datum trigger(FunctionCallInfo fcinfo) {
         fill_observation(*a, values, st.observation);
         Served served = served_variant(nsp, *a, text_view(key));
         Prediction p = predict_row(*served.model.model, st.observation, true);
+        // Feature mismatches: counted in the log, and warned about or refused as the settings say
+        // (here, once per row: the BEFORE trigger that wrote the prediction column does not).
+        served.model.model->check_features(st.observation, st.check);
+        report_feature_check(*served.model.model, st.check, st.observation);
         Jsonb* features = features_jsonb(*a, values);
         std::vector<Logged> logged;
-        log_predictions(nsp, spi, *a, key, served, p, features, st.observation, logged);
+        log_predictions(nsp, spi, *a, key, served, p, st.check, features, st.observation, logged);
         if (label_arrived) {
             spi.need();
             LabelBatch batch;

@@ -1477,3 +1477,191 @@ $$;
 -- Part 60: a classification_threshold outside (0, 1) is refused.
 -- (_ml_monitor_set: re-created once above, with the monitoring block's min_rows setting)
 
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 11, item 3: feature mismatches are visible. The prediction log counts each prediction's
+-- unknown features, unknown categories, missing features and type mismatches (NULL for the rows
+-- logged before); the window statistics sum them, ml_monitor_refresh rolls them up, and
+-- ml_model_metrics shows their rates per model version and bucket.
+ALTER TABLE @extschema@.ml_prediction_log
+    ADD COLUMN unknown_features   int,
+    ADD COLUMN unknown_categories int,
+    ADD COLUMN missing_features   int,
+    ADD COLUMN type_mismatches    int;
+ALTER TABLE @extschema@.ml_monitor_windows
+    ADD COLUMN feature_checks         bigint NOT NULL DEFAULT 0 CHECK (feature_checks >= 0),
+    ADD COLUMN unknown_features       bigint NOT NULL DEFAULT 0 CHECK (unknown_features >= 0),
+    ADD COLUMN unknown_categories     bigint NOT NULL DEFAULT 0 CHECK (unknown_categories >= 0),
+    ADD COLUMN missing_features       bigint NOT NULL DEFAULT 0 CHECK (missing_features >= 0),
+    ADD COLUMN type_mismatches        bigint NOT NULL DEFAULT 0 CHECK (type_mismatches >= 0),
+    ADD COLUMN mismatched_predictions bigint NOT NULL DEFAULT 0 CHECK (mismatched_predictions >= 0);
+
+-- ml_monitor_refresh rolls the counts up.
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    width interval;
+    oldest timestamptz;
+    n bigint;
+BEGIN
+    IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be positive (or NULL: every pending event)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    width := @extschema@._ml_setting('bucket_width')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
+    WITH taken AS (
+        DELETE FROM @extschema@.ml_monitor_inbox i
+        WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
+        RETURNING i.prediction_id, i.events
+    ), ev AS (
+        -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
+        -- per event; a binary classifier's score is the probability of label 1)
+        SELECT l.model_name, l.version, l.variant,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
+               (t.events & 1) <> 0 AS is_prediction,
+               (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
+               m.task = 'binary' AS classifier,
+               m.task = 'multiclass' AS multiclass,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities,
+               l.unknown_features, l.unknown_categories, l.missing_features, l.type_mismatches
+        FROM taken t
+        JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
+        JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    ), scored AS (
+        -- A label enters the metric state when its score is finite and, for a classifier, the
+        -- label is 0 or 1 (a multiclass model's: a class, with the class probabilities logged);
+        -- otherwise it is counted in unscored_labels.
+        SELECT ev.*,
+               ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
+               AND CASE WHEN ev.multiclass THEN ev.label_class IS NOT NULL AND ev.probabilities IS NOT NULL
+                        WHEN ev.classifier THEN ev.label IN (0, 1)
+                        ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
+        FROM ev
+        WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), agg AS (
+        SELECT s.model_name, s.version, s.variant, s.bucket,
+               count(*) FILTER (WHERE s.is_prediction) AS predictions,
+               min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
+               max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
+               @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
+               count(*) FILTER (WHERE s.is_label) AS labels,
+               @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
+               @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
+                   FILTER (WHERE s.is_label AND s.labeled_at IS NOT NULL) AS label_delay,
+               max(s.labeled_at) FILTER (WHERE s.is_label) AS last_labeled_at,
+               coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
+                            FILTER (WHERE s.in_metrics AND s.classifier),
+                        @extschema@.ml_regression_state(s.score, s.label)
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier AND NOT s.multiclass)) AS metric_state,
+               @extschema@.ml_class_state(s.label_class, s.probabilities)
+                   FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
+               bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels,
+               -- feature mismatches (predictions logged with their counts)
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features IS NOT NULL) AS feature_checks,
+               coalesce(sum(s.unknown_features) FILTER (WHERE s.is_prediction), 0) AS unknown_features,
+               coalesce(sum(s.unknown_categories) FILTER (WHERE s.is_prediction), 0) AS unknown_categories,
+               coalesce(sum(s.missing_features) FILTER (WHERE s.is_prediction), 0) AS missing_features,
+               coalesce(sum(s.type_mismatches) FILTER (WHERE s.is_prediction), 0) AS type_mismatches,
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features + s.unknown_categories
+                                      + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
+        FROM scored s
+        GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), up AS (
+        INSERT INTO @extschema@.ml_monitor_windows AS w
+            (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
+             features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
+             unscored_labels, updated_at, class_state,
+             feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
+             mismatched_predictions)
+        SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
+               a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
+               a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
+               a.mismatched_predictions
+        FROM agg a
+        ORDER BY a.model_name, a.version, a.variant, a.bucket
+        ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
+            predictions = w.predictions + excluded.predictions,
+            first_predicted_at = least(w.first_predicted_at, excluded.first_predicted_at),
+            last_predicted_at = greatest(w.last_predicted_at, excluded.last_predicted_at),
+            scores = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.scores), (excluded.scores)) v(x)),
+            features = (SELECT @extschema@.ml_profile_merge(x) FROM (VALUES (w.features), (excluded.features)) v(x)),
+            labels = w.labels + excluded.labels,
+            label_values = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_values), (excluded.label_values)) v(x)),
+            label_delay = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_delay), (excluded.label_delay)) v(x)),
+            last_labeled_at = greatest(w.last_labeled_at, excluded.last_labeled_at),
+            metric_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.metric_state), (excluded.metric_state)) v(x)),
+            unit_scores = CASE WHEN w.unit_scores IS NULL THEN excluded.unit_scores
+                               WHEN excluded.unit_scores IS NULL THEN w.unit_scores
+                               ELSE w.unit_scores AND excluded.unit_scores END,
+            unscored_labels = w.unscored_labels + excluded.unscored_labels,
+            updated_at = excluded.updated_at,
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x)),
+            feature_checks = w.feature_checks + excluded.feature_checks,
+            unknown_features = w.unknown_features + excluded.unknown_features,
+            unknown_categories = w.unknown_categories + excluded.unknown_categories,
+            missing_features = w.missing_features + excluded.missing_features,
+            type_mismatches = w.type_mismatches + excluded.type_mismatches,
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM taken;
+    UPDATE @extschema@.ml_monitor_state
+    SET refreshed_at = now(), refreshed_by = p_actor, refreshed_events = n, total_events = total_events + n;
+    RETURN n;
+END
+$$;
+
+-- ml_model_metrics: the feature mismatch rates.
+CREATE OR REPLACE VIEW @extschema@.ml_model_metrics WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
+CROSS JOIN LATERAL (
+    SELECT m.task = 'binary' AS classifier, m.task = 'multiclass' AS multiclass
+) k
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'labels', w.labels::float8),
+    (3, 'label_coverage', CASE WHEN w.predictions > 0 THEN w.labels::float8 / w.predictions END),
+    (4, 'label_delay_mean', @extschema@.ml_mean(w.label_delay)),
+    (5, 'label_delay_p50', @extschema@.ml_quantile(w.label_delay, 0.5)),
+    (6, 'label_delay_p95', @extschema@.ml_quantile(w.label_delay, 0.95)),
+    (7, 'score_mean', @extschema@.ml_mean(w.scores)),
+    (8, 'nan_scores', @extschema@.ml_nan_count(w.scores)::float8),
+    (9, 'inf_scores', @extschema@.ml_inf_count(w.scores)::float8),
+    (10, 'label_mean', @extschema@.ml_mean(w.label_values)),
+    (11, 'unscored_labels', w.unscored_labels::float8),
+    (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8)
+                          WHEN k.multiclass THEN @extschema@.ml_accuracy(w.class_state) END),
+    (13, 'auc', CASE WHEN k.classifier THEN @extschema@.ml_auc(w.metric_state) END),
+    (14, 'logloss', CASE WHEN k.classifier AND w.unit_scores THEN @extschema@.ml_logloss(w.metric_state)
+                         WHEN k.multiclass THEN @extschema@.ml_logloss(w.class_state) END),
+    (15, 'mae', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_mae(w.metric_state) END),
+    (16, 'rmse', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_rmse(w.metric_state) END),
+    (17, 'r2', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_r2(w.metric_state) END),
+    (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END),
+    -- feature mismatches per prediction checked (docs/features.md), and the fraction of the
+    -- predictions with at least one
+    (40, 'unknown_feature_rate', w.unknown_features::float8 / nullif(w.feature_checks, 0)),
+    (41, 'unknown_category_rate', w.unknown_categories::float8 / nullif(w.feature_checks, 0)),
+    (42, 'missing_feature_rate', w.missing_features::float8 / nullif(w.feature_checks, 0)),
+    (43, 'type_mismatch_rate', w.type_mismatches::float8 / nullif(w.feature_checks, 0)),
+    (44, 'feature_mismatch_rate', w.mismatched_predictions::float8 / nullif(w.feature_checks, 0))
+    -- a multiclass model's recall of each class, by class (byte order)
+    UNION ALL
+    SELECT 100 + r.n, 'recall:' || r.class, r.recall
+    FROM @extschema@.ml_class_report(w.class_state) WITH ORDINALITY r(class, "precision", recall, f1, support, n)
+    WHERE k.multiclass
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_metrics IS
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class), feature mismatch rates';

@@ -42,6 +42,9 @@ public:
     void predict_proba(const Observation& x, std::vector<double>& p) const override;
     void predict_proba_dense(const double* x, size_t n, std::vector<double>& p) const override;
     void merge(const Model& other) override;
+    void check_features(const Observation& x, FeatureCheck& out, bool name_missing = false) const override;
+    void check_features_dense(size_t n, FeatureCheck& out) const override;
+    std::string closest_feature(std::string_view name) const override;
 
     const ModelSpec& spec() const { return spec_; }
     uint64_t identity() const override { return identity_; }
@@ -208,6 +211,28 @@ private:
     };
     mutable std::vector<RecentName> recent_;
     mutable std::string scratch_;
+
+    // check_features' view of the names learned (docs/features.md, "Feature mismatches"): each
+    // key, a numeric name or a categorical name up to its first '=', with the types it was
+    // learned as (kKeyNumeric | kKeyCategorical); rebuilt when names were added since. And the
+    // previous observation's verdicts by position, as recent_ keeps indices.
+    static constexpr uint8_t kKeyNumeric = 1, kKeyCategorical = 2;
+    enum class CheckIssue : uint8_t { None, UnknownFeature, UnknownCategory, TypeMismatch };
+    struct CheckedName {
+        std::string name;
+        bool missing;
+        bool present;  // the entry gives a key the model learned (whatever the verdict)
+        CheckIssue issue;
+    };
+    void build_check_keys() const;
+    bool names_complete() const { return !spec_.hashed() || names_.size() < kMaxRememberedNames; }
+    CheckedName check_entry(const Observation& x, const Observation::Entry& e) const;
+    mutable std::unordered_map<std::string, uint8_t> check_keys_;
+    mutable size_t check_keys_names_ = SIZE_MAX;  // names_.size() when check_keys_ was built
+    mutable std::vector<CheckedName> check_recent_;
+    mutable std::string check_scratch_;
+    mutable size_t check_dense_n_ = 0;             // the float8[] length check_dense_ is for
+    mutable FeatureCheck check_dense_;
 
     friend struct LinearModelCodec;
 };
