@@ -12,7 +12,7 @@ INSERT INTO sales
 SELECT 10 + i % 7, (ARRAY['jan', 'feb', 'mar'])[1 + i % 3], i % 5, 2 * (10 + i % 7) + i % 5
 FROM generate_series(1, 60) i;
 CREATE TABLE m AS
-SELECT ml_fit('{"model": "linear_regression"}', jsonb_build_object('price', price, 'month', month, 'qty', qty), y) AS model
+SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('price', price, 'month', month, 'qty', qty), y) AS model
 FROM sales;
 SELECT ml_info(model) -> 'features' AS features FROM m;
 -- The settings (defined when the library loads): unknown features and missing features warn,
@@ -43,7 +43,7 @@ SELECT count(ml_predict_one(model, jsonb_build_object('price', i, 'MONTH', 'jan'
 FROM m, generate_series(1, 250) i;
 -- ml_predict_class and ml_predict_proba check as ml_predict_one does.
 CREATE TABLE c AS
-SELECT ml_fit('{"model": "logistic_regression"}', jsonb_build_object('price', price, 'month', month), y > 25) AS model
+SELECT ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('price', price, 'month', month), y > 25) AS model
 FROM sales;
 SELECT ml_predict_class(model, '{"price": 12, "mnth": "jan"}'::jsonb) IS NOT NULL AS has_class FROM c;
 SELECT ml_predict_proba(model, '{"price": 12, "mnth": "jan"}'::jsonb) IS NOT NULL AS has_proba FROM c;
@@ -83,7 +83,7 @@ SET pg_learn.unknown_features = 'strict';
 \echo :LAST_ERROR_SQLSTATE
 
 -- Rows: column names are the feature names.
-CREATE TABLE rm AS SELECT ml_fit('{"model": "linear_regression", "ignore": ["y"]}', s, y) AS model FROM sales s;
+CREATE TABLE rm AS SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["y"]}', s, y) AS model FROM sales s;
 -- user did: a missing column (a table without month).
 CREATE TABLE sales_v2 (price float8, qty int);
 INSERT INTO sales_v2 VALUES (12.5, 2);
@@ -102,13 +102,13 @@ RESET pg_learn.unknown_features;
 
 -- float8[]: element i is x<i>. A model learned from arrays checks only their length (an error
 -- already); one learned from named features sees every element as unknown.
-CREATE TABLE am AS SELECT ml_fit('{"model": "linear_regression"}', ARRAY[i, i * 2]::float8[], i::float8) AS model
+CREATE TABLE am AS SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[i, i * 2]::float8[], i::float8) AS model
 FROM generate_series(1, 20) i;
 SELECT ml_predict_one(model, ARRAY[1, 2]::float8[]) IS NOT NULL AS array_ok FROM am;
 SELECT ml_predict_one(model, ARRAY[1, 2]::float8[]) IS NOT NULL AS array_on_named FROM m;
 
 -- An untrained model knows no features: nothing to compare with, no signal.
-SELECT ml_predict_one('{"model": "linear_regression"}'::ml_model, '{"anything": 1}'::jsonb) IS NOT NULL AS untrained;
+SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}'::ml_model, '{"anything": 1}'::jsonb) IS NOT NULL AS untrained;
 
 -- The prediction log counts each prediction's mismatches, and ml_model_metrics shows their rates.
 -- (The log's identity is put back at the end: the files after this one number their predictions
