@@ -29,11 +29,16 @@ SELECT ml_info(ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", 
 
 -- user did: ml_fit(spec, t, 'churned'::name): the label named by its column. Every other column
 -- is a feature, the label never: no warning, and the model is the one learned from the other
--- columns with the label given apart, byte for byte.
+-- columns with the label given apart (and its column in "ignore"), byte for byte.
 CREATE TABLE named AS
 SELECT ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id"]}', t, 'churned'::name ORDER BY id) AS m FROM t;
-SELECT ml_info(m) -> 'features' AS features FROM named;
-SELECT ml_model_bytes(m) = (SELECT ml_model_bytes(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id"]}', s, t.churned ORDER BY t.id))
+SELECT ml_info(m) -> 'features' AS features, ml_info(m) -> 'spec' -> 'ignore' AS ignored FROM named;
+-- the label's column joins the model's ignore list: scoring the table's rows, label column
+-- and all, reads the same features and warns about nothing
+SET pg_learn.unknown_features = 'error';
+SELECT count(*) AS scored FROM t, named WHERE ml_predict_one(named.m, t) IS NOT NULL;
+RESET pg_learn.unknown_features;
+SELECT ml_model_bytes(m) = (SELECT ml_model_bytes(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id", "churned"]}', s, t.churned ORDER BY t.id))
                             FROM (SELECT id, a, b, plan FROM t) s JOIN t USING (id)) AS same_as_without_the_column
 FROM named;
 -- ml_fit_one too; a NULL label teaches nothing (as a NULL label of ml_fit).
@@ -116,7 +121,7 @@ SELECT ml_info(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "s
 -- its column, every other column a feature; the same model as the features given apart.
 SELECT ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id"]}', 'SELECT * FROM leakage.t ORDER BY id',
                                label => 'churned', epochs => 3, seed => 7))
-     = ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id"]}',
+     = ml_model_bytes(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id", "churned"]}',
                                'SELECT s, t.churned FROM (SELECT id, a, b, plan FROM leakage.t) s JOIN leakage.t USING (id) ORDER BY id',
                                epochs => 3, seed => 7)) AS same_model;
 SELECT ml_info(ml_train('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "ignore": ["id"]}', 'SELECT * FROM leakage.t', label => 'churned')) -> 'features' AS features;

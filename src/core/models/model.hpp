@@ -96,6 +96,10 @@ public:
     virtual uint64_t n_seen() const = 0;   // examples learned from
     // A column or key the spec leaves out of the features (e.g. the label column of a row).
     virtual bool ignores_feature(std::string_view name) const = 0;
+    // From now on the model leaves the feature `name` out, as if its spec listed it in "ignore"
+    // (the label column named by its column: scoring rows that still hold it neither reads it
+    // nor counts it as unknown). The spec, and so the identity, change when the name is new.
+    virtual void ignore_feature(std::string_view name) = 0;
 
     // Learning one example. A predict-only kind says so with can_learn() and throws.
     virtual bool can_learn() const { return true; }

@@ -64,6 +64,8 @@ void learn_labelled_row(FunctionCallInfo fcinfo, ModelCache& cache, Model& model
     const std::optional<Label> y = row_features_and_label(
         fcinfo, PG_GETARG_DATUM(row_arg), std::string_view(n, strnlen(n, NAMEDATALEN)), model, cache.observation);
     if (!y) return;
+    // The label's column is not a feature, now or when the model scores rows that hold it.
+    model.ignore_feature(std::string_view(n, strnlen(n, NAMEDATALEN)));
     model.learn(cache.observation, *y);
     if (leak) leak->observe(cache.observation, *y);
 }
@@ -501,6 +503,8 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         return Datum(0);
     }
 
+    // The label's column is not a feature, now or when the model scores rows that hold it.
+    if (label_named && labels.size() > 0) model.ignore_feature(label_name);
     pg_learn::core::run_epochs(
         labels.size(), epochs, shuffle, seed,
         [&](size_t i) {

@@ -125,6 +125,17 @@ uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool lea
 
 void LinearModel::check_label(double y) const { core::check_label(spec_.kind, y); }
 
+void LinearModel::ignore_feature(std::string_view name) {
+    if (spec_.ignores(name.data(), name.size())) return;
+    if (spec_.ignore.size() >= kMaxIgnoredNames) fail(ErrorKind::ProgramLimit, "option \"ignore\" lists too many names");
+    if (!is_valid_utf8(name) || name.find('\0') != std::string_view::npos)
+        fail(ErrorKind::InvalidText, "an ignored feature name must be UTF-8 text without NUL bytes");
+    spec_.ignore.emplace_back(name);
+    const std::string canon = spec_.canonical_text();
+    identity_ = hash64(canon.data(), canon.size(), 0x706c6561726e31ull);
+    dense_map_.clear();  // a position's name may be ignored now
+}
+
 Task LinearModel::task() const {
     switch (spec_.kind) {
         case ModelKind::LinearRegression: return Task::Regression;

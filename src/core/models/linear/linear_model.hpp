@@ -36,6 +36,7 @@ public:
     const char* kind() const override { return model_kind_name(spec_.kind); }
     Task task() const override;
     bool ignores_feature(std::string_view name) const override { return spec_.ignores(name.data(), name.size()); }
+    void ignore_feature(std::string_view name) override;
     void learn(const Observation& x, const Label& y) override;
     void learn_dense(const double* x, size_t n, const Label& y) override;
     const std::vector<std::string>& classes() const override;
