@@ -40,7 +40,11 @@ X = "'{\"a\": 1}'::jsonb"
 
 
 def spec_for(k):
-    return '{"model": "linear_regression", "intercept_init": %d}' % k
+    # 0.1.0's options (plain SGD, nothing scaled): learning a label near k leaves the score near
+    # k. (With a standardised label, a learner whose label came from the version before a
+    # deploy, ml_learn taking the latest committed version, would move the score to that label.)
+    return ('{"model": "linear_regression", "intercept_init": %d, "optimizer": "sgd", "scale": false, '
+            '"scale_target": false, "check_divergence": false}' % k)
 
 
 def register_constant_versions(conn, name, n):
