@@ -248,5 +248,37 @@ TEST(Merge, TheStartingModelsStatisticsCountOnce) {
     EXPECT_FALSE(json::parse(f.to_text()).contains("aggregation_base_state"));
 }
 
+// A hashed model keeps its base sparse: only the positions in use travel with a partial state.
+TEST(Merge, AHashedModelsBaseIsSmallAndCountsOnce) {
+    std::vector<std::pair<Observation, double>> data;
+    raw_stream(data, 300);
+    LinearModel start(current_spec_of(R"({"model":"linear_regression","hash_bits":20})"));
+    for (int i = 0; i < 100; i++) start.learn(data[i].first, data[i].second);
+    LinearModel a = start, b = start;
+    const size_t plain = encode(start).size();
+    a.begin_aggregation();
+    b.begin_aggregation();
+    const auto ab = encode(a);
+    EXPECT_LT(ab.size(), plain + 200) << "two used positions and the training state";
+    EXPECT_EQ(encode(LinearModel::decode(ab.data(), ab.size())), ab);
+    const std::string at = a.to_text();
+    EXPECT_EQ(encode(LinearModel::from_text(at.data(), at.size())), ab);
+    for (int i = 100; i < 200; i++) a.learn(data[i].first, data[i].second);
+    for (int i = 200; i < 300; i++) b.learn(data[i].first, data[i].second);
+    const auto bb = encode(b);
+    a.merge(LinearModel::decode(bb.data(), bb.size()));
+    a.end_aggregation();
+    const json fs = json::parse(a.to_text())["feature_stats"];
+    double total = 0;
+    for (const auto& c : fs["count"]) total += c.get<double>();
+    EXPECT_EQ(total, 600.0);  // two features, 300 examples each, once
+    EXPECT_EQ(a.training_state().y_count, 300.0);
+    // a corrupted position is refused
+    json j = json::parse(at);
+    j["aggregation_base_state"]["positions"][0] = 1u << 21;
+    const std::string t = j.dump();
+    expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_text(t.data(), t.size()); });
+}
+
 }  // namespace
 }  // namespace pg_learn::test

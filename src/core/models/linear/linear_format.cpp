@@ -154,7 +154,11 @@ struct LinearModelCodec {
     static void check_training(const LinearModel& m, const Bad& bad);
     static void check_training_state(const LinearModel& m, const LinearModel::TrainingState& t, const char* what,
                                      const Bad& bad);
-    static size_t base_length(const LinearModel& m) { return 8 + 24 * m.base_.cnt.size() + kTrainingLength; }
+    // c (u64), c positions (u32, padded to 8 bytes), the c counts, means and m2s, the training state.
+    static size_t base_length(const LinearModel& m) {
+        const size_t c = m.base_.at.size();
+        return 8 + pad8(4 * c) + 24 * c + kTrainingLength;
+    }
     static size_t section_count(const LinearModel& m, size_t nsec) {
         return 3 + (m.multi() ? 1 : 0) + nsec + (m.spec_.keeps_training_state() ? 1 : 0) + (m.base_.empty() ? 0 : 1);
     }
@@ -251,12 +255,15 @@ void LinearModelCodec::check_training(const LinearModel& m, const Bad& bad) {
     const auto& b = m.base_;
     if (b.empty()) return;
     if (m.agg_base_ == 0) bad("a model outside an aggregate has an aggregation base");
-    if (!b.cnt.empty() && (!m.spec_.keeps_feature_stats() || b.cnt.size() > m.cnt_.size()))
-        bad("aggregation base statistics do not match the model");
-    for (size_t i = 0; i < b.cnt.size(); i++) {
-        const double c = b.cnt[i];
-        if (!std::isfinite(c) || c < 0 || c != std::floor(c) || !std::isfinite(b.mean[i]) || !std::isfinite(b.m2[i]) ||
-            b.m2[i] < 0 || (c == 0 && (b.mean[i] != 0 || b.m2[i] != 0)))
+    const size_t c = b.at.size();
+    if (b.cnt.size() != c || b.mean.size() != c || b.m2.size() != c) bad("aggregation base arrays differ in length");
+    if (c && !m.spec_.keeps_feature_stats()) bad("aggregation base statistics do not match the model");
+    for (size_t i = 0; i < c; i++) {
+        if (b.at[i] >= m.cnt_.size() || (i > 0 && b.at[i] <= b.at[i - 1]))
+            bad("aggregation base positions are not increasing within the model");
+        const double n = b.cnt[i];
+        if (!std::isfinite(n) || n <= 0 || n != std::floor(n) || !std::isfinite(b.mean[i]) || !std::isfinite(b.m2[i]) ||
+            b.m2[i] < 0)
             bad("aggregation base statistics are out of range");
     }
     check_training_state(m, b.ts, "aggregation base", bad);
@@ -418,7 +425,10 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
     if (!m.base_.empty()) {
         const auto& b = m.base_;
         section(kBase, kDense, base_length(m));
-        w.put<uint64_t>(b.cnt.size());
+        const size_t c = b.at.size();
+        w.put<uint64_t>(c);
+        for (uint32_t at : b.at) w.put<uint32_t>(at);
+        if (c % 2) w.put<uint32_t>(0);
         for (const auto* v : {&b.cnt, &b.mean, &b.m2})
             if (!v->empty()) w.bytes(v->data(), 8 * v->size());
         for (double v : {b.ts.y_count, b.ts.y_mean, b.ts.y_m2, b.ts.loss_count, b.ts.loss_mean, b.ts.loss_recent})
@@ -592,8 +602,12 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         auto b_sec = section(kBase, "aggregation base", false);
         Reader br(b_sec.p, b_sec.len);
         const auto n = br.get<uint64_t>("aggregation base");
-        if (n > m.n_idx_ || b_sec.len != 8 + 24 * n + kTrainingLength) corrupt("aggregation base section has the wrong length");
+        if (n > m.n_idx_ || b_sec.len != 8 + pad8(4 * n) + 24 * n + kTrainingLength)
+            corrupt("aggregation base section has the wrong length");
         auto& b = m.base_;
+        b.at.resize(n);
+        for (size_t i = 0; i < n; i++) b.at[i] = br.get<uint32_t>("aggregation base");
+        if (n % 2 && br.get<uint32_t>("aggregation base") != 0) corrupt("padding of the aggregation base is not zero");
         for (auto* v : {&b.cnt, &b.mean, &b.m2}) {
             v->resize(n);
             for (size_t i = 0; i < n; i++) (*v)[i] = br.get<double>("aggregation base");
@@ -661,7 +675,7 @@ json LinearModelCodec::to_json(const LinearModel& m) {
     }
     if (!m.base_.empty()) {
         const auto& b = m.base_;
-        j["aggregation_base_state"] = {{"count", b.cnt}, {"mean", b.mean}, {"m2", b.m2},
+        j["aggregation_base_state"] = {{"positions", b.at}, {"count", b.cnt}, {"mean", b.mean}, {"m2", b.m2},
                                        {"training_state", {b.ts.y_count, b.ts.y_mean, b.ts.y_m2, b.ts.loss_count,
                                                            b.ts.loss_mean, b.ts.loss_recent}}};
     }
@@ -817,12 +831,17 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     }
     if (j.contains("aggregation_base_state")) {
         const json& bs = j["aggregation_base_state"];
-        obj(bs, "\"aggregation_base_state\"", {"count", "mean", "m2", "training_state"});
+        obj(bs, "\"aggregation_base_state\"", {"positions", "count", "mean", "m2", "training_state"});
         auto& b = m.base_;
+        const json& pos = bs["positions"];
+        if (!pos.is_array()) bad("aggregation base positions must be an array");
+        for (const auto& p : pos) {
+            if (!p.is_number_unsigned() || p.get<uint64_t>() > UINT32_MAX) bad("aggregation base positions must be whole numbers");
+            b.at.push_back(static_cast<uint32_t>(p.get<uint64_t>()));
+        }
         b.cnt = vec(bs["count"], "aggregation base");
         b.mean = vec(bs["mean"], "aggregation base");
         b.m2 = vec(bs["m2"], "aggregation base");
-        if (b.mean.size() != b.cnt.size() || b.m2.size() != b.cnt.size()) bad("aggregation base arrays differ in length");
         const std::vector<double> t = vec(bs["training_state"], "aggregation base");
         if (t.size() != 6) bad("aggregation base training state must have 6 numbers");
         b.ts = {t[0], t[1], t[2], t[3], t[4], t[5]};

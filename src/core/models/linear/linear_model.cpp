@@ -880,11 +880,14 @@ void LinearModel::begin_aggregation() {
     agg_base_ = n_seen_;
     base_ = AggregationBase{};
     if (n_seen_ == 0) return;
-    if (spec_.keeps_feature_stats() && std::any_of(cnt_.begin(), cnt_.end(), [](double c) { return c != 0; })) {
-        base_.cnt = cnt_;
-        base_.mean = mean_;
-        base_.m2 = m2_;
-    }
+    if (spec_.keeps_feature_stats())
+        for (size_t i = 0; i < cnt_.size(); i++)
+            if (cnt_[i] != 0) {
+                base_.at.push_back(static_cast<uint32_t>(i));
+                base_.cnt.push_back(cnt_[i]);
+                base_.mean.push_back(mean_[i]);
+                base_.m2.push_back(m2_[i]);
+            }
     base_.ts = ts_;
 }
 
@@ -994,10 +997,12 @@ void LinearModel::merge(const LinearModel& other) {
     const AggregationBase& ob = other.base_;
     if (spec_.keeps_feature_stats()) {
         // Chan et al.: exact pooled count, mean and sum of squared deviations.
+        size_t k = 0;  // the next base position (both walk positions upward)
         for (size_t j = 0; j < map.size(); j++) {
             size_t i = static_cast<size_t>(map[j]);
             double nb = other.cnt_[j], mb = other.mean_[j], m2b = other.m2_[j];
-            if (j < ob.cnt.size()) unpool(nb, mb, m2b, ob.cnt[j], ob.mean[j], ob.m2[j]);
+            while (k < ob.at.size() && ob.at[k] < j) k++;
+            if (k < ob.at.size() && ob.at[k] == j) unpool(nb, mb, m2b, ob.cnt[k], ob.mean[k], ob.m2[k]);
             if (nb == 0) continue;
             double na = cnt_[i], n = na + nb;
             double d = mb - mean_[i];

@@ -167,12 +167,14 @@ private:
     uint64_t updates_ = 0;
     uint64_t n_seen_ = 0;
     uint64_t agg_base_ = 0;
-    // The statistics at begin_aggregation() of a model that had learned with statistics
-    // (empty otherwise): feature statistics per feature index, and the training state.
+    // The statistics at begin_aggregation() of a model that had learned (empty otherwise): the
+    // feature statistics of the positions whose count was not zero (sparse: a hashed model's
+    // 2^hash_bits positions are mostly unused), and the training state.
     struct AggregationBase {
-        std::vector<double> cnt, mean, m2;
+        std::vector<uint32_t> at;         // positions, increasing
+        std::vector<double> cnt, mean, m2;  // at those positions
         TrainingState ts;
-        bool empty() const { return cnt.empty() && ts.y_count == 0 && ts.loss_count == 0; }
+        bool empty() const { return at.empty() && ts.y_count == 0 && ts.loss_count == 0; }
     };
     AggregationBase base_;
     uint32_t dense_dim_ = 0;
