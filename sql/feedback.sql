@@ -156,22 +156,23 @@ SELECT ml_learn_pending('fb_churn') AS other_model;
 SELECT ml_learn_pending('fb_price', 100) AS applied;
 SELECT ml_pending_labels() AS left;
 
--- A version that cannot learn a label (its weights would overflow) does not hold the others
--- back: ml_learn_pending() reports it and learns the rest, leaving its labels queued; naming
--- the model raises its error.
+-- A label that a version cannot learn (its weights would overflow: a poison label) does not hold
+-- that version or the others back: it moves to ml_rejected_labels with its error (a WARNING says
+-- so), the version and the other models learn the rest. Naming the model does the same.
 SELECT ml_register('fb_wild', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_wild', 1);
 CREATE TABLE wild (id int, a float8, y float8);
 SELECT ml_attach('wild', 'fb_wild', key => 'id', label => 'y');
-INSERT INTO wild VALUES (1, 1e200, 1e200);
+INSERT INTO wild VALUES (1, 1e200, 1e200), (2, 1, 2);
 INSERT INTO houses (id, a, sold) VALUES (20, 1, 1);
 SELECT ml_learn_pending() AS applied;
 SELECT ml_pending_labels('fb_wild') AS wild_queued, ml_pending_labels('fb_price') AS price_queued;
-SELECT ml_learn_pending('fb_wild');
-\echo :LAST_ERROR_SQLSTATE
 SELECT n_seen FROM ml_versions('fb_wild');
--- (the owner gives up on that label)
-DELETE FROM ml_label_queue WHERE model_name = 'fb_wild';
+SELECT r.key, r.learned_at IS NULL AS unlearned, j.sqlstate, j.message, j.label, j.features
+FROM ml_prediction_log r JOIN ml_rejected_labels j USING (prediction_id) WHERE r.model_name = 'fb_wild';
+INSERT INTO wild VALUES (3, -1e200, 1e200);
+SELECT ml_learn_pending('fb_wild') AS applied_by_name;
+SELECT count(*) AS rejected FROM ml_rejected_labels WHERE model_name = 'fb_wild';
 SELECT ml_detach('wild');
 SELECT ml_unregister('fb_wild', force => true) AS removed;
 
@@ -217,16 +218,16 @@ SELECT ml_model_bytes(ml_get('fb_churn', 1)) =
        (SELECT count(*) FROM ml_prediction_log WHERE table_name = 'visits'::regclass AND label IS NOT NULL
                                                 AND learned_at IS NULL) AS unlearned
 FROM expected_churn;
--- A label the version cannot learn (its weights would overflow) fails the commit: the whole
--- transaction rolls back, row and label with it.
+-- A label the version cannot learn (its weights would overflow) does not fail the commit: it moves
+-- to ml_rejected_labels (a WARNING says so) and the transaction commits, row and log with it.
 SELECT ml_register('fb_wild_sync', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "clip_gradient": 1e300}', '{"a": 1}'::jsonb, 1));
 SELECT ml_deploy('fb_wild_sync', 1);
 CREATE TABLE wild_sync (id int, a float8, y float8);
 SELECT ml_attach('wild_sync', 'fb_wild_sync', key => 'id', label => 'y', mode => 'sync');
 INSERT INTO wild_sync VALUES (1, 1e200, 1e200);
-\echo :LAST_ERROR_SQLSTATE
 SELECT (SELECT count(*) FROM wild_sync) AS rows, (SELECT n_seen FROM ml_versions('fb_wild_sync')) AS n_seen,
-       ml_pending_labels() AS queued;
+       ml_pending_labels() AS queued,
+       (SELECT count(*) FROM ml_rejected_labels WHERE model_name = 'fb_wild_sync') AS rejected;
 SELECT ml_detach('wild_sync');
 SELECT ml_unregister('fb_wild_sync', force => true) AS removed;
 -- A label the model cannot learn is refused, and the row keeps its NULL label.

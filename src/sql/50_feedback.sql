@@ -126,14 +126,37 @@ CREATE INDEX ml_label_queue_sync ON @extschema@.ml_label_queue (model_name, vers
 COMMENT ON TABLE @extschema@.ml_label_queue IS
     'pg_learn: labels waiting to be learned by ml_learn_pending, in prediction order';
 
+-- Issue 12, poison labels: labels a version refused to learn (its weights would diverge on one,
+-- or a statistic overflow), moved here from the queue with their error by ml_learn_pending and by
+-- sync mode's commit; the version learned the others. A copy of the prediction's logged features
+-- and label, so that a row outlives the log's retention. No foreign key: a rejected label never
+-- keeps a version registered or a log row from being pruned.
+CREATE TABLE @extschema@.ml_rejected_labels (
+    prediction_id bigint      PRIMARY KEY,
+    model_name    text        NOT NULL,
+    version       int         NOT NULL,
+    label         float8,
+    label_class   text,
+    labeled_at    timestamptz,
+    features      jsonb       NOT NULL,
+    rejected_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    sqlstate      text        NOT NULL,
+    message       text        NOT NULL,
+    detail        text
+);
+CREATE INDEX ml_rejected_labels_version ON @extschema@.ml_rejected_labels (model_name, version);
+COMMENT ON TABLE @extschema@.ml_rejected_labels IS
+    'pg_learn: labels a version refused to learn (poison labels), with their error; the version learned the others';
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_attachments', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_rollouts', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_prediction_log', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_label_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_rejected_labels', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id'), '');
 
 REVOKE ALL ON TABLE @extschema@.ml_attachments, @extschema@.ml_rollouts, @extschema@.ml_prediction_log,
-                    @extschema@.ml_label_queue FROM PUBLIC;
+                    @extschema@.ml_label_queue, @extschema@.ml_rejected_labels FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- The C side: the trigger function, the invalidation of the backends' attachment caches, the

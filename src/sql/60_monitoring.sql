@@ -656,24 +656,27 @@ CROSS JOIN LATERAL (VALUES
     (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
     (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
                            WHERE q.model_name = a.name AND q.version = a.version)::float8),
-    (5, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
+    -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
+    (5, 'rejected_labels', (SELECT count(*) FROM @extschema@.ml_rejected_labels r
+                            WHERE r.model_name = a.name AND r.version = a.version)::float8),
+    (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
                                       THEN extract(epoch FROM now() - m.updated_at)::float8 END),
-    (6, 'seconds_since_prediction',
+    (7, 'seconds_since_prediction',
         extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
                                     WHERE w.model_name = a.name AND w.version = a.version
                                       AND w.variant = a.alias AND w.predictions > 0
                                     ORDER BY w.bucket DESC LIMIT 1))::float8),
-    (7, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
+    (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
                                 ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
-    (8, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
-    (9, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
-    (10, 'seconds_since_refresh',
+    (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
+    (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
+    (11, 'seconds_since_refresh',
          extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
-    'Per deployed model: age, examples seen, pending labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
+    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
 
 -- Issue 11, monitoring traps: the history of ml_model_health's time-varying metrics, per bucket of
 -- the window statistics (time = the bucket's start), for every model, alias (the variant that

@@ -20,8 +20,6 @@ void _PG_init(void) { pg_learn::pg::define_feature_check_settings(); }
 
 namespace pg_learn::pg {
 
-namespace {
-
 int sqlstate_of(core::ErrorKind kind) {
     switch (kind) {
         case core::ErrorKind::InvalidText: return ERRCODE_INVALID_TEXT_REPRESENTATION;
@@ -34,6 +32,8 @@ int sqlstate_of(core::ErrorKind kind) {
     }
     return ERRCODE_INTERNAL_ERROR;
 }
+
+namespace {
 
 void copy(char* dst, size_t cap, const char* src) {
     std::snprintf(dst, cap, "%s", src ? src : "");

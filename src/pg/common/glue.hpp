@@ -41,6 +41,9 @@ struct PendingError {
     char hint[512];
 };
 
+// The SQLSTATE (an ERRCODE_ value) of a core error kind.
+int sqlstate_of(core::ErrorKind kind);
+
 void capture_current_exception(PendingError& pending) noexcept;
 [[noreturn]] void raise_pending(const PendingError& pending);
 

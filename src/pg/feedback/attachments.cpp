@@ -64,7 +64,7 @@ void free_plans() {
     SPIPlanPtr* all[] = {&g_plans.attachment, &g_plans.rollouts,    &g_plans.label_tables,
                          &g_plans.log,        &g_plans.find,        &g_plans.label_queue,
                          &g_plans.sync_versions, &g_plans.sync_take,
-                         &g_plans.pending,    &g_plans.take};
+                         &g_plans.pending,    &g_plans.take,       &g_plans.reject};
     for (SPIPlanPtr* p : all)
         if (*p) {
             SPI_freeplan(*p);

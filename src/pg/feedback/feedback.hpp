@@ -153,6 +153,7 @@ struct Plans {
     SPIPlanPtr sync_take = nullptr;
     SPIPlanPtr pending = nullptr;
     SPIPlanPtr take = nullptr;
+    SPIPlanPtr reject = nullptr;
 };
 extern Plans g_plans;
 

@@ -7,8 +7,10 @@ using pg_learn::core::fail;
 namespace pg_learn::pg::feedback {
 
 // The learners share one routine: lock the version (or take the lock the caller holds), delete its
-// queued labels, set learned_at on their log rows, learn them in prediction_id order from the
-// logged features, and store the model once.
+// queued labels, set learned_at on their log rows (one time per batch, taken under the version's
+// lock, so that learned_at then prediction_id is the order the version learned them in), learn
+// them in prediction_id order from the logged features, move a label the model refuses (a poison
+// label: it diverges on it) to ml_rejected_labels, and store the model once.
 
 namespace {
 
@@ -39,16 +41,83 @@ std::vector<Version> queued_versions(SPIPlanPtr& slot, const char* sql, int narg
     return versions;
 }
 
+// What a learner did with a version: the labels it took from the queue and those it learned (the
+// others were rejected).
+struct Taken {
+    uint64 taken = 0;
+    uint64 learned = 0;
+};
+
+// A poison label: its prediction and the error learning it raised.
+struct Rejected {
+    int64 prediction_id;
+    int sqlstate;
+    std::string message;
+    std::string detail;
+};
+
+// Moves rejected labels to ml_rejected_labels (with their error, the logged features and label)
+// and clears learned_at on their log rows: they were taken from the queue but not learned. One
+// WARNING per version and batch.
+void reject_labels(const Version& v, const std::vector<Rejected>& rejected, const char* who) {
+    spi_guard([&]() {
+        const int n = static_cast<int>(rejected.size());
+        Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+        Datum* codes = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+        Datum* messages = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+        Datum* details = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+        bool* detail_nulls = static_cast<bool*>(palloc(sizeof(bool) * n));
+        for (int k = 0; k < n; k++) {
+            const Rejected& r = rejected[k];
+            ids[k] = Int64GetDatum(r.prediction_id);
+            codes[k] = PointerGetDatum(cstring_to_text(unpack_sql_state(r.sqlstate)));
+            messages[k] = PointerGetDatum(cstring_to_text_with_len(r.message.data(), static_cast<int>(r.message.size())));
+            details[k] = PointerGetDatum(cstring_to_text_with_len(r.detail.data(), static_cast<int>(r.detail.size())));
+            detail_nulls[k] = r.detail.empty();
+        }
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        Oid types[4] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+        Datum args[4] = {
+            PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+            PointerGetDatum(construct_array(codes, n, TEXTOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(construct_array(messages, n, TEXTOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(construct_md_array(details, detail_nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT))};
+        SPIPlanPtr p = schema_plan(
+            g_plans.reject,
+            "WITH r AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+            " pg_catalog.unnest($4)) AS r(prediction_id, sqlstate, message, detail)),"
+            " u AS (UPDATE %s.ml_prediction_log l SET learned_at = NULL FROM r"
+            " WHERE l.prediction_id OPERATOR(pg_catalog.=) r.prediction_id"
+            " RETURNING l.prediction_id, l.model_name, l.version, l.label, l.label_class, l.labeled_at, l.features)"
+            " INSERT INTO %s.ml_rejected_labels (prediction_id, model_name, version, label, label_class, labeled_at,"
+            " features, sqlstate, message, detail)"
+            " SELECT u.prediction_id, u.model_name, u.version, u.label, u.label_class, u.labeled_at, u.features,"
+            " r.sqlstate, r.message, r.detail FROM u JOIN r ON r.prediction_id OPERATOR(pg_catalog.=) u.prediction_id",
+            4, types);
+        spi_run(p, args, nullptr, false, 0, SPI_OK_INSERT, "moving rejected labels to ml_rejected_labels");
+    });
+    const Rejected& first = rejected.front();
+    const std::string what = "model \"" + v.model + "\" version " + std::to_string(v.version);
+    const size_t n = rejected.size();
+    pg_guard([&]() {
+        ereport(WARNING,
+                (errmsg("%s: %s rejected %zu label%s: %s", who, what.c_str(), n, n == 1 ? "" : "s", first.message.c_str()),
+                 first.detail.empty() ? 0 : errdetail("%s", first.detail.c_str()),
+                 errhint("The rejected labels are in ml_rejected_labels with their errors; the version learned the others.")));
+    });
+}
+
 // Takes the queued labels of version v and learns them (SPI connected as the owner). locked: the
 // version as the caller locked it (sync mode), or nullptr to lock it here, skipping a version
 // another transaction is learning (ml_learn_pending, ml_learn, a committing sync labeller): it is
 // left for the next call, so learners never wait for each other and cannot deadlock. The labels
 // are those of the sync queue (limit < 0) or the oldest `limit` queued ones. Returns how many.
-uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit) {
+Taken learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit, const char* who) {
     LockedModel own;
     if (!locked) {
         own = registry_lock_version(nsp, v.model, v.version, true);
-        if (!own.locked) return 0;
+        if (!own.locked) return {};
         locked = &own;
     }
     const bool sync = limit < 0;
@@ -63,7 +132,7 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
                                "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.sync"
                                " AND q.model_name OPERATOR(pg_catalog.=) $1 AND q.version OPERATOR(pg_catalog.=) $2"
                                " RETURNING q.prediction_id, q.label, q.label_class),"
-                               " u AS (UPDATE %s.ml_prediction_log l SET learned_at = pg_catalog.clock_timestamp() FROM d"
+                               " u AS (UPDATE %s.ml_prediction_log l SET learned_at = (SELECT pg_catalog.clock_timestamp()) FROM d"
                                " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
                                " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
                                " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id",
@@ -74,7 +143,7 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
                                " WHERE q2.model_name OPERATOR(pg_catalog.=) $1 AND q2.version OPERATOR(pg_catalog.=) $2"
                                " ORDER BY q2.prediction_id LIMIT $3))"
                                " RETURNING q.prediction_id, q.label, q.label_class),"
-                               " u AS (UPDATE %s.ml_prediction_log l SET learned_at = pg_catalog.clock_timestamp() FROM d"
+                               " u AS (UPDATE %s.ml_prediction_log l SET learned_at = (SELECT pg_catalog.clock_timestamp()) FROM d"
                                " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
                                " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
                                " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id",
@@ -82,33 +151,60 @@ uint64 learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit
         rows = spi_run(p, args, nullptr, false, 0, SPI_OK_SELECT, "taking queued labels");
     });
     // (none: taken by a learner that committed before our lock)
-    if (rows == 0) return 0;
+    if (rows == 0) return {};
     core::Observation& obs = state().observation;
     core::LeakCheck leak;
     SPITupleTable* tt = SPI_tuptable;
-    for (uint64 i = 0; i < rows; i++) {
+    core::Model& model = *locked->model;
+    auto label_of = [&](uint64 i) {
         Datum d[4];
         bool dn[4];
         spi_row(tt, i, 4, d, dn);
         // The log's strings are text columns (a NaN feature is never logged): categories.
         jsonb_features(d[1], obs, /*borrow_names=*/false, /*specials_are_numbers=*/false);
-        if (dn[3]) {
-            const core::Label y = core::Label::of_number(DatumGetFloat8(d[2]));
-            locked->model->learn(obs, y);
+        return dn[3] ? core::Label::of_number(DatumGetFloat8(d[2])) : core::Label::of_text(text_of(d[3]));
+    };
+    // A label the model refuses (core::Error from learn: it diverges on it, a statistic would
+    // overflow) is a poison label: it goes to ml_rejected_labels with its error and the batch goes
+    // on without it, from the model as it was before that label. learn() may have changed the
+    // model before refusing, so the model is restored from the snapshot taken before the batch (or
+    // the last rejection) and the labels learned since are applied again: a batch without poison
+    // costs one copy of the model.
+    std::unique_ptr<core::Model> snapshot = model.clone();
+    uint64 snapshot_at = 0;
+    std::vector<Rejected> rejected;
+    std::vector<bool> skip;
+    for (uint64 i = 0; i < rows; i++) {
+        try {
+            const core::Label y = label_of(i);
+            model.learn(obs, y);
             leak.observe(obs, y);
-        } else {  // a class (multiclass)
-            const std::string cls = text_of(d[3]);
-            const core::Label y = core::Label::of_text(cls);
-            locked->model->learn(obs, y);
-            leak.observe(obs, y);
+        } catch (const core::Error& e) {
+            if (e.kind() == core::ErrorKind::Internal) throw;
+            Datum d[1];
+            bool dn[1];
+            spi_row(tt, i, 1, d, dn);
+            rejected.push_back({DatumGetInt64(d[0]), sqlstate_of(e.kind()), e.what(), e.detail()});
+            if (skip.empty()) skip.assign(rows, false);
+            skip[i] = true;
+            model.assign(*snapshot);
+            for (uint64 j = snapshot_at; j < i; j++) {
+                if (skip[j]) continue;
+                const core::Label y = label_of(j);  // (reads obs)
+                model.learn(obs, y);
+            }
+            snapshot = model.clone();
+            snapshot_at = i + 1;
         }
         if ((i & 255) == 255) pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
     }
+    const uint64 learned = rows - rejected.size();
+    if (!rejected.empty()) reject_labels(v, rejected, who);
     // A feature column that repeats the label (another name for it, or the labels table's value
     // copied into the attached table) over the labels learned now: a WARNING.
-    warn_label_leaks(leak, *locked->model, "ml_learn_pending");
-    registry_store(nsp, v.model, v.version, std::move(locked->model), rows);
-    return rows;
+    warn_label_leaks(leak, *locked->model, who);
+    if (learned > 0) registry_store(nsp, v.model, v.version, std::move(locked->model), learned);
+    return {rows, learned};
 }
 
 // Sync mode, at commit (the PRE_COMMIT / PRE_PREPARE transaction callback, once per transaction
@@ -141,7 +237,7 @@ void learn_sync(Oid nsp) {
             pg_fail(ERRCODE_UNDEFINED_OBJECT, "model \"" + v.model + "\" has no version " + std::to_string(v.version));
         locked.push_back(std::move(lm));
     }
-    for (size_t k = 0; k < versions.size(); k++) learn_version(nsp, versions[k], &locked[k], -1);
+    for (size_t k = 0; k < versions.size(); k++) learn_version(nsp, versions[k], &locked[k], -1, "sync labels at commit");
     spi.finish();
 }
 
@@ -227,19 +323,22 @@ int64 learn_pending(FunctionCallInfo fcinfo) {
                                                     " GROUP BY q.model_name, q.version",
                                                     1, types, args, nulls, true);
 
-    int64 applied = 0;
-    auto learn_one = [&](const Version& v) -> uint64 {
-        return learn_version(nsp, v, nullptr, static_cast<int32>(max_rows - applied));
+    int64 applied = 0, taken = 0;  // labels learned; taken from the queue (learned or rejected)
+    auto learn_one = [&](const Version& v) {
+        return learn_version(nsp, v, nullptr, static_cast<int32>(max_rows - taken), "ml_learn_pending");
     };
     for (const Version& v : versions) {
-        if (applied >= max_rows) break;
+        if (taken >= max_rows) break;
         if (one_model) {  // one model: its error is the caller's
-            applied += static_cast<int64>(learn_one(v));
+            const Taken t = learn_one(v);
+            applied += static_cast<int64>(t.learned);
+            taken += static_cast<int64>(t.taken);
             continue;
         }
         // Every model: each version in a subtransaction of its own, so that one that cannot
-        // learn (its weights diverge) is reported and skipped, its labels left queued, and the
-        // others still learn. Cancellation and transaction-level failures stop the call.
+        // learn for another reason than a poison label (those are rejected one by one) is reported
+        // and skipped, its labels left queued, and the others still learn. Cancellation and
+        // transaction-level failures stop the call.
         MemoryContext cxt = CurrentMemoryContext;
         ResourceOwner owner = CurrentResourceOwner;
         pg_guard([&]() {
@@ -248,13 +347,14 @@ int64 learn_pending(FunctionCallInfo fcinfo) {
         });
         std::string failure, failure_detail;
         try {
-            uint64 n = learn_one(v);
+            const Taken t = learn_one(v);
             pg_guard([&]() {
                 ReleaseCurrentSubTransaction();
                 MemoryContextSwitchTo(cxt);
                 CurrentResourceOwner = owner;
             });
-            applied += static_cast<int64>(n);
+            applied += static_cast<int64>(t.learned);
+            taken += static_cast<int64>(t.taken);
             continue;
         } catch (const PgError& e) {
             int code = e.edata() ? e.edata()->sqlerrcode : ERRCODE_INTERNAL_ERROR;

@@ -921,6 +921,31 @@ BEGIN
 END
 $$;
 
+-- Issue 12, poison labels: labels a version refused to learn (its weights would diverge on one,
+-- or a statistic overflow), moved here from the queue with their error by ml_learn_pending and by
+-- sync mode's commit; the version learned the others. A copy of the prediction's logged features
+-- and label, so that a row outlives the log's retention. No foreign key: a rejected label never
+-- keeps a version registered or a log row from being pruned.
+CREATE TABLE @extschema@.ml_rejected_labels (
+    prediction_id bigint      PRIMARY KEY,
+    model_name    text        NOT NULL,
+    version       int         NOT NULL,
+    label         float8,
+    label_class   text,
+    labeled_at    timestamptz,
+    features      jsonb       NOT NULL,
+    rejected_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    sqlstate      text        NOT NULL,
+    message       text        NOT NULL,
+    detail        text
+);
+CREATE INDEX ml_rejected_labels_version ON @extschema@.ml_rejected_labels (model_name, version);
+COMMENT ON TABLE @extschema@.ml_rejected_labels IS
+    'pg_learn: labels a version refused to learn (poison labels), with their error; the version learned the others';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_rejected_labels', '');
+REVOKE ALL ON TABLE @extschema@.ml_rejected_labels FROM PUBLIC;
+
 -- Part 60: ml_model_health's prediction rate over the time its buckets cover.
 CREATE OR REPLACE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
 SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
@@ -958,22 +983,27 @@ CROSS JOIN LATERAL (VALUES
     (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
     (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
                            WHERE q.model_name = a.name AND q.version = a.version)::float8),
-    (5, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
+    -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
+    (5, 'rejected_labels', (SELECT count(*) FROM @extschema@.ml_rejected_labels r
+                            WHERE r.model_name = a.name AND r.version = a.version)::float8),
+    (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
                                       THEN extract(epoch FROM now() - m.updated_at)::float8 END),
-    (6, 'seconds_since_prediction',
+    (7, 'seconds_since_prediction',
         extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
                                     WHERE w.model_name = a.name AND w.version = a.version
                                       AND w.variant = a.alias AND w.predictions > 0
                                     ORDER BY w.bucket DESC LIMIT 1))::float8),
-    (7, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
+    (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
                                 ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
-    (8, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
-    (9, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
-    (10, 'seconds_since_refresh',
+    (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
+    (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
+    (11, 'seconds_since_refresh',
          extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY a.name, a.alias, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_health IS
+    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
 
 -- Part 60: the history of ml_model_health.
 CREATE VIEW @extschema@.ml_model_health_history WITH (security_barrier) AS
