@@ -1,6 +1,10 @@
 // The attachments: loaded from ml_attachments and ml_rollouts, resolved against the tables, cached per backend.
 #include "pg/feedback/feedback.hpp"
 
+extern "C" {
+#include "catalog/namespace.h"
+}
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
@@ -115,6 +119,41 @@ bool jsonb_key_less(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+// ---- Citus ------------------------------------------------------------------------------------
+
+void refuse_citus_table(Oid rel) {
+    bool listed = false;
+    pg_guard([&]() {
+        // Not named in any SQL that must compile without Citus: looked up (to_regclass's way),
+        // then queried by OID-derived qualified name.
+        RangeVar* rv = makeRangeVar(nullptr, pstrdup("pg_dist_partition"), -1);
+        const Oid dist = RangeVarGetRelid(rv, NoLock, true);
+        if (!OidIsValid(dist)) return;
+        const AttrNumber att = get_attnum(dist, "logicalrelid");
+        if (att == InvalidAttrNumber || get_atttype(dist, att) != REGCLASSOID) return;  // not Citus's
+        const char* nsp = get_namespace_name(get_rel_namespace(dist));
+        const char* name = get_rel_name(dist);
+        if (!nsp || !name) return;
+        const char* sql = psprintf("SELECT 1 FROM %s WHERE logicalrelid OPERATOR(pg_catalog.=) $1 LIMIT 1",
+                                   quote_qualified_identifier(nsp, name));
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_learn: SPI_connect failed");
+        Oid types[1] = {REGCLASSOID};
+        Datum args[1] = {ObjectIdGetDatum(rel)};
+        const int rc = SPI_execute_with_args(sql, 1, types, args, nullptr, true, 1);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_learn: reading pg_dist_partition failed: %s", SPI_result_code_string(rc));
+        listed = SPI_processed > 0;
+        SPI_finish();
+    });
+    if (!listed) return;
+    std::string table;
+    pg_guard([&]() { table = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel))); });
+    pg_fail(ERRCODE_FEATURE_NOT_SUPPORTED, "cannot attach table " + table + ": it is distributed by Citus",
+            "It is listed in pg_dist_partition: its rows live in shards on the worker nodes, whose triggers would "
+            "find no attachment in the workers' pg_learn tables and would score, log and learn nothing.",
+            "Score its rows in queries with the model as a value, which Citus sends to the workers with the "
+            "query: ml_predict_one((SELECT ml_get('name')), to_jsonb(t)) (docs/citus.md).");
+}
 
 // ---- loading an attachment -------------------------------------------------------------------
 
