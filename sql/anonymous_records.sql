@@ -139,5 +139,6 @@ SELECT ml_profile(ROW(area, city)) FROM houses;
 SELECT array_agg(f.name ORDER BY f.name) AS profiled
 FROM (SELECT ml_profile(s) AS p FROM houses, LATERAL (SELECT houses.area, houses.city) s) a, ml_profile_features(a.p) f;
 
+SELECT ml_unregister('anon_named', force => true), ml_unregister('anon_class', force => true);
 \set VERBOSITY default
 DROP SCHEMA anonymous_records CASCADE;
