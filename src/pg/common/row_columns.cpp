@@ -10,7 +10,6 @@ extern "C" {
 }
 
 #include <cstdio>
-#include <string>
 
 namespace pg_learn::pg {
 

@@ -60,8 +60,8 @@ struct RowPlan {
 RowPlan* deform_row(Datum row, MemoryContext cxt, RowPlan** cached, bool* rebuilt);
 
 // Refuses an anonymous record (plan->anonymous) as features (42804), with the cause and the ways
-// to name the columns; `reader` names the function for the hint ("ml_profile" or nullptr for the
-// model readers). A model that already learned the names f1, f2, ... (from jsonb keys "f1", ...,
+// to name the columns; `reader` is "ml_profile" for a profile's message, nullptr for the model
+// readers'. A model that already learned the names f1, f2, ... (from jsonb keys "f1", ...,
 // or such a row read before) may read it: every field but column skip (-1: none) is a feature
 // the model knows or ignores (Model::check_features, the contract's view of the names learned).
 // A profile (model nullptr) has no names to compare with and always refuses it. Does nothing for

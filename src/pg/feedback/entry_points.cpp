@@ -59,7 +59,7 @@ PGL_FUNCTION(ml_feedback_on_drop) {
 PGL_FUNCTION(ml_feedback_write) {
     static const char* const names[] = {"ml_attach", "ml_detach", "ml_rollout", "ml_rollout_remove"};
     // ml_attach(tbl, ...) of a Citus table: refused first, with the caller's search path and rights.
-    if (!PG_ARGISNULL(0)) {
+    if (fcinfo->flinfo && !PG_ARGISNULL(0)) {
         bool attach = false;
         pg_guard([&]() {
             const char* p = get_func_name(fcinfo->flinfo->fn_oid);
