@@ -45,14 +45,51 @@ SELECT ml_detach('local_events');
 SELECT ml_detach('events');
 \echo :LAST_ERROR_SQLSTATE
 
+-- In a transaction, a listing made earlier in it counts (the statement's snapshot).
+BEGIN;
+DELETE FROM pg_dist_partition;
+SELECT ml_attach('events', 'dist_m', key => 'id', prediction => 'p');
+SELECT ml_detach('events');
+INSERT INTO pg_dist_partition (logicalrelid, partmethod) VALUES ('events', 'h');
+SELECT ml_attach('events', 'dist_m', key => 'id', prediction => 'p');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+
+-- The catalog is read with no SQL, and only when the caller may read it (Citus's, in pg_catalog,
+-- is readable by all): a caller who may not read the stand-in attaches its own table.
+CREATE ROLE regress_dist_owner;
+GRANT USAGE, CREATE ON SCHEMA attach_distributed TO regress_dist_owner;
+GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+                          ml_detach(regclass), ml_predict(text, record, text) TO regress_dist_owner;
+SET ROLE regress_dist_owner;
+CREATE TABLE owned_events (id int PRIMARY KEY, a float8, p float8);
+RESET ROLE;
+INSERT INTO pg_dist_partition (logicalrelid, partmethod) VALUES ('owned_events', 'h');
+SET ROLE regress_dist_owner;
+SELECT has_table_privilege('pg_dist_partition', 'SELECT') AS may_read;
+SELECT ml_attach('owned_events', 'dist_m', key => 'id', prediction => 'p');
+SELECT ml_detach('owned_events');
+RESET ROLE;
+GRANT SELECT ON pg_dist_partition TO regress_dist_owner;
+SET ROLE regress_dist_owner;
+SELECT ml_attach('owned_events', 'dist_m', key => 'id', prediction => 'p');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP TABLE owned_events;
+
 -- A pg_dist_partition off the search path is not Citus's (Citus keeps it in pg_catalog): not read.
 SET search_path = public;
 SELECT ml_attach('attach_distributed.events', 'dist_m', key => 'id', prediction => 'p');
 SELECT count(*) AS attachments FROM ml_attachments WHERE table_name = 'attach_distributed.events'::regclass;
 SELECT ml_detach('attach_distributed.events');
 SET search_path = attach_distributed, public;
--- Nor is a table of that name without Citus's logicalrelid regclass column.
-DROP TABLE pg_dist_partition;
+-- Nor is a view of that name, nor a table without Citus's logicalrelid regclass column.
+ALTER TABLE pg_dist_partition RENAME TO dist_listing;
+CREATE VIEW pg_dist_partition AS SELECT * FROM dist_listing;
+SELECT ml_attach('events', 'dist_m', key => 'id', prediction => 'p');
+SELECT count(*) AS attachments FROM ml_attachments WHERE table_name = 'events'::regclass;
+SELECT ml_detach('events');
+DROP VIEW pg_dist_partition;
 CREATE TABLE pg_dist_partition (logicalrelid text);
 INSERT INTO pg_dist_partition VALUES ('events');
 SELECT ml_attach('events', 'dist_m', key => 'id', prediction => 'p');
@@ -62,3 +99,5 @@ SELECT ml_detach('events');
 SELECT ml_unregister('dist_m', force => true);
 \set VERBOSITY default
 DROP SCHEMA attach_distributed CASCADE;
+DROP OWNED BY regress_dist_owner;
+DROP ROLE regress_dist_owner;
