@@ -58,7 +58,7 @@ SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_predict_one(ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1, 2]::float8[], 1), ARRAY[1, 'NaN']::float8[]);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW('NaN'::float8), 1);
+SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT r FROM (SELECT 'NaN'::float8 AS a) r), 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1e400}'::jsonb, 1);
 \echo :LAST_ERROR_SQLSTATE
@@ -78,13 +78,13 @@ SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": f
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1]::float8[], 'Infinity');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW(1), '-Infinity');
+SELECT ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT r FROM (SELECT 1 AS a) r), '-Infinity');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[1]::float8[], -1);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW(1), 0.5);
+SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', (SELECT r FROM (SELECT 1 AS a) r), 0.5);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', '{"a": 1}'::jsonb, 'NaN');
 \echo :LAST_ERROR_SQLSTATE

@@ -49,9 +49,9 @@ SELECT ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": fal
 FROM obs;
 -- The same through jsonb and row features, and the models did learn (20 examples each).
 SELECT ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('x', x), y8 ORDER BY i)) -> 'n_seen' AS jsonb_bigint,
-       ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW(x), yn ORDER BY i)) -> 'n_seen' AS row_numeric,
-       ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW(x), yb ORDER BY i)) -> 'n_seen' AS row_boolean
-FROM obs;
+       ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', r, yn ORDER BY i)) -> 'n_seen' AS row_numeric,
+       ml_info(ml_fit('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', r, yb ORDER BY i)) -> 'n_seen' AS row_boolean
+FROM obs, LATERAL (SELECT obs.x AS v) r;
 -- A regression takes every number type; its model equals the float8 one.
 SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[x], i::smallint ORDER BY i)
          = ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[x], i::float8 ORDER BY i) AS smallint_target,
@@ -88,9 +88,9 @@ SELECT ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale":
        ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[x], y8) = ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[x], yd) AS bigint_one,
        ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('x', x), yn)
          = ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', jsonb_build_object('x', x), yd) AS numeric_one,
-       ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW(x), yb) = ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ROW(x), yd) AS boolean_one,
+       ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', r, yb) = ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', r, yd) AS boolean_one,
        ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[x], yc) = ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}', ARRAY[x], yd) AS char_one
-FROM obs WHERE i = 3;
+FROM obs, LATERAL (SELECT obs.x AS v) r WHERE i = 3;
 
 -- user did: SELECT ml_learn('name', x, column) FROM t, for every type: each registered model
 -- learns the 20 rows, and ends equal to the model ml_fit learns from float8 labels.

@@ -91,7 +91,7 @@ SELECT ml_fit('{"model": "linear_regression", "optimizer": "sgd", "scale": false
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "missing": "error"}', '{"a": null}'::jsonb);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "missing": "error"}', ROW(1, NULL::int));
+SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "missing": "error"}', (SELECT r FROM (SELECT 1 AS a, NULL::int AS b) r));
 \echo :LAST_ERROR_SQLSTATE
 -- An absent key is not a NULL: no error.
 SELECT ml_predict_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "missing": "error"}', '{}'::jsonb) AS absent;

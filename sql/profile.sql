@@ -99,8 +99,8 @@ FROM pr, ml_profile_features(p) f WHERE f.name = 'f8';
 SELECT f.name, f.domain, f.domain = ARRAY(SELECT m::text FROM r WHERE m IS NOT NULL GROUP BY m
                                           ORDER BY count(*) DESC, m::text COLLATE "C") AS domain_by_sql
 FROM pr, ml_profile_features(p) f WHERE f.name = 'm';
--- An anonymous record names its columns f1, f2, ...; a subquery keeps the names.
-SELECT array_agg(f.name) FROM (SELECT ml_profile(ROW(i4, t)) AS p FROM r) a, ml_profile_features(a.p) f;
+-- A subquery keeps the names (an anonymous ROW(...), whose fields are f1, f2, ..., is refused:
+-- anonymous_records.sql).
 SELECT array_agg(f.name) FROM (SELECT ml_profile(s) AS p FROM (SELECT i4 AS age, t AS city FROM r) s) a,
                               ml_profile_features(a.p) f;
 -- A domain over a supported type is its base type.

@@ -350,6 +350,7 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, 
         plan = deform_row(row, fcinfo->flinfo->fn_mcxt, &cached, &rebuilt);
     });
     if (cache) cache->row_plan = cached;
+    if (plan->anonymous) refuse_anonymous_row(plan, &model);
     read_row_columns(plan, model, obs, /*skip=*/-1);
 }
 
@@ -377,7 +378,7 @@ void read_row_columns(const RowPlan* plan, const core::Model& model, core::Obser
                                 errmsg("column \"%s\" has type %s, which cannot be a feature",
                                        NameStr(c.name), format_type_be(c.type_id)),
                                 errhint("Features must be numeric, boolean, text or enum columns; "
-                                        "list the feature columns in a ROW(...), cast them, or name "
+                                        "select the feature columns in a subquery, cast them, or name "
                                         "the column in the spec's \"ignore\".")));
             });
         }
@@ -392,7 +393,7 @@ void read_row_columns(const RowPlan* plan, const core::Model& model, core::Obser
 }  // namespace
 
 std::optional<core::Label> row_features_and_label(FunctionCallInfo fcinfo, Datum row, std::string_view label_column,
-                                                  const core::Model& model, core::Observation& obs) {
+                                                  const core::Model& model, core::Observation& obs, bool names_given) {
     obs.clear();
     ModelCache& cache = ModelCache::of(fcinfo);
     RowPlan* cached = static_cast<RowPlan*>(cache.row_plan);
@@ -400,6 +401,13 @@ std::optional<core::Label> row_features_and_label(FunctionCallInfo fcinfo, Datum
     bool rebuilt = false;
     pg_guard([&]() { plan = deform_row(row, fcinfo->flinfo->fn_mcxt, &cached, &rebuilt); });
     cache.row_plan = cached;
+    if (plan->anonymous && !names_given) {
+        // Before the label's column is looked up: ROW(a, b, y) has no column "y" either.
+        int skip = -1;
+        for (int i = 0; i < plan->natts; i++)
+            if (column_name(plan->columns[i]) == label_column) skip = i;
+        refuse_anonymous_row(plan, &model, skip);
+    }
     // The label's column, looked up again only when the row type or the name changes.
     if (rebuilt || cache.label_column < 0 || cache.label_column_name != label_column) {
         cache.label_column = -1;

@@ -30,8 +30,12 @@ void row_features(FunctionCallInfo fcinfo, Datum row, const core::Model& model, 
 // The same for a row that holds its label: the column named label_column is the label, never a
 // feature (BigQuery ML's input_label_cols). Returns the label, or nullopt when it is NULL (obs is
 // then left empty). No such column is an error (42703), as is one of a type no label has (42804).
+// An anonymous record (ROW(...), row_columns.hpp) is refused by both readers (42804) unless the
+// model knows its names; names_given: the row's names are a query's own column names (ml_train's
+// rows), never anonymous whatever they are.
 std::optional<core::Label> row_features_and_label(FunctionCallInfo fcinfo, Datum row, std::string_view label_column,
-                                                  const core::Model& model, core::Observation& obs);
+                                                  const core::Model& model, core::Observation& obs,
+                                                  bool names_given = false);
 
 // Label leakage: a WARNING for each feature the check found equal to the label on every training
 // row (unless the model ignores it), with a hint for the function that trained: "ml_fit",

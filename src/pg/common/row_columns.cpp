@@ -9,6 +9,8 @@ extern "C" {
 #include "utils/typcache.h"
 }
 
+#include <cstdio>
+
 namespace pg_learn::pg {
 
 ColumnKind column_kind(Oid type, Oid& output_fn) {
@@ -57,6 +59,12 @@ RowPlan* build_row_plan(MemoryContext cxt, Oid type_id, int32 typmod) {
         c.type_id = att->atttypid;
         c.kind = att->attisdropped ? ColumnKind::Skip : column_kind(att->atttypid, c.output_fn);
     }
+    plan->anonymous = type_id == RECORDOID && plan->natts > 0;
+    for (int i = 0; i < plan->natts && plan->anonymous; i++) {
+        char expected[16];
+        snprintf(expected, sizeof expected, "f%d", i + 1);
+        plan->anonymous = plan->columns[i].kind != ColumnKind::Skip && strcmp(NameStr(plan->columns[i].name), expected) == 0;
+    }
     ReleaseTupleDesc(tupdesc);
     return plan;
 }
@@ -81,6 +89,43 @@ RowPlan* deform_row(Datum row, MemoryContext cxt, RowPlan** cached, bool* rebuil
     tuple.t_data = td;
     heap_deform_tuple(&tuple, plan->desc, plan->values, plan->nulls);
     return plan;
+}
+
+void refuse_anonymous_row(const RowPlan* plan, const core::Model* model, int skip, const char* reader) {
+    if (!plan->anonymous) return;
+    if (model) {
+        // The fields' names as numeric features: a name the model learned (with either type) or
+        // ignores is no unknown feature; one it never learned is. A hashed model past the names
+        // it remembers cannot say (names_known false): refused, as a model that learned none.
+        static core::Observation names;
+        static core::FeatureCheck check;
+        names.clear();
+        for (int i = 0; i < plan->natts; i++)
+            if (i != skip) names.add_numeric(column_name(plan->columns[i]), 0.0);
+        model->check_features(names, check);
+        if (check.checked && check.names_known && check.unknown_features == 0) return;
+    }
+    const int n = plan->natts;
+    const bool profile = reader != nullptr;
+    pg_guard([&]() {
+        const char* fields = n == 1 ? "Its field is named f1" : n == 2 ? "Its fields are named f1 and f2"
+                                                                         : psprintf("Its fields are named f1, ..., f%d", n);
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("an anonymous record cannot be %s", profile ? "profiled as features" : "read as features"),
+                 profile ? errdetail("%s by PostgreSQL, as for every ROW(...) (and every row Citus sends its workers from "
+                                     "a subquery), not after the columns its values came from: the profile would "
+                                     "describe features no model of named columns knows.",
+                                     fields)
+                         : errdetail("%s by PostgreSQL, as for every ROW(...) (and every row Citus sends its workers from "
+                                     "a subquery), not after the columns its values came from: a model trained on named "
+                                     "columns would score it with its intercept alone, and an \"ignore\" list such as "
+                                     "[\"y\"] would match nothing.",
+                                     fields),
+                 errhint("Name the columns: pass a subquery's row (s of FROM (SELECT a, b FROM t) s), a composite "
+                         "type (ROW(a, b)::my_type), to_jsonb(s) or a float8[] array. A subquery whose columns "
+                         "are really named f1, f2, ... looks the same: rename them.")));
+    });
 }
 
 }  // namespace pg_learn::pg

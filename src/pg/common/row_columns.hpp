@@ -43,12 +43,30 @@ struct RowPlan {
     ColumnPlan* columns;
     Datum* values;
     bool* nulls;
+    // An anonymous record: its type is RECORD and its fields are named f1, f2, ... fn in order,
+    // as PostgreSQL names the fields of a ROW(...) constructor (and as Citus ships a subquery's
+    // rows to its workers). Such names say nothing of the columns the values came from, so the
+    // readers refuse them as features (row_features; docs/citus.md). A whole-row reference to a
+    // table or a subquery, and a named composite type, keep their column names: their type may
+    // be RECORD too, but their names are not f1..fn, unless the columns really are named so,
+    // which the descriptor cannot tell apart (an aggregate's arguments have no expression to
+    // look at either).
+    bool anonymous;
 };
 
 // Plain C code, to be run under pg_guard (may ereport; holds no C++ objects). *cached is the
 // plan of the previous call (or NULL); it is rebuilt in cxt when the row's type differs, and
 // *rebuilt says so. The row is deformed into the plan's values and nulls.
 RowPlan* deform_row(Datum row, MemoryContext cxt, RowPlan** cached, bool* rebuilt);
+
+// Refuses an anonymous record (plan->anonymous) as features (42804), with the cause and the ways
+// to name the columns; `reader` is "ml_profile" for a profile's message, nullptr for the model
+// readers'. A model that already learned the names f1, f2, ... (from jsonb keys "f1", ...,
+// or such a row read before) may read it: every field but column skip (-1: none) is a feature
+// the model knows or ignores (Model::check_features, the contract's view of the names learned).
+// A profile (model nullptr) has no names to compare with and always refuses it. Does nothing for
+// a row that is not anonymous.
+void refuse_anonymous_row(const RowPlan* plan, const core::Model* model, int skip = -1, const char* reader = nullptr);
 
 inline std::string_view column_name(const ColumnPlan& c) {
     return std::string_view(NameStr(c.name), strnlen(NameStr(c.name), NAMEDATALEN));

@@ -1,6 +1,16 @@
 // The attachments: loaded from ml_attachments and ml_rollouts, resolved against the tables, cached per backend.
 #include "pg/feedback/feedback.hpp"
 
+extern "C" {
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_namespace.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+}
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
@@ -115,6 +125,46 @@ bool jsonb_key_less(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+// ---- Citus ------------------------------------------------------------------------------------
+
+void refuse_citus_table(Oid rel) {
+    bool listed = false;
+    pg_guard([&]() {
+        // Found as to_regclass('pg_dist_partition') finds it: no SQL of the extension names it,
+        // which must install and run without Citus.
+        RangeVar* rv = makeRangeVar(nullptr, pstrdup("pg_dist_partition"), -1);
+        const Oid dist = RangeVarGetRelid(rv, AccessShareLock, true);
+        if (!OidIsValid(dist) || get_rel_relkind(dist) != RELKIND_RELATION) return;
+        const AttrNumber att = get_attnum(dist, "logicalrelid");
+        if (att == InvalidAttrNumber || get_atttype(dist, att) != REGCLASSOID) return;  // not Citus's
+        // Citus's is in pg_catalog, readable by all; another is read only if the caller may.
+        if (get_rel_namespace(dist) != PG_CATALOG_NAMESPACE &&
+            pg_class_aclcheck(dist, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+            return;
+        // Read without SQL (no planner, executor, rules or policies), as Citus reads its own
+        // metadata: whatever the caller's search path found, no code of anyone's runs here.
+        Relation r = table_open(dist, NoLock);
+        if (r->rd_rel->relam == HEAP_TABLE_AM_OID) {
+            ScanKeyData key;
+            ScanKeyInit(&key, att, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(rel));
+            // The statement's snapshot: a row the transaction added before this call counts.
+            Snapshot snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr;
+            SysScanDesc scan = systable_beginscan(r, InvalidOid, false, snapshot, 1, &key);
+            listed = HeapTupleIsValid(systable_getnext(scan));
+            systable_endscan(scan);
+        }
+        table_close(r, NoLock);
+    });
+    if (!listed) return;
+    std::string table;
+    pg_guard([&]() { table = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel))); });
+    pg_fail(ERRCODE_FEATURE_NOT_SUPPORTED, "cannot attach table " + table + ": it is distributed by Citus",
+            "It is listed in pg_dist_partition: its rows live in shards on the worker nodes, whose triggers would "
+            "find no attachment in the workers' pg_learn tables and would score, log and learn nothing.",
+            "Score its rows in queries with the model as a value, which Citus sends to the workers with the "
+            "query: ml_predict_one((SELECT ml_get('name')), to_jsonb(t)) (docs/citus.md).");
+}
 
 // ---- loading an attachment -------------------------------------------------------------------
 

@@ -58,5 +58,14 @@ PGL_FUNCTION(ml_feedback_on_drop) {
 // with the same arguments plus the caller's role name, as the owner of the extension's tables.
 PGL_FUNCTION(ml_feedback_write) {
     static const char* const names[] = {"ml_attach", "ml_detach", "ml_rollout", "ml_rollout_remove"};
+    // ml_attach(tbl, ...) of a Citus table: refused first, with the caller's search path and rights.
+    if (fcinfo->flinfo && !PG_ARGISNULL(0)) {
+        bool attach = false;
+        pg_guard([&]() {
+            const char* p = get_func_name(fcinfo->flinfo->fn_oid);
+            attach = p && strcmp(p, "ml_attach") == 0;
+        });
+        if (attach) refuse_citus_table(PG_GETARG_OID(0));
+    }
     return run_private_function(fcinfo, names, 4, "ml_feedback_write", "ml_models", "registry", check_schema);
 }

@@ -188,6 +188,12 @@ void resolve_table(Attachment& a, Relation rel);
 void resolve_label_table(Attachment& a, Relation rel);
 // The attachment of table rel from the cache, or loaded (SPI connected as the owner); nullptr when none.
 AttachmentPtr attachment(LazySpi& spi, Oid rel);
+// ml_attach of a table Citus distributes (listed in pg_dist_partition) is refused (0A000): its rows
+// live in shards on the workers, whose triggers would find no attachment and score nothing. The
+// catalog is found by the caller's search path (pg_catalog, where Citus keeps it, comes first; a
+// table elsewhere counts if the caller may read it) and read without SQL, so that no code runs;
+// without it (no Citus), one failed name lookup and nothing else.
+void refuse_citus_table(Oid rel);
 // The tables a labels table labels (SPI connected as the owner).
 std::vector<Oid> labelled_by(LazySpi& spi, Oid label_rel);
 

@@ -451,7 +451,8 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
                 Datum row = 0;
                 pg_guard([&]() { row = heap_copy_tuple_as_datum(tt->vals[r], row_desc); });
                 named.emplace_back();
-                const std::optional<Label> y = row_features_and_label(fcinfo, row, label_name, model, named.back());
+                const std::optional<Label> y =
+                    row_features_and_label(fcinfo, row, label_name, model, named.back(), /*names_given=*/true);
                 if (!y) {
                     named.pop_back();  // as ml_fit: a row without its label teaches nothing
                     continue;

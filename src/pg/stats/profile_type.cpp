@@ -117,6 +117,8 @@ void add_record_row(FunctionCallInfo fcinfo, Profile& p, Datum row) {
                                     "cast the column, or pass to_jsonb(t) - 'column'.")));
         }
     });
+    // ROW(a, b) would profile features f1 and f2, which no model of named columns knows.
+    if (plan->anonymous) refuse_anonymous_row(plan, nullptr, -1, "ml_profile");
     struct Sink {
         Profile& p;
         std::string_view name;
