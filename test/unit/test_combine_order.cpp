@@ -180,6 +180,43 @@ TEST(CombineOrder, HashedModelsAndDenseArrays) {
     expect_model_order_independent(dense_parts);
 }
 
+// A combined state that meets another combined state in memory (partitionwise aggregation under
+// a Finalize Aggregate) takes over its parts, not their merge: every grouping of the same
+// partial models gives the bits of one collection. Duplicates count as often as they arrive.
+TEST(CombineOrder, NestedCollectionsAndDuplicates) {
+    const LinearModel start = model_of(R"({"model":"linear_regression","optimizer":"adagrad"})");
+    auto partials = partials_of(start, 4, [&](LinearModel& m, size_t k) {
+        for (int i = 0; i < 5 + int(k); i++) m.learn(num({{"x", i * 0.5 + double(k)}, {k % 2 ? "p" : "q", 1.0}}), double(i));
+    });
+    std::vector<Bytes> parts;
+    for (const LinearModel& m : partials) parts.push_back(bytes_of(m));
+    PartialStates all;
+    for (const Bytes& b : parts) all.add(b);
+    const Bytes want = bytes_of(*core::merge_partial_models(all));
+    each_permutation(parts.size(), [&](const std::vector<size_t>& o) {
+        PartialStates left, right;  // (o0 + o1) + (o2 + o3), each side collected on its own
+        left.add(parts[o[0]]);
+        left.add(parts[o[1]]);
+        right.add(parts[o[2]]);
+        right.add(parts[o[3]]);
+        left.add_all(right);
+        EXPECT_EQ(bytes_of(*core::merge_partial_models(left)), want);
+    });
+    // The same partial twice is two partials (two workers that read the same rows in the same
+    // order): it weighs twice, and the order of the copies does not matter either.
+    PartialStates twice, twice_other_order;
+    twice.add(parts[0]);
+    twice.add(parts[0]);
+    twice.add(parts[1]);
+    twice_other_order.add(parts[1]);
+    twice_other_order.add(parts[0]);
+    twice_other_order.add(parts[0]);
+    const Bytes t = bytes_of(*core::merge_partial_models(twice));
+    EXPECT_EQ(bytes_of(*core::merge_partial_models(twice_other_order)), t);
+    EXPECT_NE(t, want);
+    EXPECT_EQ(core::decode_model(t.data(), t.size())->n_seen(), partials[0].n_seen() * 2 + partials[1].n_seen());
+}
+
 TEST(CombineOrder, ModelsOfDifferentSpecsAreRefusedInAnyOrder) {
     const LinearModel a = model_of(R"({"model":"linear_regression"})");
     const LinearModel b = model_of(R"({"model":"linear_regression","l2":0.5})");
