@@ -3,6 +3,7 @@
 
 #include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
+#include "core/common/partial_states.hpp"
 #include "core/common/text.hpp"
 #include "core/models/families.hpp"
 
@@ -68,6 +69,14 @@ std::unique_ptr<Model> decode_model(const uint8_t* data, size_t size) {
     const ModelFamily* f = family_by_code(h.kind);
     if (!f) fail(ErrorKind::InvalidBinary, "invalid binary ml_model: unknown model kind " + std::to_string(h.kind));
     return f->decode(data, size);
+}
+
+std::unique_ptr<Model> merge_partial_models(PartialStates& parts) {
+    if (parts.empty()) fail(ErrorKind::Internal, "no partial model to merge");
+    const std::vector<PartialStates::Bytes>& s = parts.sorted();
+    std::unique_ptr<Model> acc = decode_model(s[0].data(), s[0].size());
+    for (size_t i = 1; i < s.size(); i++) acc->merge(*decode_model(s[i].data(), s[i].size()));
+    return acc;
 }
 
 namespace {

@@ -15,6 +15,8 @@
 
 namespace pg_learn::core {
 
+class PartialStates;
+
 // What a model predicts, and so which labels it learns from and which metrics describe it.
 enum class Task : uint8_t { Regression = 1, Binary = 2, Multiclass = 3, Clustering = 4, Anomaly = 5 };
 
@@ -169,6 +171,10 @@ std::string known_kinds();
 
 // A model from its binary form: the header names the family, which decodes and validates.
 std::unique_ptr<Model> decode_model(const uint8_t* data, size_t size);
+// The partial models a combine phase collected (their binary forms), merged in canonical order
+// (core/common/partial_states.hpp): a function of the multiset of parts, not of their arrival
+// order. At least one part; parts of different specs are refused as merge() refuses them.
+std::unique_ptr<Model> merge_partial_models(PartialStates& parts);
 // A model from text: a spec ({"model": "..."}, a fresh model) or a whole model's JSON form.
 std::unique_ptr<Model> model_from_text(const char* text, size_t len);
 std::unique_ptr<Model> model_from_json(const nlohmann::json& j);

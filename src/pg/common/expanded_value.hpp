@@ -8,6 +8,8 @@ extern "C" {
 #include "utils/expandeddatum.h"
 }
 
+#include "core/common/partial_states.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -43,6 +45,10 @@ struct ExpandedValue {
     ExpandedObjectHeader hdr;  // first: PostgreSQL sees the object through it
     T* value;                  // owned; deleted when the object's context is reset or deleted
     MemoryContextCallback destroy;
+    // A combine's collected partial states (combine_partial_states below), or nullptr. When it
+    // holds parts, they are the value (value is stale): resolve() merges them in canonical order.
+    core::PartialStates* parts;
+    void (*merge_parts)(ExpandedValue*);  // set with parts (only mergeable T's instantiate it)
 
     // A new read/write expanded object owning v, in a new child context of parent (for an
     // aggregate state: the aggregate context, as nodeAgg requires to keep it in place).
@@ -68,13 +74,27 @@ struct ExpandedValue {
         return ev;
     }
 
-    // The expanded object of this T behind d (read/write or read-only), or nullptr.
+    // The expanded object of this T behind d (read/write or read-only), or nullptr; its value
+    // is current (collected partial states merged, see resolve()).
     static ExpandedValue* of(Datum d) {
+        ExpandedValue* ev = of_unresolved(d);
+        if (ev) ev->resolve();
+        return ev;
+    }
+    // The same without merging collected parts (for the combine that collects them).
+    static ExpandedValue* of_unresolved(Datum d) {
         auto* p = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
         if (!VARATT_IS_EXTERNAL_EXPANDED(p)) return nullptr;
         ExpandedObjectHeader* eoh = expanded_header(d);
         if (eoh->eoh_methods != &methods) return nullptr;
         return reinterpret_cast<ExpandedValue*>(eoh);
+    }
+
+    bool has_parts() const { return parts && !parts->empty(); }
+    // value becomes the merge of the collected parts in canonical order (the same value, now
+    // computed), and the parts are dropped.
+    void resolve() {
+        if (has_parts()) merge_parts(this);
     }
 
     Datum rw_datum() { return EOHPGetRWDatum(&hdr); }
@@ -84,13 +104,17 @@ private:
     static Size flat_size(ExpandedObjectHeader* eoh) {
         // Called by PostgreSQL's C code: errors must leave as ereport, never as exceptions.
         return boundary([eoh]() -> Size {
-            return VARHDRSZ + reinterpret_cast<ExpandedValue*>(eoh)->value->encoded_size();
+            auto* ev = reinterpret_cast<ExpandedValue*>(eoh);
+            ev->resolve();  // a combined state travels on as the merge of its parts
+            return VARHDRSZ + ev->value->encoded_size();
         });
     }
 
     static void flatten(ExpandedObjectHeader* eoh, void* result, Size allocated_size) {
         boundary([=]() {
-            const T& v = *reinterpret_cast<ExpandedValue*>(eoh)->value;
+            auto* ev = reinterpret_cast<ExpandedValue*>(eoh);
+            ev->resolve();
+            const T& v = *ev->value;
             size_t n = v.encoded_size();
             if (n + VARHDRSZ != allocated_size) core::fail(core::ErrorKind::Internal, "flatten size mismatch");
             v.encode(reinterpret_cast<uint8_t*>(VARDATA(result)), n);
@@ -103,6 +127,8 @@ private:
         auto* ev = static_cast<ExpandedValue*>(arg);
         delete ev->value;
         ev->value = nullptr;
+        delete ev->parts;
+        ev->parts = nullptr;
     }
 
 public:
@@ -168,6 +194,41 @@ ExpandedValue<T>* aggregate_state(FunctionCallInfo fcinfo, int argno, MemoryCont
         return ExpandedValue<T>::make(T(*ev->value), aggcxt, context_name);
     }
     return ExpandedValue<T>::make(decode_datum<T>(d), aggcxt, context_name);
+}
+
+// The combine function of an aggregate whose state T merges with rounding (ml_stats,
+// ml_profile): instead of merging the partial states in the order they arrive, which varies
+// between runs, the state collects them intact (their binary forms) and merges them in canonical
+// order when it is read (the final function) or travels on (flattened): the result is a function
+// of the multiset of partial states (core/common/partial_states.hpp). Returns the state.
+template <typename T>
+Datum combine_partial_states(FunctionCallInfo fcinfo, MemoryContext aggcxt, const char* context_name) {
+    // (Arguments not NULL; the caller handles NULLs.)
+    Datum d0 = PG_GETARG_DATUM(0);
+    ExpandedValue<T>* ev = ExpandedValue<T>::of_unresolved(d0);
+    if (!ev || !VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d0)))
+        ev = aggregate_state<T>(fcinfo, 0, aggcxt, context_name);  // ours to change
+    if (!ev->parts) {
+        ev->parts = new core::PartialStates();
+        ev->merge_parts = [](ExpandedValue<T>* e) {
+            *e->value = e->parts->template merged<T>();
+            e->parts->clear();
+        };
+    }
+    if (ev->parts->empty()) ev->parts->add_value(*ev->value);
+    Datum d1 = PG_GETARG_DATUM(1);
+    if (ExpandedValue<T>* other = ExpandedValue<T>::of_unresolved(d1)) {
+        if (other->has_parts()) ev->parts->add_all(*other->parts);  // its parts, not their merge
+        else ev->parts->add_value(*other->value);
+    } else {
+        auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d1));
+        struct varlena* flat = nullptr;
+        pg_guard([&]() { flat = pg_detoast_datum(raw); });
+        // Validated when merged (T::decode checks every byte), like any flat input.
+        ev->parts->add(reinterpret_cast<const uint8_t*>(VARDATA_ANY(flat)), VARSIZE_ANY_EXHDR(flat));
+        if (flat != raw) pfree(flat);
+    }
+    return ev->rw_datum();
 }
 
 }  // namespace pg_learn::pg

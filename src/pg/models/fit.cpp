@@ -265,9 +265,28 @@ PGL_FUNCTION(ml_fit_combine) {
         return PG_GETARG_DATUM(0);
     }
     if (PG_ARGISNULL(0)) return EOHPGetRWDatum(&state_model(fcinfo, 1, aggcxt)->hdr);
-    ExpandedModel* em = state_model(fcinfo, 0, aggcxt);
-    ExpandedModel* other = expanded_model_of(PG_GETARG_DATUM(1));
-    em->model->merge(other ? *other->model : ModelCache::of(fcinfo).get(fcinfo, 1));
+    // The partial models are collected intact and merged in canonical order when the state is
+    // read or travels on (resolve_expanded_model): their arrival order, which varies between
+    // runs, does not change a bit of the result (docs/algorithms.md, "Reproducible combines").
+    Datum d0 = PG_GETARG_DATUM(0);
+    ExpandedModel* em = expanded_model_of_unresolved(d0);
+    if (!em || !VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d0))) em = state_model(fcinfo, 0, aggcxt);
+    if (!em->parts) em->parts = new pg_learn::core::PartialStates();
+    if (em->parts->empty()) em->parts->add_value(*em->model);
+    Datum d1 = PG_GETARG_DATUM(1);
+    ExpandedModel* other = expanded_model_of_unresolved(d1);
+    if (other && other->parts && !other->parts->empty()) {
+        em->parts->add_all(*other->parts);  // its parts, not their merge
+    } else if (other) {
+        em->parts->add_value(*other->model);
+    } else {
+        auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d1));
+        struct varlena* flat = nullptr;
+        pg_guard([&]() { flat = pg_detoast_datum(raw); });
+        // Validated when merged (decode_model checks every byte), as any flat model.
+        em->parts->add(reinterpret_cast<const uint8_t*>(VARDATA_ANY(flat)), VARSIZE_ANY_EXHDR(flat));
+        if (flat != raw) pfree(flat);
+    }
     combine_leak_checks(em, other);
     return EOHPGetRWDatum(&em->hdr);
 }

@@ -9,6 +9,7 @@ extern "C" {
 
 #include <cstring>
 
+#include "core/common/partial_states.hpp"
 #include "core/features/leak_check.hpp"
 #include "core/models/model.hpp"
 
@@ -33,12 +34,22 @@ struct ExpandedModel {
     uint8_t start_header[kModelHeaderBytes];
     uint8_t start_toast[sizeof(varatt_external)];
     const ExpandedModel* start_expanded;  // or the expanded object it was
+    // ml_fit_combine's collected partial models (their binary forms), or nullptr. When it holds
+    // parts, they are the value (model is stale): resolve_expanded_model merges them in
+    // canonical order, so the result does not depend on the order the partials arrived in.
+    core::PartialStates* parts;
 };
 
 // A read/write expanded ml_model in a new child context of parent.
 ExpandedModel* make_expanded_model(std::unique_ptr<core::Model> model, MemoryContext parent);
-// The expanded ml_model behind d, or nullptr when d is not one of ours.
+// The expanded ml_model behind d, or nullptr when d is not one of ours; its model is current
+// (collected partial models merged).
 ExpandedModel* expanded_model_of(Datum d);
+// The same without merging collected partial models (for the combine that collects them).
+ExpandedModel* expanded_model_of_unresolved(Datum d);
+// em->model becomes the canonical merge of the collected partial models, if any (the same
+// value, now computed); the parts are dropped.
+void resolve_expanded_model(ExpandedModel* em);
 // A flat varlena holding the model, allocated in cxt.
 struct varlena* flatten_model(const core::Model& model, MemoryContext cxt);
 // Decodes a flat ml_model (validated completely; failures are InvalidBinary errors).

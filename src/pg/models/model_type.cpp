@@ -32,6 +32,7 @@ Size expanded_flat_size(ExpandedObjectHeader* eohptr) {
     // Called by PostgreSQL's C code: errors must leave as ereport, never as exceptions.
     return boundary([eohptr]() -> Size {
         auto* em = reinterpret_cast<ExpandedModel*>(eohptr);
+        resolve_expanded_model(em);  // a combined state travels on as the merge of its parts
         return VARHDRSZ + em->model->encoded_size();
     });
 }
@@ -39,6 +40,7 @@ Size expanded_flat_size(ExpandedObjectHeader* eohptr) {
 void expanded_flatten(ExpandedObjectHeader* eohptr, void* result, Size allocated_size) {
     boundary([=]() {
         auto* em = reinterpret_cast<ExpandedModel*>(eohptr);
+        resolve_expanded_model(em);
         size_t n = em->model->encoded_size();
         if (n + VARHDRSZ != allocated_size) core::fail(core::ErrorKind::Internal, "flatten size mismatch");
         em->model->encode(reinterpret_cast<uint8_t*>(VARDATA(result)), n);
@@ -53,6 +55,8 @@ void destroy_expanded(void* arg) {
     em->model = nullptr;
     delete em->leak_check;
     em->leak_check = nullptr;
+    delete em->parts;
+    em->parts = nullptr;
 }
 
 }  // namespace
@@ -81,12 +85,26 @@ ExpandedModel* make_expanded_model(std::unique_ptr<Model> model, MemoryContext p
     return em;
 }
 
-ExpandedModel* expanded_model_of(Datum d) {
+ExpandedModel* expanded_model_of_unresolved(Datum d) {
     auto* p = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
     if (!VARATT_IS_EXTERNAL_EXPANDED(p)) return nullptr;
     ExpandedObjectHeader* eoh = expanded_header(d);
     if (eoh->eoh_methods != &kModelMethods) return nullptr;
     return reinterpret_cast<ExpandedModel*>(eoh);
+}
+
+ExpandedModel* expanded_model_of(Datum d) {
+    ExpandedModel* em = expanded_model_of_unresolved(d);
+    if (em) resolve_expanded_model(em);
+    return em;
+}
+
+void resolve_expanded_model(ExpandedModel* em) {
+    if (!em->parts || em->parts->empty()) return;
+    std::unique_ptr<Model> merged = core::merge_partial_models(*em->parts);
+    delete em->model;
+    em->model = merged.release();
+    em->parts->clear();
 }
 
 struct varlena* flatten_model(const Model& model, MemoryContext cxt) {

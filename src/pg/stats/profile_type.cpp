@@ -262,7 +262,16 @@ PGL_FUNCTION(ml_profile_merge_transition) {
     return merge_into_state(fcinfo, "ml_profile_merge_transition", "ml_profile_merge");
 }
 
-PGL_FUNCTION(ml_profile_combine) { return merge_into_state(fcinfo, "ml_profile_combine", "ml_profile"); }
+// The partial states are merged in canonical order, not in their order of arrival (docs/statistics.md).
+PGL_FUNCTION(ml_profile_combine) {
+    MemoryContext aggcxt = aggregate_context(fcinfo, "ml_profile_combine", "ml_profile");
+    if (PG_ARGISNULL(1)) {
+        if (PG_ARGISNULL(0)) return null_result(fcinfo);
+        return PG_GETARG_DATUM(0);
+    }
+    if (PG_ARGISNULL(0)) return aggregate_state<Profile>(fcinfo, 1, aggcxt, kContextName)->rw_datum();
+    return combine_partial_states<Profile>(fcinfo, aggcxt, kContextName);
+}
 
 PGL_FUNCTION(ml_profile_final) {
     if (PG_ARGISNULL(0)) return null_result(fcinfo);

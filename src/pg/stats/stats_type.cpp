@@ -129,7 +129,8 @@ inline Expanded* plain_aggregate_state(FunctionCallInfo fcinfo) {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || !fcinfo->context || !IsA(fcinfo->context, AggState) ||
         !VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))))
         return nullptr;
-    return Expanded::of(PG_GETARG_DATUM(0));
+    Expanded* ev = Expanded::of_unresolved(PG_GETARG_DATUM(0));
+    return ev && !ev->has_parts() ? ev : nullptr;  // (a transition state never has parts)
 }
 
 Datum stats_transition_float8(FunctionCallInfo fcinfo);
@@ -201,6 +202,7 @@ PGL_FUNCTION(ml_stats_merge_transition) {
     return ev->rw_datum();
 }
 
+// The partial states are merged in canonical order, not in their order of arrival (docs/statistics.md).
 PGL_FUNCTION(ml_stats_combine) {
     MemoryContext aggcxt = aggregate_context(fcinfo, "ml_stats_combine", "ml_stats");
     if (PG_ARGISNULL(1)) {
@@ -208,10 +210,7 @@ PGL_FUNCTION(ml_stats_combine) {
         return PG_GETARG_DATUM(0);
     }
     if (PG_ARGISNULL(0)) return aggregate_state<FeatureStats>(fcinfo, 1, aggcxt, kContextName)->rw_datum();
-    Expanded* ev = aggregate_state<FeatureStats>(fcinfo, 0, aggcxt, kContextName);
-    StatsArg other;
-    ev->value->merge(other.get(fcinfo, 1));
-    return ev->rw_datum();
+    return combine_partial_states<FeatureStats>(fcinfo, aggcxt, kContextName);
 }
 
 PGL_FUNCTION(ml_stats_final) {
