@@ -79,7 +79,11 @@ struct Column {
 // descriptor. Shared: a trigger call holds its own reference, so an invalidation arriving in the
 // middle of the call (any lock or catalog access may process one) only drops the cache's.
 struct Attachment {
-    Oid rel = InvalidOid;
+    Oid rel = InvalidOid;  // the attached table (a partitioned table's predictions are logged under it)
+    // The relation whose descriptor the columns are resolved against: rel, or a partition of rel
+    // (whose triggers are clones of rel's: each partition has its own copy, its attnums may differ).
+    Oid trigger_rel = InvalidOid;
+    Oid label_resolved_rel = InvalidOid;  // the labels table (or partition of it) label_key/value are resolved against
     std::string table_text;  // for messages
     std::string model, alias;
     bool sync = false;
@@ -107,8 +111,20 @@ struct Attachment {
 using AttachmentPtr = std::shared_ptr<Attachment>;
 
 struct LabelTable {
-    Oid rel = InvalidOid;
+    Oid rel = InvalidOid;       // the table the label trigger fired on (a partition: its clone's)
     std::vector<Oid> attached;  // the tables it labels
+    std::vector<Oid> sources;   // rel and its ancestors: the attachments' label_table is one of them
+};
+
+// The last labelled row deleted from a partition of an attached table with a label column (its
+// pg_learn_log_delete trigger): an UPDATE that moves a row to another partition fires the AFTER
+// DELETE of the old row and then the AFTER INSERT of the new one, adjacent, in the same command;
+// the INSERT then knows the label it carries has arrived already.
+struct MovedRow {
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    CommandId cid = InvalidCommandId;  // the command that deleted it (its cmax)
+    Oid rel = InvalidOid;  // the attached table
+    std::string key;
 };
 
 // The models of the current statement, by (name, alias): resolved once per statement snapshot
@@ -129,6 +145,7 @@ struct State {
     core::Observation observation;
     std::vector<double> probabilities;
     core::FeatureCheck check, shadow_check;  // feature mismatches of a logged prediction
+    MovedRow moved;
 };
 
 
@@ -187,8 +204,8 @@ void resolve_table(Attachment& a, Relation rel);
 void resolve_label_table(Attachment& a, Relation rel);
 // The attachment of table rel from the cache, or loaded (SPI connected as the owner); nullptr when none.
 AttachmentPtr attachment(LazySpi& spi, Oid rel);
-// The tables a labels table labels (SPI connected as the owner).
-std::vector<Oid> labelled_by(LazySpi& spi, Oid label_rel);
+// The tables a labels table (or a partition of one) labels (SPI connected as the owner).
+LabelTable labelled_by(LazySpi& spi, Oid label_rel);
 
 // ---- variants (routing.cpp) -------------------------------------------------------------------
 

@@ -44,9 +44,9 @@ void queue_label(const Attachment& a, const std::vector<int64>& ids, const core:
             schema_plan(g_plans.label_queue,
                  "WITH u AS (UPDATE %s.ml_prediction_log l SET label = $2, label_class = $5, labeled_at = $3"
                  " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.label IS NULL AND l.label_class IS NULL"
-                 " RETURNING l.prediction_id, l.model_name, l.version)"
-                 " INSERT INTO %s.ml_label_queue (prediction_id, model_name, version, label, sync, label_class)"
-                 " SELECT u.prediction_id, u.model_name, u.version, $2, $4, $5 FROM u",
+                 " RETURNING l.prediction_id, l.model_name, l.version, l.predicted_at)"
+                 " INSERT INTO %s.ml_label_queue (prediction_id, model_name, version, label, sync, label_class, predicted_at)"
+                 " SELECT u.prediction_id, u.model_name, u.version, $2, $4, $5, u.predicted_at FROM u",
                  5, types),
             args, nulls, false, 0, SPI_OK_INSERT, "queueing a label");
     });

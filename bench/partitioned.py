@@ -1,0 +1,202 @@
+"""pg_learn benchmarks of partitioned tables (issue 12, item 4): each figure is a ratio against a
+baseline measured in the same run.
+
+Run through `bash bench/run partitioned` (as root): a throwaway PostgreSQL 15 cluster run as the
+postgres user, one line per figure (bench/benchlib.py: name, baseline ms, ours ms, ratio, target,
+verdict). Two databases: one whose prediction log stays as created, one whose log is
+partitioned by day (ml_partition_log('1 day') while empty, then daily partitions of the past
+made as the daily ml_prune_log would have made them).
+
+    bash bench/run partitioned                                # 10^7 log rows (the issue's figure)
+    BENCH_LOG_ROWS=1000000 bash bench/run partitioned         # 10^6 log rows
+    python3 bench/partitioned.py --quick                      # 10^6 log rows, 2,000 INSERTs per client
+
+Environment:
+    BENCH_LOG_ROWS   log rows before the prune (default 10,000,000; --quick: 1,000,000), spread
+                     evenly over the last 40 days: ml_prune_log('30 days') removes a quarter
+    BENCH_INSERTS    INSERTs per pgbench client and run (default 10,000; --quick: 2,000)
+    BENCH_CLIENTS    pgbench clients (default 4)
+    BENCH_PORT, BENCH_RUNS, PGL_PG_BIN   see benchlib.py and common.py
+
+Figures:
+1. `ml_prune_log('30 days')` over BENCH_LOG_ROWS log rows: the partitioned log (10 whole days
+   dropped with DETACH PARTITION + DROP TABLE, rows deleted only in the day the cutoff falls
+   in) vs the unpartitioned log (every old row locked and deleted, then VACUUM's work left).
+   One run each (a prune is destructive; rebuilding 10^7 rows per run would dominate).
+   Checked: both logs keep the same number of rows. No target; the ratio is printed.
+2. INSERT into an attached table partitioned by day (rows in today's partition; 8 partitions)
+   vs the same INSERT into an attached plain table: pgbench, BENCH_CLIENTS clients, one
+   single-row INSERT per transaction, synchronous_commit off. Target: at most 1.3x.
+3. INSERT into an attached plain table whose log is partitioned vs the same with the log as
+   created (the cost of logging into a partitioned log). No target.
+
+It is a benchmark, not a test: it exits 0 when a figure is over its target, non-zero only when
+something fails.
+"""
+
+import copy
+import os
+import sys
+import time
+
+from benchlib import PORT, SETTINGS, Cluster, Table, log, run_main
+
+import common
+from feedback import alternate, pgbench
+
+QUICK = "--quick" in sys.argv[1:]
+LOG_ROWS = int(os.environ.get("BENCH_LOG_ROWS", "1000000" if QUICK else "10000000"))
+INSERTS = int(os.environ.get("BENCH_INSERTS", "2000" if QUICK else "10000"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+DAYS = 40
+
+MODEL = """
+SELECT ml_register('bench', ml_fit_one('{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}',
+                                       '{"f1": 0.5, "f2": -0.5, "f3": 0.25}'::jsonb, 1));
+SELECT ml_deploy('bench', 1);
+"""
+
+TABLES = """
+CREATE TABLE ev_plain (id bigserial, at timestamptz NOT NULL DEFAULT now(), f1 float8, f2 float8,
+                       f3 float8, p float8, y float8, PRIMARY KEY (id, at));
+CREATE TABLE ev_part (LIKE ev_plain INCLUDING DEFAULTS) PARTITION BY RANGE (at);
+ALTER TABLE ev_part ADD PRIMARY KEY (id, at);
+"""
+
+INSERT_SCRIPT = "\n".join(
+    ["\\set %s random(-1000000, 1000000)" % f for f in ("f1", "f2", "f3")]
+    + ["INSERT INTO %s (f1, f2, f3) VALUES (:f1 / 1000000.0, :f2 / 1000000.0, :f3 / 1000000.0);"]
+) + "\n"
+
+# The log rows: BENCH_LOG_ROWS predictions spread over the last DAYS days, as the triggers log
+# them (three features, a score, a third of them labelled and learned).
+FILL = """
+INSERT INTO ml_prediction_log (model_name, version, variant, served, table_name, key, predicted_at,
+                               score, features, label, labeled_at, learned_at)
+SELECT 'bench', 1, 'production', true, 'ev_plain'::regclass, g::text,
+       now() - %(days)s * interval '1 day' + (g - 0.5) * (%(days)s * interval '1 day') / %(n)s,
+       0.5, jsonb_build_object('f1', g % 1000, 'f2', 0.5, 'f3', -0.25),
+       CASE WHEN g % 3 = 0 THEN 1 END, CASE WHEN g % 3 = 0 THEN now() END,
+       CASE WHEN g % 3 = 0 THEN now() END
+FROM generate_series(1, %(n)s::bigint) g
+"""
+
+
+def setup_db(admin, name, partitioned):
+    admin.execute("CREATE DATABASE %s" % name)
+    c = copy.copy(admin_cluster)      # the same server, another database
+    c.dbname = name
+    c.conn = None
+    conn = c.connect()
+    conn.execute("CREATE EXTENSION pg_learn")
+    conn.execute(MODEL)
+    conn.execute(TABLES)
+    # 8 daily partitions: the last 3 days, today, the next 4
+    for d in range(-3, 5):
+        conn.execute("CREATE TABLE ev_part_%d PARTITION OF ev_part FOR VALUES FROM "
+                     "(date_trunc('day', now()) + %d * interval '1 day') TO "
+                     "(date_trunc('day', now()) + %d * interval '1 day')"
+                     % (d + 3, d, d + 1))
+    if partitioned:
+        made = conn.execute("SELECT ml_partition_log('1 day')").fetchone()[0]
+        # the past days' partitions, as the daily prune would have created them
+        for d in range(DAYS + 1, 0, -1):
+            conn.execute("CREATE TABLE ml_prediction_log_past_%d PARTITION OF ml_prediction_log "
+                         "FOR VALUES FROM (date_bin('1 day', now(), '2000-01-01') - %d * interval '1 day') "
+                         "TO (date_bin('1 day', now(), '2000-01-01') - %d * interval '1 day')"
+                         % (d, d, d - 1))
+        log("%s: log partitioned by day (%d partitions made, %d of the past)" % (name, made, DAYS + 1))
+    return c, conn
+
+
+admin_cluster = None
+
+
+def fill_log(conn, name):
+    t0 = time.perf_counter()
+    conn.execute(FILL % {"n": LOG_ROWS, "days": DAYS})
+    # (as if rolled up long ago: the prune's own refresh finds nothing to do on either side)
+    conn.execute("TRUNCATE ml_monitor_inbox")
+    conn.execute("VACUUM ANALYZE ml_prediction_log")
+    conn.execute("CHECKPOINT")
+    log("%s: %d log rows in %.1fs" % (name, LOG_ROWS, time.perf_counter() - t0))
+
+
+def fig_prune(tab, plain, part):
+    counts = []
+    times = []
+    for conn in (plain, part):
+        before = conn.execute("SELECT count(*) FROM ml_prediction_log").fetchone()[0]
+        t0 = time.perf_counter()
+        pruned = conn.execute("SELECT ml_prune_log('30 days')").fetchone()[0]
+        times.append((time.perf_counter() - t0) * 1000.0)
+        after = conn.execute("SELECT count(*) FROM ml_prediction_log").fetchone()[0]
+        if before - after != pruned:
+            raise RuntimeError("ml_prune_log returned %d, %d rows went" % (pruned, before - after))
+        counts.append((pruned, after))
+    if counts[0] != counts[1]:
+        raise RuntimeError("pruned/kept differ: unpartitioned %r, partitioned %r" % tuple(counts))
+    parts = part.execute("SELECT count(*) FROM _ml_log_partitions()").fetchone()[0]
+    tab.add("ml_prune_log partitioned vs plain", times[0], times[1], None,
+            "%d log rows over %d days, %d pruned (%.0f%%), one run each; %d partitions left"
+            % (LOG_ROWS, DAYS, counts[0][0], 100.0 * counts[0][0] / LOG_ROWS, parts))
+    print("ml_prune_log over %d rows: unpartitioned %.0f ms, partitioned %.0f ms, ratio %.3f "
+          "(%.1fx faster)" % (LOG_ROWS, times[0], times[1], times[1] / times[0], times[0] / times[1]),
+          flush=True)
+
+
+def fig_insert(tab, c_plain, c_part, plain, part):
+    for conn in (plain, part):
+        conn.execute("ALTER SYSTEM SET synchronous_commit = off")
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        for conn in (plain, part):
+            for t in ("ev_plain", "ev_part"):
+                conn.execute("SELECT ml_attach('%s', 'bench', key => 'id', prediction => 'p', label => 'y', "
+                             "features => ARRAY['f1', 'f2', 'f3'])" % t)
+        b, o = alternate(lambda: pgbench(c_plain, INSERT_SCRIPT % "ev_plain", CLIENTS, INSERTS),
+                         lambda: pgbench(c_plain, INSERT_SCRIPT % "ev_part", CLIENTS, INSERTS))
+        tab.add("INSERT attached: partitioned vs plain", b, o, 1.3,
+                "pgbench %d clients x %d single-row INSERTs, synchronous_commit off, %.0f vs %.0f rows/s"
+                % (CLIENTS, INSERTS, CLIENTS * INSERTS / b * 1000, CLIENTS * INSERTS / o * 1000))
+        b, o = alternate(lambda: pgbench(c_plain, INSERT_SCRIPT % "ev_plain", CLIENTS, INSERTS),
+                         lambda: pgbench(c_part, INSERT_SCRIPT % "ev_plain", CLIENTS, INSERTS))
+        tab.add("INSERT attached: partitioned log vs plain", b, o, None,
+                "the same INSERTs into a plain attached table, the log partitioned by day vs not")
+        for conn, name in ((plain, "log as created"), (part, "partitioned log")):
+            rows = conn.execute("SELECT (SELECT count(*) FROM ev_plain) + (SELECT count(*) FROM ev_part), "
+                                "(SELECT count(p) FROM ev_plain) + (SELECT count(p) FROM ev_part), "
+                                "(SELECT count(*) FROM ml_prediction_log WHERE table_name IN "
+                                "('ev_plain'::regclass, 'ev_part'::regclass))").fetchone()
+            if not (rows[0] == rows[1] == rows[2]):
+                raise RuntimeError("%s: %d rows, %d scored, %d logged" % ((name,) + rows))
+    finally:
+        for conn in (plain, part):
+            conn.execute("ALTER SYSTEM RESET synchronous_commit")
+            conn.execute("SELECT pg_reload_conf()")
+
+
+def main():
+    global admin_cluster
+    cluster = Cluster(port=PORT, settings=dict(SETTINGS), create_extension=False)
+    admin_cluster = cluster
+    try:
+        admin = cluster.start()
+        ver = admin.execute("SELECT current_setting('server_version')").fetchone()[0]
+        log("PostgreSQL %s; %d log rows%s" % (ver, LOG_ROWS, " (--quick)" if QUICK else ""))
+        c_plain, plain = setup_db(admin, "bench_plain", False)
+        c_part, part = setup_db(admin, "bench_part", True)
+        for conn, name in ((plain, "bench_plain"), (part, "bench_part")):
+            fill_log(conn, name)
+        tab = Table()
+        fig_prune(tab, plain, part)
+        fig_insert(tab, c_plain, c_part, plain, part)
+        tab.summary()
+        plain.close()
+        part.close()
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    run_main(main)
