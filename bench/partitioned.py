@@ -29,6 +29,12 @@ Figures:
    single-row INSERT per transaction, synchronous_commit off. Target: at most 1.3x.
 3. INSERT into an attached plain table whose log is partitioned vs the same with the log as
    created (the cost of logging into a partitioned log). No target.
+4. BENCH_LABELS (default 20,000) labels arriving (one UPDATE of the label column of the rows
+   the INSERTs scored) with the log partitioned (about 45 partitions left after the prune) vs
+   not: the cost of finding predictions without the partition key. One run each; no target.
+   Checked: every label queued and learned once.
+5. `ml_monitor_refresh` of the events the INSERTs and labels queued, the log partitioned vs not
+   (the refresh finds each event's log row by prediction_id). One run each; no target.
 
 It is a benchmark, not a test: it exits 0 when a figure is over its target, non-zero only when
 something fails.
@@ -48,6 +54,7 @@ QUICK = "--quick" in sys.argv[1:]
 LOG_ROWS = int(os.environ.get("BENCH_LOG_ROWS", "1000000" if QUICK else "10000000"))
 INSERTS = int(os.environ.get("BENCH_INSERTS", "2000" if QUICK else "10000"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+LABELS = int(os.environ.get("BENCH_LABELS", "20000"))
 DAYS = 40
 
 MODEL = """
@@ -61,6 +68,7 @@ CREATE TABLE ev_plain (id bigserial, at timestamptz NOT NULL DEFAULT now(), f1 f
                        f3 float8, p float8, y float8, PRIMARY KEY (id, at));
 CREATE TABLE ev_part (LIKE ev_plain INCLUDING DEFAULTS) PARTITION BY RANGE (at);
 ALTER TABLE ev_part ADD PRIMARY KEY (id, at);
+CREATE TABLE ev_old (LIKE ev_plain);   -- the table the filled log rows name
 """
 
 INSERT_SCRIPT = "\n".join(
@@ -73,11 +81,11 @@ INSERT_SCRIPT = "\n".join(
 FILL = """
 INSERT INTO ml_prediction_log (model_name, version, variant, served, table_name, key, predicted_at,
                                score, features, label, labeled_at, learned_at)
-SELECT 'bench', 1, 'production', true, 'ev_plain'::regclass, g::text,
+SELECT 'bench', 1, 'production', true, 'ev_old'::regclass, g::text,
        now() - %(days)s * interval '1 day' + (g - 0.5) * (%(days)s * interval '1 day') / %(n)s,
-       0.5, jsonb_build_object('f1', g % 1000, 'f2', 0.5, 'f3', -0.25),
-       CASE WHEN g % 3 = 0 THEN 1 END, CASE WHEN g % 3 = 0 THEN now() END,
-       CASE WHEN g % 3 = 0 THEN now() END
+       0.5, jsonb_build_object('f1', g %% 1000, 'f2', 0.5, 'f3', -0.25),
+       CASE WHEN g %% 3 = 0 THEN 1 END, CASE WHEN g %% 3 = 0 THEN now() END,
+       CASE WHEN g %% 3 = 0 THEN now() END
 FROM generate_series(1, %(n)s::bigint) g
 """
 
@@ -126,15 +134,18 @@ def fig_prune(tab, plain, part):
     counts = []
     times = []
     for conn in (plain, part):
-        before = conn.execute("SELECT count(*) FROM ml_prediction_log").fetchone()[0]
-        t0 = time.perf_counter()
-        pruned = conn.execute("SELECT ml_prune_log('30 days')").fetchone()[0]
-        times.append((time.perf_counter() - t0) * 1000.0)
+        # (one transaction: the count of old rows and the prune see the same now())
+        with conn.transaction():
+            before, old = conn.execute("SELECT count(*), count(*) FILTER (WHERE predicted_at < now() - "
+                                       "interval '30 days') FROM ml_prediction_log").fetchone()
+            t0 = time.perf_counter()
+            pruned = conn.execute("SELECT ml_prune_log('30 days')").fetchone()[0]
+            times.append((time.perf_counter() - t0) * 1000.0)
         after = conn.execute("SELECT count(*) FROM ml_prediction_log").fetchone()[0]
-        if before - after != pruned:
-            raise RuntimeError("ml_prune_log returned %d, %d rows went" % (pruned, before - after))
+        if before - after != pruned or pruned != old:
+            raise RuntimeError("ml_prune_log returned %d, %d rows went, %d were old" % (pruned, before - after, old))
         counts.append((pruned, after))
-    if counts[0] != counts[1]:
+    if abs(counts[0][0] - counts[1][0]) > LOG_ROWS // 1000:
         raise RuntimeError("pruned/kept differ: unpartitioned %r, partitioned %r" % tuple(counts))
     parts = part.execute("SELECT count(*) FROM _ml_log_partitions()").fetchone()[0]
     tab.add("ml_prune_log partitioned vs plain", times[0], times[1], None,
@@ -176,6 +187,45 @@ def fig_insert(tab, c_plain, c_part, plain, part):
             conn.execute("SELECT pg_reload_conf()")
 
 
+def fig_labels(tab, plain, part):
+    # Labels arriving for rows scored by the INSERT figures (their predictions in today's
+    # partition): the UPDATE joins each to its prediction (by table and key, then by id: every
+    # partition's index is probed) and queues it.
+    n = min(LABELS, *(conn.execute("SELECT count(*) FROM ev_plain WHERE y IS NULL").fetchone()[0]
+                      for conn in (plain, part)))
+    times = []
+    for conn in (plain, part):
+        conn.execute("VACUUM ANALYZE ev_plain")
+        lo, hi = conn.execute("SELECT min(id), max(id) FROM (SELECT id FROM ev_plain WHERE y IS NULL "
+                              "ORDER BY id LIMIT %s) s", (n,)).fetchone()
+        t0 = time.perf_counter()
+        conn.execute("UPDATE ev_plain SET y = (f1 > 0)::int WHERE id BETWEEN %s AND %s AND y IS NULL",
+                     (lo, hi))
+        times.append((time.perf_counter() - t0) * 1000.0)
+        queued = conn.execute("SELECT ml_pending_labels()").fetchone()[0]
+        learned = conn.execute("SELECT ml_learn_pending(max_rows => %s)", (2 * n,)).fetchone()[0]
+        if queued != n or learned != n:
+            raise RuntimeError("%d labels: %d queued, %d learned" % (n, queued, learned))
+    parts = part.execute("SELECT count(*) FROM _ml_log_partitions()").fetchone()[0]
+    tab.add("labels arriving: partitioned log vs plain", times[0], times[1], None,
+            "%d labels (UPDATE of the label column), log of %d partitions vs one table; one run each"
+            % (n, parts))
+
+
+def fig_refresh(tab, plain, part):
+    # The monitoring refresh joins each inbox event (the INSERTs' predictions and the labels) to
+    # its log row by prediction_id alone: with a partitioned log, every partition is probed.
+    times, events = [], []
+    for conn in (plain, part):
+        t0 = time.perf_counter()
+        events.append(conn.execute("SELECT ml_monitor_refresh()").fetchone()[0])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    if events[0] != events[1]:
+        raise RuntimeError("ml_monitor_refresh rolled up %d events, %d with a partitioned log" % tuple(events))
+    tab.add("ml_monitor_refresh: partitioned log vs plain", times[0], times[1], None,
+            "%d events (predictions and labels) rolled up; one run each" % events[0])
+
+
 def main():
     global admin_cluster
     cluster = Cluster(port=PORT, settings=dict(SETTINGS), create_extension=False)
@@ -191,6 +241,8 @@ def main():
         tab = Table()
         fig_prune(tab, plain, part)
         fig_insert(tab, c_plain, c_part, plain, part)
+        fig_labels(tab, plain, part)
+        fig_refresh(tab, plain, part)
         tab.summary()
         plain.close()
         part.close()

@@ -197,6 +197,14 @@ UPDATE events SET sold = 2 WHERE id = 10;
 SELECT ml_pending_labels() AS pending;
 SELECT ml_learn_pending() AS learned, ml_learn_pending() AS learned_again;
 SELECT key, label, learned_at IS NOT NULL AS learned FROM ml_prediction_log WHERE key IN ('9', '10') ORDER BY key;
+-- a shadow's prediction (logged with the served one, same predicted_at) learns the label too
+SELECT ml_register('pt_price', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
+SELECT ml_deploy('pt_price', 2, 'shadow'), ml_rollout('pt_price', 'shadow', 'shadow');
+INSERT INTO events (id, at, a) VALUES (14, '2026-03-14', 14);
+UPDATE events SET sold = 6 WHERE id = 14;
+SELECT variant, served, label FROM ml_prediction_log WHERE key = '14' ORDER BY prediction_id;
+SELECT ml_learn_pending() AS learned;
+SELECT ml_rollout_remove('pt_price', 'shadow');
 -- a label arriving for a row of the old partition is found and learned once
 UPDATE events SET sold = 4 WHERE id = 13;
 SELECT ml_learn_pending() AS learned;

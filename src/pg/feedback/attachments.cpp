@@ -26,6 +26,7 @@ State* g_state = nullptr;
 Oid g_nsp = InvalidOid;
 Oid g_log_rel = InvalidOid;
 Oid g_log_seq = InvalidOid;
+bool g_log_partitioned = false;
 Plans g_plans;
 
 namespace {
@@ -74,6 +75,8 @@ State& state() {
 void free_plans() {
     SPIPlanPtr* all[] = {&g_plans.attachment, &g_plans.rollouts,    &g_plans.label_tables,
                          &g_plans.log,        &g_plans.find,        &g_plans.label_queue,
+                         &g_plans.find_recent, &g_plans.find_all,   &g_plans.find_at,
+                         &g_plans.log_window,
                          &g_plans.sync_versions, &g_plans.sync_take,
                          &g_plans.pending,    &g_plans.take};
     for (SPIPlanPtr* p : all)
@@ -104,12 +107,14 @@ void check_schema(Oid nsp) {
         if (!OidIsValid(g_log_rel))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_prediction_log does not exist")));
         g_log_seq = getIdentitySequence(g_log_rel, 1, false);
+        g_log_partitioned = get_rel_relkind(g_log_rel) == RELKIND_PARTITIONED_TABLE;
     } else {
         // ml_partition_log replaces the log by a partitioned table of the same name.
         Oid log = get_relname_relid("ml_prediction_log", nsp);
         if (OidIsValid(log) && log != g_log_rel) {
             g_log_rel = log;
             g_log_seq = getIdentitySequence(g_log_rel, 1, false);
+            g_log_partitioned = get_rel_relkind(g_log_rel) == RELKIND_PARTITIONED_TABLE;
         }
     }
 }

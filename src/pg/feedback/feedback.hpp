@@ -156,6 +156,7 @@ State& state();
 extern Oid g_nsp;
 extern Oid g_log_rel;  // ml_prediction_log
 extern Oid g_log_seq;  // its identity sequence
+extern bool g_log_partitioned;  // ml_partition_log made it a partitioned table
 
 // ---- prepared plans --------------------------------------------------------------------------
 
@@ -165,6 +166,10 @@ struct Plans {
     SPIPlanPtr label_tables = nullptr;
     SPIPlanPtr log = nullptr;
     SPIPlanPtr find = nullptr;
+    SPIPlanPtr find_recent = nullptr;  // a partitioned log: the latest served prediction, recent partitions first
+    SPIPlanPtr find_all = nullptr;     // a partitioned log: the same in every partition
+    SPIPlanPtr find_at = nullptr;      // a partitioned log: that scoring's predictions, in its partition
+    SPIPlanPtr log_window = nullptr;
     SPIPlanPtr label_queue = nullptr;
     SPIPlanPtr sync_versions = nullptr;
     SPIPlanPtr sync_take = nullptr;
@@ -265,6 +270,7 @@ bool same_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc);
 struct Logged {
     int64 id;
     DeployedModel model;
+    TimestampTz at;  // predicted_at (the partition key of a partitioned log)
 };
 // Logs the served prediction and every shadow's (SPI connected as the owner).
 // check: the served prediction's feature mismatches (each shadow's are checked here).
@@ -279,6 +285,9 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
 // and added to `ids` (predictions whose label is a number) or `class_ids` (a class: multiclass).
 struct LabelBatch {
     std::vector<int64> ids, class_ids;
+    // The predictions' predicted_at: those of one scoring (served and shadows) share it. A
+    // partitioned log's UPDATE then reads one partition instead of probing each (issue 12).
+    TimestampTz predicted_at = 0;
     void add(int64 id, std::string_view kind, core::Task task, const core::Label& y);
 };
 // Gives label y to the predictions of the batch (unlabelled ones only: a label is set once) and

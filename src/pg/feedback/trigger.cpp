@@ -241,6 +241,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
             spi.need();
             LabelBatch batch;
             for (const Logged& l : logged) batch.add(l.id, l.model.model->kind(), l.model.model->task(), y);
+            if (!logged.empty()) batch.predicted_at = logged.front().at;
             apply_label(nsp, *a, batch, y);
         }
     } else if (label_arrived) {
