@@ -184,6 +184,8 @@ SELECT e.extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 WHERE d.classid = 'pg_class'::regclass AND d.objid = 'ml_prediction_log'::regclass AND d.deptype = 'e';
 SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
 WHERE conrelid = 'ml_label_queue'::regclass AND contype = 'f' AND conparentid = 0 ORDER BY conname;
+SELECT attnotnull AS queue_predicted_at_not_null FROM pg_attribute
+WHERE attrelid = 'ml_label_queue'::regclass AND attname = 'predicted_at';
 SELECT log_partition_interval, log_partition_premake FROM ml_monitor_state;
 -- calling it again changes nothing (every partition exists)
 SELECT ml_partition_log('1 day') AS partitions_created;

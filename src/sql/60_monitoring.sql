@@ -672,7 +672,9 @@ BEGIN
         FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
                            OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
         EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
-    ALTER TABLE @extschema@.ml_label_queue ADD CONSTRAINT ml_label_queue_prediction_fkey
+    -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
+    ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+        ADD CONSTRAINT ml_label_queue_prediction_fkey
         FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
     UPDATE @extschema@.ml_monitor_state
     SET log_partition_interval = p_every, log_partition_premake = p_premake, log_partitioned_until = boundary;

@@ -76,7 +76,7 @@ void free_plans() {
     SPIPlanPtr* all[] = {&g_plans.attachment, &g_plans.rollouts,    &g_plans.label_tables,
                          &g_plans.log,        &g_plans.find,        &g_plans.label_queue,
                          &g_plans.find_recent, &g_plans.find_all,   &g_plans.find_at,
-                         &g_plans.log_window,
+                         &g_plans.log_window, &g_plans.sync_take_part, &g_plans.take_part,
                          &g_plans.sync_versions, &g_plans.sync_take,
                          &g_plans.pending,    &g_plans.take};
     for (SPIPlanPtr* p : all)

@@ -173,6 +173,8 @@ struct Plans {
     SPIPlanPtr label_queue = nullptr;
     SPIPlanPtr sync_versions = nullptr;
     SPIPlanPtr sync_take = nullptr;
+    SPIPlanPtr sync_take_part = nullptr;  // (a partitioned log)
+    SPIPlanPtr take_part = nullptr;
     SPIPlanPtr pending = nullptr;
     SPIPlanPtr take = nullptr;
 };
