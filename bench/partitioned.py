@@ -217,7 +217,8 @@ def fig_labels(tab, plain, part):
             "%d labels (UPDATE of the label column), log of %d partitions vs one table; one run each"
             % (n, parts))
     tab.add("ml_learn_pending: partitioned log vs plain", learn[0], learn[1], None,
-            "the same %d labels learned (each log row found by prediction_id); one run each" % n)
+            "the same %d labels learned (a partitioned log's row found in its partition by the "
+            "queue's predicted_at); one run each" % n)
 
 
 def fig_refresh(tab, plain, part):
