@@ -119,7 +119,10 @@ CREATE TABLE @extschema@.ml_label_queue (
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version),
     -- the label of a multiclass model is a class (label NULL); of the other tasks a number
     label_class   text,
-    CONSTRAINT ml_label_queue_one_label CHECK ((label IS NULL) <> (label_class IS NULL))
+    CONSTRAINT ml_label_queue_one_label CHECK ((label IS NULL) <> (label_class IS NULL)),
+    -- the prediction's predicted_at (issue 12): the partition key of a partitioned log
+    -- (ml_partition_log), whose foreign key is then (prediction_id, predicted_at)
+    predicted_at  timestamptz
 );
 CREATE INDEX ml_label_queue_version ON @extschema@.ml_label_queue (model_name, version, prediction_id);
 CREATE INDEX ml_label_queue_sync ON @extschema@.ml_label_queue (model_name, version, prediction_id) WHERE sync;
@@ -234,6 +237,8 @@ DECLARE
     new_row text;
     cond text;
     task text;
+    other_table regclass;
+    other_model text;
 BEGIN
     -- Arguments.
     IF p_table IS NULL THEN
@@ -276,10 +281,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
     END IF;
-    IF rel.relkind <> 'r' THEN
+    IF rel.relkind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', p_table USING ERRCODE = 'wrong_object_type',
-            DETAIL = CASE rel.relkind WHEN 'p' THEN 'Partitioned tables cannot be attached; attach each partition.'
-                                      ELSE 'Only ordinary tables can be attached.' END;
+            DETAIL = 'Only ordinary and partitioned tables can be attached.';
     END IF;
     IF NOT pg_has_role(p_actor, rel.relowner, 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
@@ -304,6 +308,26 @@ BEGIN
                         (SELECT t.model_name FROM @extschema@.ml_attachments t WHERE t.table_name = p_table)
             USING ERRCODE = 'duplicate_object', HINT = 'ml_detach it first.';
     END IF;
+    -- Partitions (issue 12): the triggers of a partitioned table are cloned to its partitions,
+    -- present and future, so a partition is scored through its attached ancestor; one table of
+    -- a partition tree is attached at most.
+    SELECT anc.relid::regclass, t.model_name INTO other_table, other_model
+    FROM pg_partition_ancestors(p_table) anc JOIN @extschema@.ml_attachments t ON t.table_name = anc.relid
+    WHERE anc.relid <> p_table LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is a partition of %, which is attached to model "%"', p_table, other_table, other_model
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'The rows of every partition of an attached table are scored and logged already.';
+    END IF;
+    IF rel.relkind = 'p' THEN
+        SELECT d.relid::regclass, t.model_name INTO other_table, other_model
+        FROM pg_partition_tree(p_table) d JOIN @extschema@.ml_attachments t ON t.table_name = d.relid
+        WHERE d.relid <> p_table LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'partition % of table % is attached to model "%"', other_table, p_table, other_model
+                USING ERRCODE = 'duplicate_object', HINT = format('ml_detach(%L) first.', other_table::text);
+        END IF;
+    END IF;
 
     -- The key, prediction and label columns.
     a := @extschema@._ml_attribute(p_table, p_key, 'key');
@@ -324,6 +348,16 @@ BEGIN
         IF a.attgenerated <> '' THEN
             RAISE EXCEPTION 'prediction column "%" is a generated column', p_prediction
                 USING ERRCODE = 'feature_not_supported';
+        END IF;
+        -- (a BEFORE trigger cannot move a row to another partition)
+        IF rel.relkind = 'p' AND EXISTS (
+                SELECT 1 FROM pg_partition_tree(p_table) d JOIN pg_partitioned_table pt ON pt.partrelid = d.relid
+                CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) k(attnum)
+                JOIN pg_attribute c ON c.attrelid = d.relid AND c.attnum = k.attnum
+                WHERE c.attname IN (p_prediction, p_probability)) THEN
+            RAISE EXCEPTION 'the prediction or probability column of % is a partition key column', p_table
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The prediction is written by a BEFORE trigger, which cannot move a row to another partition.';
         END IF;
     END IF;
     IF p_label IS NOT NULL THEN
@@ -475,6 +509,13 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
                    'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
+    -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
+    -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").
+    IF rel.relkind = 'p' AND p_label IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_log_delete AFTER DELETE ON %s FOR EACH ROW WHEN (OLD.%I IS NOT NULL) '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, p_label, 'move');
+    END IF;
     -- One label trigger per labels table, whatever the number of tables it labels.
     IF p_label_table IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p_label_table AND g.tgname = 'pg_learn_label') THEN
@@ -491,6 +532,7 @@ DECLARE
     att @extschema@.ml_attachments;
     owner oid;
     trg name;
+    detail text;
 BEGIN
     IF p_table IS NULL THEN
         RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -505,12 +547,22 @@ BEGIN
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
     DELETE FROM @extschema@.ml_attachments t WHERE t.table_name = p_table RETURNING * INTO att;
     IF NOT FOUND THEN
+        SELECT format('It is a partition of %s, which is attached to model "%s".', anc.relid::regclass, t.model_name)
+        INTO detail
+        FROM pg_partition_ancestors(p_table) anc JOIN @extschema@.ml_attachments t ON t.table_name = anc.relid
+        LIMIT 1;
+        IF detail IS NOT NULL THEN
+            RAISE EXCEPTION 'table % is not attached to a model', p_table USING ERRCODE = 'undefined_object',
+                DETAIL = detail, HINT = 'ml_detach the partitioned table (all its partitions), or ALTER TABLE ... DETACH PARTITION this one (its rows are then no longer scored).';
+        END IF;
         RAISE EXCEPTION 'table % is not attached to a model', p_table USING ERRCODE = 'undefined_object';
     END IF;
-    -- (A trigger dropped by hand is not an error: detaching removes what is left.)
+    -- (A trigger dropped by hand is not an error: detaching removes what is left. Dropping a
+    -- partitioned table's trigger drops its clones on the partitions.)
     FOR trg IN SELECT g.tgname FROM pg_trigger g
                WHERE g.tgrelid = p_table
-                 AND g.tgname IN ('pg_learn_score_insert', 'pg_learn_score_update', 'pg_learn_log_insert', 'pg_learn_log_update')
+                 AND g.tgname IN ('pg_learn_score_insert', 'pg_learn_score_update', 'pg_learn_log_insert', 'pg_learn_log_update',
+                                  'pg_learn_log_delete')
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trg, p_table);
     END LOOP;

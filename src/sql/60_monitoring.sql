@@ -123,7 +123,12 @@ CREATE TABLE @extschema@.ml_monitor_state (
     total_events      bigint      NOT NULL DEFAULT 0,   -- by every refresh since the last reset
     pruned_at         timestamptz,
     pruned_rows       bigint      NOT NULL DEFAULT 0,   -- by the last prune
-    reset_at          timestamptz
+    reset_at          timestamptz,
+    -- A partitioned log (ml_partition_log, issue 12): the width of its partitions, how many
+    -- ml_prune_log keeps created ahead, and the end of the last range partition.
+    log_partition_interval interval,
+    log_partition_premake  int,
+    log_partitioned_until  timestamptz
 );
 INSERT INTO @extschema@.ml_monitor_state DEFAULT VALUES;
 COMMENT ON TABLE @extschema@.ml_monitor_state IS
@@ -419,9 +424,63 @@ BEGIN
 END
 $$;
 
+-- The partitions of a partitioned log, with their bounds (lower NULL: MINVALUE; both NULL: the
+-- DEFAULT partition). Empty while the log is not partitioned.
+CREATE FUNCTION @extschema@._ml_log_partitions()
+    RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz, is_default boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass,
+           (substring(b.expr FROM 'FROM \(''([^'']*)''\)'))::timestamptz,
+           (substring(b.expr FROM 'TO \(''([^'']*)''\)'))::timestamptz,
+           b.expr = 'DEFAULT'
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent = '@extschema@.ml_prediction_log'::regclass
+$$;
+
+-- Creates the partitions of a partitioned log from the current bucket to p_premake intervals
+-- ahead (those missing); returns how many. A range where the DEFAULT partition holds rows is
+-- not created (its rows stay in the DEFAULT partition, pruned row by row).
+CREATE FUNCTION @extschema@._ml_log_premake() RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    st @extschema@.ml_monitor_state;
+    b timestamptz;
+    latest timestamptz;
+    def regclass;
+    n int := 0;
+BEGIN
+    SELECT * INTO st FROM @extschema@.ml_monitor_state;
+    IF st.log_partition_interval IS NULL THEN
+        RETURN 0;
+    END IF;
+    b := greatest(st.log_partitioned_until,
+                  date_bin(st.log_partition_interval, now(), '2000-01-01 00:00:00+00'::timestamptz));
+    SELECT p.part INTO def FROM @extschema@._ml_log_partitions() p WHERE p.is_default;
+    IF def IS NOT NULL THEN
+        EXECUTE format('SELECT max(predicted_at) FROM %s', def) INTO latest;
+    END IF;
+    IF latest >= b THEN
+        b := date_bin(st.log_partition_interval, latest, '2000-01-01 00:00:00+00'::timestamptz) + st.log_partition_interval;
+    END IF;
+    WHILE b < now() + st.log_partition_premake * st.log_partition_interval LOOP
+        EXECUTE format('CREATE TABLE @extschema@.%I PARTITION OF @extschema@.ml_prediction_log FOR VALUES FROM (%L) TO (%L)',
+                       'ml_prediction_log_p' || to_char(b AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MISS'),
+                       b, b + st.log_partition_interval);
+        b := b + st.log_partition_interval;
+        n := n + 1;
+        UPDATE @extschema@.ml_monitor_state SET log_partitioned_until = b;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
 -- Deletes the log rows predicted before now() - p_older_than (NULL: the log_retention setting)
 -- whose events are rolled up and whose label, if any, is not waiting in ml_label_queue; deletes
--- the windows older than window_retention, if set. Returns the log rows deleted.
+-- the windows older than window_retention, if set. Returns the log rows deleted. A partitioned
+-- log (ml_partition_log) loses its partitions wholly older than that at once (DETACH and DROP),
+-- rows are deleted one by one only in the others; missing partitions are created ahead.
 CREATE FUNCTION @extschema@._ml_prune_log(p_older_than interval, p_actor name) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -429,6 +488,11 @@ DECLARE
     keep_windows interval := @extschema@._ml_setting('window_retention')::interval;
     ids bigint[];
     n bigint;
+    dropped bigint := 0;
+    p record;
+    rows_in bigint;
+    busy boolean;
+    saved_timeout text;
 BEGIN
     IF older_than < interval '0' THEN
         RAISE EXCEPTION 'older_than must not be negative' USING ERRCODE = 'invalid_parameter_value';
@@ -436,6 +500,32 @@ BEGIN
     -- Roll everything committed up first (this also takes the lock that serializes with other
     -- refreshes and prunes), so that what is old enough can go.
     PERFORM @extschema@._ml_monitor_refresh(NULL, p_actor);
+    -- Whole partitions (issue 12): those that end before the cutoff, with no event waiting in the
+    -- inbox and no label in the queue. Each is locked first, without waiting (a labeller or
+    -- learner writing to it keeps it for the next prune); DETACH PARTITION then checks the
+    -- queue's foreign key again. The log itself is locked for a moment (lock_timeout 1s).
+    FOR p IN SELECT x.part FROM @extschema@._ml_log_partitions() x
+             WHERE NOT x.is_default AND x.upper_bound <= now() - older_than
+             ORDER BY x.upper_bound
+    LOOP
+        saved_timeout := current_setting('lock_timeout');
+        BEGIN
+            PERFORM set_config('lock_timeout', '1s', true);
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', p.part);
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM @extschema@.ml_label_queue q JOIN %1$s l ON l.prediction_id = q.prediction_id)'
+                           ' OR EXISTS (SELECT 1 FROM @extschema@.ml_monitor_inbox i JOIN %1$s l ON l.prediction_id = i.prediction_id)',
+                           p.part) INTO busy;
+            IF NOT busy THEN
+                EXECUTE format('SELECT count(*) FROM %s', p.part) INTO rows_in;
+                EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log DETACH PARTITION %s', p.part);
+                EXECUTE format('DROP TABLE %s', p.part);
+                dropped := dropped + rows_in;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- in use: left for the next prune (its old rows are deleted below meanwhile)
+        END;
+        PERFORM set_config('lock_timeout', saved_timeout, true);
+    END LOOP;
     -- Lock the candidates, skipping rows another transaction is changing (a label arriving).
     -- The next statement takes a new snapshot: a label committed before the lock was granted is
     -- visible there together with its inbox event and queue entry, and keeps its row.
@@ -443,16 +533,153 @@ BEGIN
                  WHERE l.predicted_at < now() - older_than
                  FOR UPDATE SKIP LOCKED);
     DELETE FROM @extschema@.ml_prediction_log l
-    WHERE l.prediction_id = ANY (ids)
+    WHERE l.prediction_id = ANY (ids) AND l.predicted_at < now() - older_than
       AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_inbox i WHERE i.prediction_id = l.prediction_id)
       AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_label_queue q WHERE q.prediction_id = l.prediction_id);
     GET DIAGNOSTICS n = ROW_COUNT;
+    n := n + dropped;
     IF keep_windows IS NOT NULL THEN
         DELETE FROM @extschema@.ml_monitor_windows w
         WHERE w.bucket < @extschema@._ml_bucket(now() - keep_windows, @extschema@._ml_setting('bucket_width')::interval);
     END IF;
+    PERFORM @extschema@._ml_log_premake();
     UPDATE @extschema@.ml_monitor_state SET pruned_at = now(), pruned_rows = n;
     RETURN n;
+END
+$$;
+
+-- Makes the prediction log a table partitioned by predicted_at in partitions of p_every
+-- (issue 12), or changes the width of the partitions it creates from now on; creates the
+-- partitions up to p_premake intervals ahead, and a DEFAULT partition. The log as it was becomes
+-- the partition of everything before the first new range (no row is copied; an empty log is
+-- dropped); the queue's foreign key becomes (prediction_id, predicted_at). Returns the
+-- partitions created (counting the DEFAULT one and the old log).
+CREATE FUNCTION @extschema@._ml_partition_log(p_every interval, p_premake int, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    log_rel regclass := '@extschema@.ml_prediction_log'::regclass;
+    seq text;
+    next_id bigint;
+    boundary timestamptz;
+    latest timestamptz;
+    fk name;
+    g record;
+    n int := 0;
+BEGIN
+    IF p_every IS NULL OR p_premake IS NULL THEN
+        RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_every < interval '1 minute' OR extract(month FROM p_every) <> 0 OR extract(year FROM p_every) <> 0 THEN
+        RAISE EXCEPTION 'partition width % is not 1 minute or more without months', p_every
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. interval ''1 day'' or ''7 days''.';
+    END IF;
+    IF p_premake < 1 OR p_premake > 1000 THEN
+        RAISE EXCEPTION 'premake % is not between 1 and 1000', p_premake USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) = 'p' THEN
+        UPDATE @extschema@.ml_monitor_state SET log_partition_interval = p_every, log_partition_premake = p_premake;
+        RETURN @extschema@._ml_log_premake();
+    END IF;
+
+    -- The log as it is becomes ml_prediction_log_before, the partition of every row up to the end
+    -- of its latest prediction's bucket (the current one, or an earlier one: predictions between
+    -- that and the current bucket, if any, go to the DEFAULT partition).
+    LOCK TABLE @extschema@.ml_prediction_log IN ACCESS EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.ml_label_queue IN SHARE ROW EXCLUSIVE MODE;
+    SELECT max(l.predicted_at) INTO latest FROM @extschema@.ml_prediction_log l;
+    boundary := date_bin(p_every, coalesce(latest, now()), '2000-01-01 00:00:00+00'::timestamptz) + p_every;
+    seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', seq) INTO next_id;
+    SELECT c.conname INTO fk FROM pg_constraint c
+    WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass AND c.confrelid = log_rel AND c.contype = 'f';
+    IF fk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE @extschema@.ml_label_queue DROP CONSTRAINT %I', fk);
+    END IF;
+    UPDATE @extschema@.ml_label_queue q SET predicted_at = l.predicted_at
+    FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = q.prediction_id AND q.predicted_at IS DISTINCT FROM l.predicted_at;
+    DROP TRIGGER ml_monitor_prediction ON @extschema@.ml_prediction_log;
+    DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+    IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = seq::regclass
+               AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+        EXECUTE format('ALTER EXTENSION pg_learn DROP SEQUENCE %s', seq);
+    END IF;
+    ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
+    ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
+    ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
+    ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
+    ALTER INDEX @extschema@.ml_prediction_log_model_time RENAME TO ml_prediction_log_before_model_time;
+    ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
+    EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
+                   ' CHECK (predicted_at < %L)', boundary);
+
+    -- The partitioned log: the same columns, the partition key in its primary key.
+    EXECUTE format($f$
+    CREATE TABLE @extschema@.ml_prediction_log (
+        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
+        model_name    text        NOT NULL,
+        version       int         NOT NULL,
+        variant       text        NOT NULL,
+        served        boolean     NOT NULL,
+        table_name    regclass,
+        key           text        NOT NULL,
+        predicted_at  timestamptz NOT NULL,
+        score         float8,
+        features      jsonb       NOT NULL,
+        label         float8,
+        labeled_at    timestamptz,
+        learned_at    timestamptz,
+        predicted_class text,
+        probabilities jsonb,
+        label_class   text,
+        unknown_features   int,
+        unknown_categories int,
+        missing_features   int,
+        type_mismatches    int,
+        PRIMARY KEY (prediction_id, predicted_at)
+    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
+    CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
+    COMMENT ON TABLE @extschema@.ml_prediction_log IS
+        'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+    REVOKE ALL ON TABLE @extschema@.ml_prediction_log FROM PUBLIC;
+    -- (the grants of the log as it was: SELECT for a dashboard's role, ...)
+    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+             FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = log_rel AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON @extschema@.ml_prediction_log TO %s%s', g.privilege_type,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF latest IS NULL THEN
+        -- (an empty log: nothing to keep, no partition of the past)
+        DROP TABLE @extschema@.ml_prediction_log_before;
+        boundary := date_bin(p_every, now(), '2000-01-01 00:00:00+00'::timestamptz);
+    ELSE
+        EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log ATTACH PARTITION @extschema@.ml_prediction_log_before'
+                       ' FOR VALUES FROM (MINVALUE) TO (%L)', boundary);
+        ALTER TABLE @extschema@.ml_prediction_log_before DROP CONSTRAINT ml_prediction_log_before_range;
+        n := 1;
+    END IF;
+    CREATE TABLE @extschema@.ml_prediction_log_default PARTITION OF @extschema@.ml_prediction_log DEFAULT;
+    -- The monitoring's triggers (as in its definition above), cloned to every partition.
+    CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+        FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
+                           OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
+        EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
+    ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+        ADD CONSTRAINT ml_label_queue_prediction_fkey
+        FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
+    UPDATE @extschema@.ml_monitor_state
+    SET log_partition_interval = p_every, log_partition_premake = p_premake, log_partitioned_until = boundary;
+    PERFORM @extschema@._ml_feedback_invalidate();
+    RETURN n + 1 + @extschema@._ml_log_premake();
 END
 $$;
 
@@ -497,6 +724,9 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._ml_monitor_check_options(text, jsonb),
     @extschema@._ml_monitor_refresh(bigint, name),
     @extschema@._ml_prune_log(interval, name),
+    @extschema@._ml_log_partitions(),
+    @extschema@._ml_log_premake(),
+    @extschema@._ml_partition_log(interval, int, name),
     @extschema@._ml_monitor_reset(name),
     @extschema@._ml_monitor_enqueue()
 FROM PUBLIC;
@@ -520,6 +750,11 @@ CREATE FUNCTION @extschema@.ml_prune_log(older_than interval DEFAULT NULL)
 COMMENT ON FUNCTION @extschema@.ml_prune_log(interval) IS
     'Deletes prediction-log rows older than the interval (default: log_retention) once rolled up and learned; returns the rows deleted';
 
+CREATE FUNCTION @extschema@.ml_partition_log(every interval, premake int DEFAULT 3)
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_partition_log(interval, int) IS
+    'Partitions the prediction log by predicted_at (partitions of the given width, created premake ahead), so that ml_prune_log drops whole partitions; returns the partitions created';
+
 CREATE FUNCTION @extschema@.ml_monitor_reset()
     RETURNS bigint AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.ml_monitor_reset() IS
@@ -529,6 +764,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.ml_monitor_set(text, text, text),
     @extschema@.ml_monitor_refresh(bigint),
     @extschema@.ml_prune_log(interval),
+    @extschema@.ml_partition_log(interval, int),
     @extschema@.ml_monitor_reset()
 FROM PUBLIC;
 

@@ -30,7 +30,9 @@
    indexes, triggers, policies, ACLs, comments, pg_dump configuration), views (pg_get_viewdef),
    sequences, casts, event triggers, initial privileges. A difference is printed as a diff and
    fails: a function added to src/sql without its line in the upgrade script fails here.
-6. The current tree's pg_regress suite runs against a database upgraded from 0.1.0 (created
+6. The log of the upgraded database is partitioned (ml_partition_log, issue 12): its rows stay,
+   labels are learned once, a prune keeps what is recent.
+7. The current tree's pg_regress suite runs against a database upgraded from 0.1.0 (created
    empty at 0.1.0 beside the data database, since the suite's expected output assumes no other
    registered model, attachment or log row) with pg_regress --use-existing: one PASS or FAIL.
 
@@ -745,6 +747,32 @@ def main():
                   " src/sql/upgrade/pg_learn--%s--%s.sql" % (len(diff) - 2, OLD_VERSION, new_version))
         for line in diff[:200]:
             print("# " + line)
+
+        # issue 12, item 4: the upgraded (unpartitioned) log partitioned by ml_partition_log
+        # (after the catalog comparison: a partitioned log is not what a fresh install has). Its
+        # rows stay, a label for an old prediction is queued and learned once, new rows land in
+        # today's partition, and a prune keeps what is not old enough.
+        with connect("upgraded") as c:
+            try:
+                n0 = c.execute("SELECT count(*) FROM ml_prediction_log").fetchone()[0]
+                made = c.execute("SELECT ml_partition_log('1 day')").fetchone()[0]
+                kind = c.execute("SELECT relkind FROM pg_class WHERE oid = 'ml_prediction_log'::regclass"
+                                 ).fetchone()[0]
+                n1 = c.execute("SELECT count(*) FROM ml_prediction_log_before").fetchone()[0]
+                c.execute("INSERT INTO orders (id, amount, country) VALUES (901, 10.5, 'fr')")
+                c.execute("UPDATE orders SET fraud = 1 WHERE id IN (550, 901)")
+                queued = c.execute("SELECT ml_pending_labels()").fetchone()[0]
+                learned = c.execute("SELECT ml_learn_pending()").fetchone()[0]
+                again = c.execute("SELECT ml_learn_pending()").fetchone()[0]
+                pruned = c.execute("SELECT ml_prune_log('36500 days')").fetchone()[0]
+                n2 = c.execute("SELECT count(*) FROM ml_prediction_log").fetchone()[0]
+                rep.check("ml_partition_log on the upgraded log: rows in place, labels learned once, prune",
+                          made >= 5 and kind == "p" and n1 == n0 and queued == learned and again == 0
+                          and queued == 2 and pruned == 0 and n2 == n0 + 1,
+                          "made %s, relkind %s, rows %s -> %s (%s in the old partition), queued %s,"
+                          " learned %s then %s, pruned %s" % (made, kind, n0, n2, n1, queued, learned, again, pruned))
+            except psycopg.Error as e:
+                rep.fail("ml_partition_log on the upgraded log", one_line(e))
 
         run_pg_regress(rep, tree, cluster, "regression", work)
     except Exception as e:  # noqa: BLE001  (reported as a FAIL line)

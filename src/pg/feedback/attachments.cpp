@@ -9,6 +9,7 @@ extern "C" {
 #include "catalog/pg_namespace.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "catalog/partition.h"
 }
 
 using pg_learn::core::ErrorKind;
@@ -32,6 +33,7 @@ State* g_state = nullptr;
 Oid g_nsp = InvalidOid;
 Oid g_log_rel = InvalidOid;
 Oid g_log_seq = InvalidOid;
+bool g_log_partitioned = false;
 Plans g_plans;
 
 namespace {
@@ -55,10 +57,17 @@ void on_relcache(Datum, Oid relid) {
     }
     auto& a = g_state->attachments;
     a.erase(std::remove_if(a.begin(), a.end(),
-                           [relid](const AttachmentPtr& p) { return p->rel == relid || p->label_rel == relid; }),
+                           [relid](const AttachmentPtr& p) {
+                               return p->rel == relid || p->trigger_rel == relid || p->label_rel == relid ||
+                                      p->label_resolved_rel == relid;
+                           }),
             a.end());
     auto& l = g_state->label_tables;
-    l.erase(std::remove_if(l.begin(), l.end(), [relid](const LabelTable& t) { return t.rel == relid; }), l.end());
+    l.erase(std::remove_if(l.begin(), l.end(),
+                           [relid](const LabelTable& t) {
+                               return std::find(t.sources.begin(), t.sources.end(), relid) != t.sources.end();
+                           }),
+            l.end());
 }
 
 State& state() {
@@ -73,6 +82,8 @@ State& state() {
 void free_plans() {
     SPIPlanPtr* all[] = {&g_plans.attachment, &g_plans.rollouts,    &g_plans.label_tables,
                          &g_plans.log,        &g_plans.find,        &g_plans.label_queue,
+                         &g_plans.find_recent, &g_plans.find_all,   &g_plans.find_at,
+                         &g_plans.log_window, &g_plans.sync_take_part, &g_plans.take_part,
                          &g_plans.sync_versions, &g_plans.sync_take,
                          &g_plans.pending,    &g_plans.take,       &g_plans.reject};
     for (SPIPlanPtr* p : all)
@@ -103,6 +114,15 @@ void check_schema(Oid nsp) {
         if (!OidIsValid(g_log_rel))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_prediction_log does not exist")));
         g_log_seq = getIdentitySequence(g_log_rel, 1, false);
+        g_log_partitioned = get_rel_relkind(g_log_rel) == RELKIND_PARTITIONED_TABLE;
+    } else {
+        // ml_partition_log replaces the log by a partitioned table of the same name.
+        Oid log = get_relname_relid("ml_prediction_log", nsp);
+        if (OidIsValid(log) && log != g_log_rel) {
+            g_log_rel = log;
+            g_log_seq = getIdentitySequence(g_log_rel, 1, false);
+            g_log_partitioned = get_rel_relkind(g_log_rel) == RELKIND_PARTITIONED_TABLE;
+        }
     }
 }
 
@@ -173,6 +193,7 @@ void refuse_citus_table(Oid rel) {
 AttachmentPtr load_attachment(Oid rel) {
     auto a = std::make_shared<Attachment>();
     a->rel = rel;
+    a->trigger_rel = rel;
     bool found = false;
     // Text out of SPI first, C++ objects after.
     Datum vals[11];
@@ -364,46 +385,77 @@ void resolve_label_table(Attachment& a, Relation rel) {
         pg_fail(ERRCODE_DATATYPE_MISMATCH,
                 "label value column \"" + a.label_value_name + "\" of table " + t + " is not numeric, boolean or text");
     a.label_resolved = true;
+    a.label_resolved_rel = RelationGetRelid(rel);
 }
 
-// The attachment of table rel from the cache, or loaded (SPI connected as the owner).
+namespace {
+
+// rel and, when it is a partition, its ancestors (parent first). Plain PostgreSQL code.
+std::vector<Oid> self_and_ancestors(Oid rel) {
+    std::vector<Oid> out{rel};
+    pg_guard([&]() {
+        if (!get_rel_relispartition(rel)) return;
+        List* anc = get_partition_ancestors(rel);
+        ListCell* lc;
+        foreach (lc, anc) out.push_back(lfirst_oid(lc));
+        list_free(anc);
+    });
+    return out;
+}
+
+}  // namespace
+
+// The attachment of table rel from the cache, or loaded (SPI connected as the owner). A
+// partition of an attached table (whose triggers are clones of the attached table's) gets a copy
+// of its ancestor's attachment, resolved against the partition's own descriptor.
 AttachmentPtr attachment(LazySpi& spi, Oid rel) {
     State& s = state();
     for (const AttachmentPtr& a : s.attachments)
-        if (a->rel == rel) return a;
+        if (a->trigger_rel == rel) return a;
     spi.need();
     AttachmentPtr a = load_attachment(rel);
-    if (a) s.attachments.push_back(a);
+    if (!a) {
+        const std::vector<Oid> chain = self_and_ancestors(rel);
+        for (size_t i = 1; i < chain.size() && !a; i++) a = load_attachment(chain[i]);
+        if (!a) return nullptr;
+        a->trigger_rel = rel;
+    }
+    s.attachments.push_back(a);
     return a;
 }
 
-// The tables a labels table labels (SPI connected as the owner).
-std::vector<Oid> labelled_by(LazySpi& spi, Oid label_rel) {
+// The tables a labels table labels (SPI connected as the owner). The trigger of a partitioned
+// labels table fires on its partitions: a partition labels what it and its ancestors label.
+LabelTable labelled_by(LazySpi& spi, Oid label_rel) {
     State& s = state();
     for (const LabelTable& t : s.label_tables)
-        if (t.rel == label_rel) return t.attached;
+        if (t.rel == label_rel) return t;
     spi.need();
     LabelTable t;
     t.rel = label_rel;
-    uint64 n = 0;
-    spi_guard([&]() {
-        Oid types[1] = {REGCLASSOID};
-        Datum args[1] = {ObjectIdGetDatum(label_rel)};
-        n = spi_run(schema_plan(g_plans.label_tables,
-                                       "SELECT table_name::oid FROM %s.ml_attachments"
-                                       " WHERE label_table OPERATOR(pg_catalog.=) $1",
-                                       1, types),
-                                  args, nullptr, true, 0, SPI_OK_SELECT, "reading ml_attachments");
-    });
-    for (uint64 i = 0; i < n; i++) {
-        bool isnull = false;
-        Datum d = 0;
-        pg_guard([&]() { d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull); });
-        t.attached.push_back(DatumGetObjectId(d));
+    t.sources = self_and_ancestors(label_rel);
+    for (Oid source : t.sources) {
+        uint64 n = 0;
+        spi_guard([&]() {
+            Oid types[1] = {REGCLASSOID};
+            Datum args[1] = {ObjectIdGetDatum(source)};
+            n = spi_run(schema_plan(g_plans.label_tables,
+                                    "SELECT table_name::oid FROM %s.ml_attachments"
+                                    " WHERE label_table OPERATOR(pg_catalog.=) $1",
+                                    1, types),
+                        args, nullptr, true, 0, SPI_OK_SELECT, "reading ml_attachments");
+        });
+        for (uint64 i = 0; i < n; i++) {
+            bool isnull = false;
+            Datum d = 0;
+            pg_guard([&]() { d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull); });
+            t.attached.push_back(DatumGetObjectId(d));
+        }
     }
     std::sort(t.attached.begin(), t.attached.end());
+    t.attached.erase(std::unique(t.attached.begin(), t.attached.end()), t.attached.end());
     s.label_tables.push_back(t);
-    return t.attached;
+    return t;
 }
 
 }  // namespace pg_learn::pg::feedback

@@ -79,7 +79,11 @@ struct Column {
 // descriptor. Shared: a trigger call holds its own reference, so an invalidation arriving in the
 // middle of the call (any lock or catalog access may process one) only drops the cache's.
 struct Attachment {
-    Oid rel = InvalidOid;
+    Oid rel = InvalidOid;  // the attached table (a partitioned table's predictions are logged under it)
+    // The relation whose descriptor the columns are resolved against: rel, or a partition of rel
+    // (whose triggers are clones of rel's: each partition has its own copy, its attnums may differ).
+    Oid trigger_rel = InvalidOid;
+    Oid label_resolved_rel = InvalidOid;  // the labels table (or partition of it) label_key/value are resolved against
     std::string table_text;  // for messages
     std::string model, alias;
     bool sync = false;
@@ -107,8 +111,20 @@ struct Attachment {
 using AttachmentPtr = std::shared_ptr<Attachment>;
 
 struct LabelTable {
-    Oid rel = InvalidOid;
+    Oid rel = InvalidOid;       // the table the label trigger fired on (a partition: its clone's)
     std::vector<Oid> attached;  // the tables it labels
+    std::vector<Oid> sources;   // rel and its ancestors: the attachments' label_table is one of them
+};
+
+// The last labelled row deleted from a partition of an attached table with a label column (its
+// pg_learn_log_delete trigger): an UPDATE that moves a row to another partition fires the AFTER
+// DELETE of the old row and then the AFTER INSERT of the new one, adjacent, in the same command;
+// the INSERT then knows the label it carries has arrived already.
+struct MovedRow {
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    CommandId cid = InvalidCommandId;  // the command that deleted it (its cmax)
+    Oid rel = InvalidOid;  // the attached table
+    std::string key;
 };
 
 // The models of the current statement, by (name, alias): resolved once per statement snapshot
@@ -129,6 +145,7 @@ struct State {
     core::Observation observation;
     std::vector<double> probabilities;
     core::FeatureCheck check, shadow_check;  // feature mismatches of a logged prediction
+    MovedRow moved;
 };
 
 
@@ -139,6 +156,7 @@ State& state();
 extern Oid g_nsp;
 extern Oid g_log_rel;  // ml_prediction_log
 extern Oid g_log_seq;  // its identity sequence
+extern bool g_log_partitioned;  // ml_partition_log made it a partitioned table
 
 // ---- prepared plans --------------------------------------------------------------------------
 
@@ -148,9 +166,15 @@ struct Plans {
     SPIPlanPtr label_tables = nullptr;
     SPIPlanPtr log = nullptr;
     SPIPlanPtr find = nullptr;
+    SPIPlanPtr find_recent = nullptr;  // a partitioned log: the latest served prediction, recent partitions first
+    SPIPlanPtr find_all = nullptr;     // a partitioned log: the same in every partition
+    SPIPlanPtr find_at = nullptr;      // a partitioned log: that scoring's predictions, in its partition
+    SPIPlanPtr log_window = nullptr;
     SPIPlanPtr label_queue = nullptr;
     SPIPlanPtr sync_versions = nullptr;
     SPIPlanPtr sync_take = nullptr;
+    SPIPlanPtr sync_take_part = nullptr;  // (a partitioned log)
+    SPIPlanPtr take_part = nullptr;
     SPIPlanPtr pending = nullptr;
     SPIPlanPtr take = nullptr;
     SPIPlanPtr reject = nullptr;
@@ -194,8 +218,8 @@ AttachmentPtr attachment(LazySpi& spi, Oid rel);
 // table elsewhere counts if the caller may read it) and read without SQL, so that no code runs;
 // without it (no Citus), one failed name lookup and nothing else.
 void refuse_citus_table(Oid rel);
-// The tables a labels table labels (SPI connected as the owner).
-std::vector<Oid> labelled_by(LazySpi& spi, Oid label_rel);
+// The tables a labels table (or a partition of one) labels (SPI connected as the owner).
+LabelTable labelled_by(LazySpi& spi, Oid label_rel);
 
 // ---- variants (routing.cpp) -------------------------------------------------------------------
 
@@ -255,6 +279,7 @@ bool same_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc);
 struct Logged {
     int64 id;
     DeployedModel model;
+    TimestampTz at;  // predicted_at (the partition key of a partitioned log)
 };
 // Logs the served prediction and every shadow's (SPI connected as the owner).
 // check: the served prediction's feature mismatches (each shadow's are checked here).
@@ -269,6 +294,9 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
 // and added to `ids` (predictions whose label is a number) or `class_ids` (a class: multiclass).
 struct LabelBatch {
     std::vector<int64> ids, class_ids;
+    // The predictions' predicted_at: those of one scoring (served and shadows) share it. A
+    // partitioned log's UPDATE then reads one partition instead of probing each (issue 12).
+    TimestampTz predicted_at = 0;
     void add(int64 id, std::string_view kind, core::Task task, const core::Label& y);
 };
 // Gives label y to the predictions of the batch (unlabelled ones only: a label is set once) and

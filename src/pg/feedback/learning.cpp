@@ -122,32 +122,32 @@ Taken learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit,
     }
     const bool sync = limit < 0;
     uint64 rows = 0;
+    // Both return the labels taken, in prediction_id order. A partitioned log (issue 12):
+    // each log row is found in its partition by the queue's predicted_at (NOT NULL there).
+    const bool part = g_log_partitioned;
+    const char* const d_cols = part ? " RETURNING q.prediction_id, q.label, q.label_class, q.predicted_at),"
+                                    : " RETURNING q.prediction_id, q.label, q.label_class),";
+    const char* const join = part ? " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
+                                    " AND l.predicted_at OPERATOR(pg_catalog.=) d.predicted_at"
+                                  : " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id";
+    const std::string rest = std::string(d_cols) +
+                             " u AS (UPDATE %s.ml_prediction_log l SET learned_at = (SELECT pg_catalog.clock_timestamp()) FROM d" +
+                             join +
+                             " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
+                             " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id";
+    const std::string sync_sql = std::string("WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.sync"
+                                             " AND q.model_name OPERATOR(pg_catalog.=) $1 AND q.version OPERATOR(pg_catalog.=) $2") + rest;
+    const std::string take_sql =
+        std::string("WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.prediction_id OPERATOR(pg_catalog.=) ANY (ARRAY("
+                    "SELECT q2.prediction_id FROM %s.ml_label_queue q2"
+                    " WHERE q2.model_name OPERATOR(pg_catalog.=) $1 AND q2.version OPERATOR(pg_catalog.=) $2"
+                    " ORDER BY q2.prediction_id LIMIT $3))") + rest;
     spi_guard([&]() {
         Oid types[3] = {TEXTOID, INT4OID, INT4OID};
         Datum args[3] = {PointerGetDatum(cstring_to_text_with_len(v.model.data(), static_cast<int>(v.model.size()))),
                          Int32GetDatum(v.version), Int32GetDatum(limit)};
-        // Both return the labels taken, in prediction_id order.
-        SPIPlanPtr p =
-            sync ? schema_plan(g_plans.sync_take,
-                               "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.sync"
-                               " AND q.model_name OPERATOR(pg_catalog.=) $1 AND q.version OPERATOR(pg_catalog.=) $2"
-                               " RETURNING q.prediction_id, q.label, q.label_class),"
-                               " u AS (UPDATE %s.ml_prediction_log l SET learned_at = (SELECT pg_catalog.clock_timestamp()) FROM d"
-                               " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
-                               " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
-                               " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id",
-                               2, types)
-                 : schema_plan(g_plans.take,
-                               "WITH d AS (DELETE FROM %s.ml_label_queue q WHERE q.prediction_id OPERATOR(pg_catalog.=) ANY (ARRAY("
-                               "SELECT q2.prediction_id FROM %s.ml_label_queue q2"
-                               " WHERE q2.model_name OPERATOR(pg_catalog.=) $1 AND q2.version OPERATOR(pg_catalog.=) $2"
-                               " ORDER BY q2.prediction_id LIMIT $3))"
-                               " RETURNING q.prediction_id, q.label, q.label_class),"
-                               " u AS (UPDATE %s.ml_prediction_log l SET learned_at = (SELECT pg_catalog.clock_timestamp()) FROM d"
-                               " WHERE l.prediction_id OPERATOR(pg_catalog.=) d.prediction_id"
-                               " RETURNING l.prediction_id, l.features, d.label, d.label_class)"
-                               " SELECT u.prediction_id, u.features, u.label, u.label_class FROM u ORDER BY u.prediction_id",
-                               3, types);
+        SPIPlanPtr p = sync ? schema_plan(part ? g_plans.sync_take_part : g_plans.sync_take, sync_sql.c_str(), 2, types)
+                            : schema_plan(part ? g_plans.take_part : g_plans.take, take_sql.c_str(), 3, types);
         rows = spi_run(p, args, nullptr, false, 0, SPI_OK_SELECT, "taking queued labels");
     });
     // (none: taken by a learner that committed before our lock)

@@ -178,7 +178,7 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
         int64 id = 0;
         if (g_log.direct) {
             pg_guard([&]() { id = log_insert_direct(values, nulls); });
-            logged.push_back({id, m});
+            logged.push_back({id, m, now});
             return;
         }
         spi.need();
@@ -200,7 +200,7 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
             bool isnull = false;
             id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
         });
-        logged.push_back({id, m});
+        logged.push_back({id, m, now});
     };
     insert(*served.alias, served.model, true, served_pred, check);
     for (const std::string& shadow : a.shadows) {

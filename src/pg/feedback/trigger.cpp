@@ -3,6 +3,10 @@
 
 #include "pg/common/feature_check.hpp"
 
+extern "C" {
+#include "catalog/pg_am.h"
+}
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
@@ -68,11 +72,32 @@ HeapTuple write_prediction(const Attachment& a, const Served& served, const Pred
     return result;
 }
 
+// The command that inserted (cmin) or deleted (cmax) a heap tuple of this transaction; false when
+// the tuple is not such a tuple (another table access method, another transaction).
+bool own_command(Relation rel, HeapTuple tuple, bool deleted, CommandId& cid) {
+    bool ok = false;
+    pg_guard([&]() {
+        if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || !tuple || !tuple->t_data) return;
+        HeapTupleHeader h = tuple->t_data;
+        if (h->t_infomask & HEAP_MOVED) return;
+        if (deleted) {
+            if (h->t_infomask & HEAP_XMAX_INVALID) return;
+            if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetUpdateXid(h))) return;
+            cid = HeapTupleHeaderGetCmax(h);
+        } else {
+            if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(h))) return;
+            cid = HeapTupleHeaderGetCmin(h);
+        }
+        ok = true;
+    });
+    return ok;
+}
+
 }  // namespace
 
 // ---- the trigger -----------------------------------------------------------------------------
 
-enum class Role { Score, Log, Label };
+enum class Role { Score, Log, Label, Move };
 
 Datum trigger(FunctionCallInfo fcinfo) {
     if (!CALLED_AS_TRIGGER(fcinfo))
@@ -87,6 +112,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
     if (role_name == "score" && TRIGGER_FIRED_BEFORE(ev) && !TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Score;
     else if (role_name == "log" && TRIGGER_FIRED_AFTER(ev) && !TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Log;
     else if (role_name == "label" && TRIGGER_FIRED_AFTER(ev) && !TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Label;
+    else if (role_name == "move" && TRIGGER_FIRED_AFTER(ev) && TRIGGER_FIRED_BY_DELETE(ev)) role = Role::Move;
     else pg_fail(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_ml_feedback_trigger fired in a way ml_attach does not install it");
 
     const bool is_update = TRIGGER_FIRED_BY_UPDATE(ev);
@@ -115,11 +141,12 @@ Datum trigger(FunctionCallInfo fcinfo) {
     LazySpi spi(nsp);
 
     if (role == Role::Label) {
-        std::vector<Oid> tables = labelled_by(spi, relid);
-        for (Oid t : tables) {
+        // (a partition of a partitioned labels table: its own descriptor, its ancestors' attachments)
+        const LabelTable lt = labelled_by(spi, relid);
+        for (Oid t : lt.attached) {
             AttachmentPtr a = attachment(spi, t);
-            if (!a || a->label_rel != relid) continue;
-            if (!a->label_resolved) resolve_label_table(*a, rel);
+            if (!a || std::find(lt.sources.begin(), lt.sources.end(), a->label_rel) == lt.sources.end()) continue;
+            if (!a->label_resolved || a->label_resolved_rel != relid) resolve_label_table(*a, rel);
             core::Label y;
             if (!label_value(a->label_value, row, desc, y)) continue;
             if (is_update && !column_is_null(a->label_value, old_tuple, desc)) continue;  // set once
@@ -139,6 +166,23 @@ Datum trigger(FunctionCallInfo fcinfo) {
     }
     if (!a->resolved) resolve_table(*a, rel);
     std::vector<Value> values;
+
+    if (role == Role::Move) {
+        // A labelled row deleted from a partition (WHEN OLD.label IS NOT NULL): remembered until
+        // the next row is logged, in case it is the same row moving to another partition.
+        MovedRow& m = st.moved;
+        m.lxid = InvalidLocalTransactionId;
+        CommandId cid = InvalidCommandId;
+        if (!a->label_name.empty() && !column_is_null(a->label, row, desc) && own_command(rel, row, true, cid)) {
+            text* key = key_text(a->key, row, desc, a->table_text);
+            m.key.assign(text_view(key));
+            m.rel = a->rel;
+            m.cid = cid;
+            m.lxid = MyProc->lxid;
+        }
+        spi.finish();
+        return PointerGetDatum(row);
+    }
 
     if (role == Role::Score) {
         if (a->prediction_name.empty()) {
@@ -170,6 +214,17 @@ Datum trigger(FunctionCallInfo fcinfo) {
         if (!label_arrived) rescore = true;  // the WHEN clause saw a change
     }
     text* key = key_text(a->key, row, desc, a->table_text);
+    if (!is_update && st.moved.lxid != InvalidLocalTransactionId) {
+        // The INSERT half of an UPDATE that moved a labelled row to another partition (the
+        // DELETE half fired just before, in the same command, for the same key): the row is
+        // logged again, as inserted there, but its label arrived already and is not learned twice.
+        MovedRow& m = st.moved;
+        CommandId cid = InvalidCommandId;
+        if (label_arrived && m.lxid == MyProc->lxid && m.rel == a->rel && own_command(rel, row, false, cid) &&
+            cid == m.cid && m.key == text_view(key))
+            label_arrived = false;
+        m.lxid = InvalidLocalTransactionId;
+    }
     if (rescore) {
         read_features(*a, row, desc, values, true);
         fill_observation(*a, values, st.observation);
@@ -186,6 +241,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
             spi.need();
             LabelBatch batch;
             for (const Logged& l : logged) batch.add(l.id, l.model.model->kind(), l.model.model->task(), y);
+            if (!logged.empty()) batch.predicted_at = logged.front().at;
             apply_label(nsp, *a, batch, y);
         }
     } else if (label_arrived) {

@@ -24,7 +24,8 @@ namespace pg_learn::pg {
 
 namespace {
 
-const char* const kEntryPoints[] = {"ml_monitor_set", "ml_monitor_refresh", "ml_prune_log", "ml_monitor_reset"};
+const char* const kEntryPoints[] = {"ml_monitor_set", "ml_monitor_refresh", "ml_prune_log", "ml_monitor_reset",
+                                    "ml_partition_log"};
 
 }  // namespace
 
@@ -83,5 +84,5 @@ PGL_FUNCTION(ml_monitor_enqueue) {
 }
 
 PGL_FUNCTION(ml_monitor_write) {
-    return run_private_function(fcinfo, kEntryPoints, 4, "ml_monitor_write", "ml_monitor_windows", "monitoring");
+    return run_private_function(fcinfo, kEntryPoints, 5, "ml_monitor_write", "ml_monitor_windows", "monitoring");
 }

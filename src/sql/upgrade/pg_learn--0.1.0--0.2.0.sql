@@ -1432,3 +1432,628 @@ COMMENT ON VIEW @extschema@.ml_model_metrics IS
     'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class), feature mismatch rates';
 -- The 0.1.0 view used _ml_is_classifier; the classifier is now known by ml_models.task.
 DROP FUNCTION @extschema@._ml_is_classifier(text);
+
+-- BEGIN issue 12 item 4 (partitioned attached tables, partitioned prediction log)
+-- The queue keeps the prediction's predicted_at: the partition key of a partitioned log, whose
+-- foreign key is then (prediction_id, predicted_at) (ml_partition_log).
+ALTER TABLE @extschema@.ml_label_queue ADD COLUMN predicted_at timestamptz;
+UPDATE @extschema@.ml_label_queue q SET predicted_at = l.predicted_at
+FROM @extschema@.ml_prediction_log l WHERE l.prediction_id = q.prediction_id;
+ALTER TABLE @extschema@.ml_monitor_state ADD COLUMN log_partition_interval interval,
+    ADD COLUMN log_partition_premake int, ADD COLUMN log_partitioned_until timestamptz;
+
+-- ml_attach accepts partitioned tables (and refuses a partition of an attached one); ml_detach says so.
+CREATE OR REPLACE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
+                                       p_label name, p_features text[], p_alias text, p_mode text,
+                                       p_label_table regclass, p_label_key name, p_label_value name,
+                                       p_probability name, p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel pg_class;
+    lrel pg_class;
+    a pg_attribute;
+    key_type oid;
+    feats text[];
+    f text;
+    cls text;
+    ignored jsonb;
+    watched text;
+    old_row text;
+    new_row text;
+    cond text;
+    task text;
+    other_table regclass;
+    other_model text;
+BEGIN
+    -- Arguments.
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_key IS NULL THEN
+        RAISE EXCEPTION 'key column must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'The key names the row a label will arrive for, e.g. key => ''id''.';
+    END IF;
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_mode NOT IN ('queue', 'sync') THEN
+        RAISE EXCEPTION 'unknown mode "%"', left(p_mode, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'mode is ''queue'' (labels wait for ml_learn_pending) or ''sync'' (learned when they arrive).';
+    END IF;
+
+    -- The model and the version that will serve.
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a class.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The alias a table is attached to is the champion; remove the rollout with ml_rollout_remove first.';
+    END IF;
+
+    -- The table, and what the caller may do: own it, and score (and, with labels, teach) the model.
+    SELECT * INTO rel FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', p_table USING ERRCODE = 'wrong_object_type',
+            DETAIL = 'Only ordinary and partitioned tables can be attached.';
+    END IF;
+    IF NOT pg_has_role(p_actor, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
+                          p_actor);
+    END IF;
+    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
+       AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_learn(text, record, float8, text) TO %I;',
+                          p_actor);
+    END IF;
+    -- Concurrent attaches of one table queue here; the second then sees the first.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.table_name = p_table) THEN
+        RAISE EXCEPTION 'table % is already attached to model "%"', p_table,
+                        (SELECT t.model_name FROM @extschema@.ml_attachments t WHERE t.table_name = p_table)
+            USING ERRCODE = 'duplicate_object', HINT = 'ml_detach it first.';
+    END IF;
+    -- Partitions (issue 12): the triggers of a partitioned table are cloned to its partitions,
+    -- present and future, so a partition is scored through its attached ancestor; one table of
+    -- a partition tree is attached at most.
+    SELECT anc.relid::regclass, t.model_name INTO other_table, other_model
+    FROM pg_partition_ancestors(p_table) anc JOIN @extschema@.ml_attachments t ON t.table_name = anc.relid
+    WHERE anc.relid <> p_table LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is a partition of %, which is attached to model "%"', p_table, other_table, other_model
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'The rows of every partition of an attached table are scored and logged already.';
+    END IF;
+    IF rel.relkind = 'p' THEN
+        SELECT d.relid::regclass, t.model_name INTO other_table, other_model
+        FROM pg_partition_tree(p_table) d JOIN @extschema@.ml_attachments t ON t.table_name = d.relid
+        WHERE d.relid <> p_table LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'partition % of table % is attached to model "%"', other_table, p_table, other_model
+                USING ERRCODE = 'duplicate_object', HINT = format('ml_detach(%L) first.', other_table::text);
+        END IF;
+    END IF;
+
+    -- The key, prediction and label columns.
+    a := @extschema@._ml_attribute(p_table, p_key, 'key');
+    key_type := a.atttypid;
+    IF p_prediction IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_prediction, 'prediction');
+        IF task = 'multiclass' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is multiclass', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A multiclass model''s prediction column is text (the most probable class); '
+                             'probability => names a float8 column for its probability.';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'prediction column "%" is a generated column', p_prediction
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        -- (a BEFORE trigger cannot move a row to another partition)
+        IF rel.relkind = 'p' AND EXISTS (
+                SELECT 1 FROM pg_partition_tree(p_table) d JOIN pg_partitioned_table pt ON pt.partrelid = d.relid
+                CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) k(attnum)
+                JOIN pg_attribute c ON c.attrelid = d.relid AND c.attnum = k.attnum
+                WHERE c.attname IN (p_prediction, p_probability)) THEN
+            RAISE EXCEPTION 'the prediction or probability column of % is a partition key column', p_table
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The prediction is written by a BEFORE trigger, which cannot move a row to another partition.';
+        END IF;
+    END IF;
+    IF p_label IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_label, 'label');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label column "%" has type %', p_label, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label column is numeric or boolean.';
+        END IF;
+    END IF;
+    IF p_key = p_prediction OR p_key = p_label OR p_prediction = p_label THEN
+        RAISE EXCEPTION 'the key, prediction and label columns must be different columns'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The probability of a multiclass model's prediction.
+    IF p_probability IS NOT NULL THEN
+        IF p_prediction IS NULL OR task IS DISTINCT FROM 'multiclass' THEN
+            RAISE EXCEPTION 'a probability column goes with a prediction column of a multiclass model'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a := @extschema@._ml_attribute(p_table, p_probability, 'probability');
+        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'probability column "%" has type %', p_probability, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A probability column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'probability column "%" is a generated column', p_probability
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        IF p_probability IN (p_key, p_prediction, p_label) THEN
+            RAISE EXCEPTION 'the key, prediction, probability and label columns must be different columns'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+
+    -- A labels table: rows (key, value) arriving later.
+    IF p_label_table IS NOT NULL THEN
+        IF p_label IS NOT NULL THEN
+            RAISE EXCEPTION 'labels come from a label column or from a labels table, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_label_key IS NULL OR p_label_value IS NULL THEN
+            RAISE EXCEPTION 'a labels table needs label_key and label_value' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'label_key names its column holding the key, label_value its column holding the label.';
+        END IF;
+        IF p_label_table = p_table THEN
+            RAISE EXCEPTION 'the labels table is the attached table itself' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Use label => column for a label column of the attached table.';
+        END IF;
+        SELECT * INTO lrel FROM pg_class c WHERE c.oid = p_label_table;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', p_label_table::oid USING ERRCODE = 'undefined_table';
+        END IF;
+        IF lrel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', p_label_table USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF NOT pg_has_role(p_actor, lrel.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table %', p_label_table USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_key, 'label key');
+        IF a.atttypid <> key_type THEN
+            RAISE EXCEPTION 'label key column "%" has type %, but key column "%" has type %', p_label_key,
+                            format_type(a.atttypid, NULL), p_key, format_type(key_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_value, 'label value');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label value column "%" has type %', p_label_value, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label is numeric or boolean.';
+        END IF;
+        IF p_label_key = p_label_value THEN
+            RAISE EXCEPTION 'label_key and label_value must be different columns' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF p_label_key IS NOT NULL OR p_label_value IS NOT NULL THEN
+        RAISE EXCEPTION 'label_key and label_value go with label_table' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The features: given, or every column but the key, prediction and label columns (and
+    -- those the model's spec ignores).
+    IF p_features IS NULL THEN
+        SELECT m.spec -> 'ignore' INTO ignored
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        SELECT array_agg(c.attname::text ORDER BY c.attnum) INTO feats
+        FROM pg_attribute c
+        WHERE c.attrelid = p_table AND c.attnum > 0 AND NOT c.attisdropped
+          AND c.attname IS DISTINCT FROM p_key AND c.attname IS DISTINCT FROM p_prediction
+          AND c.attname IS DISTINCT FROM p_label AND c.attname IS DISTINCT FROM p_probability
+          AND NOT coalesce(ignored ? c.attname::text, false);
+        IF feats IS NULL THEN
+            RAISE EXCEPTION 'table % has no column left to be a feature', p_table USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        IF cardinality(p_features) = 0 THEN
+            RAISE EXCEPTION 'features must name at least one column' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF array_position(p_features, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        IF (SELECT count(DISTINCT x) FROM unnest(p_features) x) <> cardinality(p_features) THEN
+            RAISE EXCEPTION 'features name a column more than once' USING ERRCODE = 'duplicate_column';
+        END IF;
+        feats := p_features;
+    END IF;
+    FOREACH f IN ARRAY feats LOOP
+        a := @extschema@._ml_attribute(p_table, f, 'feature');
+        IF f IN (p_key, p_prediction, p_label) OR f = p_probability THEN
+            RAISE EXCEPTION 'column "%" is the key, prediction or label column and cannot also be a feature', f
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cls := @extschema@._ml_column_class(a.atttypid);
+        IF cls = 'other' THEN
+            RAISE EXCEPTION 'column "%" has type %, which cannot be a feature', f, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].';
+        END IF;
+        IF a.attgenerated <> '' AND p_prediction IS NOT NULL THEN
+            RAISE EXCEPTION 'feature column "%" is a generated column', f USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Generated columns are computed after BEFORE triggers, which write the prediction column.';
+        END IF;
+    END LOOP;
+
+    INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
+                                            label_column, features, label_table, label_key_column,
+                                            label_value_column, mode, created_by, probability_column)
+    VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
+            p_label_value, p_mode, p_actor, p_probability);
+
+    -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
+    -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
+    SELECT string_agg(quote_ident(c), ', '), 'ROW(' || string_agg('OLD.' || quote_ident(c), ', ') || ')',
+           'ROW(' || string_agg('NEW.' || quote_ident(c), ', ') || ')'
+    INTO watched, old_row, new_row
+    FROM unnest(ARRAY[p_key::text] || feats) c;
+    IF p_prediction IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_score_insert BEFORE INSERT ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'score');
+        EXECUTE format('CREATE TRIGGER pg_learn_score_update BEFORE UPDATE OF %s ON %s FOR EACH ROW '
+                       'WHEN (%s IS DISTINCT FROM %s) EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)',
+                       watched, p_table, old_row, new_row, 'score');
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
+    cond := format('%s IS DISTINCT FROM %s', old_row, new_row);
+    IF p_label IS NOT NULL THEN
+        watched := watched || ', ' || quote_ident(p_label);
+        cond := cond || format(' OR (OLD.%1$I IS NULL AND NEW.%1$I IS NOT NULL)', p_label);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
+    -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
+    -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").
+    IF rel.relkind = 'p' AND p_label IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_log_delete AFTER DELETE ON %s FOR EACH ROW WHEN (OLD.%I IS NOT NULL) '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, p_label, 'move');
+    END IF;
+    -- One label trigger per labels table, whatever the number of tables it labels.
+    IF p_label_table IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p_label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_label AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_label_table, 'label');
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_detach(p_table regclass, p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    att @extschema@.ml_attachments;
+    owner oid;
+    trg name;
+    detail text;
+BEGIN
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relowner INTO owner FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF NOT pg_has_role(p_actor, owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    DELETE FROM @extschema@.ml_attachments t WHERE t.table_name = p_table RETURNING * INTO att;
+    IF NOT FOUND THEN
+        SELECT format('It is a partition of %s, which is attached to model "%s".', anc.relid::regclass, t.model_name)
+        INTO detail
+        FROM pg_partition_ancestors(p_table) anc JOIN @extschema@.ml_attachments t ON t.table_name = anc.relid
+        LIMIT 1;
+        IF detail IS NOT NULL THEN
+            RAISE EXCEPTION 'table % is not attached to a model', p_table USING ERRCODE = 'undefined_object',
+                DETAIL = detail, HINT = 'ml_detach the partitioned table (all its partitions), or ALTER TABLE ... DETACH PARTITION this one (its rows are then no longer scored).';
+        END IF;
+        RAISE EXCEPTION 'table % is not attached to a model', p_table USING ERRCODE = 'undefined_object';
+    END IF;
+    -- (A trigger dropped by hand is not an error: detaching removes what is left. Dropping a
+    -- partitioned table's trigger drops its clones on the partitions.)
+    FOR trg IN SELECT g.tgname FROM pg_trigger g
+               WHERE g.tgrelid = p_table
+                 AND g.tgname IN ('pg_learn_score_insert', 'pg_learn_score_update', 'pg_learn_log_insert', 'pg_learn_log_update',
+                                  'pg_learn_log_delete')
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trg, p_table);
+    END LOOP;
+    IF att.label_table IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.label_table = att.label_table)
+       AND EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = att.label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('DROP TRIGGER pg_learn_label ON %s', att.label_table);
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+-- ml_partition_log, and ml_prune_log dropping whole partitions.
+CREATE FUNCTION @extschema@._ml_log_partitions()
+    RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz, is_default boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass,
+           (substring(b.expr FROM 'FROM \(''([^'']*)''\)'))::timestamptz,
+           (substring(b.expr FROM 'TO \(''([^'']*)''\)'))::timestamptz,
+           b.expr = 'DEFAULT'
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent = '@extschema@.ml_prediction_log'::regclass
+$$;
+
+CREATE FUNCTION @extschema@._ml_log_premake() RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    st @extschema@.ml_monitor_state;
+    b timestamptz;
+    latest timestamptz;
+    def regclass;
+    n int := 0;
+BEGIN
+    SELECT * INTO st FROM @extschema@.ml_monitor_state;
+    IF st.log_partition_interval IS NULL THEN
+        RETURN 0;
+    END IF;
+    b := greatest(st.log_partitioned_until,
+                  date_bin(st.log_partition_interval, now(), '2000-01-01 00:00:00+00'::timestamptz));
+    SELECT p.part INTO def FROM @extschema@._ml_log_partitions() p WHERE p.is_default;
+    IF def IS NOT NULL THEN
+        EXECUTE format('SELECT max(predicted_at) FROM %s', def) INTO latest;
+    END IF;
+    IF latest >= b THEN
+        b := date_bin(st.log_partition_interval, latest, '2000-01-01 00:00:00+00'::timestamptz) + st.log_partition_interval;
+    END IF;
+    WHILE b < now() + st.log_partition_premake * st.log_partition_interval LOOP
+        EXECUTE format('CREATE TABLE @extschema@.%I PARTITION OF @extschema@.ml_prediction_log FOR VALUES FROM (%L) TO (%L)',
+                       'ml_prediction_log_p' || to_char(b AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MISS'),
+                       b, b + st.log_partition_interval);
+        b := b + st.log_partition_interval;
+        n := n + 1;
+        UPDATE @extschema@.ml_monitor_state SET log_partitioned_until = b;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_prune_log(p_older_than interval, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    older_than interval := coalesce(p_older_than, @extschema@._ml_setting('log_retention')::interval);
+    keep_windows interval := @extschema@._ml_setting('window_retention')::interval;
+    ids bigint[];
+    n bigint;
+    dropped bigint := 0;
+    p record;
+    rows_in bigint;
+    busy boolean;
+    saved_timeout text;
+BEGIN
+    IF older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Roll everything committed up first (this also takes the lock that serializes with other
+    -- refreshes and prunes), so that what is old enough can go.
+    PERFORM @extschema@._ml_monitor_refresh(NULL, p_actor);
+    -- Whole partitions (issue 12): those that end before the cutoff, with no event waiting in the
+    -- inbox and no label in the queue. Each is locked first, without waiting (a labeller or
+    -- learner writing to it keeps it for the next prune); DETACH PARTITION then checks the
+    -- queue's foreign key again. The log itself is locked for a moment (lock_timeout 1s).
+    FOR p IN SELECT x.part FROM @extschema@._ml_log_partitions() x
+             WHERE NOT x.is_default AND x.upper_bound <= now() - older_than
+             ORDER BY x.upper_bound
+    LOOP
+        saved_timeout := current_setting('lock_timeout');
+        BEGIN
+            PERFORM set_config('lock_timeout', '1s', true);
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', p.part);
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM @extschema@.ml_label_queue q JOIN %1$s l ON l.prediction_id = q.prediction_id)'
+                           ' OR EXISTS (SELECT 1 FROM @extschema@.ml_monitor_inbox i JOIN %1$s l ON l.prediction_id = i.prediction_id)',
+                           p.part) INTO busy;
+            IF NOT busy THEN
+                EXECUTE format('SELECT count(*) FROM %s', p.part) INTO rows_in;
+                EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log DETACH PARTITION %s', p.part);
+                EXECUTE format('DROP TABLE %s', p.part);
+                dropped := dropped + rows_in;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- in use: left for the next prune (its old rows are deleted below meanwhile)
+        END;
+        PERFORM set_config('lock_timeout', saved_timeout, true);
+    END LOOP;
+    -- Lock the candidates, skipping rows another transaction is changing (a label arriving).
+    -- The next statement takes a new snapshot: a label committed before the lock was granted is
+    -- visible there together with its inbox event and queue entry, and keeps its row.
+    ids := ARRAY(SELECT l.prediction_id FROM @extschema@.ml_prediction_log l
+                 WHERE l.predicted_at < now() - older_than
+                 FOR UPDATE SKIP LOCKED);
+    DELETE FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = ANY (ids) AND l.predicted_at < now() - older_than
+      AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_inbox i WHERE i.prediction_id = l.prediction_id)
+      AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_label_queue q WHERE q.prediction_id = l.prediction_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    n := n + dropped;
+    IF keep_windows IS NOT NULL THEN
+        DELETE FROM @extschema@.ml_monitor_windows w
+        WHERE w.bucket < @extschema@._ml_bucket(now() - keep_windows, @extschema@._ml_setting('bucket_width')::interval);
+    END IF;
+    PERFORM @extschema@._ml_log_premake();
+    UPDATE @extschema@.ml_monitor_state SET pruned_at = now(), pruned_rows = n;
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION @extschema@._ml_partition_log(p_every interval, p_premake int, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    log_rel regclass := '@extschema@.ml_prediction_log'::regclass;
+    seq text;
+    next_id bigint;
+    boundary timestamptz;
+    latest timestamptz;
+    fk name;
+    g record;
+    n int := 0;
+BEGIN
+    IF p_every IS NULL OR p_premake IS NULL THEN
+        RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_every < interval '1 minute' OR extract(month FROM p_every) <> 0 OR extract(year FROM p_every) <> 0 THEN
+        RAISE EXCEPTION 'partition width % is not 1 minute or more without months', p_every
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. interval ''1 day'' or ''7 days''.';
+    END IF;
+    IF p_premake < 1 OR p_premake > 1000 THEN
+        RAISE EXCEPTION 'premake % is not between 1 and 1000', p_premake USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) = 'p' THEN
+        UPDATE @extschema@.ml_monitor_state SET log_partition_interval = p_every, log_partition_premake = p_premake;
+        RETURN @extschema@._ml_log_premake();
+    END IF;
+
+    -- The log as it is becomes ml_prediction_log_before, the partition of every row up to the end
+    -- of its latest prediction's bucket (the current one, or an earlier one: predictions between
+    -- that and the current bucket, if any, go to the DEFAULT partition).
+    LOCK TABLE @extschema@.ml_prediction_log IN ACCESS EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.ml_label_queue IN SHARE ROW EXCLUSIVE MODE;
+    SELECT max(l.predicted_at) INTO latest FROM @extschema@.ml_prediction_log l;
+    boundary := date_bin(p_every, coalesce(latest, now()), '2000-01-01 00:00:00+00'::timestamptz) + p_every;
+    seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', seq) INTO next_id;
+    SELECT c.conname INTO fk FROM pg_constraint c
+    WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass AND c.confrelid = log_rel AND c.contype = 'f';
+    IF fk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE @extschema@.ml_label_queue DROP CONSTRAINT %I', fk);
+    END IF;
+    UPDATE @extschema@.ml_label_queue q SET predicted_at = l.predicted_at
+    FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = q.prediction_id AND q.predicted_at IS DISTINCT FROM l.predicted_at;
+    DROP TRIGGER ml_monitor_prediction ON @extschema@.ml_prediction_log;
+    DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+    IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = seq::regclass
+               AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+        EXECUTE format('ALTER EXTENSION pg_learn DROP SEQUENCE %s', seq);
+    END IF;
+    ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
+    ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
+    ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
+    ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
+    ALTER INDEX @extschema@.ml_prediction_log_model_time RENAME TO ml_prediction_log_before_model_time;
+    ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
+    EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
+                   ' CHECK (predicted_at < %L)', boundary);
+
+    -- The partitioned log: the same columns, the partition key in its primary key.
+    EXECUTE format($f$
+    CREATE TABLE @extschema@.ml_prediction_log (
+        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
+        model_name    text        NOT NULL,
+        version       int         NOT NULL,
+        variant       text        NOT NULL,
+        served        boolean     NOT NULL,
+        table_name    regclass,
+        key           text        NOT NULL,
+        predicted_at  timestamptz NOT NULL,
+        score         float8,
+        features      jsonb       NOT NULL,
+        label         float8,
+        labeled_at    timestamptz,
+        learned_at    timestamptz,
+        predicted_class text,
+        probabilities jsonb,
+        label_class   text,
+        unknown_features   int,
+        unknown_categories int,
+        missing_features   int,
+        type_mismatches    int,
+        PRIMARY KEY (prediction_id, predicted_at)
+    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
+    CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
+    COMMENT ON TABLE @extschema@.ml_prediction_log IS
+        'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+    REVOKE ALL ON TABLE @extschema@.ml_prediction_log FROM PUBLIC;
+    -- (the grants of the log as it was: SELECT for a dashboard's role, ...)
+    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+             FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = log_rel AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON @extschema@.ml_prediction_log TO %s%s', g.privilege_type,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF latest IS NULL THEN
+        -- (an empty log: nothing to keep, no partition of the past)
+        DROP TABLE @extschema@.ml_prediction_log_before;
+        boundary := date_bin(p_every, now(), '2000-01-01 00:00:00+00'::timestamptz);
+    ELSE
+        EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log ATTACH PARTITION @extschema@.ml_prediction_log_before'
+                       ' FOR VALUES FROM (MINVALUE) TO (%L)', boundary);
+        ALTER TABLE @extschema@.ml_prediction_log_before DROP CONSTRAINT ml_prediction_log_before_range;
+        n := 1;
+    END IF;
+    CREATE TABLE @extschema@.ml_prediction_log_default PARTITION OF @extschema@.ml_prediction_log DEFAULT;
+    -- The monitoring's triggers (as in its definition above), cloned to every partition.
+    CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+        FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
+                           OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
+        EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
+    ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+        ADD CONSTRAINT ml_label_queue_prediction_fkey
+        FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
+    UPDATE @extschema@.ml_monitor_state
+    SET log_partition_interval = p_every, log_partition_premake = p_premake, log_partitioned_until = boundary;
+    PERFORM @extschema@._ml_feedback_invalidate();
+    RETURN n + 1 + @extschema@._ml_log_premake();
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._ml_log_partitions(),
+    @extschema@._ml_log_premake(),
+    @extschema@._ml_partition_log(interval, int, name)
+FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ml_partition_log(every interval, premake int DEFAULT 3)
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_monitor_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_partition_log(interval, int) IS
+    'Partitions the prediction log by predicted_at (partitions of the given width, created premake ahead), so that ml_prune_log drops whole partitions; returns the partitions created';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.ml_partition_log(interval, int) FROM PUBLIC;
+-- END issue 12 item 4
