@@ -38,6 +38,7 @@ every label queued once).
 """
 
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -51,6 +52,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
 LABEL_TXNS = int(os.environ.get("BENCH_LABEL_TXNS", "1500"))
+CG_STATEMENTS = int(os.environ.get("BENCH_CALLGRIND_STATEMENTS", "300"))
 INSERT_TARGET = 1.3
 LABEL_TARGET = 3.0
 
@@ -190,6 +192,85 @@ def label_shapes(cluster, figs):
                  LABEL_TARGET, "%d clients, queue mode" % CLIENTS)
 
 
+def callgrind_shapes(cluster, figs):
+    """The same shapes counted in instructions (valgrind --tool=callgrind) instead of timed: one
+    single-user backend (postgres --single) per side and shape, on a copy of the cluster's data,
+    running prepared statements (each its own transaction, as pgbench -M prepared runs them):
+    the cost of N statements is the count of a backend running 2N of them less the count of one
+    running the first N (so the backend's start and its first statements, which load the
+    extension and fill its caches, count for nothing). Repeatable to a
+    few instructions whatever else the machine runs, so it shows what the code costs where the
+    timed figures on a loaded machine spread widely. Commit's WAL flush is not instructions: the
+    figure has no synchronous_commit variant."""
+    conn = cluster.conn
+    n1, n50 = CG_STATEMENTS, max(CG_STATEMENTS // 10, 1)
+    ids = {}
+    for t in ("ev_plain", "ev_scored"):
+        rows = conn.execute(
+            "INSERT INTO %s (f1, f2, f3, f4, f5) SELECT random() * 2 - 1, random() * 2 - 1, "
+            "random() * 2 - 1, random() * 2 - 1, random() * 2 - 1 FROM generate_series(1, %d) "
+            "RETURNING id" % (t, 2 * (n1 + 50 * n50))).fetchall()
+        ids[t] = sorted(r[0] for r in rows)
+    conn.execute("VACUUM ANALYZE ev_plain")
+    conn.execute("VACUUM ANALYZE ev_scored")
+    conn.execute("CHECKPOINT")
+    data = os.path.join(cluster.dir, "data")
+    cluster.conn.close()
+    cluster.conn = None
+    common._as_postgres([os.path.join(common.PG_BIN, "pg_ctl"), "-D", data, "-m", "fast", "-w",
+                         "stop"], stdout=subprocess.DEVNULL)
+    cluster._started = False
+
+    def count(name, script):
+        copy = os.path.join(cluster.dir, "cg")
+        common._as_postgres(["rm", "-rf", copy])
+        common._as_postgres(["cp", "-a", data, copy])
+        out = os.path.join(cluster.dir, "cg.out")
+        run = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "valgrind", "--tool=callgrind",
+             "--callgrind-out-file=" + out, os.path.join(common.PG_BIN, "postgres"), "--single",
+             "-D", copy, "-c", "autovacuum=off", "-c", "fsync=off", cluster.dbname],
+            input=script, capture_output=True, text=True, cwd="/")
+        common._as_postgres(["rm", "-rf", copy, out])
+        m = re.search(r"Collected : (\d+)", run.stderr)
+        if run.returncode != 0 or not m or "ERROR" in run.stdout:
+            raise RuntimeError("callgrind run %s failed: %s %s" % (name, run.stderr[-300:],
+                                                                    run.stdout[-300:]))
+        return int(m.group(1))
+
+    vals = lambda: ", ".join("%.6f" % (random.random() * 2 - 1) for _ in FEATURES)  # noqa: E731
+    cols = "(f1, f2, f3, f4, f5)"
+    # script(t, m): the PREPARE and the first m statements of the shape
+    shapes = [
+        ("INSERT 1 row/stmt", n1, 1, INSERT_TARGET, lambda t, m: (
+            "PREPARE s(float8, float8, float8, float8, float8) AS INSERT INTO %s %s "
+            "VALUES ($1, $2, $3, $4, $5)\n" % (t, cols)
+            + "".join("EXECUTE s(%s)\n" % vals() for _ in range(m)))),
+        ("INSERT 50 rows/stmt", n50, 50, INSERT_TARGET, lambda t, m: (
+            "PREPARE s AS " + INSERT_50.format(t=t).rstrip(";\n") + "\n"
+            + "EXECUTE s\n" * m)),
+        ("labels 1 row/stmt", n1, 1, LABEL_TARGET, lambda t, m: (
+            "PREPARE s(bigint) AS UPDATE %s SET y = (f1 - f2 + 0.5 * f3 > 0)::int "
+            "WHERE id = $1\n" % t
+            + "".join("EXECUTE s(%d)\n" % i for i in ids[t][:m]))),
+        ("labels 50 rows/stmt", n50, 50, LABEL_TARGET, lambda t, m: (
+            "PREPARE s(bigint[]) AS UPDATE %s SET y = (f1 - f2 + 0.5 * f3 > 0)::int "
+            "WHERE id = ANY ($1)\n" % t
+            + "".join("EXECUTE s('{%s}')\n" % ",".join(str(i) for i in ids[t][2 * n1 + 50 * k:2 * n1 + 50 * (k + 1)])
+                      for k in range(m)))),
+    ]
+    for name, n, rows, target, script in shapes:
+        b = count(name + " plain", script("ev_plain", 2 * n)) - count(name + " plain", script("ev_plain", n))
+        o = count(name + " attached", script("ev_scored", 2 * n)) - count(name + " attached", script("ev_scored", n))
+        per_b, per_o = b / (n * rows), o / (n * rows)
+        ratio = o / b
+        verdict = "ok" if ratio <= target else "over target"
+        figs.rows.append((name + " (instructions)", ratio, verdict))
+        print("%-40s %8.2fx %9s %9s  %-8s %-11s %.0f vs %.0f instructions/row" % (
+            name + " (instructions)", ratio, "-", "-", "<= %.2gx" % target, verdict, per_b, per_o),
+            flush=True)
+
+
 def check(conn):
     rows, scored = conn.execute("SELECT count(*), count(p) FROM ev_scored").fetchone()
     logged = conn.execute("SELECT count(*), count(DISTINCT key) FROM ml_prediction_log "
@@ -217,12 +298,14 @@ def main():
             % (ver, CLIENTS, RUNS, SECONDS))
         conn.execute(SETUP)
         figs = Figures()
-        only = os.environ.get("BENCH_SHAPES", "insert,label").split(",")
+        only = os.environ.get("BENCH_SHAPES", "insert,label,callgrind").split(",")
         if "insert" in only:
             insert_shapes(cluster, figs)
         if "label" in only:
             label_shapes(cluster, figs)
         check(conn)
+        if "callgrind" in only:
+            callgrind_shapes(cluster, figs)
         figs.summary()
     finally:
         cluster.stop()

@@ -1402,3 +1402,8 @@ COMMENT ON VIEW @extschema@.ml_model_metrics IS
     'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class), feature mismatch rates';
 -- The 0.1.0 view used _ml_is_classifier; the classifier is now known by ml_models.task.
 DROP FUNCTION @extschema@._ml_is_classifier(text);
+
+-- Issue 12 item 7 (feedback speed): room on the log's pages for the label's and learned_at's new
+-- row versions, so that those updates are HOT (as in src/sql/50_feedback.sql). Pages written
+-- before the upgrade keep theirs full; new rows leave the room.
+ALTER TABLE @extschema@.ml_prediction_log SET (fillfactor = 80);
