@@ -23,6 +23,9 @@ each, default 4):
   (default 1500) transactions per client and run;
 - labels, 50 rows per statement: the same with the next 50 ids, a tenth of the transactions.
 Target: at most 1.3x for every INSERT shape, at most 3x for labels.
+The same INSERT and label shapes are then counted in instructions per row with callgrind, one
+single-user backend per side and shape (see callgrind_shapes): repeatable whatever else the
+machine runs, where the timed ratios spread widely on a shared machine.
 
 Method: each shape is measured BENCH_RUNS times (default 5) after one untimed warm-up of each
 side, the baseline and ours alternating (b, o, b, o, ...) so that the load of a shared machine

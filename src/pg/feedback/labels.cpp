@@ -51,7 +51,7 @@ void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const cor
 
 namespace {
 
-// The attribute number of column `name` of rel when it is `attnum` (the layout this code knows).
+// Whether column `attnum` of rel is `name` (the layout this code knows).
 bool column_at(Relation rel, AttrNumber attnum, const char* name) {
     TupleDesc desc = RelationGetDescr(rel);
     if (attnum > desc->natts) return false;
