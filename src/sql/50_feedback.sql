@@ -103,6 +103,11 @@ CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (mode
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
 COMMENT ON TABLE @extschema@.ml_prediction_log IS
     'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+-- Room on each page for the new row versions of the label's arrival and of learned_at: those
+-- updates change no indexed column, so with room on the page they are HOT (no new entry in the
+-- log's three indexes, dead versions pruned on the page) instead of a row version on another
+-- page plus three index entries each (issue 12 item 7, docs/feedback.md "Cost").
+ALTER TABLE @extschema@.ml_prediction_log SET (fillfactor = 80);
 
 -- Labels joined to their prediction, waiting for ml_learn_pending. A row lives from the
 -- labelling transaction to the learning transaction that deletes it.

@@ -93,6 +93,18 @@ SPIPlanPtr schema_plan(SPIPlanPtr& slot, const char* fmt, int nargs, Oid* types)
     return slot;
 }
 
+SPIPlanPtr schema_generic_plan(SPIPlanPtr& slot, const char* fmt, int nargs, Oid* types) {
+    if (!slot) {
+        const char* s = extension_schema_quoted();
+        const char* sql = psprintf(fmt, s, s, s, s);
+        SPIPlanPtr p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+        if (!p) elog(ERROR, "pg_learn: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
+        if (SPI_keepplan(p) != 0) elog(ERROR, "pg_learn: SPI_keepplan failed");
+        slot = p;
+    }
+    return slot;
+}
+
 uint64 spi_run(SPIPlanPtr plan, Datum* args, const char* nulls, bool read_only, long count, int expected,
                const char* what) {
     int rc = SPI_execute_plan(plan, args, nulls, read_only, count);

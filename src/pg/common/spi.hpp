@@ -60,6 +60,10 @@ SPIPlanPtr keep_plan(const char* sql, int nargs, Oid* types);
 // The plan in slot, or prepared and kept there from fmt, in which every %s (at most four) is the
 // extension's schema. Plain PostgreSQL code.
 SPIPlanPtr schema_plan(SPIPlanPtr& slot, const char* fmt, int nargs, Oid* types);
+// The same, always executed with its generic plan (CURSOR_OPT_GENERIC_PLAN): for statements run
+// once per row whose custom plans would be planned again on every execution (the plan cache keeps
+// choosing a custom plan when the generic one's estimate is worse, e.g. for `= ANY ($1)`).
+SPIPlanPtr schema_generic_plan(SPIPlanPtr& slot, const char* fmt, int nargs, Oid* types);
 
 // ---- running and reading ----------------------------------------------------------------------
 

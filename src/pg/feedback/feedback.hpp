@@ -304,6 +304,9 @@ struct LabelBatch {
 void apply_label(Oid nsp, const Attachment& a, const LabelBatch& batch, const core::Label& y);
 // A label that arrived for a key: joined to the latest served prediction of that key and its shadows'.
 void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y);
+// Whether every trigger of rel firing for `event` (TRIGGER_TYPE_INSERT or _UPDATE) may fire from a
+// direct write (a foreign-key check, the log's monitoring trigger): else writes go through SPI.
+bool own_triggers_only(Relation rel, int16 event, Oid nsp);
 
 // ---- learning (learning.cpp) ------------------------------------------------------------------
 

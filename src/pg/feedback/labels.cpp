@@ -1,10 +1,42 @@
 // Label arrival: a label joined to its logged prediction (and its shadows') and queued, once.
 #include "pg/feedback/feedback.hpp"
 
+extern "C" {
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_trigger.h"
+#include "utils/fmgroids.h"
+#include "utils/syscache.h"
+}
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
 namespace pg_learn::pg::feedback {
+
+// Whether the triggers of rel that fire for `event` (TRIGGER_TYPE_INSERT or _UPDATE) are only ones
+// that may fire from a direct write: AFTER ROW triggers without transition tables whose function
+// is a foreign-key check (which runs as the table's owner) or the log's own monitoring trigger
+// (_ml_monitor_enqueue of schema nsp, which checks no privilege). Any other trigger (a user's, a
+// BEFORE or statement trigger) needs a statement of its own, run as the owner: SPI. Plain
+// PostgreSQL code.
+bool own_triggers_only(Relation rel, int16 event, Oid nsp) {
+    TriggerDesc* td = rel->trigdesc;
+    if (!td) return true;
+    for (int i = 0; i < td->numtriggers; i++) {
+        const Trigger& t = td->triggers[i];
+        if (!(t.tgtype & event)) continue;
+        if (!TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_AFTER(t.tgtype) || t.tgoldtable || t.tgnewtable) return false;
+        if (RI_FKey_trigger_type(t.tgfoid) != RI_TRIGGER_NONE) continue;
+        char* name = get_func_name(t.tgfoid);
+        if (!name || strcmp(name, "_ml_monitor_enqueue") != 0 || get_func_namespace(t.tgfoid) != nsp) return false;
+    }
+    return true;
+}
 
 void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const core::Label& y) {
     if (task == core::Task::Multiclass) {
@@ -19,6 +51,196 @@ void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const cor
 
 namespace {
 
+// Whether column `attnum` of rel is `name` (the layout this code knows).
+bool column_at(Relation rel, AttrNumber attnum, const char* name) {
+    TupleDesc desc = RelationGetDescr(rel);
+    if (attnum > desc->natts) return false;
+    Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+    return !att->attisdropped && strcmp(NameStr(att->attname), name) == 0;
+}
+
+// An index of rel named `name` in nsp, valid, plain btree, whose leading columns are the heap
+// attributes `atts` (n of them); InvalidOid otherwise. Plain PostgreSQL code.
+Oid leading_index(Oid nsp, Relation rel, const char* name, const AttrNumber* atts, int n) {
+    Oid idx = get_relname_relid(name, nsp);
+    if (!OidIsValid(idx) || get_rel_relkind(idx) != RELKIND_INDEX) return InvalidOid;
+    List* indexes = RelationGetIndexList(rel);
+    bool ours = list_member_oid(indexes, idx);
+    list_free(indexes);
+    if (!ours) return InvalidOid;
+    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+    if (!HeapTupleIsValid(tup)) return InvalidOid;
+    auto* form = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
+    bool ok = form->indisvalid && form->indisready && form->indislive && form->indnkeyatts >= n &&
+              heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) && heap_attisnull(tup, Anum_pg_index_indpred, nullptr);
+    for (int i = 0; ok && i < n; i++) ok = form->indkey.values[i] == atts[i];
+    ReleaseSysCache(tup);
+    return ok ? idx : InvalidOid;
+}
+
+// An equality scan key on index column `col` (1-based) of idx, with the index's own collation
+// (a text key compared under another collation than the index's order could miss rows).
+void eq_key(ScanKey k, Relation idx, int col, RegProcedure proc, Datum arg) {
+    ScanKeyEntryInitialize(k, 0, col, BTEqualStrategyNumber, InvalidOid, idx->rd_indcollation[col - 1], proc, arg);
+}
+
+// ---- giving the label and queueing it without SPI ----------------------------------------------
+
+// What the UPDATE ... INSERT statement of queue_label does, with the executor's row routines and
+// no plan: for each prediction, finds its row (primary key, a fresh snapshot as the statement
+// would take), locks its latest version as UPDATE does (in READ COMMITTED a row updated
+// concurrently is rechecked in its new version; in REPEATABLE READ that is a serialization
+// failure), and when it has no label yet gives it the label and labeled_at
+// (ExecSimpleRelationUpdate: constraints, indexes, AFTER ROW triggers queued) and inserts the
+// queue row (ExecSimpleRelationInsert: the CHECK, the indexes with their unique check, the
+// foreign keys' checks queued). The foreign-key checks and the monitoring trigger fire at the end
+// of the labelling statement's trigger round, as the statement's own AFTER triggers do.
+// Returns false (nothing done) when the tables are not those this code knows: the caller runs
+// the statement through SPI. Plain PostgreSQL code.
+struct LabelRow {
+    Datum label;  // float8, or 0 for a class
+    Datum label_class;  // text, or 0 for a number
+    bool sync;
+    TimestampTz now;
+};
+
+bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint64& queued) {
+    Oid queue_oid = get_relname_relid("ml_label_queue", nsp);
+    if (!OidIsValid(g_log_rel) || !OidIsValid(queue_oid)) return false;
+    Relation log = table_open(g_log_rel, RowExclusiveLock);
+    Relation queue = table_open(queue_oid, RowExclusiveLock);
+    // ml_prediction_log: 1 prediction_id, 2 model_name, 3 version, 11 label, 12 labeled_at,
+    // 16 label_class; ml_label_queue (prediction_id, model_name, version, label, queued_at, sync,
+    // label_class, predicted_at); the log's 8 predicted_at
+    const AttrNumber pk_att[1] = {1};
+    Oid log_pkey = InvalidOid;
+    bool ok = log->rd_rel->relkind == RELKIND_RELATION && queue->rd_rel->relkind == RELKIND_RELATION &&
+              column_at(log, 1, "prediction_id") && column_at(log, 2, "model_name") && column_at(log, 3, "version") &&
+              column_at(log, 8, "predicted_at") && column_at(log, 11, "label") && column_at(log, 12, "labeled_at") &&
+              column_at(log, 16, "label_class") && RelationGetDescr(queue)->natts == 8 && column_at(queue, 1, "prediction_id") &&
+              column_at(queue, 2, "model_name") && column_at(queue, 3, "version") && column_at(queue, 4, "label") &&
+              column_at(queue, 5, "queued_at") && column_at(queue, 6, "sync") && column_at(queue, 7, "label_class") &&
+              column_at(queue, 8, "predicted_at") && own_triggers_only(log, TRIGGER_TYPE_UPDATE, nsp) && own_triggers_only(queue, TRIGGER_TYPE_INSERT, nsp);
+    if (ok) log_pkey = leading_index(nsp, log, "ml_prediction_log_pkey", pk_att, 1);
+    if (!OidIsValid(log_pkey)) {
+        table_close(queue, NoLock);
+        table_close(log, NoLock);
+        return false;
+    }
+
+    CommandCounterIncrement();
+    Snapshot snap = RegisterSnapshot(GetTransactionSnapshot());
+    snap->curcid = GetCurrentCommandId(false);
+
+    EState* estate = CreateExecutorState();
+    RangeTblEntry* rte_log = makeNode(RangeTblEntry);
+    rte_log->rtekind = RTE_RELATION;
+    rte_log->relid = g_log_rel;
+    rte_log->relkind = RELKIND_RELATION;
+    rte_log->rellockmode = RowExclusiveLock;
+    // the columns set: what UPDATE OF triggers (the monitoring one) are matched against
+    for (AttrNumber att : {11, 12, 16})
+        rte_log->updatedCols = bms_add_member(rte_log->updatedCols, att - FirstLowInvalidHeapAttributeNumber);
+    RangeTblEntry* rte_queue = makeNode(RangeTblEntry);
+    rte_queue->rtekind = RTE_RELATION;
+    rte_queue->relid = queue_oid;
+    rte_queue->relkind = RELKIND_RELATION;
+    rte_queue->rellockmode = RowExclusiveLock;
+    ExecInitRangeTable(estate, list_make2(rte_log, rte_queue));
+    estate->es_snapshot = snap;
+    estate->es_output_cid = GetCurrentCommandId(true);
+    ResultRelInfo* log_rri = makeNode(ResultRelInfo);
+    InitResultRelInfo(log_rri, log, 1, nullptr, 0);
+    ExecOpenIndices(log_rri, false);
+    ResultRelInfo* queue_rri = makeNode(ResultRelInfo);
+    InitResultRelInfo(queue_rri, queue, 2, nullptr, 0);
+    ExecOpenIndices(queue_rri, false);
+    TupleTableSlot* found = table_slot_create(log, nullptr);
+    TupleTableSlot* locked = table_slot_create(log, nullptr);
+    TupleTableSlot* updated = MakeSingleTupleTableSlot(RelationGetDescr(log), &TTSOpsVirtual);
+    TupleTableSlot* qslot = MakeSingleTupleTableSlot(RelationGetDescr(queue), &TTSOpsVirtual);
+    Relation pkey = index_open(log_pkey, RowExclusiveLock);
+    const int natts = RelationGetDescr(log)->natts;
+
+    for (size_t i = 0; i < n; i++) {
+        // The row version the snapshot sees.
+        ScanKeyData k;
+        eq_key(&k, pkey, 1, F_INT8EQ, Int64GetDatum(ids[i]));
+        IndexScanDesc scan = index_beginscan(log, pkey, snap, 1, 0);
+        index_rescan(scan, &k, 1, nullptr, 0);
+        bool visible = index_getnext_slot(scan, ForwardScanDirection, found);
+        index_endscan(scan);
+        if (!visible) continue;  // (not reached: found by this statement's snapshot)
+        // Its latest version, locked as UPDATE locks it.
+        ItemPointerData tid = found->tts_tid;
+        TM_FailureData tmfd;
+        TM_Result res = table_tuple_lock(log, &tid, snap, locked, GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+                                         LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+        if (res == TM_Ok && tmfd.traversed && IsolationUsesXactSnapshot())
+            ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                            errmsg("could not serialize access due to concurrent update")));
+        if (res == TM_Deleted) {
+            if (IsolationUsesXactSnapshot())
+                ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                errmsg("could not serialize access due to concurrent delete")));
+            continue;  // gone: nothing to label, as UPDATE finds nothing
+        }
+        if (res == TM_SelfModified) continue;  // (changed by this very command: UPDATE skips it too)
+        if (res != TM_Ok) elog(ERROR, "pg_learn: unexpected result %d locking prediction %lld", static_cast<int>(res),
+                               static_cast<long long>(ids[i]));
+        slot_getallattrs(locked);
+        // label IS NULL AND label_class IS NULL, rechecked on the version locked: a label is set once.
+        if (!locked->tts_isnull[10] || !locked->tts_isnull[15]) continue;
+        ExecClearTuple(updated);
+        memcpy(updated->tts_values, locked->tts_values, sizeof(Datum) * natts);
+        memcpy(updated->tts_isnull, locked->tts_isnull, sizeof(bool) * natts);
+        updated->tts_values[10] = row.label;
+        updated->tts_isnull[10] = row.label_class != 0;
+        updated->tts_values[11] = TimestampTzGetDatum(row.now);
+        updated->tts_isnull[11] = false;
+        updated->tts_values[15] = row.label_class;
+        updated->tts_isnull[15] = row.label_class == 0;
+        ExecStoreVirtualTuple(updated);
+        ExecSimpleRelationUpdate(log_rri, estate, nullptr, locked, updated);
+
+        ExecClearTuple(qslot);
+        Datum* qv = qslot->tts_values;
+        bool* qn = qslot->tts_isnull;
+        qv[0] = Int64GetDatum(ids[i]);
+        qv[1] = locked->tts_values[1];
+        qv[2] = locked->tts_values[2];
+        qv[3] = row.label;
+        qv[4] = TimestampTzGetDatum(GetCurrentTimestamp());  // (the column's default: clock_timestamp())
+        qv[5] = BoolGetDatum(row.sync);
+        qv[6] = row.label_class;
+        qv[7] = locked->tts_values[7];  // the prediction's predicted_at
+        for (int j = 0; j < 8; j++) qn[j] = false;
+        qn[7] = locked->tts_isnull[7];
+        qn[1] = locked->tts_isnull[1];
+        qn[2] = locked->tts_isnull[2];
+        qn[3] = row.label_class != 0;
+        qn[6] = row.label_class == 0;
+        ExecStoreVirtualTuple(qslot);
+        ExecSimpleRelationInsert(queue_rri, estate, qslot);
+        ResetPerTupleExprContext(estate);
+        queued++;
+    }
+
+    index_close(pkey, NoLock);
+    ExecDropSingleTupleTableSlot(found);
+    ExecDropSingleTupleTableSlot(locked);
+    ExecDropSingleTupleTableSlot(updated);
+    ExecDropSingleTupleTableSlot(qslot);
+    ExecCloseIndices(log_rri);
+    ExecCloseIndices(queue_rri);
+    ExecResetTupleTable(estate->es_tupleTable, false);  // the AFTER triggers' slots (old row: a pinned buffer)
+    FreeExecutorState(estate);
+    UnregisterSnapshot(snap);
+    table_close(queue, NoLock);
+    table_close(log, NoLock);
+    return true;
+}
+
 // The label as the log and the queue store it: a number (label), or a class (label_class).
 void queue_label(const Attachment& a, const std::vector<int64>& ids, TimestampTz at, const core::Label& y, bool as_class,
                  uint64& queued) {
@@ -31,6 +253,16 @@ void queue_label(const Attachment& a, const std::vector<int64>& ids, TimestampTz
     TimestampTz now = GetCurrentTimestamp();
     // Sync labels are queued too, marked: learn_sync learns them just before the transaction
     // commits. Unmarked ones wait for ml_learn_pending.
+    bool direct = false;
+    pg_guard([&]() {
+        LabelRow row;
+        row.label = as_class ? Datum(0) : Float8GetDatum(number);
+        row.label_class = as_class ? PointerGetDatum(cstring_to_text_with_len(cls.data(), static_cast<int>(cls.size()))) : Datum(0);
+        row.sync = a.sync;
+        row.now = now;
+        direct = queue_direct(g_nsp, ids.data(), ids.size(), row, queued);
+    });
+    if (direct) return;
     spi_guard([&]() {
         Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * ids.size()));
         for (size_t i = 0; i < ids.size(); i++) elems[i] = Int64GetDatum(ids[i]);
@@ -44,7 +276,7 @@ void queue_label(const Attachment& a, const std::vector<int64>& ids, TimestampTz
         // (predicted_at = $6: the predictions of one scoring share it; a partitioned log is then
         // read in that partition only)
         queued += spi_run(
-            schema_plan(g_plans.label_queue,
+            schema_generic_plan(g_plans.label_queue,
                  "WITH u AS (UPDATE %s.ml_prediction_log l SET label = $2, label_class = $5, labeled_at = $3"
                  " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1) AND l.predicted_at OPERATOR(pg_catalog.=) $6"
                  " AND l.label IS NULL AND l.label_class IS NULL"
@@ -65,6 +297,143 @@ void apply_label(Oid nsp, const Attachment& a, const LabelBatch& batch, const co
     queue_label(a, batch.class_ids, batch.predicted_at, y, true, n);
     if (a.sync && n > 0) sync_queued(nsp);
 }
+
+namespace {
+
+// ---- finding the labelled predictions without SPI ---------------------------------------------
+
+// A prediction of the key, as the find query returns it.
+struct Found {
+    int64 id;
+    bool served, labelled, kind_null;
+    std::string kind;
+    TimestampTz at;  // predicted_at
+};
+
+// The find query of label_key done with two index scans and no executor: the predictions of
+// (table, key) from the latest served one on, in prediction_id order, each with its version's
+// kind. Same snapshot as the query run through SPI read-write (a new command, and in READ
+// COMMITTED a fresh snapshot, so that a prediction committed while this statement waited for the
+// row it labels is the one found). Returns false when the log or ml_models is not the plain table
+// with the indexes this code knows (a partitioned log, a dropped index): the caller runs the query.
+// Direct scans check no privileges, as the query run as the tables' owner would pass them.
+// Plain PostgreSQL code, except out (filled after the scans).
+bool find_direct(Oid nsp, const Attachment& a, text* key, std::vector<Found>& out) {
+    if (!OidIsValid(g_log_rel)) return false;
+    Oid models_oid = get_relname_relid("ml_models", nsp);
+    if (!OidIsValid(models_oid)) return false;
+    Relation log = table_open(g_log_rel, AccessShareLock);
+    // ml_prediction_log: 1 prediction_id, 2 model_name, 3 version, 5 served, 6 table_name, 7 key,
+    // 11 label, 16 label_class; index (table_name, key)
+    const AttrNumber log_atts[2] = {6, 7};
+    Oid log_idx = InvalidOid;
+    if (log->rd_rel->relkind == RELKIND_RELATION && column_at(log, 1, "prediction_id") && column_at(log, 2, "model_name") &&
+        column_at(log, 3, "version") && column_at(log, 5, "served") && column_at(log, 6, "table_name") &&
+        column_at(log, 7, "key") && column_at(log, 8, "predicted_at") && column_at(log, 11, "label") &&
+        column_at(log, 16, "label_class"))
+        log_idx = leading_index(nsp, log, "ml_prediction_log_table_key", log_atts, 2);
+    if (!OidIsValid(log_idx)) {
+        table_close(log, AccessShareLock);
+        return false;
+    }
+    Relation models = table_open(models_oid, AccessShareLock);
+    const AttrNumber model_atts[2] = {1, 2};
+    Oid models_idx = InvalidOid;
+    if (models->rd_rel->relkind == RELKIND_RELATION && column_at(models, 1, "name") && column_at(models, 2, "version") &&
+        column_at(models, 4, "kind"))
+        models_idx = leading_index(nsp, models, "ml_models_pkey", model_atts, 2);
+    if (!OidIsValid(models_idx)) {
+        table_close(models, AccessShareLock);
+        table_close(log, AccessShareLock);
+        return false;
+    }
+
+    CommandCounterIncrement();
+    Snapshot snap = RegisterSnapshot(GetTransactionSnapshot());
+    snap->curcid = GetCurrentCommandId(false);
+
+    struct Row {
+        int64 id;
+        bool served, labelled;
+        Datum model_name;  // text, copied
+        int32 version;
+        TimestampTz at;  // predicted_at
+    };
+    List* rows = NIL;  // of Row*, palloc'd
+    int64 latest_served = -1;
+    {
+        Relation idx = index_open(log_idx, AccessShareLock);
+        ScanKeyData k[2];
+        eq_key(&k[0], idx, 1, F_OIDEQ, ObjectIdGetDatum(a.rel));
+        eq_key(&k[1], idx, 2, F_TEXTEQ, PointerGetDatum(key));
+        TupleTableSlot* slot = table_slot_create(log, nullptr);
+        IndexScanDesc scan = index_beginscan(log, idx, snap, 2, 0);
+        index_rescan(scan, k, 2, nullptr, 0);
+        while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+            bool isnull = false;
+            // (the index holds no collation-free duplicates of other keys; rechecked all the same)
+            Datum t = slot_getattr(slot, 6, &isnull);
+            if (isnull || DatumGetObjectId(t) != a.rel) continue;
+            Datum kd = slot_getattr(slot, 7, &isnull);
+            if (isnull || !DatumGetBool(DirectFunctionCall2Coll(texteq, idx->rd_indcollation[1], kd, PointerGetDatum(key))))
+                continue;
+            Row* r = static_cast<Row*>(palloc(sizeof(Row)));
+            r->id = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+            r->served = DatumGetBool(slot_getattr(slot, 5, &isnull));
+            bool no_label = false, no_class = false;
+            slot_getattr(slot, 11, &no_label);
+            slot_getattr(slot, 16, &no_class);
+            r->labelled = !no_label || !no_class;
+            r->model_name = PointerGetDatum(pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(
+                DatumGetPointer(slot_getattr(slot, 2, &isnull)))));
+            r->version = DatumGetInt32(slot_getattr(slot, 3, &isnull));
+            r->at = DatumGetTimestampTz(slot_getattr(slot, 8, &isnull));
+            if (r->served && r->id > latest_served) latest_served = r->id;
+            rows = lappend(rows, r);
+        }
+        index_endscan(scan);
+        ExecDropSingleTupleTableSlot(slot);
+        index_close(idx, AccessShareLock);
+    }
+    // From the latest served prediction on, in prediction_id order, each with its version's kind
+    // (LEFT JOIN ml_models: NULL when the version is gone).
+    std::vector<Row*> kept;
+    ListCell* lc;
+    foreach (lc, rows) {
+        Row* r = static_cast<Row*>(lfirst(lc));
+        if (latest_served >= 0 && r->id >= latest_served) kept.push_back(r);
+    }
+    std::sort(kept.begin(), kept.end(), [](const Row* x, const Row* y) { return x->id < y->id; });
+    Relation midx = kept.empty() ? nullptr : index_open(models_idx, AccessShareLock);
+    for (Row* r : kept) {
+        ScanKeyData k[2];
+        eq_key(&k[0], midx, 1, F_TEXTEQ, r->model_name);
+        eq_key(&k[1], midx, 2, F_INT4EQ, Int32GetDatum(r->version));
+        TupleTableSlot* slot = table_slot_create(models, nullptr);
+        IndexScanDesc scan = index_beginscan(models, midx, snap, 2, 0);
+        index_rescan(scan, k, 2, nullptr, 0);
+        Found f{r->id, r->served, r->labelled, true, {}, r->at};
+        if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+            bool isnull = false;
+            Datum kind = slot_getattr(slot, 4, &isnull);
+            if (!isnull) {
+                text* kt = DatumGetTextPP(kind);
+                f.kind_null = false;
+                f.kind.assign(VARDATA_ANY(kt), VARSIZE_ANY_EXHDR(kt));
+            }
+        }
+        index_endscan(scan);
+        ExecDropSingleTupleTableSlot(slot);
+        out.push_back(std::move(f));
+    }
+    if (midx) index_close(midx, AccessShareLock);
+    UnregisterSnapshot(snap);
+    table_close(models, NoLock);
+    table_close(log, NoLock);
+    return true;
+}
+
+}  // namespace
 
 // A label that arrived for a key: joined to the latest served prediction of that key in the
 // table and the shadow predictions made with it. Ignored when that prediction has its label
@@ -105,6 +474,26 @@ Interval* recent_window() {
 // table and the shadow predictions made with it. Ignored when that prediction has its label
 // already (a label is set once) or when the key was never scored.
 void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
+    std::vector<Found> found;
+    bool direct = false;
+    pg_guard([&]() { direct = find_direct(nsp, a, key, found); });
+    if (direct) {
+        LabelBatch batch;
+        for (size_t i = 0; i < found.size(); i++) {
+            const Found& f = found[i];
+            if (i == 0 && f.labelled) return;  // the served prediction has its label: set once
+            if (i > 0 && f.served) continue;   // (not reached: the first row is the latest served one)
+            if (i == 0) batch.predicted_at = f.at;
+            if (f.labelled) continue;
+            if (f.at != batch.predicted_at) continue;  // (not reached: one scoring shares it)
+            if (f.kind_null) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(f.id) + " no longer exists");
+            const core::ModelFamily* family = core::family_by_kind(f.kind);
+            if (!family) fail(ErrorKind::Internal, "unknown model kind");
+            batch.add(f.id, f.kind, family->task, y);
+        }
+        if (!found.empty()) apply_label(nsp, a, batch, y);
+        return;
+    }
     uint64 n = 0;
     if (g_log_partitioned) {
         // A partitioned log: the key's latest served prediction, in the recent partitions first
@@ -167,7 +556,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             Oid types[2] = {REGCLASSOID, TEXTOID};
             Datum args[2] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key)};
             n = spi_run(
-                schema_plan(g_plans.find,
+                schema_generic_plan(g_plans.find,
                      "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at"
                      " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
                      " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"

@@ -1,6 +1,10 @@
 // The prediction log: rows written directly (heap and indexes) or through SPI, served and shadow.
 #include "pg/feedback/feedback.hpp"
 
+extern "C" {
+#include "catalog/pg_trigger.h"
+}
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
@@ -83,12 +87,11 @@ void log_open(Oid relid) {
     Relation rel = table_open(relid, RowExclusiveLock);
     TupleDesc desc = RelationGetDescr(rel);
     // (Foreign keys referencing the log give it triggers for UPDATE and DELETE, which an insert
-    // does not fire.)
-    TriggerDesc* trig = rel->trigdesc;
+    // does not fire.) The monitoring trigger ml_monitor_prediction (AFTER ROW) is queued by
+    // ExecSimpleRelationInsert as an INSERT would queue it, and fires at the end of the
+    // statement's trigger round, at the same query level; any other trigger: SPI (labels.cpp).
     bool direct = desc->natts == kLogColumns && rel->rd_rel->relkind == RELKIND_RELATION &&
-                  (!trig || !(trig->trig_insert_before_row || trig->trig_insert_after_row || trig->trig_insert_instead_row ||
-                              trig->trig_insert_before_statement || trig->trig_insert_after_statement ||
-                              trig->trig_insert_new_table));
+                  own_triggers_only(rel, TRIGGER_TYPE_INSERT, g_nsp);
     for (int i = 0; direct && i < kLogColumns; i++) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
         direct = !att->attisdropped && strcmp(NameStr(att->attname), kLogColumnNames[i]) == 0;

@@ -2057,3 +2057,7 @@ COMMENT ON FUNCTION @extschema@.ml_partition_log(interval, int) IS
 
 REVOKE EXECUTE ON FUNCTION @extschema@.ml_partition_log(interval, int) FROM PUBLIC;
 -- END issue 12 item 4
+-- Issue 12 item 7 (feedback speed): room on the log's pages for the label's and learned_at's new
+-- row versions, so that those updates are HOT (as in src/sql/50_feedback.sql). Pages written
+-- before the upgrade keep theirs full; new rows leave the room.
+ALTER TABLE @extschema@.ml_prediction_log SET (fillfactor = 80);

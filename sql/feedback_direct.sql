@@ -1,0 +1,103 @@
+-- How the feedback triggers write (issue 12 item 7, docs/feedback.md "Transactions and caches"):
+-- log rows, labels and queue rows are written without a statement (ExecSimpleRelation* and
+-- index look-ups) while the log and the queue have only pg_learn's own triggers, and through SPI
+-- statements run as the owner when someone put a trigger of their own there. Both ways give the
+-- same rows, fire monitoring's triggers and the foreign keys' checks, and set a label once.
+CREATE SCHEMA feedback_direct;
+SET search_path = feedback_direct, public;
+SET extra_float_digits = 0;
+
+SELECT ml_register('fd_m', ml_fit_one('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false, "intercept_lr": 0}', '{"a": 1}'::jsonb, 50));
+SELECT ml_deploy('fd_m', 1);
+CREATE TABLE fd (id int PRIMARY KEY, a float8, p float8, y float8);
+SELECT ml_attach('fd', 'fd_m', key => 'id', prediction => 'p', label => 'y');
+CREATE TABLE fd_labels (id int, v float8);
+CREATE TABLE fd2 (id int PRIMARY KEY, a float8, p float8);
+SELECT ml_attach('fd2', 'fd_m', key => 'id', prediction => 'p', label_table => 'fd_labels', label_key => 'id', label_value => 'v');
+
+-- The log keeps room on its pages for the label's row version (HOT updates).
+SELECT reloptions FROM pg_class WHERE oid = 'ml_prediction_log'::regclass;
+
+-- The rows written, as one query shows them (log, queue, and monitoring's inbox events).
+CREATE VIEW fd_state AS
+SELECT l.key, l.table_name::text AS tbl, l.score, l.label, l.labeled_at IS NOT NULL AS labeled,
+       q.label AS queued, q.model_name AS q_model, q.version AS q_version, q.sync AS q_sync,
+       (SELECT string_agg(i.events::text, ',' ORDER BY i.events) FROM ml_monitor_inbox i
+        WHERE i.prediction_id = l.prediction_id) AS inbox_events
+FROM ml_prediction_log l LEFT JOIN ml_label_queue q USING (prediction_id)
+WHERE l.table_name IN ('fd'::regclass, 'fd2'::regclass)
+ORDER BY l.prediction_id;
+
+-- user did: insert rows and label them, one by UPDATE of the label column, one with the row,
+-- one through a labels table (direct writes): each prediction logged once with inbox event 1,
+-- each label on its log row and queued once, with inbox event 2 (also when it came with the
+-- row: the prediction is logged, then labelled).
+INSERT INTO fd (id, a) VALUES (1, 1), (2, 2);
+INSERT INTO fd (id, a, y) VALUES (3, 3, 30);
+UPDATE fd SET y = 10 WHERE id = 1;
+INSERT INTO fd2 (id, a) VALUES (1, 4), (2, 5);
+INSERT INTO fd_labels VALUES (1, 40);
+SELECT * FROM fd_state;
+
+-- user did: label a prediction twice in one statement (two rows of the labels table for one
+-- key): the first sets it, the second finds it set and does nothing.
+INSERT INTO fd_labels VALUES (2, 50), (2, 51);
+SELECT key, label, queued FROM fd_state WHERE tbl = 'fd2' ORDER BY key;
+
+-- user did: label in a savepoint rolled back, then again: only the second counts.
+BEGIN;
+SAVEPOINT s;
+UPDATE fd SET y = 20 WHERE id = 2;
+SELECT key, label, queued FROM fd_state WHERE tbl = 'fd' AND key = '2';
+ROLLBACK TO SAVEPOINT s;
+SELECT key, label, queued FROM fd_state WHERE tbl = 'fd' AND key = '2';
+UPDATE fd SET y = 21 WHERE id = 2;
+COMMIT;
+SELECT key, label, queued, inbox_events FROM fd_state WHERE tbl = 'fd' AND key = '2';
+
+-- user did: label in a REPEATABLE READ transaction (no concurrent writer: no conflict).
+INSERT INTO fd (id, a) VALUES (4, 4);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+UPDATE fd SET y = 40 WHERE id = 4;
+COMMIT;
+SELECT key, label, queued FROM fd_state WHERE tbl = 'fd' AND key = '4';
+
+-- user did: put triggers of their own on the log (AFTER INSERT and AFTER UPDATE) and on the
+-- queue: the triggers then log, label and queue through SPI as the owner's statements, and the
+-- user's triggers fire once for each row, as they would for the owner's own INSERT and UPDATE.
+CREATE TABLE fd_audit (what text, prediction_id bigint);
+CREATE FUNCTION fd_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO feedback_direct.fd_audit VALUES (TG_TABLE_NAME || ' ' || TG_OP, NEW.prediction_id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fd_audit_log AFTER INSERT OR UPDATE ON ml_prediction_log FOR EACH ROW EXECUTE FUNCTION fd_audit();
+CREATE TRIGGER fd_audit_queue AFTER INSERT ON ml_label_queue FOR EACH ROW EXECUTE FUNCTION fd_audit();
+INSERT INTO fd (id, a) VALUES (5, 5);
+UPDATE fd SET y = 50 WHERE id = 5;
+INSERT INTO fd2 (id, a) VALUES (3, 6);
+INSERT INTO fd_labels VALUES (3, 60);
+SELECT * FROM fd_state WHERE key IN ('5', '3') ORDER BY tbl, key;
+SELECT a.what, l.table_name::text AS tbl, l.key
+FROM fd_audit a JOIN ml_prediction_log l USING (prediction_id) ORDER BY a.what, tbl, l.key;
+DROP TRIGGER fd_audit_log ON ml_prediction_log;
+DROP TRIGGER fd_audit_queue ON ml_label_queue;
+
+-- And back to direct writes once they are gone (the same session: its caches follow).
+INSERT INTO fd (id, a) VALUES (6, 6);
+UPDATE fd SET y = 60 WHERE id = 6;
+SELECT key, score, label, queued, inbox_events FROM fd_state WHERE tbl = 'fd' AND key = '6';
+SELECT count(*) AS audited_after_drop FROM fd_audit a JOIN ml_prediction_log l USING (prediction_id) WHERE l.key = '6';
+
+-- Learning takes every queued label once.
+SELECT ml_learn_pending('fd_m') AS learned;
+SELECT count(*) AS still_queued FROM ml_label_queue;
+
+-- Clean up the shared tables.
+SELECT ml_detach('fd');
+SELECT ml_detach('fd2');
+DELETE FROM ml_monitor_inbox i USING ml_prediction_log l
+WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('fd'::regclass, 'fd2'::regclass);
+DELETE FROM ml_prediction_log WHERE table_name IN ('fd'::regclass, 'fd2'::regclass);
+SELECT ml_unregister('fd_m', force => true);
+DROP SCHEMA feedback_direct CASCADE;
