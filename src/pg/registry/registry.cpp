@@ -331,6 +331,10 @@ bool fetch_model_row_direct(const char* name, size_t name_len, const char* alias
     Relation arel = table_open(g_plans.aliases_rel, AccessShareLock);
     ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tname));
     ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(talias));
+    // A text key searches the index under the index's collation (its column's: the database's
+    // default), not ScanKeyInit's C: a B-tree sorted by en-US and searched by C order misses rows.
+    key[0].sk_collation = TupleDescAttr(RelationGetDescr(arel), 0)->attcollation;
+    key[1].sk_collation = TupleDescAttr(RelationGetDescr(arel), 1)->attcollation;
     SysScanDesc scan = systable_beginscan(arel, g_plans.aliases_pkey, true, snap, 2, key);
     HeapTuple tup = systable_getnext(scan);
     bool found = HeapTupleIsValid(tup);
@@ -347,6 +351,7 @@ bool fetch_model_row_direct(const char* name, size_t name_len, const char* alias
     // ml_models (name, version, model, ...): the row version of that version.
     Relation mrel = table_open(g_plans.models_rel, AccessShareLock);
     ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tname));
+    key[0].sk_collation = TupleDescAttr(RelationGetDescr(mrel), 0)->attcollation;
     ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
     scan = systable_beginscan(mrel, g_plans.models_pkey, true, snap, 2, key);
     tup = systable_getnext(scan);
