@@ -27,6 +27,14 @@ PG_CXXFLAGS += -std=c++17 -Wno-register -Isrc -MMD -MP -O2 -fno-semantic-interpo
 # compatibility wrappers, exp@GLIBC_2.2.5), half again the cost of exp itself per call.
 SHLIB_LINK += -lstdc++ -lm
 
+# make SANITIZE=1: the extension built with AddressSanitizer and UBSan, for a server started with
+# the ASan runtime preloaded (scripts/test --sanitize, docs/testing.md). Build it in a copy of
+# the tree: its objects replace the normal ones.
+ifdef SANITIZE
+PG_CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=address,undefined
+endif
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 

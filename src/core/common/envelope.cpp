@@ -79,6 +79,13 @@ void newer_format_version(const char* what, uint64_t version, uint16_t newest) {
          "The value was written by a newer pg_learn: upgrade the extension to read it.");
 }
 
+void unstorable(const char* what, const std::string& why) {
+    fail(ErrorKind::NumericRange, std::string(what) + " value cannot be stored: " + why,
+         "The update would have stored a value that cannot be read back, and was refused.",
+         "Values near the limits of float8 (magnitudes about 1e154 and more, whose squares overflow) "
+         "cannot be summarised; scale them down first.");
+}
+
 uint16_t open_header(const HeaderSpec& spec, ByteReader& r, size_t size) {
     const bool brief = spec.wording == HeaderWording::Brief;
     if (!brief && size < spec.size) corrupt(spec, "too short (" + std::to_string(size) + " bytes)");

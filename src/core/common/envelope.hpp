@@ -85,6 +85,11 @@ T header_field(const uint8_t* data, size_t at) {
 }
 // The error for a format version newer than the spec's: the same for every type.
 [[noreturn]] void newer_format_version(const char* what, uint64_t version, uint16_t newest);
+// The error of an encoder whose value its own decoder would refuse: every type's encoder runs
+// the validation its decoder runs (one function per type, both paths), so that a value that
+// cannot be read back is never written. NumericRange (22003): an update produced it (values
+// whose running sums left the double range, say), and the statement that asked fails instead.
+[[noreturn]] void unstorable(const char* what, const std::string& why);
 
 // ---- ml_model ----------------------------------------------------------------------------------
 

@@ -341,6 +341,8 @@ size_t ClassMetricState::encoded_size() const {
 
 void ClassMetricState::encode(uint8_t* out, size_t n) const {
     if (n != encoded_size()) fail(ErrorKind::Internal, "class metric state encode size mismatch");
+    // The decoder's own check: never write what it refuses.
+    validate([](const std::string& why) { unstorable("ml_class_metric_state", why); });
     const Sorted s = sorted();
     std::vector<uint32_t> rank(names_.size(), 0);
     for (uint32_t i = 0; i < s.ids.size(); i++) rank[s.ids[i]] = i;
@@ -458,6 +460,7 @@ uint64_t count_field(const json& v, const std::string& what) {
 }  // namespace
 
 std::string ClassMetricState::to_text() const {
+    validate([](const std::string& why) { unstorable("ml_class_metric_state", why); });
     const Sorted s = sorted();
     std::vector<uint32_t> rank(names_.size(), 0);
     json classes = json::array();

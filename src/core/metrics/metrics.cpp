@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <tuple>
 
 namespace pg_learn::core {
 
@@ -647,20 +648,34 @@ void RankingCounts::merge(const RankingCounts& o) {
     neg_ += o.neg_;
 }
 
+namespace {
+
+// The distinct scores of a ranking state, checked (finite, strictly ascending, counts not both
+// zero, no overflow): by the decoders (from_distinct) and the encoder (validate). Returns the
+// class counts.
+template <typename Bad>
+std::pair<uint64_t, uint64_t> check_distinct(const std::vector<ScoreCount>& v, Bad&& bad) {
+    uint64_t pos = 0, neg = 0;
+    for (size_t i = 0; i < v.size(); i++) {
+        if (!std::isfinite(v[i].score)) bad("ranking state holds a non-finite score");
+        if (i && !(v[i - 1].score < v[i].score)) bad("ranking state scores are not strictly ascending");
+        if (v[i].pos == 0 && v[i].neg == 0) bad("ranking state holds a score with no rows");
+        if (v[i].pos > std::numeric_limits<uint64_t>::max() - pos || v[i].neg > std::numeric_limits<uint64_t>::max() - neg)
+            bad("ranking state counts overflow");
+        pos += v[i].pos;
+        neg += v[i].neg;
+    }
+    return {pos, neg};
+}
+
+}  // namespace
+
 RankingCounts RankingCounts::from_distinct(std::vector<ScoreCount> v) {
     RankingCounts r;
-    for (size_t i = 0; i < v.size(); i++) {
-        if (!std::isfinite(v[i].score)) fail(ErrorKind::InvalidParameter, "ranking state holds a non-finite score");
-        if (v[i].score == 0) v[i].score = 0.0;
-        if (i && !(v[i - 1].score < v[i].score))
-            fail(ErrorKind::InvalidParameter, "ranking state scores are not strictly ascending");
-        if (v[i].pos == 0 && v[i].neg == 0) fail(ErrorKind::InvalidParameter, "ranking state holds a score with no rows");
-        if (v[i].pos > std::numeric_limits<uint64_t>::max() - r.pos_ ||
-            v[i].neg > std::numeric_limits<uint64_t>::max() - r.neg_)
-            fail(ErrorKind::InvalidParameter, "ranking state counts overflow");
-        r.pos_ += v[i].pos;
-        r.neg_ += v[i].neg;
-    }
+    for (auto& c : v)
+        if (c.score == 0) c.score = 0.0;  // -0 read as 0
+    std::tie(r.pos_, r.neg_) =
+        check_distinct(v, [](const std::string& why) { fail(ErrorKind::InvalidParameter, why); });
     r.sorted_ = std::move(v);
     return r;
 }
@@ -1254,7 +1269,12 @@ constexpr size_t kMaxStateBytes = (size_t(1) << 30) - 64;
 template <typename Bad>
 void validate(const MetricState& s, Bad&& bad) {
     switch (s.kind()) {
-        case MetricKind::Ranking: break;  // checked by from_distinct
+        case MetricKind::Ranking: {
+            const auto& rc = s.as<RankingCounts>();
+            if (check_distinct(rc.distinct(), bad) != std::make_pair(rc.positives(), rc.negatives()))
+                bad("class counts do not match the scores");
+            break;
+        }
         case MetricKind::Confusion: {
             const auto& c = s.as<ConfusionCounts>();
             if (!std::isfinite(c.threshold)) bad("threshold is not finite");
@@ -1347,6 +1367,8 @@ size_t MetricState::encoded_size() const {
 }
 
 void MetricState::encode(uint8_t* out, size_t n) const {
+    // The decoder's own check: never write what it refuses.
+    validate(*this, [](const std::string& why) { unstorable("ml_metric_state", why); });
     const size_t payload = payload_size(*this);
     if (n != kHeaderSize + payload) fail(ErrorKind::Internal, "metric state encode size mismatch");
     // The header goes in last (it holds the payload's checksum). A ranking payload, which may be
@@ -1558,6 +1580,7 @@ void only_keys(const json& j, std::initializer_list<const char*> keys) {
 }  // namespace
 
 std::string MetricState::to_text() const {
+    validate(*this, [](const std::string& why) { unstorable("ml_metric_state", why); });
     json j = {{"version", kVersion}, {"kind", metric_kind_name(kind())}};
     switch (kind()) {
         case MetricKind::Ranking: {

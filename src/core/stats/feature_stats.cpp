@@ -497,6 +497,8 @@ size_t FeatureStats::encoded_size() const {
 }
 
 std::string FeatureStats::encode() const {
+    // The decoder's own check (inconsistency(), and each sketch's): never write what it refuses.
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("ml_stats", why);
     std::string out;
     out.reserve(encoded_size());
     ByteWriter w(out);
@@ -514,11 +516,15 @@ std::string FeatureStats::encode() const {
         w.put<uint64_t>(m.pos_infs);
         w.put<uint64_t>(m.neg_infs);
         w.put<uint64_t>(m.zeros);
-        w.put<double>(m.shift);
-        w.put<double>(m.shifted_mean);
-        w.put<double>(m.m2);
-        w.put<double>(m.min);
-        w.put<double>(m.max);
+        // A NaN (m2 and the mean once values near the largest double overflowed them) is
+        // written as the one quiet NaN the text form's "NaN" reads back as: the arithmetic
+        // gives x86's negative default NaN, whose bytes the text form could not reproduce.
+        auto put_double = [&](double v) { w.put<double>(std::isnan(v) ? std::numeric_limits<double>::quiet_NaN() : v); };
+        put_double(m.shift);
+        put_double(m.shifted_mean);
+        put_double(m.m2);
+        put_double(m.min);
+        put_double(m.max);
         w.put<uint32_t>(static_cast<uint32_t>(kll_->serialized_size()));
         w.put<uint32_t>(0);
         kll_->encode(out);
@@ -599,6 +605,7 @@ FeatureStats FeatureStats::decode(const uint8_t* data, size_t size) {
 // ---- text form ------------------------------------------------------------------------------
 
 std::string FeatureStats::to_text() const {
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("ml_stats", why);
     ordered_json j;
     j["pg_learn_stats"] = kTextVersion;
     j["kind"] = stats_kind_name(kind_);

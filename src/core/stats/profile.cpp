@@ -359,6 +359,8 @@ size_t Profile::encoded_size() const {
 }
 
 std::string Profile::encode() const {
+    // The decoder's own check: never write what it refuses.
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("ml_profile", why);
     const size_t size = encoded_size();
     std::string out;
     out.reserve(size);
@@ -450,6 +452,7 @@ Profile Profile::decode(const uint8_t* data, size_t size) {
 // ---- text form ------------------------------------------------------------------------------
 
 std::string Profile::to_text() const {
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("ml_profile", why);
     ordered_json j;
     j["pg_learn_profile"] = kTextVersion;
     j["rows"] = rows_;

@@ -347,6 +347,8 @@ size_t LinearModelCodec::size(const LinearModel& m) {
 }
 
 void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
+    // The decoders' own check (binary and JSON): never write what they refuse.
+    validate(m, [](const std::string& why) { unstorable("ml_model", why); });
     Writer w(out, size);
     const std::string spec = m.spec_.canonical_text();
     ArraySection secs[3];
@@ -638,6 +640,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
 }
 
 json LinearModelCodec::to_json(const LinearModel& m) {
+    validate(m, [](const std::string& why) { unstorable("ml_model", why); });
     char id[17];
     snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.identity_));
     json types = json::array();

@@ -1,0 +1,6 @@
+// libFuzzer harness: the binary form of ml_metric_state (test/fuzz/state_harness.hpp says what is checked).
+#include "codecs.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    return pg_learn::fuzz::fuzz_binary<pg_learn::fuzz::MetricCodec, /*canonical=*/false>(data, size);  // a score of -0 is read as 0
+}

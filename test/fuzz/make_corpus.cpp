@@ -1,0 +1,217 @@
+// Writes the seed corpus of the fuzz harnesses (test/fuzz/corpus/<harness>/) from real values
+// made through the core's own API: models of every kind fresh and trained, ml_stats of both kinds
+// (with NULLs, NaN, infinities, a compacted quantile sketch), profiles, metric states of every
+// kind, class metric states, the sketches alone, feature objects and option texts. Run by
+// test/fuzz/make_corpus.sh; the output is committed. Deterministic: the same files every run.
+#include "core/metrics/class_metrics.hpp"
+#include "core/metrics/metrics.hpp"
+#include "core/models/model.hpp"
+#include "core/sketches/hll.hpp"
+#include "core/sketches/kll.hpp"
+#include "core/sketches/space_saving.hpp"
+#include "core/stats/feature_stats.hpp"
+#include "core/stats/profile.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace pg_learn;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path root;
+
+void put(const std::string& harness, const std::string& name, const std::string& bytes) {
+    fs::create_directories(root / harness);
+    std::ofstream(root / harness / name, std::ios::binary) << bytes;
+}
+
+std::string model_bytes(const core::Model& m) {
+    std::string out(m.encoded_size(), '\0');
+    m.encode(reinterpret_cast<uint8_t*>(out.data()), out.size());
+    return out;
+}
+
+template <typename T>
+std::string state_bytes(const T& v) {
+    std::string out(v.encoded_size(), '\0');
+    v.encode(reinterpret_cast<uint8_t*>(out.data()), out.size());
+    return out;
+}
+
+void models() {
+    const char* specs[] = {
+        R"({"model":"linear_regression"})",
+        R"({"model":"linear_regression","scale":true,"scale_target":true})",
+        R"({"model":"linear_regression","missing":"mean","optimizer":"adagrad","l2":0.01})",
+        R"({"model":"logistic_regression","scale":true,"check_divergence":true})",
+        R"({"model":"logistic_regression","optimizer":"adam","ignore":["y"]})",
+        R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})",
+        R"({"model":"softmax_regression","scale":true,"optimizer":"adagrad"})",
+        R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
+    };
+    int n = 0;
+    for (const char* s : specs) {
+        const std::string tag = std::to_string(n++);
+        put("fuzz_spec", "spec" + tag + ".json", s);
+        put("fuzz_model_text", "spec" + tag + ".json", s);
+        std::unique_ptr<core::Model> m = core::model_from_text(s, std::strlen(s));
+        put("fuzz_model_binary", "fresh" + tag + ".bin", model_bytes(*m));
+        for (unsigned i = 0; i < 12; i++) {
+            core::Observation x;
+            x.add_numeric("a", 0.5 * i - 2);
+            x.add_numeric("b", i % 3 ? 1e3 : -1e-3);
+            x.add_category("c", i % 2 ? "u" : "v");
+            if (i % 4 == 0) x.add_missing("d");
+            const core::Label y = m->task() == core::Task::Multiclass
+                                      ? core::Label::of_text(i % 3 == 0 ? "p" : i % 3 == 1 ? "q" : "r")
+                                  : m->task() == core::Task::Binary ? core::Label::of_number(i % 2)
+                                                                     : core::Label::of_number(0.25 * i);
+            m->learn(x, y);
+        }
+        put("fuzz_model_binary", "trained" + tag + ".bin", model_bytes(*m));
+        put("fuzz_model_text", "trained" + tag + ".json", m->to_text());
+    }
+}
+
+void stats() {
+    core::FeatureStats small(core::StatsKind::Numeric);
+    for (double x : {1.0, -2.5, 0.0, 3e10, -0.0}) small.add(x);
+    small.add(std::numeric_limits<double>::quiet_NaN());
+    small.add(std::numeric_limits<double>::infinity());
+    small.add_null();
+    core::FeatureStats big(core::StatsKind::Numeric);
+    for (int i = 0; i < 3000; i++) big.add(std::sin(i) * 100 + i);  // the quantile sketch compacts
+    core::FeatureStats cat(core::StatsKind::Categorical);
+    for (int i = 0; i < 200; i++) cat.add("v" + std::to_string(i % 70));
+    cat.add_null();
+    core::FeatureStats empty(core::StatsKind::Numeric);
+    int n = 0;
+    for (const core::FeatureStats* s : {&small, &big, &cat, &empty}) {
+        const std::string tag = std::to_string(n++);
+        put("fuzz_stats_binary", "stats" + tag + ".bin", s->encode());
+        put("fuzz_stats_text", "stats" + tag + ".json", s->to_text());
+    }
+    std::string out;
+    small.quantile_sketch().encode(out);
+    put("fuzz_kll_binary", "small.bin", out);
+    out.clear();
+    big.quantile_sketch().encode(out);
+    put("fuzz_kll_binary", "compacted.bin", out);
+    out.clear();
+    core::KllSketch(8).encode(out);
+    put("fuzz_kll_binary", "empty_k8.bin", out);
+    out.clear();
+    cat.top_k_summary().encode(out);
+    put("fuzz_topk_binary", "evicting.bin", out);
+    out.clear();
+    core::SpaceSaving few(4);
+    few.update("x");
+    few.update("y", 3);
+    few.encode(out);
+    put("fuzz_topk_binary", "few.bin", out);
+    out.clear();
+    cat.distinct_sketch().encode(out);
+    put("fuzz_hll_binary", "sparse.bin", out);
+    out.clear();
+    core::HyperLogLog dense(4);
+    for (int i = 0; i < 100; i++) dense.add(std::to_string(i));
+    dense.encode(out);
+    put("fuzz_hll_binary", "dense_p4.bin", out);
+}
+
+void profiles() {
+    core::Profile p;
+    for (int i = 0; i < 40; i++) {
+        p.start_row();
+        if (i % 11 == 0) p.add_string("age", "unknown");  // a type conflict
+        else p.add_number("age", 20 + i % 50);
+        if (i % 3) p.add_string("city", i % 2 ? "Lyon" : "Nice");
+        else p.add_null("city");
+        p.add_boolean("vip", i % 5 == 0);
+        if (i % 7 == 0) p.add_nested("extra");
+    }
+    core::Profile empty;
+    put("fuzz_profile_binary", "profile.bin", p.encode());
+    put("fuzz_profile_text", "profile.json", p.to_text());
+    put("fuzz_profile_binary", "empty.bin", empty.encode());
+    put("fuzz_profile_text", "empty.json", empty.to_text());
+}
+
+void metrics() {
+    std::vector<core::MetricState> all = {core::MetricState::make_ranking(), core::MetricState::make_confusion(0.3),
+                                          core::MetricState::make_logloss(), core::MetricState::make_calibration(5),
+                                          core::MetricState::make_regression(), core::MetricState::make_equality()};
+    for (int i = 0; i < 30; i++) {
+        const double p = (i * 37 % 100) / 100.0;
+        const bool pos = i % 3 != 0;
+        all[0].as<core::RankingCounts>().add(p, pos);
+        all[1].as<core::ConfusionCounts>().add(p, pos);
+        all[2].as<core::LogLossSum>().add(p, pos);
+        all[3].as<core::CalibrationBins>().add(p, pos);
+        all[4].as<core::RegressionSums>().add(p * 10, i * 0.3 - 1e-3);
+        all[5].as<core::EqualityCounts>().add(pos);
+    }
+    int n = 0;
+    for (const core::MetricState& s : all) {
+        const std::string tag = core::metric_kind_name(s.kind());
+        put("fuzz_metric_binary", tag + ".bin", state_bytes(s));
+        put("fuzz_metric_text", tag + ".json", s.to_text());
+        n++;
+    }
+    core::ClassMetricState plain(false, core::Average::Macro), proba(true);
+    const char* cls[] = {"cat", "dog", "émeu"};
+    for (int i = 0; i < 20; i++) {
+        plain.add(cls[i % 3], cls[(i * 7) % 3]);
+        std::vector<core::ProbaEntry> pe = {{cls[0], 0.2, "number"}, {cls[1], 0.5, "number"}, {cls[2], 0.3, "number"}};
+        proba.add_proba(cls[i % 3], pe);
+    }
+    put("fuzz_class_metric_binary", "plain.bin", state_bytes(plain));
+    put("fuzz_class_metric_text", "plain.json", plain.to_text());
+    put("fuzz_class_metric_binary", "proba.bin", state_bytes(proba));
+    put("fuzz_class_metric_text", "proba.json", proba.to_text());
+    core::ClassMetricState none;
+    put("fuzz_class_metric_binary", "empty.bin", state_bytes(none));
+    put("fuzz_class_metric_text", "empty.json", none.to_text());
+}
+
+void features_and_options() {
+    put("fuzz_features", "mixed.json", R"({"a": 1.5, "b": -2, "c": "u", "d": null, "e": true})");
+    put("fuzz_features", "extreme.json", R"({"a": 1e308, "b": -1e-310, "c": 1e155, "z": -0.0})");
+    put("fuzz_features", "special.json", R"({"a": "NaN", "b": "Infinity", "n": {"x": 1}})");
+    put("fuzz_features", "unicode.json", R"({"ville": "Saint-Étienne", "": 0, "c=u": 1})");
+    const std::string o[] = {
+        std::string(1, '\0') + R"({"min_presence_ratio": 1, "max_out_of_range_fraction": 0.001, "severity": {"SCHEMA_NEW_COLUMN": "off"}, "features": {"tip": {"min_presence": 0.5}}})",
+        std::string(1, '\1') + R"({"method": "psi", "psi": {"warn": 0.1, "alert": 0.25}, "bins": 20, "features": {"age": {"method": "ks", "alert": 0.01}, "id": {"skip": true}}})",
+        std::string(1, '\2') + "jensen_shannon",
+        std::string(1, '\3') + "weighted",
+        std::string(1, '\4') + "-0.5e3",
+        std::string(1, '\5') + "-0x3p-1",
+        std::string(1, '\6') + "[[[[{\"a\":[[]]}]]]]",
+    };
+    for (size_t i = 0; i < sizeof o / sizeof o[0]; i++) put("fuzz_options", "opt" + std::to_string(i), o[i]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    root = argv[1];
+    models();
+    stats();
+    profiles();
+    metrics();
+    features_and_options();
+    return 0;
+}
