@@ -101,16 +101,22 @@ pgl_build_fuzz() {
         cmake --build "$PGL_ROOT/build-fuzz" -j"$(nproc)" >/dev/null
 }
 
-# pgl_run_fuzz HARNESS SECONDS WORKDIR: runs build-fuzz/HARNESS for SECONDS on its committed seed
-# corpus (test/fuzz/corpus/HARNESS, read only: new inputs go to WORKDIR/corpus-HARNESS). A
-# crash, a sanitizer report or a broken property leaves the input in WORKDIR (the log says
-# which file) and returns non-zero. The log is WORKDIR/HARNESS.log.
+# pgl_run_fuzz HARNESS SECONDS WORKDIR: runs build-fuzz/HARNESS on its committed seed corpus
+# (test/fuzz/corpus/HARNESS, read only: new inputs go to WORKDIR/corpus-HARNESS). SECONDS > 0:
+# explores for that long from a random seed. SECONDS = 0: the default run's fixed exploration,
+# $PGL_FUZZ_RUNS inputs (20,000) from libFuzzer seed $PGL_FUZZ_SEED (2), the same inputs on every
+# run, so that the test command's result does not depend on luck (a new finding of a random run
+# is a bug to fix, not a flaky test; test/fuzz/crashes/ keeps the open ones). A crash, a
+# sanitizer report or a broken property leaves the input in WORKDIR (the log says which file)
+# and returns non-zero. The log is WORKDIR/HARNESS.log.
 pgl_run_fuzz() {
     local harness="$1" seconds="$2" work="$3"
     local seeds="$PGL_ROOT/test/fuzz/corpus/$harness"
+    local bound=(-max_total_time="$seconds")
+    [ "$seconds" -gt 0 ] || bound=(-seed="${PGL_FUZZ_SEED:-2}" -runs="${PGL_FUZZ_RUNS:-20000}" -max_total_time=600)
     mkdir -p "$work/corpus-$harness"
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
-        "$PGL_ROOT/build-fuzz/$harness" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+        "$PGL_ROOT/build-fuzz/$harness" "${bound[@]}" -timeout=20 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/$harness-" \
         "$work/corpus-$harness" "$seeds" >"$work/$harness.log" 2>&1
 }
