@@ -2,6 +2,7 @@
 #include "core/models/families.hpp"
 
 #include "core/models/linear/linear_model.hpp"
+#include "core/models/passive_aggressive/passive_aggressive.hpp"
 
 namespace pg_learn::core {
 
@@ -9,6 +10,7 @@ const std::vector<const ModelFamily*>& model_families() {
     static const std::vector<const ModelFamily*> families = [] {
         std::vector<const ModelFamily*> all;
         for (const ModelFamily* f : linear_families()) all.push_back(f);
+        for (const ModelFamily* f : passive_aggressive_families()) all.push_back(f);
         return all;
     }();
     return families;
