@@ -418,7 +418,8 @@ nlohmann::json FamilyModel::info() const {
                 {"features", features_.names()},
                 {"size_bytes", encoded_size()}};
     if (task() == Task::Multiclass || task() == Task::Binary) out["classes"] = classes();
-    for (auto& [k, v] : info_extra().items()) out[k] = v;
+    const json extra = info_extra();
+    for (auto it = extra.begin(); it != extra.end(); ++it) out[it.key()] = it.value();
     return out;
 }
 
