@@ -83,6 +83,18 @@ ORDER BY m.name;
 SELECT name, ml_detector_info(d) -> 'detections' AS detections, ml_detector_info(d) -> 'last_change' AS last_change
 FROM monitor ORDER BY name;
 
+-- user did: fed a stored detector a batch of rows (ml_detector_run continuing it), and asked where
+-- a stored detector fires in new rows (ml_drift_detector continuing it): the same as one pass
+CREATE TABLE half AS SELECT ml_detector_run('adwin', x ORDER BY ts) AS d FROM stream WHERE ts <= 900;
+SELECT (SELECT ml_detector_run(h.d, x ORDER BY ts) FROM stream WHERE ts > 900)::text
+       = (SELECT ml_detector_run('adwin', x ORDER BY ts) FROM stream)::text AS same_state,
+       (SELECT array_agg(ts ORDER BY ts) FROM (SELECT ts, ml_drift_detector(h.d, x) OVER (ORDER BY ts) c
+                                              FROM stream WHERE ts > 900) s WHERE c)
+       = (SELECT array_agg(ts ORDER BY ts) FROM (SELECT ts, ml_drift_detector('adwin', x) OVER (ORDER BY ts) c
+                                                 FROM stream) s WHERE c AND ts > 900) AS same_changes
+FROM half h;
+SELECT err($$SELECT ml_detector_run(NULL::ml_detector, 1.0)$$);
+
 -- user did: NULL values in the stream: skipped (false at their rows), the stored state unchanged
 SELECT ts, c FROM (
     SELECT ts, ml_drift_detector('page_hinkley', '{"min_instances": 1, "threshold": 1, "mode": "up"}', v)

@@ -63,9 +63,14 @@ TEST(Detectors, ChangePointsMatchTheReference) {
         EXPECT_EQ(d.last_change(), changes.empty() ? 0 : changes.back());
         const json& f = s["final"];
         EXPECT_EQ(d.width(), f["width"].get<uint64_t>());
-        if (f["estimate"].is_null()) EXPECT_TRUE(std::isnan(d.estimate()));
-        else EXPECT_NEAR(d.estimate(), f["estimate"].get<double>(), 1e-9);
-        if (f.contains("warnings")) EXPECT_EQ(d.warnings(), f["warnings"].get<uint64_t>());
+        if (f["estimate"].is_null()) {
+            EXPECT_TRUE(std::isnan(d.estimate()));
+        } else {
+            EXPECT_NEAR(d.estimate(), f["estimate"].get<double>(), 1e-9);
+        }
+        if (f.contains("warnings")) {
+            EXPECT_EQ(d.warnings(), f["warnings"].get<uint64_t>());
+        }
         if (f.contains("pvalue") && !f["pvalue"].is_null()) {
             EXPECT_NEAR(d.info()["statistic"].get<double>(), f["statistic"].get<double>(), 1e-12);
             EXPECT_NEAR(d.info()["pvalue"].get<double>(), f["pvalue"].get<double>(),
