@@ -151,8 +151,8 @@ COMMENT ON TABLE @extschema@.ml_monitor_state IS
     'pg_learn monitoring: the last refresh, prune and reset (one row, locked by each of them)';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_settings', '');
--- (issue 13: the detectors are rebuilt by ml_monitor_reset, and kept by pg_dump as the windows are)
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_monitor_detectors', '');
+-- (issue 13: not dumped, as the windows are not: after a restore the log's rows are queued again
+-- and the refresh rebuilds the detectors, as ml_monitor_reset does)
 REVOKE ALL ON TABLE @extschema@.ml_monitor_detectors FROM PUBLIC;
 
 REVOKE ALL ON TABLE @extschema@.ml_settings, @extschema@.ml_monitor_windows, @extschema@.ml_monitor_inbox,
