@@ -247,7 +247,8 @@ SELECT prediction_id, model_name, version, label FROM ml_prediction_log
 WHERE model_name = 'mon_clf' AND version = 1 AND label IS NOT NULL
   AND key IN ('mon_clf:1', 'mon_clf:2', 'mon_clf:8', 'mon_clf:23');
 SELECT model, alias, version, metric,
-       CASE WHEN metric IN ('examples_seen', 'pending_labels', 'rejected_labels', 'nan_scores', 'inf_scores') THEN value END AS value,
+       CASE WHEN metric IN ('examples_seen', 'pending_labels', 'rejected_labels', 'nan_scores', 'inf_scores',
+                            'error_drift_rows', 'error_drift_detections', 'error_drift_window_rows') THEN value END AS value,
        CASE metric WHEN 'age_seconds' THEN value BETWEEN 0 AND 3600
                    WHEN 'deployed_seconds' THEN value BETWEEN 0 AND 3600
                    WHEN 'seconds_since_prediction' THEN value > 0

@@ -102,6 +102,22 @@ CREATE INDEX ml_monitor_windows_bucket ON @extschema@.ml_monitor_windows (bucket
 COMMENT ON TABLE @extschema@.ml_monitor_windows IS
     'pg_learn monitoring: per (model, version, variant, time bucket) counts and mergeable statistics of predictions and labels';
 
+-- Issue 13, drift detectors: per (model, version, variant), ADWIN (default options) over the errors
+-- of its labelled predictions, fed by ml_monitor_refresh as it rolls the labels up, and the time of
+-- the prediction at which it last detected a change. ml_model_health reads it.
+CREATE TABLE @extschema@.ml_monitor_detectors (
+    model_name     text        NOT NULL,
+    version        int         NOT NULL,
+    variant        text        NOT NULL,
+    detector       @extschema@.ml_detector NOT NULL,
+    last_change_at timestamptz,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model_name, version, variant),
+    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.ml_monitor_detectors IS
+    'pg_learn monitoring: per (model, version, variant) an ADWIN detector over the errors of its labelled predictions';
+
 -- Events of the prediction log not rolled up yet: 1 = a prediction, 2 = its label, 3 = both (a
 -- row logged with its label). Filled by the log's triggers in the writer's transaction, so an
 -- event becomes visible exactly when its log row does; ml_monitor_refresh consumes it with
@@ -135,6 +151,9 @@ COMMENT ON TABLE @extschema@.ml_monitor_state IS
     'pg_learn monitoring: the last refresh, prune and reset (one row, locked by each of them)';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_settings', '');
+-- (issue 13: not dumped, as the windows are not: after a restore the log's rows are queued again
+-- and the refresh rebuilds the detectors, as ml_monitor_reset does)
+REVOKE ALL ON TABLE @extschema@.ml_monitor_detectors FROM PUBLIC;
 
 REVOKE ALL ON TABLE @extschema@.ml_settings, @extschema@.ml_monitor_windows, @extschema@.ml_monitor_inbox,
                     @extschema@.ml_monitor_state, @extschema@._ml_monitor_config
@@ -325,7 +344,7 @@ BEGIN
     ), ev AS (
         -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
         -- per event; a binary classifier's score is the probability of label 1)
-        SELECT l.model_name, l.version, l.variant,
+        SELECT l.model_name, l.version, l.variant, l.prediction_id, l.predicted_class,
                pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
                (t.events & 1) <> 0 AS is_prediction,
                (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
@@ -347,6 +366,39 @@ BEGIN
                         ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
         FROM ev
         WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), errs AS (
+        -- Issue 13: the errors of the labels in metrics, for the error-stream detectors: a
+        -- classifier's 0/1 error at its classification_threshold (multiclass: predicted class <>
+        -- label class), a regressor's absolute error (NULL, so skipped, if it overflows); in the
+        -- order of the refreshes, and within one by predicted_at, continuing the stored detector.
+        SELECT s.model_name, s.version, s.variant, s.predicted_at, s.prediction_id,
+               coalesce(d.detector, 'adwin'::@extschema@.ml_detector) AS start,
+               CASE WHEN s.multiclass THEN (s.predicted_class IS DISTINCT FROM s.label_class)::int::float8
+                    WHEN s.classifier THEN CASE WHEN (s.score >= (c.value)::float8) = (s.label = 1) THEN 0 ELSE 1 END::float8
+                    WHEN abs(s.score - s.label) < 'Infinity'::float8 THEN abs(s.score - s.label) END AS err
+        FROM scored s
+        JOIN @extschema@._ml_monitor_config c ON c.model_name = s.model_name AND c.setting = 'classification_threshold'
+        LEFT JOIN @extschema@.ml_monitor_detectors d
+               ON d.model_name = s.model_name AND d.version = s.version AND d.variant = s.variant
+        WHERE s.in_metrics
+    ), fed AS (
+        SELECT e.*, @extschema@.ml_drift_detector(e.start, e.err)
+                        OVER (PARTITION BY e.model_name, e.version, e.variant ORDER BY e.predicted_at, e.prediction_id
+                              ROWS UNBOUNDED PRECEDING) AS change
+        FROM errs e
+    ), det AS (
+        INSERT INTO @extschema@.ml_monitor_detectors AS dt (model_name, version, variant, detector, last_change_at)
+        SELECT f.model_name, f.version, f.variant,
+               @extschema@.ml_detector_run(f.start, f.err ORDER BY f.predicted_at, f.prediction_id),
+               max(f.predicted_at) FILTER (WHERE f.change)
+        FROM fed f
+        GROUP BY f.model_name, f.version, f.variant
+        ORDER BY f.model_name, f.version, f.variant
+        ON CONFLICT (model_name, version, variant) DO UPDATE SET
+            detector = excluded.detector,
+            last_change_at = coalesce(excluded.last_change_at, dt.last_change_at),
+            updated_at = now()
+        RETURNING 1
     ), agg AS (
         SELECT s.model_name, s.version, s.variant, s.bucket,
                count(*) FILTER (WHERE s.is_prediction) AS predictions,
@@ -693,6 +745,7 @@ DECLARE
 BEGIN
     PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
     DELETE FROM @extschema@.ml_monitor_windows;
+    DELETE FROM @extschema@.ml_monitor_detectors;  -- (issue 13: rebuilt from the events queued again)
     WITH gone AS (
         DELETE FROM @extschema@.ml_monitor_inbox RETURNING 1
     ), queued AS (
@@ -886,6 +939,9 @@ CROSS JOIN LATERAL (
                 THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
            greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
 ) cover
+-- Issue 13, drift detectors: the error-stream detector of this version under this alias.
+LEFT JOIN @extschema@.ml_monitor_detectors dt ON dt.model_name = a.name AND dt.version = a.version AND dt.variant = a.alias
+CROSS JOIN LATERAL (SELECT @extschema@.ml_detector_info(dt.detector) AS info) ed
 CROSS JOIN LATERAL (VALUES
     (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
     (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
@@ -907,12 +963,24 @@ CROSS JOIN LATERAL (VALUES
     (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
     (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
     (11, 'seconds_since_refresh',
-         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
+         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8),
+    -- issue 13: the error-stream detector (absent without labelled predictions; the last change's
+    -- time and bucket absent while it never fired)
+    (12, 'error_drift_rows', (ed.info ->> 'n')::float8),
+    (13, 'error_drift_detections', (ed.info ->> 'detections')::float8),
+    (14, 'error_drift_last_at', extract(epoch FROM dt.last_change_at)::float8),
+    (15, 'error_drift_last_bucket',
+         extract(epoch FROM pg_catalog.date_bin((SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                                                 WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
+                                                dt.last_change_at, '2000-01-01 00:00:00+00'::timestamptz))::float8),
+    (16, 'seconds_since_error_drift', extract(epoch FROM now() - dt.last_change_at)::float8),
+    (17, 'error_drift_window_rows', (ed.info ->> 'width')::float8),
+    (18, 'error_drift_window_mean', (ed.info ->> 'estimate')::float8)
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
-    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
+    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes ADWIN detected in its labelled errors (when, in which bucket)';
 
 -- Issue 11, monitoring traps: the history of ml_model_health's time-varying metrics, per bucket of
 -- the window statistics (time = the bucket's start), for every model, alias (the variant that

@@ -3,6 +3,7 @@
 // (with NULLs, NaN, infinities, a compacted quantile sketch), profiles, metric states of every
 // kind, class metric states, the sketches alone, feature objects and option texts. Run by
 // test/fuzz/make_corpus.sh; the output is committed. Deterministic: the same files every run.
+#include "core/drift/detectors.hpp"
 #include "core/metrics/class_metrics.hpp"
 #include "core/metrics/metrics.hpp"
 #include "core/models/model.hpp"
@@ -204,6 +205,25 @@ void features_and_options() {
 
 }  // namespace
 
+// Issue 13: drift detectors of every kind, fresh and after streams with changes.
+void detectors() {
+    const std::pair<const char*, const char*> kinds[] = {
+        {"adwin", "{}"}, {"adwin", R"({"clock":1,"max_buckets":2,"min_window_length":2,"grace_period":0})"},
+        {"page_hinkley", R"({"threshold":5,"min_instances":5,"mode":"up"})"}, {"ddm", R"({"warm_start":5})"},
+        {"kswin", R"({"window_size":20,"stat_size":5,"seed":9})"}};
+    int i = 0;
+    for (const auto& [kind, options] : kinds) {
+        core::DriftDetector d = core::DriftDetector::create(kind, options);
+        for (int t = 0; t < 3; t++) {
+            const std::string tag = std::string(kind) + "_" + std::to_string(i) + "_" + std::to_string(t);
+            put("fuzz_detector_binary", tag + ".bin", d.encode());
+            put("fuzz_detector_text", tag + ".json", d.to_text());
+            for (int k = 0; k < 150; k++) d.update(((k * 37) % 10 < (t ? 7 : 2)) ? 1.0 : 0.0);
+        }
+        i++;
+    }
+}
+
 int main(int argc, char** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
@@ -215,5 +235,6 @@ int main(int argc, char** argv) {
     profiles();
     metrics();
     features_and_options();
+    detectors();
     return 0;
 }

@@ -1792,3 +1792,392 @@ REVOKE EXECUTE ON FUNCTION @extschema@.ml_partition_log(interval, int) FROM PUBL
 -- row versions, so that those updates are HOT (as in src/sql/50_feedback.sql). Pages written
 -- before the upgrade keep theirs full; new rows leave the room.
 ALTER TABLE @extschema@.ml_prediction_log SET (fillfactor = 80);
+-- Issue 13, concept-drift detectors (as in src/sql/37_detectors.sql): the ml_detector type,
+-- ml_detector / ml_detector_update / ml_detector_info, the ml_drift_detector and ml_detector_run
+-- aggregates; the error-stream detectors of monitoring: the table ml_monitor_detectors, fed by
+-- _ml_monitor_refresh, emptied by _ml_monitor_reset, read by ml_model_health (as in
+-- src/sql/60_monitoring.sql).
+
+-- ---------------------------------------------------------------------------------------------
+-- A detector's whole state: JSON text (exact state; a bare kind name reads as a fresh detector),
+-- versioned binary send/recv, both validated completely.
+-- ---------------------------------------------------------------------------------------------
+CREATE TYPE ml_detector;
+
+CREATE FUNCTION ml_detector_in(cstring) RETURNS ml_detector
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_detector_out(ml_detector) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_detector_recv(internal) RETURNS ml_detector
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_detector_send(ml_detector) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE ml_detector (
+    INPUT = ml_detector_in,
+    OUTPUT = ml_detector_out,
+    RECEIVE = ml_detector_recv,
+    SEND = ml_detector_send,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+COMMENT ON TYPE ml_detector IS
+    'A concept-drift detector over a stream of numbers (adwin, page_hinkley, ddm, kswin) with its options and state';
+
+CREATE FUNCTION ml_detector_bytes(detector ml_detector) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'ml_detector_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml_detector_from_bytes(bytes bytea) RETURNS ml_detector
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_detector_from_bytes(bytea) IS
+    'A detector from its binary form (ml_detector_bytes), validated completely';
+
+-- A fresh detector. Kinds: adwin, page_hinkley (or ph), ddm, kswin (case-insensitive); options
+-- checked strictly (unknown key, wrong type, out of range: 22023 naming the key).
+CREATE FUNCTION ml_detector(kind text, options jsonb DEFAULT '{}') RETURNS ml_detector
+    AS 'MODULE_PATHNAME', 'ml_detector_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_detector(text, jsonb) IS
+    'A fresh drift detector: adwin, page_hinkley, ddm or kswin, with options (docs/detectors.md)';
+
+-- The detector after one more value (row by row: UPDATE t SET d = ml_detector_update(d, x)).
+-- NULL x leaves the state as it was (nothing learned, no change reported); NaN and infinities
+-- are errors (22003); ddm takes only 0 and 1 (22023).
+CREATE FUNCTION ml_detector_update(detector ml_detector, x float8) RETURNS ml_detector
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml_detector_update(ml_detector, float8) IS
+    'The detector after the value x; ml_detector_drift tells whether a change was detected at x';
+CREATE FUNCTION ml_detector_drift(detector ml_detector) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_detector_drift(ml_detector) IS 'Whether a change was detected at the last value';
+CREATE FUNCTION ml_detector_info(detector ml_detector) RETURNS jsonb
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_detector_info(ml_detector) IS
+    'Kind, options, values seen, detections, last change (1-based index), drift at the last value, window width, estimate, test values';
+
+-- ---------------------------------------------------------------------------------------------
+-- Aggregates over an ordered stream. ml_drift_detector is true at the rows where a change is
+-- detected when used as a window function: ml_drift_detector('adwin', err) OVER (ORDER BY ts)
+-- (order by a unique key, or use ROWS: peers of a RANGE frame share one answer).
+-- ml_detector_run gives the detector after the whole stream (write ORDER BY inside the call).
+-- The state is ml_detector itself, expanded in memory; kind and options are read at the first
+-- row. Detectors depend on the order of the values, so the aggregates have no combine function
+-- and never run in parallel (docs/detectors.md, "Order and parallelism").
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_drift_detector_transition(state ml_detector, kind text, x float8) RETURNS ml_detector
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_drift_detector_transition(state ml_detector, kind text, options jsonb, x float8) RETURNS ml_detector
+    AS 'MODULE_PATHNAME', 'ml_drift_detector_transition_options' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_drift_detector_transition(state ml_detector, detector ml_detector, x float8) RETURNS ml_detector
+    AS 'MODULE_PATHNAME', 'ml_drift_detector_transition_continue' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_drift_detector_final(state ml_detector) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_detector_state_final(state ml_detector) RETURNS ml_detector
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE ml_drift_detector(kind text, x float8) (
+    SFUNC = ml_drift_detector_transition, STYPE = ml_detector, SSPACE = 2000,
+    FINALFUNC = ml_drift_detector_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_drift_detector(text, float8) IS
+    'As a window function over ORDER BY: true at the rows where the detector (adwin, page_hinkley, ddm, kswin) detects a change';
+CREATE AGGREGATE ml_drift_detector(kind text, options jsonb, x float8) (
+    SFUNC = ml_drift_detector_transition, STYPE = ml_detector, SSPACE = 2000,
+    FINALFUNC = ml_drift_detector_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_drift_detector(text, jsonb, float8) IS
+    'ml_drift_detector(kind, x) with options';
+CREATE AGGREGATE ml_drift_detector(detector ml_detector, x float8) (
+    SFUNC = ml_drift_detector_transition, STYPE = ml_detector, SSPACE = 2000,
+    FINALFUNC = ml_drift_detector_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_drift_detector(ml_detector, float8) IS
+    'ml_drift_detector(kind, x) continuing a stored detector (its counters go on)';
+CREATE AGGREGATE ml_detector_run(kind text, x float8) (
+    SFUNC = ml_drift_detector_transition, STYPE = ml_detector, SSPACE = 2000,
+    FINALFUNC = ml_detector_state_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_detector_run(text, float8) IS
+    'The detector after the stream (write ORDER BY in the call): ml_detector_info shows its detections and last change';
+CREATE AGGREGATE ml_detector_run(kind text, options jsonb, x float8) (
+    SFUNC = ml_drift_detector_transition, STYPE = ml_detector, SSPACE = 2000,
+    FINALFUNC = ml_detector_state_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_detector_run(text, jsonb, float8) IS 'ml_detector_run(kind, x) with options';
+CREATE AGGREGATE ml_detector_run(detector ml_detector, x float8) (
+    SFUNC = ml_drift_detector_transition, STYPE = ml_detector, SSPACE = 2000,
+    FINALFUNC = ml_detector_state_final, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_detector_run(ml_detector, float8) IS
+    'A stored detector after more values (write ORDER BY in the call)';
+
+-- Issue 13, drift detectors: per (model, version, variant), ADWIN (default options) over the errors
+-- of its labelled predictions, fed by ml_monitor_refresh as it rolls the labels up, and the time of
+-- the prediction at which it last detected a change. ml_model_health reads it.
+CREATE TABLE @extschema@.ml_monitor_detectors (
+    model_name     text        NOT NULL,
+    version        int         NOT NULL,
+    variant        text        NOT NULL,
+    detector       @extschema@.ml_detector NOT NULL,
+    last_change_at timestamptz,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model_name, version, variant),
+    FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.ml_monitor_detectors IS
+    'pg_learn monitoring: per (model, version, variant) an ADWIN detector over the errors of its labelled predictions';
+
+-- (issue 13: not dumped, as the windows are not: after a restore the log's rows are queued again
+-- and the refresh rebuilds the detectors, as ml_monitor_reset does)
+REVOKE ALL ON TABLE @extschema@.ml_monitor_detectors FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    width interval;
+    oldest timestamptz;
+    n bigint;
+BEGIN
+    IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be positive (or NULL: every pending event)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    width := @extschema@._ml_setting('bucket_width')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
+    WITH taken AS (
+        DELETE FROM @extschema@.ml_monitor_inbox i
+        WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
+        RETURNING i.prediction_id, i.events
+    ), ev AS (
+        -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
+        -- per event; a binary classifier's score is the probability of label 1)
+        SELECT l.model_name, l.version, l.variant, l.prediction_id, l.predicted_class,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
+               (t.events & 1) <> 0 AS is_prediction,
+               (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
+               m.task = 'binary' AS classifier,
+               m.task = 'multiclass' AS multiclass,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities,
+               l.unknown_features, l.unknown_categories, l.missing_features, l.type_mismatches
+        FROM taken t
+        JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
+        JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    ), scored AS (
+        -- A label enters the metric state when its score is finite and, for a classifier, the
+        -- label is 0 or 1 (a multiclass model's: a class, with the class probabilities logged);
+        -- otherwise it is counted in unscored_labels.
+        SELECT ev.*,
+               ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
+               AND CASE WHEN ev.multiclass THEN ev.label_class IS NOT NULL AND ev.probabilities IS NOT NULL
+                        WHEN ev.classifier THEN ev.label IN (0, 1)
+                        ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
+        FROM ev
+        WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), errs AS (
+        -- Issue 13: the errors of the labels in metrics, for the error-stream detectors: a
+        -- classifier's 0/1 error at its classification_threshold (multiclass: predicted class <>
+        -- label class), a regressor's absolute error (NULL, so skipped, if it overflows); in the
+        -- order of the refreshes, and within one by predicted_at, continuing the stored detector.
+        SELECT s.model_name, s.version, s.variant, s.predicted_at, s.prediction_id,
+               coalesce(d.detector, 'adwin'::@extschema@.ml_detector) AS start,
+               CASE WHEN s.multiclass THEN (s.predicted_class IS DISTINCT FROM s.label_class)::int::float8
+                    WHEN s.classifier THEN CASE WHEN (s.score >= (c.value)::float8) = (s.label = 1) THEN 0 ELSE 1 END::float8
+                    WHEN abs(s.score - s.label) < 'Infinity'::float8 THEN abs(s.score - s.label) END AS err
+        FROM scored s
+        JOIN @extschema@._ml_monitor_config c ON c.model_name = s.model_name AND c.setting = 'classification_threshold'
+        LEFT JOIN @extschema@.ml_monitor_detectors d
+               ON d.model_name = s.model_name AND d.version = s.version AND d.variant = s.variant
+        WHERE s.in_metrics
+    ), fed AS (
+        SELECT e.*, @extschema@.ml_drift_detector(e.start, e.err)
+                        OVER (PARTITION BY e.model_name, e.version, e.variant ORDER BY e.predicted_at, e.prediction_id
+                              ROWS UNBOUNDED PRECEDING) AS change
+        FROM errs e
+    ), det AS (
+        INSERT INTO @extschema@.ml_monitor_detectors AS dt (model_name, version, variant, detector, last_change_at)
+        SELECT f.model_name, f.version, f.variant,
+               @extschema@.ml_detector_run(f.start, f.err ORDER BY f.predicted_at, f.prediction_id),
+               max(f.predicted_at) FILTER (WHERE f.change)
+        FROM fed f
+        GROUP BY f.model_name, f.version, f.variant
+        ORDER BY f.model_name, f.version, f.variant
+        ON CONFLICT (model_name, version, variant) DO UPDATE SET
+            detector = excluded.detector,
+            last_change_at = coalesce(excluded.last_change_at, dt.last_change_at),
+            updated_at = now()
+        RETURNING 1
+    ), agg AS (
+        SELECT s.model_name, s.version, s.variant, s.bucket,
+               count(*) FILTER (WHERE s.is_prediction) AS predictions,
+               min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
+               max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
+               @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
+               count(*) FILTER (WHERE s.is_label) AS labels,
+               @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
+               @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
+                   FILTER (WHERE s.is_label AND s.labeled_at IS NOT NULL) AS label_delay,
+               max(s.labeled_at) FILTER (WHERE s.is_label) AS last_labeled_at,
+               coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
+                            FILTER (WHERE s.in_metrics AND s.classifier),
+                        @extschema@.ml_regression_state(s.score, s.label)
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier AND NOT s.multiclass)) AS metric_state,
+               @extschema@.ml_class_state(s.label_class, s.probabilities)
+                   FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
+               bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels,
+               -- feature mismatches (predictions logged with their counts)
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features IS NOT NULL) AS feature_checks,
+               coalesce(sum(s.unknown_features) FILTER (WHERE s.is_prediction), 0) AS unknown_features,
+               coalesce(sum(s.unknown_categories) FILTER (WHERE s.is_prediction), 0) AS unknown_categories,
+               coalesce(sum(s.missing_features) FILTER (WHERE s.is_prediction), 0) AS missing_features,
+               coalesce(sum(s.type_mismatches) FILTER (WHERE s.is_prediction), 0) AS type_mismatches,
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features + s.unknown_categories
+                                      + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
+        FROM scored s
+        GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), up AS (
+        INSERT INTO @extschema@.ml_monitor_windows AS w
+            (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
+             features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
+             unscored_labels, updated_at, class_state,
+             feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
+             mismatched_predictions)
+        SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
+               a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
+               a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
+               a.mismatched_predictions
+        FROM agg a
+        ORDER BY a.model_name, a.version, a.variant, a.bucket
+        ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
+            predictions = w.predictions + excluded.predictions,
+            first_predicted_at = least(w.first_predicted_at, excluded.first_predicted_at),
+            last_predicted_at = greatest(w.last_predicted_at, excluded.last_predicted_at),
+            scores = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.scores), (excluded.scores)) v(x)),
+            features = (SELECT @extschema@.ml_profile_merge(x) FROM (VALUES (w.features), (excluded.features)) v(x)),
+            labels = w.labels + excluded.labels,
+            label_values = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_values), (excluded.label_values)) v(x)),
+            label_delay = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_delay), (excluded.label_delay)) v(x)),
+            last_labeled_at = greatest(w.last_labeled_at, excluded.last_labeled_at),
+            metric_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.metric_state), (excluded.metric_state)) v(x)),
+            unit_scores = CASE WHEN w.unit_scores IS NULL THEN excluded.unit_scores
+                               WHEN excluded.unit_scores IS NULL THEN w.unit_scores
+                               ELSE w.unit_scores AND excluded.unit_scores END,
+            unscored_labels = w.unscored_labels + excluded.unscored_labels,
+            updated_at = excluded.updated_at,
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x)),
+            feature_checks = w.feature_checks + excluded.feature_checks,
+            unknown_features = w.unknown_features + excluded.unknown_features,
+            unknown_categories = w.unknown_categories + excluded.unknown_categories,
+            missing_features = w.missing_features + excluded.missing_features,
+            type_mismatches = w.type_mismatches + excluded.type_mismatches,
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM taken;
+    UPDATE @extschema@.ml_monitor_state
+    SET refreshed_at = now(), refreshed_by = p_actor, refreshed_events = n, total_events = total_events + n;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_reset(p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    DELETE FROM @extschema@.ml_monitor_windows;
+    DELETE FROM @extschema@.ml_monitor_detectors;  -- (issue 13: rebuilt from the events queued again)
+    WITH gone AS (
+        DELETE FROM @extschema@.ml_monitor_inbox RETURNING 1
+    ), queued AS (
+        INSERT INTO @extschema@.ml_monitor_inbox (prediction_id, events)
+        SELECT l.prediction_id, CASE WHEN l.label IS NULL AND l.label_class IS NULL THEN 1 ELSE 3 END
+        FROM @extschema@.ml_prediction_log l
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM queued;
+    UPDATE @extschema@.ml_monitor_state SET reset_at = now(), total_events = 0;
+    RETURN n;
+END
+$$;
+
+-- Per deployed model (name, alias): its version's age, examples seen, pending labels, time
+-- since it last learned and since its last prediction, and over the health window its prediction
+-- rate and NaN / infinite scores. time is the time of reading.
+CREATE OR REPLACE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
+SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_aliases a
+JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
+LEFT JOIN LATERAL (
+    SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
+           sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
+           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores,
+           -- (issue 11: the first prediction of the first bucket, the last of them all)
+           (array_agg(w.first_predicted_at ORDER BY w.bucket))[1] AS first_predicted_at,
+           max(w.last_predicted_at) AS last_predicted_at
+    FROM @extschema@.ml_monitor_windows w
+    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
+      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
+                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
+) h ON true
+-- Issue 11, monitoring traps: the time those buckets cover, so that the prediction rate is not
+-- diluted by a bucket's start. From the first bucket's start, or from its first prediction when it
+-- is the first bucket this (model, version, alias) has; to the last refresh (what the windows
+-- hold), or the last prediction rolled up if later.
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN h.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = a.name AND e.version = a.version
+                                       AND e.variant = a.alias AND e.bucket < h.since)
+                THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
+           greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
+) cover
+-- Issue 13, drift detectors: the error-stream detector of this version under this alias.
+LEFT JOIN @extschema@.ml_monitor_detectors dt ON dt.model_name = a.name AND dt.version = a.version AND dt.variant = a.alias
+CROSS JOIN LATERAL (SELECT @extschema@.ml_detector_info(dt.detector) AS info) ed
+CROSS JOIN LATERAL (VALUES
+    (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
+    (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
+    (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
+    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
+                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
+    -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
+    (5, 'rejected_labels', (SELECT count(*) FROM @extschema@.ml_rejected_labels r
+                            WHERE r.model_name = a.name AND r.version = a.version)::float8),
+    (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
+                                      THEN extract(epoch FROM now() - m.updated_at)::float8 END),
+    (7, 'seconds_since_prediction',
+        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
+                                    WHERE w.model_name = a.name AND w.version = a.version
+                                      AND w.variant = a.alias AND w.predictions > 0
+                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
+    (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
+                                ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
+    (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
+    (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
+    (11, 'seconds_since_refresh',
+         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8),
+    -- issue 13: the error-stream detector (absent without labelled predictions; the last change's
+    -- time and bucket absent while it never fired)
+    (12, 'error_drift_rows', (ed.info ->> 'n')::float8),
+    (13, 'error_drift_detections', (ed.info ->> 'detections')::float8),
+    (14, 'error_drift_last_at', extract(epoch FROM dt.last_change_at)::float8),
+    (15, 'error_drift_last_bucket',
+         extract(epoch FROM pg_catalog.date_bin((SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                                                 WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
+                                                dt.last_change_at, '2000-01-01 00:00:00+00'::timestamptz))::float8),
+    (16, 'seconds_since_error_drift', extract(epoch FROM now() - dt.last_change_at)::float8),
+    (17, 'error_drift_window_rows', (ed.info ->> 'width')::float8),
+    (18, 'error_drift_window_mean', (ed.info ->> 'estimate')::float8)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY a.name, a.alias, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_health IS
+    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes ADWIN detected in its labelled errors (when, in which bucket)';
+-- END issue 13 drift detectors
