@@ -389,7 +389,9 @@ nlohmann::json FamilyModel::info() const {
                 {"features", features_.names()},
                 {"size_bytes", encoded_size()}};
     if (task() == Task::Multiclass || task() == Task::Binary) out["classes"] = classes();
-    for (auto& [k, v] : info_extra().items()) out[k] = v;
+    // (a named copy: a range-for over a temporary's items() would iterate a destroyed object)
+    const json extra = info_extra();
+    for (auto& [k, v] : extra.items()) out[k] = v;
     return out;
 }
 
@@ -516,13 +518,14 @@ void FamilyModel::read_sections(FamilyModel& m, const EnvelopeHeader& h, const u
                 b.release();
                 m.agg_base_.reset(fb);
                 has_base = true;
+                sr.take(len, "aggregation base");  // read whole by decode_any
                 break;
             }
         }
         sr.expect_end();
         expect = tag == kState ? kBase : tag + 1;
     }
-    if (expect != kBase || (has_base && h.sections != 6) || (!has_base && h.sections != 5))
+    if (expect != (has_base ? kBase + 1 : kBase) || (has_base && h.sections != 6) || (!has_base && h.sections != 5))
         r.corrupt("wrong number of sections");
     r.expect_end();
     if (std::string why = m.invalid(); !why.empty()) r.corrupt(why);
