@@ -2,6 +2,7 @@
 #include "core/models/families.hpp"
 
 #include "core/models/linear/linear_model.hpp"
+#include "core/models/naive_bayes/naive_bayes.hpp"
 
 namespace pg_learn::core {
 
@@ -9,6 +10,7 @@ const std::vector<const ModelFamily*>& model_families() {
     static const std::vector<const ModelFamily*> families = [] {
         std::vector<const ModelFamily*> all;
         for (const ModelFamily* f : linear_families()) all.push_back(f);
+        for (const ModelFamily* f : naive_bayes_families()) all.push_back(f);
         return all;
     }();
     return families;
