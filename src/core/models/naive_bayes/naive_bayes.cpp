@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace pg_learn::core {
@@ -17,6 +18,12 @@ namespace {
 [[noreturn]] void bad_json(const std::string& why) { fail(ErrorKind::InvalidParameter, "invalid ml_model: " + why); }
 
 bool finite_nonneg(double v) { return std::isfinite(v) && v >= 0; }
+
+std::string number_text(double v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
 
 }  // namespace
 
@@ -406,7 +413,7 @@ protected:
             if (t.value < 0)
                 fail(ErrorKind::InvalidParameter,
                      "a multinomial_nb model learns counts: feature \"" + message_name(features().name(t.index)) +
-                         "\" is negative (" + std::to_string(t.value) + ")",
+                         "\" is negative (" + number_text(t.value) + ")",
                      {}, "Counts and frequencies must be >= 0; for real-valued features use gaussian_nb.");
         widen(y);
         class_count_[y] += 1;
