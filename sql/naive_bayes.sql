@@ -136,12 +136,17 @@ SELECT ml_attach('articles', 'nb_topic', key => 'id', prediction => 'guess', pro
                  features => ARRAY['goal', 'vote', 'atom']);
 INSERT INTO articles (id, goal, vote, atom) VALUES (1, 4, 0, 0), (2, 0, 3, 0), (3, 0, 0, 3), (4, 3, 0, 0);
 SELECT id, guess, p > 0.5 AS confident FROM articles ORDER BY id;
-UPDATE articles SET truth = CASE id WHEN 1 THEN 'sports' WHEN 2 THEN 'politics' WHEN 3 THEN 'science' ELSE 'cooking' END;
+-- (row 5 has a negative count: it is scored, but its label cannot be learned)
+INSERT INTO articles (id, goal, vote, atom) VALUES (5, -1, 0, 0);
+UPDATE articles SET truth = CASE id WHEN 1 THEN 'sports' WHEN 2 THEN 'politics' WHEN 3 THEN 'science' WHEN 4 THEN 'cooking' ELSE 'sports' END;
 SELECT ml_pending_labels('nb_topic') AS pending;
 SELECT ml_learn_pending('nb_topic') AS applied;
 SELECT ml_learn_pending('nb_topic') AS applied_again;
 SELECT ml_info(ml_get('nb_topic', 1)) -> 'n_seen' AS n_seen, ml_info(ml_get('nb_topic', 1)) -> 'class_counts' AS class_counts;
+SELECT l.key, j.label_class, j.sqlstate FROM ml_rejected_labels j JOIN ml_prediction_log l USING (prediction_id)
+WHERE j.model_name = 'nb_topic';
 SELECT ml_detach('articles');
+DELETE FROM ml_rejected_labels WHERE model_name = 'nb_topic';
 DELETE FROM ml_label_queue q USING ml_prediction_log l WHERE l.prediction_id = q.prediction_id AND l.model_name = 'nb_topic';
 DELETE FROM ml_prediction_log WHERE model_name = 'nb_topic';
 SELECT ml_unregister('nb_topic', force => true);
