@@ -456,12 +456,10 @@ TEST(NaiveBayesErrors, NegativeCountsForMultinomial) {
     const std::string msg = expect_error(ErrorKind::InvalidParameter, [&] { m->learn(num({{"a", 1}, {"b", -2}}), Label::of_text("y")); });
     EXPECT_NE(msg.find("\"b\" is negative"), std::string::npos) << msg;
     EXPECT_EQ(m->n_seen(), 1u);
-    // the refused example taught nothing: same predictions, and the model still stores
-    std::vector<double> p;
-    m->predict_proba(num({{"a", 1}}), p);
-    EXPECT_EQ(p[0], 1.0);
+    // the refused example taught nothing: not its class, not its features
+    EXPECT_EQ(bytes_of(*m), before);
+    EXPECT_EQ(m->classes(), std::vector<std::string>{"x"});
     check_round_trips(*m);
-    (void)before;
 }
 
 TEST(NaiveBayesErrors, CategoricalFeaturesForGaussian) {
@@ -472,6 +470,8 @@ TEST(NaiveBayesErrors, CategoricalFeaturesForGaussian) {
     const std::string msg = expect_error(ErrorKind::InvalidParameter, [&] { m->learn(o, Label::of_text("x")); });
     EXPECT_NE(msg.find("\"color=red\" is categorical"), std::string::npos) << msg;
     EXPECT_EQ(m->n_seen(), 0u);
+    EXPECT_EQ(m->classes().size(), 0u);
+    EXPECT_EQ(static_cast<const core::FamilyModel&>(*m).features().size(), 0u);
     m->learn(num({{"a", 1}}), Label::of_text("x"));
     check_round_trips(*m);
     // the categorical and multinomial kinds take it

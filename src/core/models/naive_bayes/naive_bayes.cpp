@@ -41,6 +41,13 @@ void NaiveBayesModel::assign(const Model& other) {
     for (size_t t = 0; t < 3; t++) tables_[t] = o->tables_[t];
 }
 
+void NaiveBayesModel::features_added(size_t n) {
+    // (rows grow lazily; a refused example's names are forgotten: no row keeps them)
+    for (size_t t = 0; t < n_tables_; t++)
+        for (auto& row : tables_[t])
+            if (row.size() > n) row.resize(n);
+}
+
 void NaiveBayesModel::classes_added(size_t k) {
     class_count_.resize(k, 0.0);
     for (size_t t = 0; t < n_tables_; t++) tables_[t].resize(k);
@@ -249,18 +256,26 @@ protected:
                 fail(ErrorKind::InvalidParameter,
                      "a gaussian_nb model takes numeric features only: \"" + message_name(features().name(t.index)) + "\" is categorical",
                      {}, "Give the category as numeric 0/1 columns, leave it out with \"ignore\", or use multinomial_nb or bernoulli_nb.");
+        // Welford's update, computed first: values whose moments would overflow (magnitudes
+        // near 1e154 and more) are refused before anything changes.
+        next_.resize(x.size());
+        for (size_t i = 0; i < x.size(); i++) {
+            const FeatureTerm& t = x[i];
+            Moments m = moments(y, t.index);
+            m.n += 1;
+            const double d = t.value - m.mean;
+            m.mean += d / m.n;
+            m.m2 += d * (t.value - m.mean);
+            if (!std::isfinite(m.mean) || !std::isfinite(m.m2))
+                fail(ErrorKind::NumericRange,
+                     "a gaussian_nb model cannot learn feature \"" + message_name(features().name(t.index)) + "\" = " +
+                         number_text(t.value) + ": its mean or variance would overflow",
+                     {}, "Values near the limits of float8 cannot be summarised; scale them down first.");
+            next_[i] = m;
+        }
         widen(y);
         class_count_[y] += 1;
-        double* n = tables_[0][y].data();
-        double* mean = tables_[1][y].data();
-        double* m2 = tables_[2][y].data();
-        for (const FeatureTerm& t : x) {
-            const uint32_t f = t.index;
-            n[f] += 1;
-            const double d = t.value - mean[f];
-            mean[f] += d / n[f];
-            m2[f] += d * (t.value - mean[f]);
-        }
+        for (size_t i = 0; i < x.size(); i++) set(y, x[i].index, next_[i]);
     }
 
     void proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const override {
@@ -343,6 +358,7 @@ protected:
 
 private:
     double var_smoothing_;
+    std::vector<Moments> next_;  // learn_terms' scratch
 };
 
 // ---- multinomial and Bernoulli ----------------------------------------------------------------
@@ -415,6 +431,11 @@ protected:
                      "a multinomial_nb model learns counts: feature \"" + message_name(features().name(t.index)) +
                          "\" is negative (" + number_text(t.value) + ")",
                      {}, "Counts and frequencies must be >= 0; for real-valued features use gaussian_nb.");
+            else if (!std::isfinite(at(0, y, t.index) + t.value))
+                fail(ErrorKind::NumericRange,
+                     "a multinomial_nb model cannot learn feature \"" + message_name(features().name(t.index)) + "\" = " +
+                         number_text(t.value) + ": its count would overflow",
+                     {}, "Values near the limits of float8 cannot be summed; scale them down first.");
         widen(y);
         class_count_[y] += 1;
         double* fc = tables_[0][y].data();

@@ -32,6 +32,7 @@ protected:
     // Checks one class's statistics ("" when valid).
     virtual std::string invalid_row(size_t c) const = 0;
 
+    void features_added(size_t n) override;
     void classes_added(size_t k) override;
     void write_state(detail::ByteWriter& w) const override;
     void read_state(detail::ByteReader& r) override;
