@@ -99,7 +99,39 @@ INSTANTIATE_TEST_SUITE_P(
                       R"({"model":"passive_aggressive_classifier"})",
                       R"({"model":"passive_aggressive_classifier","variant":"pa","fit_intercept":false})",
                       R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":1e6})",
-                      R"({"model":"passive_aggressive_regressor","variant":"pa","epsilon":0})"));
+                      R"({"model":"passive_aggressive_regressor","variant":"pa","epsilon":0})",
+                      R"({"model":"bernoulli_nb","binarize":1})"));
+
+// gaussian_nb takes numbers only, multinomial_nb counts >= 0 (a negative one is 22023): the
+// same property with numeric features only, and with the values' magnitudes.
+void naive_bayes_extreme_updates(const std::string& spec, bool magnitudes) {
+    std::mt19937_64 rng(20261206);
+    std::unique_ptr<Model> m = core::model_from_text(spec.data(), spec.size());
+    size_t learned = 0;
+    for (int step = 0; step < 1500; step++) {
+        Observation x;
+        x.add_numeric("a", magnitudes ? std::fabs(extreme(rng)) : extreme(rng));
+        x.add_numeric("b", magnitudes ? std::fabs(extreme(rng)) : extreme(rng));
+        std::unique_ptr<Model> next = m->clone();
+        try {
+            next->learn(x, Label::of_text(step % 3 == 0 ? "p" : step % 3 == 1 ? "q" : "r"));
+        } catch (const core::Error& e) {
+            EXPECT_TRUE(e.kind() == core::ErrorKind::NumericRange) << e.what();
+            continue;
+        }
+        m = std::move(next);
+        learned++;
+        expect_round_trip(*m, spec + " after step " + std::to_string(step));
+        if (::testing::Test::HasFailure()) return;
+    }
+    EXPECT_GT(learned, 0u);
+}
+
+TEST(StoredModelsReadBack, NaiveBayesRandomExtremeUpdates) {
+    naive_bayes_extreme_updates(R"({"model":"gaussian_nb"})", false);
+    naive_bayes_extreme_updates(R"({"model":"gaussian_nb","var_smoothing":0.5})", false);
+    naive_bayes_extreme_updates(R"({"model":"multinomial_nb","alpha":0.5})", true);
+}
 
 // The issue's reproduction: a finite feature above ~1.34e154 in a scaled model is refused when
 // learned, with a clear error, instead of producing a model that can no longer be read.

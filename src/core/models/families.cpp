@@ -3,6 +3,7 @@
 
 #include "core/models/linear/linear_model.hpp"
 #include "core/models/passive_aggressive/passive_aggressive.hpp"
+#include "core/models/naive_bayes/naive_bayes.hpp"
 
 namespace pg_learn::core {
 
@@ -11,6 +12,7 @@ const std::vector<const ModelFamily*>& model_families() {
         std::vector<const ModelFamily*> all;
         for (const ModelFamily* f : linear_families()) all.push_back(f);
         for (const ModelFamily* f : passive_aggressive_families()) all.push_back(f);
+        for (const ModelFamily* f : naive_bayes_families()) all.push_back(f);
         return all;
     }();
     return families;
