@@ -161,6 +161,9 @@ protected:
             tree_features_.emplace_back(reinterpret_cast<const char*>(p), len);
             tree_categorical_.push_back(r.get<uint8_t>("tree features"));
         }
+        // (Checked before allocating: a short input cannot make the decoder allocate much.)
+        const double need = nf ? double(n_trees_) * (double(inner_) * 12.0 + double(nodes_) * 16.0) : 0.0;
+        if (need > double(r.remaining())) r.corrupt("truncated in the trees");
         allocate(nf != 0);
         if (nf == 0) return;
         for (uint32_t& f : split_feature_) f = r.get<uint32_t>("tree splits");
@@ -212,17 +215,20 @@ protected:
         const json& trees = j["trees"];
         const bool built = !tree_features_.empty();
         if (trees.size() != (built ? n_trees_ : 0)) bad_json("\"trees\" must hold n_trees trees once built, none before");
+        auto arr = [&](const json& tr, const char* k, size_t n) -> const json& {
+            if (!tr.contains(k) || !tr[k].is_array() || tr[k].size() != n)
+                bad_json(std::string("a tree's \"") + k + "\" must hold " + std::to_string(n) + " values");
+            return tr[k];
+        };
+        // Every tree's shape first, so that the arrays are allocated for a state that has them.
+        for (const json& tr : trees) {
+            if (!tr.is_object() || tr.size() != 4) bad_json("a tree is {\"feature\", \"threshold\", \"l_mass\", \"r_mass\"}");
+            arr(tr, "feature", inner_), arr(tr, "threshold", inner_), arr(tr, "l_mass", nodes_), arr(tr, "r_mass", nodes_);
+        }
         allocate(built);
         for (size_t t = 0; t < trees.size(); t++) {
             const json& tr = trees[t];
-            if (!tr.is_object() || tr.size() != 4) bad_json("a tree is {\"feature\", \"threshold\", \"l_mass\", \"r_mass\"}");
-            auto arr = [&](const char* k, size_t n) -> const json& {
-                if (!tr.contains(k) || !tr[k].is_array() || tr[k].size() != n)
-                    bad_json(std::string("a tree's \"") + k + "\" must hold " + std::to_string(n) + " values");
-                return tr[k];
-            };
-            const json &f = arr("feature", inner_), &th = arr("threshold", inner_), &l = arr("l_mass", nodes_),
-                       &rm = arr("r_mass", nodes_);
+            const json &f = tr["feature"], &th = tr["threshold"], &l = tr["l_mass"], &rm = tr["r_mass"];
             for (size_t i = 0; i < inner_; i++) {
                 if (!f[i].is_number_unsigned() || f[i].get<uint64_t>() > UINT32_MAX) bad_json("a split feature is not a tree feature");
                 split_feature_[t * inner_ + i] = static_cast<uint32_t>(f[i].get<uint64_t>());
