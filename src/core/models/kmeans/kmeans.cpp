@@ -33,6 +33,7 @@ struct Rng {
         return z ^ (z >> 31);
     }
     double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    void rewind(uint64_t draws) { state -= draws * 0x9e3779b97f4a7c15ull; }  // undoes `draws` next()
     double normal() {
         const double u1 = uniform(), u2 = uniform();
         return std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(2.0 * M_PI * u2);
@@ -79,6 +80,12 @@ protected:
         // Feature-major: the values of feature f are centers_[f * k .. f * k + k - 1].
         for (size_t f = d; f < n; f++)
             for (size_t c = 0; c < k_; c++) centers_.push_back(mu_ + sigma_ * rng_.normal());
+        if (n < d) {
+            // The names of a refused example are forgotten: their draws are taken back too, so
+            // the model is as if it had never seen the example (two uniforms per normal).
+            centers_.resize(n * k_);
+            rng_.rewind(2 * (d - n) * k_);
+        }
     }
 
     void learn_terms(const std::vector<FeatureTerm>& x, double, uint32_t) override {
