@@ -4,6 +4,7 @@
 #include "core/models/half_space_trees/half_space_trees.hpp"
 #include "core/models/kmeans/kmeans.hpp"
 #include "core/models/linear/linear_model.hpp"
+#include "core/models/passive_aggressive/passive_aggressive.hpp"
 
 namespace pg_learn::core {
 
@@ -11,6 +12,7 @@ const std::vector<const ModelFamily*>& model_families() {
     static const std::vector<const ModelFamily*> families = [] {
         std::vector<const ModelFamily*> all;
         for (const ModelFamily* f : linear_families()) all.push_back(f);
+        for (const ModelFamily* f : passive_aggressive_families()) all.push_back(f);
         for (const ModelFamily* f : kmeans_families()) all.push_back(f);
         for (const ModelFamily* f : half_space_trees_families()) all.push_back(f);
         return all;

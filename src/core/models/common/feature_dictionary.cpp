@@ -92,6 +92,18 @@ uint32_t FeatureDictionary::add(std::string_view name, FeatureType type) {
     return i;
 }
 
+void FeatureDictionary::truncate(size_t n) {
+    if (n >= names_.size()) return;
+    while (names_.size() > n) {
+        index_.erase(names_.back());
+        names_.pop_back();
+        types_.pop_back();
+    }
+    recent_.clear();  // it may name a forgotten index
+    dense_n_ = SIZE_MAX;
+    check_keys_names_ = SIZE_MAX;
+}
+
 void FeatureDictionary::remember_recent(size_t position, std::string_view name, uint32_t index) const {
     if (position >= recent_.size()) recent_.resize(position + 1);
     recent_[position].name.assign(name.data(), name.size());

@@ -60,6 +60,8 @@ public:
     // printed in the model's JSON form), at most kMaxDictionaryNameBytes long; one name past
     // the limit is a ProgramLimit error (kUnknownFeature from a bounded dictionary).
     uint32_t add(std::string_view name, FeatureType type);
+    // Forgets the names after the first n (an example that added them was refused).
+    void truncate(size_t n);
 
     // The observation's terms in its order: keys the ignore list holds and missing values (NULL)
     // are left out; a name the dictionary lacks is left out (resolve) or added (learn_resolve).
