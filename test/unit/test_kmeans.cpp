@@ -147,6 +147,20 @@ TEST(KMeans, NonFiniteInputIsRefusedAndChangesNothing) {
     EXPECT_EQ(bytes_of(*m), before);
 }
 
+TEST(KMeans, TooManyCenterValuesAreRefusedAndChangeNothing) {
+    // 1000 centers of 70,000 features pass the limit of 64 Mi values: refused (54000) before any
+    // draw, and the model keeps its value (the kit forgets the names the example added).
+    std::unique_ptr<Model> m = model_from(R"({"model":"kmeans","n_clusters":1000})");
+    m->learn(num({{"x1", 1}}), Label::none());
+    const std::vector<uint8_t> before = bytes_of(*m);
+    std::vector<double> wide(70000, 0.5);
+    expect_error(ErrorKind::ProgramLimit, [&] { m->learn_dense(wide.data(), wide.size(), Label::none()); });
+    EXPECT_EQ(bytes_of(*m), before);
+    m->learn(num({{"x1", 2}, {"x2", 3}}), Label::none());  // and learns on
+    EXPECT_EQ(m->n_seen(), 2u);
+    expect_round_trips(*m);
+}
+
 TEST(KMeans, PartialModelsDoNotMerge) {
     std::unique_ptr<Model> a = model_from(R"({"model":"kmeans"})");
     std::unique_ptr<Model> b = model_from(R"({"model":"kmeans"})");
