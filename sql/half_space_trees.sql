@@ -122,5 +122,9 @@ RESET parallel_setup_cost;
 SELECT (jsonb_set((m::text)::jsonb, '{state,counter}', '100'))::text::ml_model FROM m2 m;
 \set VERBOSITY default
 
+-- Clean up the shared tables: this file's log, the model.
+DELETE FROM ml_label_queue;
+DELETE FROM ml_prediction_log;
 SELECT ml_unregister('hst_pts', force => true);
+SELECT ml_monitor_reset() AS requeued;
 DROP SCHEMA half_space_trees CASCADE;
