@@ -92,6 +92,14 @@ protected:
         for (const FeatureTerm& t : x)
             if (!std::isfinite(t.value)) fail(ErrorKind::NumericRange, "feature value is not finite");
         const size_t c = nearest(x);
+        // An extreme example (1e308 against a center at -1e308) would move the center past the
+        // largest double: refused before anything changes, as a model must stay storable.
+        for (const FeatureTerm& t : x) {
+            const double v = centers_[size_t(t.index) * k_ + c];
+            if (!std::isfinite(v + halflife_ * (t.value - v)))
+                fail(ErrorKind::NumericRange, "the example moves a kmeans center beyond the range of a double",
+                     {}, "Scale the features to a smaller range.");
+        }
         for (const FeatureTerm& t : x) {
             double& v = centers_[size_t(t.index) * k_ + c];
             v += halflife_ * (t.value - v);
