@@ -68,6 +68,7 @@ TEST_P(StoredModelsReadBack, RandomExtremeUpdates) {
         Label y = multi ? Label::of_text(step % 3 == 0 ? "p" : step % 3 == 1 ? "q" : "r")
                         : m->task() == core::Task::Binary ? Label::of_number(step % 2)
                                                            : Label::of_number(std::isfinite(v) ? v : 0.0);
+        if (core::learns_without_labels(m->task())) y = Label::none();
         // An error aborts the statement, so a refused update leaves the stored model as it was:
         // learn on a copy, keep it only when the update succeeded.
         std::unique_ptr<Model> next = m->clone();
@@ -100,7 +101,10 @@ INSTANTIATE_TEST_SUITE_P(
                       R"({"model":"passive_aggressive_classifier","variant":"pa","fit_intercept":false})",
                       R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":1e6})",
                       R"({"model":"passive_aggressive_regressor","variant":"pa","epsilon":0})",
-                      R"({"model":"bernoulli_nb","binarize":1})"));
+                      R"({"model":"bernoulli_nb","binarize":1})",
+                      R"({"model":"kmeans","n_clusters":3,"halflife":0.9})",
+                      R"({"model":"half_space_trees","n_trees":3,"height":4,"window_size":7})",
+                      R"({"model":"half_space_trees","n_trees":2,"height":3,"window_size":5,"limits":{"a":[-1e300,1e300]}})"));
 
 // gaussian_nb takes numbers only, multinomial_nb counts >= 0 (a negative one is 22023): the
 // same property with numeric features only, and with the values' magnitudes.

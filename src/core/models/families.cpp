@@ -1,6 +1,8 @@
 // The registration of the model families: one line per family (its kinds come from its folder).
 #include "core/models/families.hpp"
 
+#include "core/models/half_space_trees/half_space_trees.hpp"
+#include "core/models/kmeans/kmeans.hpp"
 #include "core/models/linear/linear_model.hpp"
 #include "core/models/passive_aggressive/passive_aggressive.hpp"
 #include "core/models/naive_bayes/naive_bayes.hpp"
@@ -13,6 +15,8 @@ const std::vector<const ModelFamily*>& model_families() {
         for (const ModelFamily* f : linear_families()) all.push_back(f);
         for (const ModelFamily* f : passive_aggressive_families()) all.push_back(f);
         for (const ModelFamily* f : naive_bayes_families()) all.push_back(f);
+        for (const ModelFamily* f : kmeans_families()) all.push_back(f);
+        for (const ModelFamily* f : half_space_trees_families()) all.push_back(f);
         return all;
     }();
     return families;

@@ -168,6 +168,17 @@ bool parse_number_label(std::string_view text, double& out) {
 
 void check_label(std::string_view kind, Task task, const Label& y) {
     const std::string k(kind);
+    if (learns_without_labels(task)) {
+        if (y.type == Label::Type::None) return;
+        fail(ErrorKind::InvalidParameter, "a " + k + " model learns without labels",
+             std::string("Its task is ") + task_name(task) + ".",
+             "Leave the label out: ml_fit_one(model, x), ml_fit(spec, x), or ml_train with a query returning "
+             "only the features.");
+    }
+    if (y.type == Label::Type::None)
+        fail(ErrorKind::InvalidParameter, "a " + k + " model needs a label to learn",
+             std::string("Its task is ") + task_name(task) + "; only clustering and anomaly models learn without labels.",
+             "Give the label: ml_fit_one(model, x, y) or ml_fit(spec, x, y).");
     switch (task) {
         case Task::Regression:
         case Task::Binary: {
@@ -201,7 +212,7 @@ void check_label(std::string_view kind, Task task, const Label& y) {
         }
         case Task::Multiclass: class_of_label(y); return;
         case Task::Clustering:
-        case Task::Anomaly: return;  // learn without labels: any label is ignored
+        case Task::Anomaly: return;  // (checked above)
     }
 }
 
@@ -210,7 +221,9 @@ nlohmann::json model_info(const Model& m) {
     const bool trained = !m.can_learn() || m.n_seen() > 0;
     out["trained"] = trained;
     if (!trained)
-        out["note"] = "this model has seen no labelled example yet: it predicts from its initial values";
+        out["note"] = learns_without_labels(m.task())
+                          ? "this model has seen no example yet: it predicts from its initial values"
+                          : "this model has seen no labelled example yet: it predicts from its initial values";
     return out;
 }
 
@@ -231,6 +244,7 @@ std::string class_of_label(const Label& y) {
             snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
             return buf;
         }
+        case Label::Type::None: fail(ErrorKind::InvalidParameter, "a class label is missing");
         case Label::Type::Text: break;
     }
     const std::string_view s = y.text;

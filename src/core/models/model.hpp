@@ -23,12 +23,15 @@ enum class Task : uint8_t { Regression = 1, Binary = 2, Multiclass = 3, Clusteri
 const char* task_name(Task task);
 // Binary and multiclass models predict classes (ml_predict_class, ml_predict_proba).
 inline bool is_classifier(Task task) { return task == Task::Binary || task == Task::Multiclass; }
+// Clustering and anomaly models learn without labels (ml_fit_one(model, x), ml_fit(spec, x)).
+inline bool learns_without_labels(Task task) { return task == Task::Clustering || task == Task::Anomaly; }
 
 // A label as SQL gave it: a number (any numeric type), a boolean or a class name (text). The
 // model decides what it accepts: a regression takes numbers, a classifier classes (a number
-// that is a whole number, a boolean, or text). The text is borrowed for the call.
+// that is a whole number, a boolean, or text). The text is borrowed for the call. None is the
+// absent label of the label-less forms, which only clustering and anomaly models take.
 struct Label {
-    enum class Type : uint8_t { Number, Boolean, Text };
+    enum class Type : uint8_t { Number, Boolean, Text, None };
     Type type = Type::Number;
     double number = 0;       // Number: the value; Boolean: 0 or 1
     std::string_view text;   // Text: the class name
@@ -36,6 +39,7 @@ struct Label {
     static Label of_number(double v) { return {Type::Number, v, {}}; }
     static Label of_boolean(bool b) { return {Type::Boolean, b ? 1.0 : 0.0, {}}; }
     static Label of_text(std::string_view s) { return {Type::Text, 0, s}; }
+    static Label none() { return {Type::None, 0, {}}; }
 };
 
 // Most classes a classifier may hold; one more is a ProgramLimit error.
@@ -185,7 +189,8 @@ std::string class_of_label(const Label& y);
 
 // What a task accepts as a label (throws otherwise, naming the kind in hints): a finite number
 // (not a boolean) for a regression, 0 or 1 (false or true, "0" or "1") for a binary classifier,
-// a class for a multiclass one.
+// a class for a multiclass one; no label (Label::none()) for clustering and anomaly models, which
+// refuse a label rather than ignore it (a model that learns without labels is not taught by one).
 void check_label(std::string_view kind, Task task, const Label& y);
 // A label given as text that spells a number ("0.5", "NaN", "-0"): numeric models read it as
 // that number. False for any other text.

@@ -77,8 +77,16 @@ pg_learn::core::LeakCheck* leak_check_of(ExpandedModel* em) {
 }
 
 // One row of the aggregate (arguments: state, model, features, label or label column), learned
-// and checked for a feature that equals the label.
-void learn_aggregate_row(FunctionCallInfo fcinfo, ExpandedModel* em, Form form, bool label_in_row) {
+// and checked for a feature that equals the label. unlabelled: the label-less form (state, model,
+// features) of the models that learn without labels.
+void learn_aggregate_row(FunctionCallInfo fcinfo, ExpandedModel* em, Form form, bool label_in_row,
+                         bool unlabelled = false) {
+    if (unlabelled) {
+        pg_learn::core::check_label(em->model->kind(), em->model->task(), Label::none());
+        if (PG_ARGISNULL(2)) return;
+        learn_from_args(fcinfo, ModelCache::of(fcinfo), *em->model, form, 2, Label::none());
+        return;
+    }
     if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) return;
     ModelCache& cache = ModelCache::of(fcinfo);
     if (label_in_row) learn_labelled_row(fcinfo, cache, *em->model, 2, 3, leak_check_of(em));
@@ -104,6 +112,20 @@ void report_leaks_once(ExpandedModel* em, const Model& result) {
     const pg_learn::core::LeakCheck check = *em->leak_check;
     em->leak_check->stop();
     warn_label_leaks(check, result, "ml_fit");
+}
+
+// ml_fit_one(model, x): a model that learns without labels (clustering, anomaly) learns x; any
+// other model refuses the label-less form, even for a NULL x.
+Datum fit_one_unlabelled(FunctionCallInfo fcinfo, Form form) {
+    if (PG_ARGISNULL(0)) fail(ErrorKind::NullValue, "model must not be NULL");
+    ModelCache& cache = ModelCache::of(fcinfo);
+    Model& model = cache.get(fcinfo, 0, /*for_update=*/true);
+    pg_learn::core::check_label(model.kind(), model.task(), Label::none());
+    if (PG_ARGISNULL(1)) return PG_GETARG_DATUM(0);  // an example without features teaches nothing
+    learn_from_args(fcinfo, cache, model, form, 1, Label::none());
+    struct varlena* out = flatten_model(model, CurrentMemoryContext);
+    cache.remember_output(out);
+    return PointerGetDatum(out);
 }
 
 Datum fit_one(FunctionCallInfo fcinfo, Form form, bool label_in_row = false) {
@@ -214,14 +236,14 @@ void check_same_start(FunctionCallInfo fcinfo, ExpandedModel* em) {
              "Pass the same model or spec on every row, or GROUP BY the spec to fit one model per spec.");
 }
 
-Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = false) {
+Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = false, bool unlabelled = false) {
     // Every row but the first of a plain aggregate: nodeAgg's own read/write state, updated in
     // place, with no other check (AggCheckCallContext would accept this context too).
     if (!PG_ARGISNULL(0) && fcinfo->context && IsA(fcinfo->context, AggState) &&
         VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0)))) {
         if (ExpandedModel* em = expanded_model_of(PG_GETARG_DATUM(0))) {
             check_same_start(fcinfo, em);
-            learn_aggregate_row(fcinfo, em, form, label_in_row);
+            learn_aggregate_row(fcinfo, em, form, label_in_row, unlabelled);
             return EOHPGetRWDatum(&em->hdr);
         }
     }
@@ -239,7 +261,7 @@ Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = fal
         em = state_model(fcinfo, 0, aggcxt);
     }
     check_same_start(fcinfo, em);
-    learn_aggregate_row(fcinfo, em, form, label_in_row);
+    learn_aggregate_row(fcinfo, em, form, label_in_row, unlabelled);
     return EOHPGetRWDatum(&em->hdr);
 }
 
@@ -252,6 +274,12 @@ PGL_FUNCTION(ml_fit_one_row) { return fit_one(fcinfo, Form::Row); }
 PGL_FUNCTION(ml_fit_transition_jsonb) { return fit_transition(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_fit_transition_array) { return fit_transition(fcinfo, Form::Array); }
 PGL_FUNCTION(ml_fit_transition_row) { return fit_transition(fcinfo, Form::Row); }
+PGL_FUNCTION(ml_fit_one_jsonb_unlabelled) { return fit_one_unlabelled(fcinfo, Form::Jsonb); }
+PGL_FUNCTION(ml_fit_one_array_unlabelled) { return fit_one_unlabelled(fcinfo, Form::Array); }
+PGL_FUNCTION(ml_fit_one_row_unlabelled) { return fit_one_unlabelled(fcinfo, Form::Row); }
+PGL_FUNCTION(ml_fit_transition_jsonb_unlabelled) { return fit_transition(fcinfo, Form::Jsonb, false, /*unlabelled=*/true); }
+PGL_FUNCTION(ml_fit_transition_array_unlabelled) { return fit_transition(fcinfo, Form::Array, false, /*unlabelled=*/true); }
+PGL_FUNCTION(ml_fit_transition_row_unlabelled) { return fit_transition(fcinfo, Form::Row, false, /*unlabelled=*/true); }
 PGL_FUNCTION(ml_fit_one_row_label) { return fit_one(fcinfo, Form::Row, /*label_in_row=*/true); }
 PGL_FUNCTION(ml_fit_transition_row_label) { return fit_transition(fcinfo, Form::Row, /*label_in_row=*/true); }
 
@@ -356,6 +384,7 @@ struct Labels {
         switch (type) {
             case Label::Type::Text: return Label::of_text(texts[i]);
             case Label::Type::Boolean: return Label::of_boolean(numbers[i] != 0);
+            case Label::Type::None: return Label::none();
             case Label::Type::Number: break;
         }
         return Label::of_number(numbers[i]);
@@ -401,6 +430,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
     Portal portal = nullptr;
     Oid xtype = InvalidOid, ytype = InvalidOid;
     TupleDesc row_desc = nullptr;  // label_named: the query's rows as composite values
+    bool unlabelled = false;       // a one-column query (features only) for a model learning without labels
     pg_learn::core::LeakCheck leak;
     // Detoasted copies of each batch's features live here and go with the batch.
     MemoryContext batch_cxt = nullptr;
@@ -434,11 +464,13 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         // checked too.
         TupleDesc desc = portal->tupDesc;
         if (label_named) row_desc = labelled_rows_desc(desc, label_name);
+        else if (desc->natts == 1 && pg_learn::core::learns_without_labels(model.task())) unlabelled = true;
         else if (desc->natts != 2)
             fail(ErrorKind::InvalidParameter, "the query of ml_train must return two columns: features and label",
-                 "it returns " + std::to_string(desc->natts) + " columns");
+                 "it returns " + std::to_string(desc->natts) + " columns",
+                 "A clustering or anomaly model learns from a query returning one column, the features.");
         xtype = TupleDescAttr(desc, 0)->atttypid;
-        ytype = label_named ? InvalidOid : TupleDescAttr(desc, 1)->atttypid;
+        ytype = label_named || unlabelled ? InvalidOid : TupleDescAttr(desc, 1)->atttypid;
         char typtype = 0;
         pg_guard([&]() { typtype = get_typtype(xtype); });
         if (label_named) form = Form::Row;
@@ -448,7 +480,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         else
             fail(ErrorKind::InvalidParameter,
                  "the first column of the ml_train query must be jsonb, float8[] or a row");
-        if (!label_named && !is_label_type(ytype))
+        if (!label_named && !unlabelled && !is_label_type(ytype))
             fail(ErrorKind::InvalidParameter,
                  "the second column of the ml_train query (the label) must be a number, a boolean or text");
     }
@@ -484,14 +516,14 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
             Datum x = 0, y = 0;
             pg_guard([&]() {
                 x = SPI_getbinval(tt->vals[r], desc, 1, &xnull);
-                y = SPI_getbinval(tt->vals[r], desc, 2, &ynull);
+                if (!unlabelled) y = SPI_getbinval(tt->vals[r], desc, 2, &ynull);
             });
             if (xnull || ynull) continue;  // as ml_fit: a row without features or label teaches nothing
-            const Label label = label_of(y, ytype);
+            const Label label = unlabelled ? Label::none() : label_of(y, ytype);
             labels.add(label);
             if (form == Form::Array) {
                 DenseArray a = dense_features(x);
-                leak.observe_dense(a.data, a.n, label);
+                if (!unlabelled) leak.observe_dense(a.data, a.n, label);
                 if (dim == 0) dim = a.n;
                 if (a.n != dim)
                     fail(ErrorKind::InvalidParameter, "feature arrays of the ml_train query differ in length",
@@ -501,7 +533,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
                 named.emplace_back();
                 if (form == Form::Jsonb) jsonb_features(x, named.back());
                 else row_features(fcinfo, x, model, named.back());
-                leak.observe(named.back(), label);
+                if (!unlabelled) leak.observe(named.back(), label);
             }
         }
         MemoryContextSwitchTo(spi_cxt);

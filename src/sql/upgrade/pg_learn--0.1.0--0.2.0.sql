@@ -2181,3 +2181,40 @@ ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes ADWIN detected in its labelled errors (when, in which bucket)';
 -- END issue 13 drift detectors
+
+
+-- Issue 13 (k-means, Half-Space Trees): label-less learning, as in src/sql/00_model.sql.
+-- Models that learn without labels (clustering, anomaly: issue 13's k-means and Half-Space
+-- Trees): the label-less forms. A model that needs a label refuses them.
+CREATE FUNCTION ml_fit_one(model ml_model, x jsonb) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_jsonb_unlabelled' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x float8[]) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_array_unlabelled' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_one(model ml_model, x record) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_one_row_unlabelled' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml_fit_one(ml_model, jsonb) IS
+    'The model after learning one example without a label (clustering and anomaly models)';
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x jsonb) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_jsonb_unlabelled' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x float8[]) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_array_unlabelled' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml_fit_transition(state ml_model, model ml_model, x record) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_fit_transition_row_unlabelled' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml_fit(model ml_model, x jsonb) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x float8[]) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ml_fit(model ml_model, x record) (
+    SFUNC = ml_fit_transition, STYPE = ml_model,
+    COMBINEFUNC = ml_fit_combine, FINALFUNC = ml_fit_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml_fit(ml_model, float8[]) IS
+    'The model after one online pass over the rows without labels (clustering and anomaly models)';
+-- END issue 13 label-less learning
