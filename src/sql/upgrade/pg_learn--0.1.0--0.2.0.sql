@@ -634,13 +634,21 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
-    cond := format('%s IS DISTINCT FROM %s', old_row, new_row);
+    -- pg_learn_log_update has no WHEN clause: its function tests the condition the clause held
+    -- (the key or a feature IS DISTINCT FROM, or the label from NULL to a value: log_update_fires
+    -- in src/pg/feedback/trigger.cpp), since a WHEN clause is prepared again by every statement
+    -- that fires it. A column type without "=", which the clause could not be made for, is
+    -- refused as the clause refused it.
+    SELECT string_agg(format('NULL::%1$s IS DISTINCT FROM NULL::%1$s', format_type(t.atttypid, NULL)), ' AND ')
+    INTO cond
+    FROM unnest(ARRAY[p_key::text] || feats) c
+    JOIN pg_attribute t ON t.attrelid = p_table AND t.attname = c AND t.attnum > 0 AND NOT t.attisdropped;
+    EXECUTE 'SELECT ' || cond;
     IF p_label IS NOT NULL THEN
         watched := watched || ', ' || quote_ident(p_label);
-        cond := cond || format(' OR (OLD.%1$I IS NULL AND NEW.%1$I IS NOT NULL)', p_label);
     END IF;
-    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
-                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, 'log');
     -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
     -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
     -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").
@@ -684,10 +692,11 @@ FROM PUBLIC;
 -- accuracy, logloss, macro_f1 and recall:<class>.
 ALTER TABLE @extschema@.ml_monitor_windows ADD COLUMN class_state @extschema@.ml_class_metric_state;
 DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+-- (ml_monitor_label has no WHEN clause: its function queues an event only when label or
+-- label_class goes from NULL to a value, since a WHEN clause is prepared again by every
+-- statement that fires it, and a label's update of the log is a statement of its own.)
 CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
-    FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
-                       OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
-    EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
 
 
 -- ml_monitor_reset queues a row with a class label (multiclass) as a prediction and its label.
@@ -1761,9 +1770,7 @@ BEGIN
     CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
         FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
     CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
-        FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
-                           OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
-        EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
     -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
     ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
         ADD CONSTRAINT ml_label_queue_prediction_fkey
@@ -1792,3 +1799,31 @@ REVOKE EXECUTE ON FUNCTION @extschema@.ml_partition_log(interval, int) FROM PUBL
 -- row versions, so that those updates are HOT (as in src/sql/50_feedback.sql). Pages written
 -- before the upgrade keep theirs full; new rows leave the room.
 ALTER TABLE @extschema@.ml_prediction_log SET (fillfactor = 80);
+
+-- BEGIN issue 12 item 7 (feedback speed: no trigger WHEN clauses)
+-- ---------------------------------------------------------------------------------------------
+-- Issue 12, item 7: pg_learn_log_update (on each attached table) and ml_monitor_label (on the
+-- log, re-created above) have no WHEN clause any more: their functions test the same condition,
+-- since PostgreSQL prepares a WHEN clause again in every statement that fires it (~67k
+-- instructions per label each). The attached tables' pg_learn_log_update triggers are re-created
+-- without it (a partitioned table's clones with it); one whose table the upgrading role cannot
+-- alter keeps its clause, which tests what its function tests.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT g.tgrelid::regclass AS tbl, pg_get_triggerdef(g.oid) AS def
+             FROM pg_trigger g
+             WHERE g.tgname = 'pg_learn_log_update' AND g.tgparentid = 0 AND g.tgqual IS NOT NULL
+               AND g.tgrelid IN (SELECT a.table_name FROM @extschema@.ml_attachments a)
+    LOOP
+        BEGIN
+            EXECUTE format('DROP TRIGGER pg_learn_log_update ON %s', t.tbl);
+            EXECUTE regexp_replace(t.def, ' WHEN \(.*\) EXECUTE FUNCTION ', ' EXECUTE FUNCTION ');
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;
+        END;
+    END LOOP;
+END
+$$;
+-- END issue 12 item 7
