@@ -250,49 +250,6 @@ ALTER TABLE @extschema@.ml_models ADD COLUMN task text;
 UPDATE @extschema@.ml_models SET task = @extschema@.ml_info(model) ->> 'task';
 ALTER TABLE @extschema@.ml_models ALTER COLUMN task SET NOT NULL;
 
--- ml_register stores the task.
-CREATE OR REPLACE FUNCTION @extschema@._ml_register(p_name text, p_model @extschema@.ml_model, p_notes text,
-                                         p_provenance jsonb, p_baseline @extschema@.ml_profile, p_metrics jsonb,
-                                         p_parent_version int, p_actor name) RETURNS int
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    info jsonb;
-    v int;
-    e int;
-BEGIN
-    PERFORM @extschema@._ml_check_name('model name', p_name);
-    IF p_model IS NULL THEN
-        RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF p_provenance IS NOT NULL AND jsonb_typeof(p_provenance) <> 'object' THEN
-        RAISE EXCEPTION 'provenance must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'got a JSON ' || jsonb_typeof(p_provenance);
-    END IF;
-    IF p_metrics IS NOT NULL AND jsonb_typeof(p_metrics) <> 'object' THEN
-        RAISE EXCEPTION 'metrics must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'got a JSON ' || jsonb_typeof(p_metrics);
-    END IF;
-    info := @extschema@.ml_info(p_model);
-    -- Creates the name or locks its row: concurrent registrations of one name queue here and
-    -- get consecutive versions.
-    INSERT INTO @extschema@.ml_model_names AS n (name, latest_version, latest_event, created_by)
-    VALUES (p_name, 1, 1, p_actor)
-    ON CONFLICT (name) DO UPDATE SET latest_version = n.latest_version + 1,
-                                     latest_event = n.latest_event + 1
-    RETURNING n.latest_version, n.latest_event INTO v, e;
-    IF p_parent_version IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = p_parent_version) THEN
-        RAISE EXCEPTION 'model "%" has no version %', p_name, p_parent_version
-            USING ERRCODE = 'undefined_object', DETAIL = 'parent_version must name an existing version.';
-    END IF;
-    INSERT INTO @extschema@.ml_models (name, version, model, kind, spec, created_by, parent_version,
-                                       provenance, baseline, metrics, notes, event, task)
-    VALUES (p_name, v, p_model, info ->> 'kind', info -> 'spec', p_actor, p_parent_version,
-            coalesce(p_provenance, '{}'), p_baseline, coalesce(p_metrics, '{}'), p_notes, e, info ->> 'task');
-    RETURN v;
-END
-$$;
-
 -- ml_learn with classes as text or boolean.
 CREATE FUNCTION @extschema@.ml_learn(name text, x jsonb, y text, alias text DEFAULT 'production')
     RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_jsonb' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -737,7 +694,8 @@ CREATE OR REPLACE FUNCTION ml_train(model ml_model, query text, epochs int DEFAU
 -- buckets cover; ml_model_health_history. (Part 40, then part 60: the new columns at the end of
 -- the views, as CREATE OR REPLACE VIEW requires.)
 
--- Part 40: _ml_register inherits the parent's baseline, or warns.
+-- Part 40: _ml_register stores the task (ml_info's), inherits the parent's baseline, or warns
+-- (created once, here, in its final form).
 CREATE OR REPLACE FUNCTION @extschema@._ml_register(p_name text, p_model @extschema@.ml_model, p_notes text,
                                          p_provenance jsonb, p_baseline @extschema@.ml_profile, p_metrics jsonb,
                                          p_parent_version int, p_actor name) RETURNS int
