@@ -106,9 +106,9 @@ pgl_build_fuzz() {
 # explores for that long from a random seed. SECONDS = 0: the default run's fixed exploration,
 # $PGL_FUZZ_RUNS inputs (20,000) from libFuzzer seed $PGL_FUZZ_SEED (2), the same inputs on every
 # run, so that the test command's result does not depend on luck (a new finding of a random run
-# is a bug to fix, not a flaky test; test/fuzz/crashes/ keeps the open ones). A crash, a
-# sanitizer report or a broken property leaves the input in WORKDIR (the log says which file)
-# and returns non-zero. The log is WORKDIR/HARNESS.log.
+# is a bug to fix, not a flaky test; test/fuzz/crashes/ keeps the open ones, corpus/*/regress-* the
+# fixed ones). A crash, a sanitizer report or a broken property leaves the input in WORKDIR (the
+# log says which file) and returns non-zero. The log is WORKDIR/HARNESS.log.
 pgl_run_fuzz() {
     local harness="$1" seconds="$2" work="$3"
     local seeds="$PGL_ROOT/test/fuzz/corpus/$harness"

@@ -93,11 +93,49 @@ SELECT count(*) AS audited_after_drop FROM fd_audit a JOIN ml_prediction_log l U
 SELECT ml_learn_pending('fd_m') AS learned;
 SELECT count(*) AS still_queued FROM ml_label_queue;
 
+-- user did: update rows without changing what the triggers watch (issue 12 item 7: the
+-- conditions of the former WHEN clauses of pg_learn_log_update and ml_monitor_label are tested
+-- in C, with the same result): the key and a feature set to themselves, a numeric feature set
+-- to an equal number written otherwise (1.0 -> 1.00: other bytes, equal by numeric's =), a
+-- column that is not watched, a label set a second time: nothing is logged, labelled, queued
+-- or sent to monitoring again. A feature that changes is scored and logged again, and the
+-- label that arrives on a row is joined once, with one inbox event.
+CREATE TABLE fd3 (id int PRIMARY KEY, a numeric, t text, p float8, y float8);
+SELECT ml_attach('fd3', 'fd_m', key => 'id', prediction => 'p', label => 'y', features => ARRAY['a']);
+INSERT INTO fd3 (id, a, t) VALUES (1, 1.0, 'x'), (2, 2, 'y');
+UPDATE fd3 SET id = id, a = a;
+UPDATE fd3 SET a = 1.00 WHERE id = 1;
+UPDATE fd3 SET t = 'z';
+UPDATE fd3 SET y = 7 WHERE id = 1;
+UPDATE fd3 SET y = 8 WHERE id = 1;
+UPDATE fd3 SET a = 3 WHERE id = 2;
+UPDATE fd3 SET a = 4, y = 9 WHERE id = 2;
+SELECT l.key, l.score, l.label, q.label AS queued,
+       (SELECT string_agg(i.events::text, ',' ORDER BY i.events) FROM ml_monitor_inbox i
+        WHERE i.prediction_id = l.prediction_id) AS inbox_events
+FROM ml_prediction_log l LEFT JOIN ml_label_queue q USING (prediction_id)
+WHERE l.table_name = 'fd3'::regclass ORDER BY l.prediction_id;
+SELECT id, a, p, y FROM fd3 ORDER BY id;
+SELECT g.tgname, pg_get_triggerdef(g.oid) LIKE '% WHEN %' AS has_when_clause
+FROM pg_trigger g WHERE g.tgrelid IN ('fd3'::regclass, 'ml_prediction_log'::regclass)
+  AND g.tgname IN ('pg_learn_log_update', 'ml_monitor_label') ORDER BY 1;
+-- A key type without "=" is refused as the WHEN clause refused it.
+CREATE TABLE fd4 (k json, a float8);
+DO $$
+BEGIN
+    PERFORM ml_attach('fd4', 'fd_m', key => 'k');
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE '%: %', SQLSTATE, SQLERRM;
+END $$;
+SELECT ml_detach('fd3');
+
 -- Clean up the shared tables.
 SELECT ml_detach('fd');
 SELECT ml_detach('fd2');
 DELETE FROM ml_monitor_inbox i USING ml_prediction_log l
-WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('fd'::regclass, 'fd2'::regclass);
-DELETE FROM ml_prediction_log WHERE table_name IN ('fd'::regclass, 'fd2'::regclass);
+WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('fd'::regclass, 'fd2'::regclass, 'fd3'::regclass);
+DELETE FROM ml_label_queue q USING ml_prediction_log l
+WHERE q.prediction_id = l.prediction_id AND l.table_name = 'fd3'::regclass;
+DELETE FROM ml_prediction_log WHERE table_name IN ('fd'::regclass, 'fd2'::regclass, 'fd3'::regclass);
 SELECT ml_unregister('fd_m', force => true);
 DROP SCHEMA feedback_direct CASCADE;

@@ -507,13 +507,21 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
-    cond := format('%s IS DISTINCT FROM %s', old_row, new_row);
+    -- pg_learn_log_update has no WHEN clause: its function tests the condition the clause held
+    -- (the key or a feature IS DISTINCT FROM, or the label from NULL to a value: log_update_fires
+    -- in src/pg/feedback/trigger.cpp), since a WHEN clause is prepared again by every statement
+    -- that fires it. A column type without "=", which the clause could not be made for, is
+    -- refused as the clause refused it.
+    SELECT string_agg(format('NULL::%1$s IS DISTINCT FROM NULL::%1$s', format_type(t.atttypid, NULL)), ' AND ')
+    INTO cond
+    FROM unnest(ARRAY[p_key::text] || feats) c
+    JOIN pg_attribute t ON t.attrelid = p_table AND t.attname = c AND t.attnum > 0 AND NOT t.attisdropped;
+    EXECUTE 'SELECT ' || cond;
     IF p_label IS NOT NULL THEN
         watched := watched || ', ' || quote_ident(p_label);
-        cond := cond || format(' OR (OLD.%1$I IS NULL AND NEW.%1$I IS NOT NULL)', p_label);
     END IF;
-    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
-                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, 'log');
     -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
     -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
     -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").

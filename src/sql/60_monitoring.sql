@@ -721,9 +721,7 @@ BEGIN
     CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
         FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
     CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
-        FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
-                           OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
-        EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
     -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
     ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
         ADD CONSTRAINT ml_label_queue_prediction_fkey
@@ -766,10 +764,11 @@ CREATE FUNCTION @extschema@._ml_monitor_enqueue() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ml_monitor_enqueue' LANGUAGE C;
 CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
     FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+-- (ml_monitor_label has no WHEN clause: its function queues an event only when label or
+-- label_class goes from NULL to a value, since a WHEN clause is prepared again by every
+-- statement that fires it, and a label's update of the log is a statement of its own.)
 CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
-    FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
-                       OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
-    EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
 
 REVOKE EXECUTE ON FUNCTION
     @extschema@._ml_setting(text, text),

@@ -3,6 +3,7 @@
 // and re-encodable to the same bytes, or are refused at the update with a core::Error.
 #include "test_util.hpp"
 
+#include "core/common/text.hpp"
 #include "core/metrics/class_metrics.hpp"
 #include "core/metrics/metrics.hpp"
 #include "core/models/model.hpp"
@@ -13,8 +14,23 @@
 #include "core/stats/profile.hpp"
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
+
+namespace pg_learn::core {
+// The sketches' private state, to check that their encoders refuse what their decoders refuse
+// (a state their public operations cannot produce; the friend declarations are in the headers).
+struct SketchTestAccess {
+    static std::vector<std::vector<double>>& levels(KllSketch& s) { return s.levels_; }
+    static std::vector<uint64_t>& compactions(KllSketch& s) { return s.compactions_; }
+    static uint64_t& n(KllSketch& s) { return s.n_; }
+    static std::vector<uint8_t>& registers(HyperLogLog& h) { return h.regs_; }
+    static SpaceSaving::Counter& counter(SpaceSaving& t, size_t j) { return t.counters_[j].c; }
+    static uint64_t& bound(SpaceSaving& t) { return t.mu_; }
+};
+}  // namespace pg_learn::core
 
 namespace pg_learn::test {
 namespace {
@@ -184,8 +200,11 @@ void expect_state_round_trip(const T& v, const std::string& where) {
     } catch (const core::Error& e) {
         FAIL() << where << ": a value that was stored cannot be read back: " << e.what();
     }
-    if constexpr (!std::is_same_v<T, core::KllSketch> && !std::is_same_v<T, core::HyperLogLog> &&
-                  !std::is_same_v<T, core::SpaceSaving>) {
+    if constexpr (std::is_same_v<T, core::KllSketch> || std::is_same_v<T, core::HyperLogLog> ||
+                  std::is_same_v<T, core::SpaceSaving>) {
+        // The one validation the decoder and the encoder share finds nothing wrong.
+        EXPECT_EQ(v.inconsistency(), "") << where;
+    } else {
         const std::string text = v.to_text();
         try {
             const T back = T::from_text(text.data(), text.size());
@@ -369,22 +388,48 @@ TEST(StoredStatesReadBack, ClassMetricStates) {
 }
 
 TEST(StoredStatesReadBack, Sketches) {
-    run_stream(core::KllSketch(8), 5000, "KLL sketch", [](core::KllSketch& k, std::mt19937_64& rng, int step) {
-        k.update(extreme_or_special(rng));
-        if (step % 700 == 699) {
-            core::KllSketch o(8);
-            for (int i = 0; i < 100; i++) o.update(extreme(rng));
-            k.merge(o);
-        }
-    });
-    run_stream(core::HyperLogLog(4), 2000, "HyperLogLog", [](core::HyperLogLog& h, std::mt19937_64& rng, int) {
+    // Small and default sizes (the default samples once the stream is long), merges with another
+    // stream and with itself (a parallel aggregate's combine step may do that).
+    for (const uint32_t k : {8u, core::kKllDefaultK}) {
+        const int steps = k == 8 ? 5000 : 30000;
+        run_stream(core::KllSketch(k), steps, "KLL sketch k=" + std::to_string(k),
+                   [k](core::KllSketch& s, std::mt19937_64& rng, int step) {
+                       s.update(extreme_or_special(rng));
+                       if (step % 700 == 699) {
+                           core::KllSketch o(step % 1400 == 699 ? k : 8);
+                           for (int i = 0; i < 100; i++) o.update(extreme(rng));
+                           s.merge(o);
+                       }
+                       if (step % 1900 == 1899) s.merge(s);
+                   });
+    }
+    run_stream(core::HyperLogLog(4), 2000, "HyperLogLog", [](core::HyperLogLog& h, std::mt19937_64& rng, int step) {
         h.add(category(rng) + std::to_string(rng()));
+        if (step % 300 == 299) h.merge(h);
+    });
+    run_stream(core::HyperLogLog(12), 3000, "HyperLogLog p=12", [](core::HyperLogLog& h, std::mt19937_64& rng, int step) {
+        h.add_hash(step % 3 ? rng() : rng() >> std::uniform_int_distribution<int>(0, 63)(rng));
+        if (step % 500 == 499) {  // folded down to the smaller precision
+            core::HyperLogLog o(static_cast<uint8_t>(std::uniform_int_distribution<int>(4, 14)(rng)));
+            for (int i = 0; i < 50; i++) o.add_hash(rng());
+            h.merge(o);
+        }
     });
     run_stream(core::SpaceSaving(4), 2000, "Space-Saving summary",
                [](core::SpaceSaving& t, std::mt19937_64& rng, int step) {
                    // Huge weights: the counts must never wrap.
                    const uint64_t w = step % 50 == 0 ? std::numeric_limits<uint64_t>::max() / 3 : 1 + rng() % 3;
                    t.update(category(rng), w);
+               });
+    run_stream(core::SpaceSaving(8), 2000, "merged Space-Saving summary",
+               [](core::SpaceSaving& t, std::mt19937_64& rng, int step) {
+                   t.update(category(rng), 1 + rng() % 1000);
+                   if (step % 97 == 96) t.merge(t);
+                   if (step % 150 == 149) {
+                       core::SpaceSaving o(static_cast<uint32_t>(std::uniform_int_distribution<int>(1, 16)(rng)));
+                       for (int i = 0; i < 30; i++) o.update(category(rng), 1 + rng() % 7);
+                       t.merge(o);
+                   }
                });
 }
 
@@ -402,6 +447,175 @@ TEST(StoredStatesReadBack, OverflowedMomentsPrintAndReadBackToTheSameBytes) {
     EXPECT_EQ(core::FeatureStats::from_text(text).encode(), s.encode());
     EXPECT_EQ(core::FeatureStats::decode(s.encode()).to_text(), text);
     EXPECT_EQ(core::FeatureStats::from_text(text), s);
+}
+
+// The sketches' encoders run the validation their decoders run (inconsistency(), one function
+// per type): a value the decoder would refuse is refused when written, as core::unstorable.
+TEST(StoredStatesReadBack, SketchEncodersRefuseWhatTheirDecodersRefuse) {
+    using core::SketchTestAccess;
+    auto refused = [](const auto& v, const char* what, const char* why) {
+        std::string out;
+        const std::string msg = expect_error(ErrorKind::NumericRange, [&] { v.encode(out); });
+        EXPECT_NE(msg.find(std::string(what) + " value cannot be stored: " + why), std::string::npos) << msg;
+        EXPECT_EQ(v.inconsistency().find(why), 0u) << v.inconsistency();
+        EXPECT_TRUE(out.empty()) << "nothing is written";
+    };
+    core::KllSketch k(8);
+    for (int i = 0; i < 1000; i++) k.update(double(i % 37));
+    ASSERT_EQ(k.inconsistency(), "");
+    {
+        core::KllSketch b = k;
+        for (auto& l : SketchTestAccess::levels(b))
+            if (!l.empty()) {
+                l.front() = std::nan("");
+                break;
+            }
+        refused(b, "KLL sketch", "NaN item");
+    }
+    {
+        core::KllSketch b = k;
+        SketchTestAccess::n(b)++;
+        refused(b, "KLL sketch", "item weights do not add up to the count");
+    }
+    {
+        core::KllSketch b = k;
+        SketchTestAccess::compactions(b).back() = 1;  // nothing lies above the top level
+        refused(b, "KLL sketch", "compaction count at level");
+    }
+    {
+        core::KllSketch b = k;
+        size_t h = 1;
+        auto& levels = SketchTestAccess::levels(b);
+        while (h < levels.size() && !(levels[h].size() >= 2 && levels[h].front() < levels[h].back())) h++;
+        ASSERT_LT(h, levels.size());
+        std::swap(levels[h].front(), levels[h].back());
+        refused(b, "KLL sketch", ("level " + std::to_string(h) + " is not sorted").c_str());
+    }
+    core::HyperLogLog h(6);
+    h.add("a");
+    {
+        core::HyperLogLog b = h;
+        SketchTestAccess::registers(b)[3] = 64 - 6 + 2;
+        refused(b, "HyperLogLog sketch", "register value out of range");
+    }
+    {
+        core::HyperLogLog b = h;
+        SketchTestAccess::registers(b).pop_back();
+        refused(b, "HyperLogLog sketch", "register count does not match the precision");
+    }
+    core::SpaceSaving t(2);
+    for (const char* v : {"a", "b", "a", "c", "a"}) t.update(v);
+    ASSERT_EQ(t.inconsistency(), "");
+    {
+        core::SpaceSaving b = t;
+        SketchTestAccess::counter(b, 0).error = SketchTestAccess::counter(b, 0).count;
+        refused(b, "top-k summary", "error bound not below the count");
+    }
+    {
+        core::SpaceSaving b = t;
+        SketchTestAccess::bound(b) = b.n();
+        refused(b, "top-k summary", "a count below the bound for unlisted values");
+    }
+    {
+        core::SpaceSaving b = t;
+        SketchTestAccess::counter(b, 0).count += b.n();
+        refused(b, "top-k summary", "counts add up to more than the total");
+    }
+}
+
+// ---- fuzz findings (test/fuzz/corpus/<harness>/regress-<bug>, replayed by every fuzz run) ----
+
+std::string fuzz_input(const std::string& harness, const std::string& name) {
+    std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/../fuzz/corpus/" + harness + "/regress-" + name,
+                     std::ios::binary);
+    EXPECT_TRUE(in.good()) << harness << "/regress-" << name;
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A sketch, merged with itself, each result encoded, read back and re-encoded to the same bytes.
+void expect_self_merges_read_back(core::KllSketch s, int times, const std::string& where) {
+    for (int i = 0; i < times; i++) {
+        s.merge(s);
+        expect_state_round_trip(s, where + ", merged with itself " + std::to_string(i + 1) + " times");
+    }
+}
+
+// fuzz_kll_binary-merge-with-itself: a KLL sketch that decoded, merged with itself, wrote a
+// compaction count its own decoder refused ("compaction count exceeds the stream"). The decoder
+// bounded each level's count by n >> (h+1); merging keeps only the tighter invariant
+// count_h * 2^(h+1) <= the weight held above level h (which every update, compaction, sample and
+// merge keeps), and the merge's own compactions then pushed the count past the looser bound. The
+// validation now checks that invariant: the finding's input is refused as corrupt, every sketch
+// updates and merges make decodes, and so does every merge of decodable sketches.
+TEST(FuzzFindings, KllBinaryMergeWithItself) {
+    const std::string input = fuzz_input("fuzz_kll_binary", "merge-with-itself");
+    ASSERT_FALSE(input.empty());
+    const std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { core::KllSketch::decode(input); });
+    EXPECT_NE(msg.find("exceeds the weight above it"), std::string::npos) << msg;
+
+    // Real sketches (no sampler, sampling, a wide k), merged with themselves again and again.
+    std::mt19937_64 rng(12);
+    for (const uint32_t k : {8u, 24u, 200u, core::kKllDefaultK}) {
+        for (const int n : {0, 1, 9, 100, 3000, 60000}) {
+            core::KllSketch s(k);
+            std::lognormal_distribution<double> d(0.0, 2.0);
+            for (int i = 0; i < n; i++) s.update(d(rng));
+            expect_self_merges_read_back(s, 6, "k=" + std::to_string(k) + " n=" + std::to_string(n));
+        }
+    }
+
+    // A count the weight above its level cannot account for is refused, though n >> (h+1),
+    // the old bound, allows it: nothing lies above the top level, so its count must be 0.
+    core::KllSketch s(8);
+    for (int i = 0; i < 1000; i++) s.update(double(i));
+    std::string b;
+    s.encode(b);
+    const size_t L = s.num_levels();
+    ASSERT_GE(1000u >> L, 1u);
+    const uint64_t one = 1;
+    std::memcpy(&b[48 + 4 * L + 8 * (L - 1)], &one, 8);
+    const std::string m2 = expect_error(ErrorKind::InvalidBinary, [&] { core::KllSketch::decode(b); });
+    EXPECT_NE(m2.find("compaction count at level " + std::to_string(L - 1) + " exceeds the weight above it"),
+              std::string::npos) << m2;
+}
+
+// fuzz_profile_text-invalid-utf8: an ml_profile text form whose top-k sketch (base64 inside the
+// text) holds a value that is not valid UTF-8 decoded, and its summary then threw nlohmann's
+// type_error 316 when dumped (the glue dumps with the replacing handler, the harness with the
+// strict one). The summaries now show such values with U+FFFD in place of their ill-formed
+// sequences, as the replacing handler would, and dump under any handler.
+TEST(FuzzFindings, ProfileTextInvalidUtf8) {
+    const std::string input = fuzz_input("fuzz_profile_text", "invalid-utf8");
+    ASSERT_FALSE(input.empty());
+    const core::Profile p = core::Profile::from_text(input);
+    std::string strict;
+    try {
+        strict = p.summary().dump();
+    } catch (const std::exception& e) {
+        FAIL() << "the summary does not dump: " << e.what();
+    }
+    EXPECT_NE(strict.find("\"Nvb\xEF\xBF\xBD\""), std::string::npos) << strict.substr(0, 2000);
+    EXPECT_EQ(p.summary().dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace), strict);
+
+    // The value itself keeps its bytes; only the summary replaces them.
+    core::FeatureStats c(core::StatsKind::Categorical);
+    c.add(std::string("Nvb\x95"));
+    c.add(std::string("Saint-\xC3\x89tienne"));
+    EXPECT_EQ(c.top_k().front().value.size() == 4 ? c.top_k().front().value : c.top_k().back().value,
+              std::string("Nvb\x95"));
+    const std::string cs = c.summary().dump();
+    EXPECT_NE(cs.find("\"Nvb\xEF\xBF\xBD\""), std::string::npos) << cs;
+    EXPECT_NE(cs.find("\"Saint-\xC3\x89tienne\""), std::string::npos) << cs;
+    core::Profile q;
+    q.start_row();
+    q.add_string("city", std::string("\xC3("));
+    const std::string qs = q.summary().dump();
+    EXPECT_NE(qs.find("\"domain\":[\"\xEF\xBF\xBD(\"]"), std::string::npos) << qs;
+
+    EXPECT_EQ(core::utf8_or_replacement("plain"), "plain");
+    EXPECT_EQ(core::utf8_or_replacement(std::string("a\0b", 3)), std::string("a\0b", 3));
+    EXPECT_EQ(core::utf8_or_replacement("\xFF"), "\xEF\xBF\xBD");
+    EXPECT_EQ(core::utf8_or_replacement("x\xE2\x82"), "x\xEF\xBF\xBD");  // cut inside a character
 }
 
 }  // namespace

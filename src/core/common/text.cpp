@@ -1,6 +1,8 @@
 // UTF-8 validation and cutting, and shortest round-trip number formatting, for the core.
 #include "core/common/text.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +38,15 @@ size_t utf8_invalid_offset(std::string_view s) {
         i += len;
     }
     return n;
+}
+
+std::string utf8_or_replacement(std::string_view s) {
+    if (is_valid_utf8(s)) return std::string(s);
+    // Rare (a database of another encoding): the JSON library's own replacement, so that the
+    // result equals what dumping s with error_handler_t::replace gives.
+    const std::string quoted =
+        nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return nlohmann::json::parse(quoted).get<std::string>();
 }
 
 std::string_view utf8_prefix(std::string_view s, size_t max_bytes) {

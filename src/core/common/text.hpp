@@ -18,6 +18,12 @@ inline constexpr size_t kMessageNameBytes = 64;
 size_t utf8_invalid_offset(std::string_view s);
 inline bool is_valid_utf8(std::string_view s) { return utf8_invalid_offset(s) == s.size(); }
 
+// s as valid UTF-8 for a JSON summary: s itself when valid, else s with each ill-formed sequence
+// replaced by U+FFFD exactly as nlohmann/json's error_handler_t::replace writes it. Categorical
+// values are the database's bytes (another encoding than UTF-8, or a stored value's text form,
+// may carry any byte), and a summary built from them must dump with the default strict handler.
+std::string utf8_or_replacement(std::string_view s);
+
 // The longest prefix of s of at most max_bytes bytes that does not end inside a UTF-8
 // character: a cut never splits a multi-byte sequence, so a valid name stays valid.
 std::string_view utf8_prefix(std::string_view s, size_t max_bytes);

@@ -174,7 +174,18 @@ size_t HyperLogLog::serialized_size() const {
     return kHeaderSize + std::min(sparse, dense);
 }
 
+std::string HyperLogLog::inconsistency() const {
+    if (p_ < kHllMinPrecision || p_ > kHllMaxPrecision) return "precision out of range";
+    if (regs_.size() != size_t(1) << p_) return "register count does not match the precision";
+    const uint8_t max_rank = uint8_t(64 - p_ + 1);
+    for (uint8_t v : regs_)
+        if (v > max_rank) return "register value out of range";
+    return {};
+}
+
 void HyperLogLog::encode(std::string& out) const {
+    // The decoder's own check: never write what it would refuse.
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("HyperLogLog sketch", why);
     const size_t nz = nonzero();
     const bool sparse = 5 * nz < regs_.size();
     ByteWriter w(out);
@@ -201,13 +212,10 @@ HyperLogLog HyperLogLog::decode(const uint8_t* data, size_t size) {
     const uint8_t enc = r.get<uint8_t>("header");
     const uint32_t count = r.get<uint32_t>("header");
     const size_t m = size_t(1) << p;
-    const uint8_t max_rank = uint8_t(64 - p + 1);
     HyperLogLog h(p);
     if (enc == kDense) {
         if (count != m) r.corrupt("dense register count does not match the precision");
         r.bytes(h.regs_.data(), m, "registers");
-        for (uint8_t v : h.regs_)
-            if (v > max_rank) r.corrupt("register value out of range");
     } else if (enc == kSparse) {
         if (count > m) r.corrupt("more sparse registers than registers");
         if (r.remaining() != size_t(count) * 5) r.corrupt("sparse section length does not match its count");
@@ -217,7 +225,8 @@ HyperLogLog HyperLogLog::decode(const uint8_t* data, size_t size) {
             const uint8_t v = r.get<uint8_t>("sparse registers");
             if (idx >= m) r.corrupt("sparse register index out of range");
             if (int64_t(idx) <= prev) r.corrupt("sparse register indexes are not strictly increasing");
-            if (v == 0 || v > max_rank) r.corrupt("register value out of range");
+            // The bytes' own rule: the sparse form lists only nonzero registers.
+            if (v == 0) r.corrupt("register value out of range");
             h.regs_[idx] = v;
             prev = idx;
         }
@@ -225,6 +234,7 @@ HyperLogLog HyperLogLog::decode(const uint8_t* data, size_t size) {
         r.corrupt("unknown register encoding");
     }
     r.expect_end();
+    if (const std::string why = h.inconsistency(); !why.empty()) r.corrupt(why);
     return h;
 }
 

@@ -53,16 +53,23 @@ public:
     static double relative_standard_error(uint8_t p);
 
     size_t serialized_size() const;
-    void encode(std::string& out) const;  // appends; sparse when that is smaller
+    // Appends; sparse when that is smaller. Refuses (NumericRange, core::unstorable) a sketch
+    // that inconsistency() finds wrong: what decode() would refuse is never written.
+    void encode(std::string& out) const;
     static HyperLogLog decode(const uint8_t* data, size_t size);
     static HyperLogLog decode(const std::string& s) {
         return decode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
     }
+    // The one validation of a sketch's value, run by decode() (after reading the bytes) and by
+    // encode(): empty when the precision is in range, there are 2^p registers and each holds a
+    // rank a 64-bit hash can give (at most 65 - p), else why not.
+    std::string inconsistency() const;
 
     bool operator==(const HyperLogLog& o) const { return p_ == o.p_ && regs_ == o.regs_; }
     bool operator!=(const HyperLogLog& o) const { return !(*this == o); }
 
 private:
+    friend struct SketchTestAccess;  // unit tests only (test/unit/test_hardening.cpp)
     HyperLogLog folded(uint8_t p) const;
     size_t nonzero() const;
 

@@ -381,7 +381,51 @@ size_t KllSketch::serialized_size() const {
     return kHeaderSize + levels_.size() * 12 + 8 * total_size();
 }
 
+std::string KllSketch::inconsistency() const {
+    if (k_ < kKllMinK || k_ > kKllMaxK) return "k out of range";
+    const size_t L = levels_.size();
+    if (L < 1 || L > kKllMaxLevels) return "level count out of range";
+    if (compactions_.size() != L) return "not one compaction count per level";
+    size_t total = 0;
+    for (const auto& l : levels_) total += l.size();
+    // At most the capacity of all L levels, plus, while sampling (docs/statistics.md), a
+    // sampler's buffer of fewer than 2^s items. (A sketch written before the sampler existed
+    // may hold more than 2^s - 1 items in level 0, or more than the compactor capacity above
+    // it; the next update or merge samples and compacts them.)
+    const uint32_t sampler = kll_sampler_level(k_, L);
+    if (total > capacity_total(k_, L, /*with_level0=*/true) + (sampler ? (size_t(1) << sampler) - 1 : 0))
+        return "more items than the sketch can hold";
+    if (n_ != 0 && (std::isnan(min_) || std::isnan(max_) || min_ > max_)) return "bad min or max";
+    uint64_t weight = 0;
+    for (size_t h = 0; h < L; h++) {
+        const auto& l = levels_[h];
+        for (size_t i = 0; i < l.size(); i++) {
+            if (std::isnan(l[i])) return "NaN item";
+            if (l[i] < min_ || l[i] > max_) return "item outside [min, max]";
+            if (h && i && l[i] < l[i - 1]) return "level " + std::to_string(h) + " is not sorted";
+        }
+        if (l.size() > ((std::numeric_limits<uint64_t>::max() - weight) >> h)) return "item weights overflow";
+        weight += uint64_t(l.size()) << h;
+    }
+    if (weight != n_) return "item weights do not add up to the count";
+    // A compaction at level h moves at least two items of weight 2^h up as at least one item of
+    // weight 2^(h+1) (a sampled block of 2^(h+1) raw items, counted at level h, likewise), and
+    // weight never moves down again: so compactions_h * 2^(h+1) <= the weight held above level
+    // h. Merging adds both sides of that inequality, so every merge of valid sketches keeps it
+    // (the weaker bound compactions_h <= n >> (h+1) does not survive a merge's compactions:
+    // test/fuzz/crashes' fuzz_kll_binary-merge-with-itself, test_hardening.cpp).
+    uint64_t above = 0;  // <= weight: no overflow
+    for (size_t h = L; h-- > 0;) {
+        if (compactions_[h] > (above >> (h + 1)))
+            return "compaction count at level " + std::to_string(h) + " exceeds the weight above it";
+        above += uint64_t(levels_[h].size()) << h;
+    }
+    return {};
+}
+
 void KllSketch::encode(std::string& out) const {
+    // The decoder's own check: never write what it would refuse.
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("KLL sketch", why);
     out.reserve(out.size() + serialized_size());
     ByteWriter w(out);
     begin_header(kHeader, w);
@@ -411,6 +455,8 @@ KllSketch KllSketch::decode(const uint8_t* data, size_t size) {
     const uint64_t n = r.get<uint64_t>("header");
     const double mn = r.get<double>("header"), mx = r.get<double>("header");
     const uint64_t rng = r.get<uint64_t>("header");
+    // The bytes' own rule: an empty sketch's min and max are NaN (the value has none).
+    if (n == 0 && (!std::isnan(mn) || !std::isnan(mx))) r.corrupt("empty sketch with min or max");
 
     KllSketch s(k);
     s.n_ = n;
@@ -418,6 +464,10 @@ KllSketch KllSketch::decode(const uint8_t* data, size_t size) {
     s.rng_seeded_ = (flags & kFlagSeeded) != 0;
     s.levels_.assign(nlevels, {});
     s.compactions_.assign(nlevels, 0);
+    if (n) {
+        s.min_ = mn;
+        s.max_ = mx;
+    }
 
     std::vector<uint32_t> sizes(nlevels);
     size_t total = 0;
@@ -425,45 +475,16 @@ KllSketch KllSketch::decode(const uint8_t* data, size_t size) {
         z = r.get<uint32_t>("level sizes");
         total += z;  // each <= 2^32, at most 61 of them: no overflow in size_t
     }
-    // At most the capacity of all L levels, plus, while sampling (docs/statistics.md), a
-    // sampler's buffer of fewer than 2^s items. (A sketch written before the sampler existed
-    // may hold more than 2^s - 1 items in level 0, or more than the compactor capacity above
-    // it; the next update or merge samples and compacts them.)
-    const uint32_t sampler = kll_sampler_level(k, nlevels);
-    if (total > capacity_total(k, nlevels, /*with_level0=*/true) + (sampler ? (size_t(1) << sampler) - 1 : 0))
-        r.corrupt("more items than the sketch can hold");
-    for (size_t h = 0; h < nlevels; h++) {
-        const uint64_t c = r.get<uint64_t>("compaction counts");
-        // Each compaction at level h consumes at least two items of weight 2^h, never twice.
-        if (c > (n >> (h + 1))) r.corrupt("compaction count exceeds the stream");
-        s.compactions_[h] = c;
-    }
+    for (size_t h = 0; h < nlevels; h++) s.compactions_[h] = r.get<uint64_t>("compaction counts");
     if (r.remaining() != 8 * total) r.corrupt("item section length does not match level sizes");
-
-    uint64_t weight = 0;
     for (size_t h = 0; h < nlevels; h++) {
         auto& l = s.levels_[h];
         l.resize(sizes[h]);
         r.bytes(l.data(), 8 * l.size(), "items");
-        for (size_t i = 0; i < l.size(); i++) {
-            if (std::isnan(l[i])) r.corrupt("NaN item");
-            if (l[i] < mn || l[i] > mx) r.corrupt("item outside [min, max]");
-            if (h && i && l[i] < l[i - 1]) r.corrupt("level " + std::to_string(h) + " is not sorted");
-        }
-        if (sizes[h] > ((std::numeric_limits<uint64_t>::max() - weight) >> h))
-            r.corrupt("item weights overflow");
-        weight += uint64_t(sizes[h]) << h;
     }
     r.expect_end();
     s.refresh();
-    if (weight != n) r.corrupt("item weights do not add up to the count");
-    if (n == 0) {
-        if (!std::isnan(mn) || !std::isnan(mx)) r.corrupt("empty sketch with min or max");
-    } else {
-        if (std::isnan(mn) || std::isnan(mx) || mn > mx) r.corrupt("bad min or max");
-        s.min_ = mn;
-        s.max_ = mx;
-    }
+    if (const std::string why = s.inconsistency(); !why.empty()) r.corrupt(why);
     return s;
 }
 

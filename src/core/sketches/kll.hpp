@@ -115,16 +115,25 @@ public:
     std::vector<std::pair<double, uint64_t>> weighted_items() const;
 
     size_t serialized_size() const;
+    // Refuses (NumericRange, core::unstorable) a sketch that inconsistency() finds wrong: what
+    // decode() would refuse is never written.
     void encode(std::string& out) const;  // appends
     static KllSketch decode(const uint8_t* data, size_t size);
     static KllSketch decode(const std::string& s) {
         return decode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
     }
+    // The one validation of a sketch's value, run by decode() (after reading the bytes) and by
+    // encode(): empty when the sketch is one that updates and merges can produce, else why not
+    // (k and level count in range, no more items than the levels hold, items not NaN and within
+    // [min, max], levels >= 1 sorted, weights adding up to n, and each level's compaction count
+    // within what the weight above that level can account for).
+    std::string inconsistency() const;
 
     bool operator==(const KllSketch& o) const;
     bool operator!=(const KllSketch& o) const { return !(*this == o); }
 
 private:
+    friend struct SketchTestAccess;  // unit tests only (test/unit/test_hardening.cpp)
     struct SortedView {
         std::vector<double> items;
         std::vector<uint64_t> cum;  // inclusive cumulative weight

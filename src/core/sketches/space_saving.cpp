@@ -184,7 +184,27 @@ size_t SpaceSaving::serialized_size() const {
     return s;
 }
 
+std::string SpaceSaving::inconsistency() const {
+    if (capacity_ < 1 || capacity_ > kSpaceSavingMaxCapacity) return "capacity out of range";
+    if (counters_.size() > capacity_) return "more counters than the capacity";
+    if (counters_.size() < capacity_ && mu_ != 0) return "a summary that is not full has a nonzero bound";
+    uint64_t total = 0;  // kept <= n
+    for (size_t j = 0; j < counters_.size(); j++) {
+        const Counter& c = counters_[j].c;
+        if (c.item.size() > kSpaceSavingMaxItemBytes) return "value too long";
+        if (c.count == 0) return "zero count";
+        if (c.error >= c.count) return "error bound not below the count";
+        if (c.count < mu_) return "a count below the bound for unlisted values";
+        if (c.count > n_ - total) return "counts add up to more than the total";
+        total += c.count;
+        if (lookup(c.item, counters_[j].hash) != j) return "a value appears twice";
+    }
+    return {};
+}
+
 void SpaceSaving::encode(std::string& out) const {
+    // The decoder's own check: never write what it would refuse.
+    if (const std::string why = inconsistency(); !why.empty()) unstorable("top-k summary", why);
     out.reserve(out.size() + serialized_size());
     ByteWriter w(out);
     begin_header(kHeader, w);
@@ -211,12 +231,10 @@ SpaceSaving SpaceSaving::decode(const uint8_t* data, size_t size) {
     if (count > capacity) r.corrupt("more counters than the capacity");
     const uint64_t n = r.get<uint64_t>("header");
     const uint64_t mu = r.get<uint64_t>("header");
-    if (count < capacity && mu != 0) r.corrupt("a summary that is not full has a nonzero bound");
     if (r.remaining() < size_t(count) * 20) r.corrupt("truncated in counters");
 
     std::vector<Counter> cs;
     cs.reserve(count);
-    uint64_t total = 0;  // kept <= n
     for (uint32_t i = 0; i < count; i++) {
         Counter c;
         c.count = r.get<uint64_t>("counters");
@@ -225,12 +243,8 @@ SpaceSaving SpaceSaving::decode(const uint8_t* data, size_t size) {
         if (len > kSpaceSavingMaxItemBytes) r.corrupt("value too long");
         const uint8_t* p = r.take(len, "counter values");
         c.item.assign(reinterpret_cast<const char*>(p), len);
-        if (c.count == 0) r.corrupt("zero count");
-        if (c.error >= c.count) r.corrupt("error bound not below the count");
-        if (c.count < mu) r.corrupt("a count below the bound for unlisted values");
+        // The bytes' own rule: counters are written in canonical order.
         if (i && !ranks_before(cs.back(), c)) r.corrupt("counters are not in canonical order");
-        if (c.count > n - total) r.corrupt("counts add up to more than the total");
-        total += c.count;
         cs.push_back(std::move(c));
     }
     r.expect_end();
@@ -238,9 +252,7 @@ SpaceSaving SpaceSaving::decode(const uint8_t* data, size_t size) {
     s.n_ = n;
     s.mu_ = mu;
     s.set_from_sorted(std::move(cs));
-    // Canonical order is strict in (count, error, bytes) but not in bytes alone.
-    for (size_t j = 0; j < s.counters_.size(); j++)
-        if (s.lookup(s.counters_[j].c.item, s.counters_[j].hash) != j) r.corrupt("a value appears twice");
+    if (const std::string why = s.inconsistency(); !why.empty()) r.corrupt(why);
     return s;
 }
 

@@ -55,17 +55,25 @@ public:
     uint64_t lower_bound(std::string_view item) const;
 
     size_t serialized_size() const;
+    // Refuses (NumericRange, core::unstorable) a summary that inconsistency() finds wrong: what
+    // decode() would refuse is never written.
     void encode(std::string& out) const;  // appends
     static SpaceSaving decode(const uint8_t* data, size_t size);
     static SpaceSaving decode(const std::string& s) {
         return decode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
     }
+    // The one validation of a summary's value, run by decode() (after reading the bytes) and by
+    // encode(): empty when the guarantees above can hold (capacity in range, at most capacity
+    // counters, a zero bound until full, every count positive, above its error and at least the
+    // bound, counts adding up to at most n, no value twice), else why not.
+    std::string inconsistency() const;
 
     // Same capacity, n, bound and counters (in any internal order).
     bool operator==(const SpaceSaving& o) const;
     bool operator!=(const SpaceSaving& o) const { return !(*this == o); }
 
 private:
+    friend struct SketchTestAccess;  // unit tests only (test/unit/test_hardening.cpp)
     struct Slot {
         Counter c;
         uint64_t hash;

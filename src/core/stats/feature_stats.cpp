@@ -4,6 +4,7 @@
 #include "core/common/byte_codec.hpp"
 #include "core/common/envelope.hpp"
 #include "core/common/error.hpp"
+#include "core/common/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -760,7 +761,11 @@ ordered_json FeatureStats::summary() const {
         j["distinct"] = distinct();
         j["distinct_exact"] = distinct_is_exact();
         ordered_json tj = ordered_json::array();
-        for (const TopKEntry& e : top_k()) tj.push_back({{"value", e.value}, {"count", e.count}, {"error", e.error}});
+        // A value that is not valid UTF-8 (the bytes of a database of another encoding) is shown
+        // with U+FFFD in place of its ill-formed sequences: the summary then dumps with any
+        // error handler (test/fuzz/crashes' fuzz_profile_text-invalid-utf8).
+        for (const TopKEntry& e : top_k())
+            tj.push_back({{"value", utf8_or_replacement(e.value)}, {"count", e.count}, {"error", e.error}});
         j["top_k"] = tj;
         j["top_k_capacity"] = topk_->capacity();
         j["unlisted_bound"] = topk_->unmonitored_bound();

@@ -559,7 +559,10 @@ ordered_json Profile::summary() const {
         fj["null_count"] = f.nulls_;
         fj["missing_count"] = missing_count(f);
         if (f.categorical_) {
-            fj["domain"] = f.domain();
+            // Values as valid UTF-8 (replaced where they are not), as in FeatureStats::summary.
+            ordered_json dj = ordered_json::array();
+            for (const std::string& v : f.domain()) dj.push_back(utf8_or_replacement(v));
+            fj["domain"] = std::move(dj);
             fj["domain_complete"] = f.domain_complete();
         } else {
             fj["domain"] = nullptr;

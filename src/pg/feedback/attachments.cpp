@@ -290,6 +290,7 @@ bool find_column(TupleDesc desc, const std::string& name, Column& c) {
             c.typmod = att->atttypmod;
             c.typlen = att->attlen;
             c.typbyval = att->attbyval;
+            c.collation = att->attcollation;
             return true;
         }
     }
@@ -314,6 +315,7 @@ void resolve_table(Attachment& a, Relation rel) {
         bool varlena;
         pg_guard([&]() { getTypeOutputInfo(a.key.type, &a.key.output_fn, &varlena); });
     }
+    resolve_equality(a.key);
     if (!a.prediction_name.empty()) {
         if (!find_column(desc, a.prediction_name, a.prediction))
             fail_column(a, "prediction", a.prediction_name, a.table_text);
@@ -361,6 +363,7 @@ void resolve_table(Attachment& a, Relation rel) {
             pg_fail(ERRCODE_DATATYPE_MISMATCH, "column \"" + f + "\" has type " + tn + ", which cannot be a feature",
                     "The table " + a.table_text + " is attached to model \"" + a.model + "\".");
         }
+        resolve_equality(c);
         a.features.push_back(std::move(c));
     }
     std::sort(a.features.begin(), a.features.end(),

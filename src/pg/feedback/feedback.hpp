@@ -71,6 +71,11 @@ struct Column {
     Oid output_fn = InvalidOid;  // enums and keys of other types: the type's output function
     int16 typlen = 0;
     bool typbyval = false;
+    Oid collation = InvalidOid;  // the column's
+    // The function of the "=" that a trigger's WHEN clause (key IS DISTINCT FROM ...) resolved for
+    // this type, for distinct_value; InvalidOid: none found (the images are compared instead).
+    // Set for the key and the features by resolve_table.
+    Oid eq_fn = InvalidOid;
 };
 
 // ---- the attachments, cached per backend ------------------------------------------------------
@@ -273,6 +278,11 @@ inline std::string_view text_view(const text* t) { return {VARDATA_ANY(t), VARSI
 bool label_value(const Column& c, HeapTuple tuple, TupleDesc desc, core::Label& y);
 bool column_is_null(const Column& c, HeapTuple tuple, TupleDesc desc);
 bool same_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc);
+// a.c IS DISTINCT FROM b.c, as a WHEN clause tests it: NULLs are not distinct from each other,
+// values are compared with the type's "=" (c.eq_fn) under the column's collation.
+bool distinct_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc);
+// The "=" a WHEN clause comparing two values of c's type would call (c.eq_fn).
+void resolve_equality(Column& c);
 
 // ---- the prediction log (prediction_log.cpp) ---------------------------------------------------
 

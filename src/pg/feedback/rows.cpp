@@ -1,6 +1,13 @@
 // Reading a row of an attached or labels table: its features (as scored and as logged), key and label.
 #include "pg/feedback/feedback.hpp"
 
+extern "C" {
+#include "catalog/pg_operator.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_oper.h"
+#include "utils/syscache.h"
+}
+
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
 
@@ -212,6 +219,40 @@ bool same_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc) {
         same = na == nb && (na || datum_image_eq(da, db, c.typbyval, c.typlen));
     });
     return same;
+}
+
+void resolve_equality(Column& c) {
+    c.eq_fn = InvalidOid;
+    pg_guard([&]() {
+        // As ml_attach's WHEN clauses resolved "=" (their search_path: pg_catalog, pg_temp), for
+        // two values of the column's type; an operator reached only through a cast that is not a
+        // plain relabelling is not called on the raw values (the images are compared instead).
+        List* name = list_make2(makeString(pstrdup("pg_catalog")), makeString(pstrdup("=")));
+        Operator op = oper(nullptr, name, c.type, c.type, true, -1);
+        if (!op) return;
+        Form_pg_operator form = reinterpret_cast<Form_pg_operator>(GETSTRUCT(op));
+        if (IsBinaryCoercible(c.type, form->oprleft) && IsBinaryCoercible(c.type, form->oprright) &&
+            form->oprresult == BOOLOID)
+            c.eq_fn = form->oprcode;
+        ReleaseSysCache(op);
+    });
+}
+
+bool distinct_value(const Column& c, HeapTuple a, HeapTuple b, TupleDesc desc) {
+    bool distinct = false;
+    pg_guard([&]() {
+        bool na = false, nb = false;
+        Datum da = heap_getattr(a, c.att, desc, &na);
+        Datum db = heap_getattr(b, c.att, desc, &nb);
+        if (na || nb) {
+            distinct = na != nb;
+            return;
+        }
+        // The same bytes are the same value for every type "=" is an equality of.
+        if (datum_image_eq(da, db, c.typbyval, c.typlen)) return;
+        distinct = !OidIsValid(c.eq_fn) || !DatumGetBool(OidFunctionCall2Coll(c.eq_fn, c.collation, da, db));
+    });
+    return distinct;
 }
 
 }  // namespace pg_learn::pg::feedback

@@ -93,6 +93,20 @@ bool own_command(Relation rel, HeapTuple tuple, bool deleted, CommandId& cid) {
     return ok;
 }
 
+// Whether an UPDATE of the attached table's row is the log trigger's business: the key or a
+// feature changed (IS DISTINCT FROM), or a label arrived (NULL -> a value). Until 0.2.0 this was
+// pg_learn_log_update's WHEN clause; a WHEN clause is prepared again by every statement that
+// fires it (~67k instructions, as much as the rest of a label's work), so ml_attach now creates
+// the trigger without it and the test is made here, with the same result for every row.
+bool log_update_fires(const Attachment& a, HeapTuple old_tuple, HeapTuple row, TupleDesc desc) {
+    if (!a.label_name.empty() && column_is_null(a.label, old_tuple, desc) && !column_is_null(a.label, row, desc))
+        return true;
+    if (distinct_value(a.key, old_tuple, row, desc)) return true;
+    for (const Column& f : a.features)
+        if (distinct_value(f, old_tuple, row, desc)) return true;
+    return false;
+}
+
 }  // namespace
 
 // ---- the trigger -----------------------------------------------------------------------------
@@ -165,6 +179,10 @@ Datum trigger(FunctionCallInfo fcinfo) {
         return PointerGetDatum(row);
     }
     if (!a->resolved) resolve_table(*a, rel);
+    if (role == Role::Log && is_update && !log_update_fires(*a, old_tuple, row, desc)) {
+        spi.finish();
+        return PointerGetDatum(row);
+    }
     std::vector<Value> values;
 
     if (role == Role::Move) {
@@ -211,7 +229,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
         rescore = !same_value(a->key, old_tuple, row, desc);
         for (size_t i = 0; i < a->features.size() && !rescore; i++)
             rescore = !same_value(a->features[i], old_tuple, row, desc);
-        if (!label_arrived) rescore = true;  // the WHEN clause saw a change
+        if (!label_arrived) rescore = true;  // log_update_fires saw a change
     }
     text* key = key_text(a->key, row, desc, a->table_text);
     if (!is_update && st.moved.lxid != InvalidLocalTransactionId) {

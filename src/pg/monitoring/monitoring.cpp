@@ -61,6 +61,18 @@ PGL_FUNCTION(ml_monitor_enqueue) {
         bool no_label = false;
         heap_getattr(row, label_att, desc, &no_label);
         int class_att = SPI_fnumber(desc, "label_class");  // a multiclass model's label
+        if (update) {
+            // An update queues an event when a label arrives: label or label_class from NULL to a
+            // value. (Until 0.2.0, ml_monitor_label's WHEN clause; prepared again by every
+            // statement that fires it, it cost a label ~67k instructions.)
+            bool old_null = false, old_class_null = true, class_null = true;
+            heap_getattr(td->tg_trigtuple, label_att, desc, &old_null);
+            if (class_att > 0) {
+                heap_getattr(td->tg_trigtuple, class_att, desc, &old_class_null);
+                heap_getattr(row, class_att, desc, &class_null);
+            }
+            if (!(old_null && !no_label) && !(old_class_null && !class_null)) return;
+        }
         if (no_label && class_att > 0) heap_getattr(row, class_att, desc, &no_label);
         const int16 events = update ? 2 : (no_label ? 1 : 3);
 

@@ -250,49 +250,6 @@ ALTER TABLE @extschema@.ml_models ADD COLUMN task text;
 UPDATE @extschema@.ml_models SET task = @extschema@.ml_info(model) ->> 'task';
 ALTER TABLE @extschema@.ml_models ALTER COLUMN task SET NOT NULL;
 
--- ml_register stores the task.
-CREATE OR REPLACE FUNCTION @extschema@._ml_register(p_name text, p_model @extschema@.ml_model, p_notes text,
-                                         p_provenance jsonb, p_baseline @extschema@.ml_profile, p_metrics jsonb,
-                                         p_parent_version int, p_actor name) RETURNS int
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    info jsonb;
-    v int;
-    e int;
-BEGIN
-    PERFORM @extschema@._ml_check_name('model name', p_name);
-    IF p_model IS NULL THEN
-        RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF p_provenance IS NOT NULL AND jsonb_typeof(p_provenance) <> 'object' THEN
-        RAISE EXCEPTION 'provenance must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'got a JSON ' || jsonb_typeof(p_provenance);
-    END IF;
-    IF p_metrics IS NOT NULL AND jsonb_typeof(p_metrics) <> 'object' THEN
-        RAISE EXCEPTION 'metrics must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'got a JSON ' || jsonb_typeof(p_metrics);
-    END IF;
-    info := @extschema@.ml_info(p_model);
-    -- Creates the name or locks its row: concurrent registrations of one name queue here and
-    -- get consecutive versions.
-    INSERT INTO @extschema@.ml_model_names AS n (name, latest_version, latest_event, created_by)
-    VALUES (p_name, 1, 1, p_actor)
-    ON CONFLICT (name) DO UPDATE SET latest_version = n.latest_version + 1,
-                                     latest_event = n.latest_event + 1
-    RETURNING n.latest_version, n.latest_event INTO v, e;
-    IF p_parent_version IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = p_parent_version) THEN
-        RAISE EXCEPTION 'model "%" has no version %', p_name, p_parent_version
-            USING ERRCODE = 'undefined_object', DETAIL = 'parent_version must name an existing version.';
-    END IF;
-    INSERT INTO @extschema@.ml_models (name, version, model, kind, spec, created_by, parent_version,
-                                       provenance, baseline, metrics, notes, event, task)
-    VALUES (p_name, v, p_model, info ->> 'kind', info -> 'spec', p_actor, p_parent_version,
-            coalesce(p_provenance, '{}'), p_baseline, coalesce(p_metrics, '{}'), p_notes, e, info ->> 'task');
-    RETURN v;
-END
-$$;
-
 -- ml_learn with classes as text or boolean.
 CREATE FUNCTION @extschema@.ml_learn(name text, x jsonb, y text, alias text DEFAULT 'production')
     RETURNS int AS 'MODULE_PATHNAME', 'ml_learn_jsonb' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -634,13 +591,21 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
-    cond := format('%s IS DISTINCT FROM %s', old_row, new_row);
+    -- pg_learn_log_update has no WHEN clause: its function tests the condition the clause held
+    -- (the key or a feature IS DISTINCT FROM, or the label from NULL to a value: log_update_fires
+    -- in src/pg/feedback/trigger.cpp), since a WHEN clause is prepared again by every statement
+    -- that fires it. A column type without "=", which the clause could not be made for, is
+    -- refused as the clause refused it.
+    SELECT string_agg(format('NULL::%1$s IS DISTINCT FROM NULL::%1$s', format_type(t.atttypid, NULL)), ' AND ')
+    INTO cond
+    FROM unnest(ARRAY[p_key::text] || feats) c
+    JOIN pg_attribute t ON t.attrelid = p_table AND t.attname = c AND t.attnum > 0 AND NOT t.attisdropped;
+    EXECUTE 'SELECT ' || cond;
     IF p_label IS NOT NULL THEN
         watched := watched || ', ' || quote_ident(p_label);
-        cond := cond || format(' OR (OLD.%1$I IS NULL AND NEW.%1$I IS NOT NULL)', p_label);
     END IF;
-    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
-                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, cond, 'log');
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, 'log');
     -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
     -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
     -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").
@@ -684,10 +649,11 @@ FROM PUBLIC;
 -- accuracy, logloss, macro_f1 and recall:<class>.
 ALTER TABLE @extschema@.ml_monitor_windows ADD COLUMN class_state @extschema@.ml_class_metric_state;
 DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+-- (ml_monitor_label has no WHEN clause: its function queues an event only when label or
+-- label_class goes from NULL to a value, since a WHEN clause is prepared again by every
+-- statement that fires it, and a label's update of the log is a statement of its own.)
 CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
-    FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
-                       OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
-    EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
 
 
 -- ml_monitor_reset queues a row with a class label (multiclass) as a prediction and its label.
@@ -728,7 +694,8 @@ CREATE OR REPLACE FUNCTION ml_train(model ml_model, query text, epochs int DEFAU
 -- buckets cover; ml_model_health_history. (Part 40, then part 60: the new columns at the end of
 -- the views, as CREATE OR REPLACE VIEW requires.)
 
--- Part 40: _ml_register inherits the parent's baseline, or warns.
+-- Part 40: _ml_register stores the task (ml_info's), inherits the parent's baseline, or warns
+-- (created once, here, in its final form).
 CREATE OR REPLACE FUNCTION @extschema@._ml_register(p_name text, p_model @extschema@.ml_model, p_notes text,
                                          p_provenance jsonb, p_baseline @extschema@.ml_profile, p_metrics jsonb,
                                          p_parent_version int, p_actor name) RETURNS int
@@ -1761,9 +1728,7 @@ BEGIN
     CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
         FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
     CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
-        FOR EACH ROW WHEN ((OLD.label IS NULL AND NEW.label IS NOT NULL)
-                           OR (OLD.label_class IS NULL AND NEW.label_class IS NOT NULL))
-        EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
     -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
     ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
         ADD CONSTRAINT ml_label_queue_prediction_fkey
@@ -2218,3 +2183,31 @@ CREATE AGGREGATE ml_fit(model ml_model, x record) (
 COMMENT ON AGGREGATE ml_fit(ml_model, float8[]) IS
     'The model after one online pass over the rows without labels (clustering and anomaly models)';
 -- END issue 13 label-less learning
+
+-- BEGIN issue 12 item 7 (feedback speed: no trigger WHEN clauses)
+-- ---------------------------------------------------------------------------------------------
+-- Issue 12, item 7: pg_learn_log_update (on each attached table) and ml_monitor_label (on the
+-- log, re-created above) have no WHEN clause any more: their functions test the same condition,
+-- since PostgreSQL prepares a WHEN clause again in every statement that fires it (~67k
+-- instructions per label each). The attached tables' pg_learn_log_update triggers are re-created
+-- without it (a partitioned table's clones with it); one whose table the upgrading role cannot
+-- alter keeps its clause, which tests what its function tests.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT g.tgrelid::regclass AS tbl, pg_get_triggerdef(g.oid) AS def
+             FROM pg_trigger g
+             WHERE g.tgname = 'pg_learn_log_update' AND g.tgparentid = 0 AND g.tgqual IS NOT NULL
+               AND g.tgrelid IN (SELECT a.table_name FROM @extschema@.ml_attachments a)
+    LOOP
+        BEGIN
+            EXECUTE format('DROP TRIGGER pg_learn_log_update ON %s', t.tbl);
+            EXECUTE regexp_replace(t.def, ' WHEN \(.*\) EXECUTE FUNCTION ', ' EXECUTE FUNCTION ');
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;
+        END;
+    END LOOP;
+END
+$$;
+-- END issue 12 item 7
