@@ -389,7 +389,9 @@ nlohmann::json FamilyModel::info() const {
                 {"features", features_.names()},
                 {"size_bytes", encoded_size()}};
     if (task() == Task::Multiclass || task() == Task::Binary) out["classes"] = classes();
-    for (auto& [k, v] : info_extra().items()) out[k] = v;
+    // (A named copy: the range of a range-for over info_extra().items() would dangle.)
+    const json extra = info_extra();
+    for (auto& [k, v] : extra.items()) out[k] = v;
     return out;
 }
 
