@@ -1,6 +1,7 @@
 // The registration of the model families: one line per family (its kinds come from its folder).
 #include "core/models/families.hpp"
 
+#include "core/models/hoeffding_tree/hoeffding_tree.hpp"
 #include "core/models/linear/linear_model.hpp"
 
 namespace pg_learn::core {
@@ -9,6 +10,7 @@ const std::vector<const ModelFamily*>& model_families() {
     static const std::vector<const ModelFamily*> families = [] {
         std::vector<const ModelFamily*> all;
         for (const ModelFamily* f : linear_families()) all.push_back(f);
+        for (const ModelFamily* f : hoeffding_tree_families()) all.push_back(f);
         return all;
     }();
     return families;
