@@ -57,6 +57,8 @@ void models() {
         R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})",
         R"({"model":"softmax_regression","scale":true,"optimizer":"adagrad"})",
         R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
+        R"({"model":"passive_aggressive_classifier","ignore":["y"]})",
+        R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":0.5})",
     };
     int n = 0;
     for (const char* s : specs) {

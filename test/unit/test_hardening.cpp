@@ -95,7 +95,11 @@ INSTANTIATE_TEST_SUITE_P(
                       R"({"model":"logistic_regression","optimizer":"adam","scale":true})",
                       R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})",
                       R"({"model":"softmax_regression","scale":true,"optimizer":"adagrad"})",
-                      R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})"));
+                      R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
+                      R"({"model":"passive_aggressive_classifier"})",
+                      R"({"model":"passive_aggressive_classifier","variant":"pa","fit_intercept":false})",
+                      R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":1e6})",
+                      R"({"model":"passive_aggressive_regressor","variant":"pa","epsilon":0})"));
 
 // The issue's reproduction: a finite feature above ~1.34e154 in a scaled model is refused when
 // learned, with a clear error, instead of producing a model that can no longer be read.

@@ -3,6 +3,7 @@
 
 #include "core/models/hoeffding_tree/hoeffding_tree.hpp"
 #include "core/models/linear/linear_model.hpp"
+#include "core/models/passive_aggressive/passive_aggressive.hpp"
 
 namespace pg_learn::core {
 
@@ -10,6 +11,7 @@ const std::vector<const ModelFamily*>& model_families() {
     static const std::vector<const ModelFamily*> families = [] {
         std::vector<const ModelFamily*> all;
         for (const ModelFamily* f : linear_families()) all.push_back(f);
+        for (const ModelFamily* f : passive_aggressive_families()) all.push_back(f);
         for (const ModelFamily* f : hoeffding_tree_families()) all.push_back(f);
         return all;
     }();

@@ -68,6 +68,13 @@ std::string ClassDictionary::invalid() const {
     return {};
 }
 
+void ClassDictionary::truncate(size_t k) {
+    while (names_.size() > k) {
+        index_.erase(names_.back());
+        names_.pop_back();
+    }
+}
+
 void ClassDictionary::rebuild_index() {
     index_.clear();
     for (size_t i = 0; i < names_.size(); i++) index_.emplace(names_[i], static_cast<uint32_t>(i));
@@ -249,10 +256,28 @@ void FamilyModel::label_of(const Label& y, double& number, uint32_t& cls) {
     }
 }
 
-void FamilyModel::learn_common(double y_number, uint32_t y_class) {
+void FamilyModel::learn_common(double y_number, uint32_t y_class, size_t f_before, size_t k_before, const Label& y) {
+    if (features_.size() != f_before) features_added(features_.size());
+    if (task() == Task::Multiclass) {
+        y_class = classes_.learn(y);
+        if (classes_.size() != k_before) classes_added(classes_.size());
+    }
     learn_terms(terms_, y_number, y_class);
     updates_++;
     n_seen_++;
+}
+
+// A refused example leaves no trace: the names and the class it added are forgotten (the family
+// resized its state to them, and is resized back).
+void FamilyModel::forget_new_names(size_t f_before, size_t k_before) {
+    if (features_.size() != f_before) {
+        features_.truncate(f_before);
+        features_added(f_before);
+    }
+    if (classes_.size() != k_before) {
+        classes_.truncate(k_before);
+        classes_added(k_before);
+    }
 }
 
 void FamilyModel::learn(const Observation& x, const Label& y) {
@@ -261,13 +286,13 @@ void FamilyModel::learn(const Observation& x, const Label& y) {
     uint32_t cls;
     label_of(y, number, cls);
     const size_t before = features_.size(), k_before = classes_.size();
-    features_.learn_resolve(x, ignore_, terms_);
-    if (features_.size() != before) features_added(features_.size());
-    if (task() == Task::Multiclass) {
-        cls = classes_.learn(y);
-        if (classes_.size() != k_before) classes_added(classes_.size());
+    try {
+        features_.learn_resolve(x, ignore_, terms_);
+        learn_common(number, cls, before, k_before, y);
+    } catch (...) {
+        forget_new_names(before, k_before);
+        throw;
     }
-    learn_common(number, cls);
 }
 
 void FamilyModel::learn_dense(const double* x, size_t n, const Label& y) {
@@ -277,14 +302,14 @@ void FamilyModel::learn_dense(const double* x, size_t n, const Label& y) {
     uint32_t cls;
     label_of(y, number, cls);
     const size_t before = features_.size(), k_before = classes_.size();
-    features_.learn_resolve_dense(x, n, ignore_, terms_);
-    if (features_.size() != before) features_added(features_.size());
-    if (task() == Task::Multiclass) {
-        cls = classes_.learn(y);
-        if (classes_.size() != k_before) classes_added(classes_.size());
+    try {
+        features_.learn_resolve_dense(x, n, ignore_, terms_);
+        learn_common(number, cls, before, k_before, y);
+    } catch (...) {
+        forget_new_names(before, k_before);
+        throw;
     }
     dense_dim_ = static_cast<uint32_t>(n);
-    learn_common(number, cls);
 }
 
 double FamilyModel::predict_terms(const std::vector<FeatureTerm>&) const {
@@ -294,7 +319,11 @@ double FamilyModel::predict_terms(const std::vector<FeatureTerm>&) const {
          {}, std::string("Use ") + use + ".");
 }
 
-void FamilyModel::proba_terms(const std::vector<FeatureTerm>&, std::vector<double>&) const { Model::classes(); }
+void FamilyModel::proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const {
+    if (task() != Task::Binary) Model::classes();  // refuses: a family with classes overrides this
+    const double p1 = predict_terms(x);
+    p.assign({1.0 - p1, p1});
+}
 
 const std::vector<std::string>& FamilyModel::cluster_names() const { return Model::classes(); }
 
@@ -389,9 +418,8 @@ nlohmann::json FamilyModel::info() const {
                 {"features", features_.names()},
                 {"size_bytes", encoded_size()}};
     if (task() == Task::Multiclass || task() == Task::Binary) out["classes"] = classes();
-    // (A named copy: the range of a range-for over info_extra().items() would dangle.)
     const json extra = info_extra();
-    for (auto& [k, v] : extra.items()) out[k] = v;
+    for (auto it = extra.begin(); it != extra.end(); ++it) out[it.key()] = it.value();
     return out;
 }
 
@@ -518,13 +546,14 @@ void FamilyModel::read_sections(FamilyModel& m, const EnvelopeHeader& h, const u
                 b.release();
                 m.agg_base_.reset(fb);
                 has_base = true;
+                sr.take(len, "aggregation base");
                 break;
             }
         }
         sr.expect_end();
         expect = tag == kState ? kBase : tag + 1;
     }
-    if (expect != kBase || (has_base && h.sections != 6) || (!has_base && h.sections != 5))
+    if (has_base ? (expect != kBase + 1 || h.sections != 6) : (expect != kBase || h.sections != 5))
         r.corrupt("wrong number of sections");
     r.expect_end();
     if (std::string why = m.invalid(); !why.empty()) r.corrupt(why);

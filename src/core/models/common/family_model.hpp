@@ -41,6 +41,8 @@ public:
     uint32_t find(const Label& y) const;
     // The index of the label's class, adding it when new (at most kMaxClasses).
     uint32_t learn(const Label& y);
+    // Forgets the classes after the first k (an example that added one was refused).
+    void truncate(size_t k);
     std::string invalid() const;
     void encode(detail::ByteWriter& w) const;  // u32 count, then per class u32 length and bytes
     size_t encoded_size() const;
@@ -103,6 +105,8 @@ public:
     nlohmann::json info() const override;
 
     const FeatureDictionary& features() const { return features_; }
+    // The keys the spec leaves out (its "ignore" list).
+    const std::vector<std::string>& ignored() const { return ignore_; }
     const nlohmann::json& options() const { return options_; }
     uint32_t dense_dim() const { return dense_dim_; }
     // The model a partial model of an aggregate started from (nullptr: a fresh one).
@@ -131,9 +135,11 @@ protected:
     virtual void proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const;
     // A clustering kind's "classes" (its cluster names, "0", "1", ...).
     virtual const std::vector<std::string>& cluster_names() const;
-    // The dictionary grew to n names (learning): per-feature state grows to match.
+    // The dictionary now holds n names: it grew (learning, merging, decoding), or shrank back to
+    // what it was when an example was refused. Per-feature state is resized to match (the
+    // names keep their indices: a resize keeps the first n features' state).
     virtual void features_added(size_t n) { (void)n; }
-    // A multiclass model's class dictionary grew to k classes.
+    // A multiclass model's class dictionary now holds k classes (grew, or shrank back).
     virtual void classes_added(size_t k) { (void)k; }
     // Adds a partial model of the same spec (other's features and classes are already mapped:
     // feature_map[i] is the index in this model of other's feature i, class_map likewise).
@@ -158,7 +164,8 @@ protected:
     const ClassDictionary& class_dictionary() const { return classes_; }
 
 private:
-    void learn_common(double y_number, uint32_t y_class);
+    void learn_common(double y_number, uint32_t y_class, size_t f_before, size_t k_before, const Label& y);
+    void forget_new_names(size_t f_before, size_t k_before);
     void label_of(const Label& y, double& number, uint32_t& cls);
     std::string invalid() const;
     std::string encode_state() const;

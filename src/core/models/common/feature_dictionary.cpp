@@ -22,8 +22,14 @@ bool ignored_key(const std::vector<std::string>& ignore, std::string_view key) {
 
 namespace {
 
+// a == b, inline for the short names features have (std::string's == calls memcmp).
 inline bool same_bytes(const std::string& a, std::string_view b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
 }
 
 std::string_view key_of(const std::string& name, FeatureType type) {
@@ -72,7 +78,7 @@ uint32_t FeatureDictionary::add(std::string_view name, FeatureType type) {
     if (names_.size() >= limit_) {
         if (bounded_) return kUnknownFeature;
         fail(ErrorKind::ProgramLimit, "model has too many distinct features",
-             "the limit is " + std::to_string(limit_) + " features");
+             "the limit" + limit_context_ + " is " + std::to_string(limit_) + " features", limit_hint_);
     }
     if (name.size() > kMaxDictionaryNameBytes)
         fail(ErrorKind::ProgramLimit, "feature name is too long",
@@ -90,6 +96,20 @@ uint32_t FeatureDictionary::add(std::string_view name, FeatureType type) {
     index_.emplace(names_.back(), i);
     dense_n_ = SIZE_MAX;  // a position that was unknown may be known now
     return i;
+}
+
+void FeatureDictionary::truncate(size_t n) {
+    if (n >= names_.size()) return;
+    while (names_.size() > n) {
+        index_.erase(names_.back());
+        names_.pop_back();
+        types_.pop_back();
+    }
+    recent_.clear();  // it may name a forgotten index
+    dense_n_ = SIZE_MAX;
+    check_keys_names_ = SIZE_MAX;
+    check_recent_.clear();
+    check_dense_n_ = SIZE_MAX;
 }
 
 void FeatureDictionary::remember_recent(size_t position, std::string_view name, uint32_t index) const {
@@ -177,6 +197,28 @@ void FeatureDictionary::build_check_keys() const {
         check_keys_[std::string(key_of(names_[j], t))] |= t == FeatureType::Categorical ? kKeyCategorical : kKeyNumeric;
     }
     check_keys_names_ = names_.size();
+    check_recent_.clear();
+    check_dense_n_ = SIZE_MAX;
+}
+
+// The verdict on one entry of an observation (cached by position: a stream repeats its names).
+FeatureDictionary::CheckedName FeatureDictionary::check_entry(const Observation& x, const Observation::Entry& e) const {
+    const std::string_view name = x.name(e), key = x.key(e);
+    CheckedName c{std::string(name), e.missing, false, CheckIssue::None};
+    scratch_.assign(key.data(), key.size());
+    const auto k = check_keys_.find(scratch_);
+    const uint8_t flags = k == check_keys_.end() ? 0 : k->second;
+    // A NULL carries no value: it is never unknown, whatever its name.
+    const bool known = e.missing ? flags != 0 : find(name) != kUnknownFeature;
+    c.present = known || flags != 0;
+    if (known || e.missing || !complete()) return c;
+    if (e.type == FeatureType::Categorical)
+        c.issue = (flags & kKeyCategorical) ? CheckIssue::UnknownCategory
+                  : (flags & kKeyNumeric)   ? CheckIssue::TypeMismatch
+                                            : CheckIssue::UnknownFeature;
+    else
+        c.issue = (flags & kKeyCategorical) ? CheckIssue::TypeMismatch : CheckIssue::UnknownFeature;
+    return c;
 }
 
 void FeatureDictionary::check(const Observation& x, const std::vector<std::string>& ignore, FeatureCheck& out,
@@ -189,28 +231,34 @@ void FeatureDictionary::check(const Observation& x, const std::vector<std::strin
     size_t present = 0;
     for (size_t i = 0; i < x.size(); i++) {
         const auto& e = x[i];
-        const std::string_view key = x.key(e), name = x.name(e);
+        const std::string_view key = x.key(e);
         if (!ignore.empty() && ignored_key(ignore, key)) continue;
-        scratch_.assign(key.data(), key.size());
-        const auto k = check_keys_.find(scratch_);
-        const uint8_t flags = k == check_keys_.end() ? 0 : k->second;
-        // A NULL carries no value: it is never unknown, whatever its name.
-        const bool known = e.missing ? flags != 0 : find(name) != kUnknownFeature;
-        present += known || flags != 0;
-        if (known || e.missing || !out.names_known) continue;
-        if (e.type == FeatureType::Categorical && (flags & kKeyCategorical)) {
-            if (out.unknown_categories++ == 0) {
-                out.category_key.assign(key);
-                out.category_value.assign(name.substr(key.size() + 1));
-            }
-        } else if (flags != 0) {
-            if (out.type_mismatches++ == 0) {
-                out.mismatch.assign(key);
-                out.mismatch_is_string = e.type == FeatureType::Categorical;
-                if (out.mismatch_is_string) out.mismatch_value.assign(name.substr(key.size() + 1));
-            }
-        } else if (out.unknown_features++ == 0) {
-            out.unknown_feature.assign(key);
+        const std::string_view name = x.name(e);
+        if (i >= check_recent_.size() || check_recent_[i].missing != e.missing ||
+            !same_bytes(check_recent_[i].name, name)) {
+            if (i >= check_recent_.size()) check_recent_.resize(i + 1);
+            check_recent_[i] = check_entry(x, e);
+        }
+        const CheckedName& c = check_recent_[i];
+        present += c.present;
+        switch (c.issue) {
+            case CheckIssue::None: break;
+            case CheckIssue::UnknownFeature:
+                if (out.unknown_features++ == 0) out.unknown_feature.assign(key);
+                break;
+            case CheckIssue::UnknownCategory:
+                if (out.unknown_categories++ == 0) {
+                    out.category_key.assign(key);
+                    out.category_value.assign(name.substr(key.size() + 1));
+                }
+                break;
+            case CheckIssue::TypeMismatch:
+                if (out.type_mismatches++ == 0) {
+                    out.mismatch.assign(key);
+                    out.mismatch_is_string = e.type == FeatureType::Categorical;
+                    if (out.mismatch_is_string) out.mismatch_value.assign(name.substr(key.size() + 1));
+                }
+                break;
         }
     }
     // Each key of a row or a JSON object comes once, so the keys present are counted once.
@@ -228,6 +276,15 @@ void FeatureDictionary::check_dense(size_t n, const std::vector<std::string>& ig
     out.clear();
     if (names_.empty()) return;
     build_check_keys();
+    if (check_dense_n_ == n && check_dense_ignored_ == ignore.size()) {  // every array of a stream has one length
+        if (check_dense_.any()) {
+            out = check_dense_;
+        } else {
+            out.checked = check_dense_.checked;
+            out.names_known = check_dense_.names_known;
+        }
+        return;
+    }
     // The array's element i is the numeric feature x<i+1> (as the model learned it from arrays).
     out.checked = true;
     out.names_known = complete();
@@ -258,6 +315,9 @@ void FeatureDictionary::check_dense(size_t n, const std::vector<std::string>& ig
         }
         if (!(digits && pos >= 1 && pos <= n)) out.missing_feature.assign(key);
     }
+    check_dense_n_ = n;
+    check_dense_ignored_ = ignore.size();
+    check_dense_ = out;
 }
 
 std::string FeatureDictionary::closest(std::string_view name) const {
@@ -312,6 +372,12 @@ std::string FeatureDictionary::invalid() const {
     return {};
 }
 
+void FeatureDictionary::assign(std::vector<std::string> names, std::vector<uint8_t> types) {
+    names_ = std::move(names);
+    types_ = std::move(types);
+    rebuild_index();
+}
+
 void FeatureDictionary::rebuild_index() {
     index_.clear();
     index_.reserve(names_.size());
@@ -319,6 +385,8 @@ void FeatureDictionary::rebuild_index() {
     recent_.clear();
     dense_n_ = SIZE_MAX;
     check_keys_names_ = SIZE_MAX;
+    check_recent_.clear();
+    check_dense_n_ = SIZE_MAX;
 }
 
 size_t FeatureDictionary::encoded_size() const {

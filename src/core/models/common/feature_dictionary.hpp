@@ -43,6 +43,11 @@ public:
     // do not depend on it) instead of refusing the name with a ProgramLimit error.
     explicit FeatureDictionary(size_t limit = kMaxDictionaryNames, bool bounded = false)
         : limit_(limit), bounded_(bounded) {}
+    // What the limit's error adds: " without hashing" to its detail, a hint.
+    void set_limit_message(std::string context, std::string hint) {
+        limit_context_ = std::move(context);
+        limit_hint_ = std::move(hint);
+    }
 
     size_t size() const { return names_.size(); }
     bool empty() const { return names_.empty(); }
@@ -60,6 +65,10 @@ public:
     // printed in the model's JSON form), at most kMaxDictionaryNameBytes long; one name past
     // the limit is a ProgramLimit error (kUnknownFeature from a bounded dictionary).
     uint32_t add(std::string_view name, FeatureType type);
+    // Forgets the names after the first n (an example that added them was refused).
+    void truncate(size_t n);
+    // Replaces the contents as they are (a decoder that validates them itself).
+    void assign(std::vector<std::string> names, std::vector<uint8_t> types);
 
     // The observation's terms in its order: keys the ignore list holds and missing values (NULL)
     // are left out; a name the dictionary lacks is left out (resolve) or added (learn_resolve).
@@ -99,6 +108,7 @@ private:
 
     size_t limit_;
     bool bounded_;
+    std::string limit_context_, limit_hint_;
     std::vector<std::string> names_;
     std::vector<uint8_t> types_;
     std::unordered_map<std::string, uint32_t> index_;
@@ -118,6 +128,18 @@ private:
     static constexpr uint8_t kKeyNumeric = 1, kKeyCategorical = 2;
     mutable std::unordered_map<std::string, uint8_t> check_keys_;
     mutable size_t check_keys_names_ = SIZE_MAX;
+    // The previous observation's verdicts by position, and the previous array length's result.
+    enum class CheckIssue : uint8_t { None, UnknownFeature, UnknownCategory, TypeMismatch };
+    struct CheckedName {
+        std::string name;
+        bool missing;
+        bool present;  // the entry gives a key the dictionary holds (whatever the verdict)
+        CheckIssue issue;
+    };
+    CheckedName check_entry(const Observation& x, const Observation::Entry& e) const;
+    mutable std::vector<CheckedName> check_recent_;
+    mutable size_t check_dense_n_ = SIZE_MAX, check_dense_ignored_ = SIZE_MAX;
+    mutable FeatureCheck check_dense_;
 };
 
 // A float8[] given to a model: not empty, at most kMaxDictionaryNames elements, every element

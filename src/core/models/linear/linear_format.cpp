@@ -194,7 +194,7 @@ size_t LinearModelCodec::array_length(const ArraySection& s) {
 void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
     const ModelSpec& s = m.spec_;
     // nw: feature indices, each with K = n_outputs() weights (one for all kinds but softmax).
-    const size_t nw = s.hashed() ? size_t(1) << s.hash_bits : m.names_.size();
+    const size_t nw = s.hashed() ? size_t(1) << s.hash_bits : m.dict_.names().size();
     const size_t k = m.n_outputs();
     if (m.n_idx_ != nw) bad("the number of weights differs from the number of features");
     if (m.multi()) {
@@ -215,21 +215,21 @@ void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
     }
     if (m.w_.size() != nw * k) {
         if (s.hashed()) bad("a hashed model must have 2^hash_bits weights");
-        if (m.names_.size() > kMaxRememberedNames) bad("too many remembered feature names");
+        if (m.dict_.names().size() > kMaxRememberedNames) bad("too many remembered feature names");
         bad("the number of weights differs from the number of features");
     }
     if (s.hashed()) {
-        if (m.names_.size() > kMaxRememberedNames) bad("too many remembered feature names");
+        if (m.dict_.names().size() > kMaxRememberedNames) bad("too many remembered feature names");
     } else if (nw > kMaxFeatures) {
         bad("too many features");
     }
-    if (m.types_.size() != m.names_.size()) bad("feature types do not match feature names");
+    if (m.dict_.types().size() != m.dict_.names().size()) bad("feature types do not match feature names");
     if (m.dense_dim_ > kMaxFeatures) bad("dense dimension out of range");
     if (m.agg_base_ > m.n_seen_) bad("aggregation base exceeds examples seen");
     if (!std::isfinite(m.intercept_)) bad("intercept is not finite");
     std::unordered_set<std::string_view> seen;
-    for (size_t i = 0; i < m.names_.size(); i++) {
-        const auto& nm = m.names_[i];
+    for (size_t i = 0; i < m.dict_.names().size(); i++) {
+        const auto& nm = m.dict_.names()[i];
         if (nm.size() > kMaxFeatureNameBytes) bad("feature name too long");
         // ml_model_out and ml_info print names as JSON strings, which must be UTF-8; no
         // PostgreSQL text holds a NUL byte, so no real feature is named with one.
@@ -237,7 +237,7 @@ void LinearModelCodec::validate_shape(const LinearModel& m, const Bad& bad) {
             bad("feature name " + std::to_string(i + 1) + " is not valid UTF-8 (byte " + std::to_string(at + 1) +
                 " of " + std::to_string(nm.size()) + ")");
         if (nm.find('\0') != std::string::npos) bad("feature name " + std::to_string(i + 1) + " contains a NUL byte");
-        if (m.types_[i] > 1) bad("unknown feature type");
+        if (m.dict_.types()[i] > 1) bad("unknown feature type");
         if (!seen.insert(nm).second) bad("feature \"" + message_name(nm) + "\" appears twice");
     }
     int slots = optimizer_slots(s.optimizer.kind);
@@ -331,7 +331,7 @@ size_t LinearModelCodec::size(const LinearModel& m) {
     n += sh + pad8(m.spec_.canonical_text().size());
     n += sh + 32;
     size_t names = 0;
-    for (const auto& nm : m.names_) names += 5 + nm.size();
+    for (const auto& nm : m.dict_.names()) names += 5 + nm.size();
     n += sh + pad8(names);
     ArraySection secs[3];
     const size_t nsec = array_sections(m, secs);
@@ -371,16 +371,16 @@ void LinearModelCodec::encode(const LinearModel& m, uint8_t* out, size_t size) {
     section(kState, kDense, 32);
     w.put<uint64_t>(m.agg_base_);
     w.put<uint32_t>(m.dense_dim_);
-    w.put<uint32_t>(static_cast<uint32_t>(m.names_.size()));
+    w.put<uint32_t>(static_cast<uint32_t>(m.dict_.names().size()));
     w.put<uint64_t>(nw);
     w.put<double>(m.intercept_);
     size_t names = 0;
-    for (const auto& nm : m.names_) names += 5 + nm.size();
+    for (const auto& nm : m.dict_.names()) names += 5 + nm.size();
     section(kNames, kDense, names);
-    for (size_t i = 0; i < m.names_.size(); i++) {
-        w.put<uint32_t>(static_cast<uint32_t>(m.names_[i].size()));
-        w.put<uint8_t>(m.types_[i]);
-        w.bytes(m.names_[i].data(), m.names_[i].size());
+    for (size_t i = 0; i < m.dict_.names().size(); i++) {
+        w.put<uint32_t>(static_cast<uint32_t>(m.dict_.names()[i].size()));
+        w.put<uint8_t>(m.dict_.types()[i]);
+        w.bytes(m.dict_.names()[i].data(), m.dict_.names()[i].size());
     }
     w.pad();
     if (m.multi()) {
@@ -508,19 +508,21 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
 
     auto nm_sec = section(kNames, "names", false);
     Reader nr(nm_sec.p, nm_sec.len);
-    m.names_.clear();
-    m.types_.clear();
-    m.index_.clear();
-    m.names_.reserve(n_names);
-    for (uint32_t i = 0; i < n_names; i++) {
-        auto len = nr.get<uint32_t>("names");
-        auto type = nr.get<uint8_t>("names");
-        if (len > kMaxFeatureNameBytes) corrupt("feature name too long");
-        const uint8_t* p = nr.take(len, "names");
-        m.names_.emplace_back(reinterpret_cast<const char*>(p), len);
-        m.types_.push_back(type);
+    {
+        std::vector<std::string> names;
+        std::vector<uint8_t> types;
+        names.reserve(n_names);
+        for (uint32_t i = 0; i < n_names; i++) {
+            auto len = nr.get<uint32_t>("names");
+            auto type = nr.get<uint8_t>("names");
+            if (len > kMaxFeatureNameBytes) corrupt("feature name too long");
+            const uint8_t* p = nr.take(len, "names");
+            names.emplace_back(reinterpret_cast<const char*>(p), len);
+            types.push_back(type);
+        }
+        if (nr.remaining() != 0) corrupt("trailing bytes in names");
+        m.dict_.assign(std::move(names), std::move(types));  // validated with the rest below
     }
-    if (nr.remaining() != 0) corrupt("trailing bytes in names");
 
     if (m.multi()) {
         auto cl_sec = section(kClasses, "classes", false);
@@ -635,7 +637,6 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
             secs[s].check(m, at, bad);
         }
     }
-    for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
     return m;
 }
 
@@ -644,7 +645,7 @@ json LinearModelCodec::to_json(const LinearModel& m) {
     char id[17];
     snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.identity_));
     json types = json::array();
-    for (auto t : m.types_) types.push_back(t == 0 ? "numeric" : "categorical");
+    for (auto t : m.dict_.types()) types.push_back(t == 0 ? "numeric" : "categorical");
     json j = {{"pg_learn_model", kFormatVersion},
               {"kind", model_kind_name(m.spec_.kind)},
               {"spec", m.spec_.to_json()},
@@ -654,7 +655,7 @@ json LinearModelCodec::to_json(const LinearModel& m) {
               {"aggregation_base", m.agg_base_},
               {"dense_dim", m.dense_dim_},
               {"intercept", m.intercept_},
-              {"features", m.names_},
+              {"features", m.dict_.names()},
               {"feature_types", types},
               {"weights", m.w_}};
     if (m.multi()) {
@@ -750,9 +751,8 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     const json& types = need("feature_types");
     if (!names.is_array() || !types.is_array() || names.size() != types.size())
         bad("\"features\" and \"feature_types\" must be arrays of the same length");
-    m.names_.clear();
-    m.types_.clear();
-    m.index_.clear();
+    std::vector<std::string> dict_names;
+    std::vector<uint8_t> dict_types;
     for (size_t i = 0; i < names.size(); i++) {
         if (!names[i].is_string()) bad("feature names must be strings");
         if (!types[i].is_string()) bad("feature types must be strings");
@@ -763,9 +763,10 @@ LinearModel LinearModelCodec::from_json(const json& j) {
                                              " is not valid UTF-8");
         const auto t = types[i].get<std::string>();
         if (t != "numeric" && t != "categorical") bad("unknown feature type \"" + t + "\"");
-        m.names_.push_back(names[i].get<std::string>());
-        m.types_.push_back(t == "numeric" ? 0 : 1);
+        dict_names.push_back(names[i].get<std::string>());
+        dict_types.push_back(t == "numeric" ? 0 : 1);
     }
+    m.dict_.assign(std::move(dict_names), std::move(dict_types));  // validated with the rest below
     if (m.multi()) {
         const json& classes = need("classes");
         if (!classes.is_array() || classes.size() > kMaxClasses) bad("\"classes\" must be an array of class names");
@@ -779,7 +780,7 @@ LinearModel LinearModelCodec::from_json(const json& j) {
     } else if (j.contains("classes") || j.contains("intercepts")) {
         bad("only a softmax_regression has \"classes\" and \"intercepts\"");
     }
-    m.n_idx_ = spec.hashed() ? size_t(1) << spec.hash_bits : m.names_.size();
+    m.n_idx_ = spec.hashed() ? size_t(1) << spec.hash_bits : m.dict_.names().size();
     m.w_ = vec(need("weights"), "\"weights\"");
     m.s1_.clear();
     m.s2_.clear();
@@ -851,7 +852,6 @@ LinearModel LinearModelCodec::from_json(const json& j) {
         if (b.empty()) bad("\"aggregation_base_state\" is empty");
     }
     validate(m, bad);
-    for (size_t i = 0; i < m.names_.size(); i++) m.index_.emplace(m.names_[i], static_cast<uint32_t>(i));
     size(m);  // enforces the size limit
     return m;
 }

@@ -16,8 +16,6 @@ namespace {
 
 constexpr uint32_t kAbsent = UINT32_MAX;
 
-std::string position_name(size_t i) { return "x" + std::to_string(i + 1); }
-
 // 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below (never overflows). One exp either way and
 // no branch around it: the sign of a score is a coin flip a branch predictor cannot learn.
 inline double sigmoid(double z) {
@@ -65,7 +63,9 @@ inline double dense_dot(double z, const double* w, const double* x, size_t n) {
 }  // namespace
 
 LinearModel::LinearModel(ModelSpec spec)
-    : spec_(std::move(spec)), intercept_(spec_.intercept_init) {
+    : spec_(std::move(spec)), intercept_(spec_.intercept_init),
+      dict_(spec_.hashed() ? kMaxRememberedNames : kMaxFeatures, spec_.hashed()) {
+    dict_.set_limit_message(" without hashing", "Set \"hash_bits\" in the spec to bound the number of weights.");
     const std::string canon = spec_.canonical_text();
     identity_ = hash64(canon.data(), canon.size(), 0x706c6561726e31ull);
     if (spec_.hashed()) grow(size_t(1) << spec_.hash_bits);
@@ -86,27 +86,9 @@ void LinearModel::grow(size_t n) const {
 }
 
 void LinearModel::remember(std::string_view name, FeatureType type) const {
-    scratch_.assign(name.data(), name.size());
-    if (index_.count(scratch_)) return;
-    if (spec_.hashed() && names_.size() >= kMaxRememberedNames) return;
-    if (!spec_.hashed() && names_.size() >= kMaxFeatures)
-        fail(ErrorKind::ProgramLimit, "model has too many distinct features",
-             "the limit without hashing is " + std::to_string(kMaxFeatures) + " features",
-             "Set \"hash_bits\" in the spec to bound the number of weights.");
-    // A remembered name is printed in the model's JSON text and must decode again: it has to
-    // be UTF-8 without NUL bytes, as decoding requires (docs/format.md). Only names new to the
-    // model pay for the check.
-    if (size_t at = utf8_invalid_offset(name); at != name.size())
-        fail(ErrorKind::InvalidText, "feature name is not valid UTF-8",
-             "byte " + std::to_string(at + 1) + " of the " + std::to_string(name.size()) +
-                 "-byte name does not start a valid UTF-8 character",
-             "A model stores its feature names as UTF-8.");
-    if (name.find('\0') != std::string_view::npos)
-        fail(ErrorKind::InvalidText, "feature name contains a NUL byte");
-    index_.emplace(scratch_, static_cast<uint32_t>(names_.size()));
-    names_.push_back(scratch_);
-    types_.push_back(static_cast<uint8_t>(type));
-    dense_map_.clear();  // a position that was unknown may be known now
+    const size_t before = dict_.size();
+    dict_.add(name, type);  // checks the name; a hashed model stops remembering past its bound
+    if (dict_.size() != before) dense_map_.clear();  // a position that was unknown may be known now
 }
 
 uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool learning) const {
@@ -114,13 +96,12 @@ uint32_t LinearModel::index_of(std::string_view name, FeatureType type, bool lea
         if (learning) remember(name, type);
         return murmur3_32(name.data(), name.size(), 0) & ((uint32_t(1) << spec_.hash_bits) - 1);
     }
-    scratch_.assign(name.data(), name.size());
-    auto it = index_.find(scratch_);
-    if (it != index_.end()) return it->second;
+    const uint32_t i = dict_.find(name);
+    if (i != kUnknownFeature) return i;
     if (!learning) return kAbsent;
     remember(name, type);
-    grow(names_.size());
-    return static_cast<uint32_t>(names_.size() - 1);
+    grow(dict_.size());
+    return static_cast<uint32_t>(dict_.size() - 1);
 }
 
 void LinearModel::check_label(double y) const { core::check_label(spec_.kind, y); }
@@ -343,8 +324,8 @@ void LinearModel::resolve_dense(const double* x, size_t n, bool learning) const 
 void LinearModel::stats_overflow(uint32_t index, double value) const {
     char buf[64];
     snprintf(buf, sizeof buf, "%.17g", value);
-    const std::string which = !spec_.hashed() && index < names_.size()
-                                  ? "feature \"" + message_name(names_[index]) + "\""
+    const std::string which = !spec_.hashed() && index < dict_.size()
+                                  ? "feature \"" + message_name(dict_.name(index)) + "\""
                                   : std::string("a feature");
     fail(ErrorKind::NumericRange, "values of " + which + " are too large for its running statistics",
          "learning the value " + std::string(buf) +
@@ -949,11 +930,10 @@ void LinearModel::merge(const LinearModel& other) {
     std::vector<int64_t> map(other.n_idx_);
     if (spec_.hashed()) {
         for (size_t j = 0; j < map.size(); j++) map[j] = static_cast<int64_t>(j);
-        for (size_t j = 0; j < other.names_.size(); j++)
-            remember(other.names_[j], static_cast<FeatureType>(other.types_[j]));
+        for (size_t j = 0; j < other.dict_.size(); j++) remember(other.dict_.name(j), other.dict_.type(j));
     } else {
-        for (size_t j = 0; j < other.names_.size(); j++)
-            map[j] = index_of(other.names_[j], static_cast<FeatureType>(other.types_[j]), true);
+        for (size_t j = 0; j < other.dict_.size(); j++)
+            map[j] = index_of(other.dict_.name(j), other.dict_.type(j), true);
     }
 
     if (a + b > 0) {
@@ -1047,31 +1027,31 @@ void LinearModel::merge(const LinearModel& other) {
 
 nlohmann::json LinearModel::info() const {
     nlohmann::json weights = nlohmann::json::object();
-    for (size_t j = 0; j < names_.size() && !multi(); j++) {
+    for (size_t j = 0; j < dict_.names().size() && !multi(); j++) {
         uint32_t idx = spec_.hashed()
-                           ? murmur3_32(names_[j].data(), names_[j].size(), 0) &
+                           ? murmur3_32(dict_.names()[j].data(), dict_.names()[j].size(), 0) &
                                  ((uint32_t(1) << spec_.hash_bits) - 1)
                            : static_cast<uint32_t>(j);
-        weights[names_[j]] = w_[idx];
+        weights[dict_.names()[j]] = w_[idx];
     }
     size_t nonzero = 0;
     for (double v : w_) nonzero += v != 0.0;
     char id[17];
     snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(identity_));
     nlohmann::json feature_types = nlohmann::json::array();
-    for (auto t : types_) feature_types.push_back(t == 0 ? "numeric" : "categorical");
+    for (auto t : dict_.types()) feature_types.push_back(t == 0 ? "numeric" : "categorical");
     if (multi()) {
         // One map of weights per class.
         const size_t k = classes_.size();
         weights = nlohmann::json::object();
         for (size_t c = 0; c < k; c++) {
             nlohmann::json wc = nlohmann::json::object();
-            for (size_t j = 0; j < names_.size(); j++) {
+            for (size_t j = 0; j < dict_.names().size(); j++) {
                 uint32_t idx = spec_.hashed()
-                                   ? murmur3_32(names_[j].data(), names_[j].size(), 0) &
+                                   ? murmur3_32(dict_.names()[j].data(), dict_.names()[j].size(), 0) &
                                          ((uint32_t(1) << spec_.hash_bits) - 1)
                                    : static_cast<uint32_t>(j);
-                wc[names_[j]] = w_[size_t(idx) * k + c];
+                wc[dict_.names()[j]] = w_[size_t(idx) * k + c];
             }
             weights[classes_[c]] = wc;
         }
@@ -1084,8 +1064,8 @@ nlohmann::json LinearModel::info() const {
             {"n_seen", n_seen_},
             {"n_weights", w_.size()},
             {"n_nonzero_weights", nonzero},
-            {"n_features", names_.size()},
-            {"features", names_},
+            {"n_features", dict_.names().size()},
+            {"features", dict_.names()},
             {"feature_types", feature_types},
             {"dense_dim", dense_dim_},
             {"intercept", intercept_},
@@ -1111,228 +1091,14 @@ nlohmann::json LinearModel::info() const {
     return out;
 }
 
-// ---- feature mismatches (docs/features.md, "Feature mismatches") -----------------------------
-//
-// Apart from scoring: a pass over the observation's names after predict() (the glue runs it only
-// when a setting asks for it or a log records it). A stream repeats its names in the same order,
-// so each entry usually costs one comparison with the previous observation's name at its
-// position; a name new at its position costs a hash look-up or two.
-
-void LinearModel::build_check_keys() const {
-    if (check_keys_names_ == names_.size()) return;
-    check_keys_.clear();
-    for (size_t j = 0; j < names_.size(); j++) {
-        const std::string& n = names_[j];
-        if (types_[j] == static_cast<uint8_t>(FeatureType::Categorical)) {
-            // The name learned was "key=value": a key holding '=' is cut at its first one (the
-            // value is unknown where the key ended), so such a key may be misjudged.
-            const size_t eq = n.find('=');
-            check_keys_[n.substr(0, eq)] |= kKeyCategorical;
-        } else {
-            check_keys_[n] |= kKeyNumeric;
-        }
-    }
-    check_keys_names_ = names_.size();
-    check_recent_.clear();
-    check_dense_n_ = 0;
-}
-
-LinearModel::CheckedName LinearModel::check_entry(const Observation& x, const Observation::Entry& e) const {
-    using Issue = CheckIssue;
-    const std::string_view name = x.name(e), key = x.key(e);
-    CheckedName c{std::string(name), e.missing, false, Issue::None};
-    check_scratch_.assign(key.data(), key.size());
-    const auto k = check_keys_.find(check_scratch_);
-    const uint8_t flags = k == check_keys_.end() ? 0 : k->second;
-    bool known = false;
-    if (e.missing) {
-        known = flags != 0;  // a NULL carries no value: it is never unknown, whatever its name
-    } else {
-        check_scratch_.assign(name.data(), name.size());
-        known = index_.count(check_scratch_) != 0;
-    }
-    c.present = known || flags != 0;
-    if (known || e.missing || !names_complete()) return c;
-    if (e.type == FeatureType::Categorical) {
-        c.issue = (flags & kKeyCategorical) ? Issue::UnknownCategory
-                  : (flags & kKeyNumeric)   ? Issue::TypeMismatch
-                                            : Issue::UnknownFeature;
-    } else {
-        c.issue = (flags & kKeyCategorical) ? Issue::TypeMismatch : Issue::UnknownFeature;
-    }
-    return c;
-}
+// ---- feature mismatches (docs/features.md, "Feature mismatches"): the feature dictionary's ------
 
 void LinearModel::check_features(const Observation& x, FeatureCheck& out, bool name_missing) const {
-    using Issue = CheckIssue;
-    out.clear();
-    if (names_.empty()) return;  // nothing learned by name: nothing to compare with
-    build_check_keys();
-    out.checked = true;
-    out.names_known = names_complete();
-    size_t present = 0;
-    for (size_t i = 0; i < x.size(); i++) {
-        const auto& e = x[i];
-        const std::string_view key = x.key(e);
-        if (!spec_.ignore.empty() && spec_.ignores(key.data(), key.size())) continue;
-        const std::string_view name = x.name(e);
-        if (i >= check_recent_.size() || check_recent_[i].missing != e.missing ||
-            !same_bytes(check_recent_[i].name, name)) {
-            if (i >= check_recent_.size()) check_recent_.resize(i + 1);
-            check_recent_[i] = check_entry(x, e);
-        }
-        const CheckedName& c = check_recent_[i];
-        present += c.present;
-        switch (c.issue) {
-            case Issue::None: break;
-            case Issue::UnknownFeature:
-                if (out.unknown_features++ == 0) out.unknown_feature.assign(key);
-                break;
-            case Issue::UnknownCategory:
-                if (out.unknown_categories++ == 0) {
-                    out.category_key.assign(key);
-                    out.category_value.assign(name.substr(key.size() + 1));
-                }
-                break;
-            case Issue::TypeMismatch:
-                if (out.type_mismatches++ == 0) {
-                    out.mismatch.assign(key);
-                    out.mismatch_is_string = e.type == FeatureType::Categorical;
-                    if (out.mismatch_is_string) out.mismatch_value.assign(name.substr(key.size() + 1));
-                }
-                break;
-        }
-    }
-    // Each key of a row or a JSON object comes once, so the keys present are counted once.
-    out.missing_features = static_cast<uint32_t>(present < check_keys_.size() ? check_keys_.size() - present : 0);
-    if (out.missing_features == 0 || !name_missing) return;
-    std::unordered_map<std::string_view, bool> given;
-    for (size_t i = 0; i < x.size(); i++) given[x.key(x[i])] = true;
-    for (size_t j = 0; j < names_.size() && out.missing_feature.empty(); j++) {
-        const std::string& n = names_[j];
-        const std::string_view key =
-            types_[j] == static_cast<uint8_t>(FeatureType::Categorical) ? std::string_view(n).substr(0, n.find('='))
-                                                                        : std::string_view(n);
-        if (!given.count(key)) out.missing_feature.assign(key);
-    }
+    dict_.check(x, spec_.ignore, out, name_missing);
 }
 
-void LinearModel::check_features_dense(size_t n, FeatureCheck& out) const {
-    out.clear();
-    if (names_.empty()) return;
-    build_check_keys();
-    if (check_dense_n_ == n) {  // every array of a stream has the same length
-        if (check_dense_.any()) {
-            out = check_dense_;
-        } else {
-            out.checked = check_dense_.checked;
-            out.names_known = check_dense_.names_known;
-        }
-        return;
-    }
-    // The array's element i is the numeric feature x<i+1> (as the model learned it from arrays).
-    out.checked = true;
-    out.names_known = names_complete();
-    size_t present = 0;
-    for (size_t i = 0; i < n; i++) {
-        const std::string nm = position_name(i);
-        if (spec_.ignores(nm.data(), nm.size())) continue;
-        const auto k = check_keys_.find(nm);
-        const uint8_t flags = k == check_keys_.end() ? 0 : k->second;
-        present += flags != 0;
-        if ((flags & kKeyNumeric) || !out.names_known) continue;
-        if (flags) {
-            if (out.type_mismatches++ == 0) out.mismatch = nm;
-        } else {
-            if (out.unknown_features++ == 0) out.unknown_feature = nm;
-        }
-    }
-    out.missing_features = static_cast<uint32_t>(present < check_keys_.size() ? check_keys_.size() - present : 0);
-    for (size_t j = 0; j < names_.size() && out.missing_features != 0 && out.missing_feature.empty(); j++) {
-        const std::string& nm = names_[j];
-        const bool categorical = types_[j] == static_cast<uint8_t>(FeatureType::Categorical);
-        const std::string_view key = categorical ? std::string_view(nm).substr(0, nm.find('=')) : std::string_view(nm);
-        // Given when the key is x<k> (k in 1..n, no leading zero) and learned as a number.
-        size_t pos = 0;
-        bool digits = !categorical && key.size() > 1 && key[0] == 'x' && key[1] != '0';
-        for (size_t c = 1; digits && c < key.size(); c++) {
-            digits = key[c] >= '0' && key[c] <= '9' && pos <= n;
-            pos = pos * 10 + static_cast<size_t>(key[c] - '0');
-        }
-        if (!(digits && pos >= 1 && pos <= n)) out.missing_feature.assign(key);
-    }
-    check_dense_n_ = n;
-    check_dense_ = out;
-}
+void LinearModel::check_features_dense(size_t n, FeatureCheck& out) const { dict_.check_dense(n, spec_.ignore, out); }
 
-namespace {
-
-// ASCII letters folded to lower case: feature names are mostly ASCII identifiers.
-inline char fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool same_folded(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); i++)
-        if (fold(a[i]) != fold(b[i])) return false;
-    return true;
-}
-
-// Levenshtein distance on case-folded bytes, or limit + 1 once it must exceed limit.
-size_t edit_distance(std::string_view a, std::string_view b, size_t limit) {
-    if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > limit) return limit + 1;
-    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
-    for (size_t i = 1; i <= a.size(); i++) {
-        cur[0] = i;
-        size_t row_min = cur[0];
-        for (size_t j = 1; j <= b.size(); j++) {
-            const size_t sub = prev[j - 1] + (fold(a[i - 1]) == fold(b[j - 1]) ? 0 : 1);
-            cur[j] = std::min({sub, prev[j] + 1, cur[j - 1] + 1});
-            row_min = std::min(row_min, cur[j]);
-        }
-        if (row_min > limit) return limit + 1;
-        prev.swap(cur);
-    }
-    return prev[b.size()];
-}
-
-}  // namespace
-
-std::string LinearModel::closest_feature(std::string_view name) const {
-    if (names_.empty()) return {};
-    build_check_keys();
-    // An unknown category ("key=value" of a key learned as categorical) is compared with the
-    // key's values learned; any other name with the keys learned.
-    const size_t eq = name.find('=');
-    std::vector<std::string_view> candidates;
-    if (eq != std::string_view::npos) {
-        auto k = check_keys_.find(std::string(name.substr(0, eq)));
-        if (k != check_keys_.end() && (k->second & kKeyCategorical)) {
-            const std::string_view prefix = name.substr(0, eq + 1);
-            for (size_t j = 0; j < names_.size(); j++)
-                if (types_[j] == static_cast<uint8_t>(FeatureType::Categorical) &&
-                    std::string_view(names_[j]).substr(0, prefix.size()) == prefix)
-                    candidates.emplace_back(names_[j]);
-        }
-    }
-    if (candidates.empty())
-        for (const auto& k : check_keys_) candidates.emplace_back(k.first);
-    std::string_view best;
-    for (auto c : candidates)  // the same name in another case first
-        if (same_folded(c, name) && (best.empty() || c < best)) best = c;
-    if (!best.empty()) return std::string(best);
-    // Then the nearest within an edit or two (one for short names), the first in byte order of
-    // equally near ones.
-    const size_t limit = name.size() <= 4 ? 1 : 2;
-    size_t best_d = limit + 1;
-    for (auto c : candidates) {
-        const size_t d = edit_distance(name, c, limit);
-        if (d < best_d || (d == best_d && d <= limit && c < best)) {
-            best_d = d;
-            best = c;
-        }
-    }
-    return best_d <= limit ? std::string(best) : std::string();
-}
+std::string LinearModel::closest_feature(std::string_view name) const { return dict_.closest(name); }
 
 }  // namespace pg_learn::core

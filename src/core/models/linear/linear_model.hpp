@@ -4,6 +4,7 @@
 
 #include "core/common/cpp_only.hpp"
 #include "core/features/observation.hpp"
+#include "core/models/common/feature_dictionary.hpp"
 #include "core/models/linear/spec.hpp"
 #include "core/models/model.hpp"
 
@@ -52,14 +53,14 @@ public:
     uint64_t updates() const override { return updates_; }
     uint64_t n_seen() const override { return n_seen_; }
     size_t n_weights() const { return w_.size(); }
-    size_t n_features() const { return names_.size(); }
+    size_t n_features() const { return dict_.size(); }
     uint32_t dense_dim() const { return dense_dim_; }
     double intercept() const { return intercept_; }
     // Softmax: the intercept of each class, in classes() order.
     const std::vector<double>& intercepts() const { return b_; }
     size_t n_outputs() const { return multi() ? classes_.size() : 1; }
     const std::vector<double>& weights() const { return w_; }
-    const std::vector<std::string>& feature_names() const { return names_; }
+    const std::vector<std::string>& feature_names() const { return dict_.names(); }
 
     // The training state (spec().keeps_training_state()): running statistics of a regression's
     // label (count, mean, sum of squared deviations; what "scale_target" divides by) and the
@@ -196,9 +197,9 @@ private:
     mutable std::vector<double> w_;
     mutable std::vector<double> s1_, s2_;             // optimizer state (docs/algorithms.md)
     mutable std::vector<double> cnt_, mean_, m2_;     // per-weight feature statistics
-    mutable std::vector<std::string> names_;
-    mutable std::vector<uint8_t> types_;             // FeatureType per name
-    mutable std::unordered_map<std::string, uint32_t> index_;
+    // The names learned and their types (a hashed model remembers at most kMaxRememberedNames:
+    // its weight indices are hashes, not the dictionary's); feature mismatches are its checks.
+    mutable FeatureDictionary dict_;
     mutable std::vector<int64_t> dense_map_;         // position -> weight index, -1 unknown, -2 ignored
     mutable bool dense_map_collides_ = false;        // two positions share a hashed weight
     mutable bool dense_map_complete_ = false;        // no position is unknown (-1)
@@ -214,28 +215,6 @@ private:
     };
     mutable std::vector<RecentName> recent_;
     mutable std::string scratch_;
-
-    // check_features' view of the names learned (docs/features.md, "Feature mismatches"): each
-    // key, a numeric name or a categorical name up to its first '=', with the types it was
-    // learned as (kKeyNumeric | kKeyCategorical); rebuilt when names were added since. And the
-    // previous observation's verdicts by position, as recent_ keeps indices.
-    static constexpr uint8_t kKeyNumeric = 1, kKeyCategorical = 2;
-    enum class CheckIssue : uint8_t { None, UnknownFeature, UnknownCategory, TypeMismatch };
-    struct CheckedName {
-        std::string name;
-        bool missing;
-        bool present;  // the entry gives a key the model learned (whatever the verdict)
-        CheckIssue issue;
-    };
-    void build_check_keys() const;
-    bool names_complete() const { return !spec_.hashed() || names_.size() < kMaxRememberedNames; }
-    CheckedName check_entry(const Observation& x, const Observation::Entry& e) const;
-    mutable std::unordered_map<std::string, uint8_t> check_keys_;
-    mutable size_t check_keys_names_ = SIZE_MAX;  // names_.size() when check_keys_ was built
-    mutable std::vector<CheckedName> check_recent_;
-    mutable std::string check_scratch_;
-    mutable size_t check_dense_n_ = 0;             // the float8[] length check_dense_ is for
-    mutable FeatureCheck check_dense_;
 
     friend struct LinearModelCodec;
 };
