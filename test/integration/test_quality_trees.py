@@ -1,0 +1,168 @@
+"""Quality of the Hoeffding tree classifier on a synthetic stream, against scikit-learn.
+
+Run as root with Debian's interpreter: /usr/bin/python3 test/integration/test_quality_trees.py
+(a throwaway cluster is started as postgres; see common.py for PGL_TEST_DSN etc.).
+
+Issue 13's check: on a 100k-row synthetic non-linear stream, ONE pass of the Hoeffding tree
+(ml_fit ... ORDER BY, in SQL) reaches at least 0.95x the held-out accuracy of scikit-learn's
+DecisionTreeClassifier fitted in batch at the same maximum depth.
+
+The stream is Agrawal et al.'s (1993) loan-applicant generator, written here (the same
+attributes and ranges as river's datasets.synth.Agrawal): salary, commission, age, loan, house
+value and years as numbers, education level, car make and zip code as categories (one-hot:
+"key=value" features for the tree, one-hot columns for scikit-learn). The label is Agrawal's
+classification function 2 (salary bands that depend on the age band; PGL_AGRAWAL_FUNCTION=4 for
+function 4, which adds education levels), with 5% of the labels flipped. The tree gets 100k rows in order; both models are scored on 20k
+held-out rows of the same generator. Depth 10 (PGL_TREE_DEPTH): at depth 6 the tree, whose
+numeric thresholds come from per-class Gaussians at 10 evenly spaced candidates, reached only
+0.76 against scikit-learn's 0.95 (exact thresholds); from depth 10 its extra splits correct the
+coarse ones (0.92 against 0.95 when written). A second check runs the same stream through float8[]
+features (the fast path, categories as their codes) with the Gini criterion.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from sklearn.metrics import accuracy_score
+from sklearn.tree import DecisionTreeClassifier
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import Cluster, Reporter, copy_rows  # noqa: E402
+
+SEED = 2024
+N_TRAIN = 100_000
+N_TEST = 20_000
+MAX_DEPTH = int(os.environ.get("PGL_TREE_DEPTH", "10"))
+RATIO = 0.95
+NOISE = 0.05
+FUNCTION = int(os.environ.get("PGL_AGRAWAL_FUNCTION", "2"))
+
+
+def agrawal(n, rng):
+    """n rows of Agrawal's attributes and FUNCTION's label (True: group A), NOISE flipped."""
+    salary = rng.uniform(20_000, 150_000, n)
+    commission = np.where(salary >= 75_000, 0.0, rng.uniform(10_000, 75_000, n))
+    age = rng.integers(20, 81, n).astype(float)
+    elevel = rng.integers(0, 5, n)
+    car = rng.integers(1, 21, n)
+    zipcode = rng.integers(0, 9, n)
+    hvalue = (9 - zipcode) * 100_000 * rng.uniform(0.5, 1.5, n)
+    hyears = rng.integers(1, 31, n).astype(float)
+    loan = rng.uniform(0, 500_000, n)
+
+    def band(lo, hi):
+        return (salary >= lo) & (salary <= hi)
+
+    young = age < 40
+    middle = (age >= 40) & (age < 60)
+    old = age >= 60
+    if FUNCTION == 2:
+        # Salary bands that depend on the age band.
+        group_a = ((young & band(50_000, 100_000)) | (middle & band(75_000, 125_000))
+                   | (old & band(25_000, 75_000)))
+    else:
+        # Education level and salary bands that depend on the age band.
+        group_a = (
+            (young & np.where((elevel >= 0) & (elevel <= 1), band(25_000, 75_000), band(50_000, 100_000)))
+            | (middle & np.where((elevel >= 1) & (elevel <= 3), band(50_000, 100_000), band(75_000, 125_000)))
+            | (old & np.where((elevel >= 2) & (elevel <= 4), band(50_000, 100_000), band(25_000, 75_000))))
+    flip = rng.uniform(0, 1, n) < NOISE
+    label = np.where(flip, ~group_a, group_a)
+    numbers = np.column_stack([salary, commission, age, hvalue, hyears, loan])
+    categories = np.column_stack([elevel, car, zipcode])
+    return numbers, categories, label
+
+
+NUMBER_NAMES = ["salary", "commission", "age", "hvalue", "hyears", "loan"]
+CATEGORY_NAMES = ["elevel", "car", "zipcode"]
+
+
+def one_hot(categories):
+    cols = []
+    for j, levels in enumerate((range(0, 5), range(1, 21), range(0, 9))):
+        for v in levels:
+            cols.append((categories[:, j] == v).astype(float))
+    return np.column_stack(cols)
+
+
+def load(conn, name, numbers, categories, label):
+    conn.execute("DROP TABLE IF EXISTS %s" % name)
+    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x jsonb, a float8[], y text)" % name)
+    rows = []
+    for i in range(len(label)):
+        obj = {k: float(v) for k, v in zip(NUMBER_NAMES, numbers[i])}
+        for k, v in zip(CATEGORY_NAMES, categories[i]):
+            obj[k] = "%s%d" % (k[0], v)
+        arr = [float(v) for v in numbers[i]] + [float(v) for v in categories[i]]
+        rows.append((i, json.dumps(obj), arr, "A" if label[i] else "B"))
+    copy_rows(conn, name, ["id", "x", "a", "y"], rows)
+    conn.execute("ANALYZE %s" % name)
+
+
+def tree_accuracy(conn, spec, column):
+    t0 = time.time()
+    conn.execute("DROP TABLE IF EXISTS fitted")
+    conn.execute("CREATE TABLE fitted AS SELECT ml_fit(%%s::ml_model, %s, y ORDER BY id) AS m FROM agrawal_train"
+                 % column, (json.dumps(spec),))
+    fit_s = time.time() - t0
+    info = conn.execute("SELECT ml_info(m) FROM fitted").fetchone()[0]
+    acc = conn.execute(
+        "SELECT avg((ml_predict_class(f.m, t.%s) = t.y)::int)::float8 FROM agrawal_test t, fitted f" % column
+    ).fetchone()[0]
+    return acc, info, fit_s
+
+
+def main():
+    rep = Reporter()
+    rng = np.random.default_rng(SEED)
+    num_tr, cat_tr, y_tr = agrawal(N_TRAIN, rng)
+    num_te, cat_te, y_te = agrawal(N_TEST, rng)
+    X_tr = np.hstack([num_tr, one_hot(cat_tr)])
+    X_te = np.hstack([num_te, one_hot(cat_te)])
+    sk = DecisionTreeClassifier(max_depth=MAX_DEPTH, random_state=0).fit(X_tr, y_tr)
+    sk_acc = accuracy_score(y_te, sk.predict(X_te))
+    # With the categories as codes (what the float8[] path sees).
+    X_tr_codes = np.hstack([num_tr, cat_tr])
+    X_te_codes = np.hstack([num_te, cat_te])
+    sk_codes = DecisionTreeClassifier(max_depth=MAX_DEPTH, criterion="gini", random_state=0).fit(X_tr_codes, y_tr)
+    sk_codes_acc = accuracy_score(y_te, sk_codes.predict(X_te_codes))
+
+    cluster = Cluster()
+    try:
+        conn = cluster.start()
+    except Exception as e:  # noqa: BLE001
+        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
+        cluster.stop()
+        rep.exit()
+    try:
+        load(conn, "agrawal_train", num_tr, cat_tr, y_tr)
+        load(conn, "agrawal_test", num_te, cat_te, y_te)
+        for name, spec, column, ref in (
+                ("agrawal_jsonb_info_gain",
+                 {"model": "hoeffding_tree_classifier", "max_depth": MAX_DEPTH}, "x", sk_acc),
+                ("agrawal_array_gini",
+                 {"model": "hoeffding_tree_classifier", "max_depth": MAX_DEPTH, "split_criterion": "gini"},
+                 "a", sk_codes_acc)):
+            try:
+                acc, info, fit_s = tree_accuracy(conn, spec, column)
+                rep.check(name, acc >= RATIO * ref,
+                          "tree %.4f sklearn DecisionTreeClassifier(max_depth=%d) %.4f (need >= %.2fx = %.4f; "
+                          "%d leaves, depth %d, one pass over %d rows in %.1f s)"
+                          % (acc, MAX_DEPTH, ref, RATIO, RATIO * ref, info["n_leaves"], info["depth"],
+                             info["n_seen"], fit_s))
+                # The check is not vacuous: the majority class alone is far below it.
+                majority = max(np.mean(y_te), 1 - np.mean(y_te))
+                rep.check(name + "_beats_majority", acc > majority + 0.1,
+                          "tree %.4f, majority class %.4f" % (acc, majority))
+            except Exception as e:  # noqa: BLE001
+                rep.fail(name, "error: %s: %s" % (type(e).__name__, " ".join(str(e).split())))
+    finally:
+        cluster.stop()
+    rep.exit()
+
+
+if __name__ == "__main__":
+    main()
