@@ -748,6 +748,30 @@ def main():
         for line in diff[:200]:
             print("# " + line)
 
+        # The triggers of a table attached under 0.1.0 (a user table, outside the catalog compared
+        # above) are those the same ml_attach makes now: the upgrade re-creates them without the
+        # WHEN clause 0.1.0's log-update trigger had (issue 12, item 7).
+        with connect("upgraded") as c:
+            try:
+                def triggers(table):
+                    rows = c.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass"
+                                     " AND NOT tgisinternal ORDER BY tgname", (table,)).fetchall()
+                    return [r[0].replace(" ON public.%s " % table, " ON public.<table> ") for r in rows]
+                old_triggers = triggers("orders")
+                c.execute("CREATE TABLE orders_now (LIKE orders)")
+                c.execute("SELECT ml_attach('orders_now', 'fraud', key => 'id', prediction => 'p', label => 'fraud',"
+                          " features => ARRAY['amount', 'country'])")
+                new_triggers = triggers("orders_now")
+                c.execute("SELECT ml_detach('orders_now')")
+                c.execute("DROP TABLE orders_now")
+                rep.check("the upgrade re-created the 0.1.0 attached table's triggers as ml_attach makes them now",
+                          bool(old_triggers) and old_triggers == new_triggers
+                          and not any(" WHEN " in t for t in old_triggers if "pg_learn_log_update" in t),
+                          "%d triggers" % len(old_triggers) if old_triggers == new_triggers else
+                          "upgraded: %s; attached now: %s" % (old_triggers, new_triggers))
+            except psycopg.Error as e:
+                rep.fail("the triggers of the table attached under 0.1.0", one_line(e))
+
         # issue 12, item 4: the upgraded (unpartitioned) log partitioned by ml_partition_log
         # (after the catalog comparison: a partitioned log is not what a fresh install has). Its
         # rows stay, a label for an old prediction is queued and learned once, new rows land in
