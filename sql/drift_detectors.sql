@@ -217,6 +217,37 @@ CREATE TABLE detectors_before AS SELECT model_name, detector::text AS d, last_ch
 SELECT ml_monitor_reset() > 0 AS requeued, ml_monitor_refresh() > 0 AS refreshed;
 SELECT b.model_name, b.d = d.detector::text AS same_detector, b.last_change_at = d.last_change_at AS same_last_change
 FROM detectors_before b JOIN ml_monitor_detectors d USING (model_name) ORDER BY 1;
+-- user did: chose Page-Hinkley for the regressor's error stream (setting error_detector): its
+-- detector starts over (the classifier's stays), and after a reset the refresh rebuilds it as one
+-- Page-Hinkley pass with those options over the same errors; the classifier keeps ADWIN
+SELECT ml_monitor_set('error_detector', '{"method": "page_hinkley", "threshold": 5}', 'dd_reg') AS set;
+SELECT model_name, count(*) AS detectors FROM ml_monitor_detectors WHERE model_name LIKE 'dd\_%' GROUP BY 1 ORDER BY 1;
+SELECT ml_monitor_reset() > 0 AS requeued, ml_monitor_refresh() > 0 AS refreshed;
+SELECT d.model_name, ml_detector_info(d.detector) ->> 'kind' AS kind,
+       d.detector::text = (SELECT CASE WHEN d.model_name = 'dd_reg'
+                                       THEN ml_detector_run('page_hinkley', '{"threshold": 5}', abs(score - label)
+                                                            ORDER BY predicted_at, prediction_id)
+                                       ELSE ml_detector_run('adwin', ((score >= 0.5) <> (label = 1))::int
+                                                            ORDER BY predicted_at, prediction_id) END::text
+                           FROM ml_prediction_log WHERE model_name = d.model_name AND label IS NOT NULL) AS same_as_one_pass
+FROM ml_monitor_detectors d WHERE d.model_name LIKE 'dd\_%' ORDER BY 1;
+SELECT setting, value, source FROM ml_monitor_settings('dd_reg') WHERE setting = 'error_detector';
+-- user did: gave error_detector bad values: each is refused (22023), naming what is wrong
+SELECT v, err(format('SELECT ml_monitor_set(%L, %L, %L)', 'error_detector', v, 'dd_reg')) AS result
+FROM (VALUES ('adwin'), ('[1]'), ('{"delta": 0.1}'), ('{"method": "ddm"}'), ('{"method": "cusum"}'),
+             ('{"method": "adwin", "delta": 2}'), ('{"method": "kswin", "window": 3}')) t(v);
+DO $$ BEGIN PERFORM ml_monitor_set('error_detector', '{"method": "ddm"}', 'dd_reg'); EXCEPTION WHEN OTHERS THEN
+  DECLARE h text; BEGIN GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT; RAISE NOTICE 'hint: %', h; END; END $$;
+-- user did: set a global value: the detectors of the models without a value of their own start
+-- over (dd_clf's), dd_reg's stays; then removed it again
+SELECT ml_monitor_set('error_detector', '{"method": "kswin", "alpha": 0.001}') AS global;
+SELECT model_name, ml_detector_info(detector) ->> 'kind' AS kind FROM ml_monitor_detectors WHERE model_name LIKE 'dd\_%' ORDER BY 1;
+SELECT setting, value, source FROM ml_monitor_settings('dd_clf') WHERE setting = 'error_detector';
+SELECT ml_monitor_set('error_detector', NULL) AS global_removed;
+-- user did: set it back (NULL): the detector is dropped; the next labelled predictions start ADWIN
+SELECT ml_monitor_set('error_detector', NULL, 'dd_reg') AS reset;
+SELECT ml_monitor_refresh() >= 0 AS refreshed;
+SELECT count(*) AS reg_detectors FROM ml_monitor_detectors WHERE model_name = 'dd_reg';
 SELECT ml_unregister('dd_clf', force => true), ml_unregister('dd_reg', force => true);
 
 DROP SCHEMA drift_detectors CASCADE;

@@ -47,7 +47,10 @@ VALUES
      'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities'),
     -- issue 11, monitoring traps: no drift status from a handful of rows
     ('min_rows', 'model', 'count', '100',
-     'drift measured on fewer values than this (in the window or the baseline) has status insufficient_data; ml_data_quality reports DATASET_LOW_NUM_EXAMPLES for a window of fewer rows');
+     'drift measured on fewer values than this (in the window or the baseline) has status insufficient_data; ml_data_quality reports DATASET_LOW_NUM_EXAMPLES for a window of fewer rows'),
+    -- issue 13: the detector over each deployed version's labelled errors (ml_model_health)
+    ('error_detector', 'model', 'detector', '{"method": "adwin"}',
+     'the drift detector ml_monitor_refresh runs over the errors of each version''s labelled predictions (ml_model_health error_drift_*): {"method": "adwin" | "page_hinkley" | "kswin"} and that method''s ml_detector options; changing it starts the detectors over');
 
 -- The effective settings of every model name (and of model_name NULL: the global values).
 CREATE VIEW @extschema@._ml_monitor_config AS
@@ -102,8 +105,8 @@ CREATE INDEX ml_monitor_windows_bucket ON @extschema@.ml_monitor_windows (bucket
 COMMENT ON TABLE @extschema@.ml_monitor_windows IS
     'pg_learn monitoring: per (model, version, variant, time bucket) counts and mergeable statistics of predictions and labels';
 
--- Issue 13, drift detectors: per (model, version, variant), ADWIN (default options) over the errors
--- of its labelled predictions, fed by ml_monitor_refresh as it rolls the labels up, and the time of
+-- Issue 13, drift detectors: per (model, version, variant), a detector (setting error_detector:
+-- ADWIN with its default options unless set) over the errors of its labelled predictions, fed by ml_monitor_refresh as it rolls the labels up, and the time of
 -- the prediction at which it last detected a change. ml_model_health reads it.
 CREATE TABLE @extschema@.ml_monitor_detectors (
     model_name     text        NOT NULL,
@@ -116,7 +119,7 @@ CREATE TABLE @extschema@.ml_monitor_detectors (
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
 );
 COMMENT ON TABLE @extschema@.ml_monitor_detectors IS
-    'pg_learn monitoring: per (model, version, variant) an ADWIN detector over the errors of its labelled predictions';
+    'pg_learn monitoring: per (model, version, variant) a drift detector (setting error_detector) over the errors of its labelled predictions';
 
 -- Events of the prediction log not rolled up yet: 1 = a prediction, 2 = its label, 3 = both (a
 -- row logged with its label). Filled by the log's triggers in the writer's transaction, so an
@@ -264,6 +267,33 @@ BEGIN
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             v := cnt::text;
+        ELSIF def.kind = 'detector' THEN
+            -- issue 13: {"method": ..., options}, checked by making the detector (ml_detector's own
+            -- strict parser names a wrong option). DDM takes only 0/1 errors, and a regressor's
+            -- error is real-valued: left out here (ADWIN over a classifier's 0/1 errors does its job).
+            BEGIN
+                obj := p_value::jsonb;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF jsonb_typeof(obj) <> 'object' OR jsonb_typeof(obj -> 'method') IS DISTINCT FROM 'string' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": not a JSON object with a "method"', p_setting
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'For example {"method": "page_hinkley", "threshold": 25}.';
+            END IF;
+            IF lower(obj ->> 'method') = 'ddm' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": method "ddm" cannot watch every model''s errors', p_setting
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'DDM takes only 0/1 errors, and a regressor''s errors are real numbers; adwin over a classifier''s 0/1 errors detects the same changes.';
+            END IF;
+            IF lower(obj ->> 'method') NOT IN ('adwin', 'page_hinkley', 'pagehinkley', 'ph', 'kswin') THEN
+                RAISE EXCEPTION 'invalid value for setting "%": method "%" is not one of adwin, page_hinkley, kswin',
+                                p_setting, obj ->> 'method'
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM @extschema@.ml_detector(obj ->> 'method', obj - 'method');
+            v := obj::text;
         ELSE
             BEGIN
                 obj := p_value::jsonb;
@@ -297,6 +327,14 @@ BEGIN
         VALUES (p_model, p_setting, v, p_actor)
         ON CONFLICT ON CONSTRAINT ml_settings_key
         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
+    END IF;
+    IF p_setting = 'error_detector' THEN
+        -- The detectors of the models this value applies to start over with it at the next refresh
+        -- (their counts and last change are those of the old detector: dropped with it).
+        DELETE FROM @extschema@.ml_monitor_detectors dt
+        WHERE dt.model_name = p_model
+           OR (p_model IS NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_settings s
+                                               WHERE s.model_name = dt.model_name AND s.setting = 'error_detector'));
     END IF;
     RETURN @extschema@._ml_setting(p_setting, p_model);
 END
@@ -366,18 +404,25 @@ BEGIN
                         ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
         FROM ev
         WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), fresh AS MATERIALIZED (
+        -- the detector a version's error stream starts from (setting error_detector), made once
+        -- per model name
+        SELECT ec.model_name, @extschema@.ml_detector(o.value ->> 'method', o.value - 'method') AS detector
+        FROM @extschema@._ml_monitor_config ec CROSS JOIN LATERAL (SELECT (ec.value)::jsonb AS value) o
+        WHERE ec.setting = 'error_detector' AND ec.model_name IS NOT NULL
     ), errs AS (
         -- Issue 13: the errors of the labels in metrics, for the error-stream detectors: a
         -- classifier's 0/1 error at its classification_threshold (multiclass: predicted class <>
         -- label class), a regressor's absolute error (NULL, so skipped, if it overflows); in the
         -- order of the refreshes, and within one by predicted_at, continuing the stored detector.
         SELECT s.model_name, s.version, s.variant, s.predicted_at, s.prediction_id,
-               coalesce(d.detector, 'adwin'::@extschema@.ml_detector) AS start,
+               coalesce(d.detector, f.detector) AS start,
                CASE WHEN s.multiclass THEN (s.predicted_class IS DISTINCT FROM s.label_class)::int::float8
                     WHEN s.classifier THEN CASE WHEN (s.score >= (c.value)::float8) = (s.label = 1) THEN 0 ELSE 1 END::float8
                     WHEN abs(s.score - s.label) < 'Infinity'::float8 THEN abs(s.score - s.label) END AS err
         FROM scored s
         JOIN @extschema@._ml_monitor_config c ON c.model_name = s.model_name AND c.setting = 'classification_threshold'
+        JOIN fresh f ON f.model_name = s.model_name
         LEFT JOIN @extschema@.ml_monitor_detectors d
                ON d.model_name = s.model_name AND d.version = s.version AND d.variant = s.variant
         WHERE s.in_metrics
@@ -979,7 +1024,7 @@ CROSS JOIN LATERAL (VALUES
 WHERE x.value IS NOT NULL
 ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
-    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes ADWIN detected in its labelled errors (when, in which bucket)';
+    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes its error detector (ADWIN unless set) detected in its labelled errors (when, in which bucket)';
 
 -- Issue 11, monitoring traps: the history of ml_model_health's time-varying metrics, per bucket of
 -- the window statistics (time = the bucket's start), for every model, alias (the variant that

@@ -2211,3 +2211,355 @@ BEGIN
 END
 $$;
 -- END issue 12 item 7
+
+-- BEGIN issue 13 monitoring error_detector setting
+-- Issue 13: the setting error_detector chooses the detector ml_monitor_refresh runs over each
+-- version's labelled errors (ADWIN by default, as before): the settings view, ml_monitor_set's
+-- check, the refresh and the comments in their final form.
+CREATE OR REPLACE VIEW @extschema@._ml_monitor_setting_defs (setting, scope, kind, default_value, description) AS
+VALUES
+    ('bucket_width', 'global', 'interval', '01:00:00',
+     'width of the time buckets of the window statistics (1 minute or more, no months); aligned on 2000-01-01 00:00 UTC'),
+    ('health_window', 'global', 'interval', '01:00:00',
+     'ml_model_health counts predictions, NaN and infinite scores over the buckets that overlap this last interval'),
+    ('log_retention', 'global', 'interval', '30 days',
+     'what ml_prune_log() without an argument keeps of the prediction log'),
+    ('window_retention', 'global', 'interval', NULL,
+     'window statistics older than this are deleted by ml_prune_log (default: kept for ever)'),
+    ('classification_threshold', 'model', 'number', '0.5',
+     'a classifier''s score >= threshold counts as predicting 1 (accuracy)'),
+    ('drift_options', 'model', 'object', '{}',
+     'options of ml_drift_report for ml_feature_drift: method, thresholds, bins, per-feature settings'),
+    ('anomaly_options', 'model', 'object', '{}',
+     'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities'),
+    -- issue 11, monitoring traps: no drift status from a handful of rows
+    ('min_rows', 'model', 'count', '100',
+     'drift measured on fewer values than this (in the window or the baseline) has status insufficient_data; ml_data_quality reports DATASET_LOW_NUM_EXAMPLES for a window of fewer rows'),
+    -- issue 13: the detector over each deployed version's labelled errors (ml_model_health)
+    ('error_detector', 'model', 'detector', '{"method": "adwin"}',
+     'the drift detector ml_monitor_refresh runs over the errors of each version''s labelled predictions (ml_model_health error_drift_*): {"method": "adwin" | "page_hinkley" | "kswin"} and that method''s ml_detector options; changing it starts the detectors over');
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_set(p_setting text, p_value text, p_model text, p_actor name) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET IntervalStyle = postgres AS $$
+DECLARE
+    def record;
+    v text;
+    iv interval;
+    num float8;
+    obj jsonb;
+    cnt bigint;
+BEGIN
+    IF p_setting IS NULL THEN
+        RAISE EXCEPTION 'setting must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO def FROM @extschema@._ml_monitor_setting_defs d WHERE d.setting = p_setting;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown monitoring setting "%"', p_setting USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The settings are ' || (SELECT string_agg(d.setting, ', ' ORDER BY d.setting)
+                                           FROM @extschema@._ml_monitor_setting_defs d) || '.';
+    END IF;
+    IF p_model IS NOT NULL THEN
+        IF def.scope = 'global' THEN
+            RAISE EXCEPTION 'setting "%" is global: it cannot be set for one model', p_setting
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave model NULL.';
+        END IF;
+        -- Locks the name (as every registry writer does), so that it cannot be unregistered meanwhile.
+        PERFORM 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+        END IF;
+    END IF;
+    IF p_value IS NOT NULL THEN
+        IF def.kind = 'interval' THEN
+            BEGIN
+                iv := p_value::interval;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give an interval, such as ''15 minutes''.';
+            END;
+            IF iv <= interval '0' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not a positive interval', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF p_setting = 'bucket_width' THEN
+                IF extract(month FROM iv) <> 0 OR extract(year FROM iv) <> 0 THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % has months or years', p_value
+                        USING ERRCODE = 'invalid_parameter_value', HINT = 'Use days instead (''30 days'').';
+                END IF;
+                IF iv < interval '1 minute' THEN
+                    RAISE EXCEPTION 'invalid value for setting "bucket_width": % is shorter than a minute', p_value
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            END IF;
+            v := iv::text;
+        ELSIF def.kind = 'number' THEN
+            BEGIN
+                num := p_value::float8;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF num = 'NaN'::float8 OR num IN ('Infinity'::float8, '-Infinity'::float8) THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is not finite', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            -- A threshold of 0 or 1 or beyond makes every prediction one class: refused.
+            IF p_setting = 'classification_threshold' AND NOT (num > 0 AND num < 1) THEN
+                RAISE EXCEPTION 'invalid value for setting "classification_threshold": % is not between 0 and 1', p_value
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'A classifier''s score is a probability: give a threshold strictly between 0 and 1, such as 0.5.';
+            END IF;
+            v := num::text;
+        ELSIF def.kind = 'count' THEN
+            BEGIN
+                cnt := p_value::bigint;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a whole number of rows, such as ''100''.';
+            END;
+            IF cnt < 0 THEN
+                RAISE EXCEPTION 'invalid value for setting "%": % is negative', p_setting, p_value
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v := cnt::text;
+        ELSIF def.kind = 'detector' THEN
+            -- issue 13: {"method": ..., options}, checked by making the detector (ml_detector's own
+            -- strict parser names a wrong option). DDM takes only 0/1 errors, and a regressor's
+            -- error is real-valued: left out here (ADWIN over a classifier's 0/1 errors does its job).
+            BEGIN
+                obj := p_value::jsonb;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF jsonb_typeof(obj) <> 'object' OR jsonb_typeof(obj -> 'method') IS DISTINCT FROM 'string' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": not a JSON object with a "method"', p_setting
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'For example {"method": "page_hinkley", "threshold": 25}.';
+            END IF;
+            IF lower(obj ->> 'method') = 'ddm' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": method "ddm" cannot watch every model''s errors', p_setting
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'DDM takes only 0/1 errors, and a regressor''s errors are real numbers; adwin over a classifier''s 0/1 errors detects the same changes.';
+            END IF;
+            IF lower(obj ->> 'method') NOT IN ('adwin', 'page_hinkley', 'pagehinkley', 'ph', 'kswin') THEN
+                RAISE EXCEPTION 'invalid value for setting "%": method "%" is not one of adwin, page_hinkley, kswin',
+                                p_setting, obj ->> 'method'
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM @extschema@.ml_detector(obj ->> 'method', obj - 'method');
+            v := obj::text;
+        ELSE
+            BEGIN
+                obj := p_value::jsonb;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION 'invalid value for setting "%": %', p_setting, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
+            IF jsonb_typeof(obj) <> 'object' THEN
+                RAISE EXCEPTION 'invalid value for setting "%": not a JSON object', p_setting
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM @extschema@._ml_monitor_check_options(p_setting, obj);
+            v := obj::text;
+        END IF;
+    END IF;
+    IF p_setting = 'bucket_width' THEN
+        -- The buckets already stored were cut at the old width: a late label could not find its
+        -- prediction's bucket. Changing it needs empty window statistics (ml_monitor_reset).
+        PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+        IF v IS DISTINCT FROM @extschema@._ml_setting('bucket_width')
+           AND EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows) THEN
+            RAISE EXCEPTION 'bucket_width cannot change while window statistics exist'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'ml_monitor_reset() empties them; the next ml_monitor_refresh() rebuilds them at the new width from the prediction log.';
+        END IF;
+    END IF;
+    IF v IS NULL THEN
+        DELETE FROM @extschema@.ml_settings s WHERE s.model_name IS NOT DISTINCT FROM p_model AND s.setting = p_setting;
+    ELSE
+        INSERT INTO @extschema@.ml_settings AS s (model_name, setting, value, updated_by)
+        VALUES (p_model, p_setting, v, p_actor)
+        ON CONFLICT ON CONSTRAINT ml_settings_key
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
+    END IF;
+    IF p_setting = 'error_detector' THEN
+        -- The detectors of the models this value applies to start over with it at the next refresh
+        -- (their counts and last change are those of the old detector: dropped with it).
+        DELETE FROM @extschema@.ml_monitor_detectors dt
+        WHERE dt.model_name = p_model
+           OR (p_model IS NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_settings s
+                                               WHERE s.model_name = dt.model_name AND s.setting = 'error_detector'));
+    END IF;
+    RETURN @extschema@._ml_setting(p_setting, p_model);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    width interval;
+    oldest timestamptz;
+    n bigint;
+BEGIN
+    IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be positive (or NULL: every pending event)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    width := @extschema@._ml_setting('bucket_width')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
+    WITH taken AS (
+        DELETE FROM @extschema@.ml_monitor_inbox i
+        WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
+        RETURNING i.prediction_id, i.events
+    ), ev AS (
+        -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
+        -- per event; a binary classifier's score is the probability of label 1)
+        SELECT l.model_name, l.version, l.variant, l.prediction_id, l.predicted_class,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
+               (t.events & 1) <> 0 AS is_prediction,
+               (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
+               m.task = 'binary' AS classifier,
+               m.task = 'multiclass' AS multiclass,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities,
+               l.unknown_features, l.unknown_categories, l.missing_features, l.type_mismatches
+        FROM taken t
+        JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
+        JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    ), scored AS (
+        -- A label enters the metric state when its score is finite and, for a classifier, the
+        -- label is 0 or 1 (a multiclass model's: a class, with the class probabilities logged);
+        -- otherwise it is counted in unscored_labels.
+        SELECT ev.*,
+               ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
+               AND CASE WHEN ev.multiclass THEN ev.label_class IS NOT NULL AND ev.probabilities IS NOT NULL
+                        WHEN ev.classifier THEN ev.label IN (0, 1)
+                        ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
+        FROM ev
+        WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), fresh AS MATERIALIZED (
+        -- the detector a version's error stream starts from (setting error_detector), made once
+        -- per model name
+        SELECT ec.model_name, @extschema@.ml_detector(o.value ->> 'method', o.value - 'method') AS detector
+        FROM @extschema@._ml_monitor_config ec CROSS JOIN LATERAL (SELECT (ec.value)::jsonb AS value) o
+        WHERE ec.setting = 'error_detector' AND ec.model_name IS NOT NULL
+    ), errs AS (
+        -- Issue 13: the errors of the labels in metrics, for the error-stream detectors: a
+        -- classifier's 0/1 error at its classification_threshold (multiclass: predicted class <>
+        -- label class), a regressor's absolute error (NULL, so skipped, if it overflows); in the
+        -- order of the refreshes, and within one by predicted_at, continuing the stored detector.
+        SELECT s.model_name, s.version, s.variant, s.predicted_at, s.prediction_id,
+               coalesce(d.detector, f.detector) AS start,
+               CASE WHEN s.multiclass THEN (s.predicted_class IS DISTINCT FROM s.label_class)::int::float8
+                    WHEN s.classifier THEN CASE WHEN (s.score >= (c.value)::float8) = (s.label = 1) THEN 0 ELSE 1 END::float8
+                    WHEN abs(s.score - s.label) < 'Infinity'::float8 THEN abs(s.score - s.label) END AS err
+        FROM scored s
+        JOIN @extschema@._ml_monitor_config c ON c.model_name = s.model_name AND c.setting = 'classification_threshold'
+        JOIN fresh f ON f.model_name = s.model_name
+        LEFT JOIN @extschema@.ml_monitor_detectors d
+               ON d.model_name = s.model_name AND d.version = s.version AND d.variant = s.variant
+        WHERE s.in_metrics
+    ), fed AS (
+        SELECT e.*, @extschema@.ml_drift_detector(e.start, e.err)
+                        OVER (PARTITION BY e.model_name, e.version, e.variant ORDER BY e.predicted_at, e.prediction_id
+                              ROWS UNBOUNDED PRECEDING) AS change
+        FROM errs e
+    ), det AS (
+        INSERT INTO @extschema@.ml_monitor_detectors AS dt (model_name, version, variant, detector, last_change_at)
+        SELECT f.model_name, f.version, f.variant,
+               @extschema@.ml_detector_run(f.start, f.err ORDER BY f.predicted_at, f.prediction_id),
+               max(f.predicted_at) FILTER (WHERE f.change)
+        FROM fed f
+        GROUP BY f.model_name, f.version, f.variant
+        ORDER BY f.model_name, f.version, f.variant
+        ON CONFLICT (model_name, version, variant) DO UPDATE SET
+            detector = excluded.detector,
+            last_change_at = coalesce(excluded.last_change_at, dt.last_change_at),
+            updated_at = now()
+        RETURNING 1
+    ), agg AS (
+        SELECT s.model_name, s.version, s.variant, s.bucket,
+               count(*) FILTER (WHERE s.is_prediction) AS predictions,
+               min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
+               max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
+               @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
+               count(*) FILTER (WHERE s.is_label) AS labels,
+               @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
+               @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
+                   FILTER (WHERE s.is_label AND s.labeled_at IS NOT NULL) AS label_delay,
+               max(s.labeled_at) FILTER (WHERE s.is_label) AS last_labeled_at,
+               coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
+                            FILTER (WHERE s.in_metrics AND s.classifier),
+                        @extschema@.ml_regression_state(s.score, s.label)
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier AND NOT s.multiclass)) AS metric_state,
+               @extschema@.ml_class_state(s.label_class, s.probabilities)
+                   FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
+               bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels,
+               -- feature mismatches (predictions logged with their counts)
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features IS NOT NULL) AS feature_checks,
+               coalesce(sum(s.unknown_features) FILTER (WHERE s.is_prediction), 0) AS unknown_features,
+               coalesce(sum(s.unknown_categories) FILTER (WHERE s.is_prediction), 0) AS unknown_categories,
+               coalesce(sum(s.missing_features) FILTER (WHERE s.is_prediction), 0) AS missing_features,
+               coalesce(sum(s.type_mismatches) FILTER (WHERE s.is_prediction), 0) AS type_mismatches,
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features + s.unknown_categories
+                                      + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
+        FROM scored s
+        GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), up AS (
+        INSERT INTO @extschema@.ml_monitor_windows AS w
+            (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
+             features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
+             unscored_labels, updated_at, class_state,
+             feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
+             mismatched_predictions)
+        SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
+               a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
+               a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
+               a.mismatched_predictions
+        FROM agg a
+        ORDER BY a.model_name, a.version, a.variant, a.bucket
+        ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
+            predictions = w.predictions + excluded.predictions,
+            first_predicted_at = least(w.first_predicted_at, excluded.first_predicted_at),
+            last_predicted_at = greatest(w.last_predicted_at, excluded.last_predicted_at),
+            scores = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.scores), (excluded.scores)) v(x)),
+            features = (SELECT @extschema@.ml_profile_merge(x) FROM (VALUES (w.features), (excluded.features)) v(x)),
+            labels = w.labels + excluded.labels,
+            label_values = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_values), (excluded.label_values)) v(x)),
+            label_delay = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_delay), (excluded.label_delay)) v(x)),
+            last_labeled_at = greatest(w.last_labeled_at, excluded.last_labeled_at),
+            metric_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.metric_state), (excluded.metric_state)) v(x)),
+            unit_scores = CASE WHEN w.unit_scores IS NULL THEN excluded.unit_scores
+                               WHEN excluded.unit_scores IS NULL THEN w.unit_scores
+                               ELSE w.unit_scores AND excluded.unit_scores END,
+            unscored_labels = w.unscored_labels + excluded.unscored_labels,
+            updated_at = excluded.updated_at,
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x)),
+            feature_checks = w.feature_checks + excluded.feature_checks,
+            unknown_features = w.unknown_features + excluded.unknown_features,
+            unknown_categories = w.unknown_categories + excluded.unknown_categories,
+            missing_features = w.missing_features + excluded.missing_features,
+            type_mismatches = w.type_mismatches + excluded.type_mismatches,
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM taken;
+    UPDATE @extschema@.ml_monitor_state
+    SET refreshed_at = now(), refreshed_by = p_actor, refreshed_events = n, total_events = total_events + n;
+    RETURN n;
+END
+$$;
+
+COMMENT ON TABLE @extschema@.ml_monitor_detectors IS
+    'pg_learn monitoring: per (model, version, variant) a drift detector (setting error_detector) over the errors of its labelled predictions';
+
+COMMENT ON VIEW @extschema@.ml_model_health IS
+    'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes its error detector (ADWIN unless set) detected in its labelled errors (when, in which bucket)';
+
+-- END issue 13 monitoring error_detector setting
