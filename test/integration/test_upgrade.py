@@ -323,7 +323,7 @@ CHECKS = {
     "route fractions": "SELECT ml_route_fraction('fraud', k::text)::text FROM generate_series(1, 20) k",
     # The columns, rows and settings 0.1.0 had: columns added at the end of a view since (row_count
     # of ml_feature_drift and ml_data_quality), the no_baseline rows of ml_feature_drift (a version
-    # without a baseline had no rows) and new settings (min_rows) are not 0.1.0's values.
+    # without a baseline had no rows) and new settings (min_rows, error_detector) are not 0.1.0's values.
     "monitoring views": """
         SELECT 'metrics', string_agg(v::text, ' ' ORDER BY v::text)
         FROM (SELECT time, model, version, variant, metric, value FROM ml_model_metrics) v
@@ -335,7 +335,7 @@ CHECKS = {
         FROM (SELECT time, model, version, variant, feature, anomaly, severity, count, description
               FROM ml_data_quality) v
         UNION ALL SELECT 'settings', string_agg(v::text, ' ' ORDER BY v::text)
-        FROM ml_monitor_settings('fraud') v WHERE v.setting NOT IN ('min_rows')""",
+        FROM ml_monitor_settings('fraud') v WHERE v.setting NOT IN ('min_rows', 'error_detector')""",
 }
 
 # Run in a transaction before the upgrade and rolled back; run for real after it (in the same
