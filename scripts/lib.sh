@@ -146,20 +146,24 @@ pgl_sanitize_tree() {
     make -C "$dir/src" -j"$(nproc)" SANITIZE=1 with_llvm=no PG_CONFIG="$PGL_PG_CONFIG" >"$dir/build.log" 2>&1 &&
         make -C "$dir/src" install SANITIZE=1 with_llvm=no PG_CONFIG="$PGL_PG_CONFIG" DESTDIR="$root" \
             >>"$dir/build.log" 2>&1 || { tail -n 30 "$dir/build.log" >&2; return 1; }
+    # (test/sanitize/preload_shim.c: glibc 2.36 deadlocks otherwise, before main)
+    gcc -shared -fPIC -O2 -o "$dir/preload_shim.so" "$PGL_ROOT/test/sanitize/preload_shim.c" -ldl \
+        >>"$dir/build.log" 2>&1 || { tail -n 30 "$dir/build.log" >&2; return 1; }
+    chmod 755 "$dir/preload_shim.so"
     mv "$bin/postgres" "$bin/postgres.real"
     cat >"$bin/postgres" <<WRAP
 #!/bin/bash
 # scripts/test --sanitize: the server with the ASan runtime preloaded for pg_learn's ASan build.
-export LD_PRELOAD="$(pgl_asan_runtime)\${LD_PRELOAD:+ \$LD_PRELOAD}"
+export LD_PRELOAD="$(pgl_asan_runtime) $dir/preload_shim.so\${LD_PRELOAD:+ \$LD_PRELOAD}"
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=$dir/reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$dir/reports/ubsan"
 exec -a "\$0" "$bin/postgres.real" "\$@"
 WRAP
     chmod 755 "$bin/postgres" "$dir" "$dir/root"
     chown postgres:postgres "$dir/reports"
-    # On Debian 12 (glibc 2.36, libasan 8) a PostgreSQL program with the ASan runtime preloaded
-    # was seen to hang in bindtextdomain (glibc's _nl_state_lock) before main does anything:
-    # refuse to go on rather than hang the whole run.
+    # Without the shim, on Debian 12 (glibc 2.36, libasan 8) a PostgreSQL program with the ASan
+    # runtime preloaded hangs in bindtextdomain before main does anything: should anything else
+    # hang it, refuse to go on rather than hang the whole run.
     if ! timeout 30 runuser -u postgres -- "$bin/postgres" -V >/dev/null 2>&1; then
         pgl_log "the server does not start with the ASan runtime preloaded (postgres -V hangs or fails); see docs/testing.md"
         return 1
