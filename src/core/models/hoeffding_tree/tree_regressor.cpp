@@ -369,7 +369,7 @@ void HoeffdingTreeRegressor::learn_terms(const std::vector<FeatureTerm>& x, doub
     // Squared deviations of larger labels overflow the statistics.
     if (!(std::fabs(y) <= 1e100))
         fail(ErrorKind::InvalidParameter, "a hoeffding_tree_regressor learns labels between -1e100 and 1e100",
-             "label " + std::to_string(y), "Scale the label down.");
+             "label " + json(y).dump(), "Scale the label down.");
     load_values(x);
     uint32_t i = 0;
     while (!nodes_[i].is_leaf()) {
