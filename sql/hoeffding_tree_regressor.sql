@@ -89,6 +89,24 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
+-- user did: register the tree, deploy it, score rows by trigger, and feed labels back.
+SELECT ml_register('htr_step', m) AS version FROM fitted;
+SELECT ml_deploy('htr_step', 1);
+SELECT task, kind FROM ml_models WHERE name = 'htr_step';
+SELECT ml_predict('htr_step', '{"x": 0.9, "z": 0}'::jsonb) AS by_name;
+CREATE TABLE items (id int PRIMARY KEY, x float8, z float8, guess float8, truth float8);
+SELECT ml_attach('items', 'htr_step', key => 'id', prediction => 'guess', label => 'truth',
+                 features => ARRAY['x', 'z']);
+INSERT INTO items (id, x, z) SELECT i, x, z FROM stream WHERE i < 6;
+SELECT id, x, guess FROM items ORDER BY id;
+UPDATE items SET truth = s.y FROM stream s WHERE s.i = items.id;
+SELECT ml_learn_pending('htr_step') AS applied;
+SELECT (ml_info(ml_get('htr_step', 1)) ->> 'n_seen')::int AS n_seen FROM (SELECT 1) one;
+SELECT ml_detach('items');
+DELETE FROM ml_label_queue;
+DELETE FROM ml_prediction_log;
+SELECT ml_unregister('htr_step', force => true);
+
 -- user did: give the tree a tiny memory budget (max_size in MiB). Past it the tree deactivates
 -- its deepest leaves to stay within it; it keeps learning its leaves' targets and predicting.
 CREATE TABLE budget AS
