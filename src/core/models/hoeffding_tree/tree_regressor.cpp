@@ -183,8 +183,12 @@ struct Node {
 
 bool finite_nonneg(double x) { return std::isfinite(x) && x >= 0; }
 
+// Labels (and the scaler's values) lie within +-1e100 and weights are counts of rows (at most
+// 2^53), so the statistics learning makes stay far from overflowing; larger ones (a hand-edited
+// model) could overflow as it learns.
 std::string invalid_stats(const TargetStats& s) {
-    if (!finite_nonneg(s.n) || !std::isfinite(s.mean) || !finite_nonneg(s.m2)) return "target statistics out of range";
+    if (!(s.n >= 0 && s.n <= 9007199254740992.0) || !(std::fabs(s.mean) <= 1e100) || !(s.m2 >= 0 && s.m2 <= 1e300))
+        return "target statistics out of range";
     if (s.n == 0 && (s.mean != 0 || s.m2 != 0)) return "empty target statistics hold values";
     return {};
 }
