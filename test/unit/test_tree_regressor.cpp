@@ -431,6 +431,9 @@ TEST(TreeRegressor, RefusesBrokenStoredForms) {
              [](nlohmann::json& t) { t["state"]["tree"]["extra"] = 1; },
              [](nlohmann::json& t) { t["state"]["growth_allowed"] = "yes"; },
              [](nlohmann::json& t) { t["state"]["tree"]["threshold"] = "high"; },
+             // Statistics no learning makes (labels lie within +-1e100), which could overflow.
+             [](nlohmann::json& t) { t["state"]["tree"]["target"]["mean"] = 1e200; },
+             [](nlohmann::json& t) { t["state"]["tree"]["target"]["n"] = 1e300; },
          }) {
         auto bad = j;
         edit(bad);
