@@ -291,6 +291,23 @@ TEST(Ensembles, CorruptFormsAreRefused) {
         EXPECT_THROW(core::decode_model(b.data(), n), Error);
 }
 
+TEST(Ensembles, ARowEveryMemberRefusesLeavesTheEnsembleUnchanged) {
+    // The members share one spec: a refusal that depends on the row (here a label too large for a
+    // linear model's running label statistics) comes from the first member that learns it,
+    // before any member changed. The ensemble, its generator included, stays as it was.
+    auto m = make(R"({"model":"bagging_regressor","n_models":3,"seed":2,"base":{"model":"linear_regression","optimizer":"sgd"}})");
+    for (int i = 0; i < 5; i++) m->learn(num({{"a", 1}}), Label::of_number(1));
+    const auto before = bytes_of(*m);
+    expect_error(ErrorKind::NumericRange, [&] { m->learn(num({{"a", 1e200}}), Label::of_number(1e200)); });
+    EXPECT_EQ(bytes_of(*m), before);
+    EXPECT_EQ(m->n_seen(), 5u);
+    // And it learns on as if the row had not come.
+    auto twin = core::decode_model(before.data(), before.size());
+    m->learn(num({{"a", 2}}), Label::of_number(2));
+    twin->learn(num({{"a", 2}}), Label::of_number(2));
+    EXPECT_EQ(bytes_of(*m), bytes_of(*twin));
+}
+
 // ---- merging ---------------------------------------------------------------------------------------
 
 TEST(Ensembles, BaggingMergesMemberByMember) {

@@ -8,9 +8,11 @@
 // k ~ Poisson(lambda) drawn from the ensemble's generator, whose state is part of the model: a
 // replay of the same rows gives the same model, byte for byte.
 //
-// A member that refuses an example (a linear member diverging, say) fails the example with its
-// error; the members learned before it keep the example, the ensemble's counters, classes and
-// generator do not move. The contract allows it (a refused learn() may have changed the model):
+// A member that refuses an example fails the example with its error; the ensemble's counters,
+// classes and generator do not move. The members share one spec, so a refusal that depends on
+// the row alone comes from the first member that learns it and nothing changed; one that depends
+// on a member's state (a linear member diverging) leaves the members learned before it with the
+// example. The contract allows it (a refused learn() may have changed the model):
 // every SQL path discards the value on error, and ml_learn_pending restores its snapshot.
 #include "core/models/ensemble/ensemble.hpp"
 
