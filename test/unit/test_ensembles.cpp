@@ -285,6 +285,17 @@ TEST(Ensembles, CorruptFormsAreRefused) {
     json no_rng = j;
     no_rng["state"].erase("rng");
     expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_json(no_rng); });
+    // The forest: a warning detector with the drift detector's delta, a member of another tree spec.
+    auto f = make(R"({"model":"adaptive_random_forest_classifier","n_models":2,"seed":1})");
+    feed_classes(*f, 200, 1);
+    json fj = f->to_json();
+    json swapped = fj;
+    swapped["state"]["warning_detectors"][0] = fj["state"]["drift_detectors"][0];
+    expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_json(swapped); });
+    json deep = fj;
+    deep["state"]["members"][1] = make(R"({"model":"hoeffding_tree_classifier","max_depth":3})")->to_json();
+    expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_json(deep); });
+    EXPECT_EQ(core::model_from_json(fj)->to_json(), fj);
     // Binary: every truncation is refused cleanly.
     const auto b = bytes_of(*m);
     for (size_t n : {b.size() - 1, b.size() / 2, size_t(100)})
