@@ -360,7 +360,7 @@ void HoeffdingTreeClassifier::learn_terms(const std::vector<FeatureTerm>& x, dou
     while (!nodes_[i].is_leaf()) {
         nodes_[i].counts[c] += 1;
         const uint32_t next = next_child(nodes_[i], values_);
-        path = subset_mix(path * 3 + (next == nodes_[i].child[1] ? 2 : 1));
+        if (subset_) path = subset_mix(path * 3 + (next == nodes_[i].child[1] ? 2 : 1));
         i = next;
     }
     clear_values(x);
