@@ -1,6 +1,7 @@
 // The registration of the model families: one line per family (its kinds come from its folder).
 #include "core/models/families.hpp"
 
+#include "core/models/ensemble/ensemble.hpp"
 #include "core/models/half_space_trees/half_space_trees.hpp"
 #include "core/models/kmeans/kmeans.hpp"
 #include "core/models/hoeffding_tree/hoeffding_tree.hpp"
@@ -21,6 +22,7 @@ const std::vector<const ModelFamily*>& model_families() {
         for (const ModelFamily* f : half_space_trees_families()) all.push_back(f);
         for (const ModelFamily* f : hoeffding_tree_families()) all.push_back(f);
         for (const ModelFamily* f : hoeffding_tree_regressor_families()) all.push_back(f);
+        for (const ModelFamily* f : ensemble_families()) all.push_back(f);
         return all;
     }();
     return families;

@@ -196,6 +196,14 @@ size_t argmax(const std::vector<double>& v) {
 
 bool finite_nonneg(double x) { return std::isfinite(x) && x >= 0; }
 
+// SplitMix64's finalizer: the hashes of the random feature subsets.
+uint64_t subset_mix(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 class HoeffdingTreeClassifier final : public FamilyModel {
 public:
     HoeffdingTreeClassifier(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
@@ -213,6 +221,14 @@ public:
         n_splits_ = static_cast<int>(o["n_splits"].get<int64_t>());
         min_branch_fraction_ = o["min_branch_fraction"].get<double>();
         max_bytes_ = o["max_size"].get<double>() * kMiB;
+        // Random feature subsets per leaf (the Adaptive Random Forest's trees): absent, every feature.
+        if (auto it = o.find("max_features"); it != o.end()) {
+            subset_ = true;
+            if (it->is_string()) subset_rule_ = it->get<std::string>() == "sqrt" ? -1.0 : -2.0;
+            else if (it->is_number_integer()) subset_rule_ = static_cast<double>(it->get<int64_t>());
+            else subset_rule_ = -3.0 - it->get<double>();  // a fraction f is stored as -3 - f
+            subset_seed_ = static_cast<uint64_t>(o.value("seed", int64_t(0)));
+        }
         nodes_.assign(1, Node{});
         recount_bytes();
     }
@@ -248,6 +264,10 @@ private:
     bool naive_bayes(const Node& leaf, const std::vector<FeatureTerm>& x, std::vector<double>& p) const;
     void leaf_proba(const Node& leaf, const std::vector<FeatureTerm>& x, std::vector<double>& p) const;
     void attempt_split(uint32_t leaf);
+    // With "max_features": whether the leaf at `path` (a hash of the branches taken from the root,
+    // stable across the binary and JSON forms) observes feature f: the leaf's features are the
+    // max_features ones of smallest hash(seed, path, index) among the features known.
+    bool leaf_observes(uint64_t path, uint32_t f) const;
     void deactivate(Node& leaf);
     void enforce_budget();
     size_t node_bytes(const Node& n) const;
@@ -272,6 +292,13 @@ private:
     int n_splits_;
     double min_branch_fraction_;
     double max_bytes_;
+    bool subset_ = false;
+    double subset_rule_ = 0;  // -1 sqrt, -2 log2, >= 1 a count, <= -3 the fraction -3 - rule
+    uint64_t subset_seed_ = 0;
+    mutable uint64_t subset_path_ = 0;
+    mutable size_t subset_n_ = 0;
+    mutable uint64_t subset_threshold_ = 0;
+    mutable std::vector<uint64_t> subset_hashes_;
     // State.
     std::vector<Node> nodes_;  // nodes_[0] is the root
     bool growth_allowed_ = true;
@@ -281,6 +308,26 @@ private:
 };
 
 // ---- learning and prediction ---------------------------------------------------------------------
+
+bool HoeffdingTreeClassifier::leaf_observes(uint64_t path, uint32_t f) const {
+    const size_t n = features().size();
+    double want = subset_rule_ == -1.0   ? std::round(std::sqrt(double(n)))
+                  : subset_rule_ == -2.0 ? std::round(std::log2(double(n)))
+                  : subset_rule_ >= 1.0  ? subset_rule_
+                                         : std::floor((-3.0 - subset_rule_) * double(n));
+    const size_t m = static_cast<size_t>(std::max(1.0, want));
+    if (m >= n) return true;
+    auto hash = [&](uint64_t i) { return subset_mix(subset_seed_ ^ subset_mix(path ^ subset_mix(i))); };
+    if (subset_n_ != n || subset_path_ != path) {
+        subset_hashes_.resize(n);
+        for (size_t i = 0; i < n; i++) subset_hashes_[i] = hash(i);
+        std::nth_element(subset_hashes_.begin(), subset_hashes_.begin() + (m - 1), subset_hashes_.end());
+        subset_threshold_ = subset_hashes_[m - 1];
+        subset_n_ = n;
+        subset_path_ = path;
+    }
+    return hash(f) <= subset_threshold_;
+}
 
 void HoeffdingTreeClassifier::load_values(const std::vector<FeatureTerm>& x) const {
     if (values_.size() < features().size()) values_.resize(features().size(), std::nan(""));
@@ -309,9 +356,12 @@ void HoeffdingTreeClassifier::learn_terms(const std::vector<FeatureTerm>& x, dou
     if (c >= k()) fail(ErrorKind::Internal, "class index out of range");
     load_values(x);
     uint32_t i = 0;
+    uint64_t path = 0x5eed;
     while (!nodes_[i].is_leaf()) {
         nodes_[i].counts[c] += 1;
-        i = next_child(nodes_[i], values_);
+        const uint32_t next = next_child(nodes_[i], values_);
+        if (subset_) path = subset_mix(path * 3 + (next == nodes_[i].child[1] ? 2 : 1));
+        i = next;
     }
     clear_values(x);
     Node& leaf = nodes_[i];
@@ -323,6 +373,8 @@ void HoeffdingTreeClassifier::learn_terms(const std::vector<FeatureTerm>& x, dou
         }
         leaf.seen[c] += 1;
         for (const FeatureTerm& t : x) {
+            if (subset_ && (leaf.obs.size() <= t.index || leaf.obs[t.index].empty()) && !leaf_observes(path, t.index))
+                continue;
             if (leaf.obs.size() <= t.index) leaf.obs.resize(t.index + 1);
             Observer& o = leaf.obs[t.index];
             if (o.empty()) {
@@ -920,7 +972,7 @@ const ModelFamily& classifier_family();
 std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     FamilySpec s = parse_family_spec(spec, {"grace_period", "max_depth", "split_criterion", "delta", "tau",
                                             "leaf_prediction", "nb_threshold", "n_splits", "min_branch_fraction",
-                                            "max_size"});
+                                            "max_size", "max_features", "seed"});
     json& o = s.options;
     o["grace_period"] = integer_option(spec, "grace_period", 200, 1, 1000000000);
     o["max_depth"] = integer_option(spec, "max_depth", 20, 1, 50);
@@ -937,6 +989,31 @@ std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     const double max_size = number_option(spec, "max_size", 100, 0, 1000);
     if (!(max_size > 0)) fail(ErrorKind::InvalidParameter, "invalid model spec: \"max_size\" must be more than 0 (MiB)");
     o["max_size"] = max_size;
+    // A random feature subset per leaf (docs/models.md): written out only when given, so that
+    // the specs (and identities) of the trees without it stay as they were.
+    if (auto it = spec.find("max_features"); it != spec.end()) {
+        const char* what = "invalid model spec: \"max_features\" must be \"sqrt\", \"log2\", a whole number of features "
+                           "(1 to 1000000) or a fraction in (0, 1]";
+        if (it->is_string()) {
+            const std::string& v = it->get_ref<const std::string&>();
+            if (v != "sqrt" && v != "log2") fail(ErrorKind::InvalidParameter, what);
+            o["max_features"] = v;
+        } else if (it->is_number_integer()) {
+            const int64_t v = it->get<int64_t>();
+            if (v < 1 || v > 1000000) fail(ErrorKind::InvalidParameter, what);
+            o["max_features"] = v;
+        } else if (it->is_number_float()) {
+            const double v = it->get<double>();
+            if (!(v > 0 && v <= 1)) fail(ErrorKind::InvalidParameter, what);
+            o["max_features"] = v;
+        } else {
+            fail(ErrorKind::InvalidParameter, what);
+        }
+        o["seed"] = integer_option(spec, "seed", 0, 0, (int64_t(1) << 53) - 1);
+    } else if (spec.contains("seed")) {
+        fail(ErrorKind::InvalidParameter, "invalid model spec: \"seed\" chooses the random feature subsets of \"max_features\"",
+             {}, "Give \"max_features\" too, or leave \"seed\" out.");
+    }
     return std::make_unique<HoeffdingTreeClassifier>(classifier_family(), std::move(s));
 }
 
