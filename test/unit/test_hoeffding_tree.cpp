@@ -116,6 +116,50 @@ TEST(HoeffdingTree, HistogramBinsByHand) {
     EXPECT_EQ(ht::best_histogram_split(one, {1, 1}, ht::Criterion::Gini, 0.01).merit, -INFINITY);
 }
 
+// The rule as written (docs/models.md): insert x's bin, then merge the first narrowest adjacent
+// pair; histogram_add does the same in place.
+void insert_then_merge(std::vector<ht::Bin>& bins, double x, size_t c, size_t k, size_t capacity) {
+    size_t p = 0;
+    while (p < bins.size() && bins[p].hi < x) p++;
+    if (p < bins.size() && bins[p].lo <= x) {
+        bins[p].w[c] += 1;
+        return;
+    }
+    ht::Bin b{x, x, std::vector<double>(k, 0.0)};
+    b.w[c] = 1;
+    bins.insert(bins.begin() + static_cast<std::ptrdiff_t>(p), b);
+    if (bins.size() <= capacity) return;
+    size_t best = 0;
+    for (size_t i = 1; i + 1 < bins.size(); i++)
+        if (bins[i + 1].hi - bins[i].lo < bins[best + 1].hi - bins[best].lo) best = i;
+    bins[best].hi = bins[best + 1].hi;
+    for (size_t j = 0; j < k; j++) bins[best].w[j] += bins[best + 1].w[j];
+    bins.erase(bins.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+}
+
+TEST(HoeffdingTree, HistogramAddIsInsertThenMerge) {
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::normal_distribution<double> g(0, 1);
+    for (size_t capacity : {2, 3, 8, 64}) {
+        std::vector<ht::Bin> fast, slow;
+        for (int i = 0; i < 5000; i++) {
+            // Uniform, clustered and repeated values, three classes.
+            const double x = i % 3 == 0 ? u(rng) : i % 3 == 1 ? std::round(g(rng) * 4) / 4 : 5 + g(rng) * 0.01;
+            const size_t c = static_cast<size_t>(u(rng) * 3);
+            ht::histogram_add(fast, x, c, 3, capacity);
+            insert_then_merge(slow, x, c, 3, capacity);
+            ASSERT_EQ(fast.size(), slow.size());
+            for (size_t b = 0; b < fast.size(); b++) {
+                ASSERT_EQ(fast[b].lo, slow[b].lo) << capacity << " " << i;
+                ASSERT_EQ(fast[b].hi, slow[b].hi);
+                ASSERT_EQ(fast[b].w, slow[b].w);
+            }
+        }
+        EXPECT_EQ(fast.size(), capacity);
+    }
+}
+
 // ---- growing -------------------------------------------------------------------------------------
 
 // x1 separates the classes (1-3 vs 7-9), x2 is noise: at the 200th example (the grace period)

@@ -149,18 +149,52 @@ void histogram_add(std::vector<Bin>& bins, double x, size_t c, size_t k, size_t 
         it->w[c] += 1;
         return;
     }
-    Bin b{x, x, std::vector<double>(k, 0.0)};
-    b.w[c] = 1;
-    bins.insert(it, std::move(b));
-    if (bins.size() <= capacity || bins.size() < 2) return;
+    const size_t p = static_cast<size_t>(it - bins.begin()), n = bins.size();
+    if (n < capacity || n < 2) {
+        Bin b{x, x, std::vector<double>(k, 0.0)};
+        b.w[c] = 1;
+        bins.insert(it, std::move(b));
+        return;
+    }
+    // Full: x's bin would make n + 1, and the narrowest union of two adjacent bins of those would
+    // merge. Found over the n + 1 bins with x's at position p, then done in place (no allocation).
+    auto lo = [&](size_t j) { return j < p ? bins[j].lo : j == p ? x : bins[j - 1].lo; };
+    auto hi = [&](size_t j) { return j < p ? bins[j].hi : j == p ? x : bins[j - 1].hi; };
     size_t best = 0;
-    for (size_t i = 1; i + 1 < bins.size(); i++)
-        if (bins[i + 1].hi - bins[i].lo < bins[best + 1].hi - bins[best].lo) best = i;
-    Bin& a = bins[best];
-    const Bin& n = bins[best + 1];
-    a.hi = n.hi;
-    for (size_t j = 0; j < k; j++) a.w[j] += n.w[j];
-    bins.erase(bins.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+    double width = hi(1) - lo(0);
+    for (size_t j = 1; j < n; j++)
+        if (hi(j + 1) - lo(j) < width) {
+            width = hi(j + 1) - lo(j);
+            best = j;
+        }
+    if (best + 1 == p) {  // x joins the bin below it
+        bins[p - 1].hi = x;
+        bins[p - 1].w[c] += 1;
+        return;
+    }
+    if (best == p) {  // x joins the bin above it
+        bins[p].lo = x;
+        bins[p].w[c] += 1;
+        return;
+    }
+    // Two other bins merge (bins[m] takes bins[m + 1]); the freed bin moves to x's place.
+    const size_t m = best < p ? best : best - 1;
+    bins[m].hi = bins[m + 1].hi;
+    for (size_t j = 0; j < k; j++) bins[m].w[j] += bins[m + 1].w[j];
+    size_t at;
+    if (m < p) {  // bins m+2 .. p-1 move down one
+        std::rotate(bins.begin() + static_cast<std::ptrdiff_t>(m + 1), bins.begin() + static_cast<std::ptrdiff_t>(m + 2),
+                    bins.begin() + static_cast<std::ptrdiff_t>(p));
+        at = p - 1;
+    } else {  // bins p .. m move up one
+        std::rotate(bins.begin() + static_cast<std::ptrdiff_t>(p), bins.begin() + static_cast<std::ptrdiff_t>(m + 1),
+                    bins.begin() + static_cast<std::ptrdiff_t>(m + 2));
+        at = p;
+    }
+    Bin& b = bins[at];
+    b.lo = b.hi = x;
+    std::fill(b.w.begin(), b.w.end(), 0.0);
+    b.w[c] = 1;
 }
 
 NumericSplit best_histogram_split(const std::vector<Bin>& bins, const std::vector<double>& pre, Criterion criterion,
