@@ -96,7 +96,11 @@ double Gaussian::cdf(double x) const {
 double Gaussian::log_pdf(double x) const {
     const double v = variance();
     if (!(v > 0)) return -std::numeric_limits<double>::infinity();
-    return -(x - mean) * (x - mean) / (2 * v) - 0.5 * std::log(6.283185307179586 * v);
+    if (v != norm_variance) {
+        log_norm = 0.5 * std::log(6.283185307179586 * v);
+        norm_variance = v;
+    }
+    return -(x - mean) * (x - mean) / (2 * v) - log_norm;
 }
 
 NumericSplit best_numeric_split(const std::vector<Gaussian>& per_class, const std::vector<double>& pre,

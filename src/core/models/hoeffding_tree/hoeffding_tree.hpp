@@ -43,6 +43,9 @@ struct Gaussian {
     double cdf(double x) const;
     // The density at x; 0 when the variance is 0 (river's proba.Gaussian).
     double log_pdf(double x) const;
+    // log_pdf's normalizing term 0.5 ln(2 pi variance), remembered for the variance it was
+    // computed at (scoring asks for it per row; the stored forms do not hold it).
+    mutable double norm_variance = std::numeric_limits<double>::quiet_NaN(), log_norm = 0;
 };
 
 // The best binary split "x <= threshold" of a numeric feature observed per class, among n_splits
