@@ -6,8 +6,8 @@ CREATE SCHEMA hoeffding_tree;
 SET search_path = hoeffding_tree, public;
 
 -- user did: fit a tree on a stream where x separates the classes and z is noise. At the 200th
--- row (the grace period) the first split attempt splits on x at the first of the 10 thresholds
--- between 1 and 9 that separates 1-3 from 7-9: 1 + 3 * 8/11.
+-- row (the grace period) the first split attempt splits on x halfway between the bins of 1-3 and
+-- 7-9 (the histogram splitter; x has 6 values, each a bin of its own): at 5.
 CREATE TABLE stream AS
 SELECT i, CASE WHEN i % 2 = 0 THEN 'low' ELSE 'high' END AS cls,
        (CASE WHEN i % 2 = 0 THEN 1 ELSE 7 END + i % 3)::float8 AS x,
@@ -23,10 +23,16 @@ SELECT ml_info(m) ->> 'kind' AS kind, ml_info(m) ->> 'task' AS task, ml_info(m) 
 FROM fitted;
 -- user did: read the tree (the JSON form): the split's feature and threshold, the leaves' counts.
 SELECT t -> 'feature' AS feature, round((t ->> 'threshold')::numeric, 12) AS threshold,
-       round(1 + 24 / 11.0, 12) AS by_hand,
+       round((3 + 7) / 2.0, 12) AS by_hand,
        t -> 'le' -> 'class_counts' AS le_counts, t -> 'gt' -> 'class_counts' AS gt_counts,
        t -> 'le' -> 'active' AS le_active
 FROM (SELECT (m::text::jsonb) -> 'state' -> 'tree' AS t FROM fitted) s;
+-- user did: choose river's Gaussian splitter: the first of its 10 thresholds evenly spaced between
+-- 1 and 9 that separates 1-3 from 7-9, 1 + 3 * 8/11.
+SELECT round((((ml_fit('{"model": "hoeffding_tree_classifier", "splitter": "gaussian"}', jsonb_build_object('x', x, 'z', z), cls ORDER BY i))::text::jsonb)
+              -> 'state' -> 'tree' ->> 'threshold')::numeric, 12) AS gaussian_threshold,
+       round(1 + 24 / 11.0, 12) AS by_hand
+FROM stream;
 SELECT ml_predict_class(m, '{"x": 2, "z": 0.5}'::jsonb) AS at_2, ml_predict_class(m, '{"x": 8}'::jsonb) AS at_8,
        ml_predict_proba(m, '{"x": 8, "z": 0.1}'::jsonb) AS proba_at_8
 FROM fitted;
@@ -104,14 +110,14 @@ SELECT ml_unregister('ht_colours', force => true);
 -- its least promising leaves to stay within it, but it keeps learning its leaves' counts and
 -- predicting.
 CREATE TABLE budget AS
-SELECT ml_fit('{"model": "hoeffding_tree_classifier", "grace_period": 20, "max_size": 0.001}',
+SELECT ml_fit('{"model": "hoeffding_tree_classifier", "grace_period": 20, "max_size": 0.004}',
               jsonb_build_object('a', a, 'b', b, 'c', c, 'd', d), CASE WHEN a * a + b > 0.7 THEN 'in' ELSE 'out' END ORDER BY i) AS m
 FROM (SELECT i, ((i * 7919) % 1009) / 1009.0 AS a, ((i * 104729) % 1013) / 1013.0 AS b,
              ((i * 31) % 97) / 97.0 AS c, ((i * 17) % 89) / 89.0 AS d
       FROM generate_series(1, 20000) i) s;
 SELECT ml_info(m) -> 'n_seen' AS n_seen, ml_info(m) -> 'growth_allowed' AS growing,
        ml_info(m) -> 'n_active_leaves' AS active_leaves, (ml_info(m) ->> 'n_leaves')::int > 1 AS grew_first,
-       (ml_info(m) ->> 'tree_bytes')::int < 2 * 1048576 * 0.001 AS within_budget
+       (ml_info(m) ->> 'tree_bytes')::int < 2 * 1048576 * 0.004 AS within_budget
 FROM budget;
 SELECT ml_info(m2) -> 'n_nodes' = ml_info(m) -> 'n_nodes' AS same_shape, ml_info(m2) -> 'n_seen' AS n_seen,
        (m2::text::jsonb) -> 'state' -> 'tree' <> (m::text::jsonb) -> 'state' -> 'tree' AS counts_moved,
@@ -142,6 +148,10 @@ SELECT ml_fit_one('{"model": "hoeffding_tree_classifier", "split_criterion": "en
 SELECT ml_fit_one('{"model": "hoeffding_tree_classifier", "leaf_prediction": "mean"}', '{"a": 1}'::jsonb, 'x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_fit_one('{"model": "hoeffding_tree_classifier", "max_size": -1}', '{"a": 1}'::jsonb, 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_fit_one('{"model": "hoeffding_tree_classifier", "n_bins": 1}', '{"a": 1}'::jsonb, 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_fit_one('{"model": "hoeffding_tree_classifier", "splitter": "exact"}', '{"a": 1}'::jsonb, 'x');
 \echo :LAST_ERROR_SQLSTATE
 -- user did: ask a classifier for a number, or teach it a fraction.
 SELECT ml_predict_one(m, '{"x": 1}'::jsonb) FROM fitted;

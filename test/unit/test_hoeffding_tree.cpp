@@ -68,10 +68,103 @@ TEST(HoeffdingTree, GaussianSplitByHand) {
     EXPECT_NEAR(t.left[1], 1.0, 1e-12);
 }
 
+TEST(HoeffdingTree, HistogramBinsByHand) {
+    // Capacity 3. 1 (a), 5 (b), 2 (a): three bins of one value. 1.5 (b) opens a fourth bin
+    // between 1 and 2: the narrowest unions are [1, 1.5] and [1.5, 2] (width 0.5 each), the first
+    // merges. 1.2 (a) falls in [1, 1.5]; 2 (b) in [2, 2]; 7 (b) opens a fourth bin again: the
+    // unions are [1, 2] (1), [2, 5] (3), [5, 7] (2), so [1, 1.5] and [2, 2] merge.
+    std::vector<ht::Bin> bins;
+    const std::pair<double, size_t> adds[] = {{1, 0}, {5, 1}, {2, 0}, {1.5, 1}};
+    for (const auto& [x, c] : adds) ht::histogram_add(bins, x, c, 2, 3);
+    ASSERT_EQ(bins.size(), 3u);
+    EXPECT_EQ(bins[0].lo, 1);
+    EXPECT_EQ(bins[0].hi, 1.5);
+    EXPECT_EQ(bins[0].w, (std::vector<double>{1, 1}));
+    EXPECT_EQ(bins[1].lo, 2);
+    EXPECT_EQ(bins[2].lo, 5);
+    ht::histogram_add(bins, 1.2, 0, 2, 3);
+    ht::histogram_add(bins, 2, 1, 2, 3);
+    EXPECT_EQ(bins[0].w, (std::vector<double>{2, 1}));
+    EXPECT_EQ(bins[1].w, (std::vector<double>{1, 1}));
+    ht::histogram_add(bins, 7, 1, 2, 3);
+    ASSERT_EQ(bins.size(), 3u);
+    EXPECT_EQ(bins[0].lo, 1);
+    EXPECT_EQ(bins[0].hi, 2);
+    EXPECT_EQ(bins[0].w, (std::vector<double>{3, 2}));
+    EXPECT_EQ(bins[1].lo, 5);
+    EXPECT_EQ(bins[1].hi, 5);
+    EXPECT_EQ(bins[1].w, (std::vector<double>{0, 1}));
+    EXPECT_EQ(bins[2].lo, 7);
+    EXPECT_EQ(bins[2].w, (std::vector<double>{0, 1}));
+    // The thresholds: 3.5 (halfway between 2 and 5) and 6. At 3.5: {3, 2} | {0, 2}; Gini merit
+    // 1 - 5/7 (1 - 0.36 - 0.16) = 4.6/7; at 6: {3, 3} | {0, 1}, 1 - 6/7 0.5 = 4/7.
+    ht::NumericSplit s = ht::best_histogram_split(bins, {3, 4}, ht::Criterion::Gini, 0.01);
+    EXPECT_EQ(s.threshold, 3.5);
+    EXPECT_NEAR(s.merit, 4.6 / 7, 1e-15);
+    EXPECT_EQ(s.left, (std::vector<double>{3, 2}));
+    EXPECT_EQ(s.right, (std::vector<double>{0, 2}));
+    // Information gain: H(3/7, 4/7) - 5/7 H(3/5, 2/5) (the right side is pure), computed outside
+    // (Python's math module); the other threshold gains 0.12808527889139443.
+    s = ht::best_histogram_split(bins, {3, 4}, ht::Criterion::InfoGain, 0.01);
+    EXPECT_EQ(s.threshold, 3.5);
+    EXPECT_NEAR(s.merit, 0.2916919971380596, 1e-15);
+    // One bin: no threshold.
+    std::vector<ht::Bin> one;
+    ht::histogram_add(one, 4, 0, 2, 3);
+    ht::histogram_add(one, 4, 1, 2, 3);
+    EXPECT_EQ(one.size(), 1u);
+    EXPECT_EQ(ht::best_histogram_split(one, {1, 1}, ht::Criterion::Gini, 0.01).merit, -INFINITY);
+}
+
+// The rule as written (docs/models.md): insert x's bin, then merge the first narrowest adjacent
+// pair; histogram_add does the same in place.
+void insert_then_merge(std::vector<ht::Bin>& bins, double x, size_t c, size_t k, size_t capacity) {
+    size_t p = 0;
+    while (p < bins.size() && bins[p].hi < x) p++;
+    if (p < bins.size() && bins[p].lo <= x) {
+        bins[p].w[c] += 1;
+        return;
+    }
+    ht::Bin b{x, x, std::vector<double>(k, 0.0)};
+    b.w[c] = 1;
+    bins.insert(bins.begin() + static_cast<std::ptrdiff_t>(p), b);
+    if (bins.size() <= capacity) return;
+    size_t best = 0;
+    for (size_t i = 1; i + 1 < bins.size(); i++)
+        if (bins[i + 1].hi - bins[i].lo < bins[best + 1].hi - bins[best].lo) best = i;
+    bins[best].hi = bins[best + 1].hi;
+    for (size_t j = 0; j < k; j++) bins[best].w[j] += bins[best + 1].w[j];
+    bins.erase(bins.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+}
+
+TEST(HoeffdingTree, HistogramAddIsInsertThenMerge) {
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::normal_distribution<double> g(0, 1);
+    for (size_t capacity : {2, 3, 8, 64}) {
+        std::vector<ht::Bin> fast, slow;
+        for (int i = 0; i < 5000; i++) {
+            // Uniform, clustered and repeated values, three classes.
+            const double x = i % 3 == 0 ? u(rng) : i % 3 == 1 ? std::round(g(rng) * 4) / 4 : 5 + g(rng) * 0.01;
+            const size_t c = static_cast<size_t>(u(rng) * 3);
+            ht::histogram_add(fast, x, c, 3, capacity);
+            insert_then_merge(slow, x, c, 3, capacity);
+            ASSERT_EQ(fast.size(), slow.size());
+            for (size_t b = 0; b < fast.size(); b++) {
+                ASSERT_EQ(fast[b].lo, slow[b].lo) << capacity << " " << i;
+                ASSERT_EQ(fast[b].hi, slow[b].hi);
+                ASSERT_EQ(fast[b].w, slow[b].w);
+            }
+        }
+        EXPECT_EQ(fast.size(), capacity);
+    }
+}
+
 // ---- growing -------------------------------------------------------------------------------------
 
 // x1 separates the classes (1-3 vs 7-9), x2 is noise: at the 200th example (the grace period)
-// the first split attempt splits on x1 at 1 + 24/11.
+// the first split attempt splits on x1 (at 5 with the histogram splitter, at 1 + 24/11 with
+// the Gaussian one).
 void feed_separable(Model& m, int n) {
     std::mt19937_64 rng(7);
     std::uniform_real_distribution<double> noise(0, 1);
@@ -85,7 +178,18 @@ void feed_separable(Model& m, int n) {
 }
 
 TEST(HoeffdingTree, SplitsOnTheFeatureThatSeparates) {
-    auto m = tree(R"({"model": "hoeffding_tree_classifier"})");
+    // The histogram splitter (the default): halfway between the classes' values, 3 and 7.
+    auto h = tree(R"({"model": "hoeffding_tree_classifier"})");
+    feed_separable(*h, 200);
+    const auto ht_ = h->to_json()["state"]["tree"];
+    ASSERT_TRUE(ht_.contains("feature"));
+    EXPECT_EQ(ht_["feature"], "x1");
+    EXPECT_EQ(ht_["threshold"].get<double>(), 5.0);
+    EXPECT_EQ(ht_["le"]["class_counts"]["a"], 100);
+    EXPECT_EQ(ht_["le"]["class_counts"]["b"], 0);
+    EXPECT_EQ(ht_["gt"]["class_counts"]["b"], 100);
+    // The Gaussian splitter: the first of its 10 evenly spaced thresholds that separates them.
+    auto m = tree(R"({"model": "hoeffding_tree_classifier", "splitter": "gaussian"})");
     feed_separable(*m, 199);
     EXPECT_FALSE(m->to_json()["state"]["tree"].contains("feature"));
     EXPECT_EQ(m->info()["n_leaves"], 1);
@@ -327,6 +431,8 @@ TEST(HoeffdingTree, StrictOptions) {
     EXPECT_EQ(spec["leaf_prediction"], "nba");
     EXPECT_EQ(spec["split_criterion"], "info_gain");
     EXPECT_EQ(spec["max_size"], 100);
+    EXPECT_EQ(spec["splitter"], "histogram");
+    EXPECT_EQ(spec["n_bins"], 8);
     EXPECT_EQ(m->info()["task"], "multiclass");
     for (const char* bad : {R"({"model": "hoeffding_tree_classifier", "grace": 5})",
                             R"({"model": "hoeffding_tree_classifier", "grace_period": 0})",
@@ -339,7 +445,10 @@ TEST(HoeffdingTree, StrictOptions) {
                             R"({"model": "hoeffding_tree_classifier", "split_criterion": "entropy"})",
                             R"({"model": "hoeffding_tree_classifier", "leaf_prediction": "mean"})",
                             R"({"model": "hoeffding_tree_classifier", "max_size": 0})",
-                            R"({"model": "hoeffding_tree_classifier", "n_splits": 0})"}) {
+                            R"({"model": "hoeffding_tree_classifier", "n_splits": 0})",
+                            R"({"model": "hoeffding_tree_classifier", "n_bins": 1})",
+                            R"({"model": "hoeffding_tree_classifier", "n_bins": 1025})",
+                            R"({"model": "hoeffding_tree_classifier", "splitter": "exhaustive"})"}) {
         const std::string text = bad;
         expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_text(text.data(), text.size()); });
     }
@@ -373,6 +482,47 @@ TEST(HoeffdingTree, RefusesBrokenStoredForms) {
     bad = j;
     bad["state"]["growth_allowed"] = "yes";
     expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_json(bad); });
+}
+
+TEST(HoeffdingTree, RefusesBrokenBins) {
+    // A leaf (no split yet) with n_bins 3 sees x = 0, 1, 2 (class a), then 10, 11 (class b).
+    // At 10 the narrowest union is [0, 1] (width 1, the first of two); at 11 it is [10, 11].
+    auto m = tree(R"({"model": "hoeffding_tree_classifier", "n_bins": 3})");
+    for (double x : {0, 1, 2, 10, 11}) {
+        Observation o;
+        o.add_numeric("x", x);
+        m->learn(o, Label::of_text(x < 5 ? "a" : "b"));
+    }
+    const auto j = m->to_json();
+    EXPECT_EQ(j["state"]["tree"]["bins"]["x"], nlohmann::json::parse("[[0, 1, 2, 0], [2, 2, 1, 0], [10, 11, 0, 2]]"));
+    // The text form reads back to the same bytes.
+    const std::string text = m->to_text();
+    EXPECT_EQ(bytes_of(*core::model_from_text(text.data(), text.size())), bytes_of(*m));
+    auto refused = [&](const nlohmann::json& b) {
+        auto bad = j;
+        bad["state"]["tree"]["bins"]["x"] = b;
+        expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_json(bad); });
+    };
+    refused(nlohmann::json::parse("[[0, 2, 3, 0], [2, 10, 0, 1], [11, 11, 0, 1]]"));   // overlapping
+    refused(nlohmann::json::parse("[[0, 2, 3, 0], [11, 11, 0, 1], [10, 10, 0, 1]]"));   // out of order
+    refused(nlohmann::json::parse("[[0, 2, 3, 0], [10, 11, 0, 1]]"));                   // b: 1, not 2 values
+    refused(nlohmann::json::parse("[[0, 2, 3, 0], [10, 10, 0, 1], [11, 11, 0, 1], [12, 12, 0, 0]]"));  // > n_bins
+    refused(nlohmann::json::parse("[[0, 2, 3], [10, 10, 0, 1], [11, 11, 0, 1]]"));      // a weight short
+    auto bad = j;
+    bad["state"]["tree"].erase("bins");
+    expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_json(bad); });
+    // The same bins, valid, in another order of merging: accepted.
+    auto good = j;
+    good["state"]["tree"]["bins"]["x"] = nlohmann::json::parse("[[0, 0, 1, 0], [1, 2, 2, 0], [10, 11, 0, 2]]");
+    EXPECT_EQ(core::model_from_json(good)->to_json()["state"]["tree"]["bins"]["x"].size(), 3u);
+    // The Gaussian splitter keeps no bins.
+    auto g = tree(R"({"model": "hoeffding_tree_classifier", "splitter": "gaussian"})");
+    Observation o;
+    o.add_numeric("x", 1);
+    g->learn(o, Label::of_text("a"));
+    EXPECT_FALSE(g->to_json()["state"]["tree"].contains("bins"));
+    const auto gb = bytes_of(*g);
+    EXPECT_EQ(bytes_of(*core::decode_model(gb.data(), gb.size())), gb);
 }
 
 TEST(HoeffdingTree, RefusesNumericLabelsAsRegression) {

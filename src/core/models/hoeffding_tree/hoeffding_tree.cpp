@@ -96,7 +96,11 @@ double Gaussian::cdf(double x) const {
 double Gaussian::log_pdf(double x) const {
     const double v = variance();
     if (!(v > 0)) return -std::numeric_limits<double>::infinity();
-    return -(x - mean) * (x - mean) / (2 * v) - 0.5 * std::log(6.283185307179586 * v);
+    if (v != norm_variance) {
+        log_norm = 0.5 * std::log(6.283185307179586 * v);
+        norm_variance = v;
+    }
+    return -(x - mean) * (x - mean) / (2 * v) - log_norm;
 }
 
 NumericSplit best_numeric_split(const std::vector<Gaussian>& per_class, const std::vector<double>& pre,
@@ -142,6 +146,88 @@ NumericSplit best_numeric_split(const std::vector<Gaussian>& per_class, const st
     return best;
 }
 
+void histogram_add(std::vector<Bin>& bins, double x, size_t c, size_t k, size_t capacity) {
+    // The first bin whose upper end is at or above x.
+    auto it = std::lower_bound(bins.begin(), bins.end(), x, [](const Bin& b, double v) { return b.hi < v; });
+    if (it != bins.end() && it->lo <= x) {
+        it->w[c] += 1;
+        return;
+    }
+    const size_t p = static_cast<size_t>(it - bins.begin()), n = bins.size();
+    if (n < capacity || n < 2) {
+        Bin b{x, x, std::vector<double>(k, 0.0)};
+        b.w[c] = 1;
+        bins.insert(it, std::move(b));
+        return;
+    }
+    // Full: x's bin would make n + 1, and the narrowest union of two adjacent bins of those would
+    // merge. Found over the n + 1 bins with x's at position p, then done in place (no allocation).
+    auto lo = [&](size_t j) { return j < p ? bins[j].lo : j == p ? x : bins[j - 1].lo; };
+    auto hi = [&](size_t j) { return j < p ? bins[j].hi : j == p ? x : bins[j - 1].hi; };
+    size_t best = 0;
+    double width = hi(1) - lo(0);
+    for (size_t j = 1; j < n; j++)
+        if (hi(j + 1) - lo(j) < width) {
+            width = hi(j + 1) - lo(j);
+            best = j;
+        }
+    if (best + 1 == p) {  // x joins the bin below it
+        bins[p - 1].hi = x;
+        bins[p - 1].w[c] += 1;
+        return;
+    }
+    if (best == p) {  // x joins the bin above it
+        bins[p].lo = x;
+        bins[p].w[c] += 1;
+        return;
+    }
+    // Two other bins merge (bins[m] takes bins[m + 1]); the freed bin moves to x's place.
+    const size_t m = best < p ? best : best - 1;
+    bins[m].hi = bins[m + 1].hi;
+    for (size_t j = 0; j < k; j++) bins[m].w[j] += bins[m + 1].w[j];
+    size_t at;
+    if (m < p) {  // bins m+2 .. p-1 move down one
+        std::rotate(bins.begin() + static_cast<std::ptrdiff_t>(m + 1), bins.begin() + static_cast<std::ptrdiff_t>(m + 2),
+                    bins.begin() + static_cast<std::ptrdiff_t>(p));
+        at = p - 1;
+    } else {  // bins p .. m move up one
+        std::rotate(bins.begin() + static_cast<std::ptrdiff_t>(p), bins.begin() + static_cast<std::ptrdiff_t>(m + 1),
+                    bins.begin() + static_cast<std::ptrdiff_t>(m + 2));
+        at = p;
+    }
+    Bin& b = bins[at];
+    b.lo = b.hi = x;
+    std::fill(b.w.begin(), b.w.end(), 0.0);
+    b.w[c] = 1;
+}
+
+NumericSplit best_histogram_split(const std::vector<Bin>& bins, const std::vector<double>& pre, Criterion criterion,
+                                  double min_branch_fraction) {
+    NumericSplit best;
+    if (bins.size() < 2) return best;
+    const size_t k = pre.size();
+    std::vector<double> total(k, 0.0);
+    for (const Bin& b : bins)
+        for (size_t c = 0; c < k; c++) total[c] += b.w[c];
+    std::vector<std::vector<double>> post(2, std::vector<double>(k, 0.0));
+    for (size_t i = 0; i + 1 < bins.size(); i++) {
+        for (size_t c = 0; c < k; c++) {
+            post[0][c] += bins[i].w[c];
+            post[1][c] = std::max(0.0, total[c] - post[0][c]);
+        }
+        const double merit = criterion == Criterion::InfoGain ? info_gain_merit(pre, post, min_branch_fraction)
+                                                              : gini_merit(post);
+        if (merit > best.merit) {
+            best.merit = merit;
+            best.threshold = bins[i].hi + (bins[i + 1].lo - bins[i].hi) / 2;
+            if (!(best.threshold < bins[i + 1].lo)) best.threshold = bins[i].hi;  // adjacent doubles
+            best.left = post[0];
+            best.right = post[1];
+        }
+    }
+    return best;
+}
+
 }  // namespace hoeffding
 
 // ---- the model ---------------------------------------------------------------------------------
@@ -157,10 +243,12 @@ enum NodeKind : uint8_t { kBranch = 0, kActiveLeaf = 1, kInactiveLeaf = 2 };
 
 [[noreturn]] void bad_json(const std::string& why) { fail(ErrorKind::InvalidParameter, "invalid ml_model: " + why); }
 
-// One feature's statistics at one leaf: a numeric feature's Gaussian per class, or a categorical
-// ("key=value") feature's weight per class of the examples that had it.
+// One feature's statistics at one leaf: a numeric feature's Gaussian per class (and, with the
+// histogram splitter, its bins), or a categorical ("key=value") feature's weight per class of the
+// examples that had it.
 struct Observer {
     std::vector<Gaussian> gauss;
+    std::vector<hoeffding::Bin> bins;
     std::vector<double> present;
     bool empty() const { return gauss.empty() && present.empty(); }
 };
@@ -219,6 +307,8 @@ public:
                                         : LeafPrediction::Adaptive;
         nb_threshold_ = static_cast<double>(o["nb_threshold"].get<int64_t>());
         n_splits_ = static_cast<int>(o["n_splits"].get<int64_t>());
+        histogram_ = o["splitter"].get<std::string>() == "histogram";
+        n_bins_ = static_cast<size_t>(o["n_bins"].get<int64_t>());
         min_branch_fraction_ = o["min_branch_fraction"].get<double>();
         max_bytes_ = o["max_size"].get<double>() * kMiB;
         // Random feature subsets per leaf (the Adaptive Random Forest's trees): absent, every feature.
@@ -271,8 +361,10 @@ private:
     void deactivate(Node& leaf);
     void enforce_budget();
     size_t node_bytes(const Node& n) const;
-    size_t observer_bytes() const { return 4 + 8 * k(); }  // numeric: +32k below
-    size_t observer_bytes(const Observer& o) const { return 4 + 8 * (o.gauss.size() * 5 + o.present.size()); }
+    size_t bin_bytes() const { return 16 + 8 * k(); }
+    size_t observer_bytes(const Observer& o) const {
+        return 4 + 8 * (o.gauss.size() * 5 + o.present.size()) + (o.gauss.empty() ? 0 : 4 + o.bins.size() * bin_bytes());
+    }
     void recount_bytes();
     std::vector<uint32_t> preorder() const;
     void write_node(detail::ByteWriter& w, uint32_t i) const;
@@ -290,6 +382,8 @@ private:
     LeafPrediction leaf_prediction_;
     double nb_threshold_;
     int n_splits_;
+    bool histogram_;  // splitter: "histogram" (else "gaussian")
+    size_t n_bins_;
     double min_branch_fraction_;
     double max_bytes_;
     bool subset_ = false;
@@ -384,10 +478,16 @@ void HoeffdingTreeClassifier::learn_terms(const std::vector<FeatureTerm>& x, dou
                     o.gauss.assign(k(), Gaussian{});
                 bytes_ += observer_bytes(o);
             }
-            if (!o.present.empty())
+            if (!o.present.empty()) {
                 o.present[c] += 1;
-            else
+            } else {
                 o.gauss[c].add(t.value);
+                if (histogram_) {
+                    const size_t before = o.bins.size();
+                    hoeffding::histogram_add(o.bins, t.value, c, k(), n_bins_);
+                    bytes_ += (o.bins.size() - before) * bin_bytes();  // a bin more, or none
+                }
+            }
         }
     }
     leaf.counts[c] += 1;
@@ -490,7 +590,9 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t i) {
                                      : hoeffding::gini_merit(post);
             cands.push_back({merit, f, 0, post[0], post[1]});
         } else {
-            hoeffding::NumericSplit s = hoeffding::best_numeric_split(o.gauss, pre, n_splits_, criterion_, min_branch_fraction_);
+            hoeffding::NumericSplit s =
+                histogram_ ? hoeffding::best_histogram_split(o.bins, pre, criterion_, min_branch_fraction_)
+                           : hoeffding::best_numeric_split(o.gauss, pre, n_splits_, criterion_, min_branch_fraction_);
             cands.push_back({s.merit, f, s.threshold, std::move(s.left), std::move(s.right)});
         }
     }
@@ -566,6 +668,7 @@ void HoeffdingTreeClassifier::classes_added(size_t kk) {
         for (Observer& o : n.obs) {
             if (!o.present.empty()) o.present.resize(kk, 0.0);
             if (!o.gauss.empty()) o.gauss.resize(kk, Gaussian{});
+            for (hoeffding::Bin& b : o.bins) b.w.resize(kk, 0.0);
         }
     }
     recount_bytes();
@@ -677,6 +780,22 @@ std::string HoeffdingTreeClassifier::invalid_state() const {
                     return "observer statistics out of range";
                 }
             }
+            if (o.bins.size() > (histogram_ && !cat ? n_bins_ : 0)) return "more observer bins than the spec allows";
+            std::vector<double> binned(kk, 0.0);
+            for (size_t b = 0; b < o.bins.size(); b++) {
+                const hoeffding::Bin& bin = o.bins[b];
+                if (!std::isfinite(bin.lo) || !std::isfinite(bin.hi) || bin.lo > bin.hi || bin.w.size() != kk ||
+                    (b > 0 && !(o.bins[b - 1].hi < bin.lo)))
+                    return "observer bins out of order or overlapping";
+                for (size_t c = 0; c < kk; c++) {
+                    if (!finite_nonneg(bin.w[c])) return "observer weights must be finite and non-negative";
+                    binned[c] += bin.w[c];
+                }
+            }
+            // Each value seen is in one bin (whole weights: the sums are exact).
+            if (histogram_ && !cat)
+                for (size_t c = 0; c < kk; c++)
+                    if (binned[c] != o.gauss[c].n) return "an observer's bins do not hold its values";
         }
     }
     return {};
@@ -687,7 +806,8 @@ std::string HoeffdingTreeClassifier::invalid_state() const {
 // class counts[k]; a branch: u32 feature, f64 threshold, then its two children; a leaf: f64 last
 // split attempt, f64 majority-class and naive-Bayes correct weights; an active leaf then f64
 // seen[k], u32 observer count and per observer (by increasing feature) u32 feature and its
-// statistics (numeric: n, mean, m2, min, max per class; categorical: a weight per class).
+// statistics (numeric: n, mean, m2, min, max per class, then u32 bin count and per bin f64 lo,
+// hi and weights[k]; categorical: a weight per class).
 
 void HoeffdingTreeClassifier::write_node(detail::ByteWriter& w, uint32_t i) const {
     const Node& n = nodes_[i];
@@ -715,6 +835,13 @@ void HoeffdingTreeClassifier::write_node(detail::ByteWriter& w, uint32_t i) cons
         for (double p : o.present) w.put<double>(p);
         for (const Gaussian& g : o.gauss)
             for (double v : {g.n, g.mean, g.m2, g.min, g.max}) w.put<double>(v);
+        if (o.gauss.empty()) continue;
+        w.put<uint32_t>(static_cast<uint32_t>(o.bins.size()));
+        for (const hoeffding::Bin& b : o.bins) {
+            w.put<double>(b.lo);
+            w.put<double>(b.hi);
+            for (double v : b.w) w.put<double>(v);
+        }
     }
 }
 
@@ -769,6 +896,15 @@ uint32_t HoeffdingTreeClassifier::read_node(detail::ByteReader& r, uint32_t dept
                 o.gauss.resize(kk);
                 for (Gaussian& g : o.gauss)
                     for (double* v : {&g.n, &g.mean, &g.m2, &g.min, &g.max}) *v = r.get<double>("observer");
+                const auto bins = r.get<uint32_t>("observer");
+                if (bins > n_bins_ || (!histogram_ && bins != 0)) r.corrupt("more observer bins than the spec allows");
+                o.bins.resize(bins);
+                for (hoeffding::Bin& b : o.bins) {
+                    b.lo = r.get<double>("observer bin");
+                    b.hi = r.get<double>("observer bin");
+                    b.w.resize(kk);
+                    for (double& v : b.w) v = r.get<double>("observer bin");
+                }
             }
             if (kk == 0) r.corrupt("an observer without classes");
         }
@@ -838,7 +974,7 @@ json HoeffdingTreeClassifier::node_json(uint32_t i) const {
     j["nb_correct"] = n.nb_correct;
     if (n.kind != kActiveLeaf) return j;
     j["seen"] = class_weights_json(n.seen);
-    json obs = json::object();
+    json obs = json::object(), bins = json::object();
     for (uint32_t f = 0; f < n.obs.size(); f++) {
         const Observer& o = n.obs[f];
         if (o.empty()) continue;
@@ -851,8 +987,17 @@ json HoeffdingTreeClassifier::node_json(uint32_t i) const {
                 per.push_back({g.n, g.mean, g.m2, g.min, g.max});
         }
         obs[features().name(f)] = per;
+        if (!histogram_ || o.gauss.empty()) continue;
+        json hist = json::array();
+        for (const hoeffding::Bin& b : o.bins) {
+            json e = {b.lo, b.hi};
+            for (double v : b.w) e.push_back(v);
+            hist.push_back(std::move(e));
+        }
+        bins[features().name(f)] = std::move(hist);
     }
     j["observers"] = obs;
+    if (histogram_) j["bins"] = bins;
     return j;
 }
 
@@ -905,7 +1050,8 @@ uint32_t HoeffdingTreeClassifier::node_from_json(const json& j, uint32_t depth, 
     for (auto it = j.begin(); it != j.end(); ++it) {
         const std::string& key = it.key();
         const bool ok = key == "class_counts" || key == "active" || key == "last_split_attempt" ||
-                        key == "mc_correct" || key == "nb_correct" || (active && (key == "seen" || key == "observers"));
+                        key == "mc_correct" || key == "nb_correct" ||
+                        (active && (key == "seen" || key == "observers" || (histogram_ && key == "bins")));
         if (!ok) bad_json("unknown key \"" + key + "\" in a tree leaf");
     }
     n.kind = active ? kActiveLeaf : kInactiveLeaf;
@@ -913,8 +1059,10 @@ uint32_t HoeffdingTreeClassifier::node_from_json(const json& j, uint32_t depth, 
     n.mc_correct = number("mc_correct");
     n.nb_correct = number("nb_correct");
     if (active) {
-        if (!j.contains("seen") || !j.contains("observers") || !j["observers"].is_object())
-            bad_json("an active tree leaf needs \"seen\" and \"observers\"");
+        if (!j.contains("seen") || !j.contains("observers") || !j["observers"].is_object() ||
+            (histogram_ && (!j.contains("bins") || !j["bins"].is_object())))
+            bad_json(histogram_ ? "an active tree leaf needs \"seen\", \"observers\" and \"bins\""
+                                : "an active tree leaf needs \"seen\" and \"observers\"");
         n.seen = class_weights_from_json(j["seen"], "seen");
         // Observers by feature index (JSON objects list their keys in name order).
         std::vector<std::pair<uint32_t, const json*>> obs;
@@ -948,6 +1096,22 @@ uint32_t HoeffdingTreeClassifier::node_from_json(const json& j, uint32_t depth, 
                 }
             }
         }
+        // The histogram splitter's bins, by numeric feature: [lo, hi, weight per class] each.
+        if (histogram_)
+            for (auto it = j["bins"].begin(); it != j["bins"].end(); ++it) {
+                const uint32_t f = features().find(it.key());
+                if (f == kUnknownFeature || f >= n.obs.size() || n.obs[f].gauss.empty())
+                    bad_json("\"bins\" names a feature without a numeric observer");
+                if (!it->is_array() || it->size() > n_bins_) bad_json("a feature's bins must be an array of at most n_bins");
+                for (const json& e : *it) {
+                    if (!e.is_array() || e.size() != 2 + kk) bad_json("a bin holds [lo, hi, a weight per class]");
+                    for (const json& v : e)
+                        if (!v.is_number()) bad_json("a bin holds [lo, hi, a weight per class]");
+                    hoeffding::Bin b{e[0].get<double>(), e[1].get<double>(), {}};
+                    for (size_t c = 0; c < kk; c++) b.w.push_back(e[2 + c].get<double>());
+                    n.obs[f].bins.push_back(std::move(b));
+                }
+            }
     }
     nodes_.push_back(std::move(n));
     return index;
@@ -972,7 +1136,7 @@ const ModelFamily& classifier_family();
 std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     FamilySpec s = parse_family_spec(spec, {"grace_period", "max_depth", "split_criterion", "delta", "tau",
                                             "leaf_prediction", "nb_threshold", "n_splits", "min_branch_fraction",
-                                            "max_size", "max_features", "seed"});
+                                            "max_size", "splitter", "n_bins", "max_features", "seed"});
     json& o = s.options;
     o["grace_period"] = integer_option(spec, "grace_period", 200, 1, 1000000000);
     o["max_depth"] = integer_option(spec, "max_depth", 20, 1, 50);
@@ -985,6 +1149,8 @@ std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     o["leaf_prediction"] = choice_option(spec, "leaf_prediction", "nba", {"mc", "nb", "nba"});
     o["nb_threshold"] = integer_option(spec, "nb_threshold", 0, 0, 1000000000);
     o["n_splits"] = integer_option(spec, "n_splits", 10, 1, 1000);
+    o["splitter"] = choice_option(spec, "splitter", "histogram", {"histogram", "gaussian"});
+    o["n_bins"] = integer_option(spec, "n_bins", 8, 2, 1024);
     o["min_branch_fraction"] = number_option(spec, "min_branch_fraction", 0.01, 0, 0.5);
     const double max_size = number_option(spec, "max_size", 100, 0, 1000);
     if (!(max_size > 0)) fail(ErrorKind::InvalidParameter, "invalid model spec: \"max_size\" must be more than 0 (MiB)");

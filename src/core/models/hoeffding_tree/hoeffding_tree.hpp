@@ -43,6 +43,9 @@ struct Gaussian {
     double cdf(double x) const;
     // The density at x; 0 when the variance is 0 (river's proba.Gaussian).
     double log_pdf(double x) const;
+    // log_pdf's normalizing term 0.5 ln(2 pi variance), remembered for the variance it was
+    // computed at (scoring asks for it per row; the stored forms do not hold it).
+    mutable double norm_variance = std::numeric_limits<double>::quiet_NaN(), log_norm = 0;
 };
 
 // The best binary split "x <= threshold" of a numeric feature observed per class, among n_splits
@@ -56,6 +59,22 @@ struct NumericSplit {
 enum class Criterion { InfoGain, Gini };
 NumericSplit best_numeric_split(const std::vector<Gaussian>& per_class, const std::vector<double>& pre,
                                 int n_splits, Criterion criterion, double min_branch_fraction);
+
+// One numeric feature's values at a leaf, binned for exact split candidates (the "histogram"
+// splitter): at most `capacity` bins in increasing order, each the interval [lo, hi] of the
+// values it took and their weight per class. A value within a bin's interval is added to it;
+// any other value opens a bin of its own, and past the capacity the two adjacent bins whose
+// union is narrowest (the first such pair) merge into one. Bins never overlap, so the weight
+// of each class on each side of a threshold between two bins is exact for the values seen.
+struct Bin {
+    double lo, hi;
+    std::vector<double> w;  // weight per class
+};
+void histogram_add(std::vector<Bin>& bins, double x, size_t c, size_t k, size_t capacity);
+// The best binary split "x <= threshold" among the thresholds halfway between adjacent bins
+// (the weights on each side summed from the bins).
+NumericSplit best_histogram_split(const std::vector<Bin>& bins, const std::vector<double>& pre, Criterion criterion,
+                                  double min_branch_fraction);
 
 }  // namespace hoeffding
 
