@@ -60,8 +60,8 @@ double variance_reduction_merit(const TargetStats& pre, const std::vector<Target
 
 namespace {
 
-Bin merged(const Bin& a, const Bin& b) {
-    Bin m;
+TargetBin merged(const TargetBin& a, const TargetBin& b) {
+    TargetBin m;
     m.lo = a.lo;
     m.hi = b.hi;
     m.xmean = a.xmean + (b.xmean - a.xmean) * (b.y.n / (a.y.n + b.y.n));
@@ -75,15 +75,15 @@ Bin merged(const Bin& a, const Bin& b) {
 
 int BinObserver::add(double x, double y, size_t max_bins) {
     // The first bin whose interval ends at or after x.
-    auto it = std::lower_bound(bins.begin(), bins.end(), x, [](const Bin& b, double v) { return b.hi < v; });
+    auto it = std::lower_bound(bins.begin(), bins.end(), x, [](const TargetBin& b, double v) { return b.hi < v; });
     if (it != bins.end() && it->lo <= x) {
-        Bin& b = *it;
+        TargetBin& b = *it;
         b.y.add(y);
         b.xmean += (x - b.xmean) / b.y.n;
         b.xmean = std::min(std::max(b.xmean, b.lo), b.hi);
         return 0;
     }
-    Bin nb{x, x, x, {}};
+    TargetBin nb{x, x, x, {}};
     nb.y.add(y);
     bins.insert(it, nb);
     if (bins.size() <= max_bins) return 1;
@@ -139,7 +139,7 @@ RegressionSplit best_regression_split(const BinObserver& obs, const TargetStats&
 
 namespace {
 
-using hoeffding::Bin;
+using hoeffding::TargetBin;
 using hoeffding::BinObserver;
 using hoeffding::TargetStats;
 
@@ -629,7 +629,7 @@ std::string HoeffdingTreeRegressor::invalid_state() const {
             const auto& bins = o.numeric.bins;
             if (bins.empty() || bins.size() > max_bins_) return "a numeric observer's bin count is out of range";
             for (size_t q = 0; q < bins.size(); q++) {
-                const Bin& b = bins[q];
+                const TargetBin& b = bins[q];
                 if (!std::isfinite(b.lo) || !std::isfinite(b.hi) || !(b.lo <= b.xmean && b.xmean <= b.hi))
                     return "a numeric observer's bin is out of range";
                 if (q > 0 && !(bins[q - 1].hi < b.lo)) return "a numeric observer's bins are not in increasing order";
@@ -683,7 +683,7 @@ void HoeffdingTreeRegressor::write_node(detail::ByteWriter& w, uint32_t i) const
             continue;
         }
         w.put<uint32_t>(static_cast<uint32_t>(o.numeric.bins.size()));
-        for (const Bin& b : o.numeric.bins)
+        for (const TargetBin& b : o.numeric.bins)
             for (double v : {b.lo, b.hi, b.xmean, b.y.n, b.y.mean, b.y.m2}) w.put<double>(v);
     }
 }
@@ -747,7 +747,7 @@ uint32_t HoeffdingTreeRegressor::read_node(detail::ByteReader& r, uint32_t depth
             const auto nb = r.get<uint32_t>("observer");
             if (nb == 0 || nb > max_bins_) r.corrupt("a numeric observer's bin count is out of range");
             o.numeric.bins.resize(nb);
-            for (Bin& b : o.numeric.bins)
+            for (TargetBin& b : o.numeric.bins)
                 for (double* v : {&b.lo, &b.hi, &b.xmean, &b.y.n, &b.y.mean, &b.y.m2}) *v = r.get<double>("observer");
         }
     }
@@ -822,7 +822,7 @@ json HoeffdingTreeRegressor::node_json(uint32_t i) const {
             continue;
         }
         json bins = json::array();
-        for (const Bin& b : o.numeric.bins) bins.push_back({b.lo, b.hi, b.xmean, b.y.n, b.y.mean, b.y.m2});
+        for (const TargetBin& b : o.numeric.bins) bins.push_back({b.lo, b.hi, b.xmean, b.y.n, b.y.mean, b.y.m2});
         obs[features().name(f)] = bins;
     }
     j["observers"] = obs;
@@ -929,7 +929,7 @@ uint32_t HoeffdingTreeRegressor::node_from_json(const json& j, uint32_t depth, s
                 bad_json("a numeric observer holds 1 to max_bins bins");
             for (const json& e : *v) {
                 if (!e.is_array() || e.size() != 6) bad_json("a numeric observer's bin is [lo, hi, xmean, n, mean, m2]");
-                Bin b;
+                TargetBin b;
                 double* fields[] = {&b.lo, &b.hi, &b.xmean, &b.y.n, &b.y.mean, &b.y.m2};
                 for (size_t q = 0; q < 6; q++) {
                     if (!e[q].is_number()) bad_json("a numeric observer's bin is [lo, hi, xmean, n, mean, m2]");

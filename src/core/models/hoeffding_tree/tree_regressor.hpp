@@ -42,12 +42,12 @@ double variance_reduction_merit(const TargetStats& pre, const std::vector<Target
 // it, a new value that falls between bins makes a bin of its own and the two adjacent bins whose
 // means are closest merge (Ben-Haim & Tom-Tov's streaming histogram), so the observer never
 // holds more than max_bins bins.
-struct Bin {
+struct TargetBin {
     double lo, hi, xmean;
     TargetStats y;
 };
 struct BinObserver {
-    std::vector<Bin> bins;
+    std::vector<TargetBin> bins;
     // Returns the change in the number of bins (+1, 0, or 0 after a merge).
     int add(double x, double y, size_t max_bins);
 };
