@@ -156,13 +156,17 @@ Taken learn_version(Oid nsp, const Version& v, LockedModel* locked, int32 limit,
     core::LeakCheck leak;
     SPITupleTable* tt = SPI_tuptable;
     core::Model& model = *locked->model;
+    // (a class label's text lives in label_text until the next row: Label borrows it)
+    std::string label_text;
     auto label_of = [&](uint64 i) {
         Datum d[4];
         bool dn[4];
         spi_row(tt, i, 4, d, dn);
         // The log's strings are text columns (a NaN feature is never logged): categories.
         jsonb_features(d[1], obs, /*borrow_names=*/false, /*specials_are_numbers=*/false);
-        return dn[3] ? core::Label::of_number(DatumGetFloat8(d[2])) : core::Label::of_text(text_of(d[3]));
+        if (dn[3]) return core::Label::of_number(DatumGetFloat8(d[2]));
+        label_text = text_of(d[3]);
+        return core::Label::of_text(label_text);
     };
     // A label the model refuses (core::Error from learn: it diverges on it, a statistic would
     // overflow) is a poison label: it goes to ml_rejected_labels with its error and the batch goes
