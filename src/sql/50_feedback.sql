@@ -271,10 +271,19 @@ BEGIN
         RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
             USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
     END IF;
-    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a class.
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a
+    -- class, a clustering model's a cluster (both text); the other tasks' a number.
     SELECT m.task INTO task
     FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
     WHERE x.name = p_model AND x.alias = p_alias;
+    -- Issue 13: clustering and anomaly models learn without labels, so no label reaches them.
+    IF task IN ('clustering', 'anomaly') AND (p_label IS NOT NULL OR p_label_table IS NOT NULL) THEN
+        RAISE EXCEPTION 'model "%" learns without labels (its task is %)', p_model, task
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An attached table''s labels are learned by the deployed version; this version cannot learn one.',
+                  HINT = 'Attach it without label => and label_table =>: its rows are scored and logged. To update it, '
+                         'train a version without labels (ml_fit(spec, x), ml_train), ml_register and ml_deploy it.';
+    END IF;
     IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
         RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
             USING ERRCODE = 'invalid_parameter_value',
@@ -346,7 +355,14 @@ BEGIN
                       HINT = 'A multiclass model''s prediction column is text (the most probable class); '
                              'probability => names a float8 column for its probability.';
         END IF;
-        IF task IS DISTINCT FROM 'multiclass' AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+        IF task = 'clustering' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is clustering', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A clustering model''s prediction column is text (the cluster, as ml_predict_class gives it).';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND task IS DISTINCT FROM 'clustering'
+           AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
             RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
                 USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
         END IF;
