@@ -180,6 +180,22 @@ SELECT ml_register('km_groups', ml_fit('{"model": "linear_regression"}', x, x[1]
 SELECT ml_deploy('km_groups', 3);
 INSERT INTO visits2 (id, x1, x2) VALUES (1, 0, 0);
 SELECT ml_detach('visits2');
+-- user did: rolled a k-means version out as a shadow while a table is attached with labels (to
+-- the regression champion): refused, as every label would fail for it; and attached with labels
+-- while a k-means shadow is rolled out: refused too. Without labels the shadow logs its cluster.
+CREATE TABLE visits3 (id int PRIMARY KEY, x1 float8, x2 float8, pred float8, y float8);
+SELECT ml_attach('visits3', 'km_groups', key => 'id', prediction => 'pred', label => 'y', features => ARRAY['x1', 'x2']);
+SELECT ml_deploy('km_groups', 1, 'kshadow');
+SELECT ml_rollout('km_groups', 'kshadow', 'shadow');
+SELECT ml_detach('visits3');
+SELECT ml_rollout('km_groups', 'kshadow', 'shadow');
+SELECT ml_attach('visits3', 'km_groups', key => 'id', prediction => 'pred', label => 'y', features => ARRAY['x1', 'x2']);
+SELECT ml_attach('visits3', 'km_groups', key => 'id', prediction => 'pred', features => ARRAY['x1', 'x2']);
+INSERT INTO visits3 (id, x1, x2) VALUES (1, 10, 10);
+SELECT variant, served, score IS NOT NULL AS has_score, predicted_class = ml_predict_class(m, ARRAY[10.0, 10.0]) AS cluster
+FROM ml_prediction_log l, m WHERE l.model_name = 'km_groups' AND l.table_name = 'visits3'::regclass ORDER BY variant;
+SELECT ml_detach('visits3');
+SELECT ml_rollout_remove('km_groups', 'kshadow');
 
 DELETE FROM ml_prediction_log WHERE model_name = 'km_groups';
 SELECT ml_unregister('km_groups', force => true);

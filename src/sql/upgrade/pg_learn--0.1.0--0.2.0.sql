@@ -2215,7 +2215,8 @@ $$;
 -- BEGIN issue 13 clustering and anomaly models in scoring triggers and monitoring (wt-unsup)
 -- ---------------------------------------------------------------------------------------------
 -- _ml_attach (as in src/sql/50_feedback.sql): a clustering model's prediction column is text (the
--- cluster); a label column or labels table for a clustering or anomaly model is refused (22023).
+-- cluster); a label column or labels table for a clustering or anomaly model is refused (22023),
+-- and so is rolling such a version out on a model with a table attached with labels (_ml_rollout).
 -- The monitoring (as in src/sql/60_monitoring.sql): ml_monitor_windows.predicted_classes (the
 -- predictions of each class or cluster), _ml_count_merge, _ml_monitor_refresh filling it, and
 -- ml_model_metrics, ml_model_health, ml_model_health_history without label rows for models that
@@ -2281,6 +2282,20 @@ BEGIN
                   DETAIL = 'An attached table''s labels are learned by the deployed version; this version cannot learn one.',
                   HINT = 'Attach it without label => and label_table =>: its rows are scored and logged. To update it, '
                          'train a version without labels (ml_fit(spec, x), ml_train), ml_register and ml_deploy it.';
+    END IF;
+    -- (and no challenger or shadow that learns without labels: each label would fail for it)
+    IF p_label IS NOT NULL OR p_label_table IS NOT NULL THEN
+        SELECT string_agg(format('%s (%s)', r.alias, m.task), ', ' ORDER BY r.alias) INTO other_model
+        FROM @extschema@.ml_rollouts r
+        JOIN @extschema@.ml_aliases x ON x.name = r.model_name AND x.alias = r.alias
+        JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE r.model_name = p_model AND m.task IN ('clustering', 'anomaly');
+        IF other_model IS NOT NULL THEN
+            RAISE EXCEPTION 'model "%" has rolled-out aliases that learn without labels: %', p_model, other_model
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach it without labels, or remove those rollouts with ml_rollout_remove first.';
+        END IF;
     END IF;
     IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
         RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
@@ -2549,6 +2564,81 @@ BEGIN
         EXECUTE format('CREATE TRIGGER pg_learn_label AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_label_table, 'label');
     END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_rollout(p_model text, p_alias text, p_role text, p_share float8, p_actor name)
+    RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    champions text;
+    total float8;
+    task text;
+    labelled text;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_role NOT IN ('challenger', 'shadow') THEN
+        RAISE EXCEPTION 'unknown rollout role "%"', left(p_role, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'role is ''challenger'' (serves a share of the keys) or ''shadow'' (scores every row, serves none).';
+    END IF;
+    IF p_role = 'shadow' AND p_share IS NOT NULL THEN
+        RAISE EXCEPTION 'a shadow serves no traffic: its share must be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_role = 'challenger' AND p_share IS NULL THEN
+        RAISE EXCEPTION 'a challenger needs a traffic share' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'e.g. share => 0.1 serves a tenth of the keys.';
+    END IF;
+    IF p_role = 'challenger' AND NOT (p_share > 0 AND p_share < 1) THEN
+        RAISE EXCEPTION 'traffic share % is not between 0 and 1', p_share USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Serializes the rollout changes (and deploys) of a name: the shares' sum stays below 1.
+    PERFORM @extschema@._ml_lock_name(p_model);
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO champions
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_model AND t.alias = p_alias;
+    IF champions IS NOT NULL THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is the champion of %', p_alias, p_model, champions
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A challenger or shadow is another alias than the one the table is attached to.';
+    END IF;
+    -- Issue 13: a version that learns without labels (clustering, anomaly) cannot be rolled out on
+    -- a table attached with labels: each label would fail for it.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    IF task IN ('clustering', 'anomaly') THEN
+        SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO labelled
+        FROM @extschema@.ml_attachments t
+        WHERE t.model_name = p_model AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL);
+        IF labelled IS NOT NULL THEN
+            RAISE EXCEPTION 'alias "%" of model "%" learns without labels (its task is %), but % brings labels',
+                            p_alias, p_model, task, labelled
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach the table without labels, or roll out a version that learns from them.';
+        END IF;
+    END IF;
+    IF p_role = 'challenger' THEN
+        SELECT coalesce(sum(r.share), 0) INTO total FROM @extschema@.ml_rollouts r
+        WHERE r.model_name = p_model AND r.role = 'challenger' AND r.alias <> p_alias;
+        IF total + p_share >= 1 THEN
+            RAISE EXCEPTION 'the challengers of model "%" would serve % of the keys', p_model, total + p_share
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The champion serves what the challengers do not: their shares must add up to less than 1.';
+        END IF;
+    END IF;
+    INSERT INTO @extschema@.ml_rollouts AS r (model_name, alias, role, share, created_by)
+    VALUES (p_model, p_alias, p_role, p_share, p_actor)
+    ON CONFLICT (model_name, alias) DO UPDATE SET role = excluded.role, share = excluded.share,
+                                                 created_at = excluded.created_at, created_by = excluded.created_by;
     PERFORM @extschema@._ml_feedback_invalidate();
 END
 $$;
