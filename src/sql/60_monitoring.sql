@@ -320,11 +320,6 @@ BEGIN
 END
 $$;
 
--- Rolls up the events of the inbox (all, or the first p_max_events) into the windows, in one
--- statement: the DELETE that takes the events and the upsert of the windows share one snapshot
--- and one transaction, so each event is rolled up exactly once (an event whose writer has not
--- committed is invisible, and taken by a later refresh; a refresh that rolls back gives its
--- events back). Events of log rows or model versions that no longer exist are dropped.
 -- Issue 13: two {name: count} objects added up (a NULL one is empty; both NULL: NULL).
 CREATE FUNCTION @extschema@._ml_count_merge(a jsonb, b jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -335,6 +330,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
                GROUP BY x.key) e) END
 $$;
 
+-- Rolls up the events of the inbox (all, or the first p_max_events) into the windows, in one
+-- statement: the DELETE that takes the events and the upsert of the windows share one snapshot
+-- and one transaction, so each event is rolled up exactly once (an event whose writer has not
+-- committed is invisible, and taken by a later refresh; a refresh that rolls back gives its
+-- events back). Events of log rows or model versions that no longer exist are dropped.
 CREATE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
