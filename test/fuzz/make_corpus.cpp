@@ -61,7 +61,7 @@ void models() {
         R"({"model":"passive_aggressive_classifier","ignore":["y"]})",
         R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":0.5})",
         R"({"model":"bernoulli_nb","alpha":0.5})",
-        R"({"model":"hoeffding_tree_classifier","grace_period":4,"leaf_prediction":"nba"})",
+        R"({"model":"hoeffding_tree_classifier","grace_period":4,"delta":0.5,"tau":1,"leaf_prediction":"nba"})",
         // (these take numbers only: the rows below have no category for them, and the counts of
         // multinomial_nb are not negative)
         R"({"model":"gaussian_nb","var_smoothing":1e-6})",
