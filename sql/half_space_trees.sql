@@ -69,22 +69,39 @@ SELECT ml_register('hst_pts', m) AS version FROM m2 m;
 SELECT ml_deploy('hst_pts', 1);
 SELECT ml_predict('hst_pts', '{"a": 0.95, "b": 0.95}'::jsonb) = ml_predict_one(m, '{"a": 0.95, "b": 0.95}'::jsonb) AS same_score
 FROM m2 m;
+SELECT ml_monitor_set('bucket_width', '1000 days');
 CREATE TABLE events (id int PRIMARY KEY, a float8, b float8, score float8, is_fraud float8);
 SELECT ml_attach('events', 'hst_pts', key => 'id', prediction => 'score', features => ARRAY['a', 'b']);
 INSERT INTO events (id, a, b) VALUES (1, 0.3, 0.3), (2, 0.95, 0.95);
 SELECT id, round(score::numeric, 3) AS score, score = ml_predict('hst_pts', jsonb_build_object('a', a, 'b', b)) AS as_predicted
 FROM events ORDER BY id;
 SELECT key, round(score::numeric, 3) AS logged_score FROM ml_prediction_log WHERE model_name = 'hst_pts' ORDER BY key;
+-- user did: read the monitoring views of the attached anomaly model (issue 13): predictions and
+-- the distribution of the anomaly scores; no label rows (it learns without labels).
+INSERT INTO events (id, a, b) SELECT 10 + i, (i % 10) / 10.0, (i % 7) / 7.0 FROM generate_series(1, 98) i;
+SELECT ml_monitor_refresh() >= 100 AS rolled_up;
+SELECT metric, round(value::numeric, 3) AS value FROM ml_model_metrics WHERE model = 'hst_pts' ORDER BY time, metric;
+SELECT (SELECT value FROM ml_model_metrics WHERE model = 'hst_pts' AND metric = 'score_p95')
+       BETWEEN min(score) AND max(score) AS p95_within_scores,
+       abs((SELECT value FROM ml_model_metrics WHERE model = 'hst_pts' AND metric = 'score_p50')
+           - percentile_disc(0.5) WITHIN GROUP (ORDER BY score)) < 0.05 AS p50_near_median
+FROM events;
+SELECT metric FROM ml_model_health WHERE model = 'hst_pts' ORDER BY metric;
+SELECT metric, value FROM ml_model_health_history WHERE model = 'hst_pts' ORDER BY metric;
 SELECT ml_detach('events');
--- user did: attached with a label column: the score is logged, and a label that arrives is
--- refused (the model learns without labels).
-SELECT ml_attach('events', 'hst_pts', key => 'id', prediction => 'score', label => 'is_fraud', features => ARRAY['a', 'b']);
-INSERT INTO events (id, a, b) VALUES (3, 0.2, 0.4);
+-- user did: attached with a label column, or a labels table: refused at attach time (the
+-- model learns without labels), as is a label given to ml_learn.
 \set VERBOSITY sqlstate
-UPDATE events SET is_fraud = 1 WHERE id = 3;
+SELECT ml_attach('events', 'hst_pts', key => 'id', prediction => 'score', label => 'is_fraud', features => ARRAY['a', 'b']);
+CREATE TABLE event_labels (id int, is_fraud int);
+SELECT ml_attach('events', 'hst_pts', key => 'id', prediction => 'score', label_table => 'event_labels',
+                 label_key => 'id', label_value => 'is_fraud', features => ARRAY['a', 'b']);
+-- user did: an anomaly score into a text column.
+CREATE TABLE events_text (id int PRIMARY KEY, a float8, b float8, score text);
+SELECT ml_attach('events_text', 'hst_pts', key => 'id', prediction => 'score', features => ARRAY['a', 'b']);
 SELECT ml_learn('hst_pts', '{"a": 0.1}'::jsonb, 1);
 \set VERBOSITY default
-SELECT ml_detach('events');
+SELECT ml_attach('events', 'hst_pts', key => 'id', prediction => 'score', label => 'is_fraud', features => ARRAY['a', 'b']);
 
 \set VERBOSITY sqlstate
 -- user did: unknown options and values out of range.
@@ -127,4 +144,6 @@ DELETE FROM ml_label_queue;
 DELETE FROM ml_prediction_log;
 SELECT ml_unregister('hst_pts', force => true);
 SELECT ml_monitor_reset() AS requeued;
+-- (the bucket width back to its default, now that no window statistics exist)
+SELECT ml_monitor_set('bucket_width', NULL) AS bucket_width;
 DROP SCHEMA half_space_trees CASCADE;

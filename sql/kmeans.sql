@@ -1,6 +1,7 @@
 -- Online k-means (kind kmeans, task clustering; docs/models.md, "k-means"): learning without
 -- labels (ml_fit_one(model, x), ml_fit(spec, x), ml_train over a one-column query), the cluster
--- as ml_predict_class, ml_info, the text and binary forms, the registry, and bad input.
+-- as ml_predict_class, ml_info, the text and binary forms, the registry, bad input, and attached
+-- tables: the cluster written by the scoring trigger and the monitoring views.
 CREATE SCHEMA kmeans;
 SET search_path = kmeans, public;
 
@@ -119,12 +120,86 @@ SELECT ml_model_from_bytes(overlay(ml_model_bytes(m) PLACING '\xff'::bytea FROM 
 SELECT (jsonb_set((m::text)::jsonb, '{state,counts,0}', '1000'))::text::ml_model FROM m;
 \set VERBOSITY default
 
--- user did: attached a table to the k-means model. The scoring trigger does not write a
--- cluster yet (a known limit, docs/models.md): the INSERT fails with a clear error.
-CREATE TABLE visits (id int PRIMARY KEY, x1 float8, x2 float8, cluster float8);
+-- user did: attached a table to the k-means model with a text prediction column (issue 13):
+-- each inserted row gets its cluster, as ml_predict_class gives it, and is logged with it.
+SELECT ml_monitor_set('bucket_width', '1000 days');
+CREATE TABLE visits (id int PRIMARY KEY, x1 float8, x2 float8, cluster text);
 SELECT ml_attach('visits', 'km_groups', key => 'id', prediction => 'cluster', features => ARRAY['x1', 'x2']);
-INSERT INTO visits VALUES (1, 10, 10);
+INSERT INTO visits (id, x1, x2) SELECT i, x[1], x[2] FROM pts WHERE i <= 30;
+SELECT count(*) AS scored, count(*) FILTER (WHERE v.cluster = ml_predict_class(m, ARRAY[v.x1, v.x2])) AS as_predicted,
+       count(DISTINCT v.cluster) AS clusters
+FROM visits v, m;
+-- The log holds the cluster as the predicted class; no score, probabilities or label.
+SELECT count(*) AS logged, count(*) FILTER (WHERE l.predicted_class = v.cluster) AS same_cluster,
+       count(l.score) AS scores, count(l.probabilities) AS probabilities, count(l.label) + count(l.label_class) AS labels
+FROM ml_prediction_log l JOIN visits v ON v.id::text = l.key
+WHERE l.model_name = 'km_groups';
+-- An UPDATE of a feature scores the row again.
+UPDATE visits SET x1 = -10, x2 = 10 WHERE id = 1;
+SELECT cluster = ml_predict_class(m, ARRAY[-10.0, 10.0]) AS rescored FROM visits, m WHERE id = 1;
+-- user did: read the monitoring views of the attached k-means model: predictions, the share of
+-- each cluster, feature mismatches; no label, score, or accuracy rows (it learns without labels).
+SELECT ml_monitor_refresh() >= 31 AS rolled_up;
+SELECT metric, round(value::numeric, 4) AS value FROM ml_model_metrics WHERE model = 'km_groups' ORDER BY time, metric;
+SELECT sum(value) AS shares_add_up FROM ml_model_metrics WHERE model = 'km_groups' AND metric LIKE 'cluster_share:%';
+SELECT metric FROM ml_model_health WHERE model = 'km_groups' ORDER BY metric;
+SELECT metric, value FROM ml_model_health_history WHERE model = 'km_groups' ORDER BY metric;
+SELECT DISTINCT feature, status FROM ml_feature_drift WHERE model = 'km_groups' ORDER BY 1, 2;
+-- With a training baseline, feature drift and data quality compare the scored rows with it.
+SELECT ml_register('km_groups', m, baseline => (SELECT ml_profile(jsonb_build_object('x1', x[1], 'x2', x[2])) FROM pts)) AS version
+FROM m;
+SELECT ml_deploy('km_groups', 2);
+INSERT INTO visits (id, x1, x2) SELECT i, x[1], x[2] FROM pts WHERE i > 30;
+INSERT INTO visits (id, x1, x2, cluster) VALUES (100, 1e6, 1e6, 'mine');
+SELECT cluster = ml_predict_class(m, ARRAY[1e6, 1e6]) AS overwritten FROM visits, m WHERE id = 100;
+SELECT ml_monitor_refresh() >= 61 AS rolled_up;
+SELECT metric, round(value::numeric, 4) AS value FROM ml_model_metrics WHERE model = 'km_groups' AND version = '2' ORDER BY time, metric;
+SELECT feature, method, status FROM ml_feature_drift WHERE model = 'km_groups' AND version = '2' ORDER BY feature;
+SELECT feature, anomaly, count FROM ml_data_quality WHERE model = 'km_groups' AND version = '2' ORDER BY feature, anomaly;
 SELECT ml_detach('visits');
 
+\set VERBOSITY sqlstate
+-- user did: attached k-means with a numeric prediction column: the cluster is text.
+CREATE TABLE visits2 (id int PRIMARY KEY, x1 float8, x2 float8, cluster float8, lbl int, p float8);
+SELECT ml_attach('visits2', 'km_groups', key => 'id', prediction => 'cluster', features => ARRAY['x1', 'x2']);
+-- user did: attached k-means with a label column, or a labels table: refused at attach time.
+SELECT ml_attach('visits2', 'km_groups', key => 'id', label => 'lbl', features => ARRAY['x1', 'x2']);
+CREATE TABLE visit_labels (id int, lbl int);
+SELECT ml_attach('visits2', 'km_groups', key => 'id', label_table => 'visit_labels', label_key => 'id',
+                 label_value => 'lbl', features => ARRAY['x1', 'x2']);
+-- user did: asked for a probability column with a cluster.
+ALTER TABLE visits2 ALTER COLUMN cluster TYPE text;
+SELECT ml_attach('visits2', 'km_groups', key => 'id', prediction => 'cluster', probability => 'p', features => ARRAY['x1', 'x2']);
+\set VERBOSITY default
+SELECT ml_attach('visits2', 'km_groups', key => 'id', label => 'lbl', features => ARRAY['x1', 'x2']);
+SELECT count(*) AS attachments FROM ml_attachments WHERE model_name = 'km_groups';
+-- user did: deployed a regression version under the alias of an attached k-means table: the
+-- trigger refuses to write a number into the cluster column, saying what the version predicts.
+SELECT ml_attach('visits2', 'km_groups', key => 'id', prediction => 'cluster', features => ARRAY['x1', 'x2']);
+SELECT ml_register('km_groups', ml_fit('{"model": "linear_regression"}', x, x[1] + x[2] ORDER BY i)) AS version FROM pts;
+SELECT ml_deploy('km_groups', 3);
+INSERT INTO visits2 (id, x1, x2) VALUES (1, 0, 0);
+SELECT ml_detach('visits2');
+-- user did: rolled a k-means version out as a shadow while a table is attached with labels (to
+-- the regression champion): refused, as every label would fail for it; and attached with labels
+-- while a k-means shadow is rolled out: refused too. Without labels the shadow logs its cluster.
+CREATE TABLE visits3 (id int PRIMARY KEY, x1 float8, x2 float8, pred float8, y float8);
+SELECT ml_attach('visits3', 'km_groups', key => 'id', prediction => 'pred', label => 'y', features => ARRAY['x1', 'x2']);
+SELECT ml_deploy('km_groups', 1, 'kshadow');
+SELECT ml_rollout('km_groups', 'kshadow', 'shadow');
+SELECT ml_detach('visits3');
+SELECT ml_rollout('km_groups', 'kshadow', 'shadow');
+SELECT ml_attach('visits3', 'km_groups', key => 'id', prediction => 'pred', label => 'y', features => ARRAY['x1', 'x2']);
+SELECT ml_attach('visits3', 'km_groups', key => 'id', prediction => 'pred', features => ARRAY['x1', 'x2']);
+INSERT INTO visits3 (id, x1, x2) VALUES (1, 10, 10);
+SELECT variant, served, score IS NOT NULL AS has_score, predicted_class = ml_predict_class(m, ARRAY[10.0, 10.0]) AS cluster
+FROM ml_prediction_log l, m WHERE l.model_name = 'km_groups' AND l.table_name = 'visits3'::regclass ORDER BY variant;
+SELECT ml_detach('visits3');
+SELECT ml_rollout_remove('km_groups', 'kshadow');
+
+DELETE FROM ml_prediction_log WHERE model_name = 'km_groups';
 SELECT ml_unregister('km_groups', force => true);
+-- (the monitoring windows emptied, the bucket width back to its default)
+SELECT ml_monitor_reset() >= 0 AS reset;
+SELECT ml_monitor_set('bucket_width', NULL) AS bucket_width;
 DROP SCHEMA kmeans CASCADE;

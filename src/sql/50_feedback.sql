@@ -271,10 +271,33 @@ BEGIN
         RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
             USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
     END IF;
-    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a class.
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a
+    -- class, a clustering model's a cluster (both text); the other tasks' a number.
     SELECT m.task INTO task
     FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
     WHERE x.name = p_model AND x.alias = p_alias;
+    -- Issue 13: clustering and anomaly models learn without labels, so no label reaches them.
+    IF task IN ('clustering', 'anomaly') AND (p_label IS NOT NULL OR p_label_table IS NOT NULL) THEN
+        RAISE EXCEPTION 'model "%" learns without labels (its task is %)', p_model, task
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An attached table''s labels are learned by the deployed version; this version cannot learn one.',
+                  HINT = 'Attach it without label => and label_table =>: its rows are scored and logged. To update it, '
+                         'train a version without labels (ml_fit(spec, x), ml_train), ml_register and ml_deploy it.';
+    END IF;
+    -- (and no challenger or shadow that learns without labels: each label would fail for it)
+    IF p_label IS NOT NULL OR p_label_table IS NOT NULL THEN
+        SELECT string_agg(format('%s (%s)', r.alias, m.task), ', ' ORDER BY r.alias) INTO other_model
+        FROM @extschema@.ml_rollouts r
+        JOIN @extschema@.ml_aliases x ON x.name = r.model_name AND x.alias = r.alias
+        JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE r.model_name = p_model AND m.task IN ('clustering', 'anomaly');
+        IF other_model IS NOT NULL THEN
+            RAISE EXCEPTION 'model "%" has rolled-out aliases that learn without labels: %', p_model, other_model
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach it without labels, or remove those rollouts with ml_rollout_remove first.';
+        END IF;
+    END IF;
     IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
         RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
             USING ERRCODE = 'invalid_parameter_value',
@@ -346,7 +369,14 @@ BEGIN
                       HINT = 'A multiclass model''s prediction column is text (the most probable class); '
                              'probability => names a float8 column for its probability.';
         END IF;
-        IF task IS DISTINCT FROM 'multiclass' AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+        IF task = 'clustering' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is clustering', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A clustering model''s prediction column is text (the cluster, as ml_predict_class gives it).';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND task IS DISTINCT FROM 'clustering'
+           AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
             RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
                 USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
         END IF;
@@ -594,6 +624,8 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     champions text;
     total float8;
+    task text;
+    labelled text;
 BEGIN
     PERFORM @extschema@._ml_check_name('model name', p_model);
     PERFORM @extschema@._ml_check_name('alias', p_alias);
@@ -626,6 +658,23 @@ BEGIN
         RAISE EXCEPTION 'alias "%" of model "%" is the champion of %', p_alias, p_model, champions
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'A challenger or shadow is another alias than the one the table is attached to.';
+    END IF;
+    -- Issue 13: a version that learns without labels (clustering, anomaly) cannot be rolled out on
+    -- a table attached with labels: each label would fail for it.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    IF task IN ('clustering', 'anomaly') THEN
+        SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO labelled
+        FROM @extschema@.ml_attachments t
+        WHERE t.model_name = p_model AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL);
+        IF labelled IS NOT NULL THEN
+            RAISE EXCEPTION 'alias "%" of model "%" learns without labels (its task is %), but % brings labels',
+                            p_alias, p_model, task, labelled
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach the table without labels, or roll out a version that learns from them.';
+        END IF;
     END IF;
     IF p_role = 'challenger' THEN
         SELECT coalesce(sum(r.share), 0) INTO total FROM @extschema@.ml_rollouts r

@@ -98,6 +98,9 @@ CREATE TABLE @extschema@.ml_monitor_windows (
     missing_features       bigint NOT NULL DEFAULT 0 CHECK (missing_features >= 0),
     type_mismatches        bigint NOT NULL DEFAULT 0 CHECK (type_mismatches >= 0),
     mismatched_predictions bigint NOT NULL DEFAULT 0 CHECK (mismatched_predictions >= 0),
+    -- Issue 13: how many predictions named each class or cluster (multiclass, clustering),
+    -- {name: count}; NULL for the tasks that predict a number
+    predicted_classes      jsonb,
     PRIMARY KEY (model_name, version, variant, bucket),
     FOREIGN KEY (model_name, version) REFERENCES @extschema@.ml_models (name, version) ON DELETE CASCADE
 );
@@ -355,6 +358,16 @@ BEGIN
 END
 $$;
 
+-- Issue 13: two {name: count} objects added up (a NULL one is empty; both NULL: NULL).
+CREATE FUNCTION @extschema@._ml_count_merge(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE
+        (SELECT jsonb_object_agg(e.k, e.n)
+         FROM (SELECT x.key AS k, sum((x.value)::bigint) AS n
+               FROM (SELECT * FROM jsonb_each_text(a) UNION ALL SELECT * FROM jsonb_each_text(b)) x
+               GROUP BY x.key) e) END
+$$;
+
 -- Rolls up the events of the inbox (all, or the first p_max_events) into the windows, in one
 -- statement: the DELETE that takes the events and the upsert of the windows share one snapshot
 -- and one transaction, so each event is rolled up exactly once (an event whose writer has not
@@ -475,19 +488,29 @@ BEGIN
                                       + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
         FROM scored s
         GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), named AS (
+        -- Issue 13: the predictions of each class or cluster (multiclass, clustering)
+        SELECT q.model_name, q.version, q.variant, q.bucket, jsonb_object_agg(q.predicted_class, q.n) AS predicted_classes
+        FROM (SELECT s.model_name, s.version, s.variant, s.bucket, s.predicted_class, count(*) AS n
+              FROM scored s
+              WHERE s.is_prediction AND s.predicted_class IS NOT NULL
+              GROUP BY s.model_name, s.version, s.variant, s.bucket, s.predicted_class) q
+        GROUP BY q.model_name, q.version, q.variant, q.bucket
     ), up AS (
         INSERT INTO @extschema@.ml_monitor_windows AS w
             (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
              features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
              unscored_labels, updated_at, class_state,
              feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
-             mismatched_predictions)
+             mismatched_predictions, predicted_classes)
         SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
                a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
                a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
                a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
-               a.mismatched_predictions
+               a.mismatched_predictions, nm.predicted_classes
         FROM agg a
+        LEFT JOIN named nm ON nm.model_name = a.model_name AND nm.version = a.version AND nm.variant = a.variant
+                          AND nm.bucket = a.bucket
         ORDER BY a.model_name, a.version, a.variant, a.bucket
         ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
             predictions = w.predictions + excluded.predictions,
@@ -511,7 +534,8 @@ BEGIN
             unknown_categories = w.unknown_categories + excluded.unknown_categories,
             missing_features = w.missing_features + excluded.missing_features,
             type_mismatches = w.type_mismatches + excluded.type_mismatches,
-            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions,
+            predicted_classes = @extschema@._ml_count_merge(w.predicted_classes, excluded.predicted_classes)
         RETURNING 1
     )
     SELECT count(*) INTO n FROM taken;
@@ -903,26 +927,31 @@ COMMENT ON FUNCTION @extschema@.ml_monitor_settings(text) IS
 -- Per model, version, variant and bucket. Classifier metrics (accuracy at the model's
 -- classification_threshold, AUC, log loss when every score is a probability) or regression
 -- metrics (MAE, RMSE, R²) over the labels received so far for the bucket's predictions.
+-- Issue 13: models that learn without labels (clustering, anomaly) have no label rows; a
+-- clustering model's prediction is a cluster (no score): the share of the predictions in each
+-- cluster; an anomaly model's score is its anomaly score: its quantiles.
 CREATE VIEW @extschema@.ml_model_metrics WITH (security_barrier) AS
 SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, x.metric, x.value
 FROM @extschema@.ml_monitor_windows w
 JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
 JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
 CROSS JOIN LATERAL (
-    SELECT m.task = 'binary' AS classifier, m.task = 'multiclass' AS multiclass
+    SELECT m.task = 'binary' AS classifier, m.task = 'multiclass' AS multiclass,
+           m.task IN ('clustering', 'anomaly') AS unsupervised, m.task = 'clustering' AS clustering,
+           m.task = 'anomaly' AS anomaly
 ) k
 CROSS JOIN LATERAL (VALUES
     (1, 'predictions', w.predictions::float8),
-    (2, 'labels', w.labels::float8),
-    (3, 'label_coverage', CASE WHEN w.predictions > 0 THEN w.labels::float8 / w.predictions END),
+    (2, 'labels', CASE WHEN NOT k.unsupervised THEN w.labels::float8 END),
+    (3, 'label_coverage', CASE WHEN w.predictions > 0 AND NOT k.unsupervised THEN w.labels::float8 / w.predictions END),
     (4, 'label_delay_mean', @extschema@.ml_mean(w.label_delay)),
     (5, 'label_delay_p50', @extschema@.ml_quantile(w.label_delay, 0.5)),
     (6, 'label_delay_p95', @extschema@.ml_quantile(w.label_delay, 0.95)),
-    (7, 'score_mean', @extschema@.ml_mean(w.scores)),
-    (8, 'nan_scores', @extschema@.ml_nan_count(w.scores)::float8),
-    (9, 'inf_scores', @extschema@.ml_inf_count(w.scores)::float8),
+    (7, 'score_mean', CASE WHEN NOT k.clustering THEN @extschema@.ml_mean(w.scores) END),
+    (8, 'nan_scores', CASE WHEN NOT k.clustering THEN @extschema@.ml_nan_count(w.scores)::float8 END),
+    (9, 'inf_scores', CASE WHEN NOT k.clustering THEN @extschema@.ml_inf_count(w.scores)::float8 END),
     (10, 'label_mean', @extschema@.ml_mean(w.label_values)),
-    (11, 'unscored_labels', w.unscored_labels::float8),
+    (11, 'unscored_labels', CASE WHEN NOT k.unsupervised THEN w.unscored_labels::float8 END),
     (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8)
                           WHEN k.multiclass THEN @extschema@.ml_accuracy(w.class_state) END),
     (13, 'auc', CASE WHEN k.classifier THEN @extschema@.ml_auc(w.metric_state) END),
@@ -932,6 +961,10 @@ CROSS JOIN LATERAL (VALUES
     (16, 'rmse', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_rmse(w.metric_state) END),
     (17, 'r2', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_r2(w.metric_state) END),
     (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END),
+    -- issue 13: the distribution of an anomaly model's scores
+    (19, 'score_p50', CASE WHEN k.anomaly THEN @extschema@.ml_quantile(w.scores, 0.5) END),
+    (20, 'score_p95', CASE WHEN k.anomaly THEN @extschema@.ml_quantile(w.scores, 0.95) END),
+    (21, 'score_p99', CASE WHEN k.anomaly THEN @extschema@.ml_quantile(w.scores, 0.99) END),
     -- feature mismatches per prediction checked (docs/features.md), and the fraction of the
     -- predictions with at least one
     (40, 'unknown_feature_rate', w.unknown_features::float8 / nullif(w.feature_checks, 0)),
@@ -944,11 +977,17 @@ CROSS JOIN LATERAL (VALUES
     SELECT 100 + r.n, 'recall:' || r.class, r.recall
     FROM @extschema@.ml_class_report(w.class_state) WITH ORDINALITY r(class, "precision", recall, f1, support, n)
     WHERE k.multiclass
+    -- issue 13: a clustering model's share of the predictions in each cluster (jsonb's key order:
+    -- shorter first, so "2" before "10")
+    UNION ALL
+    SELECT 1000 + e.n, 'cluster_share:' || e.cluster, (e.count)::float8 / w.predictions
+    FROM jsonb_each_text(w.predicted_classes) WITH ORDINALITY e(cluster, count, n)
+    WHERE k.clustering AND w.predictions > 0
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_metrics IS
-    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class), feature mismatch rates';
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class; clustering: share per cluster, no labels; anomaly: score quantiles, no labels), feature mismatch rates';
 
 -- Per deployed model (name, alias): its version's age, examples seen, pending labels, time
 -- since it last learned and since its last prediction, and over the health window its prediction
@@ -990,11 +1029,14 @@ CROSS JOIN LATERAL (VALUES
     (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
     (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
     (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
-    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
-                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
+    -- (issue 13: none for a model that learns without labels, clustering or anomaly)
+    (4, 'pending_labels', CASE WHEN m.task NOT IN ('clustering', 'anomaly') THEN
+                              (SELECT count(*) FROM @extschema@.ml_label_queue q
+                               WHERE q.model_name = a.name AND q.version = a.version)::float8 END),
     -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
-    (5, 'rejected_labels', (SELECT count(*) FROM @extschema@.ml_rejected_labels r
-                            WHERE r.model_name = a.name AND r.version = a.version)::float8),
+    (5, 'rejected_labels', CASE WHEN m.task NOT IN ('clustering', 'anomaly') THEN
+                               (SELECT count(*) FROM @extschema@.ml_rejected_labels r
+                                WHERE r.model_name = a.name AND r.version = a.version)::float8 END),
     (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
                                       THEN extract(epoch FROM now() - m.updated_at)::float8 END),
     (7, 'seconds_since_prediction',
@@ -1004,8 +1046,9 @@ CROSS JOIN LATERAL (VALUES
                                     ORDER BY w.bucket DESC LIMIT 1))::float8),
     (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
                                 ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
-    (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
-    (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
+    -- (issue 13: a clustering model's prediction is a cluster, without a score)
+    (9, 'nan_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(h.nan_scores, 0)::float8 END),
+    (10, 'inf_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(h.inf_scores, 0)::float8 END),
     (11, 'seconds_since_refresh',
          extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8),
     -- issue 13: the error-stream detector (absent without labelled predictions; the last change's
@@ -1035,6 +1078,8 @@ COMMENT ON VIEW @extschema@.ml_model_health IS
 CREATE VIEW @extschema@.ml_model_health_history WITH (security_barrier) AS
 SELECT w.bucket AS time, w.model_name AS model, w.variant AS alias, w.version::text AS version, x.metric, x.value
 FROM @extschema@.ml_monitor_windows w
+-- (issue 13: a model that learns without labels has no labels row, a clustering model no score rows)
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
 CROSS JOIN LATERAL (
     SELECT CASE WHEN w.first_predicted_at IS NOT NULL
                      AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
@@ -1048,10 +1093,11 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (VALUES
     (1, 'predictions', w.predictions::float8),
     (2, 'prediction_rate', w.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1)::float8),
-    (3, 'nan_scores', coalesce(@extschema@.ml_nan_count(w.scores), 0)::float8),
-    (4, 'inf_scores', coalesce(@extschema@.ml_inf_count(w.scores), 0)::float8),
-    (5, 'labels', w.labels::float8)
+    (3, 'nan_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(@extschema@.ml_nan_count(w.scores), 0)::float8 END),
+    (4, 'inf_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(@extschema@.ml_inf_count(w.scores), 0)::float8 END),
+    (5, 'labels', CASE WHEN m.task NOT IN ('clustering', 'anomaly') THEN w.labels::float8 END)
 ) x(ord, metric, value)
+WHERE x.value IS NOT NULL
 ORDER BY w.bucket, w.model_name, w.variant, w.version, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health_history IS
     'Per time bucket, model, alias and version: predictions, prediction rate (over the time the bucket covers), NaN/Inf scores, labels';

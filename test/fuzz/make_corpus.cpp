@@ -60,10 +60,18 @@ void models() {
         R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
         R"({"model":"passive_aggressive_classifier","ignore":["y"]})",
         R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":0.5})",
-        R"({"model":"bernoulli_nb","alpha":0.5})",  // (the other naive Bayes kinds refuse these rows)
+        R"({"model":"bernoulli_nb","alpha":0.5})",
+        R"({"model":"hoeffding_tree_classifier","grace_period":4,"delta":0.5,"tau":1,"leaf_prediction":"nba"})",
+        // (these take numbers only: the rows below have no category for them, and the counts of
+        // multinomial_nb are not negative)
+        R"({"model":"gaussian_nb","var_smoothing":1e-6})",
+        R"({"model":"multinomial_nb","alpha":0.5})",
+        R"({"model":"kmeans","n_clusters":3,"halflife":0.3,"seed":7})",
+        R"({"model":"half_space_trees","n_trees":3,"height":4,"window_size":5,"seed":1})",
     };
     int n = 0;
     for (const char* s : specs) {
+        const bool numbers_only = n >= 12;
         const std::string tag = std::to_string(n++);
         put("fuzz_spec", "spec" + tag + ".json", s);
         put("fuzz_model_text", "spec" + tag + ".json", s);
@@ -71,11 +79,17 @@ void models() {
         put("fuzz_model_binary", "fresh" + tag + ".bin", model_bytes(*m));
         for (unsigned i = 0; i < 12; i++) {
             core::Observation x;
-            x.add_numeric("a", 0.5 * i - 2);
-            x.add_numeric("b", i % 3 ? 1e3 : -1e-3);
-            x.add_category("c", i % 2 ? "u" : "v");
-            if (i % 4 == 0) x.add_missing("d");
-            const core::Label y = m->task() == core::Task::Multiclass
+            if (numbers_only) {
+                x.add_numeric("a", 0.5 * i);
+                x.add_numeric("b", i % 3 ? 3.0 : 0.0);
+            } else {
+                x.add_numeric("a", 0.5 * i - 2);
+                x.add_numeric("b", i % 3 ? 1e3 : -1e-3);
+                x.add_category("c", i % 2 ? "u" : "v");
+                if (i % 4 == 0) x.add_missing("d");
+            }
+            const core::Label y = core::learns_without_labels(m->task()) ? core::Label::none()
+                                  : m->task() == core::Task::Multiclass
                                       ? core::Label::of_text(i % 3 == 0 ? "p" : i % 3 == 1 ? "q" : "r")
                                   : m->task() == core::Task::Binary ? core::Label::of_number(i % 2)
                                                                      : core::Label::of_number(0.25 * i);

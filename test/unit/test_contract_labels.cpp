@@ -33,6 +33,24 @@ TEST(ContractLabels, ABooleanIsNotARegressionTarget) {
     EXPECT_EQ(reg->n_seen(), 2u);
 }
 
+// Issue 13: what a prediction is follows the task, which the glue reads (never the kind): a name
+// (class, cluster: a text prediction column) for multiclass and clustering, a number otherwise.
+TEST(ContractLabels, WhatAPredictionIsFollowsTheTask) {
+    EXPECT_TRUE(core::predicts_name(Task::Multiclass));
+    EXPECT_TRUE(core::predicts_name(Task::Clustering));
+    EXPECT_FALSE(core::predicts_name(Task::Regression));
+    EXPECT_FALSE(core::predicts_name(Task::Binary));
+    EXPECT_FALSE(core::predicts_name(Task::Anomaly));
+    // k-means names its clusters (as ml_predict_class); Half-Space Trees give a number.
+    std::unique_ptr<Model> km = fresh(R"({"model":"kmeans","n_clusters":3})");
+    EXPECT_TRUE(core::predicts_name(km->task()));
+    EXPECT_FALSE(core::is_classifier(km->task()));
+    EXPECT_EQ(km->classes().size(), 3u);
+    std::unique_ptr<Model> hst = fresh(R"({"model":"half_space_trees"})");
+    EXPECT_FALSE(core::predicts_name(hst->task()));
+    EXPECT_TRUE(core::learns_without_labels(hst->task()));
+}
+
 TEST(ContractLabels, ClassifiersTakeBooleansAndWholeNumbers) {
     std::unique_ptr<Model> bin = fresh(R"({"model":"logistic_regression"})");
     const core::Observation x = num({{"a", 1}});

@@ -25,6 +25,9 @@ const char* task_name(Task task);
 inline bool is_classifier(Task task) { return task == Task::Binary || task == Task::Multiclass; }
 // Clustering and anomaly models learn without labels (ml_fit_one(model, x), ml_fit(spec, x)).
 inline bool learns_without_labels(Task task) { return task == Task::Clustering || task == Task::Anomaly; }
+// Multiclass and clustering models predict a name (a class, a cluster: ml_predict_class), the
+// other tasks a number (ml_predict_one: a value, a probability, an anomaly score).
+inline bool predicts_name(Task task) { return task == Task::Multiclass || task == Task::Clustering; }
 
 // A label as SQL gave it: a number (any numeric type), a boolean or a class name (text). The
 // model decides what it accepts: a regression takes numbers, a classifier classes (a number

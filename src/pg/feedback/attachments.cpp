@@ -325,7 +325,7 @@ void resolve_table(Attachment& a, Relation rel) {
             a.prediction_base_typmod = a.prediction.typmod;
             a.prediction_base = getBaseTypeAndTypmod(a.prediction.type, &a.prediction_base_typmod);
         });
-        // (text: a multiclass model's class)
+        // (text: a multiclass model's class, a clustering model's cluster)
         if (a.prediction.kind != Kind::Float8 && a.prediction.kind != Kind::Float4 && a.prediction.kind != Kind::Numeric &&
             a.prediction.kind != Kind::Text)
             pg_fail(ERRCODE_DATATYPE_MISMATCH, "prediction column \"" + a.prediction_name + "\" of table " +

@@ -239,10 +239,11 @@ struct Served {
 Served served_variant(Oid nsp, const Attachment& a, std::string_view key);
 
 // One model's prediction of a row, by its task: a number (regression value, probability of a
-// binary classifier's class 1), or a multiclass model's most probable class with its probability
-// as the score (both NULL before the model knows a class) and every class's probability.
+// binary classifier's class 1, anomaly score), or a multiclass model's most probable class with
+// its probability as the score (both NULL before the model knows a class) and every class's
+// probability, or a clustering model's cluster (score NULL, no probabilities).
 struct Prediction {
-    bool multiclass = false;
+    bool multiclass = false;  // a name (class or cluster): core::predicts_name(task)
     bool score_null = false;
     double score = 0;
     bool class_null = true;

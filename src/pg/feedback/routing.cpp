@@ -40,7 +40,7 @@ Served served_variant(Oid nsp, const Attachment& a, std::string_view key) {
 
 Prediction predict_row(const core::Model& model, const core::Observation& obs, bool with_probabilities) {
     Prediction p;
-    if (model.task() != core::Task::Multiclass) {
+    if (!core::predicts_name(model.task())) {
         p.score = model.predict(obs);
         return p;
     }
@@ -49,6 +49,11 @@ Prediction predict_row(const core::Model& model, const core::Observation& obs, b
     model.predict_proba(obs, probs);
     p.class_null = false;  // (most_probable_class sets it only when there is no class)
     p.predicted_class = most_probable_class(model, probs, &p.class_null);
+    // A cluster is a hard assignment (its "probability" is always 1): no score, no probabilities.
+    if (!core::is_classifier(model.task())) {
+        p.score_null = true;
+        return p;
+    }
     p.score_null = p.class_null;
     if (!p.class_null) p.score = *std::max_element(probs.begin(), probs.end());
     if (with_probabilities && !p.class_null) p.probabilities = class_probabilities(model, probs);

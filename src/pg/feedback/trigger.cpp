@@ -34,7 +34,7 @@ Datum number_datum(const Column& c, Oid base, int32 base_typmod, double v) {
 }
 
 // A model's prediction into the row: the prediction column (a number, or a multiclass model's
-// class into a text column) and the probability column. The column must suit the task of the
+// class or a clustering model's cluster into a text column) and the probability column. The column must suit the task of the
 // version serving now (ml_attach checked the champion of the time; a later deploy may differ).
 HeapTuple write_prediction(const Attachment& a, const Served& served, const Prediction& p, HeapTuple row,
                            TupleDesc desc) {
@@ -45,7 +45,9 @@ HeapTuple write_prediction(const Attachment& a, const Served& served, const Pred
                 "prediction column \"" + a.prediction.name + "\" of table " + a.table_text + " cannot hold the prediction of model \"" +
                     a.model + "\" version " + std::to_string(served.model.version),
                 std::string("The version is ") + core::task_name(m.task()) + ": its prediction is " +
-                    (p.multiclass ? "a class (text)." : "a number (float8, float4 or numeric)."),
+                    (!p.multiclass                    ? "a number (float8, float4 or numeric)."
+                     : core::is_classifier(m.task()) ? "a class (text)."
+                                                     : "a cluster (text)."),
                 "Detach the table and attach it again with a prediction column of that type.");
     }
     Datum values[2];

@@ -2212,6 +2212,776 @@ END
 $$;
 -- END issue 12 item 7
 
+
+-- BEGIN issue 13 clustering and anomaly models in scoring triggers and monitoring (wt-unsup)
+-- ---------------------------------------------------------------------------------------------
+-- _ml_attach (as in src/sql/50_feedback.sql): a clustering model's prediction column is text (the
+-- cluster); a label column or labels table for a clustering or anomaly model is refused (22023),
+-- and so is rolling such a version out on a model with a table attached with labels (_ml_rollout).
+-- The monitoring (as in src/sql/60_monitoring.sql): ml_monitor_windows.predicted_classes (the
+-- predictions of each class or cluster), _ml_count_merge, _ml_monitor_refresh filling it, and
+-- ml_model_metrics, ml_model_health, ml_model_health_history without label rows for models that
+-- learn without labels (cluster shares for clustering, score quantiles for anomaly).
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
+                                       p_label name, p_features text[], p_alias text, p_mode text,
+                                       p_label_table regclass, p_label_key name, p_label_value name,
+                                       p_probability name, p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel pg_class;
+    lrel pg_class;
+    a pg_attribute;
+    key_type oid;
+    feats text[];
+    f text;
+    cls text;
+    ignored jsonb;
+    watched text;
+    old_row text;
+    new_row text;
+    cond text;
+    task text;
+    other_table regclass;
+    other_model text;
+BEGIN
+    -- Arguments.
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_key IS NULL THEN
+        RAISE EXCEPTION 'key column must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'The key names the row a label will arrive for, e.g. key => ''id''.';
+    END IF;
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_mode NOT IN ('queue', 'sync') THEN
+        RAISE EXCEPTION 'unknown mode "%"', left(p_mode, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'mode is ''queue'' (labels wait for ml_learn_pending) or ''sync'' (learned when they arrive).';
+    END IF;
+
+    -- The model and the version that will serve.
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a
+    -- class, a clustering model's a cluster (both text); the other tasks' a number.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    -- Issue 13: clustering and anomaly models learn without labels, so no label reaches them.
+    IF task IN ('clustering', 'anomaly') AND (p_label IS NOT NULL OR p_label_table IS NOT NULL) THEN
+        RAISE EXCEPTION 'model "%" learns without labels (its task is %)', p_model, task
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An attached table''s labels are learned by the deployed version; this version cannot learn one.',
+                  HINT = 'Attach it without label => and label_table =>: its rows are scored and logged. To update it, '
+                         'train a version without labels (ml_fit(spec, x), ml_train), ml_register and ml_deploy it.';
+    END IF;
+    -- (and no challenger or shadow that learns without labels: each label would fail for it)
+    IF p_label IS NOT NULL OR p_label_table IS NOT NULL THEN
+        SELECT string_agg(format('%s (%s)', r.alias, m.task), ', ' ORDER BY r.alias) INTO other_model
+        FROM @extschema@.ml_rollouts r
+        JOIN @extschema@.ml_aliases x ON x.name = r.model_name AND x.alias = r.alias
+        JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE r.model_name = p_model AND m.task IN ('clustering', 'anomaly');
+        IF other_model IS NOT NULL THEN
+            RAISE EXCEPTION 'model "%" has rolled-out aliases that learn without labels: %', p_model, other_model
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach it without labels, or remove those rollouts with ml_rollout_remove first.';
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The alias a table is attached to is the champion; remove the rollout with ml_rollout_remove first.';
+    END IF;
+
+    -- The table, and what the caller may do: own it, and score (and, with labels, teach) the model.
+    SELECT * INTO rel FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', p_table USING ERRCODE = 'wrong_object_type',
+            DETAIL = 'Only ordinary and partitioned tables can be attached.';
+    END IF;
+    IF NOT pg_has_role(p_actor, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
+                          p_actor);
+    END IF;
+    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
+       AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_learn(text, record, float8, text) TO %I;',
+                          p_actor);
+    END IF;
+    -- Concurrent attaches of one table queue here; the second then sees the first.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.table_name = p_table) THEN
+        RAISE EXCEPTION 'table % is already attached to model "%"', p_table,
+                        (SELECT t.model_name FROM @extschema@.ml_attachments t WHERE t.table_name = p_table)
+            USING ERRCODE = 'duplicate_object', HINT = 'ml_detach it first.';
+    END IF;
+    -- Partitions (issue 12): the triggers of a partitioned table are cloned to its partitions,
+    -- present and future, so a partition is scored through its attached ancestor; one table of
+    -- a partition tree is attached at most.
+    SELECT anc.relid::regclass, t.model_name INTO other_table, other_model
+    FROM pg_partition_ancestors(p_table) anc JOIN @extschema@.ml_attachments t ON t.table_name = anc.relid
+    WHERE anc.relid <> p_table LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is a partition of %, which is attached to model "%"', p_table, other_table, other_model
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'The rows of every partition of an attached table are scored and logged already.';
+    END IF;
+    IF rel.relkind = 'p' THEN
+        SELECT d.relid::regclass, t.model_name INTO other_table, other_model
+        FROM pg_partition_tree(p_table) d JOIN @extschema@.ml_attachments t ON t.table_name = d.relid
+        WHERE d.relid <> p_table LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'partition % of table % is attached to model "%"', other_table, p_table, other_model
+                USING ERRCODE = 'duplicate_object', HINT = format('ml_detach(%L) first.', other_table::text);
+        END IF;
+    END IF;
+
+    -- The key, prediction and label columns.
+    a := @extschema@._ml_attribute(p_table, p_key, 'key');
+    key_type := a.atttypid;
+    IF p_prediction IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_prediction, 'prediction');
+        IF task = 'multiclass' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is multiclass', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A multiclass model''s prediction column is text (the most probable class); '
+                             'probability => names a float8 column for its probability.';
+        END IF;
+        IF task = 'clustering' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is clustering', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A clustering model''s prediction column is text (the cluster, as ml_predict_class gives it).';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND task IS DISTINCT FROM 'clustering'
+           AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'prediction column "%" is a generated column', p_prediction
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        -- (a BEFORE trigger cannot move a row to another partition)
+        IF rel.relkind = 'p' AND EXISTS (
+                SELECT 1 FROM pg_partition_tree(p_table) d JOIN pg_partitioned_table pt ON pt.partrelid = d.relid
+                CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) k(attnum)
+                JOIN pg_attribute c ON c.attrelid = d.relid AND c.attnum = k.attnum
+                WHERE c.attname IN (p_prediction, p_probability)) THEN
+            RAISE EXCEPTION 'the prediction or probability column of % is a partition key column', p_table
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The prediction is written by a BEFORE trigger, which cannot move a row to another partition.';
+        END IF;
+    END IF;
+    IF p_label IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_label, 'label');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label column "%" has type %', p_label, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label column is numeric or boolean.';
+        END IF;
+    END IF;
+    IF p_key = p_prediction OR p_key = p_label OR p_prediction = p_label THEN
+        RAISE EXCEPTION 'the key, prediction and label columns must be different columns'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The probability of a multiclass model's prediction.
+    IF p_probability IS NOT NULL THEN
+        IF p_prediction IS NULL OR task IS DISTINCT FROM 'multiclass' THEN
+            RAISE EXCEPTION 'a probability column goes with a prediction column of a multiclass model'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a := @extschema@._ml_attribute(p_table, p_probability, 'probability');
+        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'probability column "%" has type %', p_probability, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A probability column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'probability column "%" is a generated column', p_probability
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        IF p_probability IN (p_key, p_prediction, p_label) THEN
+            RAISE EXCEPTION 'the key, prediction, probability and label columns must be different columns'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+
+    -- A labels table: rows (key, value) arriving later.
+    IF p_label_table IS NOT NULL THEN
+        IF p_label IS NOT NULL THEN
+            RAISE EXCEPTION 'labels come from a label column or from a labels table, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_label_key IS NULL OR p_label_value IS NULL THEN
+            RAISE EXCEPTION 'a labels table needs label_key and label_value' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'label_key names its column holding the key, label_value its column holding the label.';
+        END IF;
+        IF p_label_table = p_table THEN
+            RAISE EXCEPTION 'the labels table is the attached table itself' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Use label => column for a label column of the attached table.';
+        END IF;
+        SELECT * INTO lrel FROM pg_class c WHERE c.oid = p_label_table;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', p_label_table::oid USING ERRCODE = 'undefined_table';
+        END IF;
+        IF lrel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', p_label_table USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF NOT pg_has_role(p_actor, lrel.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table %', p_label_table USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_key, 'label key');
+        IF a.atttypid <> key_type THEN
+            RAISE EXCEPTION 'label key column "%" has type %, but key column "%" has type %', p_label_key,
+                            format_type(a.atttypid, NULL), p_key, format_type(key_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_value, 'label value');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label value column "%" has type %', p_label_value, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label is numeric or boolean.';
+        END IF;
+        IF p_label_key = p_label_value THEN
+            RAISE EXCEPTION 'label_key and label_value must be different columns' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF p_label_key IS NOT NULL OR p_label_value IS NOT NULL THEN
+        RAISE EXCEPTION 'label_key and label_value go with label_table' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The features: given, or every column but the key, prediction and label columns (and
+    -- those the model's spec ignores).
+    IF p_features IS NULL THEN
+        SELECT m.spec -> 'ignore' INTO ignored
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        SELECT array_agg(c.attname::text ORDER BY c.attnum) INTO feats
+        FROM pg_attribute c
+        WHERE c.attrelid = p_table AND c.attnum > 0 AND NOT c.attisdropped
+          AND c.attname IS DISTINCT FROM p_key AND c.attname IS DISTINCT FROM p_prediction
+          AND c.attname IS DISTINCT FROM p_label AND c.attname IS DISTINCT FROM p_probability
+          AND NOT coalesce(ignored ? c.attname::text, false);
+        IF feats IS NULL THEN
+            RAISE EXCEPTION 'table % has no column left to be a feature', p_table USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        IF cardinality(p_features) = 0 THEN
+            RAISE EXCEPTION 'features must name at least one column' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF array_position(p_features, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        IF (SELECT count(DISTINCT x) FROM unnest(p_features) x) <> cardinality(p_features) THEN
+            RAISE EXCEPTION 'features name a column more than once' USING ERRCODE = 'duplicate_column';
+        END IF;
+        feats := p_features;
+    END IF;
+    FOREACH f IN ARRAY feats LOOP
+        a := @extschema@._ml_attribute(p_table, f, 'feature');
+        IF f IN (p_key, p_prediction, p_label) OR f = p_probability THEN
+            RAISE EXCEPTION 'column "%" is the key, prediction or label column and cannot also be a feature', f
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cls := @extschema@._ml_column_class(a.atttypid);
+        IF cls = 'other' THEN
+            RAISE EXCEPTION 'column "%" has type %, which cannot be a feature', f, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].';
+        END IF;
+        IF a.attgenerated <> '' AND p_prediction IS NOT NULL THEN
+            RAISE EXCEPTION 'feature column "%" is a generated column', f USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Generated columns are computed after BEFORE triggers, which write the prediction column.';
+        END IF;
+    END LOOP;
+
+    INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
+                                            label_column, features, label_table, label_key_column,
+                                            label_value_column, mode, created_by, probability_column)
+    VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
+            p_label_value, p_mode, p_actor, p_probability);
+
+    -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
+    -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
+    SELECT string_agg(quote_ident(c), ', '), 'ROW(' || string_agg('OLD.' || quote_ident(c), ', ') || ')',
+           'ROW(' || string_agg('NEW.' || quote_ident(c), ', ') || ')'
+    INTO watched, old_row, new_row
+    FROM unnest(ARRAY[p_key::text] || feats) c;
+    IF p_prediction IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_score_insert BEFORE INSERT ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'score');
+        EXECUTE format('CREATE TRIGGER pg_learn_score_update BEFORE UPDATE OF %s ON %s FOR EACH ROW '
+                       'WHEN (%s IS DISTINCT FROM %s) EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)',
+                       watched, p_table, old_row, new_row, 'score');
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
+    -- pg_learn_log_update has no WHEN clause: its function tests the condition the clause held
+    -- (the key or a feature IS DISTINCT FROM, or the label from NULL to a value: log_update_fires
+    -- in src/pg/feedback/trigger.cpp), since a WHEN clause is prepared again by every statement
+    -- that fires it. A column type without "=", which the clause could not be made for, is
+    -- refused as the clause refused it.
+    SELECT string_agg(format('NULL::%1$s IS DISTINCT FROM NULL::%1$s', format_type(t.atttypid, NULL)), ' AND ')
+    INTO cond
+    FROM unnest(ARRAY[p_key::text] || feats) c
+    JOIN pg_attribute t ON t.attrelid = p_table AND t.attname = c AND t.attnum > 0 AND NOT t.attisdropped;
+    EXECUTE 'SELECT ' || cond;
+    IF p_label IS NOT NULL THEN
+        watched := watched || ', ' || quote_ident(p_label);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, 'log');
+    -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
+    -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
+    -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").
+    IF rel.relkind = 'p' AND p_label IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_log_delete AFTER DELETE ON %s FOR EACH ROW WHEN (OLD.%I IS NOT NULL) '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, p_label, 'move');
+    END IF;
+    -- One label trigger per labels table, whatever the number of tables it labels.
+    IF p_label_table IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p_label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_label AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_label_table, 'label');
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_rollout(p_model text, p_alias text, p_role text, p_share float8, p_actor name)
+    RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    champions text;
+    total float8;
+    task text;
+    labelled text;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_role NOT IN ('challenger', 'shadow') THEN
+        RAISE EXCEPTION 'unknown rollout role "%"', left(p_role, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'role is ''challenger'' (serves a share of the keys) or ''shadow'' (scores every row, serves none).';
+    END IF;
+    IF p_role = 'shadow' AND p_share IS NOT NULL THEN
+        RAISE EXCEPTION 'a shadow serves no traffic: its share must be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_role = 'challenger' AND p_share IS NULL THEN
+        RAISE EXCEPTION 'a challenger needs a traffic share' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'e.g. share => 0.1 serves a tenth of the keys.';
+    END IF;
+    IF p_role = 'challenger' AND NOT (p_share > 0 AND p_share < 1) THEN
+        RAISE EXCEPTION 'traffic share % is not between 0 and 1', p_share USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Serializes the rollout changes (and deploys) of a name: the shares' sum stays below 1.
+    PERFORM @extschema@._ml_lock_name(p_model);
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO champions
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_model AND t.alias = p_alias;
+    IF champions IS NOT NULL THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is the champion of %', p_alias, p_model, champions
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A challenger or shadow is another alias than the one the table is attached to.';
+    END IF;
+    -- Issue 13: a version that learns without labels (clustering, anomaly) cannot be rolled out on
+    -- a table attached with labels: each label would fail for it.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    IF task IN ('clustering', 'anomaly') THEN
+        SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO labelled
+        FROM @extschema@.ml_attachments t
+        WHERE t.model_name = p_model AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL);
+        IF labelled IS NOT NULL THEN
+            RAISE EXCEPTION 'alias "%" of model "%" learns without labels (its task is %), but % brings labels',
+                            p_alias, p_model, task, labelled
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach the table without labels, or roll out a version that learns from them.';
+        END IF;
+    END IF;
+    IF p_role = 'challenger' THEN
+        SELECT coalesce(sum(r.share), 0) INTO total FROM @extschema@.ml_rollouts r
+        WHERE r.model_name = p_model AND r.role = 'challenger' AND r.alias <> p_alias;
+        IF total + p_share >= 1 THEN
+            RAISE EXCEPTION 'the challengers of model "%" would serve % of the keys', p_model, total + p_share
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The champion serves what the challengers do not: their shares must add up to less than 1.';
+        END IF;
+    END IF;
+    INSERT INTO @extschema@.ml_rollouts AS r (model_name, alias, role, share, created_by)
+    VALUES (p_model, p_alias, p_role, p_share, p_actor)
+    ON CONFLICT (model_name, alias) DO UPDATE SET role = excluded.role, share = excluded.share,
+                                                 created_at = excluded.created_at, created_by = excluded.created_by;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+ALTER TABLE @extschema@.ml_monitor_windows ADD COLUMN predicted_classes jsonb;
+
+-- Issue 13: two {name: count} objects added up (a NULL one is empty; both NULL: NULL).
+CREATE FUNCTION @extschema@._ml_count_merge(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE
+        (SELECT jsonb_object_agg(e.k, e.n)
+         FROM (SELECT x.key AS k, sum((x.value)::bigint) AS n
+               FROM (SELECT * FROM jsonb_each_text(a) UNION ALL SELECT * FROM jsonb_each_text(b)) x
+               GROUP BY x.key) e) END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_monitor_refresh(p_max_events bigint, p_actor name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    width interval;
+    oldest timestamptz;
+    n bigint;
+BEGIN
+    IF p_max_events IS NOT NULL AND p_max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be positive (or NULL: every pending event)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    width := @extschema@._ml_setting('bucket_width')::interval;
+    -- The oldest bucket still kept (window_retention), NULL when every bucket is.
+    oldest := @extschema@._ml_bucket(now() - @extschema@._ml_setting('window_retention')::interval, width);
+    WITH taken AS (
+        DELETE FROM @extschema@.ml_monitor_inbox i
+        WHERE i.ctid = ANY (ARRAY(SELECT j.ctid FROM @extschema@.ml_monitor_inbox j LIMIT p_max_events))
+        RETURNING i.prediction_id, i.events
+    ), ev AS (
+        -- (_ml_bucket written out: a function with SET search_path is not inlined, and this runs
+        -- per event; a binary classifier's score is the probability of label 1)
+        SELECT l.model_name, l.version, l.variant, l.prediction_id, l.predicted_class,
+               pg_catalog.date_bin(width, l.predicted_at, '2000-01-01 00:00:00+00'::timestamptz) AS bucket,
+               (t.events & 1) <> 0 AS is_prediction,
+               (t.events & 2) <> 0 AND (l.label IS NOT NULL OR l.label_class IS NOT NULL) AS is_label,
+               m.task = 'binary' AS classifier,
+               m.task = 'multiclass' AS multiclass,
+               l.predicted_at, l.score, l.features, l.label, l.labeled_at, l.label_class, l.probabilities,
+               l.unknown_features, l.unknown_categories, l.missing_features, l.type_mismatches
+        FROM taken t
+        JOIN @extschema@.ml_prediction_log l ON l.prediction_id = t.prediction_id
+        JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    ), scored AS (
+        -- A label enters the metric state when its score is finite and, for a classifier, the
+        -- label is 0 or 1 (a multiclass model's: a class, with the class probabilities logged);
+        -- otherwise it is counted in unscored_labels.
+        SELECT ev.*,
+               ev.is_label AND ev.score > '-Infinity'::float8 AND ev.score < 'Infinity'::float8
+               AND CASE WHEN ev.multiclass THEN ev.label_class IS NOT NULL AND ev.probabilities IS NOT NULL
+                        WHEN ev.classifier THEN ev.label IN (0, 1)
+                        ELSE ev.label > '-Infinity'::float8 AND ev.label < 'Infinity'::float8 END AS in_metrics
+        FROM ev
+        WHERE oldest IS NULL OR ev.bucket >= oldest
+    ), errs AS (
+        -- Issue 13: the errors of the labels in metrics, for the error-stream detectors: a
+        -- classifier's 0/1 error at its classification_threshold (multiclass: predicted class <>
+        -- label class), a regressor's absolute error (NULL, so skipped, if it overflows); in the
+        -- order of the refreshes, and within one by predicted_at, continuing the stored detector.
+        SELECT s.model_name, s.version, s.variant, s.predicted_at, s.prediction_id,
+               coalesce(d.detector, 'adwin'::@extschema@.ml_detector) AS start,
+               CASE WHEN s.multiclass THEN (s.predicted_class IS DISTINCT FROM s.label_class)::int::float8
+                    WHEN s.classifier THEN CASE WHEN (s.score >= (c.value)::float8) = (s.label = 1) THEN 0 ELSE 1 END::float8
+                    WHEN abs(s.score - s.label) < 'Infinity'::float8 THEN abs(s.score - s.label) END AS err
+        FROM scored s
+        JOIN @extschema@._ml_monitor_config c ON c.model_name = s.model_name AND c.setting = 'classification_threshold'
+        LEFT JOIN @extschema@.ml_monitor_detectors d
+               ON d.model_name = s.model_name AND d.version = s.version AND d.variant = s.variant
+        WHERE s.in_metrics
+    ), fed AS (
+        SELECT e.*, @extschema@.ml_drift_detector(e.start, e.err)
+                        OVER (PARTITION BY e.model_name, e.version, e.variant ORDER BY e.predicted_at, e.prediction_id
+                              ROWS UNBOUNDED PRECEDING) AS change
+        FROM errs e
+    ), det AS (
+        INSERT INTO @extschema@.ml_monitor_detectors AS dt (model_name, version, variant, detector, last_change_at)
+        SELECT f.model_name, f.version, f.variant,
+               @extschema@.ml_detector_run(f.start, f.err ORDER BY f.predicted_at, f.prediction_id),
+               max(f.predicted_at) FILTER (WHERE f.change)
+        FROM fed f
+        GROUP BY f.model_name, f.version, f.variant
+        ORDER BY f.model_name, f.version, f.variant
+        ON CONFLICT (model_name, version, variant) DO UPDATE SET
+            detector = excluded.detector,
+            last_change_at = coalesce(excluded.last_change_at, dt.last_change_at),
+            updated_at = now()
+        RETURNING 1
+    ), agg AS (
+        SELECT s.model_name, s.version, s.variant, s.bucket,
+               count(*) FILTER (WHERE s.is_prediction) AS predictions,
+               min(s.predicted_at) FILTER (WHERE s.is_prediction) AS first_predicted_at,
+               max(s.predicted_at) FILTER (WHERE s.is_prediction) AS last_predicted_at,
+               @extschema@.ml_stats(s.score) FILTER (WHERE s.is_prediction) AS scores,
+               @extschema@.ml_profile(s.features)
+                   FILTER (WHERE s.is_prediction AND jsonb_typeof(s.features) = 'object') AS features,
+               count(*) FILTER (WHERE s.is_label) AS labels,
+               @extschema@.ml_stats(s.label) FILTER (WHERE s.is_label) AS label_values,
+               @extschema@.ml_stats(extract(epoch FROM s.labeled_at - s.predicted_at)::float8)
+                   FILTER (WHERE s.is_label AND s.labeled_at IS NOT NULL) AS label_delay,
+               max(s.labeled_at) FILTER (WHERE s.is_label) AS last_labeled_at,
+               coalesce(@extschema@.ml_binary_state(s.score, CASE WHEN s.label = 1 THEN 1 ELSE 0 END)
+                            FILTER (WHERE s.in_metrics AND s.classifier),
+                        @extschema@.ml_regression_state(s.score, s.label)
+                            FILTER (WHERE s.in_metrics AND NOT s.classifier AND NOT s.multiclass)) AS metric_state,
+               @extschema@.ml_class_state(s.label_class, s.probabilities)
+                   FILTER (WHERE s.in_metrics AND s.multiclass) AS class_state,
+               bool_and(s.score >= 0 AND s.score <= 1) FILTER (WHERE s.in_metrics) AS unit_scores,
+               count(*) FILTER (WHERE s.is_label AND NOT s.in_metrics) AS unscored_labels,
+               -- feature mismatches (predictions logged with their counts)
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features IS NOT NULL) AS feature_checks,
+               coalesce(sum(s.unknown_features) FILTER (WHERE s.is_prediction), 0) AS unknown_features,
+               coalesce(sum(s.unknown_categories) FILTER (WHERE s.is_prediction), 0) AS unknown_categories,
+               coalesce(sum(s.missing_features) FILTER (WHERE s.is_prediction), 0) AS missing_features,
+               coalesce(sum(s.type_mismatches) FILTER (WHERE s.is_prediction), 0) AS type_mismatches,
+               count(*) FILTER (WHERE s.is_prediction AND s.unknown_features + s.unknown_categories
+                                      + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
+        FROM scored s
+        GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), named AS (
+        -- Issue 13: the predictions of each class or cluster (multiclass, clustering)
+        SELECT q.model_name, q.version, q.variant, q.bucket, jsonb_object_agg(q.predicted_class, q.n) AS predicted_classes
+        FROM (SELECT s.model_name, s.version, s.variant, s.bucket, s.predicted_class, count(*) AS n
+              FROM scored s
+              WHERE s.is_prediction AND s.predicted_class IS NOT NULL
+              GROUP BY s.model_name, s.version, s.variant, s.bucket, s.predicted_class) q
+        GROUP BY q.model_name, q.version, q.variant, q.bucket
+    ), up AS (
+        INSERT INTO @extschema@.ml_monitor_windows AS w
+            (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
+             features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
+             unscored_labels, updated_at, class_state,
+             feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
+             mismatched_predictions, predicted_classes)
+        SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
+               a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
+               a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
+               a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
+               a.mismatched_predictions, nm.predicted_classes
+        FROM agg a
+        LEFT JOIN named nm ON nm.model_name = a.model_name AND nm.version = a.version AND nm.variant = a.variant
+                          AND nm.bucket = a.bucket
+        ORDER BY a.model_name, a.version, a.variant, a.bucket
+        ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
+            predictions = w.predictions + excluded.predictions,
+            first_predicted_at = least(w.first_predicted_at, excluded.first_predicted_at),
+            last_predicted_at = greatest(w.last_predicted_at, excluded.last_predicted_at),
+            scores = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.scores), (excluded.scores)) v(x)),
+            features = (SELECT @extschema@.ml_profile_merge(x) FROM (VALUES (w.features), (excluded.features)) v(x)),
+            labels = w.labels + excluded.labels,
+            label_values = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_values), (excluded.label_values)) v(x)),
+            label_delay = (SELECT @extschema@.ml_stats_merge(x) FROM (VALUES (w.label_delay), (excluded.label_delay)) v(x)),
+            last_labeled_at = greatest(w.last_labeled_at, excluded.last_labeled_at),
+            metric_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.metric_state), (excluded.metric_state)) v(x)),
+            unit_scores = CASE WHEN w.unit_scores IS NULL THEN excluded.unit_scores
+                               WHEN excluded.unit_scores IS NULL THEN w.unit_scores
+                               ELSE w.unit_scores AND excluded.unit_scores END,
+            unscored_labels = w.unscored_labels + excluded.unscored_labels,
+            updated_at = excluded.updated_at,
+            class_state = (SELECT @extschema@.ml_metric_merge(x) FROM (VALUES (w.class_state), (excluded.class_state)) v(x)),
+            feature_checks = w.feature_checks + excluded.feature_checks,
+            unknown_features = w.unknown_features + excluded.unknown_features,
+            unknown_categories = w.unknown_categories + excluded.unknown_categories,
+            missing_features = w.missing_features + excluded.missing_features,
+            type_mismatches = w.type_mismatches + excluded.type_mismatches,
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions,
+            predicted_classes = @extschema@._ml_count_merge(w.predicted_classes, excluded.predicted_classes)
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM taken;
+    UPDATE @extschema@.ml_monitor_state
+    SET refreshed_at = now(), refreshed_by = p_actor, refreshed_events = n, total_events = total_events + n;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE VIEW @extschema@.ml_model_metrics WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+JOIN @extschema@._ml_monitor_config c ON c.model_name = w.model_name AND c.setting = 'classification_threshold'
+CROSS JOIN LATERAL (
+    SELECT m.task = 'binary' AS classifier, m.task = 'multiclass' AS multiclass,
+           m.task IN ('clustering', 'anomaly') AS unsupervised, m.task = 'clustering' AS clustering,
+           m.task = 'anomaly' AS anomaly
+) k
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'labels', CASE WHEN NOT k.unsupervised THEN w.labels::float8 END),
+    (3, 'label_coverage', CASE WHEN w.predictions > 0 AND NOT k.unsupervised THEN w.labels::float8 / w.predictions END),
+    (4, 'label_delay_mean', @extschema@.ml_mean(w.label_delay)),
+    (5, 'label_delay_p50', @extschema@.ml_quantile(w.label_delay, 0.5)),
+    (6, 'label_delay_p95', @extschema@.ml_quantile(w.label_delay, 0.95)),
+    (7, 'score_mean', CASE WHEN NOT k.clustering THEN @extschema@.ml_mean(w.scores) END),
+    (8, 'nan_scores', CASE WHEN NOT k.clustering THEN @extschema@.ml_nan_count(w.scores)::float8 END),
+    (9, 'inf_scores', CASE WHEN NOT k.clustering THEN @extschema@.ml_inf_count(w.scores)::float8 END),
+    (10, 'label_mean', @extschema@.ml_mean(w.label_values)),
+    (11, 'unscored_labels', CASE WHEN NOT k.unsupervised THEN w.unscored_labels::float8 END),
+    (12, 'accuracy', CASE WHEN k.classifier THEN @extschema@.ml_accuracy(w.metric_state, c.value::float8)
+                          WHEN k.multiclass THEN @extschema@.ml_accuracy(w.class_state) END),
+    (13, 'auc', CASE WHEN k.classifier THEN @extschema@.ml_auc(w.metric_state) END),
+    (14, 'logloss', CASE WHEN k.classifier AND w.unit_scores THEN @extschema@.ml_logloss(w.metric_state)
+                         WHEN k.multiclass THEN @extschema@.ml_logloss(w.class_state) END),
+    (15, 'mae', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_mae(w.metric_state) END),
+    (16, 'rmse', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_rmse(w.metric_state) END),
+    (17, 'r2', CASE WHEN NOT k.classifier AND NOT k.multiclass THEN @extschema@.ml_r2(w.metric_state) END),
+    (18, 'macro_f1', CASE WHEN k.multiclass THEN @extschema@.ml_f1(w.class_state, 'macro') END),
+    -- issue 13: the distribution of an anomaly model's scores
+    (19, 'score_p50', CASE WHEN k.anomaly THEN @extschema@.ml_quantile(w.scores, 0.5) END),
+    (20, 'score_p95', CASE WHEN k.anomaly THEN @extschema@.ml_quantile(w.scores, 0.95) END),
+    (21, 'score_p99', CASE WHEN k.anomaly THEN @extschema@.ml_quantile(w.scores, 0.99) END),
+    -- feature mismatches per prediction checked (docs/features.md), and the fraction of the
+    -- predictions with at least one
+    (40, 'unknown_feature_rate', w.unknown_features::float8 / nullif(w.feature_checks, 0)),
+    (41, 'unknown_category_rate', w.unknown_categories::float8 / nullif(w.feature_checks, 0)),
+    (42, 'missing_feature_rate', w.missing_features::float8 / nullif(w.feature_checks, 0)),
+    (43, 'type_mismatch_rate', w.type_mismatches::float8 / nullif(w.feature_checks, 0)),
+    (44, 'feature_mismatch_rate', w.mismatched_predictions::float8 / nullif(w.feature_checks, 0))
+    -- a multiclass model's recall of each class, by class (byte order)
+    UNION ALL
+    SELECT 100 + r.n, 'recall:' || r.class, r.recall
+    FROM @extschema@.ml_class_report(w.class_state) WITH ORDINALITY r(class, "precision", recall, f1, support, n)
+    WHERE k.multiclass
+    -- issue 13: a clustering model's share of the predictions in each cluster (jsonb's key order:
+    -- shorter first, so "2" before "10")
+    UNION ALL
+    SELECT 1000 + e.n, 'cluster_share:' || e.cluster, (e.count)::float8 / w.predictions
+    FROM jsonb_each_text(w.predicted_classes) WITH ORDINALITY e(cluster, count, n)
+    WHERE k.clustering AND w.predictions > 0
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY w.bucket, w.model_name, w.version, w.variant, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_metrics IS
+    'Per model, version, variant and time bucket: predictions, label coverage and delay, score mean, NaN/Inf scores, accuracy/AUC/log loss or MAE/RMSE/R2 (multiclass: accuracy, log loss, macro F1, recall per class; clustering: share per cluster, no labels; anomaly: score quantiles, no labels), feature mismatch rates';
+
+CREATE OR REPLACE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
+SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_aliases a
+JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
+LEFT JOIN LATERAL (
+    SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
+           sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
+           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores,
+           -- (issue 11: the first prediction of the first bucket, the last of them all)
+           (array_agg(w.first_predicted_at ORDER BY w.bucket))[1] AS first_predicted_at,
+           max(w.last_predicted_at) AS last_predicted_at
+    FROM @extschema@.ml_monitor_windows w
+    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
+      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
+                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
+) h ON true
+-- Issue 11, monitoring traps: the time those buckets cover, so that the prediction rate is not
+-- diluted by a bucket's start. From the first bucket's start, or from its first prediction when it
+-- is the first bucket this (model, version, alias) has; to the last refresh (what the windows
+-- hold), or the last prediction rolled up if later.
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN h.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = a.name AND e.version = a.version
+                                       AND e.variant = a.alias AND e.bucket < h.since)
+                THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
+           greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
+) cover
+-- Issue 13, drift detectors: the error-stream detector of this version under this alias.
+LEFT JOIN @extschema@.ml_monitor_detectors dt ON dt.model_name = a.name AND dt.version = a.version AND dt.variant = a.alias
+CROSS JOIN LATERAL (SELECT @extschema@.ml_detector_info(dt.detector) AS info) ed
+CROSS JOIN LATERAL (VALUES
+    (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
+    (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
+    (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
+    -- (issue 13: none for a model that learns without labels, clustering or anomaly)
+    (4, 'pending_labels', CASE WHEN m.task NOT IN ('clustering', 'anomaly') THEN
+                              (SELECT count(*) FROM @extschema@.ml_label_queue q
+                               WHERE q.model_name = a.name AND q.version = a.version)::float8 END),
+    -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
+    (5, 'rejected_labels', CASE WHEN m.task NOT IN ('clustering', 'anomaly') THEN
+                               (SELECT count(*) FROM @extschema@.ml_rejected_labels r
+                                WHERE r.model_name = a.name AND r.version = a.version)::float8 END),
+    (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
+                                      THEN extract(epoch FROM now() - m.updated_at)::float8 END),
+    (7, 'seconds_since_prediction',
+        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
+                                    WHERE w.model_name = a.name AND w.version = a.version
+                                      AND w.variant = a.alias AND w.predictions > 0
+                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
+    (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
+                                ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
+    -- (issue 13: a clustering model's prediction is a cluster, without a score)
+    (9, 'nan_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(h.nan_scores, 0)::float8 END),
+    (10, 'inf_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(h.inf_scores, 0)::float8 END),
+    (11, 'seconds_since_refresh',
+         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8),
+    -- issue 13: the error-stream detector (absent without labelled predictions; the last change's
+    -- time and bucket absent while it never fired)
+    (12, 'error_drift_rows', (ed.info ->> 'n')::float8),
+    (13, 'error_drift_detections', (ed.info ->> 'detections')::float8),
+    (14, 'error_drift_last_at', extract(epoch FROM dt.last_change_at)::float8),
+    (15, 'error_drift_last_bucket',
+         extract(epoch FROM pg_catalog.date_bin((SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                                                 WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
+                                                dt.last_change_at, '2000-01-01 00:00:00+00'::timestamptz))::float8),
+    (16, 'seconds_since_error_drift', extract(epoch FROM now() - dt.last_change_at)::float8),
+    (17, 'error_drift_window_rows', (ed.info ->> 'width')::float8),
+    (18, 'error_drift_window_mean', (ed.info ->> 'estimate')::float8)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY a.name, a.alias, x.ord;
+
+CREATE OR REPLACE VIEW @extschema@.ml_model_health_history WITH (security_barrier) AS
+SELECT w.bucket AS time, w.model_name AS model, w.variant AS alias, w.version::text AS version, x.metric, x.value
+FROM @extschema@.ml_monitor_windows w
+-- (issue 13: a model that learns without labels has no labels row, a clustering model no score rows)
+JOIN @extschema@.ml_models m ON m.name = w.model_name AND m.version = w.version
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN w.first_predicted_at IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
+                                     WHERE e.model_name = w.model_name AND e.version = w.version
+                                       AND e.variant = w.variant AND e.bucket < w.bucket)
+                THEN greatest(w.bucket, w.first_predicted_at) ELSE w.bucket END AS since,
+           least(w.bucket + (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
+                             WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
+                 greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), w.last_predicted_at)) AS until
+) cover
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', w.predictions::float8),
+    (2, 'prediction_rate', w.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1)::float8),
+    (3, 'nan_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(@extschema@.ml_nan_count(w.scores), 0)::float8 END),
+    (4, 'inf_scores', CASE WHEN m.task <> 'clustering' THEN coalesce(@extschema@.ml_inf_count(w.scores), 0)::float8 END),
+    (5, 'labels', CASE WHEN m.task NOT IN ('clustering', 'anomaly') THEN w.labels::float8 END)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY w.bucket, w.model_name, w.variant, w.version, x.ord;
+
+-- END issue 13 clustering and anomaly models
+
 -- BEGIN issue 13 monitoring error_detector setting
 -- Issue 13: the setting error_detector chooses the detector ml_monitor_refresh runs over each
 -- version's labelled errors (ADWIN by default, as before): the settings view, ml_monitor_set's
@@ -2510,19 +3280,29 @@ BEGIN
                                       + s.missing_features + s.type_mismatches > 0) AS mismatched_predictions
         FROM scored s
         GROUP BY s.model_name, s.version, s.variant, s.bucket
+    ), named AS (
+        -- Issue 13: the predictions of each class or cluster (multiclass, clustering)
+        SELECT q.model_name, q.version, q.variant, q.bucket, jsonb_object_agg(q.predicted_class, q.n) AS predicted_classes
+        FROM (SELECT s.model_name, s.version, s.variant, s.bucket, s.predicted_class, count(*) AS n
+              FROM scored s
+              WHERE s.is_prediction AND s.predicted_class IS NOT NULL
+              GROUP BY s.model_name, s.version, s.variant, s.bucket, s.predicted_class) q
+        GROUP BY q.model_name, q.version, q.variant, q.bucket
     ), up AS (
         INSERT INTO @extschema@.ml_monitor_windows AS w
             (model_name, version, variant, bucket, predictions, first_predicted_at, last_predicted_at, scores,
              features, labels, label_values, label_delay, last_labeled_at, metric_state, unit_scores,
              unscored_labels, updated_at, class_state,
              feature_checks, unknown_features, unknown_categories, missing_features, type_mismatches,
-             mismatched_predictions)
+             mismatched_predictions, predicted_classes)
         SELECT a.model_name, a.version, a.variant, a.bucket, a.predictions, a.first_predicted_at,
                a.last_predicted_at, a.scores, a.features, a.labels, a.label_values, a.label_delay,
                a.last_labeled_at, a.metric_state, a.unit_scores, a.unscored_labels, now(), a.class_state,
                a.feature_checks, a.unknown_features, a.unknown_categories, a.missing_features, a.type_mismatches,
-               a.mismatched_predictions
+               a.mismatched_predictions, nm.predicted_classes
         FROM agg a
+        LEFT JOIN named nm ON nm.model_name = a.model_name AND nm.version = a.version AND nm.variant = a.variant
+                          AND nm.bucket = a.bucket
         ORDER BY a.model_name, a.version, a.variant, a.bucket
         ON CONFLICT (model_name, version, variant, bucket) DO UPDATE SET
             predictions = w.predictions + excluded.predictions,
@@ -2546,7 +3326,8 @@ BEGIN
             unknown_categories = w.unknown_categories + excluded.unknown_categories,
             missing_features = w.missing_features + excluded.missing_features,
             type_mismatches = w.type_mismatches + excluded.type_mismatches,
-            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions
+            mismatched_predictions = w.mismatched_predictions + excluded.mismatched_predictions,
+            predicted_classes = @extschema@._ml_count_merge(w.predicted_classes, excluded.predicted_classes)
         RETURNING 1
     )
     SELECT count(*) INTO n FROM taken;
