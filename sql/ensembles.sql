@@ -142,4 +142,39 @@ SELECT jsonb_set(m::text::jsonb, '{state,members}', ((m::text::jsonb) -> 'state'
 SELECT ml_model_from_bytes(overlay(ml_model_bytes(m) placing '\xff'::bytea from length(ml_model_bytes(m)) - 20 for 1)) FROM fitted;
 \echo :LAST_ERROR_SQLSTATE
 
+-- user did: register the forest and the bagged regressor, score rows by trigger (the forest's
+-- class into a text column, the regressor's value into a number), and feed labels back: each
+-- version learns its 6 queued labels once (exactly-once feedback), a class label as text.
+SELECT ml_register('ens_forest', m) AS forest_version FROM forest;
+SELECT ml_register('ens_bag', m) AS bag_version FROM reg;
+SELECT ml_deploy('ens_forest', 1), ml_deploy('ens_bag', 1);
+SELECT name, task, kind FROM ml_models WHERE name LIKE 'ens\_%' ORDER BY name;
+SELECT ml_predict_class('ens_forest', '{"x": 0.9, "y": 0.8}'::jsonb) AS forest_by_name,
+       ml_predict('ens_bag', '{"x": 0.5, "y": 0.5}'::jsonb) BETWEEN 1.0 AND 2.0 AS bag_by_name;
+CREATE TABLE items (id int PRIMARY KEY, x float8, y float8, guess text, truth text);
+CREATE TABLE amounts (id int PRIMARY KEY, x float8, y float8, guess float8, truth float8);
+SELECT ml_attach('items', 'ens_forest', key => 'id', prediction => 'guess', label => 'truth', features => ARRAY['x', 'y']);
+SELECT ml_attach('amounts', 'ens_bag', key => 'id', prediction => 'guess', label => 'truth', features => ARRAY['x', 'y']);
+INSERT INTO items (id, x, y) SELECT i, x, y FROM stream WHERE i BETWEEN 1 AND 6;
+INSERT INTO amounts (id, x, y) SELECT i, x, y FROM stream WHERE i BETWEEN 1 AND 6;
+SELECT i.id, i.guess IN ('up', 'right', 'down') AS a_class, a.guess IS NOT NULL AS a_value
+FROM items i JOIN amounts a USING (id) ORDER BY id;
+SELECT (ml_info(ml_get('ens_forest', 1)) ->> 'n_seen')::int AS forest_before,
+       (ml_info(ml_get('ens_bag', 1)) ->> 'n_seen')::int AS bag_before;
+UPDATE items SET truth = s.cls FROM stream s WHERE s.i = items.id;
+UPDATE amounts SET truth = s.target FROM stream s WHERE s.i = amounts.id;
+SELECT ml_learn_pending('ens_forest') AS forest_applied, ml_learn_pending('ens_bag') AS bag_applied;
+SELECT ml_learn_pending() AS again;
+SELECT (ml_info(ml_get('ens_forest', 1)) ->> 'n_seen')::int AS forest_after,
+       (ml_info(ml_get('ens_bag', 1)) ->> 'n_seen')::int AS bag_after;
+SELECT ml_detach('items'), ml_detach('amounts');
+DELETE FROM ml_label_queue WHERE model_name LIKE 'ens\_%';
+DELETE FROM ml_monitor_inbox WHERE prediction_id IN (SELECT prediction_id FROM ml_prediction_log WHERE model_name LIKE 'ens\_%');
+DELETE FROM ml_prediction_log WHERE model_name LIKE 'ens\_%';
+-- (the log's ids start again where they were, and no monitoring event of these rows is left: the
+-- files share one database, and later files print the ids and count the events)
+SELECT setval(pg_get_serial_sequence('ml_prediction_log', 'prediction_id'), 1, false) AS log_ids_restart
+WHERE NOT EXISTS (SELECT 1 FROM ml_prediction_log WHERE prediction_id > 0);
+SELECT ml_unregister('ens_forest', force => true), ml_unregister('ens_bag', force => true);
+
 DROP SCHEMA ensembles CASCADE;
