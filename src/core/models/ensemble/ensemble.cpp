@@ -20,6 +20,7 @@
 #include "core/common/text.hpp"
 #include "core/drift/detectors.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/families.hpp"
 
 #include <cmath>
 #include <string>
@@ -524,6 +525,14 @@ std::unique_ptr<Model> arf_from_spec(const json& spec) {
     return std::make_unique<Ensemble>(kArf, std::move(s));
 }
 
+// The kinds of a task that can be a base (every registered family but the ensembles), for hints.
+std::string kinds_of_task(Task task) {
+    std::string out;
+    for (const ModelFamily* f : model_families())
+        if (f->task == task && !is_ensemble_kind(f->kind)) out += (out.empty() ? "" : ", ") + std::string(f->kind);
+    return out;
+}
+
 std::unique_ptr<Model> ensemble_from_spec(const json& spec) {
     if (!spec.is_object()) parse_family_spec(spec, {});  // refuses
     const std::string kind = spec.value("model", std::string());
@@ -545,9 +554,7 @@ std::unique_ptr<Model> ensemble_from_spec(const json& spec) {
     if (probe->task() != want)
         bad_spec("the base of a " + kind + " must be a " + (classifier ? "multiclass classifier" : "regressor") +
                      ", not \"" + base_kind + "\" (task " + task_name(probe->task()) + ")",
-                 classifier ? "Multiclass kinds: hoeffding_tree_classifier, gaussian_nb, multinomial_nb, bernoulli_nb, "
-                              "softmax_regression."
-                            : "Regression kinds: linear_regression, passive_aggressive_regressor.");
+                 std::string(classifier ? "Multiclass kinds: " : "Regression kinds: ") + kinds_of_task(want) + ".");
     o["base"] = probe->info()["spec"];
     o["n_models"] = integer_option(spec, "n_models", 10, 1, kMaxMembers);
     const double lambda = number_option(spec, "lambda", 1.0, 0, 100);
