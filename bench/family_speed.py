@@ -1,4 +1,4 @@
-"""Passive-Aggressive, k-means and Half-Space Trees against the linear family, on the same
+"""Passive-Aggressive, k-means, Half-Space Trees and the ensembles against the linear family, on the same
 20-feature rows (issue 13: every family's learning and scoring as a ratio in one run).
 
 Run through `bash bench/run family_speed` (as root), or directly with Debian's interpreter
@@ -22,12 +22,17 @@ parallel workers (the issue sets no target for these families: the figures have 
    passive_aggressive_classifier vs logistic_regression (both with the class),
    passive_aggressive_regressor vs linear_regression (both with v),
    kmeans (k = 5) and half_space_trees (defaults; the features' limits given) without a label
-   vs logistic_regression with the class: what learning one row costs.
+   vs logistic_regression with the class: what learning one row costs;
+   bagging_classifier (10 default Hoeffding trees) and adaptive_random_forest_classifier (its
+   defaults: 10 trees, Poisson(6)) vs logistic_regression, bagging_regressor (10 default linear
+   regressions) vs linear_regression.
 2. scoring over every row, the model from a scalar subquery:
    passive_aggressive_classifier's ml_predict_class vs logistic_regression's,
    passive_aggressive_regressor's ml_predict_one vs linear_regression's,
    kmeans' ml_predict_class (the cluster) vs logistic_regression's ml_predict_class,
-   half_space_trees' ml_predict_one (the anomaly score) vs logistic_regression's ml_predict_one.
+   half_space_trees' ml_predict_one (the anomaly score) vs logistic_regression's ml_predict_one,
+   the bagged trees' and the forest's ml_predict_class vs logistic_regression's,
+   bagging_regressor's ml_predict_one vs linear_regression's.
 
 It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only when something fails.
 """
@@ -47,9 +52,13 @@ PA_REG = {"model": "passive_aggressive_regressor"}
 KMEANS = {"model": "kmeans", "n_clusters": 5}
 HST = {"model": "half_space_trees", "limits": {"x%d" % (i + 1): [-1, 1] for i in range(NF)}}
 # (half_space_trees' limits are per feature name: a float8[]'s features are x1 .. x20)
+BAG_CLF = {"model": "bagging_classifier"}
+ARF = {"model": "adaptive_random_forest_classifier"}
+BAG_REG = {"model": "bagging_regressor"}
 
 MODELS = [("logistic", LOGISTIC, "y"), ("linear", LINEAR, "v"), ("pa_clf", PA_CLF, "y"),
-          ("pa_reg", PA_REG, "v"), ("kmeans", KMEANS, None), ("hst", HST, None)]
+          ("pa_reg", PA_REG, "v"), ("kmeans", KMEANS, None), ("hst", HST, None),
+          ("bag_clf", BAG_CLF, "y"), ("arf", ARF, "y"), ("bag_reg", BAG_REG, "v")]
 
 
 def fit(spec, label):
@@ -100,6 +109,9 @@ def main():
         tab.add("fit pa_regressor vs linear", *compare(conn, fit(LINEAR, "v"), fit(PA_REG, "v")))
         tab.add("fit kmeans vs logistic", *compare(conn, fit(LOGISTIC, "y"), fit(KMEANS, None)))
         tab.add("fit half_space_trees vs logistic", *compare(conn, fit(LOGISTIC, "y"), fit(HST, None)))
+        tab.add("fit bagging_classifier vs logistic", *compare(conn, fit(LOGISTIC, "y"), fit(BAG_CLF, "y")))
+        tab.add("fit adaptive_random_forest vs logistic", *compare(conn, fit(LOGISTIC, "y"), fit(ARF, "y")))
+        tab.add("fit bagging_regressor vs linear", *compare(conn, fit(LINEAR, "v"), fit(BAG_REG, "v")))
         # 2. scoring
         score = "SELECT count(%s((SELECT m FROM models WHERE name = '%s'), t.x)) FROM t_fam AS t"
         tab.add("predict pa_classifier vs logistic",
@@ -110,6 +122,12 @@ def main():
                 *compare(conn, score % ("ml_predict_class", "logistic"), score % ("ml_predict_class", "kmeans")))
         tab.add("predict half_space_trees vs logistic",
                 *compare(conn, score % ("ml_predict_one", "logistic"), score % ("ml_predict_one", "hst")))
+        tab.add("predict bagging_classifier vs logistic",
+                *compare(conn, score % ("ml_predict_class", "logistic"), score % ("ml_predict_class", "bag_clf")))
+        tab.add("predict adaptive_random_forest vs logistic",
+                *compare(conn, score % ("ml_predict_class", "logistic"), score % ("ml_predict_class", "arf")))
+        tab.add("predict bagging_regressor vs linear",
+                *compare(conn, score % ("ml_predict_one", "linear"), score % ("ml_predict_one", "bag_reg")))
         tab.summary()
 
 
