@@ -29,6 +29,15 @@ const char* task_name(Task task) {
     return "unknown";
 }
 
+bool task_by_name(std::string_view name, Task& out) {
+    for (Task t : {Task::Regression, Task::Binary, Task::Multiclass, Task::Clustering, Task::Anomaly})
+        if (name == task_name(t)) {
+            out = t;
+            return true;
+        }
+    return false;
+}
+
 namespace {
 
 [[noreturn]] void no_classes(const Model& m) {

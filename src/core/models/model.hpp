@@ -21,6 +21,8 @@ class PartialStates;
 enum class Task : uint8_t { Regression = 1, Binary = 2, Multiclass = 3, Clustering = 4, Anomaly = 5 };
 
 const char* task_name(Task task);
+// The task task_name() spells; false for any other text.
+bool task_by_name(std::string_view name, Task& out);
 // Binary and multiclass models predict classes (ml_predict_class, ml_predict_proba).
 inline bool is_classifier(Task task) { return task == Task::Binary || task == Task::Multiclass; }
 // Clustering and anomaly models learn without labels (ml_fit_one(model, x), ml_fit(spec, x)).
@@ -109,6 +111,12 @@ public:
     // (the label column named by its column: scoring rows that still hold it neither reads it
     // nor counts it as unknown). The spec, and so the identity, change when the name is new.
     virtual void ignore_feature(std::string_view name) = 0;
+    // Whether the model reads timestamps: a kind with a step that takes date parts (a pipeline's
+    // date_parts) says true, and the glue then hands a row's timestamp, timestamptz and date
+    // columns over as numeric features valued in seconds since 1970-01-01 00:00:00 (a timestamptz
+    // as its UTC wall clock, a date at midnight). Other models are refused such a column with a
+    // hint, as before: a number of seconds is not a feature a model learns well from.
+    virtual bool reads_timestamps() const { return false; }
 
     // Learning one example. A predict-only kind says so with can_learn() and throws.
     virtual bool can_learn() const { return true; }

@@ -51,6 +51,15 @@ void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const cor
 
 namespace {
 
+// The task a version's row names (ml_models.task, written by ml_register from ml_info), which is
+// what decides the labels it takes: a wrapper kind (a pipeline, a partitioned model) has the task
+// of its inner model, so the kind alone cannot say.
+core::Task task_of_version(const std::string& task) {
+    core::Task t;
+    if (!core::task_by_name(task, t)) fail(ErrorKind::Internal, "unknown model task \"" + task + "\"");
+    return t;
+}
+
 // Whether column `attnum` of rel is `name` (the layout this code knows).
 bool column_at(Relation rel, AttrNumber attnum, const char* name) {
     TupleDesc desc = RelationGetDescr(rel);
@@ -307,12 +316,13 @@ struct Found {
     int64 id;
     bool served, labelled, kind_null;
     std::string kind;
-    TimestampTz at;  // predicted_at
+    TimestampTz at;    // predicted_at
+    std::string task;  // the version's task (ml_models.task): a wrapper kind's task is its inner model's
 };
 
 // The find query of label_key done with two index scans and no executor: the predictions of
 // (table, key) from the latest served one on, in prediction_id order, each with its version's
-// kind. Same snapshot as the query run through SPI read-write (a new command, and in READ
+// kind and task. Same snapshot as the query run through SPI read-write (a new command, and in READ
 // COMMITTED a fresh snapshot, so that a prediction committed while this statement waited for the
 // row it labels is the one found). Returns false when the log or ml_models is not the plain table
 // with the indexes this code knows (a partitioned log, a dropped index): the caller runs the query.
@@ -339,8 +349,10 @@ bool find_direct(Oid nsp, const Attachment& a, text* key, std::vector<Found>& ou
     Relation models = table_open(models_oid, AccessShareLock);
     const AttrNumber model_atts[2] = {1, 2};
     Oid models_idx = InvalidOid;
+    // (task was added by the 0.2.0 upgrade at the end of the table: found by name)
+    AttrNumber task_att = get_attnum(models_oid, "task");
     if (models->rd_rel->relkind == RELKIND_RELATION && column_at(models, 1, "name") && column_at(models, 2, "version") &&
-        column_at(models, 4, "kind"))
+        column_at(models, 4, "kind") && task_att != InvalidAttrNumber)
         models_idx = leading_index(nsp, models, "ml_models_pkey", model_atts, 2);
     if (!OidIsValid(models_idx)) {
         table_close(models, AccessShareLock);
@@ -412,14 +424,17 @@ bool find_direct(Oid nsp, const Attachment& a, text* key, std::vector<Found>& ou
         TupleTableSlot* slot = table_slot_create(models, nullptr);
         IndexScanDesc scan = index_beginscan(models, midx, snap, 2, 0);
         index_rescan(scan, k, 2, nullptr, 0);
-        Found f{r->id, r->served, r->labelled, true, {}, r->at};
+        Found f{r->id, r->served, r->labelled, true, {}, r->at, {}};
         if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-            bool isnull = false;
+            bool isnull = false, task_null = false;
             Datum kind = slot_getattr(slot, 4, &isnull);
-            if (!isnull) {
+            Datum task = slot_getattr(slot, task_att, &task_null);
+            if (!isnull && !task_null) {
                 text* kt = DatumGetTextPP(kind);
                 f.kind_null = false;
                 f.kind.assign(VARDATA_ANY(kt), VARSIZE_ANY_EXHDR(kt));
+                text* tt = DatumGetTextPP(task);
+                f.task.assign(VARDATA_ANY(tt), VARSIZE_ANY_EXHDR(tt));
             }
         }
         index_endscan(scan);
@@ -487,9 +502,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             if (f.labelled) continue;
             if (f.at != batch.predicted_at) continue;  // (not reached: one scoring shares it)
             if (f.kind_null) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(f.id) + " no longer exists");
-            const core::ModelFamily* family = core::family_by_kind(f.kind);
-            if (!family) fail(ErrorKind::Internal, "unknown model kind");
-            batch.add(f.id, f.kind, family->task, y);
+            batch.add(f.id, f.kind, task_of_version(f.task), y);
         }
         if (!found.empty()) apply_label(nsp, a, batch, y);
         return;
@@ -542,7 +555,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             Datum args[4] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key), latest_id, latest_at};
             n = spi_run(
                 schema_plan(g_plans.find_at,
-                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at"
+                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at, m.task"
                      " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
                      " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"
                      " WHERE l.table_name OPERATOR(pg_catalog.=) $1 AND l.key OPERATOR(pg_catalog.=) $2"
@@ -557,7 +570,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             Datum args[2] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key)};
             n = spi_run(
                 schema_generic_plan(g_plans.find,
-                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at"
+                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at, m.task"
                      " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
                      " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"
                      " WHERE l.table_name OPERATOR(pg_catalog.=) $1 AND l.key OPERATOR(pg_catalog.=) $2"
@@ -575,9 +588,9 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
     LabelBatch batch;
     SPITupleTable* tt = SPI_tuptable;
     for (uint64 i = 0; i < n; i++) {
-        Datum d[5];
-        bool dn[5];
-        spi_row(tt, i, 5, d, dn);
+        Datum d[6];
+        bool dn[6];
+        spi_row(tt, i, 6, d, dn);
         bool served = DatumGetBool(d[1]), labelled = DatumGetBool(d[2]);
         if (i == 0 && labelled) return;  // the served prediction has its label: set once
         if (i > 0 && served) continue;   // (not reached: the first row is the latest served one)
@@ -586,9 +599,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
         if (DatumGetTimestampTz(d[4]) != batch.predicted_at) continue;  // (not reached: one scoring shares it)
         if (dn[3]) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(DatumGetInt64(d[0])) + " no longer exists");
         const std::string kind = text_of(d[3]);
-        const core::ModelFamily* family = core::family_by_kind(kind);
-        if (!family) fail(ErrorKind::Internal, "unknown model kind");
-        batch.add(DatumGetInt64(d[0]), kind, family->task, y);
+        batch.add(DatumGetInt64(d[0]), kind, task_of_version(text_of(d[5])), y);
     }
     apply_label(nsp, a, batch, y);
 }
