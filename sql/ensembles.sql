@@ -177,4 +177,47 @@ SELECT setval(pg_get_serial_sequence('ml_prediction_log', 'prediction_id'), 1, f
 WHERE NOT EXISTS (SELECT 1 FROM ml_prediction_log WHERE prediction_id > 0);
 SELECT ml_unregister('ens_forest', force => true), ml_unregister('ens_bag', force => true);
 
+-- user did: bag logistic regressions (a binary base): the bagging is a binary classifier. It
+-- fits with ml_fit, predicts a probability and the class "0" or "1", takes boolean labels, and a
+-- trigger scores into a numeric column with labels fed back exactly once.
+CREATE TABLE bin_fitted AS
+SELECT ml_fit('{"model": "bagging_classifier", "base": {"model": "logistic_regression"}, "n_models": 5, "seed": 3}',
+              jsonb_build_object('x', x, 'y', y), x > y ORDER BY i) AS m
+FROM stream;
+SELECT ml_info(m) ->> 'kind' AS kind, ml_info(m) ->> 'task' AS task, ml_info(m) -> 'classes' AS classes,
+       ml_info(m) -> 'spec' -> 'base' ->> 'model' AS base, (ml_info(m) ->> 'n_seen')::int AS n_seen
+FROM bin_fitted;
+SELECT ml_predict_one(m, '{"x": 0.9, "y": 0.1}'::jsonb) > 0.8 AS high_when_x_above,
+       ml_predict_one(m, '{"x": 0.1, "y": 0.9}'::jsonb) < 0.2 AS low_when_x_below,
+       ml_predict_class(m, '{"x": 0.9, "y": 0.1}'::jsonb) AS class_above,
+       ml_predict_class(m, '{"x": 0.1, "y": 0.9}'::jsonb) AS class_below
+FROM bin_fitted;
+SELECT ml_auc(ml_predict_one(m, jsonb_build_object('x', x, 'y', y)), x > y) > 0.95 AS auc_high,
+       avg(((ml_predict_one(m, jsonb_build_object('x', x, 'y', y)) > 0.5) = (x > y))::int) > 0.9 AS accurate
+FROM stream, bin_fitted;
+-- The text and binary forms round-trip exactly and keep the task.
+SELECT m::text::ml_model = m AS text_round_trip, ml_model_from_bytes(ml_model_bytes(m)) = m AS binary_round_trip,
+       ml_info(m::text::ml_model) ->> 'task' AS task_after
+FROM bin_fitted;
+-- A class label other than 0/1 is refused as the base refuses it.
+SELECT ml_fit_one(m, '{"x": 1}'::jsonb, 'up') FROM bin_fitted;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_register('ens_bin', m) AS bin_version FROM bin_fitted;
+SELECT ml_deploy('ens_bin', 1);
+SELECT task, kind FROM ml_models WHERE name = 'ens_bin';
+CREATE TABLE flags (id int PRIMARY KEY, x float8, y float8, score float8, truth boolean);
+SELECT ml_attach('flags', 'ens_bin', key => 'id', prediction => 'score', label => 'truth', features => ARRAY['x', 'y']);
+INSERT INTO flags (id, x, y) SELECT i, x, y FROM stream WHERE i BETWEEN 1 AND 6;
+SELECT count(*) FILTER (WHERE score BETWEEN 0 AND 1) AS probabilities FROM flags;
+UPDATE flags SET truth = x > y;
+SELECT ml_learn_pending('ens_bin') AS bin_applied, ml_learn_pending('ens_bin') AS again;
+SELECT (ml_info(ml_get('ens_bin', 1)) ->> 'n_seen')::int - (ml_info(m) ->> 'n_seen')::int AS learned FROM bin_fitted;
+SELECT ml_detach('flags');
+DELETE FROM ml_label_queue WHERE model_name = 'ens_bin';
+DELETE FROM ml_monitor_inbox WHERE prediction_id IN (SELECT prediction_id FROM ml_prediction_log WHERE model_name = 'ens_bin');
+DELETE FROM ml_prediction_log WHERE model_name = 'ens_bin';
+SELECT setval(pg_get_serial_sequence('ml_prediction_log', 'prediction_id'), 1, false) AS log_ids_restart
+WHERE NOT EXISTS (SELECT 1 FROM ml_prediction_log WHERE prediction_id > 0);
+SELECT ml_unregister('ens_bin', force => true);
+
 DROP SCHEMA ensembles CASCADE;

@@ -166,12 +166,11 @@ TEST(Ensembles, SpecDefaultsAreWrittenOut) {
 TEST(Ensembles, BadSpecsAreRefused) {
     auto bad = [](const std::string& spec) { return expect_error(ErrorKind::InvalidParameter, [&] { make(spec); }); };
     EXPECT_NE(bad(R"({"model":"bagging_classifier","n_trees":3})").find("unknown option \"n_trees\""), std::string::npos);
-    EXPECT_NE(bad(R"({"model":"bagging_classifier","base":{"model":"linear_regression"}})").find("must be a multiclass classifier"),
+    EXPECT_NE(bad(R"({"model":"bagging_classifier","base":{"model":"linear_regression"}})").find("must be a classifier"),
               std::string::npos);
+    EXPECT_NE(bad(R"({"model":"bagging_classifier","base":{"model":"kmeans"}})").find("must be a classifier"), std::string::npos);
     EXPECT_NE(bad(R"({"model":"bagging_regressor","base":{"model":"gaussian_nb"}})").find("must be a regressor"),
               std::string::npos);
-    // A binary classifier's classes are 0 and 1: not a base of the multiclass ensemble.
-    bad(R"({"model":"bagging_classifier","base":{"model":"logistic_regression"}})");
     EXPECT_NE(bad(R"({"model":"bagging_classifier","n_models":0})").find("n_models"), std::string::npos);
     EXPECT_NE(bad(R"({"model":"bagging_classifier","n_models":101})").find("n_models"), std::string::npos);
     EXPECT_NE(bad(R"({"model":"bagging_regressor","lambda":0})").find("lambda"), std::string::npos);
@@ -222,6 +221,77 @@ TEST(Ensembles, ProbabilitiesAreTheMembersAveragedByClassName) {
         }
     }
     for (size_t c = 0; c < p.size(); c++) EXPECT_NEAR(p[c], by_name[m->classes()[c]] / total, 1e-12) << m->classes()[c];
+}
+
+TEST(Ensembles, BinaryBaseMakesABinaryBagging) {
+    // Bagging of a binary classifier is a binary classifier: its probability of class 1 is the
+    // mean of its members', and each member is the base model trained on the Poisson copies drawn
+    // by hand, whatever spelling of the label (true, 1, 'true') the ensemble was given.
+    auto m = make(R"({"model":"bagging_classifier","base":{"model":"logistic_regression"},"n_models":4,"seed":5})");
+    EXPECT_EQ(m->task(), core::Task::Binary);
+    EXPECT_EQ(std::string(m->kind()), "bagging_classifier");
+    EXPECT_EQ(m->classes(), (std::vector<std::string>{"0", "1"}));
+    std::vector<std::unique_ptr<Model>> hand;
+    for (int j = 0; j < 4; j++) hand.push_back(make(R"({"model":"logistic_regression"})"));
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u(-1, 1);
+    uint64_t s = 5;
+    for (int i = 0; i < 300; i++) {
+        const double a = u(rng), b = u(rng);
+        const Observation o = num({{"a", a}, {"b", b}});
+        const bool y = a - 0.5 * b > 0.1;
+        const Label given = i % 3 == 0 ? Label::of_boolean(y) : i % 3 == 1 ? Label::of_number(y ? 1 : 0)
+                                                                           : Label::of_text(y ? "true" : "false");
+        m->learn(o, given);
+        for (int j = 0; j < 4; j++) {
+            const uint32_t k = hand_poisson(s, 1.0);
+            for (uint32_t c = 0; c < k; c++) hand[j]->learn(o, Label::of_number(y ? 1 : 0));
+        }
+    }
+    EXPECT_EQ(m->n_seen(), 300u);
+    for (const auto& probe : {num({{"a", 0.7}, {"b", -0.2}}), num({{"a", -0.6}, {"b", 0.4}}), num({{"a", 0.1}, {"b", 0.0}})}) {
+        double mean = 0;
+        for (const auto& h : hand) mean += h->predict(probe);
+        mean /= 4;
+        EXPECT_NEAR(m->predict(probe), mean, 1e-12);
+        std::vector<double> p;
+        m->predict_proba(probe, p);
+        ASSERT_EQ(p.size(), 2u);
+        EXPECT_NEAR(p[1], mean, 1e-12);
+        EXPECT_NEAR(p[0] + p[1], 1.0, 1e-15);
+    }
+    EXPECT_GT(m->predict(num({{"a", 0.9}, {"b", -0.9}})), 0.5);
+    EXPECT_LT(m->predict(num({{"a", -0.9}, {"b", 0.9}})), 0.5);
+    // A regression label or a third class is refused, as the base refuses it.
+    expect_error(ErrorKind::InvalidParameter, [&] { m->learn(num({{"a", 0.1}, {"b", 0.1}}), Label::of_number(0.5)); });
+    expect_error(ErrorKind::InvalidParameter, [&] { m->learn(num({{"a", 0.1}, {"b", 0.1}}), Label::of_text("maybe")); });
+    EXPECT_EQ(m->n_seen(), 300u);
+    // Exact round trips, and the binary form names its own kind code with the same spec kind.
+    const auto bytes = bytes_of(*m);
+    auto b = round_trip_binary(*m);
+    EXPECT_EQ(b->task(), core::Task::Binary);
+    EXPECT_EQ(bytes_of(*b), bytes);
+    auto j = round_trip_json(*m);
+    EXPECT_EQ(j->task(), core::Task::Binary);
+    EXPECT_EQ(bytes_of(*j), bytes);
+    // Member-by-member merge: the base merges.
+    EXPECT_TRUE(m->can_merge());
+    auto x = make(R"({"model":"bagging_classifier","base":{"model":"logistic_regression"},"n_models":4,"seed":5})");
+    auto y = x->clone();
+    x->merge(*m);
+    EXPECT_EQ(x->n_seen(), 300u);
+    // A multiclass bagging and a binary one are different specs: they do not merge.
+    auto mc = make(R"({"model":"bagging_classifier","base":{"model":"softmax_regression"},"n_models":4,"seed":5})");
+    EXPECT_EQ(mc->task(), core::Task::Multiclass);
+    expect_error(ErrorKind::InvalidParameter, [&] { y->merge(*mc); });
+    // The PA classifier is a binary base too.
+    auto pa = make(R"({"model":"bagging_classifier","base":{"model":"passive_aggressive_classifier"},"n_models":3})");
+    EXPECT_EQ(pa->task(), core::Task::Binary);
+    pa->learn(num({{"a", 1.0}}), Label::of_boolean(true));
+    EXPECT_EQ(bytes_of(*round_trip_binary(*pa)), bytes_of(*pa));
+    // The list of known kinds names bagging_classifier once.
+    const std::string kinds = core::known_kinds();
+    EXPECT_EQ(kinds.find("bagging_classifier"), kinds.rfind("bagging_classifier"));
 }
 
 TEST(Ensembles, RegressorPredictsTheMembersMean) {

@@ -67,6 +67,9 @@ const ModelFamily* family_by_code(uint16_t code) {
 std::string known_kinds() {
     std::string s;
     for (const ModelFamily* f : model_families()) {
+        // A kind whose task follows its spec registers one entry per task (bagging_classifier):
+        // named once.
+        if (family_by_kind(f->kind) != f) continue;
         if (!s.empty()) s += ", ";
         s += f->kind;
     }

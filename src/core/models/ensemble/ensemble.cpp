@@ -1,4 +1,4 @@
-// Online bagging (Oza & Russell 2001) and the Adaptive Random Forest classifier (Gomes et al.
+// Online bagging (Oza & Russell 2001) of a multiclass or binary classifier or a regressor, and the Adaptive Random Forest classifier (Gomes et al.
 // 2017), docs/models.md "Ensembles".
 //
 // The members are whole models (the contract of core/models/model.hpp), made from a spec. The
@@ -67,6 +67,10 @@ std::unique_ptr<Model> ensemble_from_spec(const json& spec);
 const ModelFamily kBaggingClassifier = family_entry("bagging_classifier", 40, Task::Multiclass, &ensemble_from_spec);
 const ModelFamily kBaggingRegressor = family_entry("bagging_regressor", 41, Task::Regression, &ensemble_from_spec);
 const ModelFamily kArf = family_entry("adaptive_random_forest_classifier", 42, Task::Multiclass, &ensemble_from_spec);
+// Bagging of a binary classifier (logistic regression, the PA classifier): the same spec kind, a
+// binary model (its probability is the members' mean), so its own code. A spec names
+// "bagging_classifier"; its base's task picks this entry or kBaggingClassifier.
+const ModelFamily kBaggingBinary = family_entry("bagging_classifier", 43, Task::Binary, &ensemble_from_spec);
 
 bool is_ensemble_kind(const std::string& k) {
     return k == kBaggingClassifier.kind || k == kBaggingRegressor.kind || k == kArf.kind;
@@ -254,8 +258,11 @@ void Ensemble::learn_terms(const std::vector<FeatureTerm>& x, double y_number, u
     const Observation& obs = observation(x);
     const bool classifier = task() == Task::Multiclass;
     if (classifier && y_class >= class_dictionary().size()) fail(ErrorKind::Internal, "class index out of range");
+    if (task() == Task::Binary && y_class > 1) fail(ErrorKind::Internal, "binary class index out of range");
     const std::string& name = classifier ? class_dictionary().names()[y_class] : std::string();
-    const Label y = classifier ? Label::of_text(name) : Label::of_number(y_number);
+    // A binary member learns 0 or 1, whatever spelling (true, '1', 1) the ensemble was given.
+    const Label y = classifier ? Label::of_text(name)
+                               : Label::of_number(task() == Task::Binary ? static_cast<double>(y_class) : y_number);
     uint64_t rng = rng_;  // committed once every member learned
     if (!arf_) {
         for (size_t i = 0; i < n_; i++) {
@@ -294,14 +301,28 @@ void Ensemble::learn_terms(const std::vector<FeatureTerm>& x, double y_number, u
 }
 
 double Ensemble::predict_terms(const std::vector<FeatureTerm>& x) const {
-    if (task() != Task::Regression) return FamilyModel::predict_terms(x);  // refuses, naming ml_predict_class
+    if (task() == Task::Multiclass) return FamilyModel::predict_terms(x);  // refuses, naming ml_predict_class
     const Observation& obs = observation(x);
     double s = 0;
+    if (task() == Task::Regression) {
+        for (const auto& m : members_) s += m->predict(obs);
+        return s / static_cast<double>(n_);
+    }
+    // Binary: the mean of the members' probabilities of class 1, over the members that learned
+    // (as the multiclass ensemble averages only those); before any learned, over all of them.
+    size_t n = 0;
+    for (const auto& m : members_)
+        if (m->n_seen() > 0) {
+            s += m->predict(obs);
+            n++;
+        }
+    if (n > 0) return s / static_cast<double>(n);
     for (const auto& m : members_) s += m->predict(obs);
     return s / static_cast<double>(n_);
 }
 
 void Ensemble::proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const {
+    if (task() == Task::Binary) return FamilyModel::proba_terms(x, p);  // 1 - p1, p1
     const Observation& obs = observation(x);
     const ClassDictionary& classes = class_dictionary();
     p.assign(classes.size(), 0.0);
@@ -551,23 +572,28 @@ std::unique_ptr<Model> ensemble_from_spec(const json& spec) {
                  "Use a single model as the base, e.g. " + std::string(example) + ".");
     std::unique_ptr<Model> probe = model_from_json(base);
     const Task want = classifier ? Task::Multiclass : Task::Regression;
-    if (probe->task() != want)
-        bad_spec("the base of a " + kind + " must be a " + (classifier ? "multiclass classifier" : "regressor") +
+    if (probe->task() != want && !(classifier && probe->task() == Task::Binary))
+        bad_spec("the base of a " + kind + " must be a " + (classifier ? "classifier" : "regressor") +
                      ", not \"" + base_kind + "\" (task " + task_name(probe->task()) + ")",
-                 std::string(classifier ? "Multiclass kinds: " : "Regression kinds: ") + kinds_of_task(want) + ".");
+                 classifier ? "Multiclass kinds: " + kinds_of_task(Task::Multiclass) +
+                                  "; binary kinds: " + kinds_of_task(Task::Binary) + "."
+                            : "Regression kinds: " + kinds_of_task(want) + ".");
     o["base"] = probe->info()["spec"];
     o["n_models"] = integer_option(spec, "n_models", 10, 1, kMaxMembers);
     const double lambda = number_option(spec, "lambda", 1.0, 0, 100);
     if (!(lambda > 0)) bad_spec("\"lambda\" must be more than 0");
     o["lambda"] = lambda;
     o["seed"] = integer_option(spec, "seed", 0, 0, kMaxSeed);
-    return std::make_unique<Ensemble>(classifier ? kBaggingClassifier : kBaggingRegressor, std::move(s));
+    const ModelFamily& family = !classifier ? kBaggingRegressor
+                                : probe->task() == Task::Binary ? kBaggingBinary
+                                                                : kBaggingClassifier;
+    return std::make_unique<Ensemble>(family, std::move(s));
 }
 
 }  // namespace
 
 const std::vector<const ModelFamily*>& ensemble_families() {
-    static const std::vector<const ModelFamily*> all = {&kBaggingClassifier, &kBaggingRegressor, &kArf};
+    static const std::vector<const ModelFamily*> all = {&kBaggingClassifier, &kBaggingRegressor, &kArf, &kBaggingBinary};
     return all;
 }
 
