@@ -173,13 +173,16 @@ SELECT ml_attach('visits2', 'km_groups', key => 'id', prediction => 'cluster', p
 \set VERBOSITY default
 SELECT ml_attach('visits2', 'km_groups', key => 'id', label => 'lbl', features => ARRAY['x1', 'x2']);
 SELECT count(*) AS attachments FROM ml_attachments WHERE model_name = 'km_groups';
--- user did: deployed a regression version under the alias of an attached k-means table: the
--- trigger refuses to write a number into the cluster column, saying what the version predicts.
+-- user did: deployed a regression version under the alias of an attached k-means table:
+-- ml_deploy refuses it (a number cannot go into the cluster column), saying what the version
+-- predicts; detached, the table no longer holds the deploy back.
 SELECT ml_attach('visits2', 'km_groups', key => 'id', prediction => 'cluster', features => ARRAY['x1', 'x2']);
 SELECT ml_register('km_groups', ml_fit('{"model": "linear_regression"}', x, x[1] + x[2] ORDER BY i)) AS version FROM pts;
 SELECT ml_deploy('km_groups', 3);
 INSERT INTO visits2 (id, x1, x2) VALUES (1, 0, 0);
+SELECT cluster IS NOT NULL AS clustered FROM visits2 WHERE id = 1;
 SELECT ml_detach('visits2');
+SELECT ml_deploy('km_groups', 3) AS was;
 -- user did: rolled a k-means version out as a shadow while a table is attached with labels (to
 -- the regression champion): refused, as every label would fail for it; and attached with labels
 -- while a k-means shadow is rolled out: refused too. Without labels the shadow logs its cluster.

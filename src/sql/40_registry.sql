@@ -249,6 +249,9 @@ BEGIN
     IF old = p_version THEN
         RETURN old;  -- already there: nothing changes, nothing is recorded
     END IF;
+    -- The version must fit the tables the alias serves (50_feedback.sql, _ml_check_serving).
+    PERFORM @extschema@._ml_check_serving(p_name, p_alias, m.task, p_version)
+    FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = p_version;
     INSERT INTO @extschema@.ml_aliases AS a (name, alias, version, deployed_at, deployed_by)
     VALUES (p_name, p_alias, p_version, now(), p_actor)
     ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at,
@@ -285,6 +288,8 @@ BEGIN
                   HINT = 'ml_undeploy removes the alias.';
     END IF;
     SELECT a.version INTO cur FROM @extschema@.ml_aliases a WHERE a.name = p_name AND a.alias = p_alias;
+    PERFORM @extschema@._ml_check_serving(p_name, p_alias, m.task, ev.from_version)
+    FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = ev.from_version;
     INSERT INTO @extschema@.ml_aliases AS a (name, alias, version, deployed_at, deployed_by)
     VALUES (p_name, p_alias, ev.from_version, now(), p_actor)
     ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at,

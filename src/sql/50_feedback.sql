@@ -618,6 +618,74 @@ BEGIN
 END
 $$;
 
+-- Whether a version of task p_task may serve under alias p_alias of model p_model, given the tables
+-- that alias serves: those attached to it (the champion), and, when the alias is rolled out (or
+-- is being rolled out: p_role), every table attached to the model. A table with labels needs a
+-- version that learns from labels; a prediction column needs the task's kind of value (a class or
+-- a cluster in text, a number otherwise; a shadow writes none); a probability column a multiclass
+-- version; a text label a multiclass one. Called by ml_deploy, ml_rollback and ml_rollout before
+-- they change anything, so that an INSERT into an attached table never meets a version that
+-- cannot score it. p_version NULL: the version the alias points at (messages name the alias).
+CREATE FUNCTION @extschema@._ml_check_serving(p_model text, p_alias text, p_task text, p_version int,
+                                              p_role text DEFAULT NULL)
+    RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    subject text;
+    t record;
+    role text := p_role;
+    names boolean := p_task IN ('multiclass', 'clustering');
+    a pg_attribute;
+BEGIN
+    subject := CASE WHEN p_version IS NULL THEN format('alias "%s" of model "%s"', p_alias, p_model)
+                    ELSE format('version %s of model "%s"', p_version, p_model) END;
+    IF role IS NULL THEN
+        SELECT r.role INTO role FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias;
+    END IF;
+    FOR t IN SELECT * FROM @extschema@.ml_attachments x
+             WHERE x.model_name = p_model AND (x.alias = p_alias OR role IS NOT NULL)
+             ORDER BY x.table_name::text
+    LOOP
+        IF p_task IN ('clustering', 'anomaly') AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL) THEN
+            RAISE EXCEPTION '% learns without labels (its task is %), but % brings labels', subject, p_task, t.table_name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach the table without labels, or deploy a version that learns from them.';
+        END IF;
+        -- (the champion and challengers write the prediction column; a shadow only logs)
+        IF t.prediction_column IS NOT NULL AND role IS DISTINCT FROM 'shadow' THEN
+            SELECT * INTO a FROM pg_attribute c WHERE c.attrelid = t.table_name AND c.attname = t.prediction_column;
+            IF FOUND AND (names AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype)
+                          OR NOT names AND @extschema@._ml_column_class(a.atttypid) <> 'float') THEN
+                RAISE EXCEPTION '% is %, but prediction column "%" of % has type %', subject, p_task,
+                                t.prediction_column, t.table_name, format_type(a.atttypid, a.atttypmod)
+                    USING ERRCODE = 'datatype_mismatch',
+                          DETAIL = CASE WHEN names THEN 'It predicts a name (a class or a cluster), written as text.'
+                                        ELSE 'It predicts a number.' END,
+                          HINT = 'Deploy a version of the task the table was attached with, or ml_detach and '
+                                 'ml_attach the table again with a prediction column of the new type.';
+            END IF;
+        END IF;
+        IF t.probability_column IS NOT NULL AND p_task IS DISTINCT FROM 'multiclass' AND role IS DISTINCT FROM 'shadow' THEN
+            RAISE EXCEPTION '% is %, but % has a probability column "%", which only a multiclass version fills',
+                            subject, p_task, t.table_name, t.probability_column
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Deploy a multiclass version, or attach the table again without probability =>.';
+        END IF;
+        IF p_task IS DISTINCT FROM 'multiclass' AND p_task NOT IN ('clustering', 'anomaly') THEN
+            SELECT * INTO a FROM pg_attribute c
+            WHERE (c.attrelid, c.attname) = (t.table_name, t.label_column)
+               OR (c.attrelid, c.attname) = (t.label_table, t.label_value_column);
+            IF FOUND AND @extschema@._ml_column_class(a.atttypid) = 'category' THEN
+                RAISE EXCEPTION '% is %, but the labels of % are text (classes)', subject, p_task, t.table_name
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = 'Text labels are classes, which a multiclass version learns.';
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
 CREATE FUNCTION @extschema@._ml_rollout(p_model text, p_alias text, p_role text, p_share float8, p_actor name)
     RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -625,7 +693,6 @@ DECLARE
     champions text;
     total float8;
     task text;
-    labelled text;
 BEGIN
     PERFORM @extschema@._ml_check_name('model name', p_model);
     PERFORM @extschema@._ml_check_name('alias', p_alias);
@@ -659,23 +726,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'A challenger or shadow is another alias than the one the table is attached to.';
     END IF;
-    -- Issue 13: a version that learns without labels (clustering, anomaly) cannot be rolled out on
-    -- a table attached with labels: each label would fail for it.
+    -- The version behind the alias must fit every table it will serve (labels, prediction and
+    -- probability columns): a version that learns without labels (clustering, anomaly) on a table
+    -- attached with labels would fail each label; a challenger of another task each INSERT.
     SELECT m.task INTO task
     FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
     WHERE x.name = p_model AND x.alias = p_alias;
-    IF task IN ('clustering', 'anomaly') THEN
-        SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO labelled
-        FROM @extschema@.ml_attachments t
-        WHERE t.model_name = p_model AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL);
-        IF labelled IS NOT NULL THEN
-            RAISE EXCEPTION 'alias "%" of model "%" learns without labels (its task is %), but % brings labels',
-                            p_alias, p_model, task, labelled
-                USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
-                      HINT = 'Attach the table without labels, or roll out a version that learns from them.';
-        END IF;
-    END IF;
+    PERFORM @extschema@._ml_check_serving(p_model, p_alias, task, NULL, p_role);
     IF p_role = 'challenger' THEN
         SELECT coalesce(sum(r.share), 0) INTO total FROM @extschema@.ml_rollouts r
         WHERE r.model_name = p_model AND r.role = 'challenger' AND r.alias <> p_alias;
@@ -737,6 +794,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._ml_attribute(regclass, text, text),
     @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, name),
     @extschema@._ml_detach(regclass, name),
+    @extschema@._ml_check_serving(text, text, text, int, text),
     @extschema@._ml_rollout(text, text, text, float8, name),
     @extschema@._ml_rollout_remove(text, text, name),
     @extschema@._ml_forget_dropped()

@@ -3344,3 +3344,200 @@ COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes its error detector (ADWIN unless set) detected in its labelled errors (when, in which bucket)';
 
 -- END issue 13 monitoring error_detector setting
+
+-- Issue 13/14: ml_deploy, ml_rollback and ml_rollout check that the version fits the tables the
+-- alias serves (_ml_check_serving): labels, prediction, probability and label columns.
+CREATE FUNCTION @extschema@._ml_check_serving(p_model text, p_alias text, p_task text, p_version int,
+                                              p_role text DEFAULT NULL)
+    RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    subject text;
+    t record;
+    role text := p_role;
+    names boolean := p_task IN ('multiclass', 'clustering');
+    a pg_attribute;
+BEGIN
+    subject := CASE WHEN p_version IS NULL THEN format('alias "%s" of model "%s"', p_alias, p_model)
+                    ELSE format('version %s of model "%s"', p_version, p_model) END;
+    IF role IS NULL THEN
+        SELECT r.role INTO role FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias;
+    END IF;
+    FOR t IN SELECT * FROM @extschema@.ml_attachments x
+             WHERE x.model_name = p_model AND (x.alias = p_alias OR role IS NOT NULL)
+             ORDER BY x.table_name::text
+    LOOP
+        IF p_task IN ('clustering', 'anomaly') AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL) THEN
+            RAISE EXCEPTION '% learns without labels (its task is %), but % brings labels', subject, p_task, t.table_name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach the table without labels, or deploy a version that learns from them.';
+        END IF;
+        -- (the champion and challengers write the prediction column; a shadow only logs)
+        IF t.prediction_column IS NOT NULL AND role IS DISTINCT FROM 'shadow' THEN
+            SELECT * INTO a FROM pg_attribute c WHERE c.attrelid = t.table_name AND c.attname = t.prediction_column;
+            IF FOUND AND (names AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype)
+                          OR NOT names AND @extschema@._ml_column_class(a.atttypid) <> 'float') THEN
+                RAISE EXCEPTION '% is %, but prediction column "%" of % has type %', subject, p_task,
+                                t.prediction_column, t.table_name, format_type(a.atttypid, a.atttypmod)
+                    USING ERRCODE = 'datatype_mismatch',
+                          DETAIL = CASE WHEN names THEN 'It predicts a name (a class or a cluster), written as text.'
+                                        ELSE 'It predicts a number.' END,
+                          HINT = 'Deploy a version of the task the table was attached with, or ml_detach and '
+                                 'ml_attach the table again with a prediction column of the new type.';
+            END IF;
+        END IF;
+        IF t.probability_column IS NOT NULL AND p_task IS DISTINCT FROM 'multiclass' AND role IS DISTINCT FROM 'shadow' THEN
+            RAISE EXCEPTION '% is %, but % has a probability column "%", which only a multiclass version fills',
+                            subject, p_task, t.table_name, t.probability_column
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Deploy a multiclass version, or attach the table again without probability =>.';
+        END IF;
+        IF p_task IS DISTINCT FROM 'multiclass' AND p_task NOT IN ('clustering', 'anomaly') THEN
+            SELECT * INTO a FROM pg_attribute c
+            WHERE (c.attrelid, c.attname) = (t.table_name, t.label_column)
+               OR (c.attrelid, c.attname) = (t.label_table, t.label_value_column);
+            IF FOUND AND @extschema@._ml_column_class(a.atttypid) = 'category' THEN
+                RAISE EXCEPTION '% is %, but the labels of % are text (classes)', subject, p_task, t.table_name
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = 'Text labels are classes, which a multiclass version learns.';
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION @extschema@._ml_check_serving(text, text, text, int, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_deploy(p_name text, p_version int, p_alias text, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    old int;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_name);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_version IS NULL THEN
+        RAISE EXCEPTION 'version must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._ml_lock_name(p_name);
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = p_version) THEN
+        RAISE EXCEPTION 'model "%" has no version %', p_name, p_version USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT a.version INTO old FROM @extschema@.ml_aliases a WHERE a.name = p_name AND a.alias = p_alias;
+    IF old = p_version THEN
+        RETURN old;  -- already there: nothing changes, nothing is recorded
+    END IF;
+    -- The version must fit the tables the alias serves (50_feedback.sql, _ml_check_serving).
+    PERFORM @extschema@._ml_check_serving(p_name, p_alias, m.task, p_version)
+    FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = p_version;
+    INSERT INTO @extschema@.ml_aliases AS a (name, alias, version, deployed_at, deployed_by)
+    VALUES (p_name, p_alias, p_version, now(), p_actor)
+    ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at,
+                                            deployed_by = excluded.deployed_by;
+    INSERT INTO @extschema@.ml_deployments (name, event, alias, action, from_version, to_version, deployed_by)
+    VALUES (p_name, @extschema@._ml_next_event(p_name), p_alias, 'deploy', old, p_version, p_actor);
+    RETURN old;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_rollback(p_name text, p_alias text, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ev @extschema@.ml_deployments;
+    cur int;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_name);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    PERFORM @extschema@._ml_lock_name(p_name);
+    SELECT * INTO ev FROM @extschema@.ml_deployments d
+    WHERE d.name = p_name AND d.alias = p_alias AND d.action <> 'rollback'
+      AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_deployments r WHERE r.name = d.name AND r.undoes = d.event)
+    ORDER BY d.event DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no deployment under alias "%" to roll back', p_name, p_alias
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF ev.from_version IS NULL THEN
+        RAISE EXCEPTION 'version % was the first version of model "%" deployed under alias "%": there is no earlier version to roll back to',
+                        ev.to_version, p_name, p_alias
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'ml_undeploy removes the alias.';
+    END IF;
+    SELECT a.version INTO cur FROM @extschema@.ml_aliases a WHERE a.name = p_name AND a.alias = p_alias;
+    PERFORM @extschema@._ml_check_serving(p_name, p_alias, m.task, ev.from_version)
+    FROM @extschema@.ml_models m WHERE m.name = p_name AND m.version = ev.from_version;
+    INSERT INTO @extschema@.ml_aliases AS a (name, alias, version, deployed_at, deployed_by)
+    VALUES (p_name, p_alias, ev.from_version, now(), p_actor)
+    ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at,
+                                            deployed_by = excluded.deployed_by;
+    INSERT INTO @extschema@.ml_deployments (name, event, alias, action, from_version, to_version, undoes, deployed_by)
+    VALUES (p_name, @extschema@._ml_next_event(p_name), p_alias, 'rollback', cur, ev.from_version, ev.event, p_actor);
+    RETURN ev.from_version;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_rollout(p_model text, p_alias text, p_role text, p_share float8, p_actor name)
+    RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    champions text;
+    total float8;
+    task text;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_role NOT IN ('challenger', 'shadow') THEN
+        RAISE EXCEPTION 'unknown rollout role "%"', left(p_role, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'role is ''challenger'' (serves a share of the keys) or ''shadow'' (scores every row, serves none).';
+    END IF;
+    IF p_role = 'shadow' AND p_share IS NOT NULL THEN
+        RAISE EXCEPTION 'a shadow serves no traffic: its share must be NULL' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_role = 'challenger' AND p_share IS NULL THEN
+        RAISE EXCEPTION 'a challenger needs a traffic share' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'e.g. share => 0.1 serves a tenth of the keys.';
+    END IF;
+    IF p_role = 'challenger' AND NOT (p_share > 0 AND p_share < 1) THEN
+        RAISE EXCEPTION 'traffic share % is not between 0 and 1', p_share USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Serializes the rollout changes (and deploys) of a name: the shares' sum stays below 1.
+    PERFORM @extschema@._ml_lock_name(p_model);
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    SELECT string_agg(t.table_name::text, ', ' ORDER BY t.table_name::text) INTO champions
+    FROM @extschema@.ml_attachments t WHERE t.model_name = p_model AND t.alias = p_alias;
+    IF champions IS NOT NULL THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is the champion of %', p_alias, p_model, champions
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A challenger or shadow is another alias than the one the table is attached to.';
+    END IF;
+    -- The version behind the alias must fit every table it will serve (labels, prediction and
+    -- probability columns): a version that learns without labels (clustering, anomaly) on a table
+    -- attached with labels would fail each label; a challenger of another task each INSERT.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    PERFORM @extschema@._ml_check_serving(p_model, p_alias, task, NULL, p_role);
+    IF p_role = 'challenger' THEN
+        SELECT coalesce(sum(r.share), 0) INTO total FROM @extschema@.ml_rollouts r
+        WHERE r.model_name = p_model AND r.role = 'challenger' AND r.alias <> p_alias;
+        IF total + p_share >= 1 THEN
+            RAISE EXCEPTION 'the challengers of model "%" would serve % of the keys', p_model, total + p_share
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The champion serves what the challengers do not: their shares must add up to less than 1.';
+        END IF;
+    END IF;
+    INSERT INTO @extschema@.ml_rollouts AS r (model_name, alias, role, share, created_by)
+    VALUES (p_model, p_alias, p_role, p_share, p_actor)
+    ON CONFLICT (model_name, alias) DO UPDATE SET role = excluded.role, share = excluded.share,
+                                                 created_at = excluded.created_at, created_by = excluded.created_by;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+
+-- END _ml_check_serving
