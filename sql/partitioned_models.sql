@@ -137,6 +137,9 @@ FROM fitted;
 -- user did: register the model, score rows by name and by trigger, and feed labels back: the
 -- log records which partition answered, the labels teach the right partitions (the keys are
 -- among the logged features), and ml_segment_metrics breaks the metrics down by partition.
+-- (where the log's ids are, restored at the end: the files share one database)
+SELECT pg_get_serial_sequence('ml_prediction_log', 'prediction_id') AS log_seq \gset
+SELECT last_value AS log_last, is_called AS log_called FROM :log_seq \gset
 SELECT ml_register('parts_sales', m) AS version FROM fitted;
 SELECT ml_deploy('parts_sales', 1);
 SELECT name, task, kind FROM ml_models WHERE name = 'parts_sales';
@@ -171,8 +174,7 @@ DELETE FROM ml_monitor_inbox WHERE prediction_id IN (SELECT prediction_id FROM m
 DELETE FROM ml_prediction_log WHERE model_name = 'parts_sales';
 -- (the log's ids start again where they were, and no monitoring event of these rows is left: the
 -- files share one database, and later files print the ids and count the events)
-SELECT setval(pg_get_serial_sequence('ml_prediction_log', 'prediction_id'), 1, false) AS log_ids_restart
-WHERE NOT EXISTS (SELECT 1 FROM ml_prediction_log WHERE prediction_id > 0);
+SELECT setval(:'log_seq', :log_last, :'log_called'::bool) = :log_last AS log_ids_restored;
 SELECT ml_unregister('parts_sales', force => true);
 
 DROP SCHEMA partitioned_models CASCADE;

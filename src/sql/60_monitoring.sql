@@ -686,6 +686,8 @@ DECLARE
     fk name;
     g record;
     n int := 0;
+    -- (issue 14: ml_segment_metrics reads the log; it is pointed at the new one below)
+    segment_view text := pg_get_viewdef('@extschema@.ml_segment_metrics'::regclass);
 BEGIN
     IF p_every IS NULL OR p_premake IS NULL THEN
         RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -762,6 +764,8 @@ BEGIN
         PRIMARY KEY (prediction_id, predicted_at)
     ) PARTITION BY RANGE (predicted_at)$f$, next_id);
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    -- The view that reads the log reads the new one (its definition as read before the rename).
+    EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
     CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
     CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
     COMMENT ON TABLE @extschema@.ml_prediction_log IS
