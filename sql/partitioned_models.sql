@@ -168,13 +168,37 @@ FROM ml_segment_metrics WHERE model = 'parts_sales' ORDER BY segment, metric;
 -- A model without segments logs none.
 SELECT count(*) AS unsegmented FROM ml_segment_metrics WHERE model <> 'parts_sales';
 
+-- user did: partition a binary classifier by shop, score by trigger, label: ml_segment_metrics
+-- shows each shop's accuracy (at classification_threshold 0.5) over its labels.
+SELECT ml_register('parts_churn',
+                   ml_fit('{"model": "partitioned", "by": "shop", "min_examples": 5, "base": {"model": "logistic_regression"}}',
+                          jsonb_build_object('shop', CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END, 'v', (i % 10) / 10.0),
+                          (i % 2 = 0) = ((i % 10) >= 5) ORDER BY i)) AS version
+FROM generate_series(0, 399) i;
+SELECT ml_deploy('parts_churn', 1);
+SELECT ml_info(ml_get('parts_churn', 1)) ->> 'task' AS task;
+CREATE TABLE visits (id int PRIMARY KEY, shop text, v float8, guess float8, churned boolean);
+SELECT ml_attach('visits', 'parts_churn', key => 'id', prediction => 'guess', label => 'churned', features => ARRAY['shop', 'v']);
+INSERT INTO visits (id, shop, v) VALUES (1, 'a', 0.9), (2, 'a', 0.1), (3, 'b', 0.9), (4, 'b', 0.1), (5, 'c', 0.5);
+SELECT key, segment, score > 0.5 AS predicts_true FROM ml_prediction_log WHERE model_name = 'parts_churn' ORDER BY prediction_id;
+-- shop a churns at high v, shop b at low v; the b visits get the opposite labels (both wrong)
+UPDATE visits SET churned = CASE id WHEN 1 THEN true WHEN 2 THEN false WHEN 3 THEN true WHEN 4 THEN false ELSE true END;
+SELECT segment, metric, round(value::numeric, 6) AS value
+FROM ml_segment_metrics WHERE model = 'parts_churn' AND metric IN ('predictions', 'labels', 'accuracy') ORDER BY segment, metric;
+SELECT ml_detach('visits');
+DELETE FROM ml_label_queue WHERE model_name = 'parts_churn';
+DELETE FROM ml_monitor_inbox WHERE prediction_id IN (SELECT prediction_id FROM ml_prediction_log WHERE model_name = 'parts_churn');
+DELETE FROM ml_prediction_log WHERE model_name = 'parts_churn';
+SELECT ml_unregister('parts_churn', force => true);
+
 SELECT ml_detach('orders');
 DELETE FROM ml_label_queue WHERE model_name = 'parts_sales';
 DELETE FROM ml_monitor_inbox WHERE prediction_id IN (SELECT prediction_id FROM ml_prediction_log WHERE model_name = 'parts_sales');
 DELETE FROM ml_prediction_log WHERE model_name = 'parts_sales';
+SELECT ml_unregister('parts_sales', force => true);
+
 -- (the log's ids start again where they were, and no monitoring event of these rows is left: the
 -- files share one database, and later files print the ids and count the events)
 SELECT setval(:'log_seq', :log_last, :'log_called'::bool) = :log_last AS log_ids_restored;
-SELECT ml_unregister('parts_sales', force => true);
 
 DROP SCHEMA partitioned_models CASCADE;
