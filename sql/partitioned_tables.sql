@@ -187,6 +187,13 @@ WHERE conrelid = 'ml_label_queue'::regclass AND contype = 'f' AND conparentid = 
 SELECT attnotnull AS queue_predicted_at_not_null FROM pg_attribute
 WHERE attrelid = 'ml_label_queue'::regclass AND attname = 'predicted_at';
 SELECT log_partition_interval, log_partition_premake FROM ml_monitor_state;
+-- (issue 14) ml_segment_metrics, which reads the log, reads the new one (not the old one, now a
+-- partition that ml_prune_log drops) and is still the extension's
+SELECT DISTINCT d.refobjid::regclass AS segment_metrics_reads FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+WHERE d.classid = 'pg_rewrite'::regclass AND r.ev_class = 'ml_segment_metrics'::regclass
+  AND d.refobjid::regclass::text LIKE '%prediction_log%';
+SELECT count(*) AS segment_metrics_in_extension FROM pg_depend d
+WHERE d.classid = 'pg_class'::regclass AND d.objid = 'ml_segment_metrics'::regclass AND d.deptype = 'e';
 -- calling it again changes nothing (every partition exists)
 SELECT ml_partition_log('1 day') AS partitions_created;
 

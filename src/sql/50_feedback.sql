@@ -97,7 +97,11 @@ CREATE TABLE @extschema@.ml_prediction_log (
     unknown_features   int,
     unknown_categories int,
     missing_features   int,
-    type_mismatches    int
+    type_mismatches    int,
+    -- Issue 14: the segment of the version that answered (model.hpp's segment(): a partitioned
+    -- model's partition, "country=FR/city=Paris", or "(global)"), which ml_segment_metrics
+    -- breaks the metrics down by. NULL for models without segments and rows logged before 0.2.0.
+    segment            text
 );
 CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);

@@ -686,6 +686,8 @@ DECLARE
     fk name;
     g record;
     n int := 0;
+    -- (issue 14: ml_segment_metrics reads the log; it is pointed at the new one below)
+    segment_view text := pg_get_viewdef('@extschema@.ml_segment_metrics'::regclass);
 BEGIN
     IF p_every IS NULL OR p_premake IS NULL THEN
         RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -758,9 +760,12 @@ BEGIN
         unknown_categories int,
         missing_features   int,
         type_mismatches    int,
+        segment            text,
         PRIMARY KEY (prediction_id, predicted_at)
     ) PARTITION BY RANGE (predicted_at)$f$, next_id);
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    -- The view that reads the log reads the new one (its definition as read before the rename).
+    EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
     CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
     CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
     COMMENT ON TABLE @extschema@.ml_prediction_log IS
@@ -1159,6 +1164,47 @@ CROSS JOIN LATERAL (
 ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
 COMMENT ON VIEW @extschema@.ml_data_quality IS
     'Per model, version, variant and time bucket: anomalies of the logged features against the training baseline''s schema (TFDV names), with counts';
+
+-- Issue 14, partitioned models: per model, version, variant, time bucket and segment (the part
+-- of the version that answered, ml_prediction_log.segment: a partitioned model's partition such
+-- as "country=FR/city=Paris", or "(global)" for its global model), the predictions and, over the
+-- labels received so far, accuracy (binary at the model's classification_threshold, multiclass)
+-- or MAE and RMSE (regression). Unlike the views above it reads the prediction log (the rows of
+-- models with segments only): filter it by model and time.
+CREATE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS
+SELECT s.time, s.model, s.version, s.variant, s.segment, x.metric, x.value
+FROM (
+    SELECT @extschema@._ml_bucket(l.predicted_at, (b.value)::interval) AS time, l.model_name AS model,
+           l.version::text AS version, l.variant, l.segment, m.task,
+           count(*) AS predictions,
+           count(*) FILTER (WHERE l.label IS NOT NULL OR l.label_class IS NOT NULL) AS labels,
+           avg(l.score) FILTER (WHERE l.score IS NOT NULL AND l.score NOT IN ('NaN', 'Infinity', '-Infinity')) AS score_mean,
+           avg(abs(l.score - l.label)) FILTER (WHERE l.label IS NOT NULL) AS mae,
+           sqrt(avg((l.score - l.label) ^ 2) FILTER (WHERE l.label IS NOT NULL)) AS rmse,
+           avg(CASE WHEN m.task = 'binary' THEN ((l.score >= (t.value)::float8) = (l.label = 1))::int
+                    ELSE (l.predicted_class IS NOT DISTINCT FROM l.label_class)::int END)
+               FILTER (WHERE l.label IS NOT NULL OR l.label_class IS NOT NULL) AS accuracy
+    FROM @extschema@.ml_prediction_log l
+    JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    JOIN @extschema@._ml_monitor_config b ON b.model_name = l.model_name AND b.setting = 'bucket_width'
+    JOIN @extschema@._ml_monitor_config t ON t.model_name = l.model_name AND t.setting = 'classification_threshold'
+    WHERE l.segment IS NOT NULL
+    GROUP BY 1, l.model_name, l.version, l.variant, l.segment, m.task, t.value
+) s
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', s.predictions::float8),
+    (2, 'labels', CASE WHEN s.task NOT IN ('clustering', 'anomaly') THEN s.labels::float8 END),
+    (3, 'label_coverage', CASE WHEN s.task NOT IN ('clustering', 'anomaly') THEN s.labels::float8 / s.predictions END),
+    (4, 'score_mean', s.score_mean),
+    (5, 'accuracy', CASE WHEN s.task IN ('binary', 'multiclass') THEN s.accuracy END),
+    (6, 'mae', CASE WHEN s.task = 'regression' THEN s.mae END),
+    (7, 'rmse', CASE WHEN s.task = 'regression' THEN s.rmse END)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY s.time, s.model, s.version, s.variant, s.segment, x.ord;
+COMMENT ON VIEW @extschema@.ml_segment_metrics IS
+    'Per model, version, variant, time bucket and segment (a partitioned model''s partition that answered): predictions, labels, label coverage, score mean, accuracy or MAE/RMSE, from the prediction log';
+REVOKE ALL ON TABLE @extschema@.ml_segment_metrics FROM PUBLIC;
 
 REVOKE ALL ON TABLE @extschema@.ml_model_metrics, @extschema@.ml_model_health, @extschema@.ml_feature_drift,
                     @extschema@.ml_data_quality

@@ -117,6 +117,11 @@ public:
     // as its UTC wall clock, a date at midnight). Other models are refused such a column with a
     // hint, as before: a number of seconds is not a feature a model learns well from.
     virtual bool reads_timestamps() const { return false; }
+    // Issue 14, partitioned models: the segment of the model that answers x (a partitioned
+    // model's partition path, e.g. "country=FR/city=Paris", or "(global)"), which the prediction
+    // log records for the monitoring views' breakdown. "" (the default): the model has no
+    // segments, and the log's column stays NULL.
+    virtual std::string segment(const Observation& x) const { (void)x; return {}; }
 
     // Learning one example. A predict-only kind says so with can_learn() and throws.
     virtual bool can_learn() const { return true; }

@@ -32,12 +32,12 @@ struct LogWriter {
 LogWriter g_log;
 bool g_log_callbacks = false;
 
-constexpr int kLogColumns = 20;
+constexpr int kLogColumns = 21;
 const char* const kLogColumnNames[kLogColumns] = {
     "prediction_id", "model_name", "version", "variant", "served", "table_name", "key",
     "predicted_at", "score", "features", "label", "labeled_at", "learned_at",
     "predicted_class", "probabilities", "label_class",
-    "unknown_features", "unknown_categories", "missing_features", "type_mismatches"};
+    "unknown_features", "unknown_categories", "missing_features", "type_mismatches", "segment"};
 
 // Plain PostgreSQL code.
 void log_close(bool commit) {
@@ -150,8 +150,9 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
     pg_guard([&]() { log_open(g_log_rel); });
     auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, const Prediction& p,
                       const core::FeatureCheck& c) {
-        // The row in the log's column order; the SPI path binds columns 1 to 19 as $1 to $19
+        // The row in the log's column order; the SPI path binds columns 1 to 20 as $1 to $20
         // (label, labeled_at, learned_at and label_class stay NULL).
+        const std::string segment = m.model->segment(obs);  // "" (NULL): the model has no segments
         Datum values[kLogColumns];
         bool nulls[kLogColumns];
         pg_guard([&]() {
@@ -177,6 +178,10 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
                 values[16 + i] = Int32GetDatum(static_cast<int32>(std::min<uint32_t>(counts[i], PG_INT32_MAX)));
                 nulls[16 + i] = !c.names_known;
             }
+            if (!segment.empty()) {
+                values[20] = PointerGetDatum(cstring_to_text_with_len(segment.data(), static_cast<int>(segment.size())));
+                nulls[20] = false;
+            }
         });
         int64 id = 0;
         if (g_log.direct) {
@@ -186,19 +191,19 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
         }
         spi.need();
         spi_guard([&]() {
-            Oid types[19] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
+            Oid types[20] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
                              FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID,
-                             INT4OID, INT4OID, INT4OID, INT4OID};
-            char n[20];
-            for (int i = 0; i < 19; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
-            n[19] = '\0';
+                             INT4OID, INT4OID, INT4OID, INT4OID, TEXTOID};
+            char n[21];
+            for (int i = 0; i < 20; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
+            n[20] = '\0';
             spi_run(schema_plan(g_plans.log,
                                 "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
                                 " predicted_at, score, features, label, labeled_at, learned_at, predicted_class,"
                                 " probabilities, label_class, unknown_features, unknown_categories, missing_features,"
-                                " type_mismatches) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-                                " $15, $16, $17, $18, $19) RETURNING prediction_id",
-                                19, types),
+                                " type_mismatches, segment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+                                " $14, $15, $16, $17, $18, $19, $20) RETURNING prediction_id",
+                                20, types),
                     values + 1, n, false, 1, SPI_OK_INSERT_RETURNING, "logging a prediction");
             bool isnull = false;
             id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

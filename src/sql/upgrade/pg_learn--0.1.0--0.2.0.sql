@@ -3541,3 +3541,182 @@ END
 $$;
 
 -- END _ml_check_serving
+
+-- BEGIN issue 14 part 2, partitioned models: the prediction log records the segment that
+-- answered (a partitioned model's partition), the log's partitioned form keeps the column (and
+-- points ml_segment_metrics at the new log), and ml_segment_metrics breaks the metrics down by it.
+ALTER TABLE @extschema@.ml_prediction_log ADD COLUMN segment text;
+
+-- Issue 14, partitioned models: per model, version, variant, time bucket and segment (the part
+-- of the version that answered, ml_prediction_log.segment: a partitioned model's partition such
+-- as "country=FR/city=Paris", or "(global)" for its global model), the predictions and, over the
+-- labels received so far, accuracy (binary at the model's classification_threshold, multiclass)
+-- or MAE and RMSE (regression). Unlike the views above it reads the prediction log (the rows of
+-- models with segments only): filter it by model and time.
+CREATE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS
+SELECT s.time, s.model, s.version, s.variant, s.segment, x.metric, x.value
+FROM (
+    SELECT @extschema@._ml_bucket(l.predicted_at, (b.value)::interval) AS time, l.model_name AS model,
+           l.version::text AS version, l.variant, l.segment, m.task,
+           count(*) AS predictions,
+           count(*) FILTER (WHERE l.label IS NOT NULL OR l.label_class IS NOT NULL) AS labels,
+           avg(l.score) FILTER (WHERE l.score IS NOT NULL AND l.score NOT IN ('NaN', 'Infinity', '-Infinity')) AS score_mean,
+           avg(abs(l.score - l.label)) FILTER (WHERE l.label IS NOT NULL) AS mae,
+           sqrt(avg((l.score - l.label) ^ 2) FILTER (WHERE l.label IS NOT NULL)) AS rmse,
+           avg(CASE WHEN m.task = 'binary' THEN ((l.score >= (t.value)::float8) = (l.label = 1))::int
+                    ELSE (l.predicted_class IS NOT DISTINCT FROM l.label_class)::int END)
+               FILTER (WHERE l.label IS NOT NULL OR l.label_class IS NOT NULL) AS accuracy
+    FROM @extschema@.ml_prediction_log l
+    JOIN @extschema@.ml_models m ON m.name = l.model_name AND m.version = l.version
+    JOIN @extschema@._ml_monitor_config b ON b.model_name = l.model_name AND b.setting = 'bucket_width'
+    JOIN @extschema@._ml_monitor_config t ON t.model_name = l.model_name AND t.setting = 'classification_threshold'
+    WHERE l.segment IS NOT NULL
+    GROUP BY 1, l.model_name, l.version, l.variant, l.segment, m.task, t.value
+) s
+CROSS JOIN LATERAL (VALUES
+    (1, 'predictions', s.predictions::float8),
+    (2, 'labels', CASE WHEN s.task NOT IN ('clustering', 'anomaly') THEN s.labels::float8 END),
+    (3, 'label_coverage', CASE WHEN s.task NOT IN ('clustering', 'anomaly') THEN s.labels::float8 / s.predictions END),
+    (4, 'score_mean', s.score_mean),
+    (5, 'accuracy', CASE WHEN s.task IN ('binary', 'multiclass') THEN s.accuracy END),
+    (6, 'mae', CASE WHEN s.task = 'regression' THEN s.mae END),
+    (7, 'rmse', CASE WHEN s.task = 'regression' THEN s.rmse END)
+) x(ord, metric, value)
+WHERE x.value IS NOT NULL
+ORDER BY s.time, s.model, s.version, s.variant, s.segment, x.ord;
+COMMENT ON VIEW @extschema@.ml_segment_metrics IS
+    'Per model, version, variant, time bucket and segment (a partitioned model''s partition that answered): predictions, labels, label coverage, score mean, accuracy or MAE/RMSE, from the prediction log';
+REVOKE ALL ON TABLE @extschema@.ml_segment_metrics FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._ml_partition_log(p_every interval, p_premake int, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    log_rel regclass := '@extschema@.ml_prediction_log'::regclass;
+    seq text;
+    next_id bigint;
+    boundary timestamptz;
+    latest timestamptz;
+    fk name;
+    g record;
+    n int := 0;
+    -- (issue 14: ml_segment_metrics reads the log; it is pointed at the new one below)
+    segment_view text := pg_get_viewdef('@extschema@.ml_segment_metrics'::regclass);
+BEGIN
+    IF p_every IS NULL OR p_premake IS NULL THEN
+        RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_every < interval '1 minute' OR extract(month FROM p_every) <> 0 OR extract(year FROM p_every) <> 0 THEN
+        RAISE EXCEPTION 'partition width % is not 1 minute or more without months', p_every
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. interval ''1 day'' or ''7 days''.';
+    END IF;
+    IF p_premake < 1 OR p_premake > 1000 THEN
+        RAISE EXCEPTION 'premake % is not between 1 and 1000', p_premake USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) = 'p' THEN
+        UPDATE @extschema@.ml_monitor_state SET log_partition_interval = p_every, log_partition_premake = p_premake;
+        RETURN @extschema@._ml_log_premake();
+    END IF;
+
+    -- The log as it is becomes ml_prediction_log_before, the partition of every row up to the end
+    -- of its latest prediction's bucket (the current one, or an earlier one: predictions between
+    -- that and the current bucket, if any, go to the DEFAULT partition).
+    LOCK TABLE @extschema@.ml_prediction_log IN ACCESS EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.ml_label_queue IN SHARE ROW EXCLUSIVE MODE;
+    SELECT max(l.predicted_at) INTO latest FROM @extschema@.ml_prediction_log l;
+    boundary := date_bin(p_every, coalesce(latest, now()), '2000-01-01 00:00:00+00'::timestamptz) + p_every;
+    seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', seq) INTO next_id;
+    SELECT c.conname INTO fk FROM pg_constraint c
+    WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass AND c.confrelid = log_rel AND c.contype = 'f';
+    IF fk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE @extschema@.ml_label_queue DROP CONSTRAINT %I', fk);
+    END IF;
+    UPDATE @extschema@.ml_label_queue q SET predicted_at = l.predicted_at
+    FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = q.prediction_id AND q.predicted_at IS DISTINCT FROM l.predicted_at;
+    DROP TRIGGER ml_monitor_prediction ON @extschema@.ml_prediction_log;
+    DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+    IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = seq::regclass
+               AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+        EXECUTE format('ALTER EXTENSION pg_learn DROP SEQUENCE %s', seq);
+    END IF;
+    ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
+    ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
+    ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
+    ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
+    ALTER INDEX @extschema@.ml_prediction_log_model_time RENAME TO ml_prediction_log_before_model_time;
+    ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
+    EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
+                   ' CHECK (predicted_at < %L)', boundary);
+
+    -- The partitioned log: the same columns, the partition key in its primary key.
+    EXECUTE format($f$
+    CREATE TABLE @extschema@.ml_prediction_log (
+        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
+        model_name    text        NOT NULL,
+        version       int         NOT NULL,
+        variant       text        NOT NULL,
+        served        boolean     NOT NULL,
+        table_name    regclass,
+        key           text        NOT NULL,
+        predicted_at  timestamptz NOT NULL,
+        score         float8,
+        features      jsonb       NOT NULL,
+        label         float8,
+        labeled_at    timestamptz,
+        learned_at    timestamptz,
+        predicted_class text,
+        probabilities jsonb,
+        label_class   text,
+        unknown_features   int,
+        unknown_categories int,
+        missing_features   int,
+        type_mismatches    int,
+        segment            text,
+        PRIMARY KEY (prediction_id, predicted_at)
+    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    -- The view that reads the log reads the new one (its definition as read before the rename).
+    EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
+    CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
+    CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
+    COMMENT ON TABLE @extschema@.ml_prediction_log IS
+        'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+    REVOKE ALL ON TABLE @extschema@.ml_prediction_log FROM PUBLIC;
+    -- (the grants of the log as it was: SELECT for a dashboard's role, ...)
+    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+             FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = log_rel AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON @extschema@.ml_prediction_log TO %s%s', g.privilege_type,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF latest IS NULL THEN
+        -- (an empty log: nothing to keep, no partition of the past)
+        DROP TABLE @extschema@.ml_prediction_log_before;
+        boundary := date_bin(p_every, now(), '2000-01-01 00:00:00+00'::timestamptz);
+    ELSE
+        EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log ATTACH PARTITION @extschema@.ml_prediction_log_before'
+                       ' FOR VALUES FROM (MINVALUE) TO (%L)', boundary);
+        ALTER TABLE @extschema@.ml_prediction_log_before DROP CONSTRAINT ml_prediction_log_before_range;
+        n := 1;
+    END IF;
+    CREATE TABLE @extschema@.ml_prediction_log_default PARTITION OF @extschema@.ml_prediction_log DEFAULT;
+    -- The monitoring's triggers (as in its definition above), cloned to every partition.
+    CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
+    ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+        ADD CONSTRAINT ml_label_queue_prediction_fkey
+        FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
+    UPDATE @extschema@.ml_monitor_state
+    SET log_partition_interval = p_every, log_partition_premake = p_premake, log_partitioned_until = boundary;
+    PERFORM @extschema@._ml_feedback_invalidate();
+    RETURN n + 1 + @extschema@._ml_log_premake();
+END
+$$;
+-- END issue 14 part 2, partitioned models

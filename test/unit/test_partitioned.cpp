@@ -1,0 +1,296 @@
+// Partitioned models: routing to the most specific trained partition checked against models
+// trained independently on each partition's rows, NULL and unseen keys, the partition bound
+// (refused rows change nothing), binary and JSON round trips, merging, classifiers, bad specs.
+#include "core/models/partitioned/partitioned.hpp"
+
+#include "core/models/model.hpp"
+#include "test_util.hpp"
+
+#include <map>
+#include <random>
+
+namespace pg_learn::test {
+namespace {
+
+using core::Label;
+using core::Model;
+using core::Observation;
+using nlohmann::json;
+
+std::unique_ptr<Model> make(const std::string& spec) { return core::model_from_text(spec.data(), spec.size()); }
+
+std::vector<uint8_t> bytes_of(const Model& m) {
+    std::vector<uint8_t> b(m.encoded_size());
+    m.encode(b.data(), b.size());
+    return b;
+}
+
+const std::string kBase = R"({"model":"linear_regression","intercept_lr":0.1})";
+const std::string kSpec = R"({"model":"partitioned","by":["country","city"],"min_examples":5,"base":)" + kBase + "}";
+
+// A row: its country and city (empty: absent), two numbers.
+Observation row(const std::string& country, const std::string& city, double a, double b) {
+    Observation x;
+    if (!country.empty()) x.add_category("country", country);
+    if (!city.empty()) x.add_category("city", city);
+    x.add_numeric("a", a);
+    x.add_numeric("b", b);
+    return x;
+}
+
+struct Example {
+    std::string country, city;
+    double a, b, y;
+};
+
+// A partitioned model and, trained on the same rows, the global model and one model per
+// partition (made from the base spec, each given exactly the rows of its partition, without the
+// partition keys, as the partitioned model gives its members).
+struct Fixture {
+    std::unique_ptr<Model> m = make(kSpec);
+    std::unique_ptr<Model> global = make(kBase);
+    std::map<std::string, std::unique_ptr<Model>> parts;
+
+    void learn(const Example& e) {
+        m->learn(row(e.country, e.city, e.a, e.b), Label::of_number(e.y));
+        const Observation x = row("", "", e.a, e.b);
+        global->learn(x, Label::of_number(e.y));
+        if (e.country.empty()) return;
+        auto& c = parts[e.country];
+        if (!c) c = make(kBase);
+        c->learn(x, Label::of_number(e.y));
+        if (e.city.empty()) return;
+        auto& cc = parts[e.country + "/" + e.city];
+        if (!cc) cc = make(kBase);
+        cc->learn(x, Label::of_number(e.y));
+    }
+};
+
+void feed(Fixture& f) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> u(-1, 1);
+    // A/x: 10 rows; A/y: 3 rows; B with no city: 4 rows; B/z: 2 rows.
+    auto some = [&](const std::string& c, const std::string& city, int n, double slope) {
+        for (int i = 0; i < n; i++) {
+            const double a = u(rng), b = u(rng);
+            f.learn({c, city, a, b, slope * a - b + 0.25});
+        }
+    };
+    some("A", "x", 10, 3);
+    some("A", "y", 3, -2);
+    some("B", "", 4, 1);
+    some("B", "z", 2, 5);
+}
+
+TEST(Partitioned, EachRowLearnsInTheGlobalModelAndEveryLevelOfItsPath) {
+    Fixture f;
+    feed(f);
+    EXPECT_EQ(f.m->n_seen(), 19u);
+    EXPECT_EQ(f.m->task(), core::Task::Regression);
+    const json info = f.m->info();
+    EXPECT_EQ(info["partitions"], 5);  // A, A/x, A/y, B, B/z
+    EXPECT_EQ(info["global"]["n_seen"], 19);
+    EXPECT_EQ(info["levels"][0]["partitions"], 2);
+    EXPECT_EQ(info["levels"][0]["trained"], 2);  // A 13 rows, B 6 rows
+    EXPECT_EQ(info["levels"][1]["partitions"], 3);
+    EXPECT_EQ(info["levels"][1]["trained"], 1);  // only A/x reaches 5
+    EXPECT_EQ(info["top_partitions"][0]["partition"], "country=A");
+    EXPECT_EQ(info["top_partitions"][0]["n_seen"], 13);
+    EXPECT_EQ(info["top_partitions"][1]["partition"], "country=A/city=x");
+    EXPECT_EQ(info["top_partitions"][2]["partition"], "country=B");
+    EXPECT_EQ(info["top_partitions"][2]["n_seen"], 6);
+}
+
+TEST(Partitioned, TheMostSpecificTrainedPartitionAnswersElseItsParentElseTheGlobalModel) {
+    Fixture f;
+    feed(f);
+    const double a = 0.3, b = -0.7;
+    const Observation bare = row("", "", a, b);
+    // A/x is trained (10 rows): its own model answers.
+    Observation x = row("A", "x", a, b);
+    EXPECT_EQ(f.m->predict(x), f.parts["A/x"]->predict(bare));
+    EXPECT_EQ(f.m->segment(x), "country=A/city=x");
+    // A/y has 3 rows (< 5): its parent A answers.
+    x = row("A", "y", a, b);
+    EXPECT_EQ(f.m->predict(x), f.parts["A"]->predict(bare));
+    EXPECT_NE(f.m->predict(x), f.parts["A/y"]->predict(bare));
+    EXPECT_EQ(f.m->segment(x), "country=A");
+    // B/z has 2 rows; B has 6 (its rows without a city count): B answers.
+    x = row("B", "z", a, b);
+    EXPECT_EQ(f.m->predict(x), f.parts["B"]->predict(bare));
+    EXPECT_EQ(f.m->segment(x), "country=B");
+    // A country never seen: the global model.
+    x = row("C", "x", a, b);
+    EXPECT_EQ(f.m->predict(x), f.global->predict(bare));
+    EXPECT_EQ(f.m->segment(x), "(global)");
+    // A city never seen in a known country: the country.
+    x = row("A", "w", a, b);
+    EXPECT_EQ(f.m->predict(x), f.parts["A"]->predict(bare));
+    // A NULL city ends the path at the country; a NULL country at the global model, whatever
+    // the city.
+    Observation n;
+    n.add_category("country", "A");
+    n.add_missing("city");
+    n.add_numeric("a", a);
+    n.add_numeric("b", b);
+    EXPECT_EQ(f.m->predict(n), f.parts["A"]->predict(bare));
+    EXPECT_EQ(f.m->segment(n), "country=A");
+    Observation g;
+    g.add_missing("country");
+    g.add_category("city", "x");
+    g.add_numeric("a", a);
+    g.add_numeric("b", b);
+    EXPECT_EQ(f.m->predict(g), f.global->predict(bare));
+    EXPECT_EQ(f.m->segment(g), "(global)");
+}
+
+TEST(Partitioned, NumericKeysNameTheirPartitionByTheirValue) {
+    auto m = make(R"({"model":"partitioned","by":"station","min_examples":1,"base":{"model":"linear_regression"}})");
+    for (int i = 0; i < 6; i++) {
+        Observation x;
+        x.add_numeric("station", i % 3);
+        x.add_numeric("t", i);
+        m->learn(x, Label::of_number(i));
+    }
+    EXPECT_EQ(m->info()["partitions"], 3);
+    Observation x;
+    x.add_numeric("station", 2);
+    x.add_numeric("t", 1);
+    EXPECT_EQ(m->segment(x), "station=2");
+    x = Observation();
+    x.add_numeric("station", 2.5);
+    x.add_numeric("t", 1);
+    EXPECT_EQ(m->segment(x), "(global)");
+}
+
+TEST(Partitioned, ARowPastThePartitionBoundIsRefusedAndChangesNothing) {
+    auto m = make(R"({"model":"partitioned","by":["country","city"],"max_partitions":3,"base":{"model":"linear_regression"}})");
+    m->learn(row("A", "x", 1, 2), Label::of_number(1));  // A, A/x
+    m->learn(row("A", "y", 1, 2), Label::of_number(1));  // A/y
+    m->learn(row("A", "x", 1, 2), Label::of_number(1));  // no new partition
+    const auto before = bytes_of(*m);
+    const std::string msg = expect_error(ErrorKind::ProgramLimit, [&] { m->learn(row("B", "", 1, 2), Label::of_number(1)); });
+    EXPECT_NE(msg.find("too many partitions"), std::string::npos);
+    EXPECT_EQ(bytes_of(*m), before);
+    // A row without a key still learns (in the global model only).
+    m->learn(row("", "", 1, 2), Label::of_number(1));
+    EXPECT_EQ(m->n_seen(), 4u);
+    EXPECT_EQ(m->info()["partitions"], 3);
+}
+
+TEST(Partitioned, ThousandsOfPartitionsStayWithinTheirBound) {
+    auto m = make(R"({"model":"partitioned","by":"city","max_partitions":5000,"min_examples":1,"base":{"model":"linear_regression"}})");
+    const size_t one = make(R"({"model":"linear_regression"})")->encoded_size();
+    for (int i = 0; i < 5000; i++) m->learn(row("", "", 0.5, 1), Label::of_number(1)), (void)i;
+    Observation x;
+    for (int i = 0; i < 5000; i++) {
+        x.clear();
+        x.add_category("city", "c" + std::to_string(i));
+        x.add_numeric("a", i * 0.001);
+        m->learn(x, Label::of_number(i % 7));
+    }
+    EXPECT_EQ(m->info()["partitions"], 5000);
+    // Each partition is a trained base model plus its path; the bound is about 4 base models'
+    // size each (a trained model holds its weights, the path and the blob's length).
+    EXPECT_LT(m->encoded_size(), 5001 * 4 * one);
+    x.clear();
+    x.add_category("city", "new");
+    expect_error(ErrorKind::ProgramLimit, [&] { m->learn(x, Label::of_number(1)); });
+}
+
+TEST(Partitioned, BinaryAndJsonFormsRoundTrip) {
+    Fixture f;
+    feed(f);
+    const auto b = bytes_of(*f.m);
+    auto d = core::decode_model(b.data(), b.size());
+    EXPECT_EQ(bytes_of(*d), b);
+    const std::string t = f.m->to_json().dump();
+    auto j = core::model_from_text(t.data(), t.size());
+    EXPECT_EQ(bytes_of(*j), b);
+    const Observation x = row("A", "x", 0.1, 0.2);
+    EXPECT_EQ(d->predict(x), f.m->predict(x));
+    // A corrupted partition is refused: its path no longer has a parent.
+    json bad = f.m->to_json();
+    json& parts = bad["state"]["partitions"];
+    for (auto it = parts.begin(); it != parts.end(); ++it)
+        if ((*it)["path"] == json::array({"A"})) {
+            parts.erase(it);
+            break;
+        }
+    const std::string bt = bad.dump();
+    expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_text(bt.data(), bt.size()); });
+}
+
+TEST(Partitioned, PartialModelsMergePartitionByPartition) {
+    auto a = make(kSpec), b = make(kSpec);
+    a->learn(row("A", "x", 1, 0), Label::of_number(1));
+    a->learn(row("A", "y", 1, 0), Label::of_number(2));
+    b->learn(row("A", "x", 0, 1), Label::of_number(3));
+    b->learn(row("B", "z", 0, 1), Label::of_number(4));
+    a->merge(*b);
+    EXPECT_EQ(a->n_seen(), 4u);
+    const json info = a->info();
+    EXPECT_EQ(info["partitions"], 5);
+    EXPECT_EQ(info["global"]["n_seen"], 4);
+    EXPECT_EQ(info["top_partitions"][0]["partition"], "country=A");
+    EXPECT_EQ(info["top_partitions"][0]["n_seen"], 3);
+}
+
+// (gaussian_nb takes numbers only: the members see the rows without their text key)
+TEST(Partitioned, ClassifiersAnswerWithTheirPartitionsClasses) {
+    auto m = make(R"({"model":"partitioned","by":"shop","min_examples":3,"base":{"model":"gaussian_nb"}})");
+    EXPECT_EQ(m->task(), core::Task::Multiclass);
+    Observation x;
+    auto learn = [&](const char* shop, double v, const char* cls) {
+        x.clear();
+        x.add_category("shop", shop);
+        x.add_numeric("v", v);
+        m->learn(x, Label::of_text(cls));
+    };
+    for (int i = 0; i < 5; i++) learn("s1", i, "red");
+    for (int i = 0; i < 5; i++) learn("s2", i, "blue");
+    EXPECT_EQ(m->classes(), (std::vector<std::string>{"red", "blue"}));
+    std::vector<double> p;
+    x.clear();
+    x.add_category("shop", "s2");
+    x.add_numeric("v", 2);
+    m->predict_proba(x, p);
+    // s2's model knows only "blue": every probability on it.
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_EQ(p[0], 0.0);
+    EXPECT_EQ(p[1], 1.0);
+    expect_error(ErrorKind::InvalidParameter, [&] { m->predict(x); });
+    auto bin = make(R"({"model":"partitioned","by":"shop","base":{"model":"logistic_regression"}})");
+    EXPECT_EQ(bin->task(), core::Task::Binary);
+    EXPECT_EQ(bin->info()["task"], "binary");
+}
+
+TEST(Partitioned, BadSpecsAreRefused) {
+    auto bad = [](const std::string& spec) { return expect_error(ErrorKind::InvalidParameter, [&] { make(spec); }); };
+    EXPECT_NE(bad(R"({"model":"partitioned","base":{"model":"linear_regression"}})").find("needs \"by\""), std::string::npos);
+    EXPECT_NE(bad(R"({"model":"partitioned","by":"city"})").find("\"base\""), std::string::npos);
+    bad(R"({"model":"partitioned","by":[],"base":{"model":"linear_regression"}})");
+    bad(R"({"model":"partitioned","by":[1],"base":{"model":"linear_regression"}})");
+    EXPECT_NE(bad(R"({"model":"partitioned","by":["a","a"],"base":{"model":"linear_regression"}})").find("twice"), std::string::npos);
+    EXPECT_NE(bad(R"({"model":"partitioned","by":"a","ignore":["a"],"base":{"model":"linear_regression"}})").find("ignore"),
+              std::string::npos);
+    EXPECT_NE(bad(R"({"model":"partitioned","by":"a","base":{"model":"partitioned","by":"b","base":{"model":"linear_regression"}}})")
+                  .find("cannot be a partitioned model"),
+              std::string::npos);
+    EXPECT_NE(bad(R"({"model":"partitioned","by":"a","base":{"model":"kmeans"}})").find("clustering"), std::string::npos);
+    EXPECT_NE(bad(R"({"model":"partitioned","by":"a","base":{"model":"linear_regression"},"levels":2})").find("unknown option"),
+              std::string::npos);
+    bad(R"({"model":"partitioned","by":"a","base":{"model":"linear_regression"},"min_examples":0})");
+    bad(R"({"model":"partitioned","by":"a","base":{"model":"linear_regression"},"max_partitions":0})");
+    bad(R"({"model":"partitioned","by":"a","base":{"model":"linear_regression"},"max_partitions":1000001})");
+    bad(R"({"model":"partitioned","by":"a","base":{"model":"nope"}})");
+    // The defaults are written out.
+    const json spec = make(R"({"model":"partitioned","by":"a","base":{"model":"linear_regression"}})")->info()["spec"];
+    EXPECT_EQ(spec["by"], json::array({"a"}));
+    EXPECT_EQ(spec["min_examples"], 30);
+    EXPECT_EQ(spec["max_partitions"], 10000);
+    EXPECT_EQ(spec["base"]["model"], "linear_regression");
+}
+
+}  // namespace
+}  // namespace pg_learn::test
