@@ -6,9 +6,11 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/lsyscache.h"
+#include "datatype/timestamp.h"
 #include "utils/typcache.h"
 }
 
+#include <cmath>
 #include <cstdio>
 
 namespace pg_learn::pg {
@@ -28,6 +30,9 @@ ColumnKind column_kind(Oid type, Oid& output_fn) {
         case VARCHAROID: return ColumnKind::Text;
         case NAMEOID: return ColumnKind::Name;
         case BPCHAROID: return ColumnKind::Bpchar;
+        case TIMESTAMPOID: return ColumnKind::Timestamp;
+        case TIMESTAMPTZOID: return ColumnKind::TimestampTz;
+        case DATEOID: return ColumnKind::Date;
         default:
             if (type_is_enum(base)) {
                 bool varlena;
@@ -36,6 +41,26 @@ ColumnKind column_kind(Oid type, Oid& output_fn) {
             }
             return ColumnKind::Unsupported;
     }
+}
+
+double timestamp_seconds(int64_t us) {
+    if (us == PG_INT64_MAX) return HUGE_VAL;  // 'infinity' (DT_NOEND)
+    if (us == PG_INT64_MIN) return -HUGE_VAL;  // '-infinity' (DT_NOBEGIN)
+    // Whole seconds (floored: -0.5 s is -1 s + 0.5 s) exact in a double, then the fraction: one
+    // rounding, and no overflow near the ends of the timestamp range.
+    int64_t whole = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        whole -= 1;
+        frac += 1000000;
+    }
+    constexpr int64_t kEpochShift = int64_t(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;  // 946684800
+    return static_cast<double>(whole + kEpochShift) + static_cast<double>(frac) / 1e6;
+}
+
+double date_seconds(int32_t days) {
+    if (days == PG_INT32_MAX) return HUGE_VAL;   // 'infinity' (DATEVAL_NOEND)
+    if (days == PG_INT32_MIN) return -HUGE_VAL;  // '-infinity' (DATEVAL_NOBEGIN)
+    return (static_cast<double>(days) + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)) * SECS_PER_DAY;
 }
 
 namespace {
