@@ -188,6 +188,18 @@ std::string hex_identity(uint64_t id) {
 }
 
 std::string number_text(double v) {
+    // Whole numbers (hours, codes, ids) are the common group keys: written without snprintf.
+    if (v == std::floor(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
+        char buf[24];
+        char* p = buf + sizeof buf;
+        auto u = static_cast<uint64_t>(std::fabs(v));
+        do {
+            *--p = static_cast<char>('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0) *--p = '-';
+        return std::string(p, buf + sizeof buf - p);
+    }
     char buf[32];
     snprintf(buf, sizeof buf, "%.15g", v);
     if (std::strtod(buf, nullptr) != v) snprintf(buf, sizeof buf, "%.17g", v);
@@ -542,6 +554,7 @@ public:
         updates_ = o.updates_;
         n_seen_ = o.n_seen_;
         timestamps_ = o.timestamps_;
+        scaler_cache_.clear();
         return *this;
     }
 
@@ -656,6 +669,9 @@ private:
     mutable std::deque<std::string> scratch_;
     mutable size_t scratch_used_ = 0;
     mutable std::vector<std::string> keys_;  // per step: the target aggregate's group key
+    // Per step: the scaler's previous row, its feature names and their statistics (pointers
+    // into the step's map: cleared whenever the map is replaced).
+    mutable std::vector<std::vector<std::pair<std::string, Stat*>>> scaler_cache_;
     mutable Observation obs_;
 };
 
@@ -663,6 +679,7 @@ const Observation& Pipeline::transform(const Observation& x, bool learning) cons
     row_.clear();
     scratch_used_ = 0;
     keys_.resize(steps_.size());
+    scaler_cache_.resize(steps_.size());
     for (size_t i = 0; i < x.size(); i++) {
         const Observation::Entry& e = x[i];
         const std::string_view key = x.key(e);
@@ -702,31 +719,46 @@ const Observation& Pipeline::transform(const Observation& x, bool learning) cons
             }
             case StepKind::Scaler: {
                 auto& stats = const_cast<Step&>(st).stats;
+                // The features of a stream repeat row after row: the previous row's names and
+                // their statistics are tried first (the map's elements never move).
+                auto& cache = scaler_cache_[si];
+                size_t k = 0;
                 for (Cell& c : row_) {
                     if (!c.pass || c.categorical || c.missing) continue;
-                    std::string& name = scratch();
-                    name.assign(c.name);
-                    auto it = stats.find(name);
-                    if (learning) {
-                        if (it == stats.end()) {
+                    Stat* s = nullptr;
+                    if (k < cache.size() && cache[k].first == c.name) {
+                        s = cache[k].second;
+                    } else {
+                        std::string& name = scratch();
+                        name.assign(c.name);
+                        auto it = stats.find(name);
+                        if (it == stats.end() && learning) {
                             if (stats.size() >= kMaxScaled)
                                 fail(ErrorKind::ProgramLimit, "the pipeline's standard_scaler step has too many features",
                                      "the limit is " + std::to_string(kMaxScaled) + " features");
                             it = stats.emplace(name, Stat{}).first;
                         }
-                        Stat& s = it->second;
-                        s.n++;
-                        const double d = c.value - s.a;
-                        s.a += d / s.n;
-                        s.b += d * (c.value - s.a);
+                        s = it == stats.end() ? nullptr : &it->second;
+                        if (s) {
+                            if (k < cache.size())
+                                cache[k] = {std::string(c.name), s};
+                            else if (k == cache.size())
+                                cache.emplace_back(std::string(c.name), s);
+                        }
                     }
-                    if (it == stats.end()) {
+                    k++;
+                    if (learning) {
+                        s->n++;
+                        const double d = c.value - s->a;
+                        s->a += d / s->n;
+                        s->b += d * (c.value - s->a);
+                    }
+                    if (!s) {
                         c.value = 0;
                         continue;
                     }
-                    const Stat& s = it->second;
-                    const double var = s.n > 0 ? s.b / s.n : 0;
-                    c.value = var > 0 ? (c.value - s.a) / std::sqrt(var) : 0;
+                    const double var = s->n > 0 ? s->b / s->n : 0;
+                    c.value = var > 0 ? (c.value - s->a) / std::sqrt(var) : 0;
                 }
                 break;
             }
@@ -900,6 +932,7 @@ void Pipeline::write_state(detail::ByteWriter& w) const {
 }
 
 void Pipeline::read_state(detail::ByteReader& r) {
+    scaler_cache_.clear();
     for (Step& s : steps_) {
         if (!state_map(s)) continue;
         auto& m = s.kind == StepKind::TargetAgg ? s.groups : s.stats;
@@ -941,6 +974,7 @@ json Pipeline::state_json() const {
 void Pipeline::state_from_json(const json& j) {
     if (!j.is_array() || j.size() != steps_.size())
         bad_json("\"state\" must be an array with one element per step (" + std::to_string(steps_.size()) + ")");
+    scaler_cache_.clear();
     for (size_t i = 0; i < steps_.size(); i++) {
         Step& s = steps_[i];
         const json& e = j[i];
