@@ -60,6 +60,16 @@ SELECT round(ml_predict_one(m, '{"station": "new", "ts": 1704186000, "temperatur
        <> round(ml_predict_one(m, '{"station": "south", "ts": 1704186000, "temperature": 10}'::jsonb)::numeric, 6) AS prior_differs
 FROM fitted;
 
+-- user did: learn progressively and look for target leakage: a row's aggregate holds only the
+-- labels of earlier rows. The first row of a group is learned with the prior (0), so the linear
+-- model's weight of the aggregate stays 0 after it (its feature was 0); the second row of the
+-- group is learned with the first row's label (10) as its aggregate.
+SELECT (ml_info(m1) -> 'final' -> 'weights' ->> 'target_mean_by_g')::float8 AS weight_after_first_row,
+       (m1::text::jsonb) -> 'state' -> 0 AS state_after_first_row,
+       (ml_info(ml_fit_one(m1, '{"g": "a"}'::jsonb, 30)) -> 'final' -> 'weights' ->> 'target_mean_by_g')::float8 <> 0 AS weight_after_second_row
+FROM (SELECT ml_fit_one('{"pipeline": [{"target_agg": {"by": "g"}}, {"linear_regression": {"optimizer": "sgd", "scale": false}}]}',
+                        '{"g": "a"}'::jsonb, 10) AS m1) s;
+
 -- user did: replay the same rows: the same model, byte for byte.
 SELECT ml_model_bytes(m) = ml_model_bytes(again) AS same_bytes
 FROM fitted, (SELECT ml_fit(:'spec', x(r), r.bikes ORDER BY i) AS again FROM rides r) a;
