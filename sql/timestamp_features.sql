@@ -46,3 +46,71 @@ SELECT ml_fit(:'lin', r, 'at'::name) FROM (SELECT temperature, at FROM rentals) 
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_train(:'lin', 'SELECT temperature, day FROM timestamp_features.rentals', label => 'day');
 \echo :LAST_ERROR_SQLSTATE
+
+-- A pipeline with a date_parts step reads timestamps (Model::reads_timestamps): the glue hands
+-- the row's timestamp, timestamptz and date columns over as seconds since 1970-01-01.
+-- The groups of a target aggregate by the parts are the parts the step took: hours 8 and 17 (the
+-- timestamp's wall clock), 8 and 17 UTC (the timestamptz 18:30+01), 12 (12:15:30.25). Its group
+-- keys, from the JSON form (the parts joined by U+001F, shown as " / "):
+CREATE FUNCTION group_keys(m ml_model, step int) RETURNS text LANGUAGE sql AS
+$$ SELECT string_agg(replace(k, chr(31), ' / '), ', ' ORDER BY k)
+   FROM jsonb_array_elements_text((m::text::jsonb) -> 'state' -> step -> 'keys') k $$;
+\set by_hour '{"pipeline": [{"date_parts": {"column": "at", "parts": ["hour", "weekday", "yearday"]}}, {"target_agg": {"by": ["at_hour", "at_weekday", "at_yearday"], "how": "count"}}, {"linear_regression": {}}]}'
+\set by_hour_utc '{"pipeline": [{"date_parts": {"column": "at_utc", "parts": ["hour", "weekday", "yearday"]}}, {"target_agg": {"by": ["at_utc_hour", "at_utc_weekday", "at_utc_yearday"], "how": "count"}}, {"linear_regression": {}}]}'
+\set by_day '{"pipeline": [{"date_parts": {"column": "day", "parts": ["hour", "weekday", "yearday"]}}, {"target_agg": {"by": ["day_hour", "day_weekday", "day_yearday"], "how": "count"}}, {"linear_regression": {}}]}'
+-- user did: ml_fit of a pipeline over rows with a timestamp column (hour, weekday 0 = Monday,
+-- day of the year: 2026-03-02 is a Monday, day 61; 2026-03-07 a Saturday, day 66)
+SELECT group_keys(ml_fit(:'by_hour', r, r.n ORDER BY r.n), 1) AS timestamp_hour_weekday_yearday
+FROM (SELECT at, n FROM rentals) r;
+-- user did: the same with a timestamptz column, in another session time zone: its UTC wall clock
+SET TimeZone = 'America/New_York';
+SELECT group_keys(ml_fit(:'by_hour_utc', r, r.n ORDER BY r.n), 1) AS timestamptz_hour_weekday_yearday
+FROM (SELECT at_utc, n FROM rentals) r;
+RESET TimeZone;
+-- user did: the same with a date column: midnight
+SELECT group_keys(ml_fit(:'by_day', r, r.n ORDER BY r.n), 1) AS date_hour_weekday_yearday
+FROM (SELECT day, n FROM rentals) r;
+
+-- user did: train a pipeline on a mixed-type row (text, timestamp, timestamptz, date, float8,
+-- boolean columns): the very model (equal binary forms) that the same
+-- rows give as jsonb with the seconds since 1970 that extract(epoch ...) computes (a timestamp
+-- without time zone as its wall clock in UTC, a date at midnight). The row's columns are in the
+-- jsonb's key order (shorter keys first), so that the models learn their features in one order.
+\set mixed '{"pipeline": [{"date_parts": {"column": "at", "parts": ["hour", "weekday"], "encoding": "both"}}, {"date_parts": {"column": "day", "parts": ["weekday"]}}, {"target_agg": {"by": ["station", "at_hour"], "how": "mean"}}, "standard_scaler", {"linear_regression": {}}]}'
+CREATE TABLE mixed AS
+SELECT (SELECT ml_fit(:'mixed', r, x.n ORDER BY x.n)
+        FROM rentals x, LATERAL (SELECT x.at, x.day, x.open, x.at_utc, x.station, x.temperature) r) AS from_rows,
+       (SELECT ml_fit(:'mixed', jsonb_build_object('station', station, 'at', extract(epoch FROM at),
+                                                   'at_utc', extract(epoch FROM at_utc), 'day', extract(epoch FROM day),
+                                                   'temperature', temperature, 'open', open),
+                      n ORDER BY n) FROM rentals) AS from_jsonb;
+SELECT from_rows = from_jsonb AS same_model, ml_info(from_rows) -> 'features' AS features FROM mixed;
+-- and scores a row as that jsonb (ml_predict_one, and ml_predict_one with the ISO-8601 text)
+SELECT bool_and(ml_predict_one(from_rows, r) = ml_predict_one(from_rows, jsonb_build_object(
+                    'station', station, 'at', extract(epoch FROM at), 'at_utc', extract(epoch FROM at_utc),
+                    'day', extract(epoch FROM day), 'temperature', temperature, 'open', open))) AS row_scores_as_jsonb,
+       bool_and(ml_predict_one(from_rows, r) = ml_predict_one(from_rows, jsonb_build_object(
+                    'station', station, 'at', to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+                    'at_utc', extract(epoch FROM at_utc), 'day', extract(epoch FROM day),
+                    'temperature', temperature, 'open', open))) AS row_scores_as_iso_text,
+       count(*)
+FROM mixed, (SELECT at, day, open, at_utc, station, temperature FROM rentals) r;
+
+-- user did: a NULL timestamp: a missing feature (no date parts), learned and scored
+\set no_agg '{"pipeline": [{"date_parts": {"column": "at", "parts": ["hour"]}}, {"date_parts": {"column": "day", "parts": ["weekday"]}}, {"linear_regression": {}}]}'
+SELECT ml_info(m) -> 'features' AS null_timestamp_features, ml_predict_one(m, r) AS score
+FROM (SELECT 'S09'::text AS station, NULL::timestamp AS at, NULL::date AS day, 1.5::float8 AS temperature) r,
+     LATERAL (SELECT ml_fit_one(:'no_agg', r, 5) AS m) f;
+-- (a target aggregate by a part of that timestamp finds no part to group by: refused, 22023)
+SELECT ml_fit_one(:'mixed', r, 5)
+FROM (SELECT 'S09'::text AS station, NULL::timestamp AS at, NULL::date AS day, 1.5::float8 AS temperature) r;
+\echo :LAST_ERROR_SQLSTATE
+-- user did: 'infinity' in a timestamp or date column: not a finite number of seconds (22003)
+SELECT ml_fit_one(:'mixed', r, 5) FROM (SELECT 'S09'::text AS station, 'infinity'::timestamp AS at) r;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_fit_one(:'mixed', r, 5) FROM (SELECT 'S09'::text AS station, '-infinity'::date AS day) r;
+\echo :LAST_ERROR_SQLSTATE
+-- user did: a date before 1970 and a timestamp with a fraction of a second before 1970: negative
+-- seconds, the parts of their wall clock (1969-12-31 23:59:59.5 is a Wednesday, hour 23)
+SELECT group_keys(ml_fit(:'by_hour', r, 1), 1) AS before_1970
+FROM (SELECT timestamp '1969-12-31 23:59:59.5' AS at) r;
