@@ -109,6 +109,21 @@ SELECT ml_predict_class(ml_fit('{"pipeline": [{"binning": {"column": "temperatur
                       x(r) - 'ts', CASE WHEN bikes < 12 THEN 'few' WHEN bikes < 24 THEN 'some' ELSE 'many' END ORDER BY i)) ->> 'task' AS softmax_task
 FROM rides r WHERE i < 1000;
 
+-- user did: fit from whole rows, the label named by its column (never a feature; the pipeline's
+-- "ignore" gains it), and score rows of the table by name.
+CREATE TABLE from_rows AS
+SELECT ml_fit('{"pipeline": [{"target_agg": {"by": "station"}}, "standard_scaler", {"linear_regression": {}}], "ignore": ["i", "ts"]}',
+              r, 'bikes'::name ORDER BY i) AS m
+FROM rides r;
+SELECT ml_info(m) -> 'spec' -> 'ignore' AS ignore, ml_info(m) -> 'features' AS features,
+       avg(abs(ml_predict_one(m, r) - r.bikes)) < 5 AS close
+FROM from_rows, rides r GROUP BY m;
+-- user did: a clustering model at the end: no label, the cluster by ml_predict_class.
+SELECT ml_info(m) ->> 'task' AS task, ml_predict_class(m, '{"temperature": 1, "humidity": 0}'::jsonb) IS NOT NULL AS a_cluster
+FROM (SELECT ml_fit('{"pipeline": ["standard_scaler", {"kmeans": {"n_clusters": 2}}]}',
+                    jsonb_build_object('temperature', temperature, 'humidity', (i % 7) / 7.0) ORDER BY i) AS m
+      FROM rides) k;
+
 -- user did: fit a pipeline in a parallel plan: partial pipelines do not merge (each part's
 -- aggregates come from its own labels), so the combine step refuses with a hint, or one process
 -- learned every row. Never a silently merged model.

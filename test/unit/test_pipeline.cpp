@@ -151,6 +151,18 @@ TEST(Pipeline, DateParts) {
     Observation bad;
     bad.add_category("ts", "soon");
     expect_error(ErrorKind::InvalidParameter, [&] { m->predict(bad); });
+    // A NULL timestamp: NULL parts, which a target aggregate groups as NULL.
+    auto agg = make(R"({"pipeline": [{"date_parts": {"column": "ts", "parts": ["hour"]}}, {"target_agg": {"by": "ts_hour", "how": "count"}}, {"linear_regression": {}}]})");
+    Observation null_ts;
+    null_ts.add_missing("ts");
+    agg->learn(null_ts, Label::of_number(1));
+    agg->learn(null_ts, Label::of_number(1));
+    const auto nf = seen(*agg, null_ts);
+    EXPECT_DOUBLE_EQ(nf.at("target_count_by_ts_hour"), 2);
+    EXPECT_TRUE(std::isnan(nf.at("ts_hour")));  // missing
+    Observation far;
+    far.add_numeric("ts", 1e300);
+    expect_error(ErrorKind::NumericRange, [&] { m->predict(far); });
 }
 
 TEST(Pipeline, StatelessSteps) {

@@ -35,6 +35,9 @@ namespace pipeline {
 
 namespace {
 
+// About 3 million years either side of 1970.
+constexpr double kMaxSeconds = 1e14;
+
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // Howard Hinnant's civil_from_days / days_from_civil.
@@ -65,6 +68,8 @@ bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 }  // namespace
 
 DateParts date_parts(double seconds) {
+    // (the step refuses a time this far from 1970; the function stays defined for any input)
+    if (!(std::fabs(seconds) < kMaxSeconds)) seconds = 0;
     const double day_f = std::floor(seconds / 86400.0);
     const auto days = static_cast<int64_t>(day_f);
     double sod = seconds - day_f * 86400.0;
@@ -766,7 +771,17 @@ const Observation& Pipeline::transform(const Observation& x, bool learning) cons
                 Cell* src = const_cast<Cell*>(find(st.column));
                 if (!src) missing_column(st.column, "date_parts");
                 src->pass = false;
-                if (src->missing) break;
+                if (src->missing) {
+                    // A NULL timestamp: its parts are NULL too (a group of their own for a
+                    // target aggregate, a missing feature for the model).
+                    for (size_t k = 0; k < st.parts.size(); k++)
+                        for (int e = 0; e < 3; e++)
+                            if ((e == 0 && st.raw) || (e > 0 && st.cyclic)) {
+                                const std::string& n = st.part_names[3 * k + e];
+                                row_.push_back({n, n, 0, false, true, true});
+                            }
+                    break;
+                }
                 double secs = src->value;
                 if (src->categorical) {
                     const std::string_view text = src->name.substr(std::min(src->name.size(), src->key.size() + 1));
@@ -777,6 +792,10 @@ const Observation& Pipeline::transform(const Observation& x, bool learning) cons
                              {}, "date_parts reads a timestamp, date or timestamptz column, a number of seconds since "
                                  "1970-01-01 00:00:00, or an ISO-8601 text such as \"2024-03-01T08:30:00Z\".");
                 }
+                if (!(std::fabs(secs) < 1e14))
+                    fail(ErrorKind::NumericRange,
+                         "the timestamp " + number_text(secs) + " of column \"" + message_name(st.column) + "\" is out of range",
+                         {}, "date_parts reads seconds since 1970-01-01 00:00:00 within about 3 million years of it.");
                 const pipeline::DateParts p = pipeline::date_parts(secs);
                 for (size_t k = 0; k < st.parts.size(); k++) {
                     const int part = st.parts[k];
@@ -1067,6 +1086,7 @@ std::unique_ptr<Model> Pipeline::decode(const uint8_t* data, size_t size) {
         return std::pair<const uint8_t*, size_t>(p, len);
     };
     auto [sp, slen] = blob("spec");
+    if (json_too_deep(reinterpret_cast<const char*>(sp), slen, 32)) r.corrupt("spec is nested too deeply");
     const json spec = json::parse(sp, sp + slen, nullptr, false);
     if (spec.is_discarded() || !spec.is_object()) r.corrupt("spec is not a JSON object");
     std::unique_ptr<Model> model;
