@@ -101,10 +101,11 @@ FROM mixed, (SELECT at, day, open, at_utc, station, temperature FROM rentals) r;
 SELECT ml_info(m) -> 'features' AS null_timestamp_features, ml_predict_one(m, r) AS score
 FROM (SELECT 'S09'::text AS station, NULL::timestamp AS at, NULL::date AS day, 1.5::float8 AS temperature) r,
      LATERAL (SELECT ml_fit_one(:'no_agg', r, 5) AS m) f;
--- (a target aggregate by a part of that timestamp finds no part to group by: refused, 22023)
-SELECT ml_fit_one(:'mixed', r, 5)
-FROM (SELECT 'S09'::text AS station, NULL::timestamp AS at, NULL::date AS day, 1.5::float8 AS temperature) r;
-\echo :LAST_ERROR_SQLSTATE
+-- (a target aggregate by a part of that timestamp groups it with the NULL part: one group, whose
+-- statistic took the label)
+SELECT ml_info(m) -> 'steps' -> 2 -> 'groups' AS groups, (m::text::jsonb) -> 'state' -> 2 -> 'stats' AS stats
+FROM (SELECT ml_fit_one(:'mixed', r, 5) AS m
+      FROM (SELECT 'S09'::text AS station, NULL::timestamp AS at, NULL::date AS day, 1.5::float8 AS temperature) r) f;
 -- user did: 'infinity' in a timestamp or date column: not a finite number of seconds (22003)
 SELECT ml_fit_one(:'mixed', r, 5) FROM (SELECT 'S09'::text AS station, 'infinity'::timestamp AS at) r;
 \echo :LAST_ERROR_SQLSTATE
