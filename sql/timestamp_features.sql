@@ -115,3 +115,14 @@ SELECT ml_fit_one(:'mixed', r, 5) FROM (SELECT 'S09'::text AS station, '-infinit
 -- seconds, the parts of their wall clock (1969-12-31 23:59:59.5 is a Wednesday, hour 23)
 SELECT group_keys(ml_fit(:'by_hour', r, 1), 1) AS before_1970
 FROM (SELECT timestamp '1969-12-31 23:59:59.5' AS at) r;
+-- user did: the exact seconds, before 1970 and far from it: a timestamp that no date_parts step
+-- consumes reaches the final model as its number of seconds, the same model as the jsonb of
+-- extract(epoch ...) (fractions of a second before 1970 floor to the second below, then add).
+SELECT bool_and(ml_fit_one(:'no_agg', r, 5)
+                = ml_fit_one(:'no_agg', jsonb_build_object('at', extract(epoch FROM r.at), 't2', extract(epoch FROM r.t2),
+                                                           'day', extract(epoch FROM r.day)), 5)) AS same_seconds,
+       count(*)
+FROM (VALUES (timestamp '1969-12-31 23:59:59.5', timestamptz '1969-12-31 23:59:59.999999+00', date '1900-02-28'),
+             (timestamp '2026-03-07 12:15:30.000001', timestamptz '4000-01-01 00:00:00.5-03', date '2100-12-31'),
+             (timestamp '0044-03-15 12:00:00 BC', timestamptz '1970-01-01 00:00:00+00', date '1970-01-01')) v(a, b, c),
+     LATERAL (SELECT v.a AS at, v.b AS t2, v.c AS day) r;

@@ -46,15 +46,16 @@ ColumnKind column_kind(Oid type, Oid& output_fn) {
 double timestamp_seconds(int64_t us) {
     if (us == PG_INT64_MAX) return HUGE_VAL;  // 'infinity' (DT_NOEND)
     if (us == PG_INT64_MIN) return -HUGE_VAL;  // '-infinity' (DT_NOBEGIN)
-    // Whole seconds (floored: -0.5 s is -1 s + 0.5 s) exact in a double, then the fraction: one
-    // rounding, and no overflow near the ends of the timestamp range.
-    int64_t whole = us / 1000000, frac = us % 1000000;
-    if (frac < 0) {
-        whole -= 1;
-        frac += 1000000;
-    }
-    constexpr int64_t kEpochShift = int64_t(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;  // 946684800
-    return static_cast<double>(whole + kEpochShift) + static_cast<double>(frac) / 1e6;
+    // Microseconds since 1970 (in 128 bits: the shift may overflow 64 near the range's ends),
+    // then one division by 10^6. Below 2^53 microseconds (about 285 years either side of 1970)
+    // both operands are exact doubles, so the quotient is correctly rounded: the double that
+    // extract(epoch FROM ...) gives when read as a float8. Further out, in long double (exact
+    // operands there too) and rounded to a double: within an ulp.
+    constexpr int64_t kEpochShift = int64_t(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+    const __int128 unix_us = static_cast<__int128>(us) + kEpochShift;
+    constexpr __int128 kExact = __int128(1) << 53;
+    if (unix_us > -kExact && unix_us < kExact) return static_cast<double>(static_cast<int64_t>(unix_us)) / 1e6;
+    return static_cast<double>(static_cast<long double>(unix_us) / 1e6L);
 }
 
 double date_seconds(int32_t days) {
