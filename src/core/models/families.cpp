@@ -9,6 +9,7 @@
 #include "core/models/linear/linear_model.hpp"
 #include "core/models/passive_aggressive/passive_aggressive.hpp"
 #include "core/models/partitioned/partitioned.hpp"
+#include "core/models/pipeline/pipeline.hpp"
 #include "core/models/naive_bayes/naive_bayes.hpp"
 
 namespace pg_learn::core {
@@ -25,6 +26,7 @@ const std::vector<const ModelFamily*>& model_families() {
         for (const ModelFamily* f : hoeffding_tree_regressor_families()) all.push_back(f);
         for (const ModelFamily* f : ensemble_families()) all.push_back(f);
         for (const ModelFamily* f : partitioned_families()) all.push_back(f);
+        for (const ModelFamily* f : pipeline_families()) all.push_back(f);
         return all;
     }();
     return families;

@@ -129,6 +129,9 @@ std::unique_ptr<Model> model_from_json(const json& j) {
     const bool whole = j.contains("pg_learn_model");
     const std::string spec_hint = "See docs/algorithms.md for the options of each model and optimizer.";
     auto it = j.find(whole ? "kind" : "model");
+    // A pipeline's spec may name its steps by the key "pipeline" alone ({"pipeline": [...]}).
+    if (it == j.end() && !whole && j.contains("pipeline"))
+        if (const ModelFamily* f = family_by_kind("pipeline")) return f->from_spec(j);
     if (it == j.end()) {
         if (whole) fail(ErrorKind::InvalidParameter, "invalid ml_model: missing key \"kind\"");
         fail(ErrorKind::InvalidParameter, "a model spec needs the key \"model\"",

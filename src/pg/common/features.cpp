@@ -382,6 +382,22 @@ void read_row_columns(const RowPlan* plan, const core::Model& model, core::Obser
                                         "the column in the spec's \"ignore\".")));
             });
         }
+        if (is_timestamp_kind(c.kind) && !model.reads_timestamps()) {
+            // A number of seconds is not a feature a model learns well from: only a model with
+            // a step that takes date parts reads it (Model::reads_timestamps); the others refuse
+            // it as before, unless they ignore the column.
+            if (model.ignores_feature(name)) continue;
+            pg_guard([&]() {
+                ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                                errmsg("column \"%s\" has type %s, which cannot be a feature",
+                                       NameStr(c.name), format_type_be(c.type_id)),
+                                errhint("A timestamp or date column is read by a pipeline with a \"date_parts\" "
+                                        "step (hour, weekday, month, ...), which takes it as seconds since "
+                                        "1970-01-01; for this model, select the feature columns in a subquery, "
+                                        "derive numbers from it (extract(hour FROM ...)), or name the column "
+                                        "in the spec's \"ignore\".")));
+            });
+        }
         if (plan->nulls[i]) {
             obs.add_missing(name);
             continue;
@@ -428,7 +444,7 @@ std::optional<core::Label> row_features_and_label(FunctionCallInfo fcinfo, Datum
         cache.label_column_name.assign(label_column);
     }
     const ColumnPlan& lc = plan->columns[cache.label_column];
-    if (lc.kind == ColumnKind::Unsupported)
+    if (lc.kind == ColumnKind::Unsupported || is_timestamp_kind(lc.kind))
         pg_guard([&]() {
             ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                             errmsg("label column \"%s\" has type %s, which cannot be a label", NameStr(lc.name),

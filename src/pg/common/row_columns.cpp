@@ -6,9 +6,11 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/lsyscache.h"
+#include "datatype/timestamp.h"
 #include "utils/typcache.h"
 }
 
+#include <cmath>
 #include <cstdio>
 
 namespace pg_learn::pg {
@@ -28,6 +30,9 @@ ColumnKind column_kind(Oid type, Oid& output_fn) {
         case VARCHAROID: return ColumnKind::Text;
         case NAMEOID: return ColumnKind::Name;
         case BPCHAROID: return ColumnKind::Bpchar;
+        case TIMESTAMPOID: return ColumnKind::Timestamp;
+        case TIMESTAMPTZOID: return ColumnKind::TimestampTz;
+        case DATEOID: return ColumnKind::Date;
         default:
             if (type_is_enum(base)) {
                 bool varlena;
@@ -36,6 +41,27 @@ ColumnKind column_kind(Oid type, Oid& output_fn) {
             }
             return ColumnKind::Unsupported;
     }
+}
+
+double timestamp_seconds(int64_t us) {
+    if (us == PG_INT64_MAX) return HUGE_VAL;  // 'infinity' (DT_NOEND)
+    if (us == PG_INT64_MIN) return -HUGE_VAL;  // '-infinity' (DT_NOBEGIN)
+    // Microseconds since 1970 (in 128 bits: the shift may overflow 64 near the range's ends),
+    // then one division by 10^6. Below 2^53 microseconds (about 285 years either side of 1970)
+    // both operands are exact doubles, so the quotient is correctly rounded: the double that
+    // extract(epoch FROM ...) gives when read as a float8. Further out, in long double (exact
+    // operands there too) and rounded to a double: within an ulp.
+    constexpr int64_t kEpochShift = int64_t(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+    const __int128 unix_us = static_cast<__int128>(us) + kEpochShift;
+    constexpr __int128 kExact = __int128(1) << 53;
+    if (unix_us > -kExact && unix_us < kExact) return static_cast<double>(static_cast<int64_t>(unix_us)) / 1e6;
+    return static_cast<double>(static_cast<long double>(unix_us) / 1e6L);
+}
+
+double date_seconds(int32_t days) {
+    if (days == PG_INT32_MAX) return HUGE_VAL;   // 'infinity' (DATEVAL_NOEND)
+    if (days == PG_INT32_MIN) return -HUGE_VAL;  // '-infinity' (DATEVAL_NOBEGIN)
+    return (static_cast<double>(days) + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)) * SECS_PER_DAY;
 }
 
 namespace {

@@ -18,9 +18,21 @@ extern "C" {
 namespace pg_learn::pg {
 
 // Integers, floating and numeric columns are numbers; boolean; text, varchar, char(n), name and
-// enums are strings (domains count as their base type). Dropped columns are Skip; a column of
-// any other type is Unsupported (an error for whoever reads it, decided by the caller).
-enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum, Unsupported };
+// enums are strings (domains count as their base type). timestamp, timestamptz and date are
+// Timestamp, TimestampTz and Date: numbers of seconds since 1970-01-01 00:00:00 for a model whose
+// reads_timestamps() says so (the model readers decide, read_row_columns), unsupported for every
+// other reader (profiles, labels, attachments). Dropped columns are Skip; a column of any other
+// type is Unsupported (an error for whoever reads it, decided by the caller).
+enum class ColumnKind : uint8_t { Skip, Int2, Int4, Int8, Float4, Float8, Numeric, Bool, Text, Bpchar, Name, Enum,
+                                  Timestamp, TimestampTz, Date, Unsupported };
+
+inline bool is_timestamp_kind(ColumnKind k) { return k >= ColumnKind::Timestamp && k <= ColumnKind::Date; }
+
+// A timestamp (microseconds since 2000-01-01 00:00:00; a timestamptz's are UTC) and a date (days
+// since 2000-01-01) as seconds since 1970-01-01 00:00:00, a date at its midnight. 'infinity' and
+// '-infinity' are +-Infinity (refused as features, 22003, as a float8 infinity is).
+double timestamp_seconds(int64_t microseconds);
+double date_seconds(int32_t days);
 
 // The one rule for which SQL types are features (and labels, and scores): a column's kind, by its
 // base type; an enum's output function goes to output_fn (InvalidOid otherwise). Plain PostgreSQL
@@ -74,7 +86,8 @@ inline std::string_view column_name(const ColumnPlan& c) {
 
 // The value of a non-NULL column of a supported kind, handed to sink.number(double),
 // sink.boolean(bool) or sink.string(std::string_view) (valid during the call). char(n) loses
-// its padding; enums give their label.
+// its padding; enums give their label; timestamps and dates their seconds since 1970 (only the
+// model readers visit them, for a model that reads timestamps).
 template <class Sink>
 void visit_column_value(const ColumnPlan& c, Datum v, Sink&& sink) {
     switch (c.kind) {
@@ -113,6 +126,9 @@ void visit_column_value(const ColumnPlan& c, Datum v, Sink&& sink) {
             sink.string(std::string_view(label, std::strlen(label)));
             break;
         }
+        case ColumnKind::Timestamp:
+        case ColumnKind::TimestampTz: sink.number(timestamp_seconds(DatumGetInt64(v))); break;
+        case ColumnKind::Date: sink.number(date_seconds(DatumGetInt32(v))); break;
         case ColumnKind::Skip:
         case ColumnKind::Unsupported: break;
     }

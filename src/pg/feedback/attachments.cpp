@@ -25,6 +25,9 @@ Kind kind_of(Oid type, Oid* output_fn) {
     Oid fn = InvalidOid;
     const Kind k = column_kind(type, fn);
     if (output_fn && k == Kind::Enum) *output_fn = fn;
+    // Timestamps are features only of the models that read them, which an attachment does not
+    // know when it resolves its table: not a feature, label or key kind here (as before).
+    if (is_timestamp_kind(k)) return Kind::Unsupported;
     return k;
 }
 

@@ -73,6 +73,9 @@ void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::ve
                     v.str = OidOutputFunctionCall(c.output_fn, d);
                     v.len = static_cast<int>(std::strlen(v.str));
                     break;
+                case Kind::Timestamp:    // never: kind_of makes them Unsupported
+                case Kind::TimestampTz:
+                case Kind::Date:
                 case Kind::Skip:
                 case Kind::Unsupported: break;
             }

@@ -357,7 +357,8 @@ TupleDesc labelled_rows_desc(TupleDesc desc, const std::string& label) {
                             errhint("Every other column of the query is a feature.")));
         Oid output_fn;
         const Oid type = TupleDescAttr(desc, found)->atttypid;
-        if (column_kind(type, output_fn) == ColumnKind::Unsupported)
+        const ColumnKind label_kind = column_kind(type, output_fn);
+        if (label_kind == ColumnKind::Unsupported || is_timestamp_kind(label_kind))
             ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                             errmsg("label column \"%s\" has type %s, which cannot be a label", label.c_str(),
                                    format_type_be(type)),

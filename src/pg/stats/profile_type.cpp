@@ -107,7 +107,7 @@ void add_record_row(FunctionCallInfo fcinfo, Profile& p, Datum row) {
         if (!rebuilt) return;
         for (int i = 0; i < plan->natts; i++) {
             const ColumnPlan& c = plan->columns[i];
-            if (c.kind != ColumnKind::Unsupported) continue;
+            if (c.kind != ColumnKind::Unsupported && !is_timestamp_kind(c.kind)) continue;  // timestamps: models only
             fcinfo->flinfo->fn_extra = nullptr;  // the next row must fail too
             ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                             errmsg("column \"%s\" has type %s, which cannot be a feature",
