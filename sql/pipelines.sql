@@ -85,9 +85,15 @@ SELECT m::text::ml_model::text = m::text AS text_round_trip,
        ml_predict_one(m::text::ml_model, x(r)) = ml_predict_one(m, x(r)) AS same_scores
 FROM fitted, rides r WHERE r.i = 17;
 
--- user did: train with ml_train (3 epochs), then learn one more row with ml_fit_one.
+-- user did: train with ml_train (3 epochs), then learn one more row with ml_fit_one. The target
+-- aggregates learn from labels, so a second pass would read each row's own label among its
+-- features (target leakage): ml_train learns the rows once and warns; the model is the one of
+-- epochs => 1 (no warning) and of ml_fit over the same rows in the same order.
 CREATE TABLE trained AS
 SELECT ml_train(:'spec', $$SELECT pipelines.x(r), r.bikes FROM pipelines.rides r ORDER BY i$$, epochs => 3) AS m;
+SELECT ml_model_bytes(ml_train(:'spec', $$SELECT pipelines.x(r), r.bikes FROM pipelines.rides r ORDER BY i$$, epochs => 1)) = ml_model_bytes(m) AS same_as_one_epoch,
+       ml_model_bytes(m) = (SELECT ml_model_bytes(ml_fit(:'spec', x(r), r.bikes ORDER BY i)) FROM rides r) AS same_as_ml_fit
+FROM trained;
 SELECT ml_info(m) -> 'n_seen' AS n_seen, ml_info(ml_fit_one(m, '{"station": "north", "ts": 1704186000, "temperature": 3}'::jsonb, 12)) -> 'n_seen' AS one_more,
        avg(abs(ml_predict_one(m, x(r)) - r.bikes)) < 1.0 AS accurate
 FROM trained, rides r GROUP BY m;

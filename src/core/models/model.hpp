@@ -117,6 +117,11 @@ public:
     // as its UTC wall clock, a date at midnight). Other models are refused such a column with a
     // hint, as before: a number of seconds is not a feature a model learns well from.
     virtual bool reads_timestamps() const { return false; }
+    // Whether the model computes features from the labels it learned (a pipeline's target
+    // aggregates): learning a row a second time would read its own label among its features
+    // (target leakage), so multi-pass training (ml_train's epochs) gives such a model one pass
+    // over the rows, with a warning.
+    virtual bool features_learn_labels() const { return false; }
     // Issue 14, partitioned models: the segment of the model that answers x (a partitioned
     // model's partition path, e.g. "country=FR/city=Paris", or "(global)"), which the prediction
     // log records for the monitoring views' breakdown. "" (the default): the model has no

@@ -558,8 +558,22 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
 
     // The label's column is not a feature, now or when the model scores rows that hold it.
     if (label_named && labels.size() > 0) model.ignore_feature(label_name);
+    // A model whose features come from the labels it learned (target aggregates) sees each row
+    // once: a second epoch would read every row's own label among its features.
+    int passes = epochs;
+    if (epochs > 1 && model.features_learn_labels()) {
+        passes = 1;
+        const std::string msg = "ml_train learned the rows once, not " + std::to_string(epochs) + " times";
+        pg_guard([&]() {
+            ereport(WARNING,
+                    (errmsg("%s", msg.c_str()),
+                     errdetail("The model computes features from the labels it learned (a pipeline's target aggregates): "
+                               "a second pass would read each row's own label among its features (target leakage)."),
+                     errhint("Pass epochs => 1 to say so; learn more rows rather than more passes.")));
+        });
+    }
     pg_learn::core::run_epochs(
-        labels.size(), epochs, shuffle, seed,
+        labels.size(), passes, shuffle, seed,
         [&](size_t i) {
             if (form == Form::Array) model.learn_dense(dense.data() + i * dim, dim, labels[i]);
             else model.learn(named[i], labels[i]);

@@ -164,6 +164,9 @@ public:
         if (!o) fail(ErrorKind::Internal, "assigning a model of another family");
         *this = *o;
     }
+    // (the members are models of the base spec: a pipeline's, say)
+    bool reads_timestamps() const override { return members_[0]->reads_timestamps(); }
+    bool features_learn_labels() const override { return members_[0]->features_learn_labels(); }
     // Bagging merges member by member when its base merges; the forest's trees do not.
     bool can_merge() const override { return !arf_ && members_[0]->can_merge(); }
     void begin_aggregation() override {

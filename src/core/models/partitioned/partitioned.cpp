@@ -126,6 +126,7 @@ public:
         *this = *o;
     }
     bool reads_timestamps() const override { return fresh_->reads_timestamps(); }
+    bool features_learn_labels() const override { return fresh_->features_learn_labels(); }
     bool can_merge() const override { return fresh_->can_merge(); }
     void begin_aggregation() override {
         FamilyModel::begin_aggregation();

@@ -584,6 +584,11 @@ public:
         set_spec();
     }
     bool reads_timestamps() const override { return timestamps_; }
+    bool features_learn_labels() const override {
+        for (const Step& s : steps_)
+            if (s.kind == StepKind::TargetAgg) return true;
+        return final_->features_learn_labels();
+    }
     bool can_learn() const override { return final_->can_learn(); }
 
     void learn(const Observation& x, const Label& y) override;
