@@ -3344,3 +3344,9 @@ COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes its error detector (ADWIN unless set) detected in its labelled errors (when, in which bucket)';
 
 -- END issue 13 monitoring error_detector setting
+
+-- Imported models (issue 15): a model trained by another library, predict-only.
+CREATE FUNCTION ml_import(format text, model text) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_import(text, text) IS
+    'A predict-only model from the file another library saved: ml_import(''xgboost'', the text of Booster.save_model(''m.json''))';
