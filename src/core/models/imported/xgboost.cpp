@@ -9,7 +9,8 @@
 // - an input that is infinite as a float32 is refused, as XGBoost refuses it;
 // - the margin is a float32 sum: the base margin (base_score through the objective's link), then
 //   each tree's leaf in tree order, into the output group the tree belongs to;
-// - the objective's transform follows: sigmoid, exp or softmax, or none (raw margin).
+// - the objective's transform follows, in float32 as XGBoost computes it: sigmoid, exp or
+//   softmax, or none (raw margin).
 // The trees up to the best iteration (the "best_iteration" attribute early stopping writes) are
 // used when the model has one, else all trees.
 #include "core/models/imported/xgboost.hpp"
@@ -551,10 +552,11 @@ private:
         }
     }
 
+    // The transforms in float32, as XGBoost computes them (its sigmoid clamps the exponent).
     double from_margins() const {
-        const double m = margins_[0];
+        const float m = margins_[0];
         switch (objective_->link) {
-            case Link::Sigmoid: return 1.0 / (1.0 + std::exp(-m));
+            case Link::Sigmoid: return 1.0f / (std::exp(std::min(-m, 88.7f)) + 1.0f);
             case Link::Exp: return std::exp(m);
             default: return m;
         }
@@ -565,12 +567,19 @@ private:
             p.assign({1.0 - p1, p1});
             return;
         }
+        // XGBoost's softmax: float32 exponentials of the margins less their maximum, summed in
+        // double, each divided by the float32 of the sum.
         p.resize(num_class_);
-        double mx = margins_[0];
-        for (uint32_t c = 1; c < num_class_; c++) mx = std::max(mx, static_cast<double>(margins_[c]));
+        float mx = margins_[0];
+        for (uint32_t c = 1; c < num_class_; c++) mx = std::max(mx, margins_[c]);
         double sum = 0;
-        for (uint32_t c = 0; c < num_class_; c++) sum += p[c] = std::exp(static_cast<double>(margins_[c]) - mx);
-        for (double& v : p) v /= sum;
+        for (uint32_t c = 0; c < num_class_; c++) {
+            const float e = std::exp(margins_[c] - mx);
+            p[c] = e;
+            sum += e;
+        }
+        const float fsum = static_cast<float>(sum);
+        for (double& v : p) v = static_cast<float>(static_cast<float>(v) / fsum);
     }
 
     const Objective* objective_ = nullptr;
