@@ -67,6 +67,15 @@ SELECT (m::text::jsonb) -> 'state' -> 'trees' -> 1 -> 'categories' AS categories
 SELECT ml_model(m::text) = m AS multi_json_round_trip, ml_model_from_bytes(ml_model_bytes(m)) = m AS multi_binary
 FROM imp3;
 
+-- user did: write an xgboost spec by hand instead of importing (a model without trees: it
+-- predicts base_score, 0.5, and cannot learn)
+SELECT ml_predict_one('{"model": "xgboost"}'::ml_model, '{}'::jsonb) AS no_trees,
+       ml_info('{"model": "xgboost"}'::ml_model) ->> 'trees' AS trees;
+\set VERBOSITY default
+SELECT ml_fit_one('{"model": "xgboost"}'::ml_model, ARRAY[1]::float8[], 1);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+
 -- user did: try to train the imported model online (predict-only: refused)
 \set VERBOSITY default
 SELECT ml_fit_one(m, '{"a": 1, "c": 1}'::jsonb, 1) FROM imp;

@@ -106,5 +106,23 @@ TEST(XGBoostImport, Refusals) {
     EXPECT_THROW(import(deep), core::Error);
 }
 
+TEST(XGBoostImport, SpecWithoutTrees) {
+    // A spec alone makes a model without trees: it predicts base_score (0.5) and cannot learn.
+    auto m = core::model_from_text(R"({"model":"xgboost"})", 20);
+    EXPECT_EQ(m->predict(num({{"a", 1}})), 0.5);
+    EXPECT_EQ(m->predict_dense(nullptr, 0), 0.5);
+    expect_error(ErrorKind::InvalidParameter, [&] { m->learn(num({{"a", 1}}), Label::of_number(1)); });
+    std::vector<uint8_t> bytes(m->encoded_size());
+    m->encode(bytes.data(), bytes.size());
+    EXPECT_EQ(core::decode_model(bytes.data(), bytes.size())->predict_dense(nullptr, 0), 0.5);
+    auto multi = core::model_from_text(R"({"model":"xgboost","objective":"multi:softprob","num_class":3})", 62);
+    std::vector<double> p;
+    multi->predict_proba_dense(nullptr, 0, p);
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_NEAR(p[0], 1.0 / 3, 1e-7);
+    const std::string no_classes = R"({"model":"xgboost","objective":"multi:softprob"})";
+    expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_text(no_classes.data(), no_classes.size()); });
+}
+
 }  // namespace
 }  // namespace pg_learn::test

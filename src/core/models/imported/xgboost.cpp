@@ -122,6 +122,7 @@ public:
         } else if (num_class_ != 0) {
             fail(ErrorKind::InvalidParameter, "\"num_class\" is for the multi:* objectives only");
         }
+        derive();  // a model of this spec without trees predicts its base score
     }
 
     std::unique_ptr<Model> clone() const override { return std::make_unique<XGBoostModel>(*this); }
