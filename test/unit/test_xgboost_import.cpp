@@ -106,6 +106,35 @@ TEST(XGBoostImport, Refusals) {
     EXPECT_THROW(import(deep), core::Error);
 }
 
+TEST(XGBoostImport, CategorySetsLimit) {
+    // 40 copies of the categorical tree, each split's set holding category 2^24 - 1: 2^19 words
+    // of bit field per split, past the 2^24 words all splits may hold together.
+    const size_t from = kBinary.find("{\"base_weights\":[0.0,-0.1,0.2]");
+    const size_t to = kBinary.find("]},\"name\":\"gbtree\"");
+    ASSERT_NE(from, std::string::npos);
+    ASSERT_NE(to, std::string::npos);
+    std::string tree = kBinary.substr(from, to - from);
+    tree.replace(tree.find("\"categories\":[1,3]"), 18, "\"categories\":[1,16777215]");
+    std::string trees, info;
+    for (int i = 0; i < 40; i++) {
+        trees += (i ? "," : "") + tree;
+        info += i ? ",0" : "0";
+    }
+    const size_t trees_at = kBinary.find("\"trees\":[");
+    std::string text = kBinary.substr(0, trees_at) + "\"trees\":[" + trees + kBinary.substr(to);
+    text.replace(text.find("\"tree_info\":[0,0]"), 17, "\"tree_info\":[" + info + "]");
+    text.replace(text.find("\"num_trees\":\"2\""), 15, "\"num_trees\":\"40\"");
+    expect_error(ErrorKind::ProgramLimit, [&] { core::import_model("xgboost", text.data(), text.size()); });
+    // One copy fits: it imports and scores category 2^24 - 1 (in the set) and its neighbour.
+    std::string small = kBinary.substr(0, trees_at) + "\"trees\":[" + tree + kBinary.substr(to);
+    small.replace(small.find("\"tree_info\":[0,0]"), 17, "\"tree_info\":[0]");
+    small.replace(small.find("\"num_trees\":\"2\""), 15, "\"num_trees\":\"1\"");
+    auto m = core::import_model("xgboost", small.data(), small.size());
+    const double in_set[] = {0, 16777215}, out_of_set[] = {0, 16777214};
+    EXPECT_NEAR(m->predict_dense(in_set, 2), sigmoid(0.2), 1e-7);
+    EXPECT_NEAR(m->predict_dense(out_of_set, 2), sigmoid(-0.1), 1e-7);
+}
+
 TEST(XGBoostImport, SpecWithoutTrees) {
     // A spec alone makes a model without trees: it predicts base_score (0.5) and cannot learn.
     auto m = core::model_from_text(R"({"model":"xgboost"})", 20);

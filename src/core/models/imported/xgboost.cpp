@@ -38,6 +38,9 @@ constexpr int kMaxImportJsonDepth = 16;
 // Categories are whole numbers below 2^24 (XGBoost's limit: a float32 holds them exactly).
 constexpr uint32_t kMaxCategory = 1u << 24;
 constexpr uint32_t kMaxCategoryWords = kMaxCategory / 32;
+// The category sets of all nodes together, in 32-bit words (64 MB): a set's bit field is as long
+// as its largest category, so a few huge categories must not make a model of gigabytes.
+constexpr size_t kMaxCategoryWordsTotal = size_t(1) << 24;
 
 enum class Link : uint8_t { Identity, Sigmoid, Exp, Softmax };
 
@@ -336,6 +339,7 @@ protected:
                     bad_json("a category set is {\"bits\": n, \"set\": [...]}");
                 const uint32_t bits = json_u32(c["bits"], "bits");
                 if (bits == 0 || bits % 32 || bits > kMaxCategory) bad_json("\"bits\" must be a positive multiple of 32");
+                if (cat_bits_.size() + bits / 32 > kMaxCategoryWordsTotal) bad_json("category sets too large");
                 Node& nd = nodes_[tr.first + i];
                 nd.categorical = 1;
                 nd.cat_begin = static_cast<uint32_t>(cat_bits_.size());
@@ -852,6 +856,9 @@ void XGBoostModel::import(const json& learner, const json& booster_model, const 
                 }
                 // XGBoost's bit field holds max category + 1 bits, in whole 32-bit words.
                 nd.cat_words = set.empty() ? 1 : max_cat / 32 + 1;
+                if (cat_bits_.size() + nd.cat_words > kMaxCategoryWordsTotal)
+                    fail(ErrorKind::ProgramLimit, "the XGBoost model's category sets are too large",
+                         "At most " + std::to_string(kMaxCategoryWordsTotal * 32) + " bits of category sets (all splits together) are imported.");
                 nd.cat_begin = static_cast<uint32_t>(cat_bits_.size());
                 cat_bits_.resize(cat_bits_.size() + nd.cat_words, 0);
                 for (uint32_t c : set) cat_bits_[nd.cat_begin + c / 32] |= 1u << (c % 32);
