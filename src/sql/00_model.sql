@@ -30,6 +30,12 @@ CREATE FUNCTION ml_info(model ml_model) RETURNS jsonb
 COMMENT ON FUNCTION ml_info(ml_model) IS
     'Kind, spec, examples seen, feature names, weights and size in bytes of a model';
 
+-- Imported models (issue 15): a model trained by another library, predict-only.
+CREATE FUNCTION ml_import(format text, model text) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_import(text, text) IS
+    'A predict-only model from the file another library saved: ml_import(''xgboost'', the text of Booster.save_model(''m.json''))';
+
 -- ---------------------------------------------------------------------------------------------
 -- Scoring. Pure functions of their arguments: IMMUTABLE, PARALLEL SAFE.
 -- ---------------------------------------------------------------------------------------------

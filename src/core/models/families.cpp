@@ -6,6 +6,7 @@
 #include "core/models/kmeans/kmeans.hpp"
 #include "core/models/hoeffding_tree/hoeffding_tree.hpp"
 #include "core/models/hoeffding_tree/tree_regressor.hpp"
+#include "core/models/imported/xgboost.hpp"
 #include "core/models/linear/linear_model.hpp"
 #include "core/models/passive_aggressive/passive_aggressive.hpp"
 #include "core/models/partitioned/partitioned.hpp"
@@ -27,6 +28,7 @@ const std::vector<const ModelFamily*>& model_families() {
         for (const ModelFamily* f : ensemble_families()) all.push_back(f);
         for (const ModelFamily* f : partitioned_families()) all.push_back(f);
         for (const ModelFamily* f : pipeline_families()) all.push_back(f);
+        for (const ModelFamily* f : imported_families()) all.push_back(f);
         return all;
     }();
     return families;

@@ -217,6 +217,10 @@ void check_label(std::string_view kind, Task task, const Label& y);
 // that number. False for any other text.
 bool parse_number_label(std::string_view text, double& out);
 
+// Imported models (ml_import): a model trained by another library, from the file it saves, as a
+// predict-only model; format names the library ("xgboost": XGBoost's JSON model format).
+std::unique_ptr<Model> import_model(std::string_view format, const char* text, size_t len);
+
 // What ml_info shows: the family's info() plus, for every model, "trained" (false while a model
 // that learns has seen no example: it predicts from its initial values) and, then, a "note".
 nlohmann::json model_info(const Model& m);

@@ -252,6 +252,19 @@ PGL_FUNCTION(ml_info) {
     return result;
 }
 
+// ml_import(format, model): a model another library trained, from the text it saved.
+PGL_FUNCTION(ml_import) {
+    text* format = nullptr;
+    text* model = nullptr;
+    pg_guard([&]() {
+        format = PG_GETARG_TEXT_PP(0);
+        model = PG_GETARG_TEXT_PP(1);
+    });
+    const std::string_view f(VARDATA_ANY(format), VARSIZE_ANY_EXHDR(format));
+    std::unique_ptr<Model> m = pg_learn::core::import_model(f, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model));
+    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
+}
+
 PGL_FUNCTION(ml_model_from_bytes) {
     struct varlena* b = nullptr;
     pg_guard([&]() { b = PG_GETARG_VARLENA_PP(0); });

@@ -3720,3 +3720,9 @@ BEGIN
 END
 $$;
 -- END issue 14 part 2, partitioned models
+
+-- Imported models (issue 15): a model trained by another library, predict-only.
+CREATE FUNCTION ml_import(format text, model text) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_import(text, text) IS
+    'A predict-only model from the file another library saved: ml_import(''xgboost'', the text of Booster.save_model(''m.json''))';

@@ -162,6 +162,11 @@ protected:
 
     // The class dictionary (Multiclass tasks).
     const ClassDictionary& class_dictionary() const { return classes_; }
+    // A predict-only kind that imports a model made elsewhere names its features, classes and
+    // float8[] length once, from the file it reads (it never learns them).
+    FeatureDictionary& imported_features() { return features_; }
+    ClassDictionary& imported_classes() { return classes_; }
+    void set_dense_dim(uint32_t n) { dense_dim_ = n; }
 
 private:
     void learn_common(double y_number, uint32_t y_class, size_t f_before, size_t k_before, const Label& y);

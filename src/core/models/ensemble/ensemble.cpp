@@ -552,13 +552,14 @@ std::unique_ptr<Model> arf_from_spec(const json& spec) {
 // The kinds of a task that can be a base, for hints: every registered family but the ensembles
 // whose spec {"model": kind} alone makes a model of that task (a kind whose task follows its spec,
 // such as a partitioned model or a pipeline, needs more than its name, and a predict-only
-// imported kind cannot be made from a spec: neither is listed).
+// imported kind cannot learn: neither is listed).
 std::string kinds_of_task(Task task) {
     std::string out;
     for (const ModelFamily* f : model_families()) {
         if (f->task != task || is_ensemble_kind(f->kind) || family_by_kind(f->kind) != f) continue;
         try {
-            if (model_from_json(json{{"model", f->kind}})->task() != task) continue;
+            const std::unique_ptr<Model> m = model_from_json(json{{"model", f->kind}});
+            if (m->task() != task || !m->can_learn()) continue;
         } catch (const Error&) {
             continue;
         }
