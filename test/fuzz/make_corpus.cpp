@@ -68,6 +68,14 @@ void models() {
         R"({"model":"multinomial_nb","alpha":0.5})",
         R"({"model":"kmeans","n_clusters":3,"halflife":0.3,"seed":7})",
         R"({"model":"half_space_trees","n_trees":3,"height":4,"window_size":5,"seed":1})",
+        R"({"model":"hoeffding_tree_regressor","grace_period":4,"leaf_prediction":"adaptive"})",
+        R"({"model":"bagging_regressor","n_models":2,"seed":3})",
+        R"({"model":"bagging_classifier","base":{"model":"logistic_regression"},"n_models":2,"seed":5})",
+        R"({"model":"bagging_classifier","base":{"model":"gaussian_nb"},"n_models":2})",
+        R"({"model":"adaptive_random_forest_classifier","n_models":2,"tree":{"grace_period":4}})",
+        R"({"model":"partitioned","by":["b"],"min_examples":2,"base":{"model":"linear_regression"}})",
+        R"({"pipeline":[{"target_agg":{"by":"b","how":"mean"}},"standard_scaler",{"clip":{"min":-5,"max":5}},{"linear_regression":{}}]})",
+        R"({"model":"xgboost"})",
     };
     int n = 0;
     for (const char* s : specs) {
@@ -77,7 +85,7 @@ void models() {
         put("fuzz_model_text", "spec" + tag + ".json", s);
         std::unique_ptr<core::Model> m = core::model_from_text(s, std::strlen(s));
         put("fuzz_model_binary", "fresh" + tag + ".bin", model_bytes(*m));
-        for (unsigned i = 0; i < 12; i++) {
+        for (unsigned i = 0; i < 12 && m->can_learn(); i++) {  // (an imported kind only predicts)
             core::Observation x;
             if (numbers_only) {
                 x.add_numeric("a", 0.5 * i);
@@ -97,6 +105,23 @@ void models() {
         }
         put("fuzz_model_binary", "trained" + tag + ".bin", model_bytes(*m));
         put("fuzz_model_text", "trained" + tag + ".json", m->to_text());
+    }
+}
+
+// ml_import('xgboost', ...): a hand-written binary:logistic model with a numeric and a categorical
+// split (the one of test/unit/test_xgboost_import.cpp, which xgboost 1.7 loads), and the same
+// trees as a regression.
+void imported() {
+    const std::string binary = R"json({"learner":{"attributes":{},"feature_names":["a","c"],"feature_types":["q","c"],"gradient_booster":{"model":{"gbtree_model_param":{"num_parallel_tree":"1","num_trees":"2","size_leaf_vector":"0"},"tree_info":[0,0],"trees":[{"base_weights":[0.0,-0.4,0.6],"categories":[],"categories_nodes":[],"categories_segments":[],"categories_sizes":[],"default_left":[1,0,0],"id":0,"left_children":[1,-1,-1],"loss_changes":[2.5,0.0,0.0],"parents":[2147483647,0,0],"right_children":[2,-1,-1],"split_conditions":[0.5,-0.4,0.6],"split_indices":[0,0,0],"split_type":[0,0,0],"sum_hessian":[10.0,5.0,5.0],"tree_param":{"num_deleted":"0","num_feature":"2","num_nodes":"3","size_leaf_vector":"0"}},{"base_weights":[0.0,-0.1,0.2],"categories":[1,3],"categories_nodes":[0],"categories_segments":[0],"categories_sizes":[2],"default_left":[0,0,0],"id":1,"left_children":[1,-1,-1],"loss_changes":[1.5,0.0,0.0],"parents":[2147483647,0,0],"right_children":[2,-1,-1],"split_conditions":[NaN,-0.1,0.2],"split_indices":[1,0,0],"split_type":[1,0,0],"sum_hessian":[10.0,6.0,4.0],"tree_param":{"num_deleted":"0","num_feature":"2","num_nodes":"3","size_leaf_vector":"0"}}]},"name":"gbtree"},"learner_model_param":{"base_score":"5E-1","boost_from_average":"1","num_class":"0","num_feature":"2","num_target":"1"},"objective":{"name":"binary:logistic","reg_loss_param":{"scale_pos_weight":"1"}}},"version":[1,7,4]})json";
+    std::string regression = binary;
+    const std::string objective = "binary:logistic";
+    regression.replace(regression.find(objective), objective.size(), "reg:squarederror");
+    put("fuzz_import_xgboost", "binary.json", binary);
+    put("fuzz_import_xgboost", "regression.json", regression);
+    const std::string* const texts[] = {&binary, &regression};
+    for (const std::string* text : texts) {
+        const std::unique_ptr<core::Model> m = core::import_model("xgboost", text->data(), text->size());
+        put("fuzz_model_binary", std::string("imported_") + (text == &binary ? "binary" : "regression") + ".bin", model_bytes(*m));
     }
 }
 
@@ -246,6 +271,7 @@ int main(int argc, char** argv) {
     }
     root = argv[1];
     models();
+    imported();
     stats();
     profiles();
     metrics();
