@@ -126,3 +126,50 @@ FROM (VALUES (timestamp '1969-12-31 23:59:59.5', timestamptz '1969-12-31 23:59:5
              (timestamp '2026-03-07 12:15:30.000001', timestamptz '4000-01-01 00:00:00.5-03', date '2100-12-31'),
              (timestamp '0044-03-15 12:00:00 BC', timestamptz '1970-01-01 00:00:00+00', date '1970-01-01')) v(a, b, c),
      LATERAL (SELECT v.a AS at, v.b AS t2, v.c AS day) r;
+
+-- user did: attach a table with a timestamptz column to a pipeline that reads it (date_parts):
+-- the trigger scores each INSERT from the row's own timestamp, as the jsonb of its seconds
+-- scores; the log holds the seconds, and a label teaches the version through them.
+\set VERBOSITY default
+\set att '{"pipeline": [{"date_parts": {"column": "at", "parts": ["hour"]}}, {"target_agg": {"by": ["station", "at_hour"], "how": "mean"}}, {"linear_regression": {}}]}'
+SELECT ml_register('ts_rides', ml_fit(:'att', jsonb_build_object('station', s, 'at', extract(epoch FROM at)), y ORDER BY at)) AS version
+FROM (SELECT 'S' || (i % 3) AS s, timestamptz '2026-01-05 00:00+00' + i * interval '1 hour' AS at,
+             (i % 24) + (i % 3) * 10 AS y
+      FROM generate_series(0, 499) i) w;
+SELECT ml_deploy('ts_rides', 1);
+CREATE TABLE rides (id int PRIMARY KEY, station text, at timestamptz, guess float8, riders float8);
+SELECT ml_attach('rides', 'ts_rides', key => 'id', prediction => 'guess', label => 'riders', features => ARRAY['station', 'at']);
+INSERT INTO rides (id, station, at) VALUES (1, 'S1', '2026-02-01 08:00+00'), (2, 'S2', '2026-02-01 17:00+00');
+SELECT r.id,
+       r.guess = ml_predict_one(ml_get('ts_rides', 1), jsonb_build_object('station', r.station, 'at', extract(epoch FROM r.at))) AS same_as_jsonb,
+       l.features -> 'at' = to_jsonb(extract(epoch FROM r.at)) AS logged_seconds
+FROM rides r JOIN ml_prediction_log l ON l.table_name = 'rides'::regclass AND l.key = r.id::text ORDER BY r.id;
+UPDATE rides SET riders = 30 WHERE id = 1;
+SELECT ml_learn_pending('ts_rides') AS learned;
+SELECT (ml_info(ml_get('ts_rides', 1)) ->> 'n_seen')::int AS n_seen;
+-- user did: deploy a version that does not read timestamps under that alias: refused (42804),
+-- and as a shadow too (a shadow scores every row)
+SELECT ml_register('ts_rides', ml_fit_one('{"model": "linear_regression"}', '{"x": 1}'::jsonb, 1)) AS plain;
+SELECT ml_deploy('ts_rides', 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_deploy('ts_rides', 2, 'plain');
+SELECT ml_rollout('ts_rides', 'plain', 'shadow');
+\echo :LAST_ERROR_SQLSTATE
+-- (the trigger's backstop: a version that does not read timestamps, put under the alias behind
+-- ml_deploy's back by editing the registry table, cannot score the row: 42804, nothing inserted)
+UPDATE ml_aliases SET version = 2 WHERE name = 'ts_rides' AND alias = 'production';
+INSERT INTO rides (id, station, at) VALUES (3, 'S1', '2026-02-02 08:00+00');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE ml_aliases SET version = 1 WHERE name = 'ts_rides' AND alias = 'production';
+SELECT count(*) AS rows FROM rides;
+-- user did: attach a version that does not read timestamps to a table with a timestamp feature
+CREATE TABLE rides2 (LIKE rides);
+SELECT ml_attach('rides2', 'ts_rides', key => 'id', alias => 'plain', prediction => 'guess', features => ARRAY['station', 'at']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ml_detach('rides');
+DELETE FROM ml_label_queue WHERE model_name = 'ts_rides';
+DELETE FROM ml_monitor_inbox WHERE prediction_id IN (SELECT prediction_id FROM ml_prediction_log WHERE model_name = 'ts_rides');
+DELETE FROM ml_prediction_log WHERE model_name = 'ts_rides';
+SELECT setval(pg_get_serial_sequence('ml_prediction_log', 'prediction_id'), 1, false) AS log_ids_restart
+WHERE NOT EXISTS (SELECT 1 FROM ml_prediction_log WHERE prediction_id > 0);
+SELECT ml_unregister('ts_rides', force => true);

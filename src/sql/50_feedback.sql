@@ -185,7 +185,9 @@ CREATE FUNCTION @extschema@._ml_feedback_on_drop() RETURNS event_trigger
 -- The class of a column type: 'float' (float8, float4, numeric: a prediction column may have
 -- one), 'integer', 'boolean' (these three: a label column), 'category' (text, varchar, char,
 -- name, enums); with 'float', 'integer' and 'boolean', what a feature column may have (as for
--- ml_predict with a row). Anything else is 'other'. A domain is classed by its base type.
+-- ml_predict with a row); 'timestamp' (timestamp, timestamptz, date: a feature of a version that
+-- reads timestamps, as seconds since 1970). Anything else is 'other'. A domain is classed by its
+-- base type.
 CREATE FUNCTION @extschema@._ml_column_class(p_type oid) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE t(oid, typtype, typbasetype) AS (
@@ -198,6 +200,7 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         WHEN t.oid IN ('float8'::regtype, 'float4'::regtype, 'numeric'::regtype) THEN 'float'
         WHEN t.oid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'integer'
         WHEN t.oid = 'bool'::regtype THEN 'boolean'
+        WHEN t.oid IN ('timestamp'::regtype, 'timestamptz'::regtype, 'date'::regtype) THEN 'timestamp'
         WHEN t.oid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype)
              OR t.typtype = 'e' THEN 'category'
         ELSE 'other' END
@@ -241,6 +244,7 @@ DECLARE
     f text;
     cls text;
     ignored jsonb;
+    reads_ts boolean;
     watched text;
     old_row text;
     new_row text;
@@ -502,6 +506,11 @@ BEGIN
         END IF;
         feats := p_features;
     END IF;
+    -- (a timestamp, timestamptz or date column is a feature of a version that reads timestamps:
+    -- a pipeline with a date_parts step, which takes it as seconds since 1970)
+    SELECT coalesce((@extschema@.ml_info(m.model) ->> 'reads_timestamps')::boolean, false) INTO reads_ts
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
     FOREACH f IN ARRAY feats LOOP
         a := @extschema@._ml_attribute(p_table, f, 'feature');
         IF f IN (p_key, p_prediction, p_label) OR f = p_probability THEN
@@ -509,10 +518,13 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
         cls := @extschema@._ml_column_class(a.atttypid);
-        IF cls = 'other' THEN
+        IF cls = 'other' OR (cls = 'timestamp' AND NOT reads_ts) THEN
             RAISE EXCEPTION 'column "%" has type %, which cannot be a feature', f, format_type(a.atttypid, a.atttypmod)
                 USING ERRCODE = 'datatype_mismatch',
-                      HINT = 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].';
+                      HINT = CASE WHEN cls = 'timestamp'
+                                  THEN 'A timestamp or date column is a feature of a pipeline with a "date_parts" step; '
+                                       'choose the features with features => ARRAY[...].'
+                                  ELSE 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].' END;
         END IF;
         IF a.attgenerated <> '' AND p_prediction IS NOT NULL THEN
             RAISE EXCEPTION 'feature column "%" is a generated column', f USING ERRCODE = 'feature_not_supported',
@@ -525,6 +537,12 @@ BEGIN
                                             label_value_column, mode, created_by, probability_column)
     VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
             p_label_value, p_mode, p_actor, p_probability);
+    -- The challengers and shadows of the model score the table too: each must fit it.
+    PERFORM @extschema@._ml_check_serving(p_model, r.alias, m.task, NULL)
+    FROM @extschema@.ml_rollouts r
+    JOIN @extschema@.ml_aliases x ON x.name = r.model_name AND x.alias = r.alias
+    JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE r.model_name = p_model;
 
     -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
     -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
@@ -640,6 +658,8 @@ DECLARE
     role text := p_role;
     names boolean := p_task IN ('multiclass', 'clustering');
     a pg_attribute;
+    reads_ts boolean;
+    ts_feature text;
 BEGIN
     subject := CASE WHEN p_version IS NULL THEN format('alias "%s" of model "%s"', p_alias, p_model)
                     ELSE format('version %s of model "%s"', p_version, p_model) END;
@@ -668,6 +688,25 @@ BEGIN
                                         ELSE 'It predicts a number.' END,
                           HINT = 'Deploy a version of the task the table was attached with, or ml_detach and '
                                  'ml_attach the table again with a prediction column of the new type.';
+            END IF;
+        END IF;
+        -- (a timestamp feature is read by a version that reads timestamps; shadows score too)
+        SELECT c.attname::text INTO ts_feature FROM pg_attribute c
+        WHERE c.attrelid = t.table_name AND c.attname::text = ANY (t.features) AND NOT c.attisdropped
+          AND @extschema@._ml_column_class(c.atttypid) = 'timestamp'
+        ORDER BY c.attnum LIMIT 1;
+        IF ts_feature IS NOT NULL THEN
+            IF reads_ts IS NULL THEN
+                SELECT coalesce((@extschema@.ml_info(m.model) ->> 'reads_timestamps')::boolean, false) INTO reads_ts
+                FROM @extschema@.ml_models m
+                WHERE m.name = p_model
+                  AND m.version = coalesce(p_version, (SELECT x.version FROM @extschema@.ml_aliases x
+                                                       WHERE x.name = p_model AND x.alias = p_alias));
+            END IF;
+            IF NOT reads_ts THEN
+                RAISE EXCEPTION '% does not read timestamps, but feature column "%" of % is one', subject, ts_feature, t.table_name
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = 'Only a model with a date_parts step (a pipeline) reads timestamp and date columns.';
             END IF;
         END IF;
         IF t.probability_column IS NOT NULL AND p_task IS DISTINCT FROM 'multiclass' AND role IS DISTINCT FROM 'shadow' THEN

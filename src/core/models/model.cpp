@@ -235,6 +235,8 @@ nlohmann::json model_info(const Model& m) {
     nlohmann::json out = m.info();
     const bool trained = !m.can_learn() || m.n_seen() > 0;
     out["trained"] = trained;
+    // (the SQL of ml_attach and ml_deploy asks it: may a table's timestamp columns be features)
+    if (m.reads_timestamps()) out["reads_timestamps"] = true;
     if (!trained)
         out["note"] = learns_without_labels(m.task())
                           ? "this model has seen no example yet: it predicts from its initial values"

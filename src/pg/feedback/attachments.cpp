@@ -355,10 +355,18 @@ void resolve_table(Attachment& a, Relation rel) {
                     "label column \"" + a.label_name + "\" of table " + a.table_text + " is not numeric, boolean or text");
     }
     a.features.clear();
+    a.timestamp_feature.clear();
     for (const std::string& f : a.feature_names) {
         Column c;
         if (!find_column(desc, f, c)) fail_column(a, "feature", f, a.table_text);
-        pg_guard([&]() { c.kind = kind_of(c.type, &c.output_fn); });
+        // (a timestamp feature is read as seconds by a version that reads timestamps, and
+        // refused by the others: check_reads_timestamps)
+        pg_guard([&]() {
+            Oid fn = InvalidOid;
+            c.kind = column_kind(c.type, fn);
+            if (c.kind == Kind::Enum) c.output_fn = fn;
+        });
+        if (is_timestamp_kind(c.kind) && a.timestamp_feature.empty()) a.timestamp_feature = f;
         if (c.kind == Kind::Unsupported) {
             Oid type = c.type;
             std::string tn;

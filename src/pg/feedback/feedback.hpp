@@ -104,6 +104,9 @@ struct Attachment {
     bool resolved = false;
     Column key, prediction, label, probability;
     std::vector<Column> features;  // in jsonb key order (length, then bytes): as logged
+    // A feature is a timestamp, timestamptz or date column (seconds since 1970, for a version
+    // that reads timestamps: check_reads_timestamps); "" when none.
+    std::string timestamp_feature;
     Oid prediction_base = InvalidOid;  // (and typmod) of the prediction and probability columns' domains
     int32 prediction_base_typmod = -1;
     Oid probability_base = InvalidOid;
@@ -270,6 +273,10 @@ struct Value {
 void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::vector<Value>& values, bool json);
 // The observation the model scores: the features in jsonb key order, as the log's jsonb reads back.
 void fill_observation(const Attachment& a, const std::vector<Value>& values, core::Observation& obs);
+// A version that does not read timestamps (Model::reads_timestamps) cannot score a table with a
+// timestamp feature: 42804 naming the column (ml_attach and ml_deploy refuse it before; this is
+// the backstop of a version deployed otherwise, or a column altered since).
+void check_reads_timestamps(const Attachment& a, const core::Model& m, const std::string& alias, int32_t version);
 Jsonb* features_jsonb(const Attachment& a, const std::vector<Value>& values);
 // The key of a row as text; a NULL key is 23502.
 text* key_text(const Column& key, HeapTuple tuple, TupleDesc desc, const std::string& table);

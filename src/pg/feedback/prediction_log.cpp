@@ -213,6 +213,7 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
     insert(*served.alias, served.model, true, served_pred, check);
     for (const std::string& shadow : a.shadows) {
         DeployedModel m = statement_model(nsp, a.model, shadow);
+        check_reads_timestamps(a, *m.model, shadow, m.version);
         const Prediction p = predict_row(*m.model, obs, true);
         core::FeatureCheck& c = state().shadow_check;
         m.model->check_features(obs, c);

@@ -73,14 +73,31 @@ void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::ve
                     v.str = OidOutputFunctionCall(c.output_fn, d);
                     v.len = static_cast<int>(std::strlen(v.str));
                     break;
-                case Kind::Timestamp:    // never: kind_of makes them Unsupported
+                case Kind::Timestamp:  // features only (seconds since 1970: check_reads_timestamps)
                 case Kind::TimestampTz:
                 case Kind::Date:
+                    v.num = c.kind == Kind::Date ? date_seconds(DatumGetInt32(d)) : timestamp_seconds(DatumGetInt64(d));
+                    if (json && std::isfinite(v.num)) {
+                        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+                        double_to_shortest_decimal_buf(v.num, buf);
+                        v.jnum = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
+                                                     Int32GetDatum(-1));
+                    }
+                    break;
                 case Kind::Skip:
                 case Kind::Unsupported: break;
             }
         }
     });
+}
+
+void check_reads_timestamps(const Attachment& a, const core::Model& m, const std::string& alias, int32_t version) {
+    if (a.timestamp_feature.empty() || m.reads_timestamps()) return;
+    pg_fail(ERRCODE_DATATYPE_MISMATCH,
+            "feature column \"" + a.timestamp_feature + "\" of table " + a.table_text + " is a timestamp, which version " +
+                std::to_string(version) + " of model \"" + a.model + "\" (alias \"" + alias + "\") does not read",
+            "Only a model with a date_parts step (a pipeline) reads timestamps, as seconds since 1970.",
+            "Deploy a version that reads them, or ml_detach and ml_attach the table without the column.");
 }
 
 // The observation the model scores: the features in jsonb key order, exactly as the log's jsonb

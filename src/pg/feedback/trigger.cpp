@@ -213,6 +213,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
         fill_observation(*a, values, st.observation);
         text* key = key_text(a->key, row, desc, a->table_text);
         Served served = served_variant(nsp, *a, text_view(key));
+        check_reads_timestamps(*a, *served.model.model, *served.alias, served.model.version);
         Prediction p = predict_row(*served.model.model, st.observation, false);
         HeapTuple result = write_prediction(*a, served, p, row, desc);
         spi.finish();
@@ -249,6 +250,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
         read_features(*a, row, desc, values, true);
         fill_observation(*a, values, st.observation);
         Served served = served_variant(nsp, *a, text_view(key));
+        check_reads_timestamps(*a, *served.model.model, *served.alias, served.model.version);
         Prediction p = predict_row(*served.model.model, st.observation, true);
         // Feature mismatches: counted in the log, and warned about or refused as the settings say
         // (here, once per row: the BEFORE trigger that wrote the prediction column does not).
