@@ -242,6 +242,31 @@ TEST(Pipeline, RoundTripsAndTask) {
     expect_error(ErrorKind::InvalidParameter, [&] { m->merge(*back); });
 }
 
+// Fuzz finding (test/fuzz/corpus/fuzz_model_text/regress-pipeline-clip-every-column): a "clip"
+// step without "columns" (every numeric feature) was stored with "columns": [], which its decoder
+// refuses, so the model could not be read back. Every form now reads back to the same bytes.
+TEST(Pipeline, ClipOfEveryColumnReadsBack) {
+    auto m = make(R"({"pipeline":[{"target_agg":{"by":"b","how":"mean"}},"standard_scaler",{"clip":{"min":-5,"max":5}},{"linear_regression":{}}]})");
+    const auto fresh = bytes_of(*m);
+    EXPECT_EQ(bytes_of(*core::decode_model(fresh.data(), fresh.size())), fresh);
+    EXPECT_FALSE(m->info()["spec"]["steps"][2]["clip"].contains("columns"));
+    for (int i = 0; i < 20; i++) {
+        Observation o;
+        o.add_numeric("a", i * 3.0 - 30);
+        o.add_numeric("b", i % 2);
+        m->learn(o, Label::of_number(i));
+    }
+    const auto b = bytes_of(*m);
+    EXPECT_EQ(bytes_of(*core::decode_model(b.data(), b.size())), b);
+    const std::string text = m->to_text();
+    EXPECT_EQ(bytes_of(*make(text)), b);
+    // A clip of named columns keeps them.
+    auto named = make(R"({"pipeline":[{"clip":{"columns":["a"],"max":1}},{"linear_regression":{}}]})");
+    EXPECT_EQ(named->info()["spec"]["steps"][0]["clip"]["columns"], nlohmann::json::array({"a"}));
+    const auto nb = bytes_of(*named);
+    EXPECT_EQ(bytes_of(*core::decode_model(nb.data(), nb.size())), nb);
+}
+
 TEST(Pipeline, BadSpecsAndRows) {
     auto bad = [](const std::string& spec, ErrorKind kind, const char* needle) {
         const std::string msg = expect_error(kind, [&] { make(spec); });

@@ -479,7 +479,9 @@ Step parse_step(const std::string& name, const json& arg) {
         st.lo = number_of(o, "min", -INFINITY, -1e300, 1e300, n);
         st.hi = number_of(o, "max", INFINITY, -1e300, 1e300, n);
         if (st.lo > st.hi) bad_spec("\"min\" of step \"clip\" is above its \"max\"");
-        st.spec = {{"clip", {{"columns", st.columns}}}};
+        // (no "columns": every numeric feature; an empty list would not read back)
+        st.spec = {{"clip", json::object()}};
+        if (!st.columns.empty()) st.spec["clip"]["columns"] = st.columns;
         if (o.contains("min")) st.spec["clip"]["min"] = st.lo;
         if (o.contains("max")) st.spec["clip"]["max"] = st.hi;
     } else if (n == "interactions") {
