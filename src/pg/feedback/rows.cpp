@@ -15,6 +15,17 @@ namespace pg_learn::pg::feedback {
 
 // ---- reading a row ---------------------------------------------------------------------------
 
+namespace {
+
+// A finite double as the numeric of its shortest exact decimal (plain PostgreSQL code).
+Datum shortest_numeric(double v) {
+    char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+    double_to_shortest_decimal_buf(v, buf);
+    return DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+}  // namespace
+
 // log's jsonb will hold: integers and numerics exactly, floats as their shortest exact decimal
 // (so the logged value reads back as the very double that was scored).
 void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::vector<Value>& values, bool json) {
@@ -42,12 +53,7 @@ void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::ve
                 case Kind::Float4:
                 case Kind::Float8:
                     v.num = c.kind == Kind::Float4 ? static_cast<double>(DatumGetFloat4(d)) : DatumGetFloat8(d);
-                    if (json && std::isfinite(v.num)) {
-                        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
-                        double_to_shortest_decimal_buf(v.num, buf);
-                        v.jnum = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
-                                                     Int32GetDatum(-1));
-                    }
+                    if (json && std::isfinite(v.num)) v.jnum = shortest_numeric(v.num);
                     break;
                 case Kind::Numeric: {
                     Numeric num = DatumGetNumeric(d);
@@ -77,12 +83,7 @@ void read_features(const Attachment& a, HeapTuple tuple, TupleDesc desc, std::ve
                 case Kind::TimestampTz:
                 case Kind::Date:
                     v.num = c.kind == Kind::Date ? date_seconds(DatumGetInt32(d)) : timestamp_seconds(DatumGetInt64(d));
-                    if (json && std::isfinite(v.num)) {
-                        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
-                        double_to_shortest_decimal_buf(v.num, buf);
-                        v.jnum = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
-                                                     Int32GetDatum(-1));
-                    }
+                    if (json && std::isfinite(v.num)) v.jnum = shortest_numeric(v.num);
                     break;
                 case Kind::Skip:
                 case Kind::Unsupported: break;

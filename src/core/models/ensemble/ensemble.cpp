@@ -20,6 +20,7 @@
 #include "core/common/text.hpp"
 #include "core/drift/detectors.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/common/nested_models.hpp"
 #include "core/models/families.hpp"
 
 #include <cmath>
@@ -81,22 +82,9 @@ bool is_ensemble_kind(const std::string& k) {
 }
 [[noreturn]] void bad_json(const std::string& why) { fail(ErrorKind::InvalidParameter, "invalid ml_model: " + why); }
 
-std::string encode_model(const Model& m) {
-    std::string b(m.encoded_size(), '\0');
-    m.encode(reinterpret_cast<uint8_t*>(b.data()), b.size());
-    return b;
-}
-
-void put_blob(detail::ByteWriter& w, const std::string& b) {
-    w.put<uint64_t>(b.size());
-    w.bytes(b.data(), b.size());
-}
-
-std::pair<const uint8_t*, size_t> get_blob(detail::ByteReader& r, const char* what) {
-    const auto len = r.get<uint64_t>(what);
-    if (len > r.remaining()) r.corrupt(std::string("truncated in ") + what);
-    return {r.take(len, what), static_cast<size_t>(len)};
-}
+using nested::encode_model;
+using nested::get_blob;
+using nested::put_blob;
 
 DriftDetector adwin(double delta) { return DriftDetector::create("adwin", json{{"delta", delta}}.dump()); }
 

@@ -27,6 +27,7 @@
 #include "core/common/error.hpp"
 #include "core/common/text.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/common/nested_models.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -57,22 +58,9 @@ const ModelFamily kPartitioned = family_entry("partitioned", 71, Task::Regressio
 }
 [[noreturn]] void bad_json(const std::string& why) { fail(ErrorKind::InvalidParameter, "invalid ml_model: " + why); }
 
-std::string encode_model(const Model& m) {
-    std::string b(m.encoded_size(), '\0');
-    m.encode(reinterpret_cast<uint8_t*>(b.data()), b.size());
-    return b;
-}
-
-void put_blob(detail::ByteWriter& w, const std::string& b) {
-    w.put<uint64_t>(b.size());
-    w.bytes(b.data(), b.size());
-}
-
-std::pair<const uint8_t*, size_t> get_blob(detail::ByteReader& r, const char* what) {
-    const auto len = r.get<uint64_t>(what);
-    if (len > r.remaining()) r.corrupt(std::string("truncated in ") + what);
-    return {r.take(len, what), static_cast<size_t>(len)};
-}
+using nested::encode_model;
+using nested::get_blob;
+using nested::put_blob;
 
 // A numeric key's partition name: a whole number in decimal, else the shortest exact form.
 std::string number_text(double v) {
