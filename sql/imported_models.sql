@@ -33,10 +33,14 @@ SELECT ml_info(m) -> 'importance' AS importance, ml_info(m) -> 'spec' AS spec FR
 --   a=0.49999999 (0.5 as a float32: not < 0.5, as XGBoost sends it), c=2: 0.5 -> 0.622459
 --   unseen categories go left: c=40 (past the set's 32 bits), c=-2, c=33554432: -0.2 - ... see below
 --   a=0, c=40: -0.4 - 0.1 = -0.5 -> 0.377541; a=0, c=-2: 0.377541; a=0, c=33554432: 0.377541
+-- user did: leave keys out ('{}'): XGBoost's missing value, as a NULL is, so no missing-feature warning
 SELECT x, round(ml_predict_one(m, x::jsonb)::numeric, 6) AS p
 FROM imp, (VALUES ('{"a": 0, "c": 1}'), ('{"a": 1, "c": 2}'), ('{}'), ('{"a": -1, "c": 5}'),
                   ('{"a": 1, "c": 3.7}'), ('{"a": 0.49999999, "c": 2}'), ('{"a": 0, "c": 40}'),
                   ('{"a": 0, "c": -2}'), ('{"a": 0, "c": 33554432}'), ('{"a": 0, "c": null}')) v(x);
+SET pg_learn.missing_features = 'error';
+SELECT round(ml_predict_one(m, '{}'::jsonb)::numeric, 6) AS all_missing_no_error FROM imp;
+RESET pg_learn.missing_features;
 
 -- user did: score float8[] by position (NaN is missing) and table rows by column name
 SELECT round(ml_predict_one(m, ARRAY[1, 3]::float8[])::numeric, 6) AS arr_08,

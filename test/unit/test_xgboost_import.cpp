@@ -51,6 +51,29 @@ TEST(XGBoostImport, HandComputedPredictions) {
     EXPECT_NEAR(p[0] + p[1], 1.0, 1e-12);
 }
 
+// A key left out is XGBoost's missing value, not a missing feature; an unknown key and a text
+// value for a numeric feature still count.
+TEST(XGBoostImport, FeatureChecksOfKeysLeftOut) {
+    auto m = binary();
+    core::FeatureCheck c;
+    m->check_features(num({{"a", 1}}), c, true);
+    EXPECT_TRUE(c.checked);
+    EXPECT_EQ(c.missing_features, 0u);
+    EXPECT_TRUE(c.missing_feature.empty());
+    m->check_features(num({{"a", 1}, {"b", 2}}), c, true);
+    EXPECT_EQ(c.unknown_features, 1u);
+    EXPECT_EQ(c.unknown_feature, "b");
+    EXPECT_EQ(c.missing_features, 0u);
+    Observation x;
+    x.add_category("a", "high");
+    m->check_features(x, c, true);
+    EXPECT_EQ(c.type_mismatches, 1u);
+    EXPECT_EQ(c.mismatch, "a");
+    // An array shorter than the model's features still misses its last positions.
+    m->check_features_dense(1, c);
+    EXPECT_EQ(c.missing_features, 1u);
+}
+
 TEST(XGBoostImport, RoundTripsAndInfo) {
     auto m = binary();
     std::vector<uint8_t> bytes(m->encoded_size());

@@ -151,6 +151,13 @@ public:
         dense_input(x, n);
         proba_from_margins(p);
     }
+    // A key left out is XGBoost's missing value (the node's default direction), as a NULL is, not
+    // a missing feature: only unknown names, categories and type mismatches are counted.
+    void check_features(const Observation& x, FeatureCheck& out, bool name_missing = false) const override {
+        FamilyModel::check_features(x, out, name_missing);
+        out.missing_features = 0;
+        out.missing_feature.clear();
+    }
     void check_features_dense(size_t n, FeatureCheck& out) const override {
         out.clear();
         out.checked = out.names_known = true;
