@@ -34,4 +34,17 @@ const std::vector<const ModelFamily*>& model_families() {
     return families;
 }
 
+const char* timestamp_readers() {
+    return "a pipeline with a \"date_parts\" step (hour, weekday, month, ...), which takes it as seconds since "
+           "1970-01-01";
+}
+
+const char* timestamp_readers_sentence() {
+    return "Only a model with a date_parts step (a pipeline) reads timestamps, as seconds since 1970.";
+}
+
+const char* label_features_source() { return "a pipeline's target aggregates"; }
+
+const char* example_spec() { return "{\"model\":\"logistic_regression\"}"; }
+
 }  // namespace pg_learn::core

@@ -7,6 +7,7 @@
 #include "pg/common/row_columns.hpp"
 
 #include "core/common/text.hpp"
+#include "core/models/families.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -391,11 +392,10 @@ void read_row_columns(const RowPlan* plan, const core::Model& model, core::Obser
                 ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                                 errmsg("column \"%s\" has type %s, which cannot be a feature",
                                        NameStr(c.name), format_type_be(c.type_id)),
-                                errhint("A timestamp or date column is read by a pipeline with a \"date_parts\" "
-                                        "step (hour, weekday, month, ...), which takes it as seconds since "
-                                        "1970-01-01; for this model, select the feature columns in a subquery, "
-                                        "derive numbers from it (extract(hour FROM ...)), or name the column "
-                                        "in the spec's \"ignore\".")));
+                                errhint("A timestamp or date column is read by %s; for this model, select the "
+                                        "feature columns in a subquery, derive numbers from it (extract(hour "
+                                        "FROM ...)), or name the column in the spec's \"ignore\".",
+                                        core::timestamp_readers())));
             });
         }
         if (plan->nulls[i]) {

@@ -1,5 +1,6 @@
 // Reading a row of an attached or labels table: its features (as scored and as logged), key and label.
 #include "pg/feedback/feedback.hpp"
+#include "core/models/families.hpp"
 
 extern "C" {
 #include "catalog/pg_operator.h"
@@ -97,7 +98,7 @@ void check_reads_timestamps(const Attachment& a, const core::Model& m, const std
     pg_fail(ERRCODE_DATATYPE_MISMATCH,
             "feature column \"" + a.timestamp_feature + "\" of table " + a.table_text + " is a timestamp, which version " +
                 std::to_string(version) + " of model \"" + a.model + "\" (alias \"" + alias + "\") does not read",
-            "Only a model with a date_parts step (a pipeline) reads timestamps, as seconds since 1970.",
+            core::timestamp_readers_sentence(),
             "Deploy a version that reads them, or ml_detach and ml_attach the table without the column.");
 }
 

@@ -2,6 +2,7 @@
 #include "pg/common/features.hpp"
 #include "pg/models/model_datum.hpp"
 #include "pg/common/row_columns.hpp"
+#include "core/models/families.hpp"
 
 extern "C" {
 #include "access/detoast.h"
@@ -252,7 +253,7 @@ Datum fit_transition(FunctionCallInfo fcinfo, Form form, bool label_in_row = fal
     if (PG_ARGISNULL(0)) {
         if (PG_ARGISNULL(1))
             fail(ErrorKind::NullValue, "the starting model of ml_fit must not be NULL",
-                 {}, "Pass a model or a spec such as '{\"model\":\"logistic_regression\"}'.");
+                 {}, std::string("Pass a model or a spec such as '") + pg_learn::core::example_spec() + "'.");
         ModelCache& cache = ModelCache::of(fcinfo);
         std::unique_ptr<Model> start = cache.get(fcinfo, 1).clone();
         start->begin_aggregation();
@@ -567,8 +568,9 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         pg_guard([&]() {
             ereport(WARNING,
                     (errmsg("%s", msg.c_str()),
-                     errdetail("The model computes features from the labels it learned (a pipeline's target aggregates): "
-                               "a second pass would read each row's own label among its features (target leakage)."),
+                     errdetail("The model computes features from the labels it learned (%s): a second pass would "
+                               "read each row's own label among its features (target leakage).",
+                               pg_learn::core::label_features_source()),
                      errhint("Pass epochs => 1 to say so; learn more rows rather than more passes.")));
         });
     }
