@@ -115,6 +115,25 @@ SELECT ml_predict_class(ml_fit('{"pipeline": [{"binning": {"column": "temperatur
                       x(r) - 'ts', CASE WHEN bikes < 12 THEN 'few' WHEN bikes < 24 THEN 'some' ELSE 'many' END ORDER BY i)) ->> 'task' AS softmax_task
 FROM rides r WHERE i < 1000;
 
+-- user did: interact the station (a category) with the temperature (a number), then score rows
+-- with pg_learn.missing_features = 'error': the model learned "station=north*temperature",
+-- "station=south*temperature", ...; a row of one station makes only its own, and is checked
+-- against the columns the pipeline learned from (station, temperature), so nothing is missing.
+-- A row without its temperature is missing that column, by name.
+CREATE TABLE inter AS
+SELECT ml_fit('{"pipeline": [{"interactions": [["station", "temperature"]]}, {"linear_regression": {}}]}',
+              x(r) - 'ts', r.bikes ORDER BY i) AS m
+FROM rides r WHERE i < 300;
+SET pg_learn.missing_features = 'error';
+SELECT ml_info(m) -> 'features' AS features,
+       round(ml_predict_one(m, '{"station": "south", "temperature": 20}'::jsonb)::numeric, 3) > 0 AS scored
+FROM inter;
+SELECT ml_predict_one(m, '{"station": "south"}'::jsonb) FROM inter;
+\echo :LAST_ERROR_SQLSTATE
+RESET pg_learn.missing_features;
+-- The stored model keeps the columns it learned from ("inputs").
+SELECT (m::text::jsonb) -> 'inputs' AS inputs FROM inter;
+
 -- user did: fit from whole rows, the label named by its column (never a feature; the pipeline's
 -- "ignore" gains it), and score rows of the table by name.
 CREATE TABLE from_rows AS
@@ -180,7 +199,7 @@ SELECT ml_predict_one(m, '{"station": "north", "temperature": 1}'::jsonb) FROM f
 \echo :LAST_ERROR_SQLSTATE
 -- user did: too many groups for the memory limit (max_groups 2, a third station).
 SELECT ml_fit('{"pipeline": [{"target_agg": {"by": "station", "max_groups": 2}}, {"linear_regression": {}}]}', x(r), r.bikes ORDER BY i)
-FROM rides r WHERE i < 10;
+FROM rides r WHERE i < 15;  -- north (i 0-6), south (7-13), east (14)
 \echo :LAST_ERROR_SQLSTATE
 -- user did: a timestamp text that is not one; the log of a negative value; a float8[] row.
 SELECT ml_predict_one(m, '{"station": "north", "ts": "yesterday", "temperature": 1}'::jsonb) FROM fitted;

@@ -267,6 +267,75 @@ TEST(Pipeline, ClipOfEveryColumnReadsBack) {
     EXPECT_EQ(bytes_of(*core::decode_model(nb.data(), nb.size())), nb);
 }
 
+// The feature checks compare a row with the columns the pipeline learned from, not with the
+// features its steps make: an interaction of a category with a number is one numeric feature per
+// category ("station=a*t"), which rows of the other categories used to count as missing.
+TEST(Pipeline, FeatureChecksOfInputColumns) {
+    auto m = make(R"({"pipeline": [{"interactions": [["station", "t"]]}, {"date_parts": "ts"}, {"linear_regression": {}}]})");
+    auto obs = [](const char* station, bool with_t, const char* ts) {
+        Observation o;
+        o.add_category("station", station);
+        if (with_t) o.add_numeric("t", 2);
+        o.add_category("ts", ts);  // ISO-8601 text, read by date_parts
+        return o;
+    };
+    core::FeatureCheck c;
+    m->check_features(obs("a", true, "2024-03-01T08:00:00Z"), c, true);
+    EXPECT_FALSE(c.checked);  // nothing learned yet
+    const char* stations[] = {"a", "b", "c"};
+    for (int i = 0; i < 30; i++) {
+        char ts[32];
+        std::snprintf(ts, sizeof ts, "2024-03-01T%02d:00:00Z", i % 24);
+        m->learn(obs(stations[i % 3], true, ts), Label::of_number(i % 3));
+    }
+    EXPECT_TRUE(seen(*m, obs("b", true, "2024-03-02T10:00:00Z")).count("station=b*t"));
+    // A row of one station gives every column: nothing missing, unknown or mismatched, although
+    // the model learned "station=a*t", "station=c*t", ... that this row does not make; a new
+    // instant is not an unknown category.
+    m->check_features(obs("b", true, "2025-01-01T00:00:00Z"), c, true);
+    EXPECT_TRUE(c.checked);
+    EXPECT_FALSE(c.any());
+    // A column left out is missing, by its name; a new station is an unknown category.
+    m->check_features(obs("a", false, "2024-03-01T08:00:00Z"), c, true);
+    EXPECT_EQ(c.missing_features, 1u);
+    EXPECT_EQ(c.missing_feature, "t");
+    m->check_features(obs("z", true, "2024-03-01T08:00:00Z"), c, true);
+    EXPECT_EQ(c.unknown_categories, 1u);
+    EXPECT_EQ(c.category_key, "station");
+    EXPECT_EQ(c.category_value, "z");
+    EXPECT_EQ(c.missing_features, 0u);
+    Observation extra = obs("a", true, "2024-03-01T08:00:00Z");
+    extra.add_numeric("humidity", 3);
+    m->check_features(extra, c, true);
+    EXPECT_EQ(c.unknown_features, 1u);
+    EXPECT_EQ(c.unknown_feature, "humidity");
+    EXPECT_EQ(m->closest_feature("T"), "t");
+    // The input columns are stored: both forms read back to the same bytes and the same checks.
+    const auto b = bytes_of(*m);
+    auto back = core::decode_model(b.data(), b.size());
+    EXPECT_EQ(bytes_of(*back), b);
+    auto back2 = make(m->to_text());
+    EXPECT_EQ(bytes_of(*back2), b);
+    EXPECT_EQ(bytes_of(*m->clone()), b);  // a copy keeps them (ml_fit's aggregate copies)
+    auto assigned = make(R"({"pipeline": [{"interactions": [["station", "t"]]}, {"date_parts": "ts"}, {"linear_regression": {}}]})");
+    assigned->assign(*m);
+    EXPECT_EQ(bytes_of(*assigned), b);
+    EXPECT_TRUE(nlohmann::json::parse(m->to_text()).contains("inputs"));
+    back2->check_features(obs("a", false, "2024-03-01T08:00:00Z"), c, true);
+    EXPECT_EQ(c.missing_feature, "t");
+    // A refused row adds no input column.
+    const auto before = bytes_of(*m);
+    Observation bad = obs("a", true, "not a time");
+    bad.add_numeric("new_column", 1);
+    expect_error(ErrorKind::InvalidParameter, [&] { m->learn(bad, Label::of_number(1)); });
+    EXPECT_EQ(bytes_of(*m), before);
+    // "inputs" given but empty is refused.
+    json j = json::parse(m->to_text());
+    j["inputs"] = json{{"names", json::array()}, {"types", json::array()}};
+    const std::string t = j.dump();
+    expect_error(ErrorKind::InvalidParameter, [&] { make(t); });
+}
+
 TEST(Pipeline, BadSpecsAndRows) {
     auto bad = [](const std::string& spec, ErrorKind kind, const char* needle) {
         const std::string msg = expect_error(kind, [&] { make(spec); });

@@ -168,6 +168,9 @@ constexpr size_t kMaxColumns = 1000;
 constexpr int64_t kDefaultMaxGroups = 100000;
 constexpr int64_t kMaxMaxGroups = 10000000;
 constexpr size_t kMaxScaled = 100000;
+// Most input names (columns, and categories of categorical columns) a pipeline remembers for its
+// feature checks (Pipeline::inputs_).
+constexpr size_t kMaxInputNames = 4096;
 constexpr size_t kMaxEdges = 1000;
 const char kNullGroup[] = "\x1e";  // the group key part of a NULL value
 const char kKeySeparator = '\x1f';
@@ -546,8 +549,8 @@ public:
         set_spec();
     }
     Pipeline(const Pipeline& o)
-        : Model(o), steps_(o.steps_), final_(o.final_->clone()), ignore_(o.ignore_), spec_(o.spec_),
-          final_spec_(o.final_spec_), identity_(o.identity_), final_identity_(o.final_identity_),
+        : Model(o), steps_(o.steps_), final_(o.final_->clone()), inputs_(o.inputs_), ignore_(o.ignore_),
+          spec_(o.spec_), final_spec_(o.final_spec_), identity_(o.identity_), final_identity_(o.final_identity_),
           updates_(o.updates_), n_seen_(o.n_seen_), timestamps_(o.timestamps_) {}
     Pipeline& operator=(const Pipeline& o) {
         if (this == &o) return *this;
@@ -556,6 +559,7 @@ public:
         ignore_ = o.ignore_;
         spec_ = o.spec_;
         final_spec_ = o.final_spec_;
+        inputs_ = o.inputs_;
         identity_ = o.identity_;
         final_identity_ = o.final_identity_;
         updates_ = o.updates_;
@@ -597,7 +601,15 @@ public:
     void learn_dense(const double*, size_t, const Label&) override { dense_refused(); }
     double predict(const Observation& x) const override { return final_->predict(transform(x, false)); }
     double predict_dense(const double*, size_t) const override { dense_refused(); }
+    // The row is checked against the columns the pipeline learned from (inputs_), not against
+    // the features its steps make: a date part, an aggregate or an interaction of a category with
+    // a number ("station=north*temperature") is not a feature the row could give or lack. A value
+    // stored before the pipeline kept its inputs checks the steps' features with the model.
     void check_features(const Observation& x, FeatureCheck& out, bool name_missing) const override {
+        if (!inputs_.empty()) {
+            inputs_.check(input_view(x), ignore_, out, name_missing);
+            return;
+        }
         try {
             final_->check_features(transform(x, false), out, name_missing);
         } catch (const Error&) {
@@ -605,7 +617,36 @@ public:
         }
     }
     void check_features_dense(size_t, FeatureCheck& out) const override { out.clear(); }
-    std::string closest_feature(std::string_view name) const override { return final_->closest_feature(name); }
+    std::string closest_feature(std::string_view name) const override {
+        return inputs_.empty() ? final_->closest_feature(name) : inputs_.closest(name);
+    }
+    // The row as the input columns are learned and checked: a timestamp given as ISO-8601 text
+    // to a date_parts step is its column (a number), not a category of each instant.
+    const Observation& input_view(const Observation& x) const {
+        bool text_time = false;
+        for (size_t i = 0; i < x.size() && !text_time; i++)
+            if (x[i].type == FeatureType::Categorical && !x[i].missing)
+                for (const Step& st : steps_)
+                    if (st.kind == StepKind::DateParts && st.column == x.key(x[i])) text_time = true;
+        if (!text_time) return x;
+        input_obs_.clear();
+        for (size_t i = 0; i < x.size(); i++) {
+            const Observation::Entry& e = x[i];
+            bool time = false;
+            if (e.type == FeatureType::Categorical && !e.missing)
+                for (const Step& st : steps_)
+                    if (st.kind == StepKind::DateParts && st.column == x.key(e)) time = true;
+            if (e.missing)
+                input_obs_.add_missing(x.name(e));
+            else if (time)
+                input_obs_.add_numeric(x.key(e), 0.0);
+            else if (e.type == FeatureType::Categorical)
+                input_obs_.add_category(x.key(e), x.name(e).substr(x.key(e).size() + 1));
+            else
+                input_obs_.add_numeric(x.name(e), e.value);
+        }
+        return input_obs_;
+    }
     const std::vector<std::string>& classes() const override { return final_->classes(); }
     void predict_proba(const Observation& x, std::vector<double>& p) const override {
         final_->predict_proba(transform(x, false), p);
@@ -672,6 +713,12 @@ private:
 
     std::vector<Step> steps_;
     std::unique_ptr<Model> final_;
+    // The columns (and categories) of the rows learned, for the feature checks: bounded, so that
+    // a key of many values (a target aggregate's user id) stops being remembered past
+    // kMaxInputNames names; past it, only missing columns are counted.
+    FeatureDictionary inputs_{kMaxInputNames, /*bounded=*/true};
+    std::vector<FeatureTerm> input_terms_;
+    mutable Observation input_obs_;
     std::vector<std::string> ignore_;
     json spec_, final_spec_;
     uint64_t identity_ = 0, final_identity_ = 0, updates_ = 0, n_seen_ = 0;
@@ -904,8 +951,15 @@ double label_number(const Label& y) {
 void Pipeline::learn(const Observation& x, const Label& y) {
     if (!final_->can_learn()) final_->learn(x, y);  // refuses, naming its kind
     check_label(kind(), task(), y);
-    const Observation& t = transform(x, true);
-    final_->learn(t, y);
+    const size_t inputs_before = inputs_.size();
+    try {
+        inputs_.learn_resolve(input_view(x), ignore_, input_terms_);
+        const Observation& t = transform(x, true);
+        final_->learn(t, y);
+    } catch (...) {
+        inputs_.truncate(inputs_before);  // a refused row leaves the model as it was
+        throw;
+    }
     const double v = label_number(y);
     for (size_t si = 0; si < steps_.size(); si++) {
         Step& st = steps_[si];
@@ -940,7 +994,7 @@ size_t Pipeline::state_size() const {
             n += 8;
             for (const auto& e : *m) n += 4 + e.first.size() + 24;
         }
-    return n;
+    return n + (inputs_.empty() ? 0 : inputs_.encoded_size());
 }
 
 void Pipeline::write_state(detail::ByteWriter& w) const {
@@ -955,6 +1009,8 @@ void Pipeline::write_state(detail::ByteWriter& w) const {
                 w.put<double>(e->second.b);
             }
         }
+    // The input columns last, when any were learned (a value stored without them reads back).
+    if (!inputs_.empty()) inputs_.encode(w);
 }
 
 void Pipeline::read_state(detail::ByteReader& r) {
@@ -976,6 +1032,11 @@ void Pipeline::read_state(detail::ByteReader& r) {
             st.b = r.get<double>("pipeline state");
             if (!m.emplace(std::string(p, len), st).second) r.corrupt("a pipeline step's key repeats");
         }
+    }
+    inputs_ = FeatureDictionary(kMaxInputNames, /*bounded=*/true);
+    if (r.remaining() != 0) {
+        inputs_.decode(r);
+        if (inputs_.empty()) r.corrupt("the pipeline's input columns are stored but empty");
     }
 }
 
@@ -1029,6 +1090,7 @@ void Pipeline::state_from_json(const json& j) {
 
 std::string Pipeline::invalid() const {
     if (updates_ < n_seen_) return "fewer updates than examples seen";
+    if (std::string why = inputs_.invalid(); !why.empty()) return why;
     if (final_->identity() != final_identity_) return "the final model is not a model of the pipeline's spec";
     for (const Step& s : steps_)
         if (const auto* m = state_map(s))
@@ -1120,7 +1182,7 @@ std::unique_ptr<Model> Pipeline::decode(const uint8_t* data, size_t size) {
 
 json Pipeline::to_json() const {
     if (std::string why = invalid(); !why.empty()) unstorable("ml_model", why);
-    return {{"pg_learn_model", kModelFormatVersion},
+    json out = {{"pg_learn_model", kModelFormatVersion},
             {"kind", kind()},
             {"spec", spec_},
             {"identity", hex_identity(identity_)},
@@ -1128,12 +1190,14 @@ json Pipeline::to_json() const {
             {"n_seen", n_seen_},
             {"state", state_json()},
             {"final", final_->to_json()}};
+    if (!inputs_.empty()) out["inputs"] = inputs_.to_json();
+    return out;
 }
 
 std::unique_ptr<Model> Pipeline::from_json(const json& j) {
     static const char* known[] = {"pg_learn_model", "kind", "spec", "identity", "updates", "n_seen", "state", "final"};
     for (auto it = j.begin(); it != j.end(); ++it) {
-        bool ok = false;
+        bool ok = it.key() == "inputs";  // optional: the input columns, once any were learned
         for (const char* k : known) ok = ok || it.key() == k;
         if (!ok) bad_json("unknown key \"" + message_name(it.key()) + "\"");
     }
@@ -1150,6 +1214,10 @@ std::unique_ptr<Model> Pipeline::from_json(const json& j) {
     m->updates_ = j["updates"].get<uint64_t>();
     m->n_seen_ = j["n_seen"].get<uint64_t>();
     m->state_from_json(j["state"]);
+    if (j.contains("inputs")) {
+        m->inputs_.from_json(j["inputs"]);
+        if (m->inputs_.empty()) bad_json("\"inputs\" is given but empty");
+    }
     const json& f = j["final"];
     if (!f.is_object() || !f.contains("pg_learn_model")) bad_json("\"final\" must be a whole model's JSON form");
     m->final_ = model_from_json(f);
