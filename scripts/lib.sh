@@ -14,6 +14,7 @@ PGL_PACKAGES=(
     libeigen3-dev nlohmann-json3-dev libgtest-dev
     python3 python3-numpy python3-scipy python3-sklearn python3-psycopg
     python3-xgboost   # the reference of imported XGBoost models (test_xgboost_parity.py, bench/xgboost_speed.py)
+    python3-yaml      # the Grafana provisioning files (test_grafana.py)
     clang-14 libclang-rt-14-dev   # the libFuzzer harnesses (test/fuzz) and their ASan/UBSan build
 )
 
