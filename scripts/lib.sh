@@ -15,6 +15,7 @@ PGL_PACKAGES=(
     python3 python3-numpy python3-scipy python3-sklearn python3-psycopg
     python3-xgboost   # the reference of imported XGBoost models (test_xgboost_parity.py, bench/xgboost_speed.py)
     python3-yaml      # the Grafana provisioning files (test_grafana.py)
+    chromium python3-pil   # the report and charts rendered in a browser (test_report_browser.py)
     clang-14 libclang-rt-14-dev   # the libFuzzer harnesses (test/fuzz) and their ASan/UBSan build
 )
 

@@ -269,9 +269,10 @@ std::string render_svg(const Chart& c) {
     } else if (c.x_time && !c.x_range) {
         const auto data = extent(c.series, true);
         const Range r = data ? *data : Range{0, 86400};
-        const TimeTicks t = time_ticks(r.lo, r.hi);
-        xa.range = r;
-        if (!(xa.range.hi > xa.range.lo)) xa.range = {r.lo - 1800, r.hi + 1800};
+        // A little room on both sides, so that the first and last points are whole.
+        const double pad = r.hi > r.lo ? (r.hi - r.lo) * 0.03 : 1800;
+        xa.range = {r.lo - pad, r.hi + pad};
+        const TimeTicks t = time_ticks(xa.range.lo, xa.range.hi);
         for (size_t i = 0; i < t.at.size(); i++)
             if (t.at[i] >= xa.range.lo && t.at[i] <= xa.range.hi) {
                 xa.ticks.push_back(t.at[i]);
@@ -284,7 +285,15 @@ std::string render_svg(const Chart& c) {
     // Margins: room for the y labels, the title and note, the x labels and the axis titles.
     size_t ylab = 1;
     for (const auto& l : ya.labels) ylab = std::max(ylab, l.size());
-    const double left = std::min(140.0, 30 + ylab * kCharWidth), right = 18;
+    // The legend stands right of the plot area (never over the marks), as wide as its longest
+    // name up to 170px.
+    std::vector<size_t> named;
+    for (size_t i = 0; i < c.series.size(); i++)
+        if (!c.series[i].name.empty()) named.push_back(i);
+    size_t longest = 0;
+    for (size_t i : named) longest = std::max(longest, c.series[i].name.size());
+    const double legend_w = named.empty() || !any ? 0 : std::min(170.0, 34 + double(longest) * kCharWidth);
+    const double left = std::min(140.0, 30 + ylab * kCharWidth), right = 18 + (legend_w > 0 ? legend_w + 8 : 0);
     const double top = note.empty() ? 38 : 54, bottom = c.x_label.empty() ? 30 : 48;
     const double pw = W - left - right, ph = H - top - bottom;
     auto sx = [&](double x) { return left + (x - xa.range.lo) / (xa.range.hi - xa.range.lo) * pw; };
@@ -297,8 +306,13 @@ std::string render_svg(const Chart& c) {
          "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\" role=\"img\">\n";
     o += "<title>" + xml_escape(c.title) + "</title>\n";
     o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
-    o += "<defs><clipPath id=\"plot-area\"><rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) +
-         "\" height=\"" + num(ph) + "\"/></clipPath></defs>\n";
+    // The clip path's id names its rectangle, so that charts inlined in one HTML page (ml_report)
+    // never clip by another chart's area: equal ids are equal rectangles.
+    const std::string clip = "pgl-clip-" + num(left) + "-" + num(top) + "-" + num(pw) + "-" + num(ph);
+    std::string clip_id;
+    for (char ch : clip) clip_id += ch == '.' ? '_' : ch;
+    o += "<defs><clipPath id=\"" + clip_id + "\"><rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" +
+         num(pw) + "\" height=\"" + num(ph) + "\"/></clipPath></defs>\n";
     text(o, W / 2, 22, c.title, "middle", " font-size=\"16\" font-weight=\"bold\" fill=\"#222\"");
     if (!note.empty()) text(o, W / 2, 40, note, "middle", " fill=\"#555\"");
 
@@ -339,7 +353,7 @@ std::string render_svg(const Chart& c) {
     }
 
     // Marks: muted series first, then the others in order.
-    o += "<g class=\"marks\" clip-path=\"url(#plot-area)\">\n";
+    o += "<g class=\"marks\" clip-path=\"url(#" + clip_id + ")\">\n";
     size_t n_bar_series = 0;
     for (const Series& s : c.series) n_bar_series += s.mark == Mark::Bars;
     size_t colour = 0, bar_index = 0;
@@ -388,16 +402,11 @@ std::string render_svg(const Chart& c) {
         }
     o += "</g>\n";
 
-    // Legend: the named series, top right inside the plot area.
-    std::vector<size_t> named;
-    for (size_t i = 0; i < c.series.size(); i++)
-        if (!c.series[i].name.empty()) named.push_back(i);
-    if (!named.empty()) {
-        size_t longest = 0;
-        for (size_t i : named) longest = std::max(longest, c.series[i].name.size());
-        const double lw = std::min(pw * 0.6, 34 + double(longest) * kCharWidth);
+    // Legend: the named series, right of the plot area.
+    if (legend_w > 0) {
+        const double lw = legend_w;
         const double lh = 8 + 16 * double(named.size());
-        const double lx = left + pw - lw - 6, ly = top + 6;
+        const double lx = left + pw + 8, ly = top;
         o += "<g class=\"legend\">\n<rect x=\"" + num(lx) + "\" y=\"" + num(ly) + "\" width=\"" + num(lw) +
              "\" height=\"" + num(lh) + "\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
         for (size_t k = 0; k < named.size(); k++) {

@@ -21,6 +21,14 @@ std::string fixed(double v, int decimals) {
     return b;
 }
 
+// A bin edge in 4 significant digits: 22.17, 1206, 0.0005, 1.5e+07.
+std::string short_number(double v) {
+    if (v < 0 && v > -1e-300) return "< 0";  // a split just below 0 (the largest negative double)
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g", v == 0 ? 0.0 : v);
+    return b;
+}
+
 // 1234567 -> "1,234,567"
 std::string grouped(uint64_t n) {
     std::string s = std::to_string(n), out;
@@ -226,12 +234,11 @@ Chart drift_chart(const Profile* baseline, const Profile* current, const std::st
             return c;
         }
         const auto& sp = bins->splits;
-        const double step = sp.size() > 1 ? (sp.back() - sp.front()) / double(sp.size()) : 1;
-        for (size_t i = 0; i <= sp.size(); i++) {
-            c.categories.push_back(i == 0 ? "\xE2\x89\xA4 " + tick_label(sp[0], step / 10)
-                                   : i == sp.size() ? "> " + tick_label(sp.back(), step / 10)
-                                                    : "\xE2\x89\xA4 " + tick_label(sp[i], step / 10));
-        }
+        for (size_t i = 0; i <= sp.size(); i++)
+            c.categories.push_back(sp.empty()         ? std::string("all values")
+                                   : i == sp.size() ? "> " + short_number(sp.back())
+                                   : sp[i] < 0 && sp[i] > -1e-300 ? short_number(sp[i])
+                                                    : "\xE2\x89\xA4 " + short_number(sp[i]));
         c.x_label = "bins of the baseline's quantiles (upper edge)";
         sb.y = bins->baseline.estimate;
         sc.y = bins->current.estimate;
