@@ -244,6 +244,30 @@ TEST(Partitioned, TheRouteFindsEveryPartitionAsItIsCreatedAndAfterCopies) {
     p1->merge(*p2);
     EXPECT_EQ(p1->segment(row("C", "v", 0, 0)), "country=C/city=v");
     EXPECT_EQ(p1->predict(row("C", "v", 2, 1)), p2->predict(row("C", "v", 2, 1)));
+    // One observation refilled row after row (as the glue does) is routed afresh each time, and a
+    // row learned between two calls on the same row is seen (the last row's route is forgotten).
+    auto m = make(R"({"model":"partitioned","by":"city","min_examples":2,"base":)" + kBase + "}");
+    Observation x;
+    auto fill = [&](const char* city) {
+        x.clear();
+        x.add_category("city", city);
+        x.add_numeric("a", 1);
+    };
+    fill("p");
+    m->learn(x, Label::of_number(1));
+    fill("q");
+    m->learn(x, Label::of_number(5));
+    m->learn(x, Label::of_number(5));
+    fill("p");
+    EXPECT_EQ(m->segment(x), "(global)");  // p: 1 row
+    const double global = m->predict(x);
+    m->learn(x, Label::of_number(1));
+    EXPECT_EQ(m->segment(x), "city=p");  // p: 2 rows
+    EXPECT_NE(m->predict(x), global);
+    fill("q");
+    EXPECT_EQ(m->segment(x), "city=q");
+    fill("r");
+    EXPECT_EQ(m->segment(x), "(global)");
 }
 
 // The route reads a row as the dictionary's path does: NULL values, a key given with the type its

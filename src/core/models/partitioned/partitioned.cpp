@@ -35,7 +35,6 @@
 #include <cstring>
 #include <map>
 #include <string>
-#include <unordered_map>
 
 namespace pg_learn::core {
 
@@ -171,7 +170,7 @@ protected:
         if (n < key_level_.size()) {
             // Names forgotten (a refused row): the types per level and the route are recomputed.
             old = 0;
-            route_dirty_ = true;
+            route_changed();
         }
         if (old == 0) level_types_.assign(by_.size(), 0);
         key_level_.resize(n, -1);
@@ -199,7 +198,8 @@ private:
         for (const auto& [k, p] : o.parts_) parts_.emplace(k, Part{p.values, p.model->clone()});
         level_types_ = o.level_types_;
         route_.clear();
-        route_dirty_ = true;
+        route_count_ = 0;
+        route_changed();
     }
     static uint8_t type_bit(FeatureType t) { return t == FeatureType::Categorical ? 2 : 1; }
     // The map's key of a path: its values joined by NUL bytes (no value holds one).
@@ -237,18 +237,26 @@ private:
     //
     // It decides as answering() does: a key's entry counts when its name is one the model
     // learned (a level learned with one type, whose partitions are known names: `known` below);
-    // a level learned both as text and as a number, or two paths of one hash, leave the route
-    // to the general path (route_row returns false).
-    struct RouteEntry {
-        const std::string* key;  // the map's key of the partition (its path joined by NUL bytes)
-        Part* part;
-        bool known;  // the partition's key value is a name of the dictionary
+    // a level learned both as text and as a number leaves the row to the general path
+    // (route_row returns false).
+    struct RouteSlot {
+        uint64_t hash = 0;
+        Part* part = nullptr;  // nullptr: an empty slot
+        bool known = false;    // the partition's key value is a name of the dictionary
+        std::string key;       // the map's key of the partition (its path joined by NUL bytes)
     };
     // The partition of a path (parts_'s key), by the route (nullptr: none).
     Part* routed(const std::string& key, bool need_known) const;
     void route_add(const std::string& key, Part& p, bool known) const;
     void route_build() const;
+    // The model changed: the route is rebuilt before its next use, the last row forgotten.
+    void route_changed() const {
+        route_dirty_ = true;
+        memo_row_ = nullptr;
+    }
     bool route_row(const Observation& x, const Part*& best) const;
+    bool same_row_as_memo(const Observation& x) const;
+    void remember_row(const Observation& x, const Part* best) const;
     // The rest of the row route_row read, as the partition's model sees it.
     const Observation& routed_observation() const;
     void proba_from(const Model& m, const Observation& x, std::vector<double>& p) const;
@@ -269,9 +277,26 @@ private:
     mutable std::vector<double> q_;
     mutable std::vector<FeatureTerm> seg_terms_;
     std::vector<uint8_t> level_types_;  // per level: the types its key was learned as (type_bit)
-    mutable std::unordered_map<uint64_t, RouteEntry> route_;
+    // The route: open addressing (linear probing) over a power-of-two table, each slot holding
+    // its key, so that a look-up reads one slot (a map node per level before).
+    mutable std::vector<RouteSlot> route_;
+    mutable size_t route_count_ = 0;
     mutable bool route_dirty_ = true;   // route_ is rebuilt from parts_ before its next use
-    mutable bool route_exact_ = true;   // false: two paths share a hash (the route is not used)
+    // The last row route_row read (its entries: where their names are, their bytes, values and
+    // types), so that the calls scoring makes on one row (check_features, predict, segment)
+    // route it once. Any change of the model forgets it.
+    struct MemoEntry {
+        const char* data;
+        uint32_t length;
+        double value;
+        FeatureType type;
+        bool missing;
+    };
+    mutable const Observation* memo_row_ = nullptr;
+    mutable std::vector<MemoEntry> memo_;
+    mutable std::string memo_bytes_;
+    mutable size_t memo_ignored_ = 0;
+    mutable const Part* memo_best_ = nullptr;
     mutable Observation rest_;          // route_row: the row without its keys
     mutable std::vector<FeatureTerm> route_terms_;
     mutable std::vector<std::string_view> route_values_;
@@ -345,6 +370,7 @@ void Partitioned::learn_terms(const std::vector<FeatureTerm>& x, double y_number
             break;
         default: break;
     }
+    memo_row_ = nullptr;  // the partitions' counts change
     const size_t n = path_of(x, path_);
     // The partitions of the path (by the route; a partition missing there is looked up in the
     // map), and those this row creates: refused as a whole, before anything learns, past the bound.
@@ -387,7 +413,7 @@ void Partitioned::learn_terms(const std::vector<FeatureTerm>& x, double y_number
         }
     } catch (...) {
         for (const auto& k : created) parts_.erase(k);
-        if (!created.empty()) route_dirty_ = true;
+        if (!created.empty()) route_changed();
         throw;
     }
 }
@@ -445,7 +471,7 @@ void Partitioned::merge_state(const FamilyModel& other_model, const std::vector<
                  std::to_string(max_partitions_) + " (option \"max_partitions\")",
              "Raise \"max_partitions\" or partition by coarser keys.");
     global_->merge(*other.global_);
-    route_dirty_ = true;
+    route_changed();
     for (const auto& [k, p] : other.parts_) {
         auto it = parts_.find(k);
         if (it == parts_.end())
@@ -459,20 +485,51 @@ void Partitioned::merge_state(const FamilyModel& other_model, const std::vector<
 
 Partitioned::Part* Partitioned::routed(const std::string& key, bool need_known) const {
     if (route_dirty_) route_build();
-    auto it = route_.find(hash64(key.data(), key.size()));
-    if (it == route_.end() || *it->second.key != key || (need_known && !it->second.known)) return nullptr;
-    return it->second.part;
+    if (route_.empty()) return nullptr;
+    const uint64_t h = hash64(key.data(), key.size());
+    const size_t mask = route_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const RouteSlot& s = route_[i];
+        if (!s.part) return nullptr;
+        if (s.hash == h && s.key == key) return need_known && !s.known ? nullptr : s.part;
+    }
 }
 
 void Partitioned::route_add(const std::string& key, Part& p, bool known) const {
-    auto [it, added] = route_.emplace(hash64(key.data(), key.size()), RouteEntry{&key, &p, known});
-    if (!added && it->second.part != &p) route_exact_ = false;  // two paths of one hash
+    // At most 70% full: past it, a table twice as large, every slot moved.
+    if ((route_count_ + 1) * 10 > route_.size() * 7) {
+        size_t size = 16;
+        while ((route_count_ + 1) * 10 > size * 7) size *= 2;
+        std::vector<RouteSlot> old(size);
+        old.swap(route_);
+        route_count_ = 0;
+        for (RouteSlot& s : old)
+            if (s.part) route_add(s.key, *s.part, s.known);
+    }
+    const uint64_t h = hash64(key.data(), key.size());
+    const size_t mask = route_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        RouteSlot& s = route_[i];
+        if (!s.part) {
+            s.hash = h;
+            s.part = &p;
+            s.known = known;
+            s.key = key;
+            route_count_++;
+            return;
+        }
+        if (s.hash == h && s.key == key) {
+            s.part = &p;
+            s.known = known;
+            return;
+        }
+    }
 }
 
 void Partitioned::route_build() const {
     route_.clear();
-    route_exact_ = true;
-    route_.reserve(parts_.size());
+    route_count_ = 0;
+    route_dirty_ = false;
     std::string name;
     for (auto& [k, p] : parts_) {
         // A text key's partition is reached by its name "key=value" (a number's by the key's
@@ -486,16 +543,50 @@ void Partitioned::route_build() const {
         }
         route_add(k, const_cast<Part&>(p), known);
     }
-    route_dirty_ = false;
+}
+
+// The row is the one route_row read last, unchanged, and so is the model: the same entries at
+// the same places with the same bytes (rest_ borrows them).
+bool Partitioned::same_row_as_memo(const Observation& x) const {
+    if (memo_row_ != &x || x.size() != memo_.size() || ignored().size() != memo_ignored_) return false;
+    size_t at = 0;
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        const MemoEntry& m = memo_[i];
+        const std::string_view name = x.name(e);
+        if (name.data() != m.data || name.size() != m.length || e.type != m.type || e.missing != m.missing ||
+            !(e.value == m.value) || std::memcmp(name.data(), memo_bytes_.data() + at, name.size()) != 0)
+            return false;
+        at += name.size();
+    }
+    return true;
+}
+
+void Partitioned::remember_row(const Observation& x, const Part* best) const {
+    memo_.clear();
+    memo_bytes_.clear();
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        const std::string_view name = x.name(e);
+        memo_.push_back({name.data(), static_cast<uint32_t>(name.size()), e.value, e.type, e.missing});
+        memo_bytes_.append(name.data(), name.size());
+    }
+    memo_ignored_ = ignored().size();
+    memo_best_ = best;
+    memo_row_ = &x;
 }
 
 bool Partitioned::route_row(const Observation& x, const Part*& best) const {
     best = nullptr;
     if (route_dirty_) route_build();
-    if (!route_exact_) return false;
     const size_t levels = by_.size();
     for (uint8_t t : level_types_)
         if (t == (type_bit(FeatureType::Numeric) | type_bit(FeatureType::Categorical))) return false;
+    if (same_row_as_memo(x)) {
+        best = memo_best_;
+        return true;
+    }
+    memo_row_ = nullptr;
     route_values_.resize(levels);
     route_numbers_.resize(levels);
     rest_.clear();
@@ -555,6 +646,7 @@ bool Partitioned::route_row(const Observation& x, const Part*& best) const {
     route_key_count_ = found;
     route_keys_checked_ = route_keys_checked_ && known == (found >= 32 ? UINT32_MAX : (1u << found) - 1u);
     features().resolve(rest_, ignore, route_terms_);
+    remember_row(x, best);
     return true;
 }
 
@@ -609,7 +701,7 @@ void Partitioned::read_state(detail::ByteReader& r) {
     const auto n = r.get<uint64_t>("partitions");
     if (n > max_partitions_) r.corrupt("more partitions than max_partitions");
     parts_.clear();
-    route_dirty_ = true;
+    route_changed();
     for (uint64_t i = 0; i < n; i++) {
         const auto level = r.get<uint32_t>("partition");
         if (level == 0 || level > by_.size()) r.corrupt("a partition's level is not one of the spec's");
@@ -649,7 +741,7 @@ void Partitioned::state_from_json(const json& j) {
     if (!ps.is_array() || ps.size() > max_partitions_)
         bad_json("\"partitions\" must be an array of at most max_partitions (" + std::to_string(max_partitions_) + ") partitions");
     parts_.clear();
-    route_dirty_ = true;
+    route_changed();
     for (const auto& pj : ps) {
         if (!pj.is_object() || pj.size() != 2 || !pj.contains("path") || !pj.contains("model") || !pj["path"].is_array())
             bad_json("a partition must be an object with the keys \"path\" (an array of texts) and \"model\"");
