@@ -104,6 +104,77 @@ SELECT ml_info(ml_fit('{"model": "partitioned", "by": "store", "max_partitions":
 FROM generate_series(0, 5999) i;
 \echo :LAST_ERROR_SQLSTATE
 
+-- user did: train the partitioned model with ml_train, several epochs in the query's order
+-- (shuffle off): each partition learns its group's rows once per epoch, in order, so a city's
+-- model is the one ml_train gives over that city's rows alone; n_seen counts every epoch (and so
+-- does min_examples: nice's 5 rows, learned 3 times, make 15 examples, so nice answers itself).
+CREATE TABLE trained AS
+SELECT ml_train('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10,
+                  "base": {"model": "linear_regression", "intercept_lr": 0.5}}',
+                $$SELECT partitioned_models.row_of(country, city, x), y FROM partitioned_models.sales ORDER BY i$$,
+                epochs => 3, shuffle => false) AS m;
+SELECT ml_info(m) -> 'n_seen' AS n_seen, ml_info(m) -> 'partitions' AS partitions, ml_info(m) -> 'global' -> 'n_seen' AS global_seen
+FROM trained;
+SELECT c.city,
+       ml_predict_one(t.m, row_of(c.country, c.city, 0.3))
+         = ml_predict_one(ml_train('{"model": "linear_regression", "intercept_lr": 0.5}',
+                                   format('SELECT jsonb_build_object(''x'', x), y FROM partitioned_models.sales WHERE city = %L ORDER BY i', c.city),
+                                   epochs => 3, shuffle => false), '{"x": 0.3}'::jsonb) AS own_model
+FROM trained t, (SELECT DISTINCT country, city FROM sales WHERE city IS NOT NULL) c ORDER BY c.city;
+-- user did: ml_train with its defaults (10 shuffled epochs): the cities' lines are learned.
+SELECT ml_info(m) -> 'n_seen' AS n_seen,
+       abs(ml_predict_one(m, row_of('fr', 'paris', 0.3)) - 1.9) < 0.1 AS paris_close,
+       abs(ml_predict_one(m, row_of('fr', 'lyon', 0.3)) - 3.4) < 0.1 AS lyon_close,
+       abs(ml_predict_one(m, row_of('de', 'berlin', 0.3)) + 0.7) < 0.1 AS berlin_close
+FROM (SELECT ml_train('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10, "base": {"model": "linear_regression"}}',
+                      $$SELECT partitioned_models.row_of(country, city, x), y FROM partitioned_models.sales$$, seed => 1) AS m) s;
+
+-- user did: fit the partitioned model with ml_fit in a parallel plan: the workers' partial
+-- models merge partition by partition (each as its base kind merges), so every row is counted
+-- once in the global model, its country's and its city's, and the cities' lines are learned.
+-- (jsonb_build_object, not row_of: a function is parallel unsafe unless it says otherwise)
+CREATE TABLE many_sales AS SELECT s.* FROM sales s, generate_series(1, 200) k;
+ANALYZE many_sales;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT ml_fit('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10, "base": {"model": "linear_regression"}}',
+              jsonb_build_object('country', country, 'city', city, 'x', x), y) FROM many_sales;
+CREATE FUNCTION workers_launched(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF line ~ 'Workers Launched' THEN RETURN trim(line); END IF;
+  END LOOP;
+  RETURN 'no workers';
+END $$;
+SELECT workers_launched($q$SELECT ml_fit('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10, "base": {"model": "linear_regression"}}',
+                                      jsonb_build_object('country', country, 'city', city, 'x', x), y) FROM partitioned_models.many_sales$q$);
+CREATE TABLE fitted_parallel AS
+SELECT ml_fit('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10, "base": {"model": "linear_regression"}}',
+              jsonb_build_object('country', country, 'city', city, 'x', x), y) AS m FROM many_sales;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+SELECT ml_info(m) -> 'n_seen' AS n_seen, ml_info(m) -> 'partitions' AS partitions, ml_info(m) -> 'global' -> 'n_seen' AS global_seen
+FROM fitted_parallel;
+SELECT t ->> 'partition' AS partition, t -> 'n_seen' AS n_seen
+FROM fitted_parallel, jsonb_array_elements(ml_info(m) -> 'top_partitions') t;
+SELECT abs(ml_predict_one(m, row_of('fr', 'paris', 0.3)) - 1.9) < 0.1 AS paris_close,
+       abs(ml_predict_one(m, row_of('fr', 'lyon', 0.3)) - 3.4) < 0.1 AS lyon_close,
+       abs(ml_predict_one(m, row_of('de', 'berlin', 0.3)) + 0.7) < 0.1 AS berlin_close,
+       abs(ml_predict_one(m, row_of('de', NULL, 0.3)) - ml_predict_one(m, row_of('de', 'munich', 0.3))) = 0 AS unseen_city_by_de
+FROM fitted_parallel;
+-- The parallel model is close to one sequential pass over the same rows.
+SELECT abs(ml_predict_one(p.m, row_of('fr', 'paris', 0.7)) - ml_predict_one(s.m, row_of('fr', 'paris', 0.7))) < 0.05 AS close
+FROM fitted_parallel p,
+     (SELECT ml_fit('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10, "base": {"model": "linear_regression"}}',
+                    row_of(country, city, x), y ORDER BY i) AS m FROM many_sales) s;
+DROP TABLE many_sales;
+
 -- Bad input.
 -- user did: leave out "by", give no base, nest a partitioned model as the base, partition a
 -- clustering model, misspell an option, ignore a partition key, max_partitions 0.

@@ -198,6 +198,151 @@ TEST(Partitioned, ThousandsOfPartitionsStayWithinTheirBound) {
     expect_error(ErrorKind::ProgramLimit, [&] { m->learn(x, Label::of_number(1)); });
 }
 
+// The route (scoring without resolving the keys): a partition created by a row answers the next
+// row at once; a model copied, decoded, merged or left after a refused row routes as before.
+TEST(Partitioned, TheRouteFindsEveryPartitionAsItIsCreatedAndAfterCopies) {
+    Fixture f;
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> u(-1, 1);
+    std::map<std::string, int> rows;  // per path: rows learned
+    const char* cities[] = {"x", "y", "z", "w"};
+    for (int i = 0; i < 60; i++) {
+        const std::string country = i % 3 == 0 ? "B" : "A", city = cities[(i * 7) % 4];
+        const double a = u(rng), b = u(rng);
+        f.learn({country, city, a, b, (i % 5) * a - b});
+        rows[country]++;
+        rows[country + "/" + city]++;
+        // The row just learned is answered by the deepest of its path trained (5 rows).
+        const Observation bare = row("", "", b, a);
+        const std::string answers = rows[country + "/" + city] >= 5 ? country + "/" + city : rows[country] >= 5 ? country : "";
+        const Model& want = answers.empty() ? *f.global : *f.parts[answers];
+        EXPECT_EQ(f.m->predict(row(country, city, b, a)), want.predict(bare));
+    }
+    auto copy = f.m->clone();
+    const auto b = bytes_of(*f.m);
+    auto decoded = core::decode_model(b.data(), b.size());
+    for (const char* c : cities) {
+        const Observation x = row("A", c, 0.25, -0.5);
+        EXPECT_EQ(copy->predict(x), f.parts[std::string("A/") + c]->predict(row("", "", 0.25, -0.5)));
+        EXPECT_EQ(decoded->predict(x), copy->predict(x));
+        EXPECT_EQ(decoded->segment(x), std::string("country=A/city=") + c);
+    }
+    // A refused row's partitions leave the route with it.
+    auto bounded = make(R"({"model":"partitioned","by":["country","city"],"max_partitions":2,"min_examples":1,"base":)" + kBase + "}");
+    bounded->learn(row("A", "x", 1, 2), Label::of_number(1));
+    const double before = bounded->predict(row("A", "x", 0.5, 0.5));
+    expect_error(ErrorKind::ProgramLimit, [&] { bounded->learn(row("A", "y", 1, 2), Label::of_number(5)); });
+    expect_error(ErrorKind::ProgramLimit, [&] { bounded->learn(row("B", "q", 1, 2), Label::of_number(5)); });
+    EXPECT_EQ(bounded->predict(row("A", "x", 0.5, 0.5)), before);
+    EXPECT_EQ(bounded->segment(row("A", "y", 0.5, 0.5)), "country=A");
+    EXPECT_EQ(bounded->segment(row("B", "q", 0.5, 0.5)), "(global)");
+    // Merged partial models route to the partitions either part brought.
+    auto p1 = make(kSpec), p2 = make(kSpec);
+    for (int i = 0; i < 5; i++) p1->learn(row("A", "x", i, 1), Label::of_number(i));
+    for (int i = 0; i < 5; i++) p2->learn(row("C", "v", i, 1), Label::of_number(-i));
+    EXPECT_EQ(p1->segment(row("C", "v", 0, 0)), "(global)");
+    p1->merge(*p2);
+    EXPECT_EQ(p1->segment(row("C", "v", 0, 0)), "country=C/city=v");
+    EXPECT_EQ(p1->predict(row("C", "v", 2, 1)), p2->predict(row("C", "v", 2, 1)));
+    // One observation refilled row after row (as the glue does) is routed afresh each time, and a
+    // row learned between two calls on the same row is seen (the last row's route is forgotten).
+    auto m = make(R"({"model":"partitioned","by":"city","min_examples":2,"base":)" + kBase + "}");
+    Observation x;
+    auto fill = [&](const char* city) {
+        x.clear();
+        x.add_category("city", city);
+        x.add_numeric("a", 1);
+    };
+    fill("p");
+    m->learn(x, Label::of_number(1));
+    fill("q");
+    m->learn(x, Label::of_number(5));
+    m->learn(x, Label::of_number(5));
+    fill("p");
+    EXPECT_EQ(m->segment(x), "(global)");  // p: 1 row
+    const double global = m->predict(x);
+    m->learn(x, Label::of_number(1));
+    EXPECT_EQ(m->segment(x), "city=p");  // p: 2 rows
+    EXPECT_NE(m->predict(x), global);
+    fill("q");
+    EXPECT_EQ(m->segment(x), "city=q");
+    fill("r");
+    EXPECT_EQ(m->segment(x), "(global)");
+}
+
+// The route reads a row as the dictionary's path does: NULL values, a key given with the type its
+// level never learned (no partition's name), a level learned with both types (the general path),
+// and the feature check's counts.
+TEST(Partitioned, TheRouteDecidesAsTheDictionaryDoes) {
+    Fixture f;
+    feed(f);
+    const double a = 0.3, b = -0.7;
+    // A NULL value of a feature: left out of the partition's row.
+    Observation x;
+    x.add_category("country", "A");
+    x.add_category("city", "x");
+    x.add_numeric("a", a);
+    x.add_missing("b");
+    Observation only_a;
+    only_a.add_numeric("a", a);
+    EXPECT_EQ(f.m->predict(x), f.parts["A/x"]->predict(only_a));
+    core::FeatureCheck c;
+    f.m->check_features(x, c);
+    EXPECT_TRUE(c.checked);
+    EXPECT_FALSE(c.any());  // a NULL is a value given
+    // A feature left out, a feature never learned: counted as the dictionary counts them.
+    x.clear();
+    x.add_category("country", "A");
+    x.add_category("city", "x");
+    x.add_numeric("a", a);
+    x.add_numeric("zz", 1);
+    f.m->check_features(x, c);
+    EXPECT_EQ(c.missing_features, 1u);
+    EXPECT_EQ(c.unknown_features, 1u);
+    EXPECT_EQ(c.unknown_feature, "zz");
+    EXPECT_EQ(c.unknown_categories, 0u);
+    f.m->check_features(x, c, /*name_missing=*/true);
+    EXPECT_EQ(c.missing_feature, "b");
+    // A city never learned: an unknown category, answered by the country.
+    x = row("A", "w", a, b);
+    f.m->check_features(x, c);
+    EXPECT_EQ(c.unknown_categories, 1u);
+    EXPECT_EQ(c.category_value, "w");
+    EXPECT_EQ(c.missing_features, 0u);
+    f.m->check_features(row("A", "x", a, b), c);
+    EXPECT_FALSE(c.any());
+    // A city given as a number (learned as text): not a name the model knows, so the path ends
+    // at the country; the check reports the mismatch.
+    x.clear();
+    x.add_category("country", "A");
+    x.add_numeric("city", 7);
+    x.add_numeric("a", a);
+    x.add_numeric("b", b);
+    const Observation bare = row("", "", a, b);
+    EXPECT_EQ(f.m->predict(x), f.parts["A"]->predict(bare));
+    EXPECT_EQ(f.m->segment(x), "country=A");
+    f.m->check_features(x, c);
+    EXPECT_EQ(c.type_mismatches, 1u);
+    EXPECT_EQ(c.mismatch, "city");
+    // A level learned both as text and as a number still routes each row to its partition.
+    auto m = make(R"({"model":"partitioned","by":"k","min_examples":1,"base":)" + kBase + "}");
+    Observation t, n;
+    t.add_category("k", "7");
+    t.add_numeric("a", 1);
+    n.add_numeric("k", 8);
+    n.add_numeric("a", 1);
+    m->learn(t, Label::of_number(1));
+    m->learn(n, Label::of_number(2));
+    EXPECT_EQ(m->segment(t), "k=7");
+    EXPECT_EQ(m->segment(n), "k=8");
+    Observation n7;
+    n7.add_numeric("k", 7);
+    n7.add_numeric("a", 1);
+    // (partitions are named by their value: once the level learned numbers too, the number 7
+    // names the partition the text "7" made)
+    EXPECT_EQ(m->segment(n7), "k=7");
+}
+
 TEST(Partitioned, BinaryAndJsonFormsRoundTrip) {
     Fixture f;
     feed(f);

@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -82,6 +83,7 @@ public:
         fresh_ = model_from_json(o["base"]);
         base_identity_ = fresh_->identity();
         global_ = fresh_->clone();
+        level_types_.assign(by_.size(), 0);
     }
 
     Partitioned(const Partitioned& o)
@@ -127,10 +129,27 @@ public:
         for (auto& [k, p] : parts_) p.model->end_aggregation();
     }
     std::string segment(const Observation& x) const override {
-        features().resolve(x, ignored(), seg_terms_);
-        const Part* p = answering(seg_terms_);
+        const Part* p = nullptr;
+        if (!route_row(x, p)) {
+            features().resolve(x, ignored(), seg_terms_);
+            p = answering(seg_terms_);
+        }
         return p ? path_name(*p) : kGlobalSegment;
     }
+    // Scoring a row read by name takes the routed path (route_row) when it can.
+    double predict(const Observation& x) const override {
+        const Part* p = nullptr;
+        if (task_ == Task::Multiclass || task_ == Task::Clustering || !route_row(x, p)) return FamilyModel::predict(x);
+        return (p ? *p->model : *global_).predict(routed_observation());
+    }
+    void predict_proba(const Observation& x, std::vector<double>& out) const override {
+        const Part* p = nullptr;
+        if ((task_ != Task::Binary && task_ != Task::Multiclass) || !route_row(x, p)) return FamilyModel::predict_proba(x, out);
+        proba_from(p ? *p->model : *global_, routed_observation(), out);
+    }
+
+    // Feature mismatches, by the route when it read every key given as a partition's name.
+    void check_features(const Observation& x, FeatureCheck& out, bool name_missing = false) const override;
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y_number, uint32_t y_class) override;
@@ -147,7 +166,13 @@ protected:
     // Which features are partition keys (a categorical "city=Paris" or a numeric "store"), kept
     // as the dictionary grows.
     void features_added(size_t n) override {
-        const size_t old = std::min(n, key_level_.size());
+        size_t old = std::min(n, key_level_.size());
+        if (n < key_level_.size()) {
+            // Names forgotten (a refused row): the types per level and the route are recomputed.
+            old = 0;
+            route_changed();
+        }
+        if (old == 0) level_types_.assign(by_.size(), 0);
         key_level_.resize(n, -1);
         for (size_t i = old; i < n; i++) {
             const std::string& name = features().name(i);
@@ -155,7 +180,10 @@ protected:
             const std::string_view key = eq == std::string::npos ? std::string_view(name) : std::string_view(name).substr(0, eq);
             key_level_[i] = -1;
             for (size_t l = 0; l < by_.size(); l++)
-                if (key == by_[l]) key_level_[i] = static_cast<int>(l);
+                if (key == by_[l]) {
+                    key_level_[i] = static_cast<int>(l);
+                    level_types_[l] |= type_bit(features().type(i));
+                }
         }
     }
 
@@ -168,7 +196,12 @@ private:
     void copy_parts(const Partitioned& o) {
         parts_.clear();
         for (const auto& [k, p] : o.parts_) parts_.emplace(k, Part{p.values, p.model->clone()});
+        level_types_ = o.level_types_;
+        route_.clear();
+        route_count_ = 0;
+        route_changed();
     }
+    static uint8_t type_bit(FeatureType t) { return t == FeatureType::Categorical ? 2 : 1; }
     // The map's key of a path: its values joined by NUL bytes (no value holds one).
     static std::string key_of(const std::vector<std::string>& values, size_t level) {
         std::string k;
@@ -194,6 +227,40 @@ private:
     const Observation& observation(const std::vector<FeatureTerm>& x) const;
     std::string invalid_part(const std::string& key, const Part& p) const;
 
+    // ---- the route: scoring without resolving the partition keys --------------------------------
+    // A row's partition keys change from row to row (a store per row), so resolving them through
+    // the dictionary is a hash look-up per key and row, and the path's partitions were a map
+    // look-up per level. The route reads the keys' values from the observation itself and finds
+    // each level's partition by a hash of its path (route_: hash64 of the map's key -> the
+    // partition), and gives the partition's model the rest of the row (resolved through the
+    // dictionary, whose position cache then hits every row: the other names repeat).
+    //
+    // It decides as answering() does: a key's entry counts when its name is one the model
+    // learned (a level learned with one type, whose partitions are known names: `known` below);
+    // a level learned both as text and as a number leaves the row to the general path
+    // (route_row returns false).
+    struct RouteSlot {
+        uint64_t hash = 0;
+        Part* part = nullptr;  // nullptr: an empty slot
+        bool known = false;    // the partition's key value is a name of the dictionary
+        std::string key;       // the map's key of the partition (its path joined by NUL bytes)
+    };
+    // The partition of a path (parts_'s key), by the route (nullptr: none).
+    Part* routed(const std::string& key, bool need_known) const;
+    void route_add(const std::string& key, Part& p, bool known) const;
+    void route_build() const;
+    // The model changed: the route is rebuilt before its next use, the last row forgotten.
+    void route_changed() const {
+        route_dirty_ = true;
+        memo_row_ = nullptr;
+    }
+    bool route_row(const Observation& x, const Part*& best) const;
+    bool same_row_as_memo(const Observation& x) const;
+    void remember_row(const Observation& x, const Part* best) const;
+    // The rest of the row route_row read, as the partition's model sees it.
+    const Observation& routed_observation() const;
+    void proba_from(const Model& m, const Observation& x, std::vector<double>& p) const;
+
     Task task_;
     std::vector<std::string> by_;
     uint64_t min_examples_ = 0;
@@ -209,6 +276,33 @@ private:
     mutable std::string key_;
     mutable std::vector<double> q_;
     mutable std::vector<FeatureTerm> seg_terms_;
+    std::vector<uint8_t> level_types_;  // per level: the types its key was learned as (type_bit)
+    // The route: open addressing (linear probing) over a power-of-two table, each slot holding
+    // its key, so that a look-up reads one slot (a map node per level before).
+    mutable std::vector<RouteSlot> route_;
+    mutable size_t route_count_ = 0;
+    mutable bool route_dirty_ = true;   // route_ is rebuilt from parts_ before its next use
+    // The last row route_row read (its entries: where their names are, their bytes, values and
+    // types), so that the calls scoring makes on one row (check_features, predict, segment)
+    // route it once. Any change of the model forgets it.
+    struct MemoEntry {
+        const char* data;
+        uint32_t length;
+        double value;
+        FeatureType type;
+        bool missing;
+    };
+    mutable const Observation* memo_row_ = nullptr;
+    mutable std::vector<MemoEntry> memo_;
+    mutable std::string memo_bytes_;
+    mutable size_t memo_ignored_ = 0;
+    mutable const Part* memo_best_ = nullptr;
+    mutable Observation rest_;          // route_row: the row without its keys
+    mutable std::vector<FeatureTerm> route_terms_;
+    mutable std::vector<std::string_view> route_values_;
+    mutable std::vector<std::string> route_numbers_;
+    mutable bool route_keys_checked_ = false;  // route_row: every key given names a partition found
+    mutable size_t route_key_count_ = 0;       // and how many keys were given
 };
 
 // ---- routing, learning and prediction --------------------------------------------------------
@@ -276,33 +370,50 @@ void Partitioned::learn_terms(const std::vector<FeatureTerm>& x, double y_number
             break;
         default: break;
     }
-    std::vector<std::string> values;
-    const size_t n = path_of(x, values);
-    // The partitions this row creates: refused as a whole, before anything learns, past the bound.
+    memo_row_ = nullptr;  // the partitions' counts change
+    const size_t n = path_of(x, path_);
+    // The partitions of the path (by the route; a partition missing there is looked up in the
+    // map), and those this row creates: refused as a whole, before anything learns, past the bound.
+    Part* found[kMaxLevels] = {};
     size_t new_parts = 0;
-    for (size_t level = 1; level <= n; level++)
-        if (parts_.find(key_of(values, level)) == parts_.end()) new_parts++;
+    key_.clear();
+    for (size_t level = 0; level < n; level++) {
+        if (level) key_.push_back('\0');
+        key_ += path_[level];
+        if (new_parts == 0) {  // a missing partition's children are missing too
+            found[level] = routed(key_, false);
+            if (!found[level]) {
+                auto it = parts_.find(key_);
+                if (it != parts_.end()) found[level] = &it->second;
+            }
+        }
+        if (!found[level]) new_parts++;
+    }
     if (parts_.size() + new_parts > max_partitions_)
         fail(ErrorKind::ProgramLimit, "partitioned model has too many partitions",
              "the limit is " + std::to_string(max_partitions_) + " partitions (option \"max_partitions\"); the row's path \"" +
-                 message_name(path_name(Part{values, nullptr})) + "\" would add " + std::to_string(new_parts),
+                 message_name(path_name(Part{path_, nullptr})) + "\" would add " + std::to_string(new_parts),
              "Raise \"max_partitions\" (at most " + std::to_string(kMaxPartitionsLimit) +
                  "; each partition holds a model of the base spec) or partition by coarser keys.");
     const Observation& obs = observation(x);
     std::vector<std::string> created;
     try {
         global_->learn(obs, y);
-        for (size_t level = 1; level <= n; level++) {
-            std::string k = key_of(values, level);
-            auto it = parts_.find(k);
-            if (it == parts_.end()) {
-                it = parts_.emplace(k, Part{std::vector<std::string>(values.begin(), values.begin() + level), fresh_->clone()}).first;
+        for (size_t level = 0; level < n; level++) {
+            Part* part = found[level];
+            if (!part) {
+                std::string k = key_of(path_, level + 1);
+                auto it = parts_.emplace(k, Part{std::vector<std::string>(path_.begin(), path_.begin() + level + 1), fresh_->clone()}).first;
                 created.push_back(k);
+                part = &it->second;
+                // The row's key values are names it learned.
+                route_add(it->first, *part, true);
             }
-            it->second.model->learn(obs, y);
+            part->model->learn(obs, y);
         }
     } catch (...) {
         for (const auto& k : created) parts_.erase(k);
+        if (!created.empty()) route_changed();
         throw;
     }
 }
@@ -314,8 +425,12 @@ double Partitioned::predict_terms(const std::vector<FeatureTerm>& x) const {
 }
 
 void Partitioned::proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const {
+    proba_from(answering_model(x), observation(x), p);
+}
+
+void Partitioned::proba_from(const Model& m, const Observation& x, std::vector<double>& p) const {
     if (task_ == Task::Binary) {
-        const double p1 = predict_terms(x);
+        const double p1 = m.predict(x);
         p.assign({1.0 - p1, p1});
         return;
     }
@@ -323,12 +438,11 @@ void Partitioned::proba_terms(const std::vector<FeatureTerm>& x, std::vector<dou
     // its own order, and perhaps not all of them).
     const ClassDictionary& classes = class_dictionary();
     p.assign(classes.size(), 0.0);
-    const Model& m = answering_model(x);
     if (m.n_seen() == 0 || p.empty()) {
         for (double& v : p) v = p.empty() ? 0.0 : 1.0 / static_cast<double>(p.size());
         return;
     }
-    m.predict_proba(observation(x), q_);
+    m.predict_proba(x, q_);
     const auto& names = m.classes();
     double total = 0;
     for (size_t j = 0; j < q_.size() && j < names.size(); j++) {
@@ -357,6 +471,7 @@ void Partitioned::merge_state(const FamilyModel& other_model, const std::vector<
                  std::to_string(max_partitions_) + " (option \"max_partitions\")",
              "Raise \"max_partitions\" or partition by coarser keys.");
     global_->merge(*other.global_);
+    route_changed();
     for (const auto& [k, p] : other.parts_) {
         auto it = parts_.find(k);
         if (it == parts_.end())
@@ -364,6 +479,191 @@ void Partitioned::merge_state(const FamilyModel& other_model, const std::vector<
         else
             it->second.model->merge(*p.model);
     }
+}
+
+// ---- the route ---------------------------------------------------------------------------------
+
+Partitioned::Part* Partitioned::routed(const std::string& key, bool need_known) const {
+    if (route_dirty_) route_build();
+    if (route_.empty()) return nullptr;
+    const uint64_t h = hash64(key.data(), key.size());
+    const size_t mask = route_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const RouteSlot& s = route_[i];
+        if (!s.part) return nullptr;
+        if (s.hash == h && s.key == key) return need_known && !s.known ? nullptr : s.part;
+    }
+}
+
+void Partitioned::route_add(const std::string& key, Part& p, bool known) const {
+    // At most 70% full: past it, a table twice as large, every slot moved.
+    if ((route_count_ + 1) * 10 > route_.size() * 7) {
+        size_t size = 16;
+        while ((route_count_ + 1) * 10 > size * 7) size *= 2;
+        std::vector<RouteSlot> old(size);
+        old.swap(route_);
+        route_count_ = 0;
+        for (RouteSlot& s : old)
+            if (s.part) route_add(s.key, *s.part, s.known);
+    }
+    const uint64_t h = hash64(key.data(), key.size());
+    const size_t mask = route_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        RouteSlot& s = route_[i];
+        if (!s.part) {
+            s.hash = h;
+            s.part = &p;
+            s.known = known;
+            s.key = key;
+            route_count_++;
+            return;
+        }
+        if (s.hash == h && s.key == key) {
+            s.part = &p;
+            s.known = known;
+            return;
+        }
+    }
+}
+
+void Partitioned::route_build() const {
+    route_.clear();
+    route_count_ = 0;
+    route_dirty_ = false;
+    std::string name;
+    for (auto& [k, p] : parts_) {
+        // A text key's partition is reached by its name "key=value" (a number's by the key's
+        // name, which its level having learned numbers means the dictionary holds).
+        const size_t level = p.values.size() - 1;
+        bool known = true;
+        if (level_types_[level] & type_bit(FeatureType::Categorical)) {
+            name = by_[level] + "=" + p.values[level];
+            const uint32_t i = features().find(name);
+            known = i != kUnknownFeature && features().type(i) == FeatureType::Categorical;
+        }
+        route_add(k, const_cast<Part&>(p), known);
+    }
+}
+
+// The row is the one route_row read last, unchanged, and so is the model: the same entries at
+// the same places with the same bytes (rest_ borrows them).
+bool Partitioned::same_row_as_memo(const Observation& x) const {
+    if (memo_row_ != &x || x.size() != memo_.size() || ignored().size() != memo_ignored_) return false;
+    size_t at = 0;
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        const MemoEntry& m = memo_[i];
+        const std::string_view name = x.name(e);
+        if (name.data() != m.data || name.size() != m.length || e.type != m.type || e.missing != m.missing ||
+            !(e.value == m.value) || std::memcmp(name.data(), memo_bytes_.data() + at, name.size()) != 0)
+            return false;
+        at += name.size();
+    }
+    return true;
+}
+
+void Partitioned::remember_row(const Observation& x, const Part* best) const {
+    memo_.clear();
+    memo_bytes_.clear();
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        const std::string_view name = x.name(e);
+        memo_.push_back({name.data(), static_cast<uint32_t>(name.size()), e.value, e.type, e.missing});
+        memo_bytes_.append(name.data(), name.size());
+    }
+    memo_ignored_ = ignored().size();
+    memo_best_ = best;
+    memo_row_ = &x;
+}
+
+bool Partitioned::route_row(const Observation& x, const Part*& best) const {
+    best = nullptr;
+    if (route_dirty_) route_build();
+    const size_t levels = by_.size();
+    for (uint8_t t : level_types_)
+        if (t == (type_bit(FeatureType::Numeric) | type_bit(FeatureType::Categorical))) return false;
+    if (same_row_as_memo(x)) {
+        best = memo_best_;
+        return true;
+    }
+    memo_row_ = nullptr;
+    route_values_.resize(levels);
+    route_numbers_.resize(levels);
+    rest_.clear();
+    const std::vector<std::string>& ignore = ignored();
+    uint32_t known = 0;  // a bit per level
+    route_keys_checked_ = true;
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        const std::string_view key = x.key(e);
+        if (!ignore.empty() && ignored_key(ignore, key)) continue;
+        int level = -1;
+        for (size_t l = 0; l < levels; l++)
+            if (key.size() == by_[l].size() && std::memcmp(key.data(), by_[l].data(), key.size()) == 0) {
+                level = static_cast<int>(l);
+                break;
+            }
+        const std::string_view name = x.name(e);
+        if (level < 0) {
+            // (a missing value is kept for check_features, which counts it as given)
+            if (e.missing)
+                rest_.add_missing(name);
+            else if (e.type == FeatureType::Categorical)
+                rest_.add_category(key, name.substr(key.size() + 1));
+            else
+                rest_.add_numeric_borrowed(name, e.value);
+            continue;
+        }
+        // A key of a type its level never learned is a name the model does not know: as
+        // answering() skips it, so does the route. (check_features then takes the general path.)
+        if (e.missing || !(level_types_[level] & type_bit(e.type)) || (known >> level & 1u)) {
+            route_keys_checked_ = false;
+            continue;
+        }
+        if (e.type == FeatureType::Categorical) {
+            route_values_[level] = name.substr(key.size() + 1);
+        } else {
+            route_numbers_[level] = number_text(e.value);
+            route_values_[level] = route_numbers_[level];
+        }
+        known |= 1u << level;
+    }
+    key_.clear();
+    size_t found = 0;
+    bool trained = true;
+    for (size_t level = 0; level < levels && (known >> level & 1u); level++) {
+        if (level) key_.push_back('\0');
+        key_.append(route_values_[level].data(), route_values_[level].size());
+        const Part* p = routed(key_, true);
+        if (!p) break;  // its children do not exist either
+        found++;
+        // The deepest partition of a trained chain answers (a child has seen no more rows than
+        // its parent).
+        trained = trained && p->model->n_seen() >= min_examples_;
+        if (trained) best = p;
+    }
+    // Every key given is the name of a partition found: a name the model learned.
+    route_key_count_ = found;
+    route_keys_checked_ = route_keys_checked_ && known == (found >= 32 ? UINT32_MAX : (1u << found) - 1u);
+    features().resolve(rest_, ignore, route_terms_);
+    remember_row(x, best);
+    return true;
+}
+
+void Partitioned::check_features(const Observation& x, FeatureCheck& out, bool name_missing) const {
+    const Part* best = nullptr;
+    if (name_missing || !route_row(x, best) || !route_keys_checked_) return FamilyModel::check_features(x, out, name_missing);
+    // The keys are names the model learned, with the type learned: no issue, each a key given.
+    features().check(rest_, ignored(), out, false);
+    if (out.checked) out.missing_features -= std::min<uint32_t>(out.missing_features, static_cast<uint32_t>(route_key_count_));
+}
+
+// The rest of the row itself when each of its entries is a name the model learned, with the type
+// learned (the row observation() would rebuild from the terms); else that rebuilt row.
+const Observation& Partitioned::routed_observation() const {
+    bool same = route_terms_.size() == rest_.size();
+    for (size_t i = 0; same && i < route_terms_.size(); i++) same = features().type(route_terms_[i].index) == rest_[i].type;
+    return same ? rest_ : observation(route_terms_);
 }
 
 // ---- storage -----------------------------------------------------------------------------------
@@ -401,6 +701,7 @@ void Partitioned::read_state(detail::ByteReader& r) {
     const auto n = r.get<uint64_t>("partitions");
     if (n > max_partitions_) r.corrupt("more partitions than max_partitions");
     parts_.clear();
+    route_changed();
     for (uint64_t i = 0; i < n; i++) {
         const auto level = r.get<uint32_t>("partition");
         if (level == 0 || level > by_.size()) r.corrupt("a partition's level is not one of the spec's");
@@ -440,6 +741,7 @@ void Partitioned::state_from_json(const json& j) {
     if (!ps.is_array() || ps.size() > max_partitions_)
         bad_json("\"partitions\" must be an array of at most max_partitions (" + std::to_string(max_partitions_) + ") partitions");
     parts_.clear();
+    route_changed();
     for (const auto& pj : ps) {
         if (!pj.is_object() || pj.size() != 2 || !pj.contains("path") || !pj.contains("model") || !pj["path"].is_array())
             bad_json("a partition must be an object with the keys \"path\" (an array of texts) and \"model\"");
