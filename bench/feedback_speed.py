@@ -35,6 +35,11 @@ max, the target and the rows per second of each side (medians). Labels arrive fo
 were inserted (and, in ev_scored, logged) by the same INSERT ... SELECT on both sides before
 the label shapes, so that both tables hold the same rows.
 
+BENCH_SHAPES (default insert,label,callgrind) chooses the parts; BENCH_CALLGRIND_ONLY=labels (a
+part of the shapes' names) counts only those shapes; BENCH_CALLGRIND_KEEP=DIR keeps every
+callgrind profile there (NAME_LINES.out: the runs of N and 2N statements), for
+callgrind_annotate --inclusive=yes on both and their difference per row.
+
 It is a benchmark, not a test: it exits 0 when a figure is over its target, non-zero when
 something fails (including a check at the end that every row was scored and logged once and
 every label queued once).
@@ -234,6 +239,10 @@ def callgrind_shapes(cluster, figs):
              "--callgrind-out-file=" + out, os.path.join(common.PG_BIN, "postgres"), "--single",
              "-D", copy, "-c", "autovacuum=off", "-c", "fsync=off", cluster.dbname],
             input=script, capture_output=True, text=True, cwd="/")
+        keep = os.environ.get("BENCH_CALLGRIND_KEEP")  # a directory: the profiles are kept there
+        if keep:
+            subprocess.run(["cp", out, os.path.join(keep, re.sub(r"[^A-Za-z0-9]+", "_", name) + "_%d.out"
+                                                    % script.count("\n"))])
         common._as_postgres(["rm", "-rf", copy, out])
         m = re.search(r"Collected : (\d+)", run.stderr)
         if run.returncode != 0 or not m or "ERROR" in run.stdout:
@@ -262,7 +271,10 @@ def callgrind_shapes(cluster, figs):
             + "".join("EXECUTE s('{%s}')\n" % ",".join(str(i) for i in ids[t][2 * n1 + 50 * k:2 * n1 + 50 * (k + 1)])
                       for k in range(m)))),
     ]
+    only = os.environ.get("BENCH_CALLGRIND_ONLY")  # e.g. "labels": the shapes whose name has it
     for name, n, rows, target, script in shapes:
+        if only and only not in name:
+            continue
         b = count(name + " plain", script("ev_plain", 2 * n)) - count(name + " plain", script("ev_plain", n))
         o = count(name + " attached", script("ev_scored", 2 * n)) - count(name + " attached", script("ev_scored", n))
         per_b, per_o = b / (n * rows), o / (n * rows)

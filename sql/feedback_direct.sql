@@ -127,6 +127,23 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RAISE NOTICE '%: %', SQLSTATE, SQLERRM;
 END $$;
+-- user did: added a CHECK constraint to ml_label_queue in the session that gives labels (the
+-- queue's checks are read and planned once per backend, issue 12 item 7): the next label is
+-- checked against it (23514, nothing labelled or queued), and once it is dropped the label is
+-- given and queued.
+INSERT INTO fd3 (id, a) VALUES (10, 1), (11, 2);
+UPDATE fd3 SET y = 1 WHERE id = 10;
+ALTER TABLE ml_label_queue ADD CONSTRAINT fd_small_labels CHECK (label < 100);
+\set VERBOSITY terse
+UPDATE fd3 SET y = 500 WHERE id = 11;
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+SELECT l.key, l.label, q.label AS queued FROM ml_prediction_log l LEFT JOIN ml_label_queue q USING (prediction_id)
+WHERE l.table_name = 'fd3'::regclass AND l.key IN ('10', '11') ORDER BY l.prediction_id;
+ALTER TABLE ml_label_queue DROP CONSTRAINT fd_small_labels;
+UPDATE fd3 SET y = 500 WHERE id = 11;
+SELECT l.key, l.label, q.label AS queued FROM ml_prediction_log l LEFT JOIN ml_label_queue q USING (prediction_id)
+WHERE l.table_name = 'fd3'::regclass AND l.key IN ('10', '11') ORDER BY l.prediction_id;
 SELECT ml_detach('fd3');
 
 -- Clean up the shared tables.

@@ -7,9 +7,14 @@ extern "C" {
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_trigger.h"
+#include "nodes/readfuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 }
 
@@ -95,6 +100,68 @@ void eq_key(ScanKey k, Relation idx, int col, RegProcedure proc, Datum arg) {
 
 // ---- giving the label and queueing it without SPI ----------------------------------------------
 
+// The queue's foreign keys, checked by queue_direct itself instead of by their RI triggers (issue
+// 12 item 7: each RI check is a query of its own, ~37k instructions, the two of them a fifth of a
+// label's cost). Known: (prediction_id) REFERENCES the log (prediction_id), and (model_name,
+// version) REFERENCES ml_models (name, version).
+struct QueueKeys {
+    bool known = false;  // every INSERT trigger of the queue is the RI check of one of these two
+    bool log_fk = false, models_fk = false;
+    NameData models_fk_name;  // (plain data: this is code that may raise a PostgreSQL error)
+};
+
+// Whether column numbers `got` (an int2[] of pg_constraint) are exactly `want`.
+bool same_columns(HeapTuple tup, int attnum, std::initializer_list<int16> want) {
+    bool isnull = false;
+    Datum d = SysCacheGetAttr(CONSTROID, tup, attnum, &isnull);
+    if (isnull) return false;
+    ArrayType* arr = DatumGetArrayTypeP(d);
+    if (ARR_NDIM(arr) != 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT2OID ||
+        ARR_DIMS(arr)[0] != static_cast<int>(want.size()))
+        return false;
+    const int16* cols = reinterpret_cast<const int16*>(ARR_DATA_PTR(arr));
+    size_t i = 0;
+    for (int16 w : want)
+        if (cols[i++] != w) return false;
+    return true;
+}
+
+// The INSERT triggers of the queue, when they are only the RI checks of its two known foreign
+// keys (as ml_label_queue is created); known = false otherwise (another trigger, another key: the
+// triggers are queued as an INSERT queues them). Plain PostgreSQL code.
+QueueKeys queue_keys(Relation queue, Oid log_oid, Oid models_oid) {
+    QueueKeys k;
+    TriggerDesc* td = queue->trigdesc;
+    k.known = true;
+    for (int i = 0; td && i < td->numtriggers && k.known; i++) {
+        const Trigger& t = td->triggers[i];
+        if (!(t.tgtype & TRIGGER_TYPE_INSERT)) continue;
+        k.known = RI_FKey_trigger_type(t.tgfoid) == RI_TRIGGER_FK && TRIGGER_FOR_ROW(t.tgtype) &&
+                  TRIGGER_FOR_AFTER(t.tgtype) && !t.tgoldtable && !t.tgnewtable && OidIsValid(t.tgconstraint);
+        if (!k.known) break;
+        HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t.tgconstraint));
+        if (!HeapTupleIsValid(tup)) {
+            k.known = false;
+            break;
+        }
+        auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+        const bool plain = con->contype == CONSTRAINT_FOREIGN && con->conrelid == RelationGetRelid(queue) &&
+                           con->confmatchtype == FKCONSTR_MATCH_SIMPLE;
+        if (plain && con->confrelid == log_oid && same_columns(tup, Anum_pg_constraint_conkey, {1}) &&
+            same_columns(tup, Anum_pg_constraint_confkey, {1})) {
+            k.log_fk = true;
+        } else if (plain && con->confrelid == models_oid && same_columns(tup, Anum_pg_constraint_conkey, {2, 3}) &&
+                   same_columns(tup, Anum_pg_constraint_confkey, {1, 2})) {
+            k.models_fk = true;
+            k.models_fk_name = con->conname;
+        } else {
+            k.known = false;
+        }
+        ReleaseSysCache(tup);
+    }
+    return k;
+}
+
 // What the UPDATE ... INSERT statement of queue_label does, with the executor's row routines and
 // no plan: for each prediction, finds its row (primary key, a fresh snapshot as the statement
 // would take), locks its latest version as UPDATE does (in READ COMMITTED a row updated
@@ -112,6 +179,110 @@ struct LabelRow {
     bool sync;
     TimestampTz now;
 };
+
+// The RI check of the queue's (model_name, version) foreign key, as its query does it: the row of
+// ml_models with that key, locked FOR KEY SHARE (as LockRows locks it: in READ COMMITTED its latest
+// version, in REPEATABLE READ a concurrent update or delete is a serialization failure); none is
+// 23503, with the RI check's message. Plain PostgreSQL code.
+void lock_version_row(Relation models, Relation pkey, TupleTableSlot* slot, Snapshot snap, const NameData& fk_name,
+                      Datum name, Datum version) {
+    ScanKeyData k[2];
+    eq_key(&k[0], pkey, 1, F_TEXTEQ, name);
+    eq_key(&k[1], pkey, 2, F_INT4EQ, version);
+    IndexScanDesc scan = index_beginscan(models, pkey, snap, 2, 0);
+    index_rescan(scan, k, 2, nullptr, 0);
+    bool visible = index_getnext_slot(scan, ForwardScanDirection, slot);
+    index_endscan(scan);
+    bool exists = false;
+    if (visible) {
+        ItemPointerData tid = slot->tts_tid;
+        TM_FailureData tmfd;
+        const int flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
+                          (IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION);
+        TM_Result res = table_tuple_lock(models, &tid, snap, slot, GetCurrentCommandId(false), LockTupleKeyShare,
+                                         LockWaitBlock, flags, &tmfd);
+        switch (res) {
+            case TM_Ok:
+            case TM_SelfModified: exists = true; break;  // (changed by this transaction: it is there)
+            case TM_Updated:
+                if (IsolationUsesXactSnapshot())
+                    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                    errmsg("could not serialize access due to concurrent update")));
+                elog(ERROR, "pg_learn: unexpected result %d locking a version", static_cast<int>(res));
+                break;
+            case TM_Deleted:
+                if (IsolationUsesXactSnapshot())
+                    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                    errmsg("could not serialize access due to concurrent delete")));
+                break;  // gone
+            default: elog(ERROR, "pg_learn: unexpected result %d locking a version", static_cast<int>(res));
+        }
+    }
+    if (!exists)
+        ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                        errmsg("insert or update on table \"ml_label_queue\" violates foreign key constraint \"%s\"",
+                               NameStr(fk_name)),
+                        errdetail("Key (model_name, version)=(%s, %d) is not present in table \"ml_models\".",
+                                  TextDatumGetCString(name), DatumGetInt32(version))));
+}
+
+// The queue's CHECK constraints, read from their stored form and planned once per backend (and
+// again after any invalidation of the queue's relcache entry), then prepared for each executor
+// state as ExecConstraints would prepare them (issue 12 item 7: reading and planning them again
+// for every label cost ~17k instructions). Plain PostgreSQL code.
+struct QueueChecks {
+    Oid rel = InvalidOid;
+    int n = 0;
+    MemoryContext cxt = nullptr;
+    Expr** exprs = nullptr;  // planned, in the order of the relcache's check array
+};
+QueueChecks g_checks;
+bool g_checks_callback = false;
+
+void checks_on_relcache(Datum, Oid relid) {
+    if (g_checks.cxt && (relid == InvalidOid || relid == g_checks.rel)) {
+        MemoryContextDelete(g_checks.cxt);
+        g_checks = QueueChecks{};
+    }
+}
+
+void prepare_checks(Relation rel, ResultRelInfo* rri, EState* estate) {
+    TupleConstr* constr = RelationGetDescr(rel)->constr;
+    if (!constr || constr->num_check == 0) return;
+    if (!g_checks_callback) {
+        CacheRegisterRelcacheCallback(checks_on_relcache, Datum(0));
+        g_checks_callback = true;
+    }
+    const int n = constr->num_check;
+    if (!g_checks.cxt || g_checks.rel != RelationGetRelid(rel) || g_checks.n != n) {
+        if (g_checks.cxt) MemoryContextDelete(g_checks.cxt);
+        g_checks = QueueChecks{};
+        MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "pg_learn queue checks", ALLOCSET_SMALL_SIZES);
+        Expr** exprs = static_cast<Expr**>(MemoryContextAlloc(cxt, sizeof(Expr*) * n));
+        MemoryContext old = MemoryContextSwitchTo(cxt);
+        PG_TRY();
+        {
+            for (int i = 0; i < n; i++)
+                exprs[i] = expression_planner(static_cast<Expr*>(stringToNode(constr->check[i].ccbin)));
+        }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(old);
+            MemoryContextDelete(cxt);
+            PG_RE_THROW();
+        }
+        PG_END_TRY();
+        MemoryContextSwitchTo(old);
+        g_checks.rel = RelationGetRelid(rel);
+        g_checks.n = n;
+        g_checks.cxt = cxt;
+        g_checks.exprs = exprs;
+    }
+    MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+    rri->ri_ConstraintExprs = static_cast<ExprState**>(palloc(sizeof(ExprState*) * n));
+    for (int i = 0; i < n; i++) rri->ri_ConstraintExprs[i] = ExecInitExpr(g_checks.exprs[i], nullptr);
+    MemoryContextSwitchTo(old);
+}
 
 bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint64& queued) {
     Oid queue_oid = get_relname_relid("ml_label_queue", nsp);
@@ -135,6 +306,28 @@ bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint
         table_close(queue, NoLock);
         table_close(log, NoLock);
         return false;
+    }
+    // The queue's foreign keys, checked here when its only INSERT triggers are their RI checks:
+    // the log's row is the one locked (and updated) below, held until the transaction ends as
+    // FOR KEY SHARE would hold it; the version's row in ml_models is locked FOR KEY SHARE here,
+    // as the RI check's query locks it. Otherwise the RI triggers are queued as before.
+    Oid models_oid = get_relname_relid("ml_models", nsp);
+    QueueKeys keys;
+    if (OidIsValid(models_oid)) keys = queue_keys(queue, g_log_rel, models_oid);
+    Relation models = nullptr, models_pkey = nullptr;
+    if (keys.known && keys.models_fk) {
+        models = table_open(models_oid, RowShareLock);
+        const AttrNumber model_atts[2] = {1, 2};
+        Oid idx = InvalidOid;
+        if (models->rd_rel->relkind == RELKIND_RELATION && column_at(models, 1, "name") && column_at(models, 2, "version"))
+            idx = leading_index(nsp, models, "ml_models_pkey", model_atts, 2);
+        if (OidIsValid(idx)) {
+            models_pkey = index_open(idx, AccessShareLock);
+        } else {
+            keys.known = false;
+            table_close(models, NoLock);
+            models = nullptr;
+        }
     }
 
     CommandCounterIncrement();
@@ -163,13 +356,18 @@ bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint
     ExecOpenIndices(log_rri, false);
     ResultRelInfo* queue_rri = makeNode(ResultRelInfo);
     InitResultRelInfo(queue_rri, queue, 2, nullptr, 0);
+    if (keys.known) queue_rri->ri_TrigDesc = nullptr;  // (the RI checks: done below)
     ExecOpenIndices(queue_rri, false);
+    prepare_checks(queue, queue_rri, estate);
     TupleTableSlot* found = table_slot_create(log, nullptr);
     TupleTableSlot* locked = table_slot_create(log, nullptr);
     TupleTableSlot* updated = MakeSingleTupleTableSlot(RelationGetDescr(log), &TTSOpsVirtual);
     TupleTableSlot* qslot = MakeSingleTupleTableSlot(RelationGetDescr(queue), &TTSOpsVirtual);
     Relation pkey = index_open(log_pkey, RowExclusiveLock);
     const int natts = RelationGetDescr(log)->natts;
+    TupleTableSlot* model_slot = models ? table_slot_create(models, nullptr) : nullptr;
+    text* locked_name = nullptr;  // the version whose ml_models row is locked (FOR KEY SHARE) already
+    int32 locked_version = 0;
 
     for (size_t i = 0; i < n; i++) {
         // The row version the snapshot sees.
@@ -230,12 +428,27 @@ bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint
         qn[3] = row.label_class != 0;
         qn[6] = row.label_class == 0;
         ExecStoreVirtualTuple(qslot);
+        if (models) {
+            text* name = DatumGetTextPP(qv[1]);
+            if (!locked_name || locked_version != DatumGetInt32(qv[2]) ||
+                VARSIZE_ANY_EXHDR(locked_name) != VARSIZE_ANY_EXHDR(name) ||
+                memcmp(VARDATA_ANY(locked_name), VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) != 0) {
+                lock_version_row(models, models_pkey, model_slot, snap, keys.models_fk_name, PointerGetDatum(name), qv[2]);
+                locked_name = reinterpret_cast<text*>(pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(name)));
+                locked_version = DatumGetInt32(qv[2]);
+            }
+        }
         ExecSimpleRelationInsert(queue_rri, estate, qslot);
         ResetPerTupleExprContext(estate);
         queued++;
     }
 
     index_close(pkey, NoLock);
+    if (models) {
+        ExecDropSingleTupleTableSlot(model_slot);
+        index_close(models_pkey, NoLock);
+        table_close(models, NoLock);
+    }
     ExecDropSingleTupleTableSlot(found);
     ExecDropSingleTupleTableSlot(locked);
     ExecDropSingleTupleTableSlot(updated);
