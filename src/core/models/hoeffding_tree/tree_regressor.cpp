@@ -4,6 +4,7 @@
 
 #include "core/common/error.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/common/tree_shap.hpp"
 #include "core/models/hoeffding_tree/hoeffding_tree.hpp"
 
 #include <algorithm>
@@ -235,6 +236,8 @@ public:
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y, uint32_t) override;
     double predict_terms(const std::vector<FeatureTerm>& x) const override;
+    // Issue 16: TreeSHAP of the prediction (each leaf valued at its prediction for x).
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
                      const FamilyModel*) override {
         fail(ErrorKind::Internal, "a Hoeffding tree has no merge");  // can_merge() is false
@@ -367,6 +370,41 @@ double HoeffdingTreeRegressor::predict_terms(const std::vector<FeatureTerm>& x) 
     while (!nodes_[i].is_leaf()) i = next_child(nodes_[i], values_);
     clear_values(x);
     return leaf_predict(nodes_[i], x);
+}
+
+// ---- issue 16: explanations ---------------------------------------------------------------------
+// TreeSHAP (core/models/common/tree_shap.hpp) of the prediction: a leaf's value is its prediction
+// for x (a leaf model's depends on x), its cover the weight of the rows it holds.
+void HoeffdingTreeRegressor::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const {
+    out.clear();
+    out.method = "tree_shap";
+    out.scale = "value";
+    const size_t nf = features().size();
+    out.features = features().names();
+    out.values.assign(nf, std::nan(""));
+    for (const FeatureTerm& t : x)
+        if (t.index < nf) out.values[t.index] = t.value;
+    ShapTree tree;
+    tree.clear(1);
+    load_values(x);
+    for (size_t i = 0; i < nodes_.size(); i++) tree.add_node();
+    for (size_t i = 0; i < nodes_.size(); i++) {
+        const Node& n = nodes_[i];
+        if (!n.is_leaf()) {
+            tree.left[i] = static_cast<int32_t>(n.child[0]);
+            tree.right[i] = static_cast<int32_t>(n.child[1]);
+            tree.feature[i] = n.feature;
+            tree.hot[i] = static_cast<int32_t>(next_child(n, values_));
+            continue;
+        }
+        tree.cover[i] = n.stats.n;
+        tree.value[i] = leaf_predict(n, x);
+    }
+    clear_values(x);
+    std::vector<double> phi(nf, 0.0);
+    out.base.assign(1, 0.0);
+    tree_shap(tree, phi.data(), out.base.data());
+    out.contributions = phi;
 }
 
 void HoeffdingTreeRegressor::learn_terms(const std::vector<FeatureTerm>& x, double y, uint32_t) {
