@@ -56,17 +56,44 @@ void push_string(JsonbParseState** state, const char* s, size_t n) {
 
 void push_string(JsonbParseState** state, const std::string& s) { push_string(state, s.data(), s.size()); }
 
+// A finite double as the numeric of its shortest decimal (the digits that read back as the same
+// double): the digits as an int64 and a power of ten, which int64_div_fast_to_numeric turns into
+// the numeric numeric_in would make of the text (same value and scale), without parsing it.
+Numeric numeric_of(double d) {
+    char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+    double_to_shortest_decimal_buf(d, buf);
+    int64 mantissa = 0;
+    int fraction = 0, exponent = 0, digits = 0;
+    bool negative = false, in_fraction = false;
+    const char* p = buf;
+    if (*p == '-') {
+        negative = true;
+        p++;
+    }
+    for (; *p && *p != 'e'; p++) {
+        if (*p == '.') {
+            in_fraction = true;
+            continue;
+        }
+        mantissa = mantissa * 10 + (*p - '0');
+        digits++;
+        if (in_fraction) fraction++;
+    }
+    if (*p == 'e') exponent = static_cast<int>(std::strtol(p + 1, nullptr, 10));
+    if (digits > 18)  // not reached: a shortest decimal has at most 17 digits
+        return DatumGetNumeric(
+            DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+    return int64_div_fast_to_numeric(negative ? -mantissa : mantissa, fraction - exponent);
+}
+
 // A double as the shortest decimal that reads back as the same double (NaN, infinities: null).
 void push_number(JsonbParseState** state, double d) {
     JsonbValue v;
     if (!std::isfinite(d)) {
         v.type = jbvNull;
     } else {
-        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
-        double_to_shortest_decimal_buf(d, buf);
         v.type = jbvNumeric;
-        v.val.numeric = DatumGetNumeric(
-            DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+        v.val.numeric = numeric_of(d);
     }
     pushJsonbValue(state, WJB_VALUE, &v);
 }
@@ -84,9 +111,13 @@ void push_output(JsonbParseState** state, const Explanation& e, size_t o) {
     push_number(state, margin);
     push_key(state, "contributions", 13);
     pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+    // A name given twice (a jsonb key and a row column of one name): rare, checked cheaply for
+    // the few features of a row (pairwise), through a hash set past 32.
     bool repeated = false;
-    for (size_t j = 1; j < n && !repeated; j++) repeated = e.features[j] == e.features[j - 1];
-    if (!repeated && n > 1) {
+    if (n <= 32) {
+        for (size_t j = 1; j < n && !repeated; j++)
+            for (size_t i = 0; i < j && !repeated; i++) repeated = e.features[i] == e.features[j];
+    } else {
         std::unordered_map<std::string_view, int> seen;
         for (size_t j = 0; j < n && !repeated; j++) repeated = !seen.emplace(e.features[j], 0).second;
     }
@@ -195,13 +226,10 @@ PGL_FUNCTION(ml_importance_jsonb) {
         pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
         push_key(&state, "importance", 10);
         pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
-        char buf[DOUBLE_SHORTEST_DECIMAL_LEN];
         for (double d : imp.importance) {
             JsonbValue v;
-            double_to_shortest_decimal_buf(std::isfinite(d) ? d : 0.0, buf);
             v.type = jbvNumeric;
-            v.val.numeric = DatumGetNumeric(
-                DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+            v.val.numeric = numeric_of(std::isfinite(d) ? d : 0.0);
             pushJsonbValue(&state, WJB_ELEM, &v);
         }
         pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
