@@ -78,6 +78,20 @@ SELECT e ->> 'scale' AS scale, c AS class,
 FROM soft, (VALUES ('{"a": 1, "b": 200}'::jsonb)) v(x), LATERAL (SELECT ml_explain(m, x) AS e) s,
      jsonb_object_keys(e -> 'classes') c ORDER BY c;
 
+-- user did: explain passive-aggressive models (linear: exact; the classifier on the log-odds
+-- scale of the sigmoid ml_predict_one gives)
+CREATE TABLE pa AS
+SELECT ml_fit('{"model": "passive_aggressive_classifier"}', jsonb_build_object('a', a, 'b', b / 100), y > 3 ORDER BY i) AS c,
+       ml_fit('{"model": "passive_aggressive_regressor"}', jsonb_build_object('a', a, 'b', b / 100), y ORDER BY i) AS r
+FROM stream;
+SELECT ec ->> 'method' AS method, ec ->> 'scale' AS classifier_scale, er ->> 'scale' AS regressor_scale,
+       abs(1 / (1 + exp(-(ec ->> 'margin')::float8)) - ml_predict_one(c, x)) < 1e-12 AS classifier_adds_up,
+       (er ->> 'margin')::float8 = ml_predict_one(r, x) AS regressor_adds_up,
+       (ec ->> 'base')::float8 = (ml_info(c) ->> 'intercept')::float8 AS base_is_intercept,
+       (ec -> 'contributions' ->> 'a')::float8 = 2 * (ml_info(c) -> 'weights' ->> 'a')::float8 AS a_is_weight_times_value
+FROM pa, (VALUES ('{"a": 2, "b": 1.5}'::jsonb)) v(x), LATERAL (SELECT ml_explain(c, x) AS ec, ml_explain(r, x) AS er) s;
+SELECT feature, importance > 0 AS used, kind FROM ml_importance((SELECT r FROM pa));
+
 -- user did: explain a Hoeffding tree classifier and regressor (TreeSHAP): per class
 -- probabilities, and the regressor's value; the parts add up to the prediction
 CREATE TABLE trees AS

@@ -184,6 +184,28 @@ TEST(Explanations, LogisticAndSoftmaxExplainTheirMargins) {
     EXPECT_GT(imp.importance[0], imp.importance[1]);  // a decides the label, b is noise
 }
 
+TEST(Explanations, PassiveAggressiveIsExact) {
+    auto c = make(R"({"model": "passive_aggressive_classifier"})");
+    auto r = make(R"({"model": "passive_aggressive_regressor"})");
+    for (int i = 0; i < 200; i++) {
+        const Observation o = num({{"a", double(i % 9)}, {"b", double(i % 4)}});
+        c->learn(o, Label::of_boolean(i % 9 > 4));
+        r->learn(o, Label::of_number(0.5 * (i % 9) - (i % 4)));
+    }
+    const Observation x = num({{"a", 6}, {"b", 1}});
+    Explanation e;
+    c->explain(x, e);
+    EXPECT_EQ(e.scale, "log_odds");
+    EXPECT_NEAR(1 / (1 + std::exp(-sum_of(e, 0))), c->predict(x), 1e-12);
+    r->explain(x, e);
+    EXPECT_EQ(e.scale, "value");
+    EXPECT_DOUBLE_EQ(sum_of(e, 0), r->predict(x));
+    core::FeatureImportance imp;
+    r->importance(imp);
+    EXPECT_EQ(imp.kind, "abs_weight");
+    ASSERT_EQ(imp.importance.size(), 2u);
+}
+
 // ---- trees and ensembles -----------------------------------------------------------------------
 
 TEST(Explanations, HoeffdingTreesAndEnsemblesAddUpToTheirPredictions) {

@@ -57,8 +57,8 @@ namespace {
 [[noreturn]] void no_explanations(const Model& m, const char* what) {
     fail(ErrorKind::FeatureNotSupported, std::string("models of kind \"") + m.kind() + "\" have no " + what, {},
          "Explanations are offered by linear_regression, logistic_regression, softmax_regression, "
-         "hoeffding_tree_classifier, hoeffding_tree_regressor, xgboost and ensembles of these "
-         "(docs/explanations.md).");
+         "passive_aggressive_classifier, passive_aggressive_regressor, hoeffding_tree_classifier, "
+         "hoeffding_tree_regressor, xgboost and ensembles of these (docs/explanations.md).");
 }
 }  // namespace
 
