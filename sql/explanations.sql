@@ -112,6 +112,10 @@ SELECT x, abs((e ->> 'margin')::float8 - ml_predict_one(r, x)) < 1e-9 AS adds_up
 FROM trees, (VALUES ('{"a": 0.5, "b": 150}'::jsonb), ('{"a": 3.5, "b": 300}'), ('{"b": 100}')) v(x),
      LATERAL (SELECT ml_explain(r, x) AS e) s;
 
+-- user did: ask a tree which features matter: the share of the training weight its splits on
+-- each feature routed (the root splits on a: 1; colour and b are not split on)
+SELECT feature, round(importance::numeric, 3) AS importance, kind FROM ml_importance((SELECT c FROM trees));
+
 -- user did: explain ensembles: a bagging regressor and a forest are the mean of their members
 CREATE TABLE ens AS
 SELECT ml_fit('{"model": "bagging_regressor", "n_models": 3, "seed": 7, "base": {"model": "linear_regression", "scale": true}}',
@@ -126,6 +130,9 @@ SELECT k AS class, e ->> 'method' AS method,
        abs((v ->> 'margin')::float8 - (ml_predict_proba(f, '{"a": 3, "b": 170}'::jsonb) ->> k)::float8) < 1e-9 AS adds_up
 FROM ens, LATERAL (SELECT ml_explain(f, '{"a": 3, "b": 170}'::jsonb) AS e) s, jsonb_each(e -> 'classes') u(k, v)
 ORDER BY k;
+
+-- user did: ask an ensemble which features matter: the mean of its members' importances
+SELECT feature, importance > 0 AS used, kind FROM ml_importance((SELECT f FROM ens)) ORDER BY feature;
 
 -- user did: explain by registered name (the production version, or another alias)
 SELECT ml_register('explain_houses', m) AS version FROM lin;

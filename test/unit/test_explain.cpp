@@ -7,6 +7,7 @@
 #include "core/models/imported/xgboost.hpp"
 #include "core/models/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -251,6 +252,16 @@ TEST(Explanations, HoeffdingTreesAndEnsemblesAddUpToTheirPredictions) {
         b->explain(x, e);
         EXPECT_NEAR(sum_of(e, 0), b->predict(x), 1e-9);
     }
+    // Importance: the root's feature routes all of the weight (1, plus any deeper split on it);
+    // the forest gives the mean of its trees'.
+    core::FeatureImportance imp;
+    c->importance(imp);
+    EXPECT_EQ(imp.kind, "split_weight");
+    double top = 0;
+    for (double v : imp.importance) top = std::max(top, v);
+    EXPECT_GE(top, 1.0 - 1e-12);
+    f->importance(imp);
+    EXPECT_EQ(imp.kind, "split_weight");
     // The split feature carries the weight: a, not colour, moves the classifier most.
     Observation x;
     x.add_numeric("a", 0.9);

@@ -91,6 +91,8 @@ DriftDetector adwin(double delta) { return DriftDetector::create("adwin", json{{
 
 class Ensemble final : public FamilyModel {
 public:
+    // Issue 16: the mean of the members' importances (members of one kind measure alike).
+    void importance(FeatureImportance& out) const override;
     Ensemble(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
         const json& o = options();
         arf_ = &family == &kArf;
@@ -424,6 +426,27 @@ void Ensemble::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out
     for (size_t c = 0; c < k; c++) {
         out.base[c] = base[c] / div;
         for (size_t j = 0; j < nf; j++) out.contributions[c * nf + j] = sums[c][j] / div;
+    }
+}
+
+void Ensemble::importance(FeatureImportance& out) const {
+    out.kind.clear();
+    out.features = features().names();
+    out.importance.assign(out.features.size(), 0.0);
+    std::unordered_map<std::string, size_t> at;
+    for (size_t j = 0; j < out.features.size(); j++) at.emplace(out.features[j], j);
+    FeatureImportance m;
+    for (const auto& member : members_) {
+        member->importance(m);
+        if (out.kind.empty()) out.kind = m.kind;
+        for (size_t j = 0; j < m.features.size() && j < m.importance.size(); j++) {
+            auto [it, fresh] = at.emplace(m.features[j], out.features.size());
+            if (fresh) {
+                out.features.push_back(m.features[j]);
+                out.importance.push_back(0.0);
+            }
+            out.importance[it->second] += m.importance[j] / static_cast<double>(members_.size());
+        }
     }
 }
 

@@ -295,6 +295,8 @@ uint64_t subset_mix(uint64_t z) {
 
 class HoeffdingTreeClassifier final : public FamilyModel {
 public:
+    // Issue 16: the share of the training weight routed by splits on each feature.
+    void importance(FeatureImportance& out) const override;
     HoeffdingTreeClassifier(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
         const json& o = options();
         grace_period_ = o["grace_period"].get<int64_t>();
@@ -600,6 +602,18 @@ void HoeffdingTreeClassifier::explain_terms(const std::vector<FeatureTerm>& x, E
     out.contributions.resize(kk * nf);
     for (size_t c = 0; c < kk; c++)
         for (size_t f = 0; f < nf; f++) out.contributions[c * nf + f] = phi[f * kk + c];
+}
+
+// Issue 16: ml_importance of a tree: for each feature, the weight of the training examples that
+// reached a split on it (summed over its splits), as a share of the examples the root saw.
+void HoeffdingTreeClassifier::importance(FeatureImportance& out) const {
+    out.kind = "split_weight";
+    out.features = features().names();
+    out.importance.assign(out.features.size(), 0.0);
+    const Node& root = nodes_[0];
+    const double total = total_of(root.counts);
+    for (const Node& n : nodes_)
+        if (!n.is_leaf() && n.feature < out.importance.size() && total > 0) out.importance[n.feature] += total_of(n.counts) / total;
 }
 
 // ---- growing ------------------------------------------------------------------------------------

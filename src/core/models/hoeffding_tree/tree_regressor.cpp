@@ -211,6 +211,8 @@ TargetStats stats_from_json(const json& j, const char* what) {
 
 class HoeffdingTreeRegressor final : public FamilyModel {
 public:
+    // Issue 16: the share of the training weight routed by splits on each feature.
+    void importance(FeatureImportance& out) const override;
     HoeffdingTreeRegressor(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
         const json& o = options();
         grace_period_ = o["grace_period"].get<int64_t>();
@@ -405,6 +407,18 @@ void HoeffdingTreeRegressor::explain_terms(const std::vector<FeatureTerm>& x, Ex
     out.base.assign(1, 0.0);
     tree_shap(tree, phi.data(), out.base.data());
     out.contributions = phi;
+}
+
+// Issue 16: ml_importance of a tree: for each feature, the weight of the training examples that
+// reached a split on it (summed over its splits), as a share of the examples the root saw.
+void HoeffdingTreeRegressor::importance(FeatureImportance& out) const {
+    out.kind = "split_weight";
+    out.features = features().names();
+    out.importance.assign(out.features.size(), 0.0);
+    const Node& root = nodes_[0];
+    const double total = root.stats.n;
+    for (const Node& n : nodes_)
+        if (!n.is_leaf() && n.feature < out.importance.size() && total > 0) out.importance[n.feature] += n.stats.n / total;
 }
 
 void HoeffdingTreeRegressor::learn_terms(const std::vector<FeatureTerm>& x, double y, uint32_t) {
