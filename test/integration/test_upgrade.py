@@ -383,7 +383,9 @@ def all_tables_text(conn, columns):
 # What 0.2.0 adds to ml_info (the model contract's task, and a classifier's classes; whether the
 # model has learned, and a note when it has not): after the upgrade, ml_info must be 0.1.0's
 # plus exactly these keys.
-INFO_ADDITIONS = {"task", "classes", "trained", "note", "training_loss"}
+INFO_ADDITIONS = {"task", "classes", "trained", "note", "training_loss",
+                  # issue 16 (explanations): a scaled linear model's weights in raw units
+                  "raw_weights", "raw_intercept", "raw_intercepts"}
 
 # What 0.2.0 adds to a stored model's printed spec: the options "scale_target" and
 # "check_divergence", printed at their stored default (false) for a model stored by 0.1.0. The

@@ -16,6 +16,7 @@ enum class ErrorKind {
     NullValue,         // 22004 a NULL where none is allowed
     ProgramLimit,      // 54000 input or model too large
     Internal,          // XX000 a bug: an invariant of our own was broken
+    FeatureNotSupported,  // 0A000 the model's kind does not offer what was asked (ml_explain)
 };
 
 class Error : public std::runtime_error {

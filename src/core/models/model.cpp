@@ -52,6 +52,22 @@ const std::vector<std::string>& Model::classes() const { no_classes(*this); }
 void Model::predict_proba(const Observation&, std::vector<double>&) const { no_classes(*this); }
 void Model::predict_proba_dense(const double*, size_t, std::vector<double>&) const { no_classes(*this); }
 
+// Issue 16: the kinds without explanations refuse, naming the kind and the kinds that explain.
+namespace {
+[[noreturn]] void no_explanations(const Model& m, const char* what) {
+    fail(ErrorKind::FeatureNotSupported, std::string("models of kind \"") + m.kind() + "\" have no " + what, {},
+         "Explanations are offered by linear_regression, logistic_regression, softmax_regression, "
+         "passive_aggressive_classifier, passive_aggressive_regressor, hoeffding_tree_classifier, "
+         "hoeffding_tree_regressor, xgboost and ensembles of these (docs/explanations.md).");
+}
+}  // namespace
+
+void Model::explain(const Observation&, Explanation&) const { no_explanations(*this, "explanations (ml_explain)"); }
+void Model::explain_dense(const double*, size_t, Explanation&) const {
+    no_explanations(*this, "explanations (ml_explain)");
+}
+void Model::importance(FeatureImportance&) const { no_explanations(*this, "feature importance (ml_importance)"); }
+
 const ModelFamily* family_by_kind(std::string_view kind) {
     for (const ModelFamily* f : model_families())
         if (kind == f->kind) return f;

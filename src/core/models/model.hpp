@@ -89,6 +89,39 @@ struct FeatureCheck {
     }
 };
 
+// Issue 16, explanations (ml_explain, ml_importance; docs/explanations.md): a prediction's margin
+// split into a base value plus one contribution per feature of the observation, which add up to
+// the margin exactly (up to rounding). One block of base and contributions per output: a single
+// one (outputs empty), or one per class of a multiclass model (outputs: its classes()).
+struct Explanation {
+    // What base + contributions add up to: "value" (a regression's prediction), "log_odds" (a
+    // binary classifier's margin: its probability is 1 / (1 + exp(-margin))), "logit" (a class's
+    // softmax input), "score" (another kind's raw score).
+    std::string scale = "value";
+    // How it was computed: "exact_linear", "tree_shap", "mean_of_members".
+    std::string method;
+    std::vector<std::string> outputs;
+    std::vector<std::string> features;  // the observation's features, in its order
+    std::vector<double> values;         // each raw value the model read (1 for a category; NaN: missing)
+    std::vector<double> base;           // per output
+    std::vector<double> contributions;  // output-major: [o * features.size() + j]
+    void clear() {
+        scale = "value";
+        method.clear();
+        outputs.clear();
+        features.clear();
+        values.clear();
+        base.clear();
+        contributions.clear();
+    }
+};
+// A model's global importance of each feature it learned, and what the number is.
+struct FeatureImportance {
+    std::string kind;  // e.g. "mean_abs_raw_weight", "split_gain", "split_count"
+    std::vector<std::string> features;
+    std::vector<double> importance;
+};
+
 // Every model family implements this interface; the glue knows nothing else about a model.
 class Model {
 public:
@@ -174,6 +207,13 @@ public:
     std::string to_text() const { return to_json().dump(); }
     // For ml_info: at least kind, task, spec, identity, updates, n_seen and size_bytes.
     virtual nlohmann::json info() const = 0;
+
+    // Issue 16, explanations: x's margin as a base value plus one contribution per feature, into
+    // out (cleared first). A kind without explanations keeps the defaults, which refuse with a
+    // FeatureNotSupported error naming the kind.
+    virtual void explain(const Observation& x, Explanation& out) const;
+    virtual void explain_dense(const double* x, size_t n, Explanation& out) const;
+    virtual void importance(FeatureImportance& out) const;
 };
 
 // A family of models, as registered: one entry per kind (models/families.cpp lists them).

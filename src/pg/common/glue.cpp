@@ -29,6 +29,7 @@ int sqlstate_of(core::ErrorKind kind) {
         case core::ErrorKind::NullValue: return ERRCODE_NULL_VALUE_NOT_ALLOWED;
         case core::ErrorKind::ProgramLimit: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
         case core::ErrorKind::Internal: return ERRCODE_INTERNAL_ERROR;
+        case core::ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
     }
     return ERRCODE_INTERNAL_ERROR;
 }

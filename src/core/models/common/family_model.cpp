@@ -338,6 +338,22 @@ double FamilyModel::predict_dense(const double* x, size_t n) const {
     return predict_terms(terms_);
 }
 
+void FamilyModel::explain(const Observation& x, Explanation& out) const {
+    features_.resolve(x, ignore_, terms_);
+    explain_terms(terms_, out);
+}
+
+void FamilyModel::explain_dense(const double* x, size_t n, Explanation& out) const {
+    check_dense_input(x, n, dense_dim_);
+    features_.resolve_dense(x, n, ignore_, terms_);
+    explain_terms(terms_, out);
+}
+
+void FamilyModel::explain_terms(const std::vector<FeatureTerm>&, Explanation& out) const {
+    static const Observation none;
+    Model::explain(none, out);  // refuses, naming the kind
+}
+
 const std::vector<std::string>& FamilyModel::classes() const {
     static const std::vector<std::string> binary = {"0", "1"};
     switch (task()) {

@@ -103,6 +103,9 @@ public:
     void encode(uint8_t* out, size_t size) const override;
     nlohmann::json to_json() const override;
     nlohmann::json info() const override;
+    // Issue 16: the observation's terms handed to explain_terms (the family's part).
+    void explain(const Observation& x, Explanation& out) const override;
+    void explain_dense(const double* x, size_t n, Explanation& out) const override;
 
     const FeatureDictionary& features() const { return features_; }
     // The keys the spec leaves out (its "ignore" list).
@@ -155,6 +158,9 @@ protected:
     virtual nlohmann::json state_json() const = 0;
     virtual void state_from_json(const nlohmann::json& j) = 0;
     virtual std::string invalid_state() const = 0;
+    // Issue 16: x's explanation (core/models/model.hpp, Model::explain); the default refuses,
+    // naming the kind.
+    virtual void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const;
     // Extra ml_info fields (merged into the shared ones).
     virtual nlohmann::json info_extra() const { return nlohmann::json::object(); }
     // A fresh copy of this model's kind and spec (the aggregation base's clone).

@@ -25,6 +25,7 @@
 
 #include <cmath>
 #include <string>
+#include <unordered_map>
 
 namespace pg_learn::core {
 
@@ -90,6 +91,8 @@ DriftDetector adwin(double delta) { return DriftDetector::create("adwin", json{{
 
 class Ensemble final : public FamilyModel {
 public:
+    // Issue 16: the mean of the members' importances (members of one kind measure alike).
+    void importance(FeatureImportance& out) const override;
     Ensemble(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
         const json& o = options();
         arf_ = &family == &kArf;
@@ -170,6 +173,9 @@ protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y_number, uint32_t y_class) override;
     double predict_terms(const std::vector<FeatureTerm>& x) const override;
     void proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const override;
+    // Issue 16: the mean of the members' explanations, where the ensemble's prediction is that
+    // mean (a regression's value, a multiclass forest's probabilities); refused otherwise.
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void merge_state(const FamilyModel& other, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
                      const FamilyModel*) override;
     void write_state(detail::ByteWriter& w) const override;
@@ -335,6 +341,113 @@ void Ensemble::proba_terms(const std::vector<FeatureTerm>& x, std::vector<double
         for (double& v : p) v /= total;
     else
         for (double& v : p) v = 1.0 / static_cast<double>(p.size());
+}
+
+// ---- issue 16: explanations ---------------------------------------------------------------------
+// A bagging regressor predicts the mean of its members' values, a multiclass ensemble the sum of
+// its learned members' probabilities of each class divided by their total (1 per member): both
+// are linear in the members' predictions, so the same mean of the members' explanations adds up
+// to the ensemble's prediction exactly. A binary ensemble averages probabilities whose members
+// (logistic regressions, passive-aggressive classifiers) explain another scale: refused.
+void Ensemble::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const {
+    if (task() == Task::Binary)
+        fail(ErrorKind::FeatureNotSupported,
+             std::string("a binary ") + kind() + " has no explanations",
+             "It averages its members' probabilities, while its members explain their log-odds: the mean of their "
+             "explanations would not add up to its prediction.",
+             "Explain one member (its spec's kind), or use a bagging_regressor or a multiclass ensemble.");
+    const Observation& obs = observation(x);
+    out.clear();
+    out.method = "mean_of_members";
+    const bool classifier = task() == Task::Multiclass;
+    const ClassDictionary& classes = class_dictionary();
+    const size_t k = classifier ? classes.size() : 1;
+    if (classifier && k == 0)
+        fail(ErrorKind::InvalidParameter, std::string("a ") + kind() + " that learned no class has nothing to explain");
+    out.features = features().names();
+    out.values.assign(out.features.size(), std::nan(""));
+    for (const FeatureTerm& t : x)
+        if (t.index < out.values.size()) out.values[t.index] = t.value;
+    std::unordered_map<std::string, size_t> at;
+    for (size_t j = 0; j < out.features.size(); j++) at.emplace(out.features[j], j);
+    // Sums by output (class) and feature, then divided once.
+    std::vector<std::vector<double>> sums(k, std::vector<double>(out.features.size(), 0.0));
+    std::vector<double> base(k, 0.0);
+    double total = 0;
+    Explanation e;
+    std::string scale;
+    for (const auto& m : members_) {
+        if (classifier && m->n_seen() == 0) continue;
+        m->explain(obs, e);
+        if (scale.empty()) scale = e.scale;
+        if (e.scale != scale || (classifier && e.scale != "probability") || (!classifier && e.scale != "value"))
+            fail(ErrorKind::FeatureNotSupported,
+                 std::string("this ") + kind() + " has no explanations: its members explain their " + e.scale +
+                     ", not the " + (classifier ? "probabilities" : "values") + " it averages",
+                 {}, "Explain one member (its spec's kind) instead.");
+        const size_t nf = e.features.size();
+        std::vector<size_t> fidx(nf);
+        for (size_t j = 0; j < nf; j++) {
+            auto [it, fresh] = at.emplace(e.features[j], out.features.size());
+            if (fresh) {
+                out.features.push_back(e.features[j]);
+                out.values.push_back(e.values[j]);
+                for (auto& row : sums) row.push_back(0.0);
+            }
+            fidx[j] = it->second;
+        }
+        const size_t outputs = e.outputs.empty() ? 1 : e.outputs.size();
+        for (size_t o = 0; o < outputs; o++) {
+            size_t c = 0;
+            if (classifier) {
+                c = classes.find(Label::of_text(e.outputs[o]));
+                if (c == UINT32_MAX) continue;
+            }
+            double sum = e.base[o];
+            base[c] += e.base[o];
+            for (size_t j = 0; j < nf; j++) {
+                sums[c][fidx[j]] += e.contributions[o * nf + j];
+                sum += e.contributions[o * nf + j];
+            }
+            if (std::isfinite(sum)) total += sum;
+        }
+    }
+    // The divisor proba_terms uses: the members' probabilities summed (a regression: n members).
+    double div = classifier ? total : static_cast<double>(n_);
+    out.scale = classifier ? "probability" : "value";
+    if (classifier) out.outputs = classes.names();
+    const size_t nf = out.features.size();
+    out.base.assign(k, 0.0);
+    out.contributions.assign(k * nf, 0.0);
+    if (!(div > 0)) {  // no member learned: the uniform probabilities
+        for (size_t c = 0; c < k; c++) out.base[c] = 1.0 / static_cast<double>(k);
+        return;
+    }
+    for (size_t c = 0; c < k; c++) {
+        out.base[c] = base[c] / div;
+        for (size_t j = 0; j < nf; j++) out.contributions[c * nf + j] = sums[c][j] / div;
+    }
+}
+
+void Ensemble::importance(FeatureImportance& out) const {
+    out.kind.clear();
+    out.features = features().names();
+    out.importance.assign(out.features.size(), 0.0);
+    std::unordered_map<std::string, size_t> at;
+    for (size_t j = 0; j < out.features.size(); j++) at.emplace(out.features[j], j);
+    FeatureImportance m;
+    for (const auto& member : members_) {
+        member->importance(m);
+        if (out.kind.empty()) out.kind = m.kind;
+        for (size_t j = 0; j < m.features.size() && j < m.importance.size(); j++) {
+            auto [it, fresh] = at.emplace(m.features[j], out.features.size());
+            if (fresh) {
+                out.features.push_back(m.features[j]);
+                out.importance.push_back(0.0);
+            }
+            out.importance[it->second] += m.importance[j] / static_cast<double>(members_.size());
+        }
+    }
 }
 
 void Ensemble::merge_state(const FamilyModel& other_model, const std::vector<uint32_t>&, const std::vector<uint32_t>&,

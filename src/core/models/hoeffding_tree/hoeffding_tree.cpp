@@ -4,6 +4,7 @@
 
 #include "core/common/error.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/common/tree_shap.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -294,6 +295,8 @@ uint64_t subset_mix(uint64_t z) {
 
 class HoeffdingTreeClassifier final : public FamilyModel {
 public:
+    // Issue 16: the share of the training weight routed by splits on each feature.
+    void importance(FeatureImportance& out) const override;
     HoeffdingTreeClassifier(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
         const json& o = options();
         grace_period_ = o["grace_period"].get<int64_t>();
@@ -331,6 +334,8 @@ public:
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double, uint32_t c) override;
     void proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const override;
+    // Issue 16: TreeSHAP of every class's probability (each leaf valued at its prediction for x).
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void features_added(size_t) override {}
     void classes_added(size_t k) override;
     void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
@@ -556,6 +561,59 @@ void HoeffdingTreeClassifier::proba_terms(const std::vector<FeatureTerm>& x, std
     const uint32_t i = find_leaf(values_);
     clear_values(x);
     leaf_proba(nodes_[i], x, p);
+}
+
+// ---- issue 16: explanations ---------------------------------------------------------------------
+// TreeSHAP (core/models/common/tree_shap.hpp) of each class's probability: a leaf's value is its
+// prediction for x (a naive Bayes leaf's depends on x), its cover the class weight it holds.
+void HoeffdingTreeClassifier::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const {
+    out.clear();
+    out.method = "tree_shap";
+    out.scale = "probability";
+    const size_t kk = k(), nf = features().size();
+    if (kk == 0) fail(ErrorKind::InvalidParameter, "a hoeffding_tree_classifier that learned no class has nothing to explain");
+    out.outputs = classes();
+    out.features = features().names();
+    out.values.assign(nf, std::nan(""));
+    for (const FeatureTerm& t : x)
+        if (t.index < nf) out.values[t.index] = t.value;
+    ShapTree tree;
+    tree.clear(kk);
+    load_values(x);
+    for (size_t i = 0; i < nodes_.size(); i++) tree.add_node();
+    std::vector<double> p;
+    for (size_t i = 0; i < nodes_.size(); i++) {
+        const Node& n = nodes_[i];
+        if (!n.is_leaf()) {
+            tree.left[i] = static_cast<int32_t>(n.child[0]);
+            tree.right[i] = static_cast<int32_t>(n.child[1]);
+            tree.feature[i] = n.feature;
+            tree.hot[i] = static_cast<int32_t>(next_child(n, values_));
+            continue;
+        }
+        tree.cover[i] = total_of(n.counts);
+        leaf_proba(n, x, p);
+        for (size_t c = 0; c < kk && c < p.size(); c++) tree.value[i * kk + c] = p[c];
+    }
+    clear_values(x);
+    std::vector<double> phi(nf * kk, 0.0);
+    out.base.assign(kk, 0.0);
+    tree_shap(tree, phi.data(), out.base.data());
+    out.contributions.resize(kk * nf);
+    for (size_t c = 0; c < kk; c++)
+        for (size_t f = 0; f < nf; f++) out.contributions[c * nf + f] = phi[f * kk + c];
+}
+
+// Issue 16: ml_importance of a tree: for each feature, the weight of the training examples that
+// reached a split on it (summed over its splits), as a share of the examples the root saw.
+void HoeffdingTreeClassifier::importance(FeatureImportance& out) const {
+    out.kind = "split_weight";
+    out.features = features().names();
+    out.importance.assign(out.features.size(), 0.0);
+    const Node& root = nodes_[0];
+    const double total = total_of(root.counts);
+    for (const Node& n : nodes_)
+        if (!n.is_leaf() && n.feature < out.importance.size() && total > 0) out.importance[n.feature] += total_of(n.counts) / total;
 }
 
 // ---- growing ------------------------------------------------------------------------------------

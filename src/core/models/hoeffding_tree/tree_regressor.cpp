@@ -4,6 +4,7 @@
 
 #include "core/common/error.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/common/tree_shap.hpp"
 #include "core/models/hoeffding_tree/hoeffding_tree.hpp"
 
 #include <algorithm>
@@ -210,6 +211,8 @@ TargetStats stats_from_json(const json& j, const char* what) {
 
 class HoeffdingTreeRegressor final : public FamilyModel {
 public:
+    // Issue 16: the share of the training weight routed by splits on each feature.
+    void importance(FeatureImportance& out) const override;
     HoeffdingTreeRegressor(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
         const json& o = options();
         grace_period_ = o["grace_period"].get<int64_t>();
@@ -235,6 +238,8 @@ public:
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y, uint32_t) override;
     double predict_terms(const std::vector<FeatureTerm>& x) const override;
+    // Issue 16: TreeSHAP of the prediction (each leaf valued at its prediction for x).
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
                      const FamilyModel*) override {
         fail(ErrorKind::Internal, "a Hoeffding tree has no merge");  // can_merge() is false
@@ -367,6 +372,53 @@ double HoeffdingTreeRegressor::predict_terms(const std::vector<FeatureTerm>& x) 
     while (!nodes_[i].is_leaf()) i = next_child(nodes_[i], values_);
     clear_values(x);
     return leaf_predict(nodes_[i], x);
+}
+
+// ---- issue 16: explanations ---------------------------------------------------------------------
+// TreeSHAP (core/models/common/tree_shap.hpp) of the prediction: a leaf's value is its prediction
+// for x (a leaf model's depends on x), its cover the weight of the rows it holds.
+void HoeffdingTreeRegressor::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const {
+    out.clear();
+    out.method = "tree_shap";
+    out.scale = "value";
+    const size_t nf = features().size();
+    out.features = features().names();
+    out.values.assign(nf, std::nan(""));
+    for (const FeatureTerm& t : x)
+        if (t.index < nf) out.values[t.index] = t.value;
+    ShapTree tree;
+    tree.clear(1);
+    load_values(x);
+    for (size_t i = 0; i < nodes_.size(); i++) tree.add_node();
+    for (size_t i = 0; i < nodes_.size(); i++) {
+        const Node& n = nodes_[i];
+        if (!n.is_leaf()) {
+            tree.left[i] = static_cast<int32_t>(n.child[0]);
+            tree.right[i] = static_cast<int32_t>(n.child[1]);
+            tree.feature[i] = n.feature;
+            tree.hot[i] = static_cast<int32_t>(next_child(n, values_));
+            continue;
+        }
+        tree.cover[i] = n.stats.n;
+        tree.value[i] = leaf_predict(n, x);
+    }
+    clear_values(x);
+    std::vector<double> phi(nf, 0.0);
+    out.base.assign(1, 0.0);
+    tree_shap(tree, phi.data(), out.base.data());
+    out.contributions = phi;
+}
+
+// Issue 16: ml_importance of a tree: for each feature, the weight of the training examples that
+// reached a split on it (summed over its splits), as a share of the examples the root saw.
+void HoeffdingTreeRegressor::importance(FeatureImportance& out) const {
+    out.kind = "split_weight";
+    out.features = features().names();
+    out.importance.assign(out.features.size(), 0.0);
+    const Node& root = nodes_[0];
+    const double total = root.stats.n;
+    for (const Node& n : nodes_)
+        if (!n.is_leaf() && n.feature < out.importance.size() && total > 0) out.importance[n.feature] += n.stats.n / total;
 }
 
 void HoeffdingTreeRegressor::learn_terms(const std::vector<FeatureTerm>& x, double y, uint32_t) {

@@ -99,6 +99,7 @@ struct Node {
     uint8_t default_left = 0;
     uint8_t categorical = 0;
     uint32_t cat_begin = 0, cat_words = 0;  // the category set's bit field in cat_bits_
+    float cover = 0;  // issue 16: the node's sum of hessians (TreeSHAP's weights), when known
 };
 
 struct Tree {
@@ -170,11 +171,42 @@ public:
         }
     }
 
+    // ---- issue 16: explanations (TreeSHAP, as XGBoost's predict(pred_contribs=True)) -------------
+    void explain_dense(const double* x, size_t n, Explanation& out) const override {
+        need_covers();
+        if (n != num_feature_)
+            fail(ErrorKind::InvalidParameter,
+                 "the float8[] has " + std::to_string(n) + " elements for a model of " + std::to_string(num_feature_) + " features",
+                 {}, "Give one element per feature of the XGBoost model, in its order (NaN for a missing value).");
+        for (size_t i = 0; i < n; i++) xf_[i] = as_float(x[i], i);
+        tree_shap(out);
+    }
+    void importance(FeatureImportance& out) const override {
+        // XGBoost's "total_gain": the loss change of every split on the feature, in the trees used.
+        out.kind = "total_gain";
+        out.features = features().names();
+        out.importance.assign(num_feature_, 0.0);
+        for (uint64_t k = 0; k < used_; k++) {
+            const Tree& t = trees_[k];
+            for (uint32_t i = 0; i < t.size; i++) {
+                const Node& n = nodes_[t.first + i];
+                if (n.left >= 0) out.importance[n.feature] += static_cast<double>(n.gain);
+            }
+        }
+    }
+
     // ---- import ---------------------------------------------------------------------------------
     void import(const json& learner, const json& booster_model, const ImportLimits& limits);
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>&, double, uint32_t) override { refuse_learning(); }
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override {
+        need_covers();
+        std::fill(xf_.begin(), xf_.end(), NAN);
+        for (const FeatureTerm& t : x)
+            if (t.index < num_feature_ && feature_types_.size() == num_feature_) xf_[t.index] = as_float(t.value, t.index);
+        tree_shap(out);
+    }
     double predict_terms(const std::vector<FeatureTerm>& x) const override {
         if (task() == Task::Multiclass) FamilyModel::predict_terms(x);  // refuses: no single number
         terms_input(x);
@@ -215,6 +247,10 @@ protected:
             w.put<uint32_t>(n.cat_words);
         }
         w.bytes(cat_bits_.data(), cat_bits_.size() * sizeof(uint32_t));
+        // Issue 16: the nodes' covers (for ml_explain's TreeSHAP), after the rest so that a model
+        // imported before them still reads (it has no covers, and refuses explanations).
+        if (has_cover_)
+            for (const Node& n : nodes_) w.put<float>(n.cover);
     }
     void read_state(detail::ByteReader& r) override {
         num_feature_ = r.get<uint32_t>("xgboost state");
@@ -254,13 +290,18 @@ protected:
         if (nbits > r.remaining() / 4) r.corrupt("truncated in category sets");
         cat_bits_.assign(nbits, 0);
         r.bytes(cat_bits_.data(), nbits * sizeof(uint32_t), "category sets");
+        has_cover_ = r.remaining() > 0;
+        if (has_cover_) {
+            if (r.remaining() != total * sizeof(float)) r.corrupt("node covers of the wrong size");
+            for (Node& n : nodes_) n.cover = r.get<float>("node covers");
+        }
         derive();
     }
     json state_json() const override {
         json trees = json::array();
         for (const Tree& t : trees_) {
             json left = json::array(), right = json::array(), feature = json::array(), value = json::array(),
-                 gain = json::array(), dleft = json::array(), cats = json::object();
+                 gain = json::array(), dleft = json::array(), cats = json::object(), cover = json::array();
             for (uint32_t i = 0; i < t.size; i++) {
                 const Node& n = nodes_[t.first + i];
                 left.push_back(n.left);
@@ -269,6 +310,7 @@ protected:
                 value.push_back(static_cast<double>(n.value));
                 gain.push_back(static_cast<double>(n.gain));
                 dleft.push_back(n.default_left != 0);
+                cover.push_back(static_cast<double>(n.cover));
                 if (n.categorical) {
                     json set = json::array();
                     for (uint32_t c = 0; c < n.cat_words * 32; c++)
@@ -278,6 +320,7 @@ protected:
             }
             trees.push_back({{"group", t.group}, {"left", left}, {"right", right}, {"feature", feature},
                              {"value", value}, {"gain", gain}, {"default_left", dleft}, {"categories", cats}});
+            if (has_cover_) trees.back()["cover"] = cover;
         }
         json types = json::array();
         for (uint8_t t : feature_types_) types.push_back(t ? "c" : "q");
@@ -310,8 +353,14 @@ protected:
         trees_.clear();
         nodes_.clear();
         cat_bits_.clear();
+        // Issue 16: every tree has "cover" (the nodes' covers) or none has.
+        has_cover_ = !trees.empty() && trees[0].is_object() && trees[0].contains("cover");
         for (const json& t : trees) {
-            if (!t.is_object() || t.size() != 8) bad_json("a tree must be an object of 8 keys");
+            const size_t keys = has_cover_ ? 9 : 8;
+            if (!t.is_object() || t.size() != keys)
+                bad_json(has_cover_ ? "a tree must be an object of 9 keys (every tree has \"cover\" or none has)"
+                                    : "a tree must be an object of 8 keys");
+            if (has_cover_ && !t.contains("cover")) bad_json("every tree has \"cover\" or none has");
             for (const char* k : {"group", "left", "right", "feature", "value", "gain", "default_left", "categories"})
                 if (!t.contains(k)) bad_json(std::string("a tree lacks \"") + k + "\"");
             Tree tr;
@@ -323,6 +372,8 @@ protected:
             if (nodes_.size() + n > kMaxStoredNodes) bad_json("too many nodes");
             for (const char* k : {"right", "feature", "value", "gain", "default_left"})
                 if (!t[k].is_array() || t[k].size() != n) bad_json(std::string("\"") + k + "\" must be an array as long as \"left\"");
+            if (has_cover_ && (!t["cover"].is_array() || t["cover"].size() != n))
+                bad_json("\"cover\" must be an array as long as \"left\"");
             if (!t["categories"].is_object()) bad_json("\"categories\" must be an object");
             for (size_t i = 0; i < n; i++) {
                 Node nd;
@@ -333,6 +384,7 @@ protected:
                 nd.gain = json_float(t["gain"][i], "gain");
                 if (!t["default_left"][i].is_boolean()) bad_json("\"default_left\" holds booleans");
                 nd.default_left = t["default_left"][i].get<bool>();
+                if (has_cover_) nd.cover = json_float(t["cover"][i], "cover");
                 nodes_.push_back(nd);
             }
             for (auto it = t["categories"].begin(); it != t["categories"].end(); ++it) {
@@ -388,6 +440,7 @@ protected:
             parented.assign(t.size, 0);
             for (uint32_t i = 0; i < t.size; i++) {
                 const Node& n = nodes_[t.first + i];
+                if (has_cover_ && !(n.cover >= 0.0f && std::isfinite(n.cover))) return "a node's cover is negative or not finite";
                 if (n.left == -1 || n.right == -1) {
                     if (n.left != -1 || n.right != -1) return "a node with one child";
                     if (!std::isfinite(n.value)) return "a leaf value is not finite";
@@ -508,6 +561,26 @@ private:
                 max_depth_ = std::max(max_depth_, depth[i]);
             }
         }
+        // Issue 16: each node's mean value (its subtree's leaves weighted by cover, in float32 as
+        // XGBoost's FillNodeMeanValues computes it), children first.
+        node_mean_.assign(has_cover_ ? nodes_.size() : 0, 0.0f);
+        if (has_cover_)
+            for (const Tree& t : trees_)
+                for (uint32_t i = t.size; i-- > 0;) {
+                    const Node& n = nodes_[t.first + i];
+                    float& m = node_mean_[t.first + i];
+                    if (n.left < 0 || n.left >= static_cast<int32_t>(t.size) || n.right >= static_cast<int32_t>(t.size) ||
+                        n.left <= static_cast<int32_t>(i) || n.right <= static_cast<int32_t>(i)) {
+                        m = n.value;  // a leaf (or a node invalid_state refuses)
+                        continue;
+                    }
+                    const Node& l = nodes_[t.first + n.left];
+                    const Node& r = nodes_[t.first + n.right];
+                    float v = node_mean_[t.first + n.left] * l.cover;
+                    v += node_mean_[t.first + n.right] * r.cover;
+                    v /= n.cover;
+                    m = v;
+                }
         margins_.assign(groups(), 0.0f);
         xf_.assign(std::min<size_t>(num_feature_, kMaxDictionaryNames), NAN);  // invalid_state refuses more
     }
@@ -535,6 +608,156 @@ private:
                  number_text(v) + " is infinite as a float32, and XGBoost refuses infinite inputs.",
                  "Use NaN (or leave the feature out) for a missing value.");
         return f;
+    }
+
+    // The child of split node n that the input value f goes to (XGBoost's GetNextNode).
+    static int32_t next_node(const Node& n, float f, const uint32_t* cat_bits) {
+        if (std::isnan(f)) return n.default_left ? n.left : n.right;
+        if (n.categorical) {
+            bool left = true;  // a category outside the set's bit field is not in the set
+            if (f >= 0.0f && f < static_cast<float>(n.cat_words * 32)) {
+                const uint32_t c = static_cast<uint32_t>(static_cast<int32_t>(f));
+                left = !(cat_bits[n.cat_begin + c / 32] >> (c % 32) & 1u);
+            }
+            return left ? n.left : n.right;
+        }
+        return f < n.value ? n.left : n.right;
+    }
+
+    void need_covers() const {
+        if (!has_cover_)
+            fail(ErrorKind::FeatureNotSupported, "this xgboost model has no node covers, which explanations need",
+                 "It was imported from a file without \"sum_hessian\", or before explanations existed.",
+                 "Import the model again from the file Booster.save_model(\"m.json\") writes.");
+        if (max_depth_ > kMaxShapDepth)
+            fail(ErrorKind::ProgramLimit, "the xgboost model's trees are too deep to explain",
+                 "A tree is " + std::to_string(max_depth_) + " levels deep; explanations take trees of at most " +
+                     std::to_string(kMaxShapDepth) + ".");
+    }
+
+    // Lundberg et al. 2018, Algorithm 2 (path-dependent TreeSHAP), in float32 and in the order of
+    // operations XGBoost's RegTree::CalculateContributions uses, so that the contributions agree
+    // with predict(pred_contribs=True): per tree into phi, then added to the totals.
+    struct PathElement {
+        int feature_index;
+        float zero_fraction, one_fraction, pweight;
+    };
+    static void extend_path(PathElement* p, unsigned d, float zero_fraction, float one_fraction, int feature_index) {
+        p[d].feature_index = feature_index;
+        p[d].zero_fraction = zero_fraction;
+        p[d].one_fraction = one_fraction;
+        p[d].pweight = (d == 0 ? 1.0f : 0.0f);
+        for (int i = static_cast<int>(d) - 1; i >= 0; i--) {
+            p[i + 1].pweight += one_fraction * p[i].pweight * (i + 1) / static_cast<float>(d + 1);
+            p[i].pweight = zero_fraction * p[i].pweight * (d - i) / static_cast<float>(d + 1);
+        }
+    }
+    static void unwind_path(PathElement* p, unsigned d, unsigned path_index) {
+        const float one_fraction = p[path_index].one_fraction;
+        const float zero_fraction = p[path_index].zero_fraction;
+        float next_one_portion = p[d].pweight;
+        for (int i = static_cast<int>(d) - 1; i >= 0; --i) {
+            if (one_fraction != 0) {
+                const float tmp = p[i].pweight;
+                p[i].pweight = next_one_portion * (d + 1) / static_cast<float>((i + 1) * one_fraction);
+                next_one_portion = tmp - p[i].pweight * zero_fraction * (d - i) / static_cast<float>(d + 1);
+            } else {
+                p[i].pweight = (p[i].pweight * (d + 1)) / static_cast<float>(zero_fraction * (d - i));
+            }
+        }
+        for (unsigned i = path_index; i < d; ++i) {
+            p[i].feature_index = p[i + 1].feature_index;
+            p[i].zero_fraction = p[i + 1].zero_fraction;
+            p[i].one_fraction = p[i + 1].one_fraction;
+        }
+    }
+    static float unwound_path_sum(const PathElement* p, unsigned d, unsigned path_index) {
+        const float one_fraction = p[path_index].one_fraction;
+        const float zero_fraction = p[path_index].zero_fraction;
+        float next_one_portion = p[d].pweight;
+        float total = 0;
+        for (int i = static_cast<int>(d) - 1; i >= 0; --i) {
+            if (one_fraction != 0) {
+                const float tmp = next_one_portion * (d + 1) / static_cast<float>((i + 1) * one_fraction);
+                total += tmp;
+                next_one_portion = p[i].pweight - tmp * zero_fraction * ((d - i) / static_cast<float>(d + 1));
+            } else if (zero_fraction != 0) {
+                total += (p[i].pweight / zero_fraction) / ((d - i) / static_cast<float>(d + 1));
+            }
+        }
+        return total;
+    }
+    void shap_node(const Node* nd, float* phi, int32_t node_index, unsigned unique_depth, PathElement* parent_path,
+                   float parent_zero_fraction, float parent_one_fraction, int parent_feature_index) const {
+        const Node& node = nd[node_index];
+        PathElement* unique_path = parent_path + unique_depth + 1;
+        std::copy(parent_path, parent_path + unique_depth + 1, unique_path);
+        extend_path(unique_path, unique_depth, parent_zero_fraction, parent_one_fraction, parent_feature_index);
+        if (node.left < 0) {
+            for (unsigned i = 1; i <= unique_depth; ++i) {
+                const float w = unwound_path_sum(unique_path, unique_depth, i);
+                const PathElement& el = unique_path[i];
+                phi[el.feature_index] += w * (el.one_fraction - el.zero_fraction) * node.value;
+            }
+            return;
+        }
+        const unsigned split_index = node.feature;
+        const int32_t hot_index = next_node(node, xf_[split_index], cat_bits_.data());
+        const int32_t cold_index = hot_index == node.left ? node.right : node.left;
+        const float w = node.cover;
+        const float hot_zero_fraction = nd[hot_index].cover / w;
+        const float cold_zero_fraction = nd[cold_index].cover / w;
+        float incoming_zero_fraction = 1;
+        float incoming_one_fraction = 1;
+        unsigned path_index = 0;
+        for (; path_index <= unique_depth; ++path_index)
+            if (static_cast<unsigned>(unique_path[path_index].feature_index) == split_index) break;
+        if (path_index != unique_depth + 1) {
+            incoming_zero_fraction = unique_path[path_index].zero_fraction;
+            incoming_one_fraction = unique_path[path_index].one_fraction;
+            unwind_path(unique_path, unique_depth, path_index);
+            unique_depth -= 1;
+        }
+        shap_node(nd, phi, hot_index, unique_depth + 1, unique_path, hot_zero_fraction * incoming_zero_fraction,
+                  incoming_one_fraction, static_cast<int>(split_index));
+        shap_node(nd, phi, cold_index, unique_depth + 1, unique_path, cold_zero_fraction * incoming_zero_fraction, 0,
+                  static_cast<int>(split_index));
+    }
+    void tree_shap(Explanation& out) const {
+        out.clear();
+        out.method = "tree_shap";
+        switch (objective_->link) {
+            case Link::Sigmoid: out.scale = "log_odds"; break;
+            case Link::Exp: out.scale = "log"; break;
+            case Link::Softmax: out.scale = "logit"; break;
+            default: out.scale = std::string(objective_->name) == "binary:logitraw" ? "log_odds"
+                                 : std::string(objective_->name).rfind("rank:", 0) == 0 ? "score" : "value";
+        }
+        const size_t nf = num_feature_, cols = nf + 1, g = groups();
+        out.features = features().names();
+        out.values.resize(nf);
+        for (size_t i = 0; i < nf; i++) out.values[i] = static_cast<double>(xf_[i]);
+        if (task() == Task::Multiclass) out.outputs = class_dictionary().names();
+        contribs_.assign(g * cols, 0.0f);
+        phi_.resize(cols);
+        const size_t maxd = max_depth_ + 2;
+        path_.resize(maxd * (maxd + 1) / 2 + maxd);
+        for (uint64_t k = 0; k < used_; k++) {
+            const Tree& t = trees_[k];
+            std::fill(phi_.begin(), phi_.end(), 0.0f);
+            phi_[nf] += node_mean_[t.first];
+            shap_node(nodes_.data() + t.first, phi_.data(), 0, 0, path_.data(), 1, 1, -1);
+            float* p = contribs_.data() + size_t(t.group) * cols;
+            for (size_t c = 0; c < cols; c++) p[c] += phi_[c];
+        }
+        out.base.resize(g);
+        out.contributions.resize(g * nf);
+        for (size_t o = 0; o < g; o++) {
+            float* p = contribs_.data() + o * cols;
+            p[nf] += base_margin_;
+            out.base[o] = static_cast<double>(p[nf]);
+            for (size_t i = 0; i < nf; i++) out.contributions[o * nf + i] = static_cast<double>(p[i]);
+        }
     }
 
     void compute_margins() const {
@@ -604,12 +827,18 @@ private:
     std::vector<Tree> trees_;
     std::vector<Node> nodes_;
     std::vector<uint32_t> cat_bits_;
+    bool has_cover_ = false;  // issue 16: every node's cover is known (explanations)
     // Derived.
     float base_margin_ = 0;
     uint64_t used_ = 0;
     uint32_t max_depth_ = 0;
     mutable std::vector<float> margins_;
     mutable std::vector<float> xf_;
+    // Issue 16: TreeSHAP's node means, and its scratch.
+    static constexpr uint32_t kMaxShapDepth = 256;
+    std::vector<float> node_mean_;
+    mutable std::vector<float> contribs_, phi_;
+    mutable std::vector<PathElement> path_;
 };
 
 std::unique_ptr<Model> xgboost_from_spec(const json& spec) {
@@ -787,6 +1016,11 @@ void XGBoostModel::import(const json& learner, const json& booster_model, const 
         const json& dleft = array_of(t, "default_left", nn);
         const json* stype = t.contains("split_type") ? &array_of(t, "split_type", nn) : nullptr;
         const json* gain = t.contains("loss_changes") ? &array_of(t, "loss_changes", nn) : nullptr;
+        // Issue 16: the nodes' sums of hessians, TreeSHAP's covers (every tree has them, or the
+        // model has no explanations).
+        const json* hess = t.contains("sum_hessian") ? &array_of(t, "sum_hessian", nn) : nullptr;
+        if (k == 0) has_cover_ = hess != nullptr;
+        else if (!hess) has_cover_ = false;
         // Categories: node categories_nodes[i] holds categories[segments[i] .. + sizes[i]).
         std::vector<int64_t> cat_seg(nn, -1), cat_size(nn, 0);
         const json* cats = nullptr;
@@ -831,6 +1065,7 @@ void XGBoostModel::import(const json& learner, const json& booster_model, const 
         tr.size = static_cast<uint32_t>(order.size());
         for (const int32_t i : order) {
             Node nd;
+            if (hess) nd.cover = static_cast<float>(number_of((*hess)[i], "sum_hessian"));
             const int64_t l = integer_of(left[i], "left_children", -1, n - 1);
             if (l == -1) {
                 nd.value = static_cast<float>(number_of(cond[i], "split_conditions"));
@@ -877,6 +1112,7 @@ void XGBoostModel::import(const json& learner, const json& booster_model, const 
         }
         trees_.push_back(tr);
     }
+    if (trees_.empty()) has_cover_ = false;
     if (trees_.size() % iteration_trees() != 0)
         bad_model(std::to_string(trees_.size()) + " trees are not whole iterations of " + std::to_string(iteration_trees()) + " trees");
     if (best_iteration_ >= 0 && static_cast<uint64_t>(best_iteration_) >= iterations()) best_iteration_ = -1;

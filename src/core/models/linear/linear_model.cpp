@@ -1088,6 +1088,34 @@ nlohmann::json LinearModel::info() const {
         for (size_t c = 0; c < classes_.size(); c++) b[classes_[c]] = b_[c];
         out["intercepts"] = b;
     }
+    // Issue 16: a scaled model's weights per raw unit of each feature (the scaled weight divided
+    // by the feature's sd; times the label's sd when the label is standardised) and the intercept
+    // in raw units (the prediction's margin at all-zero features), beside the scaled ones.
+    if (spec_.scale || spec_.scale_target) {
+        auto raw_of = [&](size_t c) {
+            nlohmann::json r = nlohmann::json::object();
+            for (size_t j = 0; j < dict_.names().size(); j++) {
+                uint32_t idx = spec_.hashed()
+                                   ? murmur3_32(dict_.names()[j].data(), dict_.names()[j].size(), 0) &
+                                         ((uint32_t(1) << spec_.hash_bits) - 1)
+                                   : static_cast<uint32_t>(j);
+                r[dict_.names()[j]] = raw_weight(idx, c, dict_.types()[j] == 0);
+            }
+            return r;
+        };
+        if (multi()) {
+            nlohmann::json rw = nlohmann::json::object(), rb = nlohmann::json::object();
+            for (size_t c = 0; c < classes_.size(); c++) {
+                rw[classes_[c]] = raw_of(c);
+                rb[classes_[c]] = raw_intercept(c);
+            }
+            out["raw_weights"] = rw;
+            out["raw_intercepts"] = rb;
+        } else {
+            out["raw_weights"] = raw_of(0);
+            out["raw_intercept"] = raw_intercept(0);
+        }
+    }
     return out;
 }
 
@@ -1100,5 +1128,162 @@ void LinearModel::check_features(const Observation& x, FeatureCheck& out, bool n
 void LinearModel::check_features_dense(size_t n, FeatureCheck& out) const { dict_.check_dense(n, spec_.ignore, out); }
 
 std::string LinearModel::closest_feature(std::string_view name) const { return dict_.closest(name); }
+
+// ---- Issue 16: explanations ------------------------------------------------------------------
+// A linear margin is a sum: the intercept plus one weight times one (scaled) value per feature,
+// so its explanation is exact. With "scale", a feature's value is (x - mean) / sd: its
+// contribution w (x - mean) / sd is in the feature's raw units relative to its training mean
+// (the SHAP value of a linear model with independent features), and the base is the intercept,
+// the margin at the means. Without scaling the base is the intercept (the margin at zero).
+
+double LinearModel::feature_sd(uint32_t idx) const {
+    if (!spec_.keeps_feature_stats() || idx >= cnt_.size() || cnt_[idx] <= 0) return 0.0;
+    return std::sqrt(m2_[idx] / cnt_[idx]);
+}
+
+void LinearModel::explain_terms(Explanation& out) const {
+    const size_t n = out.features.size();
+    if (!multi()) {
+        // A standardised label: prediction = z * sd + mean, so each part scales by sd too.
+        const bool target = spec_.scale_target && ts_.y_count > 0;
+        const double ysd = target ? label_sd() : 1.0;
+        out.scale = spec_.kind == ModelKind::LogisticRegression ? "log_odds" : "value";
+        out.base.push_back(target ? intercept_ * ysd + ts_.y_mean : intercept_);
+        out.contributions.assign(n, 0.0);
+        for (size_t j = 0; j < n; j++) {
+            const Term& t = terms_[j];
+            if (t.index == kAbsent) continue;
+            out.contributions[j] = w_[t.index] * t.value * ysd;
+        }
+        return;
+    }
+    const size_t k = classes_.size();
+    if (k == 0)
+        fail(ErrorKind::InvalidParameter, "a softmax_regression model that learned no class has nothing to explain");
+    out.scale = "logit";
+    out.outputs = classes_;
+    out.base.assign(b_.begin(), b_.end());
+    out.contributions.assign(n * k, 0.0);
+    for (size_t j = 0; j < n; j++) {
+        const Term& t = terms_[j];
+        if (t.index == kAbsent) continue;
+        for (size_t c = 0; c < k; c++) out.contributions[c * n + j] = w_[size_t(t.index) * k + c] * t.value;
+    }
+}
+
+void LinearModel::explain(const Observation& x, Explanation& out) const {
+    out.clear();
+    out.method = "exact_linear";
+    // resolve()'s loop, keeping a term (index kAbsent: contribution 0) for every feature the
+    // observation gives that the model reads, so that each term has its name.
+    terms_.clear();
+    for (size_t i = 0; i < x.size(); i++) {
+        const auto& e = x[i];
+        std::string_view key = x.key(e);
+        if (!spec_.ignore.empty() && spec_.ignores(key.data(), key.size())) continue;
+        std::string_view name = x.name(e);
+        Term t{kAbsent, 0.0, e.type == FeatureType::Numeric, true};
+        double raw = e.value;
+        if (e.missing) {
+            if (spec_.missing == MissingPolicy::Error)
+                fail(ErrorKind::NullValue, "feature \"" + message_name(name) + "\" is missing (NULL)", {},
+                     "The model's missing-value policy is \"error\"; use \"zero\" or \"mean\" to accept missing values.");
+            raw = std::numeric_limits<double>::quiet_NaN();
+            if (spec_.missing == MissingPolicy::Mean) {
+                uint32_t idx = index_of(name, FeatureType::Numeric, false);
+                if (idx != kAbsent && cnt_[idx] != 0) t = {idx, mean_[idx], true, false};
+            }
+        } else {
+            t.index = index_of(name, e.type, false);
+            t.value = e.value;
+        }
+        out.features.emplace_back(name);
+        out.values.push_back(raw);
+        terms_.push_back(t);
+    }
+    // update_stats_and_scale(false) for the terms the model knows.
+    if (spec_.scale)
+        for (auto& t : terms_) {
+            if (t.index == kAbsent || !t.numeric) continue;
+            const double sd = feature_sd(t.index);
+            t.value = sd > 0 ? (t.value - mean_[t.index]) / sd : 0.0;
+        }
+    explain_terms(out);
+}
+
+void LinearModel::explain_dense(const double* x, size_t n, Explanation& out) const {
+    out.clear();
+    out.method = "exact_linear";
+    check_dense(x, n, false);
+    ensure_dense_map(n);
+    terms_.clear();
+    for (size_t i = 0; i < n; i++) {
+        const int64_t idx = dense_map_[i];
+        if (idx == -2) continue;
+        out.features.push_back(position_name(i));
+        out.values.push_back(x[i]);
+        terms_.push_back({idx < 0 ? kAbsent : static_cast<uint32_t>(idx), x[i], true, true});
+    }
+    if (spec_.scale)
+        for (auto& t : terms_) {
+            if (t.index == kAbsent) continue;
+            const double sd = feature_sd(t.index);
+            t.value = sd > 0 ? (t.value - mean_[t.index]) / sd : 0.0;
+        }
+    explain_terms(out);
+}
+
+double LinearModel::raw_weight(uint32_t idx, size_t c, bool numeric) const {
+    const size_t k = multi() ? classes_.size() : 1;
+    double w = w_[size_t(idx) * k + c];
+    if (spec_.scale && numeric) {  // a category's 0/1 is not scaled
+        const double sd = feature_sd(idx);
+        w = sd > 0 ? w / sd : 0.0;
+    }
+    if (!multi() && spec_.scale_target && ts_.y_count > 0) w *= label_sd();
+    return w;
+}
+
+double LinearModel::raw_intercept(size_t c) const {
+    const size_t k = multi() ? classes_.size() : 1;
+    double b = multi() ? b_[c] : intercept_;
+    if (spec_.scale)
+        for (size_t j = 0; j < dict_.size(); j++) {
+            if (dict_.types()[j] != 0) continue;  // categories are not scaled
+            const uint32_t idx = spec_.hashed() ? murmur3_32(dict_.name(j).data(), dict_.name(j).size(), 0) &
+                                                      ((uint32_t(1) << spec_.hash_bits) - 1)
+                                                : static_cast<uint32_t>(j);
+            const double sd = feature_sd(idx);
+            if (sd > 0) b -= w_[size_t(idx) * k + c] * mean_[idx] / sd;
+        }
+    if (!multi() && spec_.scale_target && ts_.y_count > 0) b = b * label_sd() + ts_.y_mean;
+    return b;
+}
+
+void LinearModel::importance(FeatureImportance& out) const {
+    // |weight| per standard deviation of the feature: how far the margin moves when the feature
+    // moves by one sd (a scaled model's weights already are per sd); the mean over a softmax's
+    // classes. Without feature statistics, |weight| (per raw unit).
+    const bool per_sd = spec_.keeps_feature_stats();
+    out.kind = per_sd ? "abs_weight_per_sd" : "abs_weight";
+    out.features.clear();
+    out.importance.clear();
+    const size_t k = multi() ? classes_.size() : 1;
+    for (size_t j = 0; j < dict_.size(); j++) {
+        const uint32_t idx = spec_.hashed() ? murmur3_32(dict_.name(j).data(), dict_.name(j).size(), 0) &
+                                                  ((uint32_t(1) << spec_.hash_bits) - 1)
+                                            : static_cast<uint32_t>(j);
+        double sum = 0;
+        for (size_t c = 0; c < k; c++) {
+            const double w = idx * k + c < w_.size() ? w_[size_t(idx) * k + c] : 0.0;
+            // Scaled numeric weights are per sd already; categories (0/1) are read as they are.
+            const bool numeric = dict_.types()[j] == 0;
+            const double factor = per_sd && !spec_.scale && numeric ? feature_sd(idx) : 1.0;
+            sum += std::fabs(w) * factor;
+        }
+        out.features.push_back(dict_.name(j));
+        out.importance.push_back(k > 0 ? sum / static_cast<double>(k) : 0.0);
+    }
+}
 
 }  // namespace pg_learn::core

@@ -47,6 +47,16 @@ public:
     void check_features(const Observation& x, FeatureCheck& out, bool name_missing = false) const override;
     void check_features_dense(size_t n, FeatureCheck& out) const override;
     std::string closest_feature(std::string_view name) const override;
+    // Issue 16: exact explanations (each feature's weight times its value as the model read it,
+    // scaled: in raw units, relative to the feature's mean), and importance.
+    void explain(const Observation& x, Explanation& out) const override;
+    void explain_dense(const double* x, size_t n, Explanation& out) const override;
+    void importance(FeatureImportance& out) const override;
+    // The weight of one raw unit of the feature at weight index idx (output c of a softmax; a
+    // category's weight is per presence, unscaled),
+    // and the intercept in raw units: the margin at all-zero raw features (docs/explanations.md).
+    double raw_weight(uint32_t idx, size_t c, bool numeric) const;
+    double raw_intercept(size_t c = 0) const;
 
     const ModelSpec& spec() const { return spec_; }
     uint64_t identity() const override { return identity_; }
@@ -145,6 +155,9 @@ private:
     // (and changing nothing else) when the model has diverged.
     void track_loss(double loss);
     double score_terms() const;
+    // explain's part after the terms are resolved and scaled, names[i] naming terms_[i].
+    void explain_terms(Explanation& out) const;
+    double feature_sd(uint32_t idx) const;
     void update_stats_and_scale(bool learning) const;
     [[noreturn]] void stats_overflow(uint32_t index, double value) const;
     void merge_repeated_terms() const;

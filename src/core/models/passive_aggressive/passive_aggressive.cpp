@@ -180,6 +180,27 @@ std::string PassiveAggressive::invalid_state() const {
     return {};
 }
 
+// ---- issue 16: explanations ---------------------------------------------------------------------
+
+void PassiveAggressive::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const {
+    out.clear();
+    out.method = "exact_linear";
+    out.scale = classifier_ ? "log_odds" : "value";
+    out.base.assign(1, b_);
+    for (const FeatureTerm& t : x) {
+        out.features.push_back(features().name(t.index));
+        out.values.push_back(t.value);
+        out.contributions.push_back(w_[t.index] * t.value);
+    }
+}
+
+void PassiveAggressive::importance(FeatureImportance& out) const {
+    out.kind = "abs_weight";
+    out.features = features().names();
+    out.importance.resize(w_.size());
+    for (size_t i = 0; i < w_.size(); i++) out.importance[i] = std::fabs(w_[i]);
+}
+
 json PassiveAggressive::info_extra() const {
     json weights = json::object();
     for (size_t i = 0; i < w_.size(); i++) weights[features().name(i)] = w_[i];

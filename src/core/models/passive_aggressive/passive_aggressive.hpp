@@ -27,10 +27,14 @@ public:
     double decision_dense(const double* x, size_t n) const;
     const std::vector<double>& weights() const { return w_; }
     double intercept() const { return b_; }
+    // Issue 16: the decision function is linear, so its explanation is exact (weight x value per
+    // feature, the intercept as base; a classifier's on the log-odds scale of its sigmoid).
+    void importance(FeatureImportance& out) const override;
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y_number, uint32_t y_class) override;
     double predict_terms(const std::vector<FeatureTerm>& x) const override;
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void features_added(size_t n) override { w_.resize(n, 0.0); }
     void merge_state(const FamilyModel& other, const std::vector<uint32_t>& feature_map,
                      const std::vector<uint32_t>& class_map, const FamilyModel* base) override;

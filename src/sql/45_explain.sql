@@ -1,0 +1,42 @@
+-- Issue 16, explanations (docs/explanations.md): a prediction's margin as a base value plus one
+-- contribution per feature, which add up to the margin; global feature importance.
+CREATE FUNCTION @extschema@.ml_explain(model @extschema@.ml_model, x jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_explain_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_explain(model @extschema@.ml_model, x float8[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_explain_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_explain(model @extschema@.ml_model, x record) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_explain_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ml_explain(@extschema@.ml_model, jsonb) IS
+    'A prediction explained: {"kind", "method", "scale", "base", "margin", "contributions": {feature: value}} (per class under "classes" for multiclass models); base + contributions = margin';
+-- By registered name: the version deployed under an alias (or the version ml_get reads, with
+-- the caller's rights on the registry's tables).
+CREATE FUNCTION @extschema@.ml_explain(name text, x jsonb, alias text DEFAULT 'production') RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
+CREATE FUNCTION @extschema@.ml_explain(name text, x float8[], alias text DEFAULT 'production') RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
+-- (plpgsql: an SQL function cannot take a record.)
+CREATE FUNCTION @extschema@.ml_explain(name text, x record, alias text DEFAULT 'production') RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.ml_explain(text, jsonb, text) IS
+    'Explains a prediction of the version of a model deployed under an alias (production by default)';
+
+CREATE FUNCTION @extschema@._ml_importance(model @extschema@.ml_model) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ml_importance_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ml_importance(model @extschema@.ml_model)
+    RETURNS TABLE (feature text, importance float8, kind text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT f.name, (i.value #>> '{}')::float8, s.j ->> 'kind'
+    FROM (SELECT @extschema@._ml_importance(model) AS j) s,
+         jsonb_array_elements_text(s.j -> 'features') WITH ORDINALITY AS f(name, n)
+         JOIN jsonb_array_elements(s.j -> 'importance') WITH ORDINALITY AS i(value, n) USING (n)
+    ORDER BY n;
+END;
+COMMENT ON FUNCTION @extschema@.ml_importance(@extschema@.ml_model) IS
+    'Global importance of each feature the model learned, and what the number is (kind)';
