@@ -60,6 +60,14 @@ SELECT f, xml_is_well_formed_document(svg) AS well_formed, substring(svg FROM '<
 FROM profiles, LATERAL (VALUES ('amount'), ('channel')) v(f), LATERAL (SELECT ml_plot_drift(baseline, current, f) AS svg) p
 ORDER BY f;
 SELECT substring(ml_plot_drift(baseline, current, 'nope') FROM '>(no data[^<]*)<') AS missing FROM profiles;
+-- user did: overlay the statistics of one column on two sides (ml_stats), and two of different kinds.
+SELECT xml_is_well_formed_document(s) AS well_formed, substring(s FROM '<title>([^<]*)</title>') AS title,
+       (length(s) - length(replace(s, 'fill-opacity="0.85"/>', ''))) / length('fill-opacity="0.85"/>') AS bars
+FROM (SELECT ml_plot_drift((SELECT ml_stats(i % 100) FROM generate_series(0, 399) i),
+                           (SELECT ml_stats(50 + i % 100) FROM generate_series(0, 399) i)) AS s) x;
+\set VERBOSITY sqlstate
+SELECT ml_plot_drift((SELECT ml_stats(1.0::float8)), (SELECT ml_stats('a'::text)));
+\set VERBOSITY default
 
 -- user did: plot metrics over time, one line per metric, with and without a title; one point;
 -- a NULL value; no rows; too many series.

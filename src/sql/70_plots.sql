@@ -26,6 +26,10 @@ CREATE FUNCTION ml_plot_drift(baseline ml_profile, current ml_profile, feature t
     AS 'MODULE_PATHNAME', 'ml_plot_drift' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml_plot_drift(ml_profile, ml_profile, text) IS
     'A feature of two profiles overlaid, in the bins its drift is measured on (numeric: the baseline''s quantile bins; categorical: the values listed and "other"), as an SVG bar chart';
+CREATE FUNCTION ml_plot_drift(baseline ml_stats, current ml_stats) RETURNS text
+    AS 'MODULE_PATHNAME', 'ml_plot_drift_stats' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml_plot_drift(ml_stats, ml_stats) IS
+    'The statistics of one column on two sides overlaid, in the bins its drift is measured on, as an SVG bar chart';
 
 CREATE FUNCTION _ml_plot_series_transition(internal, timestamptz, float8, text) RETURNS internal
     AS 'MODULE_PATHNAME', 'ml_plot_series_transition' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;

@@ -204,6 +204,16 @@ TEST(Plot, HistogramsProfilesAndSeries) {
     EXPECT_NEAR(dc.series[1].y[0], 0.5, 1e-12);
     EXPECT_NE(render_svg(drift_chart(&base, &cur, "nope")).find("is not in the baseline"), std::string::npos);
     EXPECT_EQ(drift_chart(&base, nullptr, "amount").empty_message, "no data: no current profile");
+    // The same from the statistics of one column on each side; two kinds are refused.
+    Chart ds = drift_chart(base.find("amount")->values(core::StatsKind::Numeric),
+                           cur.find("amount")->values(core::StatsKind::Numeric), "Drift");
+    EXPECT_EQ(ds.series[0].y, dn.series[0].y);
+    EXPECT_EQ(ds.series[1].y, dn.series[1].y);
+    EXPECT_EQ(ds.categories, dn.categories);
+    expect_error(core::ErrorKind::InvalidParameter, [&] {
+        drift_chart(base.find("amount")->values(core::StatsKind::Numeric),
+                    cur.find("channel")->values(core::StatsKind::Categorical), "Drift");
+    });
     EXPECT_TRUE(histogram_chart(nullptr, 5).series.empty());
 
     std::vector<TimePoint> pts;

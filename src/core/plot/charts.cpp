@@ -203,6 +203,45 @@ Chart histogram_chart(const FeatureStats* st, uint32_t bins) {
     return c;
 }
 
+// The bars of a drift chart: both sides' proportions in the bins drift is measured on.
+static void stats_drift(Chart& c, const FeatureStats& bs, const FeatureStats& cs) {
+    Series sb{"baseline", {}, {}, Mark::Bars, false, false}, sc{"current", {}, {}, Mark::Bars, false, false};
+    if (bs.numeric()) {
+        const auto bins = numeric_bins(bs.quantile_sketch(), cs.quantile_sketch());
+        if (!bins) {
+            c.empty_message = "no data: a side holds no value";
+            return;
+        }
+        const auto& sp = bins->splits;
+        for (size_t i = 0; i <= sp.size(); i++)
+            c.categories.push_back(sp.empty()         ? std::string("all values")
+                                   : i == sp.size() ? "> " + short_number(sp.back())
+                                   : sp[i] < 0 && sp[i] > -1e-300 ? short_number(sp[i])
+                                                    : "\xE2\x89\xA4 " + short_number(sp[i]));
+        c.x_label = "bins of the baseline's quantiles (upper edge)";
+        sb.y = bins->baseline.estimate;
+        sc.y = bins->current.estimate;
+    } else {
+        const auto bins = categorical_bins(bs.top_k_summary(), cs.top_k_summary());
+        if (!bins) {
+            c.empty_message = "no data: a side holds no value";
+            return;
+        }
+        c.categories = bins->values;
+        c.categories.push_back("(other)");
+        c.x_label = "value";
+        sb.y = bins->baseline.estimate;
+        sc.y = bins->current.estimate;
+    }
+    for (size_t i = 0; i < c.categories.size(); i++) {
+        sb.x.push_back(double(i));
+        sc.x.push_back(double(i));
+    }
+    c.note = "baseline " + grouped(bs.count()) + " values, current " + grouped(cs.count());
+    c.series.push_back(std::move(sb));
+    c.series.push_back(std::move(sc));
+}
+
 Chart drift_chart(const Profile* baseline, const Profile* current, const std::string& feature) {
     Chart c;
     c.title = "Drift of " + feature;
@@ -226,41 +265,23 @@ Chart drift_chart(const Profile* baseline, const Profile* current, const std::st
                           (*kind == StatsKind::Numeric ? "number" : "string") + " for this feature";
         return c;
     }
-    Series sb{"baseline", {}, {}, Mark::Bars, false, false}, sc{"current", {}, {}, Mark::Bars, false, false};
-    if (*kind == StatsKind::Numeric) {
-        const auto bins = numeric_bins(bs->quantile_sketch(), cs->quantile_sketch());
-        if (!bins) {
-            c.empty_message = "no data: a side holds no value";
-            return c;
-        }
-        const auto& sp = bins->splits;
-        for (size_t i = 0; i <= sp.size(); i++)
-            c.categories.push_back(sp.empty()         ? std::string("all values")
-                                   : i == sp.size() ? "> " + short_number(sp.back())
-                                   : sp[i] < 0 && sp[i] > -1e-300 ? short_number(sp[i])
-                                                    : "\xE2\x89\xA4 " + short_number(sp[i]));
-        c.x_label = "bins of the baseline's quantiles (upper edge)";
-        sb.y = bins->baseline.estimate;
-        sc.y = bins->current.estimate;
-    } else {
-        const auto bins = categorical_bins(bs->top_k_summary(), cs->top_k_summary());
-        if (!bins) {
-            c.empty_message = "no data: a side holds no value";
-            return c;
-        }
-        c.categories = bins->values;
-        c.categories.push_back("(other)");
-        c.x_label = "value";
-        sb.y = bins->baseline.estimate;
-        sc.y = bins->current.estimate;
+    stats_drift(c, *bs, *cs);
+    return c;
+}
+
+Chart drift_chart(const FeatureStats* baseline, const FeatureStats* current, const std::string& title) {
+    Chart c;
+    c.title = title.empty() ? "Drift" : title;
+    c.y_label = "proportion";
+    if (!baseline || !current) {
+        c.empty_message = std::string("no data: no ") + (!baseline ? "baseline" : "current") + " statistics";
+        return c;
     }
-    for (size_t i = 0; i < c.categories.size(); i++) {
-        sb.x.push_back(double(i));
-        sc.x.push_back(double(i));
-    }
-    c.note = "baseline " + grouped(bs->count()) + " values, current " + grouped(cs->count());
-    c.series.push_back(std::move(sb));
-    c.series.push_back(std::move(sc));
+    if (baseline->kind() != current->kind())
+        fail(ErrorKind::InvalidParameter, "the baseline and current statistics are of different kinds",
+             std::string("one is ") + (baseline->numeric() ? "numeric" : "categorical") + ", the other not",
+             "Compare the statistics of one column: ml_stats(x) over the baseline's rows and over the current ones.");
+    stats_drift(c, *baseline, *current);
     return c;
 }
 

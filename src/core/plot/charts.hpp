@@ -34,6 +34,8 @@ Chart histogram_chart(const FeatureStats* stats, uint32_t bins);
 // (numeric: the baseline's quantile bins; categorical: the values listed, then "other").
 // A feature missing from a side (or a side missing) is drawn as "no data" with the reason.
 Chart drift_chart(const Profile* baseline, const Profile* current, const std::string& feature);
+// The same for the statistics of one column on each side (ml_stats of the same kind).
+Chart drift_chart(const FeatureStats* baseline, const FeatureStats* current, const std::string& title);
 
 // Points of named series over time (seconds since 1970), in any order: ml_plot_series.
 struct TimePoint {

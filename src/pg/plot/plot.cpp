@@ -94,6 +94,11 @@ PGL_FUNCTION(ml_plot_drift) {
     return svg_text(plot::drift_chart(value_arg(fcinfo, 0, hb), value_arg(fcinfo, 1, hc), text_arg(fcinfo, 2)));
 }
 
+PGL_FUNCTION(ml_plot_drift_stats) {
+    std::optional<pg_learn::core::FeatureStats> hb, hc;
+    return svg_text(plot::drift_chart(value_arg(fcinfo, 0, hb), value_arg(fcinfo, 1, hc), "Drift"));
+}
+
 // ml_plot_series(t timestamptz, value float8, series text [, title text]): rows with a NULL time
 // are skipped; a NULL value is a point not drawn (counted in the note); a NULL series is "".
 PGL_FUNCTION(ml_plot_series_transition) {
