@@ -62,10 +62,18 @@ std::vector<std::string> default_metrics(Task task) {
     }
 }
 
+namespace {
+// "a regression", "an anomaly": the task with its article, for messages.
+std::string a_task(Task task) {
+    const std::string t = task_name(task);
+    return (std::string("aeiou").find(t[0]) != std::string::npos ? "an " : "a ") + t;
+}
+}  // namespace
+
 std::vector<std::string> check_metrics(std::string_view kind, Task task, const std::vector<std::string>& names) {
     if (learns_without_labels(task))
         fail(ErrorKind::InvalidParameter,
-             std::string("a ") + task_name(task) + " model has no labels to be evaluated against",
+             a_task(task) + " model has no labels to be evaluated against",
              std::string("The model is a ") + std::string(kind) + ".",
              "Evaluation compares predictions with labels: regression, binary and multiclass models.");
     if (names.empty()) return default_metrics(task);
@@ -76,9 +84,9 @@ std::vector<std::string> check_metrics(std::string_view kind, Task task, const s
     for (const auto& n : names) {
         if (std::find(known.begin(), known.end(), n) == known.end())
             fail(ErrorKind::InvalidParameter,
-                 "metric \"" + n + "\" does not fit a " + task_name(task) + " model",
+                 "metric \"" + n + "\" does not fit " + a_task(task) + " model",
                  std::string("The model is a ") + std::string(kind) + ".",
-                 std::string("The metrics of a ") + task_name(task) + " model: " + list + ".");
+                 "The metrics of " + a_task(task) + " model: " + list + ".");
         if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
     }
     return out;
@@ -156,7 +164,7 @@ void EvalMetrics::add(const Model& m, const Observation* x, const double* dense,
             break;
         }
         default:
-            fail(ErrorKind::InvalidParameter, std::string("a ") + task_name(task_) + " model cannot be evaluated");
+            fail(ErrorKind::InvalidParameter, a_task(task_) + " model cannot be evaluated");
     }
     n_++;
 }
@@ -216,7 +224,7 @@ ProgressiveValidation::ProgressiveValidation(std::unique_ptr<Model> model, const
         fail(ErrorKind::InvalidParameter, "a label delay is in rows or in time, not both");
     if (!model_->can_learn())
         fail(ErrorKind::InvalidParameter,
-             std::string("progressive validation learns every row, and a ") + model_->kind() + " model cannot learn",
+             std::string("progressive validation learns every row, and the ") + model_->kind() + " model cannot learn (it is predict-only)",
              {}, "Score a predict-only model with the metric aggregates over ml_predict_one.");
 }
 
@@ -308,7 +316,7 @@ std::vector<FoldResult> cross_validate(const Model& start, const EvalRows& rows,
     check_folds(folds);
     if (!start.can_learn())
         fail(ErrorKind::InvalidParameter,
-             std::string("cross-validation trains a model per fold, and a ") + start.kind() + " model cannot learn",
+             std::string("cross-validation trains a model per fold, and the ") + start.kind() + " model cannot learn (it is predict-only)",
              {}, "Score a predict-only model with the metric aggregates over ml_predict_one.");
     std::vector<FoldResult> out;
     std::vector<size_t> train;
