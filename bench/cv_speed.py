@@ -39,7 +39,7 @@ def build_data(conn):
     conn.execute("DROP TABLE IF EXISTS t_cv")
     conn.execute("""
         CREATE TABLE t_cv AS
-        SELECT i AS id, x, (random() < 1 / (1 + exp(-(x[1] - 2 * x[2] + x[3] * 0.5 - x[10])))::int AS y
+        SELECT i AS id, x, (random() < 1 / (1 + exp(-(x[1] - 2 * x[2] + x[3] * 0.5 - x[10]))))::int AS y
         FROM (SELECT i, ARRAY(SELECT random() * 4 - 2 FROM generate_series(1, 10) WHERE i IS NOT NULL)::float8[] AS x
               FROM generate_series(1, %d) AS i) s
     """ % ROWS)

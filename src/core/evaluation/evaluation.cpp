@@ -111,12 +111,16 @@ void EvalMetrics::clear() {
 namespace {
 
 bool positive_label(std::string_view kind, Task task, const Label& y) {
+    // The common labels without the general check's strings: a boolean, or the number 0 or 1.
+    if (y.type == Label::Type::Boolean || (y.type == Label::Type::Number && (y.number == 0 || y.number == 1)))
+        return y.number != 0;
     check_label(kind, task, y);
     const std::string c = class_of_label(y);
     return c == "1" || c == "true";
 }
 
 double number_label(std::string_view kind, Task task, const Label& y) {
+    if (y.type == Label::Type::Number && std::isfinite(y.number)) return y.number;
     check_label(kind, task, y);
     if (y.type == Label::Type::Text) {
         double v = 0;
@@ -278,18 +282,18 @@ void ProgressiveValidation::row(const Observation* x, const double* dense, size_
     step_.add(*model_, x, dense, n, y);
     if (step_.count() != before) total_.add(*model_, x, dense, n, y);
     if (timed_) step_time_ = time;
-    Pending p;
-    p.is_dense = x == nullptr;
-    if (p.is_dense) p.dense.assign(dense, dense + n);
-    else p.x = *x;
-    p.y = StoredLabel::of(y);
-    p.due_row = index + static_cast<uint64_t>(std::max<int64_t>(opt_.delay_rows, 1));
-    p.due_time = opt_.delay_time && time ? *time + *opt_.delay_time : 0;
-    const bool immediate = !opt_.delay_time && opt_.delay_rows <= 1;
-    if (immediate) {
-        if (p.is_dense) model_->learn_dense(dense, n, y);
-        else model_->learn(*x, y);
+    if (!opt_.delay_time && opt_.delay_rows <= 1) {
+        // No delay: learned at once (the same as revealed before the next row).
+        if (x) model_->learn(*x, y);
+        else model_->learn_dense(dense, n, y);
     } else {
+        Pending p;
+        p.is_dense = x == nullptr;
+        if (p.is_dense) p.dense.assign(dense, dense + n);
+        else p.x = *x;
+        p.y = StoredLabel::of(y);
+        p.due_row = index + static_cast<uint64_t>(opt_.delay_rows);
+        p.due_time = opt_.delay_time && time ? *time + *opt_.delay_time : 0;
         pending_.push_back(std::move(p));
     }
     if (opt_.bucket == 0 && static_cast<int64_t>(step_.count()) >= opt_.every) close_step();

@@ -201,6 +201,27 @@ void read_rows(FunctionCallInfo fcinfo, const char* fn, const std::string& query
              std::string("the third column of the ") + fn + " query (the time) must be timestamptz, timestamp or date");
     if (has_third && third == Third::None)
         fail(ErrorKind::InvalidParameter, std::string("the query of ") + fn + " must return two columns");
+    // The key's hash function, looked up once (a type without one is refused before any row).
+    const Oid key_type = has_third ? ttype : INT8OID;
+    FmgrInfo* hash_fn = nullptr;
+    if (third == Third::Key)
+        pg_guard([&]() {
+            TypeCacheEntry* tc = lookup_type_cache(key_type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+            if (!OidIsValid(tc->hash_extended_proc))
+                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                                errmsg("a key of type %s cannot be hashed", format_type_be(key_type)),
+                                errhint("A key is a value of a type with a hash operator class (integers, text, "
+                                        "uuid, dates, ...); cast it, e.g. key::text.")));
+            hash_fn = &tc->hash_extended_proc_finfo;
+        });
+    if (!has_third) tcoll = InvalidOid;
+    // One batch's columns, read with one guard per batch rather than per row.
+    struct Cell {
+        Datum x, y, t;
+        bool xnull, ynull, tnull;
+        uint64_t hash;
+    };
+    std::vector<Cell> cells;
     pg_learn::core::Observation obs;
     uint64_t ordinal = 0;
     for (;;) {
@@ -213,44 +234,52 @@ void read_rows(FunctionCallInfo fcinfo, const char* fn, const std::string& query
             tt = SPI_tuptable;
         });
         if (got == 0) break;
+        cells.resize(got);
+        const uint64_t first = ordinal;
+        pg_guard([&]() {
+            for (uint64 r = 0; r < got; r++) {
+                Cell& c = cells[r];
+                c.x = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &c.xnull);
+                c.y = SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &c.ynull);
+                c.tnull = true;
+                c.t = 0;
+                if (has_third) c.t = SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &c.tnull);
+                c.hash = 0;
+                // Without a key column, the row's position (1, 2, ...) in the query is its key.
+                if (hash_fn && !(has_third && c.tnull))
+                    c.hash = DatumGetUInt64(FunctionCall2Coll(
+                        hash_fn, tcoll, has_third ? c.t : Int64GetDatum(static_cast<int64>(first + r + 1)),
+                        Int64GetDatum(seed)));
+            }
+        });
         MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
         for (uint64 r = 0; r < got; r++) {
             ordinal++;
-            bool xnull = false, ynull = false, tnull = true;
-            Datum x = 0, y = 0, t = 0;
-            pg_guard([&]() {
-                x = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &xnull);
-                y = SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &ynull);
-                if (has_third) t = SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &tnull);
-            });
-            if (xnull || ynull) continue;
+            const Cell& c = cells[r];
+            if (c.xnull || c.ynull) continue;
             std::optional<int64_t> third_value;
             if (third == Third::Key) {
-                // Without a key column, the row's position (1, 2, ...) in the query is its key.
-                const uint64_t h = has_third ? (tnull ? 0 : key_hash(t, ttype, tcoll, seed))
-                                             : key_hash(Int64GetDatum(static_cast<int64>(ordinal)), INT8OID,
-                                                        InvalidOid, seed);
-                if (has_third && tnull) fail(ErrorKind::NullValue, std::string("the key of a row of ") + fn + " is NULL");
-                third_value = static_cast<int64_t>(h);
-            } else if (has_third && !tnull) {
+                if (has_third && c.tnull) fail(ErrorKind::NullValue, std::string("the key of a row of ") + fn + " is NULL");
+                third_value = static_cast<int64_t>(c.hash);
+            } else if (has_third && !c.tnull) {
                 bool finite = true;
                 if (ttype == DATEOID) {
-                    finite = !DATE_NOT_FINITE(DatumGetDateADT(t));
-                    third_value = static_cast<int64_t>(DatumGetDateADT(t)) * USECS_PER_DAY;
+                    finite = !DATE_NOT_FINITE(DatumGetDateADT(c.t));
+                    third_value = static_cast<int64_t>(DatumGetDateADT(c.t)) * USECS_PER_DAY;
                 } else {
-                    third_value = DatumGetInt64(t);  // timestamp and timestamptz: microseconds since 2000
+                    third_value = DatumGetInt64(c.t);  // timestamp and timestamptz: microseconds since 2000
                     finite = !TIMESTAMP_NOT_FINITE(*third_value);
                 }
                 if (!finite)
                     fail(ErrorKind::InvalidParameter, std::string("the time of a row of ") + fn + " is infinite");
             }
-            const Label label = label_of(y, ytype);
+            const Label label = label_of(c.y, ytype);
             if (form == Form::Array) {
-                DenseArray a = dense_features(x);
+                DenseArray a = dense_features(c.x);
                 on_row(nullptr, a.data, a.n, label, third_value, ordinal);
             } else {
-                if (form == Form::Jsonb) jsonb_features(x, obs);
-                else row_features(fcinfo, x, model, obs);
+                if (form == Form::Jsonb) jsonb_features(c.x, obs);
+                else row_features(fcinfo, c.x, model, obs);
                 on_row(&obs, nullptr, 0, label, third_value, ordinal);
             }
         }
