@@ -235,6 +235,58 @@ SELECT * FROM ml_cross_validate((SELECT m FROM imported_model), 'SELECT arr || 0
 SELECT * FROM ml_progressive_validate((SELECT m FROM imported_model), 'SELECT arr || 0.0::float8, colour FROM stream');
 \echo :LAST_ERROR_SQLSTATE
 
+-- ---- comparison (item 7) ---------------------------------------------------------------------
+-- user did: compared a model trained on 30 rows with one trained on 200, on the last 100 rows
+CREATE TABLE two_models AS
+SELECT (SELECT ml_fit('{"model": "logistic_regression"}'::ml_model, arr, label ORDER BY i) FROM stream WHERE i <= 30) AS small,
+       (SELECT ml_fit('{"model": "logistic_regression"}'::ml_model, arr, label ORDER BY i) FROM stream WHERE i <= 200) AS big;
+SELECT model, metric, round(value::numeric, 4) AS value, round(lower::numeric, 4) AS lower, round(upper::numeric, 4) AS upper,
+       round(difference::numeric, 4) AS difference, round(diff_lower::numeric, 4) AS diff_lower,
+       round(diff_upper::numeric, 4) AS diff_upper, round(p_value::numeric, 3) AS p_value
+FROM two_models, ml_compare(ARRAY[small, big], 'SELECT arr, label FROM evaluation.stream WHERE i > 200', resamples => 200, seed => 5)
+ORDER BY model, metric;
+-- The values are the metric aggregates over each model's predictions; the interval holds the
+-- value; the same seed gives the same intervals, another seed others.
+WITH c AS (SELECT r.* FROM two_models, ml_compare(ARRAY[small, big], 'SELECT arr, label FROM evaluation.stream WHERE i > 200',
+                                                  ARRAY['auc', 'logloss'], resamples => 200, seed => 5) r)
+SELECT (SELECT value FROM c WHERE model = 2 AND metric = 'auc') = (SELECT ml_auc(ml_predict_one(big, arr), label) FROM two_models, stream WHERE i > 200) AS auc_is_the_aggregate,
+       (SELECT value FROM c WHERE model = 1 AND metric = 'logloss') = (SELECT ml_logloss(ml_predict_one(small, arr), label) FROM two_models, stream WHERE i > 200) AS logloss_is_the_aggregate,
+       (SELECT bool_and(value BETWEEN lower AND upper) FROM c) AS intervals_hold_values,
+       (SELECT difference FROM c WHERE model = 2 AND metric = 'logloss') = (SELECT value FROM c WHERE model = 2 AND metric = 'logloss') - (SELECT value FROM c WHERE model = 1 AND metric = 'logloss') AS difference_is_paired,
+       (SELECT bool_and(difference IS NULL AND p_value IS NULL) FROM c WHERE model = 1) AS first_is_reference,
+       (SELECT array_agg(lower ORDER BY model, metric) FROM c)
+       = (SELECT array_agg(lower ORDER BY model, metric) FROM two_models, ml_compare(ARRAY[small, big], 'SELECT arr, label FROM evaluation.stream WHERE i > 200', ARRAY['auc', 'logloss'], resamples => 200, seed => 5)) AS same_seed_same,
+       (SELECT array_agg(lower ORDER BY model, metric) FROM c)
+       <> (SELECT array_agg(lower ORDER BY model, metric) FROM two_models, ml_compare(ARRAY[small, big], 'SELECT arr, label FROM evaluation.stream WHERE i > 200', ARRAY['auc', 'logloss'], resamples => 200, seed => 6)) AS other_seed_other;
+-- user did: compared a model with itself: no difference, p-value 1
+SELECT model, metric, difference, diff_lower, diff_upper, p_value
+FROM two_models, ml_compare(ARRAY[big, big], 'SELECT arr, label FROM evaluation.stream WHERE i > 200', ARRAY['auc'], resamples => 50)
+ORDER BY model;
+-- user did: compared regressions, and multiclass models
+SELECT model, metric, round(value::numeric, 4) AS value, lower <= value AND value <= upper AS holds
+FROM ml_compare(ARRAY[(SELECT ml_fit('{"model": "linear_regression"}'::ml_model, x, y ORDER BY i) FROM stream WHERE i <= 150),
+                      (SELECT ml_fit('{"model": "hoeffding_tree_regressor"}'::ml_model, x, y ORDER BY i) FROM stream WHERE i <= 150)],
+                'SELECT x, y FROM evaluation.stream WHERE i > 150', ARRAY['mae'], resamples => 100)
+ORDER BY model;
+SELECT model, metric, round(value::numeric, 4) AS value
+FROM ml_compare(ARRAY[(SELECT ml_fit('{"model": "gaussian_nb"}'::ml_model, arr, colour ORDER BY i) FROM stream WHERE i <= 150)],
+                'SELECT arr, colour FROM evaluation.stream WHERE i > 150', ARRAY['accuracy'], resamples => 20);
+-- user did: compared models of two tasks, no model, a NULL model, zero resamples, a confidence of 1, a metric of another task
+SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model, '{"model": "logistic_regression"}'::ml_model], 'SELECT x, y FROM evaluation.stream');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ml_compare(ARRAY[]::ml_model[], 'SELECT x, y FROM evaluation.stream');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ml_compare(ARRAY[NULL::ml_model], 'SELECT x, y FROM evaluation.stream');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model], 'SELECT x, y FROM evaluation.stream', resamples => 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model], 'SELECT x, y FROM evaluation.stream', confidence => 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model], 'SELECT x, y FROM evaluation.stream', ARRAY['auc']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model], 'SELECT x, y, i FROM evaluation.stream');
+\echo :LAST_ERROR_SQLSTATE
+
 \set VERBOSITY default
 RESET search_path;
 DROP SCHEMA evaluation CASCADE;

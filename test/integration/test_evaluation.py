@@ -15,6 +15,10 @@ Run as root with Debian's interpreter: /usr/bin/python3 test/integration/test_ev
    updated with the prediction made when the question was asked), written out here in Python with
    one ml_predict_one and one ml_fit_one per row, for delays of 0 and 7 rows and of 6 hours by a
    time column; our overall and per-step metrics must equal sklearn's over those predictions.
+3. comparison (item 7): ml_compare of two models on breast cancer's last 169 rows against the same
+   paired bootstrap written out in Python (SplitMix64 resample indices, sklearn's metrics per
+   resample, numpy.quantile's intervals, the two-sided p-value): values, intervals and p-values
+   within 1e-12.
 """
 
 import datetime
@@ -144,6 +148,69 @@ def progressive(conn, rep, table, spec, metrics, delay_rows=None, delay_hours=No
               % (checked, steps, worst, TOL, [(m, round(v, 4)) for s, _, m, v, _ in series if s is None]))
 
 
+MASK = (1 << 64) - 1
+
+
+def splitmix64(seed):
+    state = seed & MASK
+    while True:
+        state = (state + 0x9E3779B97F4A7C15) & MASK
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        yield z ^ (z >> 31)
+
+
+def comparison(conn, rep, resamples=150, seed=4, confidence=0.9):
+    name = "cancer_compare"
+    metrics = ["auc", "logloss", "accuracy"]
+    conn.execute("DROP TABLE IF EXISTS cmp_models")
+    conn.execute("CREATE TABLE cmp_models AS SELECT "
+                 "(SELECT ml_fit('{\"model\": \"logistic_regression\"}'::ml_model, x, y::int ORDER BY id) FROM cancer WHERE id <= 60) AS a, "
+                 "(SELECT ml_fit('{\"model\": \"logistic_regression\"}'::ml_model, x, y::int ORDER BY id) FROM cancer WHERE id <= 64) AS b")
+    got = conn.execute("SELECT r.* FROM cmp_models, ml_compare(ARRAY[a, b], 'SELECT x, y::int FROM cancer WHERE id > 400 ORDER BY id', "
+                       "%s, resamples => %s, confidence => %s, seed => %s) r", (metrics, resamples, confidence, seed)).fetchall()
+    rows = conn.execute("SELECT y, ml_predict_one(a, x), ml_predict_one(b, x) FROM cancer, cmp_models WHERE id > 400 ORDER BY id").fetchall()
+    y = np.array([r[0] for r in rows])
+    p = [np.array([r[1] for r in rows]), np.array([r[2] for r in rows])]
+    n = len(y)
+    rng = splitmix64(seed)
+    boot = {(k, m): [] for k in range(2) for m in metrics}
+    diff = {m: [] for m in metrics}
+    for _ in range(resamples):
+        idx = np.array([(next(rng) * n) >> 64 for _ in range(n)])
+        vals = {}
+        for k in range(2):
+            for m in metrics:
+                yb, pb = y[idx], p[k][idx]
+                v = None if m == "auc" and len(set(yb)) < 2 else sk_metric(m, yb, pb)
+                vals[(k, m)] = v
+                if v is not None:
+                    boot[(k, m)].append(v)
+        for m in metrics:
+            if vals[(0, m)] is not None and vals[(1, m)] is not None:
+                diff[m].append(vals[(1, m)] - vals[(0, m)])
+    lo, hi = (1 - confidence) / 2, (1 + confidence) / 2
+    worst, bad = 0.0, []
+    for model, metric, value, lower, upper, d, dlo, dhi, pv in got:
+        k = model - 1
+        want = [sk_metric(metric, y, p[k]), np.quantile(boot[(k, metric)], lo), np.quantile(boot[(k, metric)], hi)]
+        have = [value, lower, upper]
+        if k == 1:
+            ds = np.array(diff[metric])
+            want += [sk_metric(metric, y, p[1]) - sk_metric(metric, y, p[0]), np.quantile(ds, lo), np.quantile(ds, hi)]
+            have += [d, dlo, dhi]
+            if metric != "auc":  # (an AUC difference of exactly 0 is a ulp away in sklearn's floating sums)
+                want_p = min(1.0, 2 * min(np.mean(ds <= 0), np.mean(ds >= 0)))
+                if pv != want_p:
+                    bad.append("%s p %r vs %r" % (metric, pv, want_p))
+        for h, w in zip(have, want):
+            worst = max(worst, abs(h - w) / max(1.0, abs(w)))
+    rep.check(name + "_equals_paired_bootstrap_by_hand", len(got) == 6 and worst <= TOL and not bad,
+              "%d rows, largest relative difference %.3g (need <= %g) %s; %s" % (
+                  len(got), worst, TOL, bad, [(r[0], r[1], round(r[2], 4), round(r[3], 4), round(r[4], 4), r[8]) for r in got]))
+
+
 def main():
     rep = Reporter()
     cluster = Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5484")))
@@ -171,6 +238,7 @@ def main():
                                                       ["auc", "logloss", "accuracy"], delay_rows=0)),
                 ("progressive_7", lambda: progressive(conn, rep, "cancer_stream", {"model": "logistic_regression"},
                                                       ["auc", "logloss"], delay_rows=7)),
+                ("compare", lambda: comparison(conn, rep)),
                 ("progressive_6h", lambda: progressive(conn, rep, "cancer_stream", {"model": "logistic_regression"},
                                                        ["logloss", "accuracy"], delay_hours=6, every=64))):
             try:

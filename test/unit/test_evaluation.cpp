@@ -239,5 +239,56 @@ TEST(CrossValidation, MeanAndSampleSd) {
     EXPECT_FALSE(mean_of({std::nullopt}).has_value());
 }
 
+TEST(Compare, PercentilesAsNumpy) {
+    // numpy.quantile([1, 2, 4, 8], q): 0.025 -> 1.075, 0.5 -> 3.0, 0.975 -> 7.7, 1 -> 8
+    const std::vector<double> v{1, 2, 4, 8};
+    EXPECT_DOUBLE_EQ(percentile_linear(v, 0.025), 1.075);
+    EXPECT_EQ(percentile_linear(v, 0.5), 3.0);
+    EXPECT_DOUBLE_EQ(percentile_linear(v, 0.975), 7.7);
+    EXPECT_EQ(percentile_linear(v, 1.0), 8.0);
+    EXPECT_EQ(percentile_linear({5.0}, 0.3), 5.0);
+}
+
+TEST(Compare, PairedBootstrapOfTwoModels) {
+    const Stream s(120);
+    EvalRows rows;
+    rows.dense = true;
+    rows.dim = 2;
+    for (size_t i = 0; i < s.y.size(); i++) {
+        rows.values.insert(rows.values.end(), s.x[i].begin(), s.x[i].end());
+        rows.labels.push_back(StoredLabel::of(Label::of_number(s.y[i])));
+    }
+    auto a = spec(R"({"model": "linear_regression"})"), b = spec(R"({"model": "linear_regression"})");
+    for (size_t i = 0; i < 30; i++) a->learn_dense(s.x[i].data(), 2, Label::of_number(s.y[i]));
+    for (size_t i = 0; i < 120; i++) b->learn_dense(s.x[i].data(), 2, Label::of_number(s.y[i]));
+    const auto out = compare_models({a.get(), b.get()}, rows, {"mae"}, 50, 0.9, 1, [] {});
+    ASSERT_EQ(out.size(), 2u);
+    RegressionSums ra, rb;
+    for (size_t i = 0; i < rows.size(); i++) {
+        ra.add(a->predict_dense(s.x[i].data(), 2), s.y[i]);
+        rb.add(b->predict_dense(s.x[i].data(), 2), s.y[i]);
+    }
+    EXPECT_EQ(*out[0].value, *ra.mae());
+    EXPECT_EQ(*out[1].value, *rb.mae());
+    EXPECT_EQ(*out[1].difference, *rb.mae() - *ra.mae());
+    EXPECT_FALSE(out[0].p_value.has_value());
+    EXPECT_LE(*out[0].lower, *out[0].upper);
+    EXPECT_LE(*out[1].diff_lower, *out[1].diff_upper);
+    // The first resample by hand: rows floor(n * u) of SplitMix64(1)'s outputs.
+    SplitMix64 r(1);
+    RegressionSums first;
+    for (size_t j = 0; j < rows.size(); j++) {
+        const size_t i = static_cast<size_t>((static_cast<unsigned __int128>(r.next()) * rows.size()) >> 64);
+        first.add(a->predict_dense(s.x[i].data(), 2), s.y[i]);
+    }
+    const auto one = compare_models({a.get()}, rows, {"mae"}, 1, 0.9, 1, [] {});
+    EXPECT_EQ(*one[0].lower, *first.mae());
+    EXPECT_EQ(*one[0].upper, *first.mae());
+    expect_error(ErrorKind::InvalidParameter, [&] { compare_models({a.get()}, rows, {"mae"}, 0, 0.9, 1, [] {}); });
+    expect_error(ErrorKind::InvalidParameter, [&] { compare_models({a.get()}, rows, {"mae"}, 10, 1.0, 1, [] {}); });
+    auto c = spec(R"({"model": "logistic_regression"})");
+    expect_error(ErrorKind::InvalidParameter, [&] { compare_models({a.get(), c.get()}, rows, {"mae"}, 10, 0.9, 1, [] {}); });
+}
+
 }  // namespace
 }  // namespace pg_learn::test

@@ -132,6 +132,50 @@ double number_label(std::string_view kind, Task task, const Label& y) {
 
 }  // namespace
 
+EvalMetrics::Prediction EvalMetrics::predict(const Model& m, const Observation* x, const double* dense, size_t n) {
+    Prediction p;
+    if (m.task() == Task::Multiclass) {
+        std::vector<double> pr;
+        if (x) m.predict_proba(*x, pr);
+        else m.predict_proba_dense(dense, n, pr);
+        if (pr.empty()) {
+            p.scored = false;
+            return p;
+        }
+        const std::vector<std::string>& cls = m.classes();
+        for (size_t c = 0; c < pr.size() && c < cls.size(); c++)
+            p.proba.push_back(ProbaEntry{cls[c], std::min(1.0, std::max(0.0, pr[c])), "number"});
+        return p;
+    }
+    p.value = x ? m.predict(*x) : m.predict_dense(dense, n);
+    return p;
+}
+
+void EvalMetrics::add_prediction(std::string_view kind, const Prediction& p, const Label& y) {
+    if (!p.scored) return;
+    switch (task_) {
+        case Task::Regression: regression_.add(p.value, number_label(kind, task_, y)); break;
+        case Task::Binary: {
+            const bool pos = positive_label(kind, task_, y);
+            if (!std::isfinite(p.value)) fail(ErrorKind::NumericRange, "the model predicted a non-finite probability");
+            if (want_auc_) {
+                if (window_) window_->add(p.value, pos);
+                else ranking_.add(p.value, pos);
+            }
+            confusion_.add(p.value, pos);
+            logloss_.add(p.value, pos);
+            break;
+        }
+        case Task::Multiclass:
+            check_label(kind, task_, y);
+            actual_ = class_of_label(y);
+            classes_.add_proba(actual_, p.proba);
+            break;
+        default: fail(ErrorKind::InvalidParameter, a_task(task_) + " model cannot be evaluated");
+    }
+    n_++;
+}
+
 void EvalMetrics::add(const Model& m, const Observation* x, const double* dense, size_t n, const Label& y) {
     switch (task_) {
         case Task::Regression: {
@@ -343,6 +387,105 @@ std::vector<FoldResult> cross_validate(const Model& start, const EvalRows& rows,
         for (size_t i = 0; i < metrics.size(); i++) r.values.push_back(acc.value(i));
         out.push_back(std::move(r));
     }
+    return out;
+}
+
+double percentile_linear(const std::vector<double>& v, double q) {
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos));
+    const size_t hi = std::min(lo + 1, v.size() - 1);
+    const double frac = pos - static_cast<double>(lo);
+    // numpy's _lerp: a + (b - a) * t, and b - (b - a) * (1 - t) when t >= 0.5
+    const double a = v[lo], b = v[hi], d = b - a;
+    return frac >= 0.5 ? b - d * (1 - frac) : a + d * frac;
+}
+
+std::vector<CompareRow> compare_models(const std::vector<const Model*>& models, const EvalRows& rows,
+                                       const std::vector<std::string>& metrics, int64_t resamples,
+                                       double confidence, uint64_t seed,
+                                       const std::function<void()>& every_so_often) {
+    if (models.empty()) fail(ErrorKind::InvalidParameter, "no model to compare");
+    if (resamples < 1 || resamples > 1000000)
+        fail(ErrorKind::InvalidParameter, "resamples must be between 1 and 1000000", "got " + std::to_string(resamples));
+    if (!(confidence > 0 && confidence < 1))
+        fail(ErrorKind::InvalidParameter, "confidence must be between 0 and 1 (exclusive)");
+    const Task task = models[0]->task();
+    for (size_t k = 1; k < models.size(); k++)
+        if (models[k]->task() != task)
+            fail(ErrorKind::InvalidParameter, "the models to compare must have one task",
+                 std::string("model 1 is ") + a_task(task) + " model, model " + std::to_string(k + 1) + " " +
+                     a_task(models[k]->task()) + " model");
+    const size_t n = rows.size(), K = models.size(), M = metrics.size();
+    // Every model's prediction of every row, once.
+    std::vector<std::vector<EvalMetrics::Prediction>> pred(K);
+    for (size_t k = 0; k < K; k++) {
+        pred[k].reserve(n);
+        for (size_t i = 0; i < n; i++) {
+            pred[k].push_back(rows.dense ? EvalMetrics::predict(*models[k], nullptr, rows.values.data() + i * rows.dim, rows.dim)
+                                         : EvalMetrics::predict(*models[k], &rows.named[i], nullptr, 0));
+            if ((i & 1023) == 1023) every_so_often();
+        }
+    }
+    auto evaluate = [&](size_t k, const std::vector<uint32_t>* idx, std::vector<std::optional<double>>& out) {
+        EvalMetrics acc(task, metrics);
+        if (idx)
+            for (uint32_t i : *idx) acc.add_prediction(models[k]->kind(), pred[k][i], rows.labels[i].view());
+        else
+            for (size_t i = 0; i < n; i++) acc.add_prediction(models[k]->kind(), pred[k][i], rows.labels[i].view());
+        out.resize(M);
+        for (size_t m = 0; m < M; m++) out[m] = acc.value(m);
+    };
+    std::vector<std::vector<std::optional<double>>> full(K);
+    for (size_t k = 0; k < K; k++) evaluate(k, nullptr, full[k]);
+    // boot[k][m]: the resampled values; diff[k][m]: paired differences to model 1.
+    std::vector<std::vector<std::vector<double>>> boot(K, std::vector<std::vector<double>>(M)),
+        diff(K, std::vector<std::vector<double>>(M));
+    SplitMix64 rng(seed);
+    std::vector<uint32_t> idx(n);
+    std::vector<std::vector<std::optional<double>>> vals(K);
+    if (n > 0)
+        for (int64_t b = 0; b < resamples; b++) {
+            for (size_t j = 0; j < n; j++)
+                idx[j] = static_cast<uint32_t>((static_cast<unsigned __int128>(rng.next()) * n) >> 64);
+            for (size_t k = 0; k < K; k++) evaluate(k, &idx, vals[k]);
+            for (size_t k = 0; k < K; k++)
+                for (size_t m = 0; m < M; m++) {
+                    if (vals[k][m]) boot[k][m].push_back(*vals[k][m]);
+                    if (k > 0 && vals[k][m] && vals[0][m]) diff[k][m].push_back(*vals[k][m] - *vals[0][m]);
+                }
+            every_so_often();
+        }
+    const double lo_q = (1 - confidence) / 2, hi_q = (1 + confidence) / 2;
+    std::vector<CompareRow> out;
+    for (size_t k = 0; k < K; k++)
+        for (size_t m = 0; m < M; m++) {
+            CompareRow r;
+            r.model = static_cast<uint32_t>(k + 1);
+            r.metric = metrics[m];
+            r.value = full[k][m];
+            std::vector<double>& bv = boot[k][m];
+            if (!bv.empty()) {
+                std::sort(bv.begin(), bv.end());
+                r.lower = percentile_linear(bv, lo_q);
+                r.upper = percentile_linear(bv, hi_q);
+            }
+            if (k > 0) {
+                if (full[k][m] && full[0][m]) r.difference = *full[k][m] - *full[0][m];
+                std::vector<double>& dv = diff[k][m];
+                if (!dv.empty()) {
+                    size_t le = 0, ge = 0;
+                    for (double d : dv) {
+                        if (d <= 0) le++;
+                        if (d >= 0) ge++;
+                    }
+                    std::sort(dv.begin(), dv.end());
+                    r.diff_lower = percentile_linear(dv, lo_q);
+                    r.diff_upper = percentile_linear(dv, hi_q);
+                    r.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(le, ge)) / static_cast<double>(dv.size()));
+                }
+            }
+            out.push_back(std::move(r));
+        }
     return out;
 }
 

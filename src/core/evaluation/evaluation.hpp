@@ -59,6 +59,15 @@ public:
     // The model's prediction of x (dense or named) scored against y, which the task accepts
     // (InvalidParameter otherwise, as when learning).
     void add(const Model& m, const Observation* x, const double* dense, size_t n, const Label& y);
+    // The same from a prediction made before (Prediction below): for resampling without
+    // predicting again.
+    struct Prediction {
+        double value = 0;             // regression value, or probability of class 1
+        std::vector<ProbaEntry> proba;  // multiclass: the classes' probabilities (names borrowed from the model)
+        bool scored = true;           // false: the model predicted nothing (no class known)
+    };
+    static Prediction predict(const Model& m, const Observation* x, const double* dense, size_t n);
+    void add_prediction(std::string_view kind, const Prediction& p, const Label& y);
     uint64_t count() const { return n_; }
     // The value of metric i (in the order given), nullopt where undefined.
     std::optional<double> value(size_t i) const;
@@ -163,6 +172,27 @@ struct FoldResult {
 std::vector<FoldResult> cross_validate(const Model& start, const EvalRows& rows, int64_t folds,
                                        const std::vector<std::string>& metrics, int epochs, bool shuffle,
                                        uint64_t seed, const std::function<void()>& every_so_often);
+
+// ---- comparison of models on one query (issue 16 item 7) -----------------------------------
+// Every model scores every row (all of one task); each metric's value per model with a bootstrap
+// percentile interval, and for every model but the first the paired difference to the first
+// (value - first's value) with its bootstrap interval and a two-sided bootstrap p-value. The
+// resamples are shared by all models (paired): resample b draws n rows with replacement, row j
+// of it being row floor(n * u) of the data, u = SplitMix64(seed)'s next output / 2^64. The
+// interval is the (1 - confidence) / 2 and (1 + confidence) / 2 percentiles of the resampled
+// values where the metric is defined (numpy.percentile's linear interpolation); the p-value is
+// min(1, 2 * min(share of differences <= 0, share >= 0)) over the defined ones.
+struct CompareRow {
+    uint32_t model;  // 1-based position in the array
+    std::string metric;
+    std::optional<double> value, lower, upper, difference, diff_lower, diff_upper, p_value;
+};
+std::vector<CompareRow> compare_models(const std::vector<const Model*>& models, const EvalRows& rows,
+                                       const std::vector<std::string>& metrics, int64_t resamples,
+                                       double confidence, uint64_t seed,
+                                       const std::function<void()>& every_so_often);
+// numpy.percentile(v, q * 100) with its default linear interpolation; v sorted, not empty.
+double percentile_linear(const std::vector<double>& sorted, double q);
 
 // Mean and sample standard deviation (n - 1, SQL's stddev) of the defined values, as avg and
 // stddev skip NULLs: nullopt with no value (sd: with fewer than two).

@@ -24,6 +24,7 @@ extern "C" {
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -176,9 +177,11 @@ void read_rows(FunctionCallInfo fcinfo, const char* fn, const std::string& query
     });
     TupleDesc desc = portal->tupDesc;
     const char* third_what = third == Third::Key ? "a key" : "the row's time (timestamptz, timestamp or date)";
-    if (desc->natts != 2 && desc->natts != 3)
+    if (third == Third::None ? desc->natts != 2 : desc->natts != 2 && desc->natts != 3)
         fail(ErrorKind::InvalidParameter,
-             std::string("the query of ") + fn + " must return features, label and optionally " + third_what,
+             third == Third::None ? std::string("the query of ") + fn + " must return two columns: features and label"
+                                  : std::string("the query of ") + fn + " must return features, label and optionally " +
+                                        third_what,
              "it returns " + std::to_string(desc->natts) + " columns");
     has_third = desc->natts == 3;
     const Oid xtype = TupleDescAttr(desc, 0)->atttypid, ytype = TupleDescAttr(desc, 1)->atttypid;
@@ -199,8 +202,6 @@ void read_rows(FunctionCallInfo fcinfo, const char* fn, const std::string& query
     if (has_third && third == Third::Time && ttype != TIMESTAMPTZOID && ttype != TIMESTAMPOID && ttype != DATEOID)
         fail(ErrorKind::InvalidParameter,
              std::string("the third column of the ") + fn + " query (the time) must be timestamptz, timestamp or date");
-    if (has_third && third == Third::None)
-        fail(ErrorKind::InvalidParameter, std::string("the query of ") + fn + " must return two columns");
     // The key's hash function, looked up once (a type without one is refused before any row).
     const Oid key_type = has_third ? ttype : INT8OID;
     FmgrInfo* hash_fn = nullptr;
@@ -492,6 +493,83 @@ PGL_FUNCTION(ml_cross_validate) {
             if (mean) row.set(2, Float8GetDatum(*mean));
             if (sd) row.set(3, Float8GetDatum(*sd));
             row.set(5, Int64GetDatum(static_cast<int64>(rows.size())));
+            tuplestore_putvalues(m.store, m.desc, row.v, row.n);
+        });
+    }
+    return Datum(0);
+}
+
+// ml_compare(models ml_model[], query, metrics text[], resamples int, confidence float8, seed bigint)
+//   RETURNS TABLE(model int, metric text, value float8, lower float8, upper float8,
+//                 difference float8, diff_lower float8, diff_upper float8, p_value float8)
+PGL_FUNCTION(ml_compare) {
+    check_not_null(fcinfo, 0, "models");
+    check_not_null(fcinfo, 1, "query");
+    check_not_null(fcinfo, 3, "resamples");
+    check_not_null(fcinfo, 4, "confidence");
+    check_not_null(fcinfo, 5, "seed");
+    // The models, decoded (an expanded element is flattened by the array itself).
+    std::vector<std::unique_ptr<Model>> owned;
+    std::vector<const struct varlena*> flats;
+    bool has_null = false;
+    pg_guard([&]() {
+        ArrayType* arr = PG_GETARG_ARRAYTYPE_P(0);
+        int16 typlen;
+        bool typbyval;
+        char typalign;
+        get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+        Datum* elems = nullptr;
+        bool* nulls = nullptr;
+        int n = 0;
+        deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls, &n);
+        for (int i = 0; i < n; i++) {
+            if (nulls[i]) has_null = true;
+            else flats.push_back(PG_DETOAST_DATUM(elems[i]));
+        }
+    });
+    if (has_null) fail(ErrorKind::NullValue, "a model to compare must not be NULL");
+    if (flats.empty()) fail(ErrorKind::InvalidParameter, "models must hold at least one model");
+    for (const struct varlena* v : flats) owned.push_back(decode_model_varlena(v));
+    std::vector<const Model*> models;
+    for (const auto& m : owned) models.push_back(m.get());
+    const std::vector<std::string> metrics =
+        pg_learn::core::check_metrics(models[0]->kind(), models[0]->task(), metric_names(fcinfo, 2));
+    const std::string query = query_arg(fcinfo, 1);
+    pg_learn::core::EvalRows rows;
+    bool has_third = false, first = true;
+    read_rows(fcinfo, "ml_compare", query, *models[0], Third::None, 0, has_third,
+              [&](const pg_learn::core::Observation* x, const double* d, size_t n, const Label& y,
+                  std::optional<int64_t>, uint64_t) {
+                  if (first) {
+                      rows.dense = x == nullptr;
+                      rows.dim = n;
+                      first = false;
+                  }
+                  if (rows.dense) {
+                      if (n != rows.dim)
+                          fail(ErrorKind::InvalidParameter, "feature arrays of the ml_compare query differ in length");
+                      rows.values.insert(rows.values.end(), d, d + n);
+                  } else {
+                      rows.named.push_back(*x);
+                  }
+                  rows.labels.push_back(pg_learn::core::StoredLabel::of(y));
+              });
+    if (rows.size() > std::numeric_limits<uint32_t>::max())
+        fail(ErrorKind::ProgramLimit, "ml_compare takes at most 4294967295 rows");
+    const std::vector<pg_learn::core::CompareRow> out = pg_learn::core::compare_models(
+        models, rows, metrics, PG_GETARG_INT32(3), PG_GETARG_FLOAT8(4), static_cast<uint64_t>(PG_GETARG_INT64(5)),
+        []() { pg_guard([]() { CHECK_FOR_INTERRUPTS(); }); });
+    const Materialized m = materialize(fcinfo);
+    for (const auto& r : out) {
+        Datum metric = text_datum(r.metric);
+        pg_guard([&]() {
+            RowValues<9> row;
+            row.set(0, Int32GetDatum(static_cast<int32>(r.model)));
+            row.set(1, metric);
+            const std::optional<double>* v[] = {&r.value, &r.lower, &r.upper, &r.difference,
+                                                &r.diff_lower, &r.diff_upper, &r.p_value};
+            for (int i = 0; i < 7; i++)
+                if (*v[i]) row.set(2 + i, Float8GetDatum(**v[i]));
             tuplestore_putvalues(m.store, m.desc, row.v, row.n);
         });
     }

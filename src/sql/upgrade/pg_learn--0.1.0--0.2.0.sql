@@ -4248,4 +4248,18 @@ CREATE FUNCTION ml_cross_validate(model ml_model, query text, folds int DEFAULT 
 COMMENT ON FUNCTION ml_cross_validate(ml_model, text, int, text[], int, boolean, bigint) IS
     'k-fold cross-validation: each fold scored by a model trained on the others; per fold, then mean and sd (fold NULL)';
 
+-- ---------------------------------------------------------------------------------------------
+-- Comparison (issue 16 item 7): several models of one task scored on one query (features, label);
+-- each metric per model with a bootstrap percentile interval, and for every model but the first
+-- the paired difference to the first, its interval and a two-sided bootstrap p-value (the
+-- resamples are shared: paired).
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_compare(models ml_model[], query text, metrics text[] DEFAULT NULL, resamples int DEFAULT 1000,
+                           confidence float8 DEFAULT 0.95, seed bigint DEFAULT 0)
+    RETURNS TABLE (model int, metric text, value float8, lower float8, upper float8,
+                   difference float8, diff_lower float8, diff_upper float8, p_value float8)
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 12;
+COMMENT ON FUNCTION ml_compare(ml_model[], text, text[], int, float8, bigint) IS
+    'Models side by side on one query: each metric with a bootstrap interval, the paired difference to the first model and its p-value';
+
 -- END issue 16 items 1-3: evaluation
