@@ -287,6 +287,16 @@ SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model], 'SEL
 SELECT * FROM ml_compare(ARRAY['{"model": "linear_regression"}'::ml_model], 'SELECT x, y, i FROM evaluation.stream');
 \echo :LAST_ERROR_SQLSTATE
 
+-- user did: a long cross-validation and progressive validation stopped by statement_timeout (57014)
+SET statement_timeout = '200ms';
+SELECT count(*) FROM ml_cross_validate('{"model": "linear_regression"}',
+    'SELECT ARRAY[i % 7, i % 3]::float8[], (i % 5)::float8 FROM generate_series(1, 200000) i', epochs => 50);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM ml_progressive_validate('{"model": "hoeffding_tree_regressor"}',
+    'SELECT ARRAY[i % 7, i % 3]::float8[], (i % 5)::float8 FROM generate_series(1, 10000000) i');
+\echo :LAST_ERROR_SQLSTATE
+RESET statement_timeout;
+
 \set VERBOSITY default
 RESET search_path;
 DROP SCHEMA evaluation CASCADE;
