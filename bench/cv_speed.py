@@ -20,6 +20,8 @@ Figures, without parallel workers:
    pass): target <= 6x. Each fold's model learns 4/5 of the rows, so the learning alone is 4
    passes; the rows are read once.
 2. the same with jsonb features (10 numeric keys), for information (no target).
+3. ml_progressive_validate (predict then learn every row, a series row every 1,000 rows) against
+   the same ml_fit, float8[] features, for information (no target).
 
 It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only when something fails.
 """
@@ -70,6 +72,10 @@ def main():
         cvj = "SELECT * FROM ml_cross_validate('%s', 'SELECT xj, y FROM t_cv')" % SPEC
         b, o = compare(conn, fitj, cvj, runs=1)
         table.add("5-fold CV vs ml_fit, jsonb", b, o)
+        pv = "SELECT * FROM ml_progressive_validate('%s', 'SELECT x, y FROM t_cv ORDER BY id')" % SPEC
+        fito = "SELECT ml_fit('%s'::ml_model, x, y ORDER BY id) FROM t_cv" % SPEC
+        b, o = compare(conn, fito, pv, runs=1)
+        table.add("progressive validation vs ml_fit", b, o)
         table.summary()
 
 
