@@ -321,10 +321,11 @@ void ProgressiveValidation::row(const Observation* x, const double* dense, size_
     }
     const uint64_t index = rows_++;
     reveal(index, time);
-    // Scored first (the model has not seen this label), then queued or learned.
-    const uint64_t before = step_.count();
-    step_.add(*model_, x, dense, n, y);
-    if (step_.count() != before) total_.add(*model_, x, dense, n, y);
+    // Scored first (the model has not seen this label), then queued or learned; one prediction
+    // feeds the step's metrics and the running ones.
+    const EvalMetrics::Prediction p = EvalMetrics::predict(*model_, x, dense, n);
+    step_.add_prediction(model_->kind(), p, y);
+    total_.add_prediction(model_->kind(), p, y);
     if (timed_) step_time_ = time;
     if (!opt_.delay_time && opt_.delay_rows <= 1) {
         // No delay: learned at once (the same as revealed before the next row).
