@@ -286,3 +286,19 @@ def copy_rows(conn, table, columns, rows):
         with cur.copy("COPY %s (%s) FROM STDIN" % (table, ", ".join(columns))) as cp:
             for r in rows:
                 cp.write_row(r)
+
+
+def run_example(conn, example, dbname):
+    """Runs examples/<example>.sql with psql (ON_ERROR_STOP) in a new database `dbname` of conn's
+    server, as the postgres OS user; returns the CompletedProcess (stdout, stderr, returncode).
+    The file goes through stdin, read here: psql runs as postgres, which may not read a clone
+    under a directory only root can read (/root); cwd "/" for the same reason."""
+    conn.execute("CREATE DATABASE %s" % dbname)
+    cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+           "-h", conn.info.host, "-p", str(conn.info.port), "-U", "postgres", "-d", dbname]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "examples", example + ".sql")) as f:
+        script = f.read()
+    return subprocess.run(cmd, input=script, capture_output=True, text=True, cwd="/")

@@ -21,13 +21,11 @@ Run as root: /usr/bin/python3 test/integration/test_bikes.py
 
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PG_BIN, Cluster, Reporter  # noqa: E402
+from common import Cluster, Reporter, run_example  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def mean(xs):
@@ -37,16 +35,7 @@ def mean(xs):
 def main():
     res = Reporter()
     with Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5485"))) as conn:
-        conn.execute("CREATE DATABASE bikes")
-        cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-               "-h", conn.info.host, "-p", str(conn.info.port), "-U", "postgres", "-d", "bikes"]
-        if os.geteuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        # The file goes through stdin (read here, as root): psql runs as postgres, which may not
-        # read a clone under a directory only root can read (/root); cwd "/" for the same reason.
-        with open(os.path.join(ROOT, "examples", "bikes.sql")) as f:
-            script = f.read()
-        out = subprocess.run(cmd, input=script, capture_output=True, text=True, cwd="/")
+        out = run_example(conn, "bikes", "bikes")
         res.check("bikes_runs", out.returncode == 0, out.stderr.strip()[-400:])
         text = out.stdout
         # " 2026-05-11 | Mon |         720 |         3.11 |      3.267 |      2.132"

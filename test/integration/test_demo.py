@@ -10,28 +10,17 @@ Run as root: /usr/bin/python3 test/integration/test_demo.py
 
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PG_BIN, Cluster, Reporter  # noqa: E402
+from common import Cluster, Reporter, run_example  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main():
     res = Reporter()
     with Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5484"))) as conn:
-        conn.execute("CREATE DATABASE demo")
-        cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-               "-h", conn.info.host, "-p", str(conn.info.port), "-U", "postgres", "-d", "demo"]
-        if os.geteuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        # The file goes through stdin (read here, as root): psql runs as postgres, which may not
-        # read a clone under a directory only root can read (/root); cwd "/" for the same reason.
-        with open(os.path.join(ROOT, "examples", "demo.sql")) as f:
-            script = f.read()
-        out = subprocess.run(cmd, input=script, capture_output=True, text=True, cwd="/")
+        out = run_example(conn, "demo", "demo")
         res.check("demo_runs", out.returncode == 0, out.stderr.strip()[-400:])
         text = out.stdout
         days = {}

@@ -24,13 +24,12 @@ import importlib.util
 import json
 import os
 import re
-import subprocess
 import sys
 
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PG_BIN, Cluster, Reporter  # noqa: E402
+from common import Cluster, Reporter, run_example  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GRAFANA = os.path.join(ROOT, "examples", "grafana")
@@ -186,14 +185,7 @@ def main():
     check_schema(res, committed, ds["uid"])
 
     with Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5487"))) as conn:
-        conn.execute("CREATE DATABASE demo")
-        cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-               "-h", conn.info.host, "-p", str(conn.info.port), "-U", "postgres", "-d", "demo"]
-        if os.geteuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        with open(os.path.join(ROOT, "examples", "demo.sql")) as f:  # through stdin: see test_demo.py
-            script = f.read()
-        out = subprocess.run(cmd, input=script, capture_output=True, text=True, cwd="/")
+        out = run_example(conn, "demo", "demo")
         if not res.check("grafana_demo_runs", out.returncode == 0, out.stderr.strip()[-400:]):
             res.exit()
         import psycopg

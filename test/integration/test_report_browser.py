@@ -27,9 +27,8 @@ import time
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PG_BIN, Cluster, Reporter  # noqa: E402
+from common import Cluster, Reporter, run_example  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -84,14 +83,7 @@ def main():
     res.check("browser_checks_catch_errors", len(caught) >= 2 and external_references(open(bad).read()),
               "caught %s" % caught)
     with Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5488"))) as conn:
-        conn.execute("CREATE DATABASE demo")
-        cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-               "-h", conn.info.host, "-p", str(conn.info.port), "-U", "postgres", "-d", "demo"]
-        if os.geteuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        with open(os.path.join(ROOT, "examples", "demo.sql")) as f:  # through stdin: see test_demo.py
-            script = f.read()
-        out = subprocess.run(cmd, input=script, capture_output=True, text=True, cwd="/")
+        out = run_example(conn, "demo", "demo")
         if not res.check("report_demo_runs", out.returncode == 0, out.stderr.strip()[-400:]):
             res.exit()
         import psycopg

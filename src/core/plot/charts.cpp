@@ -49,7 +49,7 @@ const RankingCounts& ranking(const MetricState& s, const char* chart) {
     if (s.kind() != MetricKind::Ranking)
         fail(ErrorKind::InvalidParameter,
              std::string("a ") + chart + " needs a ranking state, not a " + metric_kind_name(s.kind()) + " state",
-             {}, "Build it from scores and boolean labels: ml_metric_state(score, label) or the monitoring windows' "
+             {}, "Build it from scores and boolean labels: ml_binary_state(score, label) or the monitoring windows' "
                  "metric_state.");
     return s.as<RankingCounts>();
 }
@@ -66,19 +66,23 @@ std::string one_class_message(const RankingCounts& r) {
 
 constexpr const char* kNoState = "no data: no state (NULL: the aggregate saw no row)";
 
+// A chart over [0, 1] x [0, 1] (the curves of a binary classifier), "no data" until filled.
+Chart unit_square(const char* title, const char* x_label, const char* y_label) {
+    Chart c;
+    c.title = title;
+    c.x_label = x_label;
+    c.y_label = y_label;
+    c.x_range = {0, 1};
+    c.y_range = {0, 1};
+    c.empty_message = kNoState;
+    return c;
+}
+
 }  // namespace
 
 Chart roc_chart(const MetricState* st) {
-    Chart c;
-    c.title = "ROC curve";
-    c.x_label = "false positive rate";
-    c.y_label = "true positive rate";
-    c.x_range = {0, 1};
-    c.y_range = {0, 1};
-    if (!st) {
-        c.empty_message = kNoState;
-        return c;
-    }
+    Chart c = unit_square("ROC curve", "false positive rate", "true positive rate");
+    if (!st) return c;
     const MetricState& state = *st;
     const RankingCounts& r = ranking(state, "ROC curve");
     const auto curve = state.roc_curve(true);
@@ -93,16 +97,8 @@ Chart roc_chart(const MetricState* st) {
 }
 
 Chart pr_chart(const MetricState* st) {
-    Chart c;
-    c.title = "Precision-recall curve";
-    c.x_label = "recall";
-    c.y_label = "precision";
-    c.x_range = {0, 1};
-    c.y_range = {0, 1};
-    if (!st) {
-        c.empty_message = kNoState;
-        return c;
-    }
+    Chart c = unit_square("Precision-recall curve", "recall", "precision");
+    if (!st) return c;
     const MetricState& state = *st;
     const RankingCounts& r = ranking(state, "precision-recall curve");
     const auto curve = state.pr_curve();
@@ -119,28 +115,14 @@ Chart pr_chart(const MetricState* st) {
 }
 
 Chart calibration_chart(const MetricState* st, std::optional<int64_t> bins) {
-    if (!st) {
-        Chart c;
-        c.title = "Calibration";
-        c.x_label = "mean predicted probability";
-        c.y_label = "fraction positive";
-        c.x_range = {0, 1};
-        c.y_range = {0, 1};
-        c.empty_message = kNoState;
-        return c;
-    }
+    Chart c = unit_square("Calibration", "mean predicted probability", "fraction positive");
+    if (!st) return c;
     const MetricState& state = *st;
     if (state.kind() != MetricKind::Ranking && state.kind() != MetricKind::Calibration)
         fail(ErrorKind::InvalidParameter,
              std::string("a calibration chart needs a ranking or calibration state, not a ") +
                  metric_kind_name(state.kind()) + " state",
-             {}, "Build it from probabilities and boolean labels: ml_metric_state(probability, label).");
-    Chart c;
-    c.title = "Calibration";
-    c.x_label = "mean predicted probability";
-    c.y_label = "fraction positive";
-    c.x_range = {0, 1};
-    c.y_range = {0, 1};
+             {}, "Build it from probabilities and boolean labels: ml_binary_state(probability, label).");
     const auto cal = state.calibration(bins);
     if (!cal) {
         c.empty_message = "no data: the state holds no rows";
