@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Cluster, Reporter, run_example  # noqa: E402
 
 
-
 def main():
     res = Reporter()
     with Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5484"))) as conn:
