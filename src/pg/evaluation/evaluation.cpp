@@ -3,6 +3,7 @@
 // function); splitting, scoring and training are the core's (core/evaluation).
 #include "pg/common/features.hpp"
 #include "pg/models/model_datum.hpp"
+#include "core/models/families.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -460,8 +461,9 @@ PGL_FUNCTION(ml_cross_validate) {
         epochs = 1;
         pg_guard([&]() {
             ereport(WARNING, (errmsg("%s", msg.c_str()),
-                              errdetail("The model computes features from the labels it learned (a pipeline's target "
-                                        "aggregates): a second pass would read each row's own label among its features.")));
+                              errdetail("The model computes features from the labels it learned (%s): a second pass "
+                                        "would read each row's own label among its features.",
+                                        pg_learn::core::label_features_source())));
         });
     }
     const std::vector<pg_learn::core::FoldResult> results = pg_learn::core::cross_validate(
