@@ -26,6 +26,14 @@ $$;
 COMMENT ON FUNCTION @extschema@.ml_explain(text, jsonb, text) IS
     'Explains a prediction of the version of a model deployed under an alias (production by default)';
 
+-- The explanation of a float8[] row as an array, laid out as XGBoost's
+-- predict(pred_contribs=True): the contributions of positions 1..n, then the base (bias) last; a
+-- multiclass model's is a 2-D array with a row of n + 1 per class (ml_info's class order).
+CREATE FUNCTION @extschema@.ml_contributions(model @extschema@.ml_model, x float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'ml_contributions_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ml_contributions(@extschema@.ml_model, float8[]) IS
+    'A float8[] row''s explanation as XGBoost''s pred_contribs: the contribution of each position, then the base; a row per class for multiclass models';
+
 CREATE FUNCTION @extschema@._ml_importance(model @extschema@.ml_model) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'ml_importance_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.ml_importance(model @extschema@.ml_model)

@@ -5,7 +5,9 @@
 #include "pg/models/model_datum.hpp"
 
 extern "C" {
+#include "catalog/pg_type_d.h"
 #include "common/shortest_dec.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 }
@@ -202,6 +204,49 @@ Datum explain(FunctionCallInfo fcinfo, Form form) {
 PGL_FUNCTION(ml_explain_jsonb) { return explain(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_explain_array) { return explain(fcinfo, Form::Array); }
 PGL_FUNCTION(ml_explain_row) { return explain(fcinfo, Form::Row); }
+
+// ml_contributions(model, float8[]): the explanation of a float8[] row as XGBoost's
+// predict(pred_contribs=True) lays it out: the n contributions of the row's positions, then the
+// base (bias) last; a multiclass model's is a 2-D array, a row of n + 1 per class (its classes()
+// order). Written straight into the array's bytes: no jsonb to build.
+PGL_FUNCTION(ml_contributions_array) {
+    ModelCache& cache = ModelCache::of(fcinfo);
+    const auto& model = cache.get(fcinfo, 0);
+    Explanation& e = explain_cache(fcinfo).e;
+    DenseArray a = dense_features(PG_GETARG_DATUM(1));
+    model.explain_dense(a.data, a.n, e);
+    const size_t n = e.features.size(), outputs = e.base.size();
+    if (outputs == 0 || e.contributions.size() != outputs * n)
+        pg_learn::core::fail(pg_learn::core::ErrorKind::Internal, "an explanation of inconsistent size");
+    const int ndim = e.outputs.empty() ? 1 : 2;
+    const size_t count = outputs * (n + 1);
+    const size_t bytes = ARR_OVERHEAD_NONULLS(ndim) + count * sizeof(float8);
+    if (count > MaxArraySize || !AllocSizeIsValid(bytes))
+        pg_learn::core::fail(pg_learn::core::ErrorKind::ProgramLimit, "the explanation is too large for an array");
+    ArrayType* out = nullptr;
+    pg_guard([&]() { out = static_cast<ArrayType*>(palloc0(bytes)); });
+    SET_VARSIZE(out, bytes);
+    out->ndim = ndim;
+    out->dataoffset = 0;
+    out->elemtype = FLOAT8OID;
+    int* dims = ARR_DIMS(out);
+    int* lbs = ARR_LBOUND(out);
+    if (ndim == 1) {
+        dims[0] = static_cast<int>(n + 1);
+        lbs[0] = 1;
+    } else {
+        dims[0] = static_cast<int>(outputs);
+        dims[1] = static_cast<int>(n + 1);
+        lbs[0] = lbs[1] = 1;
+    }
+    float8* v = reinterpret_cast<float8*>(ARR_DATA_PTR(out));
+    for (size_t o = 0; o < outputs; o++) {
+        std::memcpy(v, e.contributions.data() + o * n, n * sizeof(float8));
+        v[n] = e.base[o];
+        v += n + 1;
+    }
+    PG_RETURN_ARRAYTYPE_P(out);
+}
 
 // ml_importance's jsonb: {"kind": ..., "features": [...], "importance": [...]}.
 PGL_FUNCTION(ml_importance_jsonb) {

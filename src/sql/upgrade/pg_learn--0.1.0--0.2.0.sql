@@ -4569,3 +4569,13 @@ COMMENT ON FUNCTION ml_compare(ml_model[], text, text[], int, float8, bigint) IS
     'Models side by side on one query: each metric with a bootstrap interval, the paired difference to the first model and its p-value';
 
 -- END issue 16 items 1-3: evaluation
+
+-- BEGIN session 8: ml_contributions (explanations of float8[] rows as arrays)
+-- The explanation of a float8[] row as an array, laid out as XGBoost's
+-- predict(pred_contribs=True): the contributions of positions 1..n, then the base (bias) last; a
+-- multiclass model's is a 2-D array with a row of n + 1 per class (ml_info's class order).
+CREATE FUNCTION @extschema@.ml_contributions(model @extschema@.ml_model, x float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'ml_contributions_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ml_contributions(@extschema@.ml_model, float8[]) IS
+    'A float8[] row''s explanation as XGBoost''s pred_contribs: the contribution of each position, then the base; a row per class for multiclass models';
+-- END session 8: ml_contributions
