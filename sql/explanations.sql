@@ -144,6 +144,26 @@ SELECT (ml_explain('explain_houses', r) ->> 'margin')::float8 = ml_predict_one(l
 FROM lin l, (SELECT 2.0::float8 AS a, 150.0::float8 AS b) r;
 -- by name with a float8[]: this version learned names a and b, so x1 and x2 are unknown (0)
 SELECT ml_explain('explain_houses', ARRAY[2, 150]::float8[]) -> 'contributions' AS by_name_array;
+-- Privileges as ml_predict's: not executable by PUBLIC; a role granted EXECUTE explains without
+-- SELECT on the registry's tables (the deployed version is read as the registry's owner).
+CREATE ROLE regress_explain_app;
+CREATE ROLE regress_explain_nobody;
+GRANT USAGE ON SCHEMA explanations TO regress_explain_app, regress_explain_nobody;
+GRANT EXECUTE ON FUNCTION ml_explain(text, jsonb, text), ml_explain(text, float8[], text), ml_explain(text, record, text)
+    TO regress_explain_app;
+SET ROLE regress_explain_app;
+SELECT (ml_explain('explain_houses', '{"a": 2, "b": 150}'::jsonb) ->> 'kind') AS granted_kind;
+RESET ROLE;
+SET ROLE regress_explain_nobody;
+\set VERBOSITY sqlstate
+SELECT ml_explain('explain_houses', '{"a": 2, "b": 150}'::jsonb);
+\set VERBOSITY default
+RESET ROLE;
+REVOKE ALL ON SCHEMA explanations FROM regress_explain_app, regress_explain_nobody;
+REVOKE EXECUTE ON FUNCTION ml_explain(text, jsonb, text), ml_explain(text, float8[], text), ml_explain(text, record, text)
+    FROM regress_explain_app;
+DROP ROLE regress_explain_app;
+DROP ROLE regress_explain_nobody;
 
 -- user did: global importance of each feature
 SELECT feature, round(importance::numeric, 2) AS importance, kind FROM ml_importance((SELECT m FROM lin));

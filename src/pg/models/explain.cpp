@@ -1,7 +1,8 @@
 // Issue 16, explanations: ml_explain (a prediction's margin as a base value plus one contribution
 // per feature, for each form of features) and ml_importance's jsonb. The model computes them
 // (core/models/model.hpp, Model::explain); this file reads the features and writes the jsonb.
-#include "pg/common/features.hpp"
+#include "pg/models/explain.hpp"
+
 #include "pg/models/model_datum.hpp"
 
 extern "C" {
@@ -29,9 +30,9 @@ struct ExplainCache {
     Explanation e;
 };
 
-ExplainCache& explain_cache(FunctionCallInfo fcinfo) {
-    // ModelCache owns fn_extra; the explanation's buffers live per backend (one call at a time).
-    (void)fcinfo;
+ExplainCache& explain_cache() {
+    // fn_extra holds a ModelCache (by value) or a registry call site (by name); the explanation's
+    // buffers live per backend (one call at a time).
     static ExplainCache* cache = new ExplainCache();
     return *cache;
 }
@@ -177,12 +178,18 @@ Datum explanation_jsonb(const pg_learn::core::Model& model, const Explanation& e
 Datum explain(FunctionCallInfo fcinfo, Form form) {
     ModelCache& cache = ModelCache::of(fcinfo);
     const auto& model = cache.get(fcinfo, 0);
-    Explanation& e = explain_cache(fcinfo).e;
-    const Datum x = PG_GETARG_DATUM(1);
+    return explanation_of(fcinfo, model, form, PG_GETARG_DATUM(1), cache.observation);
+}
+
+}  // namespace
+
+Datum pg_learn::pg::explanation_of(FunctionCallInfo row_fcinfo, const pg_learn::core::Model& model, Form form, Datum x,
+                                   pg_learn::core::Observation& obs) {
+    Explanation& e = explain_cache().e;
     switch (form) {
         case Form::Jsonb:
-            jsonb_features(x, cache.observation, /*borrow_names=*/true);
-            model.explain(cache.observation, e);
+            jsonb_features(x, obs, /*borrow_names=*/true);
+            model.explain(obs, e);
             break;
         case Form::Array: {
             DenseArray a = dense_features(x);
@@ -190,16 +197,14 @@ Datum explain(FunctionCallInfo fcinfo, Form form) {
             break;
         }
         case Form::Row:
-            row_features(fcinfo, x, model, cache.observation);
-            model.explain(cache.observation, e);
+            row_features(row_fcinfo, x, model, obs);
+            model.explain(obs, e);
             break;
     }
     if (e.base.empty() || e.contributions.size() != e.base.size() * e.features.size())
         pg_learn::core::fail(pg_learn::core::ErrorKind::Internal, "an explanation of inconsistent size");
     return explanation_jsonb(model, e);
 }
-
-}  // namespace
 
 PGL_FUNCTION(ml_explain_jsonb) { return explain(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_explain_array) { return explain(fcinfo, Form::Array); }
@@ -212,7 +217,7 @@ PGL_FUNCTION(ml_explain_row) { return explain(fcinfo, Form::Row); }
 PGL_FUNCTION(ml_contributions_array) {
     ModelCache& cache = ModelCache::of(fcinfo);
     const auto& model = cache.get(fcinfo, 0);
-    Explanation& e = explain_cache(fcinfo).e;
+    Explanation& e = explain_cache().e;
     DenseArray a = dense_features(PG_GETARG_DATUM(1));
     model.explain_dense(a.data, a.n, e);
     const size_t n = e.features.size(), outputs = e.base.size();
