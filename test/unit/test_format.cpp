@@ -153,6 +153,30 @@ TEST(Binary, ConsistentlyPatchedTruncationsAreRejected) {
     }
 }
 
+// The decoder remembers the last spec text it checked (a partitioned model's partitions share
+// one): a model of the remembered spec is decoded alike, and its header is still checked against
+// it (an identity or kind patched, with the checksum fixed, right after the same spec decoded).
+TEST(Binary, RepeatedSpecsDecodeAlikeAndAreStillChecked) {
+    const auto models = trained_models();
+    for (int round = 0; round < 2; round++)
+        for (const auto& m : models) {
+            const auto buf = encode(m);
+            LinearModel first = decode(buf), second = decode(buf);  // the second hits the memo
+            expect_identical(m, second);
+            EXPECT_EQ(encode(second), buf);
+            auto f = buf;
+            f[8] ^= 0x01;  // identity
+            fix_checksum(f);
+            std::string msg = expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+            EXPECT_NE(msg.find("identity"), std::string::npos) << msg;
+            decode(buf);
+            f = buf;
+            f[6] = f[6] == 1 ? 2 : 1;  // another linear kind, same spec text
+            fix_checksum(f);
+            expect_error(ErrorKind::InvalidBinary, [&] { decode(f); });
+        }
+}
+
 // Header layout (docs/format.md): magic 0-3, version 4-5, kind 6-7, identity 8-15,
 // updates 16-23, n_seen 24-31, checksum 32-39, sections 40-43, length 44-47; the checksum
 // covers every byte but its own field.

@@ -475,20 +475,41 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     };
 
     auto spec_sec = section(kSpec, "spec", false);
-    const char* spec_text = reinterpret_cast<const char*>(spec_sec.p);
-    json sj = json::parse(spec_text, spec_text + spec_sec.len, nullptr, false);
-    if (sj.is_discarded()) corrupt("spec is not valid JSON");
-    ModelSpec spec;
-    try {
-        spec = ModelSpec::from_json(sj, SpecDefaults::Stored);
-    } catch (const Error& e) {
-        corrupt(std::string("bad spec: ") + e.what());
+    const std::string_view spec_text(reinterpret_cast<const char*>(spec_sec.p), spec_sec.len);
+    // The spec text last decoded, with its checked form and identity: the thousand partitions of
+    // a partitioned model (an ensemble's members) store one spec, and its JSON parse and
+    // canonical form were most of a small model's decode. (One per process: a backend decodes
+    // on one thread.) It is remembered only once it passed every check below.
+    struct SpecMemo {
+        bool valid = false;
+        uint16_t kind = 0;
+        std::string text;
+        ModelSpec spec;
+        uint64_t identity = 0;
+    };
+    static SpecMemo memo;
+    if (!memo.valid || memo.kind != kind || memo.text != spec_text) {
+        memo.valid = false;
+        json sj = json::parse(spec_text.begin(), spec_text.end(), nullptr, false);
+        if (sj.is_discarded()) corrupt("spec is not valid JSON");
+        ModelSpec spec;
+        try {
+            spec = ModelSpec::from_json(sj, SpecDefaults::Stored);
+        } catch (const Error& e) {
+            corrupt(std::string("bad spec: ") + e.what());
+        }
+        if (uint16_t(spec.kind) != kind) corrupt("model kind differs from the spec");
+        const std::string canon = spec.canonical_text();
+        if (canon != spec_text) corrupt("spec is not in canonical form");
+        memo.kind = kind;
+        memo.text.assign(spec_text);
+        memo.spec = std::move(spec);
+        memo.identity = LinearModel::identity_of(canon);
+        memo.valid = true;
     }
-    if (uint16_t(spec.kind) != kind) corrupt("model kind differs from the spec");
-    if (spec.canonical_text() != std::string_view(spec_text, spec_sec.len)) corrupt("spec is not in canonical form");
     // A hashed spec's fresh model already holds its 2^hash_bits zeros in every array: the
     // sections below fill those arrays in place, so each array is allocated and zeroed once.
-    LinearModel m(spec);
+    LinearModel m(memo.spec, memo.identity);
     if (m.identity_ != identity) corrupt("identity does not match the spec");
     m.updates_ = updates;
     m.n_seen_ = n_seen;
@@ -501,7 +522,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
     auto n_names = st.get<uint32_t>("state");
     auto n_weights = st.get<uint64_t>("state");
     m.intercept_ = st.get<double>("state");
-    const size_t expect_w = spec.hashed() ? (size_t(1) << spec.hash_bits) : n_names;
+    const size_t expect_w = m.spec_.hashed() ? (size_t(1) << m.spec_.hash_bits) : n_names;
     if (n_weights != expect_w) corrupt("weight count does not match the features");
     if (n_names > size / 5) corrupt("feature count out of range");
     const size_t nw = n_weights;
@@ -594,7 +615,7 @@ LinearModel LinearModelCodec::decode(const uint8_t* data, size_t size) {
         }
         stored[s] = {true, index, c};
     }
-    if (spec.keeps_training_state()) {
+    if (m.spec_.keeps_training_state()) {
         auto t_sec = section(kTraining, "training state", false);
         if (t_sec.len != kTrainingLength) corrupt("training state section has the wrong length");
         Reader tr(t_sec.p, t_sec.len);

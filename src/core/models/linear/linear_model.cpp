@@ -62,12 +62,18 @@ inline double dense_dot(double z, const double* w, const double* x, size_t n) {
 
 }  // namespace
 
-LinearModel::LinearModel(ModelSpec spec)
-    : spec_(std::move(spec)), intercept_(spec_.intercept_init),
+LinearModel::LinearModel(ModelSpec spec) : LinearModel(std::move(spec), 0) {
+    identity_ = identity_of(spec_.canonical_text());
+}
+
+uint64_t LinearModel::identity_of(const std::string& canonical_spec) {
+    return hash64(canonical_spec.data(), canonical_spec.size(), 0x706c6561726e31ull);
+}
+
+LinearModel::LinearModel(ModelSpec spec, uint64_t identity)
+    : spec_(std::move(spec)), identity_(identity), intercept_(spec_.intercept_init),
       dict_(spec_.hashed() ? kMaxRememberedNames : kMaxFeatures, spec_.hashed()) {
     dict_.set_limit_message(" without hashing", "Set \"hash_bits\" in the spec to bound the number of weights.");
-    const std::string canon = spec_.canonical_text();
-    identity_ = hash64(canon.data(), canon.size(), 0x706c6561726e31ull);
     if (spec_.hashed()) grow(size_t(1) << spec_.hash_bits);
 }
 
@@ -112,8 +118,7 @@ void LinearModel::ignore_feature(std::string_view name) {
     if (!is_valid_utf8(name) || name.find('\0') != std::string_view::npos)
         fail(ErrorKind::InvalidText, "an ignored feature name must be UTF-8 text without NUL bytes");
     spec_.ignore.emplace_back(name);
-    const std::string canon = spec_.canonical_text();
-    identity_ = hash64(canon.data(), canon.size(), 0x706c6561726e31ull);
+    identity_ = identity_of(spec_.canonical_text());
     dense_map_.clear();  // a position's name may be ignored now
 }
 

@@ -230,6 +230,10 @@ private:
     mutable std::string scratch_;
 
     friend struct LinearModelCodec;
+    // A model of a spec whose identity the caller already has.
+    LinearModel(ModelSpec spec, uint64_t identity);
+    // The identity of a spec: the hash of its canonical text.
+    static uint64_t identity_of(const std::string& canonical_spec);
 };
 
 }  // namespace pg_learn::core
