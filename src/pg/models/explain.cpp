@@ -2,6 +2,7 @@
 // per feature, for each form of features) and ml_importance's jsonb. The model computes them
 // (core/models/model.hpp, Model::explain); this file reads the features and writes the jsonb.
 #include "pg/common/features.hpp"
+#include "pg/models/explain.hpp"
 #include "pg/models/model_datum.hpp"
 
 extern "C" {
@@ -198,6 +199,44 @@ Datum explain(FunctionCallInfo fcinfo, Form form) {
 }
 
 }  // namespace
+
+namespace pg_learn::pg {
+
+Datum explanation_of(const core::Model& model, const core::Observation& x) {
+    static Explanation* e = new Explanation();  // (buffers reused by the backend's rows)
+    model.explain(x, *e);
+    if (e->base.empty() || e->contributions.size() != e->base.size() * e->features.size())
+        pg_learn::core::fail(pg_learn::core::ErrorKind::Internal, "an explanation of inconsistent size");
+    return explanation_jsonb(model, *e);
+}
+
+}  // namespace pg_learn::pg
+
+// _ml_explain_refusal(model): NULL when the model explains its predictions, else why not (the
+// core's message). ml_attach(explain => true) and the deploys to such a table ask it. A kind
+// without explanations refuses whatever the features (FeatureNotSupported), as does a structure
+// that cannot be explained (an ensemble of another scale, an imported model without covers, trees
+// too deep): both are asked with no feature at all. Any other error (a multiclass ensemble that
+// learned no class yet) depends on the model's state or the row, and is the scoring's to raise.
+PGL_FUNCTION(ml_explain_refusal) {
+    const auto& model = ModelCache::of(fcinfo).get(fcinfo, 0);
+    std::string why;
+    try {
+        pg_learn::core::Observation none;
+        Explanation e;
+        model.explain(none, e);
+    } catch (const pg_learn::core::Error& err) {
+        if (err.kind() == pg_learn::core::ErrorKind::FeatureNotSupported || err.kind() == pg_learn::core::ErrorKind::ProgramLimit)
+            why = err.what();
+    }
+    if (why.empty()) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    Datum out = 0;
+    pg_guard([&]() { out = PointerGetDatum(cstring_to_text_with_len(why.data(), static_cast<int>(why.size()))); });
+    return out;
+}
 
 PGL_FUNCTION(ml_explain_jsonb) { return explain(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_explain_array) { return explain(fcinfo, Form::Array); }
