@@ -82,7 +82,7 @@ SELECT ml_rollout('fs_m', 'production', 'shadow');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_attach('sale_labels', 'fs_m', key => 'id');
 \echo :LAST_ERROR_SQLSTATE
-SELECT _ml_attach('sale_labels', 'fs_m', 'id', NULL, NULL, NULL, 'production', 'queue', NULL, NULL, NULL, NULL, 'someone_else');
+SELECT _ml_attach('sale_labels', 'fs_m', 'id', NULL, NULL, NULL, 'production', 'queue', NULL, NULL, NULL, NULL, true, false, 'someone_else');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT key, variant, score, label FROM ml_prediction_log ORDER BY prediction_id;
