@@ -18,9 +18,9 @@ Figures (one INSERT ... SELECT of BENCH_ROWS rows, the same rows on both sides):
 1. a scaled linear regression: explain on vs off (no target: an explanation costs about a
    prediction, and its jsonb about the features' jsonb);
 2. a Hoeffding tree regressor (TreeSHAP): explain on vs off;
-3. the off path against a third identical table attached before this work's options existed
-   would be the same code: the off path is checked instead as off vs a second off table (target
-   1.1x: the extra test of the flag costs nothing measurable).
+3. the run's noise floor: two identical tables attached with explain => false (ideally 1.00x;
+   the off path itself differs from the code before explain => existed by one test of the
+   attachment's flag per logged prediction and a NULL column, nothing a timing can see).
 Also printed: the log's bytes per row with and without explanations.
 
 It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only when something fails.
@@ -61,7 +61,7 @@ def insert(table):
 
 
 def empty(table):
-    return "TRUNCATE %s; TRUNCATE ml_prediction_log, ml_label_queue, ml_monitor_inbox CASCADE" % table
+    return ["TRUNCATE %s" % table, "TRUNCATE ml_prediction_log, ml_label_queue, ml_monitor_inbox CASCADE"]
 
 
 def main():
@@ -75,11 +75,12 @@ def main():
             tab.add("INSERT, explain on vs off (%s)" % name,
                     *compare(conn, insert("t_off"), insert("t_on"), before=empty("t_off"), before_ours=empty("t_on")))
             if name == "linear":
-                tab.add("INSERT, explain off vs off (the flag's cost)",
+                tab.add("INSERT, explain off vs off (noise floor)",
                         *compare(conn, insert("t_off"), insert("t_off2"), before=empty("t_off"),
-                                 before_ours=empty("t_off2")), target=1.1)
+                                 before_ours=empty("t_off2")))
                 for t in ("t_off", "t_on"):
-                    conn.execute(empty(t))
+                    for q in empty(t):
+                        conn.execute(q)
                     conn.execute(insert(t))
                     conn.execute("VACUUM ml_prediction_log")
                     size = conn.execute("SELECT pg_table_size('ml_prediction_log')").fetchone()[0]
