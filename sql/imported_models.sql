@@ -129,6 +129,15 @@ SELECT ml_learn_pending('xgb_imported') AS learned;
 SELECT version, n_seen FROM ml_versions('xgb_imported') ORDER BY version;
 SELECT count(*) AS rejected FROM ml_rejected_labels WHERE model_name = 'xgb_imported';
 SELECT ml_rollout_remove('xgb_imported', 'shadow');
+-- user did: attach it to an audit table with explain => true: each logged prediction carries
+-- its TreeSHAP explanation, the one ml_explain gives for the logged features
+CREATE TABLE orders_audit (id int PRIMARY KEY, a float8, c int);
+SELECT ml_attach('orders_audit', 'xgb_imported', key => 'id', explain => true);
+INSERT INTO orders_audit VALUES (1, 0, 1), (2, 1, 3), (3, NULL, 5);
+SELECT key, explanation ->> 'method' AS method,
+       explanation = ml_explain(ml_get('xgb_imported', version), features) AS equals_ml_explain
+FROM ml_prediction_log WHERE table_name = 'orders_audit'::regclass ORDER BY prediction_id;
+SELECT ml_detach('orders_audit');
 SELECT ml_detach('orders');
 DELETE FROM ml_label_queue WHERE model_name = 'xgb_imported';
 DELETE FROM ml_rejected_labels WHERE model_name = 'xgb_imported';
