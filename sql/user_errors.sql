@@ -98,6 +98,10 @@ GRANT EXECUTE ON FUNCTION ml_predict(text, record, text) TO regress_ue_owner;
 SET ROLE regress_ue_owner;
 SELECT ml_attach('owned', 'ue_grant', key => 'id', label => 'y');
 \echo :LAST_ERROR_SQLSTATE
+-- (monitor-only labels teach nothing: learn => false needs no EXECUTE on ml_learn)
+SELECT ml_attach('owned', 'ue_grant', key => 'id', label => 'y', learn => false) AS attached_monitor_only;
+RESET ROLE;
+SELECT ml_detach('owned');
 -- With the grants the hints name, it attaches.
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION ml_learn(text, record, float8, text) TO regress_ue_owner;
