@@ -19,7 +19,9 @@ scaled logistic regression learned from x, and a scaled linear regression learne
 Figures, without parallel workers, each over every row, the model from a scalar subquery:
 1. count(ml_explain(m, x)) vs count(ml_predict_one(m, x)), linear regression, jsonb: target <= 2x.
 2. the same for the logistic regression: target <= 2x.
-3. the same over float8[] (a): target <= 2x.
+3. the same over float8[] (a), ml_explain's jsonb: target <= 2x.
+4. ml_contributions(m, a) (the float8[] result, XGBoost's pred_contribs layout) against
+   ml_predict_one(m, a): target <= 2x.
 
 It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only when something fails.
 """
@@ -77,6 +79,8 @@ def main():
                 *compare(conn, q % ("ml_predict_one", "logistic", "x"), q % ("ml_explain", "logistic", "x")), target=2.0)
         tab.add("explain vs predict, linear (float8[])",
                 *compare(conn, q % ("ml_predict_one", "dense", "a"), q % ("ml_explain", "dense", "a")), target=2.0)
+        tab.add("contributions vs predict, linear (float8[])",
+                *compare(conn, q % ("ml_predict_one", "dense", "a"), q % ("ml_contributions", "dense", "a")), target=2.0)
         tab.summary()
 
 

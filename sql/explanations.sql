@@ -144,6 +144,26 @@ SELECT (ml_explain('explain_houses', r) ->> 'margin')::float8 = ml_predict_one(l
 FROM lin l, (SELECT 2.0::float8 AS a, 150.0::float8 AS b) r;
 -- by name with a float8[]: this version learned names a and b, so x1 and x2 are unknown (0)
 SELECT ml_explain('explain_houses', ARRAY[2, 150]::float8[]) -> 'contributions' AS by_name_array;
+-- Privileges as ml_predict's: not executable by PUBLIC; a role granted EXECUTE explains without
+-- SELECT on the registry's tables (the deployed version is read as the registry's owner).
+CREATE ROLE regress_explain_app;
+CREATE ROLE regress_explain_nobody;
+GRANT USAGE ON SCHEMA explanations TO regress_explain_app, regress_explain_nobody;
+GRANT EXECUTE ON FUNCTION ml_explain(text, jsonb, text), ml_explain(text, float8[], text), ml_explain(text, record, text)
+    TO regress_explain_app;
+SET ROLE regress_explain_app;
+SELECT (ml_explain('explain_houses', '{"a": 2, "b": 150}'::jsonb) ->> 'kind') AS granted_kind;
+RESET ROLE;
+SET ROLE regress_explain_nobody;
+\set VERBOSITY sqlstate
+SELECT ml_explain('explain_houses', '{"a": 2, "b": 150}'::jsonb);
+\set VERBOSITY default
+RESET ROLE;
+REVOKE ALL ON SCHEMA explanations FROM regress_explain_app, regress_explain_nobody;
+REVOKE EXECUTE ON FUNCTION ml_explain(text, jsonb, text), ml_explain(text, float8[], text), ml_explain(text, record, text)
+    FROM regress_explain_app;
+DROP ROLE regress_explain_app;
+DROP ROLE regress_explain_nobody;
 
 -- user did: global importance of each feature
 SELECT feature, round(importance::numeric, 2) AS importance, kind FROM ml_importance((SELECT m FROM lin));
@@ -167,6 +187,52 @@ SELECT ml_explain(ml_model_from_bytes(ml_model_bytes(m)), '{"a": 0, "c": 1}'::js
        ml_explain(m::text::ml_model, '{"a": 0, "c": 1}'::jsonb) = ml_explain(m, '{"a": 0, "c": 1}'::jsonb) AS text_kept
 FROM xgb;
 
+-- user did: explain float8[] rows as arrays (ml_contributions: XGBoost's pred_contribs layout,
+-- the contributions of positions 1..n, then the base), the same numbers as ml_explain's jsonb
+SELECT array_length(c, 1) AS n_plus_one,
+       c[1] = (e -> 'contributions' ->> 'x1')::float8 AND c[2] = (e -> 'contributions' ->> 'x2')::float8
+           AND c[3] = (e ->> 'base')::float8 AS same_as_jsonb,
+       abs(c[1] + c[2] + c[3] - ml_predict_one(m, ARRAY[2, 150]::float8[])) < 1e-12 AS adds_up
+FROM dense, LATERAL (SELECT ml_contributions(m, ARRAY[2, 150]::float8[]) AS c, ml_explain(m, ARRAY[2, 150]::float8[]) AS e) s;
+SELECT ml_contributions(m, ARRAY[1, 'NaN']::float8[]) AS xgboost_layout FROM xgb;
+-- A multiclass model's is a row per class, in ml_info's class order.
+CREATE TABLE soft_dense AS
+SELECT ml_fit('{"model": "softmax_regression", "scale": true}', ARRAY[a, b],
+              CASE WHEN y < 2.5 THEN 'low' WHEN y < 5 THEN 'mid' ELSE 'high' END ORDER BY i) AS m
+FROM stream;
+SELECT array_dims(c) AS dims,
+       bool_and(abs(c[k][1] + c[k][2] + c[k][3] - (e -> 'classes' -> (ml_info(m) -> 'classes' ->> (k - 1)) ->> 'margin')::float8) < 1e-12)
+           AS rows_are_classes
+FROM soft_dense, LATERAL (SELECT ml_contributions(m, ARRAY[1, 200]::float8[]) AS c, ml_explain(m, ARRAY[1, 200]::float8[]) AS e) s,
+     generate_series(1, 3) k
+GROUP BY c;
+
+-- user did: explain a partitioned model: the partition that answers the row explains it over the
+-- rest of the row (the key chose the model); a colour under min_examples is answered by the global model
+CREATE TABLE parts AS
+SELECT ml_fit('{"model": "partitioned", "by": "colour", "min_examples": 100, "base": {"model": "linear_regression", "scale": true}}',
+              jsonb_build_object('colour', CASE WHEN i <= 350 THEN colour ELSE 'green' END, 'a', a, 'b', b), y ORDER BY i) AS m
+FROM stream;
+SELECT x ->> 'colour' AS colour, jsonb_object_keys(e -> 'contributions') AS feature,
+       abs((e ->> 'margin')::float8 - ml_predict_one(m, x)) < 1e-12 AS margin_is_prediction
+FROM parts, (VALUES ('{"colour": "red", "a": 2, "b": 150}'::jsonb), ('{"colour": "green", "a": 2, "b": 150}')) v(x),
+     LATERAL (SELECT ml_explain(m, x) AS e) s ORDER BY 1, 2;
+-- red's explanation is its partition's model's: the same as that model fitted on red's rows alone
+SELECT ml_explain(m, '{"colour": "red", "a": 2, "b": 150}'::jsonb) -> 'contributions'
+         = ml_explain((SELECT ml_fit('{"model": "linear_regression", "scale": true}', jsonb_build_object('a', a, 'b', b), y ORDER BY i)
+                       FROM stream WHERE i <= 350 AND colour = 'red'), '{"a": 2, "b": 150}'::jsonb) -> 'contributions' AS red_partition
+FROM parts;
+
+-- user did: explain a pipeline: its final model over the features the steps made
+CREATE TABLE pipe AS
+SELECT ml_fit('{"pipeline": [{"select": ["a", "b"]}, "standard_scaler", {"linear_regression": {}}]}',
+              jsonb_build_object('a', a, 'b', b, 'colour', colour), y ORDER BY i) AS m
+FROM stream;
+SELECT jsonb_object_keys(e -> 'contributions') AS feature, e ->> 'method' AS method,
+       abs((e ->> 'margin')::float8 - ml_predict_one(m, '{"a": 2, "b": 150, "colour": "red"}'::jsonb)) < 1e-12 AS margin_is_prediction
+FROM pipe, LATERAL (SELECT ml_explain(m, '{"a": 2, "b": 150, "colour": "red"}'::jsonb) AS e) s;
+SELECT feature, importance > 0 AS positive, kind FROM ml_importance((SELECT m FROM pipe));
+
 -- Bad input: each with its SQLSTATE.
 \set VERBOSITY sqlstate
 -- user did: explain a kind without explanations (0A000, naming the kind)
@@ -183,6 +249,12 @@ SELECT ml_explain('{"model": "linear_regression", "missing": "error"}'::ml_model
 -- user did: explain with a float8[] of the wrong length (22023) or a NaN (22003)
 SELECT ml_explain(m, ARRAY[1, 2, 3]::float8[]) FROM dense;
 SELECT ml_explain(m, ARRAY[1, 'NaN']::float8[]) FROM dense;
+SELECT ml_contributions(m, ARRAY[1, 2, 3]::float8[]) FROM dense;
+-- user did: ask a pipeline for the explanation of a float8[] row (it reads named columns: 22023)
+SELECT ml_contributions(m, ARRAY[1, 2]::float8[]) FROM pipe;
+-- user did: explain a pipeline whose final model has no explanations (0A000)
+SELECT ml_explain(ml_fit('{"pipeline": ["standard_scaler", {"gaussian_nb": {}}]}', jsonb_build_object('a', a), colour), '{"a": 1}'::jsonb)
+FROM stream;
 -- user did: explain by a name that is not registered (42704)
 SELECT ml_explain('no_such_model', '{"a": 1}'::jsonb);
 \set VERBOSITY default

@@ -8,23 +8,30 @@ CREATE FUNCTION @extschema@.ml_explain(model @extschema@.ml_model, x record) RET
     AS 'MODULE_PATHNAME', 'ml_explain_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ml_explain(@extschema@.ml_model, jsonb) IS
     'A prediction explained: {"kind", "method", "scale", "base", "margin", "contributions": {feature: value}} (per class under "classes" for multiclass models); base + contributions = margin';
--- By registered name: the version deployed under an alias (or the version ml_get reads, with
--- the caller's rights on the registry's tables).
+-- By registered name: the version deployed under an alias, found as ml_predict finds it (the
+-- registry read as its owner, decoded once per backend). Like ml_predict, not executable by
+-- PUBLIC: GRANT EXECUTE to the roles that may explain (docs/registry.md, Privileges).
 CREATE FUNCTION @extschema@.ml_explain(name text, x jsonb, alias text DEFAULT 'production') RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
+    AS 'MODULE_PATHNAME', 'ml_explain_by_name_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.ml_explain(name text, x float8[], alias text DEFAULT 'production') RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
--- (plpgsql: an SQL function cannot take a record.)
+    AS 'MODULE_PATHNAME', 'ml_explain_by_name_array' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.ml_explain(name text, x record, alias text DEFAULT 'production') RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-BEGIN
-    RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'ml_explain_by_name_row' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ml_explain(text, jsonb, text) IS
     'Explains a prediction of the version of a model deployed under an alias (production by default)';
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.ml_explain(text, jsonb, text),
+    @extschema@.ml_explain(text, float8[], text),
+    @extschema@.ml_explain(text, record, text)
+FROM PUBLIC;
+
+-- The explanation of a float8[] row as an array, laid out as XGBoost's
+-- predict(pred_contribs=True): the contributions of positions 1..n, then the base (bias) last; a
+-- multiclass model's is a 2-D array with a row of n + 1 per class (ml_info's class order).
+CREATE FUNCTION @extschema@.ml_contributions(model @extschema@.ml_model, x float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'ml_contributions_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ml_contributions(@extschema@.ml_model, float8[]) IS
+    'A float8[] row''s explanation as XGBoost''s pred_contribs: the contribution of each position, then the base; a row per class for multiclass models';
 
 CREATE FUNCTION @extschema@._ml_importance(model @extschema@.ml_model) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'ml_importance_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

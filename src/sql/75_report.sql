@@ -16,18 +16,20 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     head text;
     body text;
+    first_row json;
 BEGIN
+    -- One run of the query: the rows, and the first row (its column names make the header).
     EXECUTE format('SELECT string_agg(''<tr>'' || (SELECT string_agg(''<td>'' || @extschema@._ml_html(e.value) || ''</td>'', '''' ORDER BY e.n)
-                                                 FROM json_each_text(row_to_json(q)) WITH ORDINALITY e(key, value, n)) || ''</tr>'', E''\n'')
-                    FROM (%s) q', q)
-        INTO body;
+                                                 FROM json_each_text(r.j) WITH ORDINALITY e(key, value, n)) || ''</tr>'', E''\n''),
+                           (array_agg(r.j))[1]
+                    FROM (SELECT row_to_json(q) AS j FROM (%s) q) r', q)
+        INTO body, first_row;
     IF body IS NULL THEN
         RETURN '<p class="empty">' || @extschema@._ml_html(empty_text) || '</p>';
     END IF;
-    EXECUTE format('SELECT string_agg(''<th>'' || @extschema@._ml_html(e.key) || ''</th>'', '''' ORDER BY e.n)
-                    FROM (SELECT row_to_json(q) AS j FROM (%s) q LIMIT 1) r,
-                         json_each_text(r.j) WITH ORDINALITY e(key, value, n)', q)
-        INTO head;
+    SELECT string_agg('<th>' || @extschema@._ml_html(e.key) || '</th>', '' ORDER BY e.n)
+    FROM json_each_text(first_row) WITH ORDINALITY e(key, value, n)
+    INTO head;
     RETURN '<table><thead><tr>' || head || '</tr></thead><tbody>' || E'\n' || body || E'\n</tbody></table>';
 END
 $$;

@@ -13,7 +13,9 @@ iteration_range=(0, best_iteration + 1) for the early-stopped model) within 1e-6
 (|a - b| <= 1e-6 * max(1, |b|); they agree bitwise: TreeSHAP runs in float32 in XGBoost's order),
 and the margin (base + contributions) must be the sum of XGBoost's contributions (1e-9) and
 Booster.predict(output_margin=True) up to float32 rounding (1e-5: XGBoost's own contributions
-differ from its margin alike). A jsonb check explains 300 rows by feature name.
+differ from its margin alike). ml_contributions gives the same numbers in pred_contribs' own
+layout (a row of contributions and the bias per class). A jsonb check explains 300 rows by
+feature name.
 """
 
 import json
@@ -108,6 +110,14 @@ def main():
                 rep.check(name + "_margin", bad == 0 and bad2 == 0,
                           "base + contributions vs the sum of pred_contribs: worst %.3g; vs output_margin "
                           "(float32 rounding): worst %.3g" % (w, w2))
+                # ml_contributions: pred_contribs' own layout (the bias last; a row per class).
+                got = conn.execute("SELECT ml_contributions(m, a) FROM rows, models WHERE name = %s ORDER BY id",
+                                   (name,)).fetchall()
+                arr = np.array([r[0] for r in got], dtype=float).reshape(ref.shape)
+                bad, w = worst(arr.ravel(), ref.ravel())
+                rep.check(name + "_contributions_array", bad == 0 and len(got) == N_ROWS,
+                          "ml_contributions: %d rows in pred_contribs' layout, %d outside 1e-6 (worst %.3g), "
+                          "%d bit-equal to float32" % (len(got), bad, w, int((arr.astype(np.float32) == ref).sum())))
                 if objective in ("binary:logistic", "multi:softprob"):
                     got = conn.execute("SELECT ml_explain(m, x) FROM jrows, models WHERE name = %s ORDER BY id",
                                        (name,)).fetchall()

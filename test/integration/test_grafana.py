@@ -148,7 +148,7 @@ def check_schema(res, dash, datasource_uid):
     res.check("grafana_dashboard_schema", not problems, "; ".join(problems[:6]))
 
 
-def check_rows(res, name, cur, rows, fmt, t_from=FROM, t_to=TO, columns=None):
+def check_rows(res, name, cur, rows, fmt, columns=None):
     cols = [d.name for d in cur.description]
     if not rows:
         return res.fail(name, "no rows")

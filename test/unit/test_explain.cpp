@@ -332,5 +332,109 @@ TEST(Explanations, XGBoostTreeShapByHand) {
     expect_error(ErrorKind::FeatureNotSupported, [&] { bare->explain_dense(x, 2, e); });
 }
 
+// ---- wrappers: partitioned models and pipelines ------------------------------------------------
+
+// A partitioned model explains a row by the model that answers it, over the rest of the row: the
+// same explanation as a model of the base spec given exactly that partition's rows without the
+// keys (or, under min_examples, the global model given every row).
+TEST(Explanations, PartitionedExplainsByTheAnsweringModel) {
+    const std::string base = R"({"model": "linear_regression", "optimizer": {"sgd": {"lr": 0.05}}})";
+    auto m = make(R"({"model": "partitioned", "by": "city", "min_examples": 20, "base": )" + base + "}");
+    auto paris = make(base), global = make(base);
+    for (int i = 0; i < 200; i++) {
+        const bool in_paris = i % 10 != 0;  // 20 rows of Lyon: at min_examples
+        const double a = i % 13, b = (i * 7) % 5;
+        const double y = in_paris ? 2 * a - b : 10 - a;
+        Observation x;
+        x.add_category("city", in_paris ? "Paris" : (i < 100 ? "Lyon" : "Nice"));
+        x.add_numeric("a", a);
+        x.add_numeric("b", b);
+        m->learn(x, Label::of_number(y));
+        const Observation rest = num({{"a", a}, {"b", b}});
+        global->learn(rest, Label::of_number(y));
+        if (in_paris) paris->learn(rest, Label::of_number(y));
+    }
+    Explanation e, want;
+    Observation x;
+    x.add_category("city", "Paris");
+    x.add_numeric("a", 4);
+    x.add_numeric("b", 1);
+    m->explain(x, e);
+    paris->explain(num({{"a", 4}, {"b", 1}}), want);
+    ASSERT_EQ(e.features, want.features);  // the key is not among them
+    EXPECT_EQ(e.method, "exact_linear");
+    EXPECT_EQ(e.base, want.base);
+    EXPECT_EQ(e.contributions, want.contributions);
+    EXPECT_DOUBLE_EQ(sum_of(e, 0), m->predict(x));
+    // Lyon learned 10 rows (under min_examples) and Nice never reached 20 either: the global model.
+    for (const char* city : {"Lyon", "Nice", "Rome"}) {
+        Observation y;
+        y.add_category("city", city);
+        y.add_numeric("a", 4);
+        y.add_numeric("b", 1);
+        m->explain(y, e);
+        global->explain(num({{"a", 4}, {"b", 1}}), want);
+        EXPECT_EQ(e.contributions, want.contributions) << city;
+        EXPECT_EQ(e.base, want.base) << city;
+        EXPECT_DOUBLE_EQ(sum_of(e, 0), m->predict(y)) << city;
+    }
+}
+
+// A pipeline explains by its final model over the features its steps made: here river's
+// StandardScaler (learn x, then scale it by the population variance) before a linear regression,
+// replayed by hand into a bare linear regression.
+TEST(Explanations, PipelineExplainsByItsFinalModel) {
+    auto m = make(R"({"pipeline": [{"select": ["t", "u"]}, "standard_scaler", {"linear_regression": {}}]})");
+    auto bare = make(R"({"model": "linear_regression"})");
+    double n = 0, mean[2] = {0, 0}, m2[2] = {0, 0};
+    auto scaled = [&](const double* v, double* z) {
+        for (int k = 0; k < 2; k++) {
+            const double sd = n > 0 ? std::sqrt(m2[k] / n) : 0;
+            z[k] = sd > 0 ? (v[k] - mean[k]) / sd : 0;
+        }
+    };
+    for (int i = 0; i < 300; i++) {
+        const double v[2] = {double(i % 17), 100.0 + (i * 11) % 23};
+        const double y = 3 * v[0] - 0.5 * v[1];
+        Observation x;
+        x.add_numeric("t", v[0]);
+        x.add_numeric("u", v[1]);
+        x.add_category("station", "north");  // not selected
+        m->learn(x, Label::of_number(y));
+        n += 1;
+        for (int k = 0; k < 2; k++) {
+            const double d = v[k] - mean[k];
+            mean[k] += d / n;
+            m2[k] += d * (v[k] - mean[k]);
+        }
+        double z[2];
+        scaled(v, z);
+        bare->learn(num({{"t", z[0]}, {"u", z[1]}}), Label::of_number(y));
+    }
+    Observation x;
+    x.add_numeric("t", 5);
+    x.add_numeric("u", 110);
+    x.add_category("station", "north");
+    Explanation e, want;
+    m->explain(x, e);
+    const double v[2] = {5, 110};
+    double z[2];
+    scaled(v, z);
+    bare->explain(num({{"t", z[0]}, {"u", z[1]}}), want);
+    ASSERT_EQ(e.features, (std::vector<std::string>{"t", "u"}));
+    EXPECT_EQ(e.method, "exact_linear");
+    for (size_t j = 0; j < 2; j++) EXPECT_NEAR(e.contributions[j], want.contributions[j], 1e-9);
+    EXPECT_NEAR(e.base[0], want.base[0], 1e-9);
+    EXPECT_DOUBLE_EQ(sum_of(e, 0), m->predict(x));
+    core::FeatureImportance imp;
+    m->importance(imp);
+    EXPECT_EQ(imp.features.size(), 2u);
+    // A pipeline whose final model has no explanations refuses, naming that kind.
+    auto nb = make(R"({"pipeline": ["standard_scaler", {"gaussian_nb": {}}]})");
+    nb->learn(num({{"a", 1}}), Label::of_text("x"));
+    const std::string msg = expect_error(ErrorKind::FeatureNotSupported, [&] { nb->explain(num({{"a", 1}}), e); });
+    EXPECT_NE(msg.find("gaussian_nb"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace pg_learn::test

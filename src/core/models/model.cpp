@@ -58,7 +58,8 @@ namespace {
     fail(ErrorKind::FeatureNotSupported, std::string("models of kind \"") + m.kind() + "\" have no " + what, {},
          "Explanations are offered by linear_regression, logistic_regression, softmax_regression, "
          "passive_aggressive_classifier, passive_aggressive_regressor, hoeffding_tree_classifier, "
-         "hoeffding_tree_regressor, xgboost and ensembles of these (docs/explanations.md).");
+         "hoeffding_tree_regressor, xgboost, ensembles of these, and pipelines and partitioned models over them "
+         "(docs/explanations.md).");
 }
 }  // namespace
 

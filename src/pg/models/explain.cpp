@@ -1,12 +1,14 @@
 // Issue 16, explanations: ml_explain (a prediction's margin as a base value plus one contribution
 // per feature, for each form of features) and ml_importance's jsonb. The model computes them
 // (core/models/model.hpp, Model::explain); this file reads the features and writes the jsonb.
-#include "pg/common/features.hpp"
 #include "pg/models/explain.hpp"
+
 #include "pg/models/model_datum.hpp"
 
 extern "C" {
+#include "catalog/pg_type_d.h"
 #include "common/shortest_dec.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 }
@@ -28,9 +30,9 @@ struct ExplainCache {
     Explanation e;
 };
 
-ExplainCache& explain_cache(FunctionCallInfo fcinfo) {
-    // ModelCache owns fn_extra; the explanation's buffers live per backend (one call at a time).
-    (void)fcinfo;
+ExplainCache& explain_cache() {
+    // fn_extra holds a ModelCache (by value) or a registry call site (by name); the explanation's
+    // buffers live per backend (one call at a time).
     static ExplainCache* cache = new ExplainCache();
     return *cache;
 }
@@ -176,12 +178,18 @@ Datum explanation_jsonb(const pg_learn::core::Model& model, const Explanation& e
 Datum explain(FunctionCallInfo fcinfo, Form form) {
     ModelCache& cache = ModelCache::of(fcinfo);
     const auto& model = cache.get(fcinfo, 0);
-    Explanation& e = explain_cache(fcinfo).e;
-    const Datum x = PG_GETARG_DATUM(1);
+    return explanation_of(fcinfo, model, form, PG_GETARG_DATUM(1), cache.observation);
+}
+
+}  // namespace
+
+Datum pg_learn::pg::explanation_of(FunctionCallInfo row_fcinfo, const pg_learn::core::Model& model, Form form, Datum x,
+                                   pg_learn::core::Observation& obs) {
+    Explanation& e = explain_cache().e;
     switch (form) {
         case Form::Jsonb:
-            jsonb_features(x, cache.observation, /*borrow_names=*/true);
-            model.explain(cache.observation, e);
+            jsonb_features(x, obs, /*borrow_names=*/true);
+            model.explain(obs, e);
             break;
         case Form::Array: {
             DenseArray a = dense_features(x);
@@ -189,8 +197,8 @@ Datum explain(FunctionCallInfo fcinfo, Form form) {
             break;
         }
         case Form::Row:
-            row_features(fcinfo, x, model, cache.observation);
-            model.explain(cache.observation, e);
+            row_features(row_fcinfo, x, model, obs);
+            model.explain(obs, e);
             break;
     }
     if (e.base.empty() || e.contributions.size() != e.base.size() * e.features.size())
@@ -198,19 +206,13 @@ Datum explain(FunctionCallInfo fcinfo, Form form) {
     return explanation_jsonb(model, e);
 }
 
-}  // namespace
-
-namespace pg_learn::pg {
-
-Datum explanation_of(const core::Model& model, const core::Observation& x) {
-    static Explanation* e = new Explanation();  // (buffers reused by the backend's rows)
-    model.explain(x, *e);
-    if (e->base.empty() || e->contributions.size() != e->base.size() * e->features.size())
+Datum pg_learn::pg::explanation_of(const pg_learn::core::Model& model, const pg_learn::core::Observation& x) {
+    Explanation& e = explain_cache().e;
+    model.explain(x, e);
+    if (e.base.empty() || e.contributions.size() != e.base.size() * e.features.size())
         pg_learn::core::fail(pg_learn::core::ErrorKind::Internal, "an explanation of inconsistent size");
-    return explanation_jsonb(model, *e);
+    return explanation_jsonb(model, e);
 }
-
-}  // namespace pg_learn::pg
 
 // _ml_explain_refusal(model): NULL when the model explains its predictions, else why not (the
 // core's message). ml_attach(explain => true) and the deploys to such a table ask it. A kind
@@ -241,6 +243,49 @@ PGL_FUNCTION(ml_explain_refusal) {
 PGL_FUNCTION(ml_explain_jsonb) { return explain(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_explain_array) { return explain(fcinfo, Form::Array); }
 PGL_FUNCTION(ml_explain_row) { return explain(fcinfo, Form::Row); }
+
+// ml_contributions(model, float8[]): the explanation of a float8[] row as XGBoost's
+// predict(pred_contribs=True) lays it out: the n contributions of the row's positions, then the
+// base (bias) last; a multiclass model's is a 2-D array, a row of n + 1 per class (its classes()
+// order). Written straight into the array's bytes: no jsonb to build.
+PGL_FUNCTION(ml_contributions_array) {
+    ModelCache& cache = ModelCache::of(fcinfo);
+    const auto& model = cache.get(fcinfo, 0);
+    Explanation& e = explain_cache().e;
+    DenseArray a = dense_features(PG_GETARG_DATUM(1));
+    model.explain_dense(a.data, a.n, e);
+    const size_t n = e.features.size(), outputs = e.base.size();
+    if (outputs == 0 || e.contributions.size() != outputs * n)
+        pg_learn::core::fail(pg_learn::core::ErrorKind::Internal, "an explanation of inconsistent size");
+    const int ndim = e.outputs.empty() ? 1 : 2;
+    const size_t count = outputs * (n + 1);
+    const size_t bytes = ARR_OVERHEAD_NONULLS(ndim) + count * sizeof(float8);
+    if (count > MaxArraySize || !AllocSizeIsValid(bytes))
+        pg_learn::core::fail(pg_learn::core::ErrorKind::ProgramLimit, "the explanation is too large for an array");
+    ArrayType* out = nullptr;
+    pg_guard([&]() { out = static_cast<ArrayType*>(palloc0(bytes)); });
+    SET_VARSIZE(out, bytes);
+    out->ndim = ndim;
+    out->dataoffset = 0;
+    out->elemtype = FLOAT8OID;
+    int* dims = ARR_DIMS(out);
+    int* lbs = ARR_LBOUND(out);
+    if (ndim == 1) {
+        dims[0] = static_cast<int>(n + 1);
+        lbs[0] = 1;
+    } else {
+        dims[0] = static_cast<int>(outputs);
+        dims[1] = static_cast<int>(n + 1);
+        lbs[0] = lbs[1] = 1;
+    }
+    float8* v = reinterpret_cast<float8*>(ARR_DATA_PTR(out));
+    for (size_t o = 0; o < outputs; o++) {
+        std::memcpy(v, e.contributions.data() + o * n, n * sizeof(float8));
+        v[n] = e.base[o];
+        v += n + 1;
+    }
+    PG_RETURN_ARRAYTYPE_P(out);
+}
 
 // ml_importance's jsonb: {"kind": ..., "features": [...], "importance": [...]}.
 PGL_FUNCTION(ml_importance_jsonb) {

@@ -51,7 +51,7 @@ std::string text_arg(FunctionCallInfo fcinfo, int argno) {
 // The ml_plot_series state: the points so far and the title (the 4th argument, when given).
 struct SeriesState {
     std::vector<plot::TimePoint> points;
-    std::string title = "Series", y_label = "value";
+    std::string title = "Series";
     bool titled = false;
 };
 constexpr size_t kMaxSeriesPoints = 1000000;
@@ -134,7 +134,7 @@ PGL_FUNCTION(ml_plot_series_final) {
         c.empty_message = "no data: no rows";
         return svg_text(c);
     }
-    plot::Chart c = plot::series_chart(st->points, st->title, st->y_label);
+    plot::Chart c = plot::series_chart(st->points, st->title, "value");
     if (st->points.empty()) c.empty_message = "no data: every row's time is NULL";
     return svg_text(c);
 }

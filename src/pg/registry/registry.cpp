@@ -3,6 +3,7 @@
 #include "pg/registry/registry.hpp"
 
 #include "pg/common/features.hpp"
+#include "pg/models/explain.hpp"
 #include "pg/models/model_datum.hpp"
 
 extern "C" {
@@ -568,6 +569,20 @@ Datum predict(FunctionCallInfo fcinfo, Form form, Output output = Output::Number
     return class_probabilities(model, site.probabilities);
 }
 
+// ml_explain by name: the deployed version found as ml_predict finds it (the call site's cache,
+// the registry read as its owner), explained as ml_explain explains a model value.
+Datum explain_by_name(FunctionCallInfo fcinfo, Form form) {
+    std::string_view name = text_arg(fcinfo, 0, "model name");
+    std::string_view alias = text_arg(fcinfo, 2, "alias");
+    if (PG_ARGISNULL(1)) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    Site& site = Site::of(fcinfo);
+    const Model& model = site.model(fcinfo, name, alias);
+    return explanation_of(site.row_fcinfo, model, form, PG_GETARG_DATUM(1), site.observation);
+}
+
 Datum learn(FunctionCallInfo fcinfo, Form form) {
     std::string_view name = text_arg(fcinfo, 0, "model name");
     std::string_view alias = text_arg(fcinfo, 3, "alias");
@@ -706,6 +721,10 @@ PGL_FUNCTION(ml_predict_class_by_name_row) { return predict(fcinfo, Form::Row, O
 PGL_FUNCTION(ml_predict_proba_by_name_jsonb) { return predict(fcinfo, Form::Jsonb, Output::Proba); }
 PGL_FUNCTION(ml_predict_proba_by_name_array) { return predict(fcinfo, Form::Array, Output::Proba); }
 PGL_FUNCTION(ml_predict_proba_by_name_row) { return predict(fcinfo, Form::Row, Output::Proba); }
+
+PGL_FUNCTION(ml_explain_by_name_jsonb) { return explain_by_name(fcinfo, Form::Jsonb); }
+PGL_FUNCTION(ml_explain_by_name_array) { return explain_by_name(fcinfo, Form::Array); }
+PGL_FUNCTION(ml_explain_by_name_row) { return explain_by_name(fcinfo, Form::Row); }
 
 PGL_FUNCTION(ml_learn_jsonb) { return learn(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_learn_array) { return learn(fcinfo, Form::Array); }

@@ -4257,18 +4257,20 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     head text;
     body text;
+    first_row json;
 BEGIN
+    -- One run of the query: the rows, and the first row (its column names make the header).
     EXECUTE format('SELECT string_agg(''<tr>'' || (SELECT string_agg(''<td>'' || @extschema@._ml_html(e.value) || ''</td>'', '''' ORDER BY e.n)
-                                                 FROM json_each_text(row_to_json(q)) WITH ORDINALITY e(key, value, n)) || ''</tr>'', E''\n'')
-                    FROM (%s) q', q)
-        INTO body;
+                                                 FROM json_each_text(r.j) WITH ORDINALITY e(key, value, n)) || ''</tr>'', E''\n''),
+                           (array_agg(r.j))[1]
+                    FROM (SELECT row_to_json(q) AS j FROM (%s) q) r', q)
+        INTO body, first_row;
     IF body IS NULL THEN
         RETURN '<p class="empty">' || @extschema@._ml_html(empty_text) || '</p>';
     END IF;
-    EXECUTE format('SELECT string_agg(''<th>'' || @extschema@._ml_html(e.key) || ''</th>'', '''' ORDER BY e.n)
-                    FROM (SELECT row_to_json(q) AS j FROM (%s) q LIMIT 1) r,
-                         json_each_text(r.j) WITH ORDINALITY e(key, value, n)', q)
-        INTO head;
+    SELECT string_agg('<th>' || @extschema@._ml_html(e.key) || '</th>', '' ORDER BY e.n)
+    FROM json_each_text(first_row) WITH ORDINALITY e(key, value, n)
+    INTO head;
     RETURN '<table><thead><tr>' || head || '</tr></thead><tbody>' || E'\n' || body || E'\n</tbody></table>';
 END
 $$;
@@ -4465,23 +4467,22 @@ CREATE FUNCTION @extschema@.ml_explain(model @extschema@.ml_model, x record) RET
     AS 'MODULE_PATHNAME', 'ml_explain_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ml_explain(@extschema@.ml_model, jsonb) IS
     'A prediction explained: {"kind", "method", "scale", "base", "margin", "contributions": {feature: value}} (per class under "classes" for multiclass models); base + contributions = margin';
--- By registered name: the version deployed under an alias (or the version ml_get reads, with
--- the caller's rights on the registry's tables).
+-- By registered name: the version deployed under an alias, found as ml_predict finds it (the
+-- registry read as its owner, decoded once per backend). Like ml_predict, not executable by
+-- PUBLIC: GRANT EXECUTE to the roles that may explain (docs/registry.md, Privileges).
 CREATE FUNCTION @extschema@.ml_explain(name text, x jsonb, alias text DEFAULT 'production') RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
+    AS 'MODULE_PATHNAME', 'ml_explain_by_name_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.ml_explain(name text, x float8[], alias text DEFAULT 'production') RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
--- (plpgsql: an SQL function cannot take a record.)
+    AS 'MODULE_PATHNAME', 'ml_explain_by_name_array' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.ml_explain(name text, x record, alias text DEFAULT 'production') RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-BEGIN
-    RETURN @extschema@.ml_explain(@extschema@.ml_get(name, NULL, alias), x);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'ml_explain_by_name_row' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ml_explain(text, jsonb, text) IS
     'Explains a prediction of the version of a model deployed under an alias (production by default)';
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.ml_explain(text, jsonb, text),
+    @extschema@.ml_explain(text, float8[], text),
+    @extschema@.ml_explain(text, record, text)
+FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._ml_importance(model @extschema@.ml_model) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'ml_importance_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -4569,6 +4570,16 @@ COMMENT ON FUNCTION ml_compare(ml_model[], text, text[], int, float8, bigint) IS
     'Models side by side on one query: each metric with a bootstrap interval, the paired difference to the first model and its p-value';
 
 -- END issue 16 items 1-3: evaluation
+
+-- BEGIN session 8: ml_contributions (explanations of float8[] rows as arrays)
+-- The explanation of a float8[] row as an array, laid out as XGBoost's
+-- predict(pred_contribs=True): the contributions of positions 1..n, then the base (bias) last; a
+-- multiclass model's is a 2-D array with a row of n + 1 per class (ml_info's class order).
+CREATE FUNCTION @extschema@.ml_contributions(model @extschema@.ml_model, x float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'ml_contributions_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ml_contributions(@extschema@.ml_model, float8[]) IS
+    'A float8[] row''s explanation as XGBoost''s pred_contribs: the contribution of each position, then the base; a row per class for multiclass models';
+-- END session 8: ml_contributions
 
 -- BEGIN monitor-only labels and logged explanations (wt-labels)
 -- Issue 14/15 leftover, monitor-only labels: ml_attach(..., learn => false) logs the labels of a

@@ -155,6 +155,12 @@ protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y_number, uint32_t y_class) override;
     double predict_terms(const std::vector<FeatureTerm>& x) const override;
     void proba_terms(const std::vector<FeatureTerm>& x, std::vector<double>& p) const override;
+    // A row is explained by the model that answers it (a partition's or the global one) over the
+    // rest of the row: the partition keys chose the model and have no contribution of their own.
+    // A multiclass partition explains the classes it learned.
+    void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override {
+        answering_model(x).explain(observation(x), out);
+    }
     void merge_state(const FamilyModel& other, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
                      const FamilyModel*) override;
     void write_state(detail::ByteWriter& w) const override;

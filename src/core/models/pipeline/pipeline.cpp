@@ -652,6 +652,12 @@ public:
         final_->predict_proba(transform(x, false), p);
     }
     void predict_proba_dense(const double*, size_t, std::vector<double>&) const override { dense_refused(); }
+    // Explained by the final model over the features the steps made (date parts, aggregates,
+    // interactions, standardised values, as ml_info names them): they add up to the final
+    // model's margin, which is the pipeline's. Global importance is the final model's likewise.
+    void explain(const Observation& x, Explanation& out) const override { final_->explain(transform(x, false), out); }
+    void explain_dense(const double*, size_t, Explanation&) const override { dense_refused(); }
+    void importance(FeatureImportance& out) const override { final_->importance(out); }
 
     // Partial models do not merge: the target aggregates' groups and the scaler would, but the
     // final model learned features that each part computed from its own labels only.
