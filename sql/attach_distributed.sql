@@ -59,7 +59,7 @@ ROLLBACK;
 -- is readable by all): a caller who may not read the stand-in attaches its own table.
 CREATE ROLE regress_dist_owner;
 GRANT USAGE, CREATE ON SCHEMA attach_distributed TO regress_dist_owner;
-GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean),
                           ml_detach(regclass), ml_predict(text, record, text) TO regress_dist_owner;
 SET ROLE regress_dist_owner;
 CREATE TABLE owned_events (id int PRIMARY KEY, a float8, p float8);

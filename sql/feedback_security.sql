@@ -25,7 +25,7 @@ CREATE ROLE regress_fb_app;
 CREATE ROLE regress_fb_learner;
 GRANT USAGE, CREATE ON SCHEMA feedback_security TO regress_fb_owner;
 GRANT USAGE ON SCHEMA feedback_security TO regress_fb_other, regress_fb_app, regress_fb_learner;
-GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean),
                           ml_detach(regclass) TO regress_fb_owner, regress_fb_other;
 GRANT EXECUTE ON FUNCTION ml_learn_pending(text, int) TO regress_fb_learner;
 
@@ -82,7 +82,7 @@ SELECT ml_rollout('fs_m', 'production', 'shadow');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_attach('sale_labels', 'fs_m', key => 'id');
 \echo :LAST_ERROR_SQLSTATE
-SELECT _ml_attach('sale_labels', 'fs_m', 'id', NULL, NULL, NULL, 'production', 'queue', NULL, NULL, NULL, NULL, 'someone_else');
+SELECT _ml_attach('sale_labels', 'fs_m', 'id', NULL, NULL, NULL, 'production', 'queue', NULL, NULL, NULL, NULL, true, false, 'someone_else');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT key, variant, score, label FROM ml_prediction_log ORDER BY prediction_id;

@@ -101,16 +101,43 @@ INSERT INTO orders (id, a, c) VALUES (1, 0, 1), (2, 1, 3), (3, -1, 5), (4, 1, 2)
 SELECT id, round(p::numeric, 6) AS p FROM orders ORDER BY id;
 SELECT count(*) AS logged FROM ml_prediction_log WHERE model_name = 'xgb_imported';
 UPDATE orders SET churned = id IN (2, 4);
+-- (a version that cannot learn: its labels are logged for monitoring only, never queued)
+SELECT (SELECT ml_pending_labels('xgb_imported')) AS pending, count(label) AS labelled, count(labeled_at) AS labeled_at,
+       count(learned_at) AS learned
+FROM ml_prediction_log WHERE model_name = 'xgb_imported';
 SELECT ml_monitor_refresh() >= 0 AS refreshed;
 SELECT metric, round(value::numeric, 4) AS value FROM ml_model_metrics
 WHERE model = 'xgb_imported' AND metric IN ('predictions', 'labels', 'accuracy') ORDER BY metric;
--- user did: ask the imported model to learn its queued labels: each is rejected with the
--- error (a warning names it; the labels go to ml_rejected_labels), none is learned
+-- user did: ask the imported model to learn: nothing was queued, so nothing is learned and
+-- nothing is rejected (no warning; ml_rejected_labels stays empty)
 \set VERBOSITY default
 SELECT ml_learn_pending('xgb_imported') AS learned;
 \set VERBOSITY terse
 SELECT count(*) AS rejected, min(sqlstate) AS sqlstate, min(message) AS message FROM ml_rejected_labels WHERE model_name = 'xgb_imported';
 SELECT (ml_info(ml_get('xgb_imported', 1)) ->> 'n_seen')::int AS n_seen_after;
+-- user did: roll out a shadow that can learn beside the imported champion: the label of the
+-- shadow's prediction is queued and learned, the champion's is logged only (decided per version)
+SELECT ml_register('xgb_imported', '{"model": "logistic_regression"}'::ml_model) AS version;
+SELECT ml_deploy('xgb_imported', 2, 'shadow');
+SELECT ml_rollout('xgb_imported', 'shadow', 'shadow');
+INSERT INTO orders (id, a, c) VALUES (5, 1, 2);
+UPDATE orders SET churned = true WHERE id = 5;
+SELECT variant, version, label,
+       (SELECT count(*) FROM ml_label_queue q WHERE q.prediction_id = l.prediction_id) AS queued
+FROM ml_prediction_log l WHERE model_name = 'xgb_imported' AND key = '5' ORDER BY prediction_id;
+SELECT ml_learn_pending('xgb_imported') AS learned;
+SELECT version, n_seen FROM ml_versions('xgb_imported') ORDER BY version;
+SELECT count(*) AS rejected FROM ml_rejected_labels WHERE model_name = 'xgb_imported';
+SELECT ml_rollout_remove('xgb_imported', 'shadow');
+-- user did: attach it to an audit table with explain => true: each logged prediction carries
+-- its TreeSHAP explanation, the one ml_explain gives for the logged features
+CREATE TABLE orders_audit (id int PRIMARY KEY, a float8, c int);
+SELECT ml_attach('orders_audit', 'xgb_imported', key => 'id', explain => true);
+INSERT INTO orders_audit VALUES (1, 0, 1), (2, 1, 3), (3, NULL, 5);
+SELECT key, explanation ->> 'method' AS method,
+       explanation = ml_explain(ml_get('xgb_imported', version), features) AS equals_ml_explain
+FROM ml_prediction_log WHERE table_name = 'orders_audit'::regclass ORDER BY prediction_id;
+SELECT ml_detach('orders_audit');
 SELECT ml_detach('orders');
 DELETE FROM ml_label_queue WHERE model_name = 'xgb_imported';
 DELETE FROM ml_rejected_labels WHERE model_name = 'xgb_imported';

@@ -85,7 +85,7 @@ DELETE FROM ml_prediction_log WHERE table_name = 'visits'::regclass;
 -- names the GRANT. (A function call that PostgreSQL itself refuses, 42501, has no hint.)
 CREATE ROLE regress_ue_owner;
 GRANT USAGE ON SCHEMA user_errors TO regress_ue_owner;
-GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name)
+GRANT EXECUTE ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean)
     TO regress_ue_owner;
 SELECT ml_register('ue_grant', '{"model": "logistic_regression", "optimizer": "sgd", "scale": false, "scale_target": false, "check_divergence": false}') AS version, ml_deploy('ue_grant', 1) AS previous;
 CREATE TABLE owned (id int PRIMARY KEY, a float8, y int);
@@ -98,6 +98,10 @@ GRANT EXECUTE ON FUNCTION ml_predict(text, record, text) TO regress_ue_owner;
 SET ROLE regress_ue_owner;
 SELECT ml_attach('owned', 'ue_grant', key => 'id', label => 'y');
 \echo :LAST_ERROR_SQLSTATE
+-- (monitor-only labels teach nothing: learn => false needs no EXECUTE on ml_learn)
+SELECT ml_attach('owned', 'ue_grant', key => 'id', label => 'y', learn => false) AS attached_monitor_only;
+RESET ROLE;
+SELECT ml_detach('owned');
 -- With the grants the hints name, it attaches.
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION ml_learn(text, record, float8, text) TO regress_ue_owner;
@@ -106,7 +110,7 @@ SELECT ml_attach('owned', 'ue_grant', key => 'id', label => 'y') AS attached;
 RESET ROLE;
 SELECT ml_detach('owned');
 DROP TABLE owned;
-REVOKE ALL ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+REVOKE ALL ON FUNCTION ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean),
                        ml_predict(text, record, text), ml_learn(text, record, float8, text) FROM regress_ue_owner;
 REVOKE USAGE ON SCHEMA user_errors FROM regress_ue_owner;
 DROP ROLE regress_ue_owner;

@@ -47,3 +47,10 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.ml_importance(@extschema@.ml_model) IS
     'Global importance of each feature the model learned, and what the number is (kind)';
+
+-- Issue 16 item 6: NULL when a model explains its predictions, else why not (the core's
+-- message); ml_attach(explain => true) and ml_deploy, ml_rollback, ml_rollout to a table attached
+-- with it refuse such a version (0A000), so the log never silently lacks an explanation.
+CREATE FUNCTION @extschema@._ml_explain_refusal(model @extschema@.ml_model) RETURNS text
+    AS 'MODULE_PATHNAME', 'ml_explain_refusal' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE EXECUTE ON FUNCTION @extschema@._ml_explain_refusal(@extschema@.ml_model) FROM PUBLIC;

@@ -40,6 +40,13 @@ CREATE TABLE @extschema@.ml_attachments (
     created_by         name        NOT NULL DEFAULT current_user,
     -- a multiclass model's prediction column holds the most probable class, this one its probability
     probability_column name,
+    -- Labels are learned (queued for ml_learn_pending, or sync) when true; when false they are only
+    -- logged (label and labeled_at in ml_prediction_log) for the monitoring metrics: monitor-only.
+    -- A version that cannot learn (an imported model) is monitor-only whatever this says.
+    learn              boolean     NOT NULL DEFAULT true,
+    -- The scoring trigger logs each prediction's explanation (ml_explain's jsonb) in the log's
+    -- explanation column; every version that scores the table must explain (0A000 otherwise).
+    explain            boolean     NOT NULL DEFAULT false,
     -- the champion alias stays deployed while a table is attached to it (ml_undeploy fails)
     CONSTRAINT ml_attachments_alias_deployed FOREIGN KEY (model_name, alias)
         REFERENCES @extschema@.ml_aliases (name, alias),
@@ -101,7 +108,10 @@ CREATE TABLE @extschema@.ml_prediction_log (
     -- Issue 14: the segment of the version that answered (model.hpp's segment(): a partitioned
     -- model's partition, "country=FR/city=Paris", or "(global)"), which ml_segment_metrics
     -- breaks the metrics down by. NULL for models without segments and rows logged before 0.2.0.
-    segment            text
+    segment            text,
+    -- Issue 16 item 6: the prediction explained (ml_explain's jsonb: base, margin, contributions),
+    -- for audit, when the table was attached with explain => true; NULL otherwise.
+    explanation        jsonb
 );
 CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
@@ -233,7 +243,8 @@ $$;
 CREATE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
                                        p_label name, p_features text[], p_alias text, p_mode text,
                                        p_label_table regclass, p_label_key name, p_label_value name,
-                                       p_probability name, p_actor name) RETURNS void
+                                       p_probability name, p_learn boolean, p_explain boolean,
+                                       p_actor name) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel pg_class;
@@ -245,6 +256,7 @@ DECLARE
     cls text;
     ignored jsonb;
     reads_ts boolean;
+    reads_ts_version int;
     watched text;
     old_row text;
     new_row text;
@@ -269,6 +281,15 @@ BEGIN
     IF p_mode NOT IN ('queue', 'sync') THEN
         RAISE EXCEPTION 'unknown mode "%"', left(p_mode, 80) USING ERRCODE = 'invalid_parameter_value',
             HINT = 'mode is ''queue'' (labels wait for ml_learn_pending) or ''sync'' (learned when they arrive).';
+    END IF;
+    IF p_learn IS NULL OR p_explain IS NULL THEN
+        RAISE EXCEPTION 'learn and explain must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- (monitor-only labels are never learned: a mode saying when to learn them contradicts it)
+    IF NOT p_learn AND p_mode = 'sync' THEN
+        RAISE EXCEPTION 'mode ''sync'' learns labels, but learn => false logs them for monitoring only'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave mode out (''queue'') with learn => false.';
     END IF;
 
     -- The model and the version that will serve.
@@ -330,7 +351,8 @@ BEGIN
             HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
                           p_actor);
     END IF;
-    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL)
+    -- (monitor-only labels teach nothing: learn => false needs no right to teach)
+    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL) AND p_learn
        AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
             DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
@@ -532,11 +554,27 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- Issue 16 item 6: explanations logged for audit need a champion that explains (the
+    -- challengers and shadows are checked by _ml_check_serving below): never a log that silently
+    -- lacks them.
+    IF p_explain THEN
+        SELECT @extschema@._ml_explain_refusal(m.model), m.version INTO cls, reads_ts_version
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        IF cls IS NOT NULL THEN
+            RAISE EXCEPTION 'version % of model "%" cannot explain its predictions, which explain => true logs',
+                            reads_ts_version, p_model
+                USING ERRCODE = 'feature_not_supported', DETAIL = cls,
+                      HINT = 'Attach without explain => true, or deploy a version that explains (docs/explanations.md).';
+        END IF;
+    END IF;
+
     INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
                                             label_column, features, label_table, label_key_column,
-                                            label_value_column, mode, created_by, probability_column)
+                                            label_value_column, mode, created_by, probability_column,
+                                            learn, explain)
     VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
-            p_label_value, p_mode, p_actor, p_probability);
+            p_label_value, p_mode, p_actor, p_probability, p_learn, p_explain);
     -- The challengers and shadows of the model score the table too: each must fit it.
     PERFORM @extschema@._ml_check_serving(p_model, r.alias, m.task, NULL)
     FROM @extschema@.ml_rollouts r
@@ -660,6 +698,8 @@ DECLARE
     a pg_attribute;
     reads_ts boolean;
     ts_feature text;
+    explain_checked boolean := false;
+    explain_refusal text;
 BEGIN
     subject := CASE WHEN p_version IS NULL THEN format('alias "%s" of model "%s"', p_alias, p_model)
                     ELSE format('version %s of model "%s"', p_version, p_model) END;
@@ -723,6 +763,23 @@ BEGIN
                 RAISE EXCEPTION '% is %, but the labels of % are text (classes)', subject, p_task, t.table_name
                     USING ERRCODE = 'datatype_mismatch',
                           HINT = 'Text labels are classes, which a multiclass version learns.';
+            END IF;
+        END IF;
+        -- Issue 16 item 6: a table attached with explain => true logs every variant's explanation.
+        IF t.explain THEN
+            IF NOT explain_checked THEN
+                SELECT @extschema@._ml_explain_refusal(m.model) INTO explain_refusal
+                FROM @extschema@.ml_models m
+                WHERE m.name = p_model
+                  AND m.version = coalesce(p_version, (SELECT x.version FROM @extschema@.ml_aliases x
+                                                       WHERE x.name = p_model AND x.alias = p_alias));
+                explain_checked := true;
+            END IF;
+            IF explain_refusal IS NOT NULL THEN
+                RAISE EXCEPTION '% cannot explain its predictions, but % was attached with explain => true', subject, t.table_name
+                    USING ERRCODE = 'feature_not_supported', DETAIL = explain_refusal,
+                          HINT = 'Deploy a version that explains (docs/explanations.md), or ml_detach and ml_attach the '
+                                 'table again without explain => true.';
             END IF;
         END IF;
     END LOOP;
@@ -835,7 +892,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._ml_feedback_on_drop(),
     @extschema@._ml_column_class(oid),
     @extschema@._ml_attribute(regclass, text, text),
-    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, name),
+    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean, name),
     @extschema@._ml_detach(regclass, name),
     @extschema@._ml_check_serving(text, text, text, int, text),
     @extschema@._ml_rollout(text, text, text, float8, name),
@@ -850,9 +907,10 @@ CREATE FUNCTION @extschema@.ml_attach(tbl regclass, model text, key name, predic
                                       label name DEFAULT NULL, features text[] DEFAULT NULL,
                                       alias text DEFAULT 'production', mode text DEFAULT 'queue',
                                       label_table regclass DEFAULT NULL, label_key name DEFAULT NULL,
-                                      label_value name DEFAULT NULL, probability name DEFAULT NULL)
+                                      label_value name DEFAULT NULL, probability name DEFAULT NULL,
+                                      learn boolean DEFAULT true, explain boolean DEFAULT false)
     RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name) IS
+COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean) IS
     'Scores the rows of a table with a model as they arrive, logs the predictions and learns from their labels';
 
 CREATE FUNCTION @extschema@.ml_detach(tbl regclass)
@@ -878,7 +936,7 @@ COMMENT ON FUNCTION @extschema@.ml_learn_pending(text, int) IS
     'Applies queued labels to the versions that made the predictions, oldest first; returns the number applied';
 
 REVOKE EXECUTE ON FUNCTION
-    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name),
+    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean),
     @extschema@.ml_detach(regclass),
     @extschema@.ml_rollout(text, text, text, float8),
     @extschema@.ml_rollout_remove(text, text),

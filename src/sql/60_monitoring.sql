@@ -761,6 +761,7 @@ BEGIN
         missing_features   int,
         type_mismatches    int,
         segment            text,
+        explanation        jsonb,
         PRIMARY KEY (prediction_id, predicted_at)
     ) PARTITION BY RANGE (predicted_at)$f$, next_id);
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;

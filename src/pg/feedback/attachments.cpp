@@ -199,20 +199,21 @@ AttachmentPtr load_attachment(Oid rel) {
     a->trigger_rel = rel;
     bool found = false;
     // Text out of SPI first, C++ objects after.
-    Datum vals[11];
-    bool nulls[11];
+    Datum vals[13];
+    bool nulls[13];
     spi_guard([&]() {
         Oid types[1] = {REGCLASSOID};
         Datum args[1] = {ObjectIdGetDatum(rel)};
         found = spi_run(
             schema_plan(g_plans.attachment,
                  "SELECT model_name, alias, key_column::text, prediction_column::text, label_column::text, features,"
-                 " label_table::oid, label_key_column::text, label_value_column::text, mode, probability_column::text"
+                 " label_table::oid, label_key_column::text, label_value_column::text, mode, probability_column::text,"
+                 " learn, explain"
                  " FROM %s.ml_attachments WHERE table_name OPERATOR(pg_catalog.=) $1",
                  1, types),
             args, nullptr, true, 1, SPI_OK_SELECT, "reading ml_attachments") == 1;
         if (!found) return;
-        for (int i = 0; i < 11; i++) vals[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+        for (int i = 0; i < 13; i++) vals[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
     });
     if (!found) return nullptr;
     a->model = text_of(vals[0]);
@@ -235,6 +236,8 @@ AttachmentPtr load_attachment(Oid rel) {
     if (!nulls[8]) a->label_value_name = text_of(vals[8]);
     a->sync = text_of(vals[9]) == "sync";
     if (!nulls[10]) a->probability_name = text_of(vals[10]);
+    a->learn = nulls[11] || DatumGetBool(vals[11]);
+    a->explain = !nulls[12] && DatumGetBool(vals[12]);
 
     // Rollouts of the model name.
     struct Row {

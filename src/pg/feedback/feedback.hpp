@@ -92,6 +92,10 @@ struct Attachment {
     std::string table_text;  // for messages
     std::string model, alias;
     bool sync = false;
+    // learn => false: labels are logged for monitoring only, never queued (monitor-only).
+    bool learn = true;
+    // explain => true: each logged prediction carries its explanation (issue 16 item 6).
+    bool explain = false;
     std::string key_name, prediction_name, label_name, probability_name;
     std::vector<std::string> feature_names;
     Oid label_rel = InvalidOid;
@@ -186,6 +190,8 @@ struct Plans {
     SPIPlanPtr pending = nullptr;
     SPIPlanPtr take = nullptr;
     SPIPlanPtr reject = nullptr;
+    SPIPlanPtr label_only = nullptr;    // a monitor-only label: the log's UPDATE without a queue row
+    SPIPlanPtr version_model = nullptr;  // version_learns' cache miss
 };
 extern Plans g_plans;
 
@@ -312,11 +318,19 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
 // and added to `ids` (predictions whose label is a number) or `class_ids` (a class: multiclass).
 struct LabelBatch {
     std::vector<int64> ids, class_ids;
+    // Monitor-only labels (an attachment with learn => false, or a version that cannot learn:
+    // core::Model::can_learn): the log row gets its label, no queue row is made.
+    std::vector<int64> monitor_ids, monitor_class_ids;
     // The predictions' predicted_at: those of one scoring (served and shadows) share it. A
     // partitioned log's UPDATE then reads one partition instead of probing each (issue 12).
     TimestampTz predicted_at = 0;
-    void add(int64 id, std::string_view kind, core::Task task, const core::Label& y);
+    // learns: the label is queued for the version to learn; false: logged for monitoring only.
+    void add(int64 id, std::string_view kind, core::Task task, const core::Label& y, bool learns);
 };
+// Whether labels of version `version` of model `name` are learned: the version can learn
+// (core::Model::can_learn, cached per backend by the version's created_at). SPI connected as the
+// owner on a cache miss (one decode per version and backend).
+bool version_learns(const std::string& name, int32 version, TimestampTz created_at);
 // Gives label y to the predictions of the batch (unlabelled ones only: a label is set once) and
 // queues it. SPI connected as the owner.
 void apply_label(Oid nsp, const Attachment& a, const LabelBatch& batch, const core::Label& y);

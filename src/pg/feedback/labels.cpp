@@ -1,5 +1,6 @@
 // Label arrival: a label joined to its logged prediction (and its shadows') and queued, once.
 #include "pg/feedback/feedback.hpp"
+#include "pg/models/model_datum.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -43,15 +44,62 @@ bool own_triggers_only(Relation rel, int16 event, Oid nsp) {
     return true;
 }
 
-void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const core::Label& y) {
+void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const core::Label& y, bool learns) {
+    // (a monitor-only label is checked as a learned one: the metrics read it as the task's label)
     if (task == core::Task::Multiclass) {
         core::check_label(kind, task, y);
-        class_ids.push_back(id);
+        (learns ? class_ids : monitor_class_ids).push_back(id);
         return;
     }
     // Other tasks learn numbers: a boolean is 1 or 0, as it always was.
     core::check_label(kind, task, y.type == core::Label::Type::Boolean ? core::Label::of_number(y.number) : y);
-    ids.push_back(id);
+    (learns ? ids : monitor_ids).push_back(id);
+}
+
+// ---- which versions learn their labels ---------------------------------------------------------
+
+namespace {
+
+// Per backend: whether a version can learn (the core's Model::can_learn: an imported model cannot),
+// by (name, version), checked against the row's created_at (a version unregistered and registered
+// again under its number is another row). A version's kind, and so can_learn, never changes.
+struct Learns {
+    std::string name;
+    int32 version;
+    TimestampTz created_at;
+    bool learns;
+};
+std::vector<Learns>* g_learns = nullptr;
+
+}  // namespace
+
+bool version_learns(const std::string& name, int32 version, TimestampTz created_at) {
+    if (!g_learns) g_learns = new std::vector<Learns>();  // lives as long as the backend
+    for (const Learns& l : *g_learns)
+        if (l.version == version && l.created_at == created_at && l.name == name) return l.learns;
+    bool found = false;
+    struct varlena* flat = nullptr;
+    spi_guard([&]() {
+        Oid types[2] = {TEXTOID, INT4OID};
+        Datum args[2] = {PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size()))),
+                         Int32GetDatum(version)};
+        found = spi_run(schema_plan(g_plans.version_model,
+                                    "SELECT m.model FROM %s.ml_models m WHERE m.name OPERATOR(pg_catalog.=) $1"
+                                    " AND m.version OPERATOR(pg_catalog.=) $2",
+                                    2, types),
+                        args, nullptr, false, 1, SPI_OK_SELECT, "reading a version") == 1;
+        if (!found) return;
+        bool isnull = false;
+        Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        if (!isnull) flat = pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+    });
+    if (!found || !flat)
+        fail(ErrorKind::Internal, "version " + std::to_string(version) + " of model \"" + name + "\" no longer exists");
+    const bool learns = decode_model_varlena(flat)->can_learn();
+    pg_guard([&]() { pfree(flat); });
+    if (g_learns->size() >= 256) g_learns->clear();  // (bounded: a few versions are labelled at a time)
+    g_learns->push_back({name, version, created_at, learns});
+    return learns;
 }
 
 namespace {
@@ -178,6 +226,7 @@ struct LabelRow {
     Datum label_class;  // text, or 0 for a number
     bool sync;
     TimestampTz now;
+    bool queue = true;  // false: a monitor-only label, the log row updated and no queue row
 };
 
 // The RI check of the queue's (model_name, version) foreign key, as its query does it: the row of
@@ -409,6 +458,10 @@ bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint
         updated->tts_isnull[15] = row.label_class == 0;
         ExecStoreVirtualTuple(updated);
         ExecSimpleRelationUpdate(log_rri, estate, nullptr, locked, updated);
+        if (!row.queue) {
+            ResetPerTupleExprContext(estate);
+            continue;  // monitor-only: logged, not queued
+        }
 
         ExecClearTuple(qslot);
         Datum* qv = qslot->tts_values;
@@ -465,7 +518,7 @@ bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint
 
 // The label as the log and the queue store it: a number (label), or a class (label_class).
 void queue_label(const Attachment& a, const std::vector<int64>& ids, TimestampTz at, const core::Label& y, bool as_class,
-                 uint64& queued) {
+                 bool queue, uint64& queued) {
     if (ids.empty()) return;
     std::string cls;
     double number = y.number;
@@ -482,9 +535,33 @@ void queue_label(const Attachment& a, const std::vector<int64>& ids, TimestampTz
         row.label_class = as_class ? PointerGetDatum(cstring_to_text_with_len(cls.data(), static_cast<int>(cls.size()))) : Datum(0);
         row.sync = a.sync;
         row.now = now;
+        row.queue = queue;
         direct = queue_direct(g_nsp, ids.data(), ids.size(), row, queued);
     });
     if (direct) return;
+    if (!queue) {
+        // A monitor-only label through SPI (a partitioned log, a user's trigger on the log): the
+        // UPDATE of the queueing statement, without its INSERT.
+        spi_guard([&]() {
+            Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * ids.size()));
+            for (size_t i = 0; i < ids.size(); i++) elems[i] = Int64GetDatum(ids[i]);
+            ArrayType* arr = construct_array(elems, static_cast<int>(ids.size()), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+            Oid types[5] = {INT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID};
+            Datum args[5] = {PointerGetDatum(arr), Float8GetDatum(number), TimestampTzGetDatum(now),
+                             as_class ? PointerGetDatum(cstring_to_text_with_len(cls.data(), static_cast<int>(cls.size())))
+                                      : Datum(0),
+                             TimestampTzGetDatum(at)};
+            const char nulls[6] = {' ', as_class ? 'n' : ' ', ' ', as_class ? ' ' : 'n', ' ', '\0'};
+            spi_run(schema_generic_plan(g_plans.label_only,
+                                        "UPDATE %s.ml_prediction_log l SET label = $2, label_class = $4, labeled_at = $3"
+                                        " WHERE l.prediction_id OPERATOR(pg_catalog.=) ANY ($1)"
+                                        " AND l.predicted_at OPERATOR(pg_catalog.=) $5"
+                                        " AND l.label IS NULL AND l.label_class IS NULL",
+                                        5, types),
+                    args, nulls, false, 0, SPI_OK_UPDATE, "logging a label");
+        });
+        return;
+    }
     spi_guard([&]() {
         Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * ids.size()));
         for (size_t i = 0; i < ids.size(); i++) elems[i] = Int64GetDatum(ids[i]);
@@ -515,8 +592,11 @@ void queue_label(const Attachment& a, const std::vector<int64>& ids, TimestampTz
 // (marked sync for a sync attachment: learned when the transaction commits)
 void apply_label(Oid nsp, const Attachment& a, const LabelBatch& batch, const core::Label& y) {
     uint64 n = 0;
-    queue_label(a, batch.ids, batch.predicted_at, y, false, n);
-    queue_label(a, batch.class_ids, batch.predicted_at, y, true, n);
+    queue_label(a, batch.ids, batch.predicted_at, y, false, true, n);
+    queue_label(a, batch.class_ids, batch.predicted_at, y, true, true, n);
+    uint64 logged = 0;
+    queue_label(a, batch.monitor_ids, batch.predicted_at, y, false, false, logged);
+    queue_label(a, batch.monitor_class_ids, batch.predicted_at, y, true, false, logged);
     if (a.sync && n > 0) sync_queued(nsp);
 }
 
@@ -531,6 +611,9 @@ struct Found {
     std::string kind;
     TimestampTz at;    // predicted_at
     std::string task;  // the version's task (ml_models.task): a wrapper kind's task is its inner model's
+    std::string model_name;
+    int32 version = 0;
+    TimestampTz created_at = 0;  // the version's (version_learns' cache)
 };
 
 // The find query of label_key done with two index scans and no executor: the predictions of
@@ -565,7 +648,7 @@ bool find_direct(Oid nsp, const Attachment& a, text* key, std::vector<Found>& ou
     // (task was added by the 0.2.0 upgrade at the end of the table: found by name)
     AttrNumber task_att = get_attnum(models_oid, "task");
     if (models->rd_rel->relkind == RELKIND_RELATION && column_at(models, 1, "name") && column_at(models, 2, "version") &&
-        column_at(models, 4, "kind") && task_att != InvalidAttrNumber)
+        column_at(models, 4, "kind") && column_at(models, 6, "created_at") && task_att != InvalidAttrNumber)
         models_idx = leading_index(nsp, models, "ml_models_pkey", model_atts, 2);
     if (!OidIsValid(models_idx)) {
         table_close(models, AccessShareLock);
@@ -637,11 +720,17 @@ bool find_direct(Oid nsp, const Attachment& a, text* key, std::vector<Found>& ou
         TupleTableSlot* slot = table_slot_create(models, nullptr);
         IndexScanDesc scan = index_beginscan(models, midx, snap, 2, 0);
         index_rescan(scan, k, 2, nullptr, 0);
-        Found f{r->id, r->served, r->labelled, true, {}, r->at, {}};
+        Found f{r->id, r->served, r->labelled, true, {}, r->at, {}, {}, r->version, 0};
+        {
+            text* mn = DatumGetTextPP(r->model_name);
+            f.model_name.assign(VARDATA_ANY(mn), VARSIZE_ANY_EXHDR(mn));
+        }
         if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-            bool isnull = false, task_null = false;
+            bool isnull = false, task_null = false, created_null = false;
             Datum kind = slot_getattr(slot, 4, &isnull);
             Datum task = slot_getattr(slot, task_att, &task_null);
+            Datum created = slot_getattr(slot, 6, &created_null);
+            if (!created_null) f.created_at = DatumGetTimestampTz(created);
             if (!isnull && !task_null) {
                 text* kt = DatumGetTextPP(kind);
                 f.kind_null = false;
@@ -715,7 +804,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             if (f.labelled) continue;
             if (f.at != batch.predicted_at) continue;  // (not reached: one scoring shares it)
             if (f.kind_null) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(f.id) + " no longer exists");
-            batch.add(f.id, f.kind, task_of_version(f.task), y);
+            batch.add(f.id, f.kind, task_of_version(f.task), y, a.learn && version_learns(f.model_name, f.version, f.created_at));
         }
         if (!found.empty()) apply_label(nsp, a, batch, y);
         return;
@@ -768,7 +857,8 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             Datum args[4] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key), latest_id, latest_at};
             n = spi_run(
                 schema_plan(g_plans.find_at,
-                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at, m.task"
+                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at, m.task,"
+                     " l.model_name, l.version, m.created_at"
                      " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
                      " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"
                      " WHERE l.table_name OPERATOR(pg_catalog.=) $1 AND l.key OPERATOR(pg_catalog.=) $2"
@@ -783,7 +873,8 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
             Datum args[2] = {ObjectIdGetDatum(a.rel), PointerGetDatum(key)};
             n = spi_run(
                 schema_generic_plan(g_plans.find,
-                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at, m.task"
+                     "SELECT l.prediction_id, l.served, l.label IS NOT NULL OR l.label_class IS NOT NULL, m.kind, l.predicted_at, m.task,"
+                     " l.model_name, l.version, m.created_at"
                      " FROM %s.ml_prediction_log l LEFT JOIN %s.ml_models m"
                      " ON m.name OPERATOR(pg_catalog.=) l.model_name AND m.version OPERATOR(pg_catalog.=) l.version"
                      " WHERE l.table_name OPERATOR(pg_catalog.=) $1 AND l.key OPERATOR(pg_catalog.=) $2"
@@ -801,9 +892,9 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
     LabelBatch batch;
     SPITupleTable* tt = SPI_tuptable;
     for (uint64 i = 0; i < n; i++) {
-        Datum d[6];
-        bool dn[6];
-        spi_row(tt, i, 6, d, dn);
+        Datum d[9];
+        bool dn[9];
+        spi_row(tt, i, 9, d, dn);
         bool served = DatumGetBool(d[1]), labelled = DatumGetBool(d[2]);
         if (i == 0 && labelled) return;  // the served prediction has its label: set once
         if (i > 0 && served) continue;   // (not reached: the first row is the latest served one)
@@ -812,7 +903,10 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y) {
         if (DatumGetTimestampTz(d[4]) != batch.predicted_at) continue;  // (not reached: one scoring shares it)
         if (dn[3]) fail(ErrorKind::Internal, "the version that made prediction " + std::to_string(DatumGetInt64(d[0])) + " no longer exists");
         const std::string kind = text_of(d[3]);
-        batch.add(DatumGetInt64(d[0]), kind, task_of_version(text_of(d[5])), y);
+        const std::string model_name = text_of(d[6]);
+        const bool learns = a.learn && version_learns(model_name, DatumGetInt32(d[7]), DatumGetTimestampTz(d[8]));
+        // (version_learns may run SPI: the result read above is the query's, read before)
+        batch.add(DatumGetInt64(d[0]), kind, task_of_version(text_of(d[5])), y, learns);
     }
     apply_label(nsp, a, batch, y);
 }

@@ -1,5 +1,6 @@
 // The prediction log: rows written directly (heap and indexes) or through SPI, served and shadow.
 #include "pg/feedback/feedback.hpp"
+#include "pg/models/explain.hpp"
 
 extern "C" {
 #include "catalog/pg_trigger.h"
@@ -32,12 +33,12 @@ struct LogWriter {
 LogWriter g_log;
 bool g_log_callbacks = false;
 
-constexpr int kLogColumns = 21;
+constexpr int kLogColumns = 22;
 const char* const kLogColumnNames[kLogColumns] = {
     "prediction_id", "model_name", "version", "variant", "served", "table_name", "key",
     "predicted_at", "score", "features", "label", "labeled_at", "learned_at",
     "predicted_class", "probabilities", "label_class",
-    "unknown_features", "unknown_categories", "missing_features", "type_mismatches", "segment"};
+    "unknown_features", "unknown_categories", "missing_features", "type_mismatches", "segment", "explanation"};
 
 // Plain PostgreSQL code.
 void log_close(bool commit) {
@@ -150,9 +151,11 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
     pg_guard([&]() { log_open(g_log_rel); });
     auto insert = [&](const std::string& alias, const DeployedModel& m, bool is_served, const Prediction& p,
                       const core::FeatureCheck& c) {
-        // The row in the log's column order; the SPI path binds columns 1 to 20 as $1 to $20
+        // The row in the log's column order; the SPI path binds columns 1 to 21 as $1 to $21
         // (label, labeled_at, learned_at and label_class stay NULL).
         const std::string segment = m.model->segment(obs);  // "" (NULL): the model has no segments
+        // explain => true (issue 16 item 6): the version's explanation of the row, or its error.
+        const Datum explanation = a.explain ? explanation_of(*m.model, obs) : Datum(0);
         Datum values[kLogColumns];
         bool nulls[kLogColumns];
         pg_guard([&]() {
@@ -182,6 +185,8 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
                 values[20] = PointerGetDatum(cstring_to_text_with_len(segment.data(), static_cast<int>(segment.size())));
                 nulls[20] = false;
             }
+            values[21] = explanation;
+            nulls[21] = explanation == 0;
         });
         int64 id = 0;
         if (g_log.direct) {
@@ -191,19 +196,19 @@ void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Serv
         }
         spi.need();
         spi_guard([&]() {
-            Oid types[20] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
+            Oid types[21] = {TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
                              FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID,
-                             INT4OID, INT4OID, INT4OID, INT4OID, TEXTOID};
-            char n[21];
-            for (int i = 0; i < 20; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
-            n[20] = '\0';
+                             INT4OID, INT4OID, INT4OID, INT4OID, TEXTOID, JSONBOID};
+            char n[22];
+            for (int i = 0; i < 21; i++) n[i] = nulls[i + 1] ? 'n' : ' ';
+            n[21] = '\0';
             spi_run(schema_plan(g_plans.log,
                                 "INSERT INTO %s.ml_prediction_log (model_name, version, variant, served, table_name, key,"
                                 " predicted_at, score, features, label, labeled_at, learned_at, predicted_class,"
                                 " probabilities, label_class, unknown_features, unknown_categories, missing_features,"
-                                " type_mismatches, segment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-                                " $14, $15, $16, $17, $18, $19, $20) RETURNING prediction_id",
-                                20, types),
+                                " type_mismatches, segment, explanation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                                " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING prediction_id",
+                                21, types),
                     values + 1, n, false, 1, SPI_OK_INSERT_RETURNING, "logging a prediction");
             bool isnull = false;
             id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -262,7 +262,9 @@ Datum trigger(FunctionCallInfo fcinfo) {
         if (label_arrived) {
             spi.need();
             LabelBatch batch;
-            for (const Logged& l : logged) batch.add(l.id, l.model.model->kind(), l.model.model->task(), y);
+            // (a version that cannot learn, or learn => false: the label is logged for monitoring only)
+            for (const Logged& l : logged)
+                batch.add(l.id, l.model.model->kind(), l.model.model->task(), y, a->learn && l.model.model->can_learn());
             if (!logged.empty()) batch.predicted_at = logged.front().at;
             apply_label(nsp, *a, batch, y);
         }

@@ -206,6 +206,40 @@ Datum pg_learn::pg::explanation_of(FunctionCallInfo row_fcinfo, const pg_learn::
     return explanation_jsonb(model, e);
 }
 
+Datum pg_learn::pg::explanation_of(const pg_learn::core::Model& model, const pg_learn::core::Observation& x) {
+    Explanation& e = explain_cache().e;
+    model.explain(x, e);
+    if (e.base.empty() || e.contributions.size() != e.base.size() * e.features.size())
+        pg_learn::core::fail(pg_learn::core::ErrorKind::Internal, "an explanation of inconsistent size");
+    return explanation_jsonb(model, e);
+}
+
+// _ml_explain_refusal(model): NULL when the model explains its predictions, else why not (the
+// core's message). ml_attach(explain => true) and the deploys to such a table ask it. A kind
+// without explanations refuses whatever the features (FeatureNotSupported), as does a structure
+// that cannot be explained (an ensemble of another scale, an imported model without covers, trees
+// too deep): both are asked with no feature at all. Any other error (a multiclass ensemble that
+// learned no class yet) depends on the model's state or the row, and is the scoring's to raise.
+PGL_FUNCTION(ml_explain_refusal) {
+    const auto& model = ModelCache::of(fcinfo).get(fcinfo, 0);
+    std::string why;
+    try {
+        pg_learn::core::Observation none;
+        Explanation e;
+        model.explain(none, e);
+    } catch (const pg_learn::core::Error& err) {
+        if (err.kind() == pg_learn::core::ErrorKind::FeatureNotSupported || err.kind() == pg_learn::core::ErrorKind::ProgramLimit)
+            why = err.what();
+    }
+    if (why.empty()) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    Datum out = 0;
+    pg_guard([&]() { out = PointerGetDatum(cstring_to_text_with_len(why.data(), static_cast<int>(why.size()))); });
+    return out;
+}
+
 PGL_FUNCTION(ml_explain_jsonb) { return explain(fcinfo, Form::Jsonb); }
 PGL_FUNCTION(ml_explain_array) { return explain(fcinfo, Form::Array); }
 PGL_FUNCTION(ml_explain_row) { return explain(fcinfo, Form::Row); }

@@ -11,4 +11,9 @@ namespace pg_learn::pg {
 // obs is the caller's scratch observation.
 Datum explanation_of(FunctionCallInfo row_fcinfo, const core::Model& model, Form form, Datum x, core::Observation& obs);
 
+// An observation read already (the scoring trigger's, issue 16 item 6: explanations logged for
+// audit) explained by model, as ml_explain's jsonb. A kind that cannot explain throws its
+// FeatureNotSupported error: the caller's statement fails, nothing is logged without it.
+Datum explanation_of(const core::Model& model, const core::Observation& x);
+
 }  // namespace pg_learn::pg

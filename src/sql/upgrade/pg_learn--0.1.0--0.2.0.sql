@@ -4580,3 +4580,661 @@ CREATE FUNCTION @extschema@.ml_contributions(model @extschema@.ml_model, x float
 COMMENT ON FUNCTION @extschema@.ml_contributions(@extschema@.ml_model, float8[]) IS
     'A float8[] row''s explanation as XGBoost''s pred_contribs: the contribution of each position, then the base; a row per class for multiclass models';
 -- END session 8: ml_contributions
+
+-- BEGIN monitor-only labels and logged explanations (wt-labels)
+-- Issue 14/15 leftover, monitor-only labels: ml_attach(..., learn => false) logs the labels of a
+-- table for the monitoring metrics without queueing them; the labels of a version that cannot
+-- learn (an imported model) are logged the same way, whatever learn says (src/pg/feedback/labels.cpp).
+-- Issue 16 item 6 leftover: ml_attach(..., explain => true) logs each prediction's explanation
+-- (ml_explain's jsonb) in the log's new explanation column; a version that cannot explain is
+-- refused at ml_attach and at a deploy to such a table (0A000).
+ALTER TABLE @extschema@.ml_attachments ADD COLUMN learn boolean NOT NULL DEFAULT true,
+                                       ADD COLUMN explain boolean NOT NULL DEFAULT false;
+ALTER TABLE @extschema@.ml_prediction_log ADD COLUMN explanation jsonb;
+
+CREATE FUNCTION @extschema@._ml_explain_refusal(model @extschema@.ml_model) RETURNS text
+    AS 'MODULE_PATHNAME', 'ml_explain_refusal' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE EXECUTE ON FUNCTION @extschema@._ml_explain_refusal(@extschema@.ml_model) FROM PUBLIC;
+
+-- ml_attach's two new arguments: DROP and CREATE (a call without them works as before).
+DROP FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name);
+DROP FUNCTION @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, name);
+CREATE FUNCTION @extschema@._ml_attach(p_table regclass, p_model text, p_key name, p_prediction name,
+                                       p_label name, p_features text[], p_alias text, p_mode text,
+                                       p_label_table regclass, p_label_key name, p_label_value name,
+                                       p_probability name, p_learn boolean, p_explain boolean,
+                                       p_actor name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel pg_class;
+    lrel pg_class;
+    a pg_attribute;
+    key_type oid;
+    feats text[];
+    f text;
+    cls text;
+    ignored jsonb;
+    reads_ts boolean;
+    reads_ts_version int;
+    watched text;
+    old_row text;
+    new_row text;
+    cond text;
+    task text;
+    other_table regclass;
+    other_model text;
+BEGIN
+    -- Arguments.
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_key IS NULL THEN
+        RAISE EXCEPTION 'key column must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'The key names the row a label will arrive for, e.g. key => ''id''.';
+    END IF;
+    PERFORM @extschema@._ml_check_name('model name', p_model);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_mode NOT IN ('queue', 'sync') THEN
+        RAISE EXCEPTION 'unknown mode "%"', left(p_mode, 80) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'mode is ''queue'' (labels wait for ml_learn_pending) or ''sync'' (learned when they arrive).';
+    END IF;
+    IF p_learn IS NULL OR p_explain IS NULL THEN
+        RAISE EXCEPTION 'learn and explain must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- (monitor-only labels are never learned: a mode saying when to learn them contradicts it)
+    IF NOT p_learn AND p_mode = 'sync' THEN
+        RAISE EXCEPTION 'mode ''sync'' learns labels, but learn => false logs them for monitoring only'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave mode out (''queue'') with learn => false.';
+    END IF;
+
+    -- The model and the version that will serve.
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_model_names n WHERE n.name = p_model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.ml_aliases x WHERE x.name = p_model AND x.alias = p_alias) THEN
+        RAISE EXCEPTION 'model "%" has no version deployed as "%"', p_model, p_alias
+            USING ERRCODE = 'undefined_object', HINT = 'Deploy a version with ml_deploy(name, version, alias).';
+    END IF;
+    -- What the champion predicts (the task the core stored): a multiclass model's prediction is a
+    -- class, a clustering model's a cluster (both text); the other tasks' a number.
+    SELECT m.task INTO task
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    -- Issue 13: clustering and anomaly models learn without labels, so no label reaches them.
+    IF task IN ('clustering', 'anomaly') AND (p_label IS NOT NULL OR p_label_table IS NOT NULL) THEN
+        RAISE EXCEPTION 'model "%" learns without labels (its task is %)', p_model, task
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An attached table''s labels are learned by the deployed version; this version cannot learn one.',
+                  HINT = 'Attach it without label => and label_table =>: its rows are scored and logged. To update it, '
+                         'train a version without labels (ml_fit(spec, x), ml_train), ml_register and ml_deploy it.';
+    END IF;
+    -- (and no challenger or shadow that learns without labels: each label would fail for it)
+    IF p_label IS NOT NULL OR p_label_table IS NOT NULL THEN
+        SELECT string_agg(format('%s (%s)', r.alias, m.task), ', ' ORDER BY r.alias) INTO other_model
+        FROM @extschema@.ml_rollouts r
+        JOIN @extschema@.ml_aliases x ON x.name = r.model_name AND x.alias = r.alias
+        JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE r.model_name = p_model AND m.task IN ('clustering', 'anomaly');
+        IF other_model IS NOT NULL THEN
+            RAISE EXCEPTION 'model "%" has rolled-out aliases that learn without labels: %', p_model, other_model
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach it without labels, or remove those rollouts with ml_rollout_remove first.';
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias) THEN
+        RAISE EXCEPTION 'alias "%" of model "%" is rolled out as a challenger or shadow', p_alias, p_model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The alias a table is attached to is the champion; remove the rollout with ml_rollout_remove first.';
+    END IF;
+
+    -- The table, and what the caller may do: own it, and score (and, with labels, teach) the model.
+    SELECT * INTO rel FROM pg_class c WHERE c.oid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', p_table::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', p_table USING ERRCODE = 'wrong_object_type',
+            DETAIL = 'Only ordinary and partitioned tables can be attached.';
+    END IF;
+    IF NOT pg_has_role(p_actor, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', p_table USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_function_privilege(p_actor, '@extschema@.ml_predict(text, record, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to score with model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table needs EXECUTE on ml_predict(text, record, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_predict(text, record, text) TO %I;',
+                          p_actor);
+    END IF;
+    -- (monitor-only labels teach nothing: learn => false needs no right to teach)
+    IF (p_label IS NOT NULL OR p_label_table IS NOT NULL) AND p_learn
+       AND NOT has_function_privilege(p_actor, '@extschema@.ml_learn(text, record, float8, text)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'permission denied to teach model "%"', p_model USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Attaching a table with labels needs EXECUTE on ml_learn(text, record, float8, text).',
+            HINT = format('The extension''s owner can grant it: GRANT EXECUTE ON FUNCTION @extschema@.ml_learn(text, record, float8, text) TO %I;',
+                          p_actor);
+    END IF;
+    -- Concurrent attaches of one table queue here; the second then sees the first.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', p_table);
+    IF EXISTS (SELECT 1 FROM @extschema@.ml_attachments t WHERE t.table_name = p_table) THEN
+        RAISE EXCEPTION 'table % is already attached to model "%"', p_table,
+                        (SELECT t.model_name FROM @extschema@.ml_attachments t WHERE t.table_name = p_table)
+            USING ERRCODE = 'duplicate_object', HINT = 'ml_detach it first.';
+    END IF;
+    -- Partitions (issue 12): the triggers of a partitioned table are cloned to its partitions,
+    -- present and future, so a partition is scored through its attached ancestor; one table of
+    -- a partition tree is attached at most.
+    SELECT anc.relid::regclass, t.model_name INTO other_table, other_model
+    FROM pg_partition_ancestors(p_table) anc JOIN @extschema@.ml_attachments t ON t.table_name = anc.relid
+    WHERE anc.relid <> p_table LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is a partition of %, which is attached to model "%"', p_table, other_table, other_model
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'The rows of every partition of an attached table are scored and logged already.';
+    END IF;
+    IF rel.relkind = 'p' THEN
+        SELECT d.relid::regclass, t.model_name INTO other_table, other_model
+        FROM pg_partition_tree(p_table) d JOIN @extschema@.ml_attachments t ON t.table_name = d.relid
+        WHERE d.relid <> p_table LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'partition % of table % is attached to model "%"', other_table, p_table, other_model
+                USING ERRCODE = 'duplicate_object', HINT = format('ml_detach(%L) first.', other_table::text);
+        END IF;
+    END IF;
+
+    -- The key, prediction and label columns.
+    a := @extschema@._ml_attribute(p_table, p_key, 'key');
+    key_type := a.atttypid;
+    IF p_prediction IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_prediction, 'prediction');
+        IF task = 'multiclass' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is multiclass', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A multiclass model''s prediction column is text (the most probable class); '
+                             'probability => names a float8 column for its probability.';
+        END IF;
+        IF task = 'clustering' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'prediction column "%" has type %, but model "%" is clustering', p_prediction,
+                            format_type(a.atttypid, a.atttypmod), p_model
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A clustering model''s prediction column is text (the cluster, as ml_predict_class gives it).';
+        END IF;
+        IF task IS DISTINCT FROM 'multiclass' AND task IS DISTINCT FROM 'clustering'
+           AND @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'prediction column "%" has type %', p_prediction, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A prediction column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'prediction column "%" is a generated column', p_prediction
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        -- (a BEFORE trigger cannot move a row to another partition)
+        IF rel.relkind = 'p' AND EXISTS (
+                SELECT 1 FROM pg_partition_tree(p_table) d JOIN pg_partitioned_table pt ON pt.partrelid = d.relid
+                CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) k(attnum)
+                JOIN pg_attribute c ON c.attrelid = d.relid AND c.attnum = k.attnum
+                WHERE c.attname IN (p_prediction, p_probability)) THEN
+            RAISE EXCEPTION 'the prediction or probability column of % is a partition key column', p_table
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The prediction is written by a BEFORE trigger, which cannot move a row to another partition.';
+        END IF;
+    END IF;
+    IF p_label IS NOT NULL THEN
+        a := @extschema@._ml_attribute(p_table, p_label, 'label');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label column "%" has type %', p_label, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label column is numeric or boolean.';
+        END IF;
+    END IF;
+    IF p_key = p_prediction OR p_key = p_label OR p_prediction = p_label THEN
+        RAISE EXCEPTION 'the key, prediction and label columns must be different columns'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The probability of a multiclass model's prediction.
+    IF p_probability IS NOT NULL THEN
+        IF p_prediction IS NULL OR task IS DISTINCT FROM 'multiclass' THEN
+            RAISE EXCEPTION 'a probability column goes with a prediction column of a multiclass model'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a := @extschema@._ml_attribute(p_table, p_probability, 'probability');
+        IF @extschema@._ml_column_class(a.atttypid) <> 'float' THEN
+            RAISE EXCEPTION 'probability column "%" has type %', p_probability, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A probability column is float8, float4 or numeric.';
+        END IF;
+        IF a.attgenerated <> '' THEN
+            RAISE EXCEPTION 'probability column "%" is a generated column', p_probability
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        IF p_probability IN (p_key, p_prediction, p_label) THEN
+            RAISE EXCEPTION 'the key, prediction, probability and label columns must be different columns'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+
+    -- A labels table: rows (key, value) arriving later.
+    IF p_label_table IS NOT NULL THEN
+        IF p_label IS NOT NULL THEN
+            RAISE EXCEPTION 'labels come from a label column or from a labels table, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_label_key IS NULL OR p_label_value IS NULL THEN
+            RAISE EXCEPTION 'a labels table needs label_key and label_value' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'label_key names its column holding the key, label_value its column holding the label.';
+        END IF;
+        IF p_label_table = p_table THEN
+            RAISE EXCEPTION 'the labels table is the attached table itself' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Use label => column for a label column of the attached table.';
+        END IF;
+        SELECT * INTO lrel FROM pg_class c WHERE c.oid = p_label_table;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', p_label_table::oid USING ERRCODE = 'undefined_table';
+        END IF;
+        IF lrel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', p_label_table USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF NOT pg_has_role(p_actor, lrel.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table %', p_label_table USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_key, 'label key');
+        IF a.atttypid <> key_type THEN
+            RAISE EXCEPTION 'label key column "%" has type %, but key column "%" has type %', p_label_key,
+                            format_type(a.atttypid, NULL), p_key, format_type(key_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        a := @extschema@._ml_attribute(p_label_table, p_label_value, 'label value');
+        IF @extschema@._ml_column_class(a.atttypid) NOT IN ('float', 'integer', 'boolean')
+           AND NOT (task = 'multiclass' AND @extschema@._ml_column_class(a.atttypid) = 'category') THEN
+            RAISE EXCEPTION 'label value column "%" has type %', p_label_value, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch', HINT = 'A label is numeric or boolean.';
+        END IF;
+        IF p_label_key = p_label_value THEN
+            RAISE EXCEPTION 'label_key and label_value must be different columns' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF p_label_key IS NOT NULL OR p_label_value IS NOT NULL THEN
+        RAISE EXCEPTION 'label_key and label_value go with label_table' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The features: given, or every column but the key, prediction and label columns (and
+    -- those the model's spec ignores).
+    IF p_features IS NULL THEN
+        SELECT m.spec -> 'ignore' INTO ignored
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        SELECT array_agg(c.attname::text ORDER BY c.attnum) INTO feats
+        FROM pg_attribute c
+        WHERE c.attrelid = p_table AND c.attnum > 0 AND NOT c.attisdropped
+          AND c.attname IS DISTINCT FROM p_key AND c.attname IS DISTINCT FROM p_prediction
+          AND c.attname IS DISTINCT FROM p_label AND c.attname IS DISTINCT FROM p_probability
+          AND NOT coalesce(ignored ? c.attname::text, false);
+        IF feats IS NULL THEN
+            RAISE EXCEPTION 'table % has no column left to be a feature', p_table USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        IF cardinality(p_features) = 0 THEN
+            RAISE EXCEPTION 'features must name at least one column' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF array_position(p_features, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        IF (SELECT count(DISTINCT x) FROM unnest(p_features) x) <> cardinality(p_features) THEN
+            RAISE EXCEPTION 'features name a column more than once' USING ERRCODE = 'duplicate_column';
+        END IF;
+        feats := p_features;
+    END IF;
+    -- (a timestamp, timestamptz or date column is a feature of a version that reads timestamps:
+    -- a pipeline with a date_parts step, which takes it as seconds since 1970)
+    SELECT coalesce((@extschema@.ml_info(m.model) ->> 'reads_timestamps')::boolean, false) INTO reads_ts
+    FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE x.name = p_model AND x.alias = p_alias;
+    FOREACH f IN ARRAY feats LOOP
+        a := @extschema@._ml_attribute(p_table, f, 'feature');
+        IF f IN (p_key, p_prediction, p_label) OR f = p_probability THEN
+            RAISE EXCEPTION 'column "%" is the key, prediction or label column and cannot also be a feature', f
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cls := @extschema@._ml_column_class(a.atttypid);
+        IF cls = 'other' OR (cls = 'timestamp' AND NOT reads_ts) THEN
+            RAISE EXCEPTION 'column "%" has type %, which cannot be a feature', f, format_type(a.atttypid, a.atttypmod)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = CASE WHEN cls = 'timestamp'
+                                  THEN 'A timestamp or date column is a feature of a pipeline with a "date_parts" step; '
+                                       'choose the features with features => ARRAY[...].'
+                                  ELSE 'Features are numeric, boolean, text or enum columns; choose them with features => ARRAY[...].' END;
+        END IF;
+        IF a.attgenerated <> '' AND p_prediction IS NOT NULL THEN
+            RAISE EXCEPTION 'feature column "%" is a generated column', f USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Generated columns are computed after BEFORE triggers, which write the prediction column.';
+        END IF;
+    END LOOP;
+
+    -- Issue 16 item 6: explanations logged for audit need a champion that explains (the
+    -- challengers and shadows are checked by _ml_check_serving below): never a log that silently
+    -- lacks them.
+    IF p_explain THEN
+        SELECT @extschema@._ml_explain_refusal(m.model), m.version INTO cls, reads_ts_version
+        FROM @extschema@.ml_aliases x JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+        WHERE x.name = p_model AND x.alias = p_alias;
+        IF cls IS NOT NULL THEN
+            RAISE EXCEPTION 'version % of model "%" cannot explain its predictions, which explain => true logs',
+                            reads_ts_version, p_model
+                USING ERRCODE = 'feature_not_supported', DETAIL = cls,
+                      HINT = 'Attach without explain => true, or deploy a version that explains (docs/explanations.md).';
+        END IF;
+    END IF;
+
+    INSERT INTO @extschema@.ml_attachments (table_name, model_name, alias, key_column, prediction_column,
+                                            label_column, features, label_table, label_key_column,
+                                            label_value_column, mode, created_by, probability_column,
+                                            learn, explain)
+    VALUES (p_table, p_model, p_alias, p_key, p_prediction, p_label, feats, p_label_table, p_label_key,
+            p_label_value, p_mode, p_actor, p_probability, p_learn, p_explain);
+    -- The challengers and shadows of the model score the table too: each must fit it.
+    PERFORM @extschema@._ml_check_serving(p_model, r.alias, m.task, NULL)
+    FROM @extschema@.ml_rollouts r
+    JOIN @extschema@.ml_aliases x ON x.name = r.model_name AND x.alias = r.alias
+    JOIN @extschema@.ml_models m ON m.name = x.name AND m.version = x.version
+    WHERE r.model_name = p_model;
+
+    -- The triggers. A change of the key or of a feature scores the row again; WHEN clauses keep
+    -- an UPDATE that changes neither (nor brings a label) from reaching the trigger function.
+    SELECT string_agg(quote_ident(c), ', '), 'ROW(' || string_agg('OLD.' || quote_ident(c), ', ') || ')',
+           'ROW(' || string_agg('NEW.' || quote_ident(c), ', ') || ')'
+    INTO watched, old_row, new_row
+    FROM unnest(ARRAY[p_key::text] || feats) c;
+    IF p_prediction IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_score_insert BEFORE INSERT ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'score');
+        EXECUTE format('CREATE TRIGGER pg_learn_score_update BEFORE UPDATE OF %s ON %s FOR EACH ROW '
+                       'WHEN (%s IS DISTINCT FROM %s) EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)',
+                       watched, p_table, old_row, new_row, 'score');
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_insert AFTER INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, 'log');
+    -- pg_learn_log_update has no WHEN clause: its function tests the condition the clause held
+    -- (the key or a feature IS DISTINCT FROM, or the label from NULL to a value: log_update_fires
+    -- in src/pg/feedback/trigger.cpp), since a WHEN clause is prepared again by every statement
+    -- that fires it. A column type without "=", which the clause could not be made for, is
+    -- refused as the clause refused it.
+    SELECT string_agg(format('NULL::%1$s IS DISTINCT FROM NULL::%1$s', format_type(t.atttypid, NULL)), ' AND ')
+    INTO cond
+    FROM unnest(ARRAY[p_key::text] || feats) c
+    JOIN pg_attribute t ON t.attrelid = p_table AND t.attname = c AND t.attnum > 0 AND NOT t.attisdropped;
+    EXECUTE 'SELECT ' || cond;
+    IF p_label IS NOT NULL THEN
+        watched := watched || ', ' || quote_ident(p_label);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pg_learn_log_update AFTER UPDATE OF %s ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', watched, p_table, 'log');
+    -- A partitioned table with a label column: an UPDATE that moves a labelled row to another
+    -- partition is a DELETE and an INSERT that carries the label; this trigger tells the INSERT's
+    -- that the label arrived already (learned once, docs/feedback.md "Partitioned tables").
+    IF rel.relkind = 'p' AND p_label IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_log_delete AFTER DELETE ON %s FOR EACH ROW WHEN (OLD.%I IS NOT NULL) '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_table, p_label, 'move');
+    END IF;
+    -- One label trigger per labels table, whatever the number of tables it labels.
+    IF p_label_table IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p_label_table AND g.tgname = 'pg_learn_label') THEN
+        EXECUTE format('CREATE TRIGGER pg_learn_label AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._ml_feedback_trigger(%L)', p_label_table, 'label');
+    END IF;
+    PERFORM @extschema@._ml_feedback_invalidate();
+END
+$$;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean, name)
+FROM PUBLIC;
+CREATE FUNCTION @extschema@.ml_attach(tbl regclass, model text, key name, prediction name DEFAULT NULL,
+                                      label name DEFAULT NULL, features text[] DEFAULT NULL,
+                                      alias text DEFAULT 'production', mode text DEFAULT 'queue',
+                                      label_table regclass DEFAULT NULL, label_key name DEFAULT NULL,
+                                      label_value name DEFAULT NULL, probability name DEFAULT NULL,
+                                      learn boolean DEFAULT true, explain boolean DEFAULT false)
+    RETURNS void AS 'MODULE_PATHNAME', 'ml_feedback_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean) IS
+    'Scores the rows of a table with a model as they arrive, logs the predictions and learns from their labels';
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.ml_attach(regclass, text, name, name, name, text[], text, text, regclass, name, name, name, boolean, boolean)
+FROM PUBLIC;
+
+-- A deploy to a table attached with explain => true needs a version that explains.
+CREATE OR REPLACE FUNCTION @extschema@._ml_check_serving(p_model text, p_alias text, p_task text, p_version int,
+                                              p_role text DEFAULT NULL)
+    RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    subject text;
+    t record;
+    role text := p_role;
+    names boolean := p_task IN ('multiclass', 'clustering');
+    a pg_attribute;
+    reads_ts boolean;
+    ts_feature text;
+    explain_checked boolean := false;
+    explain_refusal text;
+BEGIN
+    subject := CASE WHEN p_version IS NULL THEN format('alias "%s" of model "%s"', p_alias, p_model)
+                    ELSE format('version %s of model "%s"', p_version, p_model) END;
+    IF role IS NULL THEN
+        SELECT r.role INTO role FROM @extschema@.ml_rollouts r WHERE r.model_name = p_model AND r.alias = p_alias;
+    END IF;
+    FOR t IN SELECT * FROM @extschema@.ml_attachments x
+             WHERE x.model_name = p_model AND (x.alias = p_alias OR role IS NOT NULL)
+             ORDER BY x.table_name::text
+    LOOP
+        IF p_task IN ('clustering', 'anomaly') AND (t.label_column IS NOT NULL OR t.label_table IS NOT NULL) THEN
+            RAISE EXCEPTION '% learns without labels (its task is %), but % brings labels', subject, p_task, t.table_name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The labels of an attached table are learned by every variant that scored the row.',
+                      HINT = 'Attach the table without labels, or deploy a version that learns from them.';
+        END IF;
+        -- (the champion and challengers write the prediction column; a shadow only logs)
+        IF t.prediction_column IS NOT NULL AND role IS DISTINCT FROM 'shadow' THEN
+            SELECT * INTO a FROM pg_attribute c WHERE c.attrelid = t.table_name AND c.attname = t.prediction_column;
+            IF FOUND AND (names AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype)
+                          OR NOT names AND @extschema@._ml_column_class(a.atttypid) <> 'float') THEN
+                RAISE EXCEPTION '% is %, but prediction column "%" of % has type %', subject, p_task,
+                                t.prediction_column, t.table_name, format_type(a.atttypid, a.atttypmod)
+                    USING ERRCODE = 'datatype_mismatch',
+                          DETAIL = CASE WHEN names THEN 'It predicts a name (a class or a cluster), written as text.'
+                                        ELSE 'It predicts a number.' END,
+                          HINT = 'Deploy a version of the task the table was attached with, or ml_detach and '
+                                 'ml_attach the table again with a prediction column of the new type.';
+            END IF;
+        END IF;
+        -- (a timestamp feature is read by a version that reads timestamps; shadows score too)
+        SELECT c.attname::text INTO ts_feature FROM pg_attribute c
+        WHERE c.attrelid = t.table_name AND c.attname::text = ANY (t.features) AND NOT c.attisdropped
+          AND @extschema@._ml_column_class(c.atttypid) = 'timestamp'
+        ORDER BY c.attnum LIMIT 1;
+        IF ts_feature IS NOT NULL THEN
+            IF reads_ts IS NULL THEN
+                SELECT coalesce((@extschema@.ml_info(m.model) ->> 'reads_timestamps')::boolean, false) INTO reads_ts
+                FROM @extschema@.ml_models m
+                WHERE m.name = p_model
+                  AND m.version = coalesce(p_version, (SELECT x.version FROM @extschema@.ml_aliases x
+                                                       WHERE x.name = p_model AND x.alias = p_alias));
+            END IF;
+            IF NOT reads_ts THEN
+                RAISE EXCEPTION '% does not read timestamps, but feature column "%" of % is one', subject, ts_feature, t.table_name
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = 'Only a model with a date_parts step (a pipeline) reads timestamp and date columns.';
+            END IF;
+        END IF;
+        IF t.probability_column IS NOT NULL AND p_task IS DISTINCT FROM 'multiclass' AND role IS DISTINCT FROM 'shadow' THEN
+            RAISE EXCEPTION '% is %, but % has a probability column "%", which only a multiclass version fills',
+                            subject, p_task, t.table_name, t.probability_column
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Deploy a multiclass version, or attach the table again without probability =>.';
+        END IF;
+        IF p_task IS DISTINCT FROM 'multiclass' AND p_task NOT IN ('clustering', 'anomaly') THEN
+            SELECT * INTO a FROM pg_attribute c
+            WHERE (c.attrelid, c.attname) = (t.table_name, t.label_column)
+               OR (c.attrelid, c.attname) = (t.label_table, t.label_value_column);
+            IF FOUND AND @extschema@._ml_column_class(a.atttypid) = 'category' THEN
+                RAISE EXCEPTION '% is %, but the labels of % are text (classes)', subject, p_task, t.table_name
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = 'Text labels are classes, which a multiclass version learns.';
+            END IF;
+        END IF;
+        -- Issue 16 item 6: a table attached with explain => true logs every variant's explanation.
+        IF t.explain THEN
+            IF NOT explain_checked THEN
+                SELECT @extschema@._ml_explain_refusal(m.model) INTO explain_refusal
+                FROM @extschema@.ml_models m
+                WHERE m.name = p_model
+                  AND m.version = coalesce(p_version, (SELECT x.version FROM @extschema@.ml_aliases x
+                                                       WHERE x.name = p_model AND x.alias = p_alias));
+                explain_checked := true;
+            END IF;
+            IF explain_refusal IS NOT NULL THEN
+                RAISE EXCEPTION '% cannot explain its predictions, but % was attached with explain => true', subject, t.table_name
+                    USING ERRCODE = 'feature_not_supported', DETAIL = explain_refusal,
+                          HINT = 'Deploy a version that explains (docs/explanations.md), or ml_detach and ml_attach the '
+                                 'table again without explain => true.';
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The partitioned log has the explanation column too.
+CREATE OR REPLACE FUNCTION @extschema@._ml_partition_log(p_every interval, p_premake int, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    log_rel regclass := '@extschema@.ml_prediction_log'::regclass;
+    seq text;
+    next_id bigint;
+    boundary timestamptz;
+    latest timestamptz;
+    fk name;
+    g record;
+    n int := 0;
+    -- (issue 14: ml_segment_metrics reads the log; it is pointed at the new one below)
+    segment_view text := pg_get_viewdef('@extschema@.ml_segment_metrics'::regclass);
+BEGIN
+    IF p_every IS NULL OR p_premake IS NULL THEN
+        RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_every < interval '1 minute' OR extract(month FROM p_every) <> 0 OR extract(year FROM p_every) <> 0 THEN
+        RAISE EXCEPTION 'partition width % is not 1 minute or more without months', p_every
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. interval ''1 day'' or ''7 days''.';
+    END IF;
+    IF p_premake < 1 OR p_premake > 1000 THEN
+        RAISE EXCEPTION 'premake % is not between 1 and 1000', p_premake USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) = 'p' THEN
+        UPDATE @extschema@.ml_monitor_state SET log_partition_interval = p_every, log_partition_premake = p_premake;
+        RETURN @extschema@._ml_log_premake();
+    END IF;
+
+    -- The log as it is becomes ml_prediction_log_before, the partition of every row up to the end
+    -- of its latest prediction's bucket (the current one, or an earlier one: predictions between
+    -- that and the current bucket, if any, go to the DEFAULT partition).
+    LOCK TABLE @extschema@.ml_prediction_log IN ACCESS EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.ml_label_queue IN SHARE ROW EXCLUSIVE MODE;
+    SELECT max(l.predicted_at) INTO latest FROM @extschema@.ml_prediction_log l;
+    boundary := date_bin(p_every, coalesce(latest, now()), '2000-01-01 00:00:00+00'::timestamptz) + p_every;
+    seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', seq) INTO next_id;
+    SELECT c.conname INTO fk FROM pg_constraint c
+    WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass AND c.confrelid = log_rel AND c.contype = 'f';
+    IF fk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE @extschema@.ml_label_queue DROP CONSTRAINT %I', fk);
+    END IF;
+    UPDATE @extschema@.ml_label_queue q SET predicted_at = l.predicted_at
+    FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = q.prediction_id AND q.predicted_at IS DISTINCT FROM l.predicted_at;
+    DROP TRIGGER ml_monitor_prediction ON @extschema@.ml_prediction_log;
+    DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+    IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = seq::regclass
+               AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+        EXECUTE format('ALTER EXTENSION pg_learn DROP SEQUENCE %s', seq);
+    END IF;
+    ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
+    ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
+    ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
+    ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
+    ALTER INDEX @extschema@.ml_prediction_log_model_time RENAME TO ml_prediction_log_before_model_time;
+    ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
+    EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
+                   ' CHECK (predicted_at < %L)', boundary);
+
+    -- The partitioned log: the same columns, the partition key in its primary key.
+    EXECUTE format($f$
+    CREATE TABLE @extschema@.ml_prediction_log (
+        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
+        model_name    text        NOT NULL,
+        version       int         NOT NULL,
+        variant       text        NOT NULL,
+        served        boolean     NOT NULL,
+        table_name    regclass,
+        key           text        NOT NULL,
+        predicted_at  timestamptz NOT NULL,
+        score         float8,
+        features      jsonb       NOT NULL,
+        label         float8,
+        labeled_at    timestamptz,
+        learned_at    timestamptz,
+        predicted_class text,
+        probabilities jsonb,
+        label_class   text,
+        unknown_features   int,
+        unknown_categories int,
+        missing_features   int,
+        type_mismatches    int,
+        segment            text,
+        explanation        jsonb,
+        PRIMARY KEY (prediction_id, predicted_at)
+    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    -- The view that reads the log reads the new one (its definition as read before the rename).
+    EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
+    CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
+    CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
+    COMMENT ON TABLE @extschema@.ml_prediction_log IS
+        'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+    REVOKE ALL ON TABLE @extschema@.ml_prediction_log FROM PUBLIC;
+    -- (the grants of the log as it was: SELECT for a dashboard's role, ...)
+    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+             FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = log_rel AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON @extschema@.ml_prediction_log TO %s%s', g.privilege_type,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF latest IS NULL THEN
+        -- (an empty log: nothing to keep, no partition of the past)
+        DROP TABLE @extschema@.ml_prediction_log_before;
+        boundary := date_bin(p_every, now(), '2000-01-01 00:00:00+00'::timestamptz);
+    ELSE
+        EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log ATTACH PARTITION @extschema@.ml_prediction_log_before'
+                       ' FOR VALUES FROM (MINVALUE) TO (%L)', boundary);
+        ALTER TABLE @extschema@.ml_prediction_log_before DROP CONSTRAINT ml_prediction_log_before_range;
+        n := 1;
+    END IF;
+    CREATE TABLE @extschema@.ml_prediction_log_default PARTITION OF @extschema@.ml_prediction_log DEFAULT;
+    -- The monitoring's triggers (as in its definition above), cloned to every partition.
+    CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
+    ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+        ADD CONSTRAINT ml_label_queue_prediction_fkey
+        FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
+    UPDATE @extschema@.ml_monitor_state
+    SET log_partition_interval = p_every, log_partition_premake = p_premake, log_partitioned_until = boundary;
+    PERFORM @extschema@._ml_feedback_invalidate();
+    RETURN n + 1 + @extschema@._ml_log_premake();
+END
+$$;
+-- END monitor-only labels and logged explanations (wt-labels)
