@@ -153,6 +153,7 @@ TrainingHistory train_epochs(const TrainingPlan& plan, const TrainingHooks& hook
     h.epochs = static_cast<uint32_t>(plan.epochs_asked > 0 ? plan.epochs_asked : plan.epochs);
     h.patience = static_cast<uint32_t>(plan.patience);
     h.rows = plan.rows;
+    h.validation_rows = plan.validation ? plan.validation_rows : 0;
     std::vector<size_t> order(plan.rows);
     for (size_t i = 0; i < plan.rows; i++) order[i] = i;
     SplitMix64 rng(plan.seed);

@@ -117,6 +117,7 @@ struct TrainingPlan {
     uint64_t seed = 0;
     int patience = 0;         // 0: every epoch runs
     bool validation = false;  // hooks.validate gives each epoch's validation loss
+    uint64_t validation_rows = 0;
     LossKind loss = LossKind::None;
     int epochs_asked = 0;     // recorded as asked (0: epochs); epochs may be fewer (see features_learn_labels)
 };

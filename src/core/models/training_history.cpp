@@ -231,6 +231,7 @@ std::unique_ptr<Model> decode_model_value(const uint8_t* data, size_t size, Trai
     if (h) *h = TrainingHistory();
     uint16_t version = 0;
     if (size >= kEnvelopeHeaderSize && std::memcmp(data, kModelMagic, 4) == 0) std::memcpy(&version, data + 4, 2);
+    if (version > kModelWithHistoryVersion) newer_format_version("ml_model", version, kModelWithHistoryVersion);
     if (version != kModelWithHistoryVersion) return decode_model(data, size);
     detail::ByteReader r(data, size, "ml_model");
     uint32_t total = 0;

@@ -666,6 +666,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
     plan.seed = seed;
     plan.patience = patience;
     plan.validation = has_validation;
+    plan.validation_rows = valid.size();
     plan.loss = loss;
     int epoch_now = 1;
     std::unique_ptr<Model> best;

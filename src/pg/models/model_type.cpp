@@ -324,6 +324,15 @@ PGL_FUNCTION(ml_model_from_bytes) {
     return PointerGetDatum(flatten_model_value(*m, has ? &h : nullptr, CurrentMemoryContext));
 }
 
+// ml_model_without_history(model): the model without the training history ml_train recorded (to
+// compare it with a model ml_fit learned, or to store it smaller).
+PGL_FUNCTION(ml_model_without_history) {
+    pg_learn::core::TrainingHistory h;
+    if (!training_history_arg(fcinfo, 0, h)) return PG_GETARG_DATUM(0);
+    Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
+    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
+}
+
 // ---- equality and order: the bytes of the binary form ----------------------------------------
 // Equal models have equal bytes (docs/format.md: one encoding per model), so byte equality is
 // model equality; the order (bytes compared as unsigned, then length) only serves sorting,

@@ -4599,6 +4599,12 @@ CREATE FUNCTION ml_training_info(model ml_model)
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ml_training_info(ml_model) IS
     'The training history ml_train recorded: per epoch, rows, mean progressive training loss, validation loss';
+-- The model without its training history (to compare it with a model ml_fit learned, or to
+-- store it smaller).
+CREATE FUNCTION ml_model_without_history(model ml_model) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_model_without_history(ml_model) IS
+    'The model without the training history ml_train recorded in it';
 -- The progress of every ml_train running in the cluster (shared memory), as pg_stat_progress_*:
 -- a role sees its own trainings' progress, members of pg_read_all_stats everyone's.
 CREATE FUNCTION ml_training_progress_slots()
