@@ -239,7 +239,7 @@ std::string bytes_of(const core::Model& m, const TrainingHistory* h) {
     return out;
 }
 
-const uint8_t* data(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+const uint8_t* raw(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 TEST(HistoryFormat, RoundTripsAndOldValuesDecode) {
     core::LinearModel m = model_of(R"({"model": "logistic_regression"})");
@@ -256,16 +256,16 @@ TEST(HistoryFormat, RoundTripsAndOldValuesDecode) {
     EXPECT_EQ(version, 1);
     TrainingHistory back;
     bool has = false;
-    std::unique_ptr<core::Model> m2 = core::decode_model_value(data(v2), v2.size(), &back, &has);
+    std::unique_ptr<core::Model> m2 = core::decode_model_value(raw(v2), v2.size(), &back, &has);
     EXPECT_TRUE(has);
     EXPECT_TRUE(back == h);
     EXPECT_EQ(bytes_of(*m2, nullptr), v1);  // the same model
     EXPECT_EQ(bytes_of(*m2, &back), v2);    // encode(decode(v)) == v
     // A value of format 1 decodes as before, without history; decode_model refuses format 2.
-    std::unique_ptr<core::Model> m1 = core::decode_model_value(data(v1), v1.size(), &back, &has);
+    std::unique_ptr<core::Model> m1 = core::decode_model_value(raw(v1), v1.size(), &back, &has);
     EXPECT_FALSE(has);
     EXPECT_EQ(bytes_of(*m1, nullptr), v1);
-    expect_error(ErrorKind::InvalidBinary, [&] { core::decode_model(data(v2), v2.size()); });
+    expect_error(ErrorKind::InvalidBinary, [&] { core::decode_model(raw(v2), v2.size()); });
     // The text form carries the history too, and reads back to the same bytes.
     const std::string text = core::model_value_to_json(m, &h).dump();
     std::unique_ptr<core::Model> m3 = core::model_value_from_text(text.data(), text.size(), &back, &has);
@@ -284,7 +284,7 @@ TEST(HistoryFormat, CorruptValuesAreRefused) {
     const std::string v = bytes_of(m, &h);
     auto refused = [](std::string b, bool reseal) {
         if (reseal) core::seal_envelope(reinterpret_cast<uint8_t*>(b.data()), b.size());
-        expect_error(ErrorKind::InvalidBinary, [&] { core::decode_model_value(data(b), b.size(), nullptr); });
+        expect_error(ErrorKind::InvalidBinary, [&] { core::decode_model_value(raw(b), b.size(), nullptr); });
     };
     // Every truncation, and a flipped byte anywhere (the checksum covers the history).
     for (size_t n = 0; n < v.size(); n += 8) refused(v.substr(0, n), false);
@@ -322,7 +322,7 @@ TEST(HistoryFormat, CorruptValuesAreRefused) {
     // A newer format version is refused with a message saying so.
     b = v;
     b[4] = 3;
-    EXPECT_NE(expect_error(ErrorKind::InvalidBinary, [&] { core::decode_model_value(data(b), b.size(), nullptr); })
+    EXPECT_NE(expect_error(ErrorKind::InvalidBinary, [&] { core::decode_model_value(raw(b), b.size(), nullptr); })
                   .find("newer"),
               std::string::npos);
 }
