@@ -49,8 +49,8 @@ FROM (SELECT x[1] AS x1, x[2] AS x2 FROM pts) r;
 -- user did: several passes with ml_train over a query returning only the features.
 SELECT ml_info(ml_train('{"model": "kmeans", "n_clusters": 3, "halflife": 0.2, "sigma": 10, "seed": 3}',
                         'SELECT x FROM kmeans.pts ORDER BY i', epochs => 3)) -> 'n_seen' AS n_seen_three_passes;
-SELECT ml_train('{"model": "kmeans", "n_clusters": 3, "halflife": 0.2, "sigma": 10, "seed": 3}',
-                'SELECT x FROM kmeans.pts ORDER BY i', epochs => 1, shuffle => false) = m AS one_pass_same
+SELECT ml_model_without_history(ml_train('{"model": "kmeans", "n_clusters": 3, "halflife": 0.2, "sigma": 10, "seed": 3}',
+                'SELECT x FROM kmeans.pts ORDER BY i', epochs => 1, shuffle => false)) = m AS one_pass_same
 FROM m;
 
 -- user did: text and binary round trips give the same model.

@@ -123,7 +123,7 @@ SELECT ml_model_from_bytes(b || '\x00'::bytea) FROM b;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_model_from_bytes(set_byte(b, 0, ascii('X'))) FROM b;
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_model_from_bytes(set_byte(b, 4, 2)) FROM b;
+SELECT ml_model_from_bytes(set_byte(b, 4, 3)) FROM b;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ml_model_from_bytes(set_byte(b, 6, 9)) FROM b;
 \echo :LAST_ERROR_SQLSTATE

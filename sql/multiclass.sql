@@ -157,7 +157,7 @@ FROM generate_series(1, 1000) i;
 -- A model written by a newer pg_learn (format version 2), as text and as bytes.
 SELECT '{"pg_learn_model": 2, "kind": "softmax_regression"}'::ml_model;
 \echo :LAST_ERROR_SQLSTATE
-SELECT ml_model_from_bytes(overlay(ml_model_bytes(m) placing '\x0200'::bytea from 5 for 2)) FROM step;
+SELECT ml_model_from_bytes(overlay(ml_model_bytes(m) placing '\x0300'::bytea from 5 for 2)) FROM step;
 \echo :LAST_ERROR_SQLSTATE
 -- A softmax model with a corrupted class section is refused (the checksum, then the content).
 SELECT ml_model_from_bytes(overlay(ml_model_bytes(m) placing '\xff'::bytea from length(ml_model_bytes(m)) - 20 for 1)) FROM step;

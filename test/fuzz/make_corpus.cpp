@@ -7,6 +7,7 @@
 #include "core/metrics/class_metrics.hpp"
 #include "core/metrics/metrics.hpp"
 #include "core/models/model.hpp"
+#include "core/models/training_history.hpp"
 #include "core/sketches/hll.hpp"
 #include "core/sketches/kll.hpp"
 #include "core/sketches/space_saving.hpp"
@@ -105,6 +106,25 @@ void models() {
         }
         put("fuzz_model_binary", "trained" + tag + ".bin", model_bytes(*m));
         put("fuzz_model_text", "trained" + tag + ".json", m->to_text());
+        // The same with a training history (format version 2), as ml_train returns it.
+        core::TrainingHistory h;
+        h.loss = core::loss_of_task(m->task());
+        h.epochs = 5;
+        h.epochs_run = 3;
+        h.rows = 20;
+        const double none = std::numeric_limits<double>::quiet_NaN();
+        const bool lossy = h.loss != core::LossKind::None;
+        if (lossy) {
+            h.patience = 2;
+            h.stopped_early = true;
+            h.best_epoch = 1;
+            h.validation_rows = 4;
+        }
+        h.records = {{lossy ? 0.5 : none, lossy ? 0.4 : none}, {lossy ? 0.3 : none, lossy ? 0.45 : none},
+                     {lossy ? 0.2 : none, lossy ? 0.5 : none}};
+        std::string with_history(core::model_value_size(*m, &h), '\0');
+        core::encode_model_value(*m, &h, reinterpret_cast<uint8_t*>(with_history.data()), with_history.size());
+        put("fuzz_model_binary", "history" + tag + ".bin", with_history);
     }
 }
 

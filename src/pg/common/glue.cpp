@@ -1,6 +1,7 @@
 // Maps core errors and C++ exceptions to SQLSTATEs, and raises them once C++ has unwound.
 #include "pg/common/glue.hpp"
 #include "pg/common/feature_check.hpp"
+#include "pg/models/progress.hpp"
 
 extern "C" {
 #include "funcapi.h"
@@ -15,7 +16,10 @@ PG_MODULE_MAGIC;
 
 // The library's settings (GUCs), defined when it loads.
 PGDLLEXPORT void _PG_init(void);
-void _PG_init(void) { pg_learn::pg::define_feature_check_settings(); }
+void _PG_init(void) {
+    pg_learn::pg::define_training_progress_settings();
+    pg_learn::pg::define_feature_check_settings();  // (last: it reserves the prefix pg_learn)
+}
 }
 
 namespace pg_learn::pg {

@@ -23,6 +23,10 @@ extern "C" {
 #include <vector>
 
 #include "core/models/training.hpp"
+#include "pg/models/model_value.hpp"
+#include "pg/models/progress.hpp"
+
+#include <limits>
 
 using pg_learn::core::ErrorKind;
 using pg_learn::core::fail;
@@ -339,8 +343,9 @@ namespace {
 
 // The query's columns, for ml_train(..., label => name): the label's column must be there, with
 // a type a label can have, beside at least one feature. The rows' descriptor, registered
-// (blessed) so that each row becomes a composite value the row reader takes.
-TupleDesc labelled_rows_desc(TupleDesc desc, const std::string& label) {
+// (blessed) so that each row becomes a composite value the row reader takes. what: "the query"
+// or "the validation query".
+TupleDesc labelled_rows_desc(TupleDesc desc, const std::string& label, const char* what) {
     int found = -1;
     for (int i = 0; i < desc->natts; i++)
         if (found < 0 && !TupleDescAttr(desc, i)->attisdropped && label == NameStr(TupleDescAttr(desc, i)->attname))
@@ -349,12 +354,12 @@ TupleDesc labelled_rows_desc(TupleDesc desc, const std::string& label) {
     pg_guard([&]() {
         if (found < 0)
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                            errmsg("the query of ml_train returns no column \"%s\" to be the label", label.c_str()),
+                            errmsg("%s of ml_train returns no column \"%s\" to be the label", what, label.c_str()),
                             errhint("With label => name, the query returns the label column and the feature "
                                     "columns, e.g. 'SELECT * FROM t'.")));
         if (desc->natts < 2)
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("the query of ml_train returns only the label column \"%s\"", label.c_str()),
+                            errmsg("%s of ml_train returns only the label column \"%s\"", what, label.c_str()),
                             errhint("Every other column of the query is a feature.")));
         Oid output_fn;
         const Oid type = TupleDescAttr(desc, found)->atttypid;
@@ -393,53 +398,27 @@ struct Labels {
     }
 };
 
-}  // namespace
-
-namespace {
-
-// ml_train, and with label_named ml_train(model, query, label name, ...), whose query returns
-// rows: the column named label is the label, the others the features.
-Datum train(FunctionCallInfo fcinfo, bool label_named) {
-    ModelCache& cache = ModelCache::of(fcinfo);
-    std::unique_ptr<Model> owned = cache.get(fcinfo, 0).clone();
-    Model& model = *owned;
-    std::string query;
-    pg_guard([&]() {
-        char* q = text_to_cstring(PG_GETARG_TEXT_PP(1));
-        query = q;
-    });
-    std::string label_name;
-    if (label_named) {
-        const char* n = NameStr(*PG_GETARG_NAME(2));
-        label_name.assign(n, strnlen(n, NAMEDATALEN));
-    }
-    const int options = label_named ? 3 : 2;  // the argument number of epochs
-    const int epochs = PG_GETARG_INT32(options);
-    const bool shuffle = PG_GETARG_BOOL(options + 1);
-    const uint64_t seed = static_cast<uint64_t>(PG_GETARG_INT64(options + 2));
-    if (epochs < 1 || epochs > pg_learn::core::kMaxEpochs)
-        fail(ErrorKind::InvalidParameter,
-             "epochs must be between 1 and " + std::to_string(pg_learn::core::kMaxEpochs),
-             "got " + std::to_string(epochs));
-
-    // Read every row once, into plain memory, then learn with SPI closed.
+// The rows of one query of ml_train (the training rows, or the validation rows), in plain memory.
+struct RowSet {
     Form form = Form::Jsonb;
-    std::vector<double> dense;
+    std::vector<double> dense;  // Form::Array: dim doubles per row
     size_t dim = 0;
     std::vector<pg_learn::core::Observation> named;
     Labels labels;
     uint64 rows = 0;  // read, NULL ones included
+    size_t size() const { return labels.size(); }
+};
+
+// What ml_train was asked.
+struct TrainArgs {
+    bool label_named = false;
+    std::string label_name;
+};
+
+// Opens a read-only cursor over query (one SELECT; what names it in messages).
+Portal open_select(const std::string& query, const char* what) {
     Portal portal = nullptr;
-    Oid xtype = InvalidOid, ytype = InvalidOid;
-    TupleDesc row_desc = nullptr;  // label_named: the query's rows as composite values
-    bool unlabelled = false;       // a one-column query (features only) for a model learning without labels
-    pg_learn::core::LeakCheck leak;
-    // Detoasted copies of each batch's features live here and go with the batch.
-    MemoryContext batch_cxt = nullptr;
-    MemoryContext outer_cxt = CurrentMemoryContext;
     pg_guard([&]() {
-        batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train batch", ALLOCSET_DEFAULT_SIZES);
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
         SPIPlanPtr plan = SPI_prepare(query.c_str(), 0, nullptr);
         if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         // One read-only SELECT: anything else (INSERT ... RETURNING, a data-modifying WITH,
@@ -457,35 +436,62 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         }
         if (!select_only)
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("the query of ml_train must be a SELECT returning features and label"),
+                            errmsg("%s of ml_train must be a SELECT returning features and label", what),
                             errdetail("It must be one read-only query (no data-modifying WITH, no FOR UPDATE).")));
         portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
     });
+    return portal;
+}
+
+// Reads every row of query into out. validation: the validation query, whose shape must be the
+// training rows' (train: their form and float8[] length); its rows feed no leak check.
+void read_rows(FunctionCallInfo fcinfo, Model& model, const std::string& query, const TrainArgs& a, RowSet& out,
+               pg_learn::core::LeakCheck* leak, TrainingProgress& progress, const RowSet* train) {
+    const bool validation = train != nullptr;
+    const char* what = validation ? "the validation query" : "the query";
+    const std::string What = validation ? "the validation query" : "the query";
+    Portal portal = open_select(query, what);
+    Oid xtype = InvalidOid, ytype = InvalidOid;
+    TupleDesc row_desc = nullptr;  // label_named: the query's rows as composite values
+    bool unlabelled = false;       // a one-column query (features only) for a model learning without labels
     {
         // The columns are checked before any row is read, so a query returning no rows is
         // checked too.
         TupleDesc desc = portal->tupDesc;
-        if (label_named) row_desc = labelled_rows_desc(desc, label_name);
+        if (a.label_named) row_desc = labelled_rows_desc(desc, a.label_name, what);
         else if (desc->natts == 1 && pg_learn::core::learns_without_labels(model.task())) unlabelled = true;
         else if (desc->natts != 2)
-            fail(ErrorKind::InvalidParameter, "the query of ml_train must return two columns: features and label",
+            fail(ErrorKind::InvalidParameter, What + " of ml_train must return two columns: features and label",
                  "it returns " + std::to_string(desc->natts) + " columns",
                  "A clustering or anomaly model learns from a query returning one column, the features.");
         xtype = TupleDescAttr(desc, 0)->atttypid;
-        ytype = label_named || unlabelled ? InvalidOid : TupleDescAttr(desc, 1)->atttypid;
+        ytype = a.label_named || unlabelled ? InvalidOid : TupleDescAttr(desc, 1)->atttypid;
         char typtype = 0;
         pg_guard([&]() { typtype = get_typtype(xtype); });
-        if (label_named) form = Form::Row;
-        else if (xtype == JSONBOID) form = Form::Jsonb;
-        else if (xtype == FLOAT8ARRAYOID) form = Form::Array;
-        else if (xtype == RECORDOID || typtype == TYPTYPE_COMPOSITE) form = Form::Row;
+        if (a.label_named) out.form = Form::Row;
+        else if (xtype == JSONBOID) out.form = Form::Jsonb;
+        else if (xtype == FLOAT8ARRAYOID) out.form = Form::Array;
+        else if (xtype == RECORDOID || typtype == TYPTYPE_COMPOSITE) out.form = Form::Row;
         else
             fail(ErrorKind::InvalidParameter,
-                 "the first column of the ml_train query must be jsonb, float8[] or a row");
-        if (!label_named && !unlabelled && !is_label_type(ytype))
+                 "the first column of the ml_train " + std::string(validation ? "validation query" : "query") +
+                     " must be jsonb, float8[] or a row");
+        if (!a.label_named && !unlabelled && !is_label_type(ytype))
             fail(ErrorKind::InvalidParameter,
-                 "the second column of the ml_train query (the label) must be a number, a boolean or text");
+                 "the second column of the ml_train " + std::string(validation ? "validation query" : "query") +
+                     " (the label) must be a number, a boolean or text");
+        if (validation && out.form != train->form)
+            fail(ErrorKind::InvalidParameter, "the validation query of ml_train must return rows of the training query's shape",
+                 "its features are " + std::string(out.form == Form::Array ? "float8[]" : out.form == Form::Jsonb ? "jsonb" : "a row") +
+                     ", the training query's " +
+                     (train->form == Form::Array ? "float8[]" : train->form == Form::Jsonb ? "jsonb" : "a row"));
+        if (validation) out.dim = train->dim;
     }
+    // Detoasted copies of each batch's features live here and go with the batch.
+    MemoryContext batch_cxt = nullptr;
+    pg_guard([&]() {
+        batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train batch", ALLOCSET_DEFAULT_SIZES);
+    });
     for (;;) {
         uint64 got = 0;
         SPITupleTable* tt = nullptr;
@@ -496,22 +502,22 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
             tt = SPI_tuptable;
         });
         if (got == 0) break;
-        rows += got;
+        out.rows += got;
         TupleDesc desc = tt->tupdesc;
         MemoryContext spi_cxt = MemoryContextSwitchTo(batch_cxt);
         for (uint64 r = 0; r < got; r++) {
-            if (label_named) {
+            if (a.label_named) {
                 Datum row = 0;
                 pg_guard([&]() { row = heap_copy_tuple_as_datum(tt->vals[r], row_desc); });
-                named.emplace_back();
+                out.named.emplace_back();
                 const std::optional<Label> y =
-                    row_features_and_label(fcinfo, row, label_name, model, named.back(), /*names_given=*/true);
+                    row_features_and_label(fcinfo, row, a.label_name, model, out.named.back(), /*names_given=*/true);
                 if (!y) {
-                    named.pop_back();  // as ml_fit: a row without its label teaches nothing
+                    out.named.pop_back();  // as ml_fit: a row without its label teaches nothing
                     continue;
                 }
-                labels.add(*y);
-                leak.observe(named.back(), *y);
+                out.labels.add(*y);
+                if (leak) leak->observe(out.named.back(), *y);
                 continue;
             }
             bool xnull = false, ynull = false;
@@ -522,20 +528,22 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
             });
             if (xnull || ynull) continue;  // as ml_fit: a row without features or label teaches nothing
             const Label label = unlabelled ? Label::none() : label_of(y, ytype);
-            labels.add(label);
-            if (form == Form::Array) {
-                DenseArray a = dense_features(x);
-                if (!unlabelled) leak.observe_dense(a.data, a.n, label);
-                if (dim == 0) dim = a.n;
-                if (a.n != dim)
-                    fail(ErrorKind::InvalidParameter, "feature arrays of the ml_train query differ in length",
-                         std::to_string(a.n) + " elements after " + std::to_string(dim));
-                dense.insert(dense.end(), a.data, a.data + a.n);
+            out.labels.add(label);
+            if (out.form == Form::Array) {
+                DenseArray arr = dense_features(x);
+                if (!unlabelled && leak) leak->observe_dense(arr.data, arr.n, label);
+                if (out.dim == 0) out.dim = arr.n;
+                if (arr.n != out.dim)
+                    fail(ErrorKind::InvalidParameter,
+                         "feature arrays of the ml_train " + std::string(validation ? "validation query" : "query") +
+                             " differ in length",
+                         std::to_string(arr.n) + " elements after " + std::to_string(out.dim));
+                out.dense.insert(out.dense.end(), arr.data, arr.data + arr.n);
             } else {
-                named.emplace_back();
-                if (form == Form::Jsonb) jsonb_features(x, named.back());
-                else row_features(fcinfo, x, model, named.back());
-                if (!unlabelled) leak.observe(named.back(), label);
+                out.named.emplace_back();
+                if (out.form == Form::Jsonb) jsonb_features(x, out.named.back());
+                else row_features(fcinfo, x, model, out.named.back());
+                if (!unlabelled && leak) leak->observe(out.named.back(), label);
             }
         }
         MemoryContextSwitchTo(spi_cxt);
@@ -543,22 +551,94 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
             SPI_freetuptable(tt);
             MemoryContextReset(batch_cxt);
         });
+        progress.reading(out.rows, validation);
     }
     pg_guard([&]() {
         SPI_cursor_close(portal);
-        SPI_finish();
         MemoryContextDelete(batch_cxt);
     });
+}
+
+// ml_train, and with label_named ml_train(model, query, label name, ...), whose query returns
+// rows: the column named label is the label, the others the features. Optional arguments
+// (issue 16 item 5): a validation query of the same shape, and patience (early stopping).
+Datum train(FunctionCallInfo fcinfo, bool label_named) {
+    TrainArgs a;
+    a.label_named = label_named;
+    const int options = label_named ? 3 : 2;  // the argument number of epochs
+    // The arguments of release 0.1.0's STRICT function: a NULL one gives NULL, as it did.
+    for (int i = 0; i < options + 3; i++)
+        if (PG_ARGISNULL(i)) {
+            fcinfo->isnull = true;
+            return Datum(0);
+        }
+    ModelCache& cache = ModelCache::of(fcinfo);
+    std::unique_ptr<Model> owned = cache.get(fcinfo, 0).clone();
+    Model& model = *owned;
+    std::string query;
+    pg_guard([&]() {
+        char* q = text_to_cstring(PG_GETARG_TEXT_PP(1));
+        query = q;
+    });
+    if (label_named) {
+        const char* n = NameStr(*PG_GETARG_NAME(2));
+        a.label_name.assign(n, strnlen(n, NAMEDATALEN));
+    }
+    const int epochs = PG_GETARG_INT32(options);
+    const bool shuffle = PG_GETARG_BOOL(options + 1);
+    const uint64_t seed = static_cast<uint64_t>(PG_GETARG_INT64(options + 2));
+    if (epochs < 1 || epochs > pg_learn::core::kMaxEpochs)
+        fail(ErrorKind::InvalidParameter,
+             "epochs must be between 1 and " + std::to_string(pg_learn::core::kMaxEpochs),
+             "got " + std::to_string(epochs));
+    const int validation_arg = options + 3, patience_arg = options + 4;
+    const bool has_validation = PG_NARGS() > validation_arg && !PG_ARGISNULL(validation_arg);
+    const bool has_patience = PG_NARGS() > patience_arg && !PG_ARGISNULL(patience_arg);
+    std::string validation_query;
+    if (has_validation)
+        pg_guard([&]() {
+            char* q = text_to_cstring(PG_GETARG_TEXT_PP(validation_arg));
+            validation_query = q;
+        });
+    const int patience = has_patience ? PG_GETARG_INT32(patience_arg) : 0;
+    if (has_patience && (patience < 1 || patience > pg_learn::core::kMaxEpochs))
+        fail(ErrorKind::InvalidParameter,
+             "patience must be between 1 and " + std::to_string(pg_learn::core::kMaxEpochs),
+             "got " + std::to_string(patience), "Leave patience NULL to run every epoch.");
+    const pg_learn::core::LossKind loss = pg_learn::core::loss_of_task(model.task());
+    if ((has_validation || has_patience) && loss == pg_learn::core::LossKind::None)
+        fail(ErrorKind::InvalidParameter,
+             std::string(has_validation ? "a validation query" : "early stopping") + " needs a loss, and a " +
+                 pg_learn::core::task_name(model.task()) + " model has none",
+             "Its training history records the rows of each epoch only.",
+             "Leave validation and patience NULL for this model.");
+
+    TrainingProgress progress;  // its slot is released however this call ends
+    // Read every row once, into plain memory, then learn with SPI closed.
+    RowSet rows, valid;
+    pg_learn::core::LeakCheck leak;
+    MemoryContext outer_cxt = CurrentMemoryContext;
+    pg_guard([&]() {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    });
+    read_rows(fcinfo, model, query, a, rows, &leak, progress, nullptr);
+    if (has_validation && rows.rows > 0) {
+        read_rows(fcinfo, model, validation_query, a, valid, nullptr, progress, &rows);
+        if (valid.size() == 0)
+            fail(ErrorKind::InvalidParameter, "the validation query of ml_train returned no row to validate on",
+                 "A row counts when its features and label are not NULL.");
+    }
+    pg_guard([&]() { SPI_finish(); });
     MemoryContextSwitchTo(outer_cxt);
     // No rows: NULL, as the ml_fit aggregate (and SQL's aggregates) over no rows. Rows that
     // teach nothing (a NULL feature or label) give the model back unchanged, as ml_fit does.
-    if (rows == 0) {
+    if (rows.rows == 0) {
         fcinfo->isnull = true;
         return Datum(0);
     }
 
     // The label's column is not a feature, now or when the model scores rows that hold it.
-    if (label_named && labels.size() > 0) model.ignore_feature(label_name);
+    if (label_named && rows.size() > 0) model.ignore_feature(a.label_name);
     // A model whose features come from the labels it learned (target aggregates) sees each row
     // once: a second epoch would read every row's own label among its features.
     int passes = epochs;
@@ -574,18 +654,94 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
                      errhint("Pass epochs => 1 to say so; learn more rows rather than more passes.")));
         });
     }
-    pg_learn::core::run_epochs(
-        labels.size(), passes, shuffle, seed,
-        [&](size_t i) {
-            if (form == Form::Array) model.learn_dense(dense.data() + i * dim, dim, labels[i]);
-            else model.learn(named[i], labels[i]);
-        },
-        []() { pg_guard([]() { CHECK_FOR_INTERRUPTS(); }); });
-    warn_label_leaks(leak, model, "ml_train");
-    return PointerGetDatum(flatten_model(model, CurrentMemoryContext));
+    const bool with_loss = loss != pg_learn::core::LossKind::None;
+    const double no_loss = std::numeric_limits<double>::quiet_NaN();
+    const Form form = rows.form;
+    const size_t dim = rows.dim;
+    pg_learn::core::TrainingPlan plan;
+    plan.rows = rows.size();
+    plan.epochs = passes;
+    plan.epochs_asked = epochs;
+    plan.shuffle = shuffle;
+    plan.seed = seed;
+    plan.patience = patience;
+    plan.validation = has_validation;
+    plan.validation_rows = valid.size();
+    plan.loss = loss;
+    int epoch_now = 1;
+    std::unique_ptr<Model> best;
+    pg_learn::core::TrainingHooks hooks;
+    hooks.learn_row = [&](size_t i) -> double {
+        const Label y = rows.labels[i];
+        if (form == Form::Array) {
+            const double* x = rows.dense.data() + i * dim;
+            const double l = with_loss ? pg_learn::core::example_loss_dense(model, x, dim, y) : no_loss;
+            model.learn_dense(x, dim, y);
+            return l;
+        }
+        const double l = with_loss ? pg_learn::core::example_loss(model, rows.named[i], y) : no_loss;
+        model.learn(rows.named[i], y);
+        return l;
+    };
+    hooks.validate = [&]() -> double {
+        pg_learn::core::LossMean m;
+        for (size_t i = 0; i < valid.size(); i++) {
+            const Label y = valid.labels[i];
+            m.add(form == Form::Array ? pg_learn::core::example_loss_dense(model, valid.dense.data() + i * dim, dim, y)
+                                      : pg_learn::core::example_loss(model, valid.named[i], y));
+            if (((i + 1) & 1023) == 0) {
+                pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
+                progress.update(ProgressPhase::Validating, epoch_now, i + 1);
+            }
+        }
+        return m.mean();
+    };
+    hooks.keep_best = [&]() {
+        if (best) best->assign(model);
+        else best = model.clone();
+    };
+    hooks.every_so_often = [&](int epoch, uint64_t rows_in_epoch) {
+        epoch_now = epoch;
+        pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
+        progress.update(ProgressPhase::Training, epoch, rows_in_epoch);
+    };
+    progress.start_training(passes, rows.size(), valid.size());
+    const pg_learn::core::TrainingHistory history = pg_learn::core::train_epochs(plan, hooks);
+    // With patience, the best epoch's model (Keras's restore_best_weights).
+    const Model& result = patience > 0 && best ? *best : model;
+    warn_label_leaks(leak, result, "ml_train");
+    return PointerGetDatum(flatten_model_value(result, &history, CurrentMemoryContext));
 }
 
 }  // namespace
 
 PGL_FUNCTION(ml_train) { return train(fcinfo, /*label_named=*/false); }
 PGL_FUNCTION(ml_train_label) { return train(fcinfo, /*label_named=*/true); }
+
+// ml_training_info(model): the history ml_train recorded, one row per epoch (BigQuery ML's
+// ML.TRAINING_INFO); no rows for a model without one.
+PGL_FUNCTION(ml_training_info) {
+    Materialized out = materialize(fcinfo);
+    pg_learn::core::TrainingHistory h;
+    if (!training_history_arg(fcinfo, 0, h)) return Datum(0);
+    const char* loss = pg_learn::core::loss_name(h.loss);
+    pg_guard([&]() {
+        for (size_t i = 0; i < h.records.size(); i++) {
+            const pg_learn::core::EpochRecord& r = h.records[i];
+            const uint32_t epoch = h.first_epoch() + static_cast<uint32_t>(i);
+            Datum v[6];
+            bool n[6] = {};
+            v[0] = Int32GetDatum(static_cast<int32>(epoch));
+            v[1] = Int64GetDatum(static_cast<int64>(h.rows));
+            n[2] = r.train_loss != r.train_loss;
+            v[2] = Float8GetDatum(r.train_loss);
+            n[3] = r.validation_loss != r.validation_loss;
+            v[3] = Float8GetDatum(r.validation_loss);
+            n[4] = h.loss == pg_learn::core::LossKind::None;
+            v[4] = n[4] ? Datum(0) : CStringGetTextDatum(loss);
+            v[5] = BoolGetDatum(h.best_epoch == epoch);
+            tuplestore_putvalues(out.store, out.desc, v, n);
+        }
+    });
+    return Datum(0);
+}

@@ -2,6 +2,8 @@
 #include "pg/models/model_datum.hpp"
 
 #include "pg/common/expanded_value.hpp"
+#include "pg/models/model_value.hpp"
+#include "core/models/training_history.hpp"
 
 extern "C" {
 #include "access/detoast.h"
@@ -62,7 +64,44 @@ void destroy_expanded(void* arg) {
 }  // namespace
 
 std::unique_ptr<Model> decode_model_varlena(const struct varlena* v) {
-    return core::decode_model(reinterpret_cast<const uint8_t*>(VARDATA_ANY(v)), VARSIZE_ANY_EXHDR(v));
+    // (a value with a training history decodes to its model; the history is read where it is shown)
+    return core::decode_model_value(reinterpret_cast<const uint8_t*>(VARDATA_ANY(v)), VARSIZE_ANY_EXHDR(v), nullptr);
+}
+
+struct varlena* flatten_model_value(const Model& model, const core::TrainingHistory* h, MemoryContext cxt) {
+    if (!h) return flatten_model(model, cxt);
+    size_t n = core::model_value_size(model, h);
+    auto* v = static_cast<struct varlena*>(palloc_or_throw(cxt, n + VARHDRSZ));
+    SET_VARSIZE(v, n + VARHDRSZ);
+    core::encode_model_value(model, h, reinterpret_cast<uint8_t*>(VARDATA(v)), n);
+    return v;
+}
+
+bool training_history_arg(FunctionCallInfo fcinfo, int argno, core::TrainingHistory& h) {
+    Datum d = PG_GETARG_DATUM(argno);
+    if (expanded_model_of(d)) return false;  // an aggregate's state: never one
+    auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    uint8_t head[8] = {};
+    bool have = false;
+    pg_guard([&]() {
+        struct varlena* slice = raw;
+        if (VARATT_IS_EXTENDED(raw)) slice = pg_detoast_datum_slice(raw, 0, 8);
+        if (VARSIZE_ANY_EXHDR(slice) >= 8) {
+            std::memcpy(head, VARDATA_ANY(slice), 8);
+            have = true;
+        }
+        if (slice != raw) pfree(slice);
+    });
+    uint16_t version = 0;
+    std::memcpy(&version, head + 4, 2);
+    if (!have || version != core::kModelWithHistoryVersion) return false;
+    struct varlena* flat = nullptr;
+    pg_guard([&]() { flat = pg_detoast_datum(raw); });
+    bool has = false;
+    std::unique_ptr<Model> m = core::decode_model_value(reinterpret_cast<const uint8_t*>(VARDATA_ANY(flat)),
+                                                        VARSIZE_ANY_EXHDR(flat), &h, &has);
+    if (flat != raw) pfree(flat);
+    return has;
 }
 
 ExpandedModel* make_expanded_model(std::unique_ptr<Model> model, MemoryContext parent) {
@@ -211,13 +250,17 @@ using namespace pg_learn::pg;
 
 PGL_FUNCTION(ml_model_in) {
     const char* text = PG_GETARG_CSTRING(0);
-    std::unique_ptr<Model> m = pg_learn::core::model_from_text(text, std::strlen(text));
-    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
+    pg_learn::core::TrainingHistory h;
+    bool has = false;
+    std::unique_ptr<Model> m = pg_learn::core::model_value_from_text(text, std::strlen(text), &h, &has);
+    return PointerGetDatum(flatten_model_value(*m, has ? &h : nullptr, CurrentMemoryContext));
 }
 
 PGL_FUNCTION(ml_model_out) {
     Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
-    std::string s = m.to_text();
+    pg_learn::core::TrainingHistory h;
+    const bool has = training_history_arg(fcinfo, 0, h);
+    std::string s = pg_learn::core::model_value_to_json(m, has ? &h : nullptr).dump();
     char* out = static_cast<char*>(palloc_or_throw(CurrentMemoryContext, s.size() + 1));
     std::memcpy(out, s.c_str(), s.size() + 1);
     return CStringGetDatum(out);
@@ -227,9 +270,12 @@ PGL_FUNCTION(ml_model_recv) {
     StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
     const auto* p = reinterpret_cast<const uint8_t*>(buf->data + buf->cursor);
     size_t n = static_cast<size_t>(buf->len - buf->cursor);
-    std::unique_ptr<Model> m = pg_learn::core::decode_model(p, n);  // validates every byte before we accept it
+    pg_learn::core::TrainingHistory h;
+    bool has = false;
+    // validates every byte before we accept it
+    std::unique_ptr<Model> m = pg_learn::core::decode_model_value(p, n, &h, &has);
     buf->cursor = buf->len;
-    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
+    return PointerGetDatum(flatten_model_value(*m, has ? &h : nullptr, CurrentMemoryContext));
 }
 
 PGL_FUNCTION(ml_model_send) {
@@ -246,7 +292,10 @@ PGL_FUNCTION(ml_model_send) {
 
 PGL_FUNCTION(ml_info) {
     Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
-    std::string s = pg_learn::core::model_info(m).dump();
+    nlohmann::json info = pg_learn::core::model_info(m);
+    pg_learn::core::TrainingHistory h;
+    if (training_history_arg(fcinfo, 0, h)) info["training"] = h.to_json();  // issue 16 item 5
+    std::string s = info.dump();
     Datum result = 0;
     pg_guard([&]() { result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())); });
     return result;
@@ -268,8 +317,20 @@ PGL_FUNCTION(ml_import) {
 PGL_FUNCTION(ml_model_from_bytes) {
     struct varlena* b = nullptr;
     pg_guard([&]() { b = PG_GETARG_VARLENA_PP(0); });
-    std::unique_ptr<Model> m = decode_model_varlena(b);
-    return PointerGetDatum(flatten_model(*m, CurrentMemoryContext));
+    pg_learn::core::TrainingHistory h;
+    bool has = false;
+    std::unique_ptr<Model> m = pg_learn::core::decode_model_value(reinterpret_cast<const uint8_t*>(VARDATA_ANY(b)),
+                                                                  VARSIZE_ANY_EXHDR(b), &h, &has);
+    return PointerGetDatum(flatten_model_value(*m, has ? &h : nullptr, CurrentMemoryContext));
+}
+
+// ml_model_without_history(model): the model without the training history ml_train recorded (to
+// compare it with a model ml_fit learned, or to store it smaller).
+PGL_FUNCTION(ml_model_without_history) {
+    pg_learn::core::TrainingHistory h;
+    if (!training_history_arg(fcinfo, 0, h)) return PG_GETARG_DATUM(0);
+    Model& m = ModelCache::of(fcinfo).get(fcinfo, 0);
+    return PointerGetDatum(flatten_model(m, CurrentMemoryContext));
 }
 
 // ---- equality and order: the bytes of the binary form ----------------------------------------

@@ -5238,3 +5238,54 @@ BEGIN
 END
 $$;
 -- END monitor-only labels and logged explanations (wt-labels)
+-- ---------------------------------------------------------------------------------------------
+-- Issue 16 item 5: training history and progress. ml_train gains validation and patience (its
+-- old calls still work: the new arguments default to NULL); ml_training_info; the view
+-- ml_training_progress.
+-- ---------------------------------------------------------------------------------------------
+DROP FUNCTION ml_train(ml_model, text, int, boolean, bigint);
+DROP FUNCTION ml_train(ml_model, text, name, int, boolean, bigint);
+CREATE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 10,
+                         shuffle boolean DEFAULT true, seed bigint DEFAULT 0,
+                         validation text DEFAULT NULL, patience int DEFAULT NULL) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ml_train(ml_model, text, int, boolean, bigint, text, int) IS
+    'The model after several online passes over the rows of a query returning (features, label), with its training history (loss per epoch, optional validation query and early stopping)';
+-- The same over a query returning rows (SELECT * FROM t): the column named label is the label,
+-- every other column a feature.
+CREATE FUNCTION ml_train(model ml_model, query text, label name, epochs int DEFAULT 10,
+                         shuffle boolean DEFAULT true, seed bigint DEFAULT 0,
+                         validation text DEFAULT NULL, patience int DEFAULT NULL) RETURNS ml_model
+    AS 'MODULE_PATHNAME', 'ml_train_label' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ml_train(ml_model, text, name, int, boolean, bigint, text, int) IS
+    'The model after several online passes over the rows of a query, their label the column named label (never a feature), with its training history';
+
+-- Issue 16 item 5: the training history ml_train recorded in the model, one row per epoch (the
+-- last 1000), as BigQuery ML's ML.TRAINING_INFO; no rows for a model without one.
+CREATE FUNCTION ml_training_info(model ml_model)
+    RETURNS TABLE (epoch int, rows bigint, train_loss float8, validation_loss float8, loss text, best boolean)
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_training_info(ml_model) IS
+    'The training history ml_train recorded: per epoch, rows, mean progressive training loss, validation loss';
+-- The model without its training history (to compare it with a model ml_fit learned, or to
+-- store it smaller).
+CREATE FUNCTION ml_model_without_history(model ml_model) RETURNS ml_model
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_model_without_history(ml_model) IS
+    'The model without the training history ml_train recorded in it';
+-- The progress of every ml_train running in the cluster (shared memory), as pg_stat_progress_*:
+-- a role sees its own trainings' progress, members of pg_read_all_stats everyone's.
+CREATE FUNCTION ml_training_progress_slots()
+    RETURNS TABLE (pid int, datname name, usename name, started timestamptz, phase text, epoch int, epochs int,
+                   rows_done bigint, rows_total bigint, rows_per_second float8, eta interval)
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ml_training_progress_slots() IS
+    'The rows of the view ml_training_progress';
+CREATE VIEW @extschema@.ml_training_progress AS
+    SELECT pid, datname, usename, started, phase, epoch, epochs, rows_done, rows_total, rows_per_second, eta
+    FROM @extschema@.ml_training_progress_slots();
+COMMENT ON VIEW @extschema@.ml_training_progress IS
+    'Each running ml_train: phase (reading, training, validating), epoch, rows done of the total, rows per second, estimated time left';
+GRANT SELECT ON @extschema@.ml_training_progress TO PUBLIC;
+
+-- END issue 16 item 5: training history and progress
