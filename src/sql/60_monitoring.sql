@@ -732,7 +732,6 @@ BEGIN
     ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
     ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
     ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
-    ALTER INDEX @extschema@.ml_prediction_log_model_time RENAME TO ml_prediction_log_before_model_time;
     ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
     EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
                    ' CHECK (predicted_at < %L)', boundary);
@@ -766,7 +765,6 @@ BEGIN
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
     -- The view that reads the log reads the new one (its definition as read before the rename).
     EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
-    CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
     CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
     COMMENT ON TABLE @extschema@.ml_prediction_log IS
         'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';

@@ -4569,3 +4569,138 @@ COMMENT ON FUNCTION ml_compare(ml_model[], text, text[], int, float8, bigint) IS
     'Models side by side on one query: each metric with a bootstrap interval, the paired difference to the first model and its p-value';
 
 -- END issue 16 items 1-3: evaluation
+
+-- ---------------------------------------------------------------------------------------------
+-- s8-harden (issue 12 item 7, INSERT cost): the log's index by model and time is gone (nothing of
+-- pg_learn reads the log that way; its entry cost every logged prediction), and ml_partition_log
+-- makes none.
+DROP INDEX IF EXISTS @extschema@.ml_prediction_log_model_time;
+CREATE OR REPLACE FUNCTION @extschema@._ml_partition_log(p_every interval, p_premake int, p_actor name) RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    log_rel regclass := '@extschema@.ml_prediction_log'::regclass;
+    seq text;
+    next_id bigint;
+    boundary timestamptz;
+    latest timestamptz;
+    fk name;
+    g record;
+    n int := 0;
+    -- (issue 14: ml_segment_metrics reads the log; it is pointed at the new one below)
+    segment_view text := pg_get_viewdef('@extschema@.ml_segment_metrics'::regclass);
+BEGIN
+    IF p_every IS NULL OR p_premake IS NULL THEN
+        RAISE EXCEPTION 'every and premake must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_every < interval '1 minute' OR extract(month FROM p_every) <> 0 OR extract(year FROM p_every) <> 0 THEN
+        RAISE EXCEPTION 'partition width % is not 1 minute or more without months', p_every
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. interval ''1 day'' or ''7 days''.';
+    END IF;
+    IF p_premake < 1 OR p_premake > 1000 THEN
+        RAISE EXCEPTION 'premake % is not between 1 and 1000', p_premake USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM @extschema@.ml_monitor_state FOR UPDATE;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) = 'p' THEN
+        UPDATE @extschema@.ml_monitor_state SET log_partition_interval = p_every, log_partition_premake = p_premake;
+        RETURN @extschema@._ml_log_premake();
+    END IF;
+
+    -- The log as it is becomes ml_prediction_log_before, the partition of every row up to the end
+    -- of its latest prediction's bucket (the current one, or an earlier one: predictions between
+    -- that and the current bucket, if any, go to the DEFAULT partition).
+    LOCK TABLE @extschema@.ml_prediction_log IN ACCESS EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.ml_label_queue IN SHARE ROW EXCLUSIVE MODE;
+    SELECT max(l.predicted_at) INTO latest FROM @extschema@.ml_prediction_log l;
+    boundary := date_bin(p_every, coalesce(latest, now()), '2000-01-01 00:00:00+00'::timestamptz) + p_every;
+    seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', seq) INTO next_id;
+    SELECT c.conname INTO fk FROM pg_constraint c
+    WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass AND c.confrelid = log_rel AND c.contype = 'f';
+    IF fk IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE @extschema@.ml_label_queue DROP CONSTRAINT %I', fk);
+    END IF;
+    UPDATE @extschema@.ml_label_queue q SET predicted_at = l.predicted_at
+    FROM @extschema@.ml_prediction_log l
+    WHERE l.prediction_id = q.prediction_id AND q.predicted_at IS DISTINCT FROM l.predicted_at;
+    DROP TRIGGER ml_monitor_prediction ON @extschema@.ml_prediction_log;
+    DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
+    IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = seq::regclass
+               AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+        EXECUTE format('ALTER EXTENSION pg_learn DROP SEQUENCE %s', seq);
+    END IF;
+    ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
+    ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
+    ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
+    ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
+    ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
+    EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
+                   ' CHECK (predicted_at < %L)', boundary);
+
+    -- The partitioned log: the same columns, the partition key in its primary key.
+    EXECUTE format($f$
+    CREATE TABLE @extschema@.ml_prediction_log (
+        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
+        model_name    text        NOT NULL,
+        version       int         NOT NULL,
+        variant       text        NOT NULL,
+        served        boolean     NOT NULL,
+        table_name    regclass,
+        key           text        NOT NULL,
+        predicted_at  timestamptz NOT NULL,
+        score         float8,
+        features      jsonb       NOT NULL,
+        label         float8,
+        labeled_at    timestamptz,
+        learned_at    timestamptz,
+        predicted_class text,
+        probabilities jsonb,
+        label_class   text,
+        unknown_features   int,
+        unknown_categories int,
+        missing_features   int,
+        type_mismatches    int,
+        segment            text,
+        PRIMARY KEY (prediction_id, predicted_at)
+    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+    -- The view that reads the log reads the new one (its definition as read before the rename).
+    EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
+    CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
+    COMMENT ON TABLE @extschema@.ml_prediction_log IS
+        'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+    REVOKE ALL ON TABLE @extschema@.ml_prediction_log FROM PUBLIC;
+    -- (the grants of the log as it was: SELECT for a dashboard's role, ...)
+    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+             FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = log_rel AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON @extschema@.ml_prediction_log TO %s%s', g.privilege_type,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF latest IS NULL THEN
+        -- (an empty log: nothing to keep, no partition of the past)
+        DROP TABLE @extschema@.ml_prediction_log_before;
+        boundary := date_bin(p_every, now(), '2000-01-01 00:00:00+00'::timestamptz);
+    ELSE
+        EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log ATTACH PARTITION @extschema@.ml_prediction_log_before'
+                       ' FOR VALUES FROM (MINVALUE) TO (%L)', boundary);
+        ALTER TABLE @extschema@.ml_prediction_log_before DROP CONSTRAINT ml_prediction_log_before_range;
+        n := 1;
+    END IF;
+    CREATE TABLE @extschema@.ml_prediction_log_default PARTITION OF @extschema@.ml_prediction_log DEFAULT;
+    -- The monitoring's triggers (as in its definition above), cloned to every partition.
+    CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+        FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+    -- (NOT NULL: a label is found in its partition by it; the foreign key checks the pair)
+    ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+        ADD CONSTRAINT ml_label_queue_prediction_fkey
+        FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
+    UPDATE @extschema@.ml_monitor_state
+    SET log_partition_interval = p_every, log_partition_premake = p_premake, log_partitioned_until = boundary;
+    PERFORM @extschema@._ml_feedback_invalidate();
+    RETURN n + 1 + @extschema@._ml_log_premake();
+END
+$$;
