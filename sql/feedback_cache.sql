@@ -62,9 +62,13 @@ SELECT count(*) AS rows,
 FROM fn t JOIN ml_prediction_log l ON l.table_name = 'fn'::regclass AND l.key = t.id::text;
 SELECT t.id, l.features ->> 'x' AS logged FROM fn t JOIN ml_prediction_log l ON l.table_name = 'fn'::regclass AND l.key = t.id::text
 WHERE t.id IN (10004, 10005, 10006, 10007, 10008, 10009, 10011, 10012, 10015, 10016) ORDER BY t.id;
+-- Clean up the shared tables.
 SELECT ml_detach('fn');
 SELECT ml_detach('fc');
+DELETE FROM ml_monitor_inbox i USING ml_prediction_log l
+WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('fc'::regclass, 'fn'::regclass);
+DELETE FROM ml_prediction_log WHERE table_name IN ('fc'::regclass, 'fn'::regclass);
 DROP TABLE fn, fc;
-SELECT ml_undeploy('fc');
+SELECT ml_unregister('fc', force => true);
 RESET pg_learn.unknown_features;
 RESET pg_learn.missing_features;
