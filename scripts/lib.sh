@@ -145,6 +145,9 @@ pgl_sanitize_tree() {
     rm -f "$root/usr/lib/postgresql/$PGL_PG_VERSION/lib/pg_learn"* \
         "$root/usr/share/postgresql/$PGL_PG_VERSION/extension/pg_learn"*
     (cd "$PGL_ROOT" && cp -r Makefile pg_learn.control src "$dir/src/") || return 1
+    # Without the objects of a tree built before (a developer's checkout): cp gives every copy a
+    # new time, so make would take some of them as up to date and link them uninstrumented.
+    find "$dir/src" \( -name '*.o' -o -name '*.d' -o -name '*.bc' -o -name '*.so' \) -delete
     pgl_log "building the extension with ASan and UBSan (make SANITIZE=1) under $dir"
     make -C "$dir/src" -j"$(nproc)" SANITIZE=1 with_llvm=no PG_CONFIG="$PGL_PG_CONFIG" >"$dir/build.log" 2>&1 &&
         make -C "$dir/src" install SANITIZE=1 with_llvm=no PG_CONFIG="$PGL_PG_CONFIG" DESTDIR="$root" \

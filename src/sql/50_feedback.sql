@@ -113,7 +113,10 @@ CREATE TABLE @extschema@.ml_prediction_log (
     -- for audit, when the table was attached with explain => true; NULL otherwise.
     explanation        jsonb
 );
-CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
+-- (No index by model and time: nothing of pg_learn reads the log that way (monitoring joins it by
+-- prediction_id, labels find it by table and key, retention filters predicted_at alone), and
+-- its entry cost every logged prediction about 12k instructions, issue 12 item 7; create one to
+-- query the log by model, docs/feedback.md.)
 CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
 COMMENT ON TABLE @extschema@.ml_prediction_log IS
     'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';

@@ -732,7 +732,6 @@ BEGIN
     ALTER TABLE @extschema@.ml_prediction_log ALTER COLUMN prediction_id DROP IDENTITY;
     ALTER TABLE @extschema@.ml_prediction_log DROP CONSTRAINT ml_prediction_log_pkey;
     ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_before;
-    ALTER INDEX @extschema@.ml_prediction_log_model_time RENAME TO ml_prediction_log_before_model_time;
     ALTER INDEX @extschema@.ml_prediction_log_table_key RENAME TO ml_prediction_log_before_table_key;
     EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
                    ' CHECK (predicted_at < %L)', boundary);
@@ -767,7 +766,6 @@ BEGIN
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
     -- The view that reads the log reads the new one (its definition as read before the rename).
     EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
-    CREATE INDEX ml_prediction_log_model_time ON @extschema@.ml_prediction_log (model_name, predicted_at);
     CREATE INDEX ml_prediction_log_table_key ON @extschema@.ml_prediction_log (table_name, key);
     COMMENT ON TABLE @extschema@.ml_prediction_log IS
         'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
@@ -807,6 +805,145 @@ BEGIN
     RETURN n + 1 + @extschema@._ml_log_premake();
 END
 $$;
+
+-- pg_dump and pg_restore of a partitioned log (issue 12). pg_dump writes the log's partitions as
+-- tables of their own (they are not members of the extension), then, in this order: ALTER TABLE
+-- ONLY ml_prediction_log ATTACH PARTITION for each (pre-data), their rows and the queue's rows
+-- (data), and their primary keys and indexes followed by ALTER INDEX ml_prediction_log_pkey (and
+-- ml_prediction_log_table_key) ATTACH PARTITION for each (post-data). The restored CREATE
+-- EXTENSION makes the unpartitioned log, which cannot take partitions: these event triggers
+-- turn it into the partitioned log at the first ATTACH PARTITION of a restore (the log is empty
+-- then), without indexes, so that the dumped partitions' own primary keys and indexes are
+-- created as the dump says; the parent's indexes are made (ON ONLY) at the first ALTER INDEX that
+-- attaches to them; when the last partition's primary key is attached (the parent's is then
+-- valid), the queue's foreign key to the log is added back (the restored queue rows are checked
+-- then), the log's identity continues after its largest prediction_id, and the partitioning
+-- settings are read back from the partitions' bounds. Each step only acts on the exact
+-- statement pg_dump writes, naming this schema's log.
+CREATE FUNCTION @extschema@._ml_log_restore() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    q text := ltrim(current_query());
+    nsp text := '@extschema@';  -- (as pg_dump writes it: quoted where needed)
+    log_rel regclass;
+    segment_view text;
+    fk name;
+    seq text;
+    every interval;
+    until timestamptz;
+BEGIN
+    -- Every other ALTER TABLE and ALTER INDEX of the database: nothing but this test. The steps'
+    -- own DDL (with the restore's statement still current) does not come back here.
+    IF NOT (position(format('ALTER TABLE ONLY %s.ml_prediction_log ATTACH PARTITION ', nsp) IN q) = 1
+            OR position(format('ALTER INDEX %s.ml_prediction_log_pkey ATTACH PARTITION ', nsp) IN q) = 1
+            OR position(format('ALTER INDEX %s.ml_prediction_log_table_key ATTACH PARTITION ', nsp) IN q) = 1)
+       OR current_setting('pg_learn_restore.active', true) = 'on' THEN
+        RETURN;
+    END IF;
+    log_rel := to_regclass('@extschema@.ml_prediction_log');
+    IF log_rel IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('pg_learn_restore.active', 'on', true);
+    IF TG_TAG = 'ALTER TABLE' AND TG_EVENT = 'ddl_command_start' THEN
+        IF position(format('ALTER TABLE ONLY %s.ml_prediction_log ATTACH PARTITION ', nsp) IN q) <> 1
+           OR (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) <> 'r'
+           OR EXISTS (SELECT 1 FROM @extschema@.ml_prediction_log) THEN
+            PERFORM set_config('pg_learn_restore.active', 'off', true);
+            RETURN;
+        END IF;
+        segment_view := pg_get_viewdef('@extschema@.ml_segment_metrics'::regclass);
+        LOCK TABLE @extschema@.ml_prediction_log IN ACCESS EXCLUSIVE MODE;
+        SELECT c.conname INTO fk FROM pg_constraint c
+        WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass AND c.confrelid = log_rel AND c.contype = 'f';
+        IF fk IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE @extschema@.ml_label_queue DROP CONSTRAINT %I', fk);
+        END IF;
+        seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+        IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = seq::regclass
+                   AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+            EXECUTE format('ALTER EXTENSION pg_learn DROP SEQUENCE %s', seq);
+        END IF;
+        ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
+        ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_unpartitioned;
+        CREATE TABLE @extschema@.ml_prediction_log (
+            prediction_id bigint      GENERATED ALWAYS AS IDENTITY,
+            model_name    text        NOT NULL,
+            version       int         NOT NULL,
+            variant       text        NOT NULL,
+            served        boolean     NOT NULL,
+            table_name    regclass,
+            key           text        NOT NULL,
+            predicted_at  timestamptz NOT NULL,
+            score         float8,
+            features      jsonb       NOT NULL,
+            label         float8,
+            labeled_at    timestamptz,
+            learned_at    timestamptz,
+            predicted_class text,
+            probabilities jsonb,
+            label_class   text,
+            unknown_features   int,
+            unknown_categories int,
+            missing_features   int,
+            type_mismatches    int,
+            segment            text,
+            explanation        jsonb
+        ) PARTITION BY RANGE (predicted_at);
+        ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
+        EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
+        DROP TABLE @extschema@.ml_prediction_log_unpartitioned;
+        COMMENT ON TABLE @extschema@.ml_prediction_log IS
+            'pg_learn: every prediction of an attached model, with the features as scored and the label when it arrives';
+        REVOKE ALL ON TABLE @extschema@.ml_prediction_log FROM PUBLIC;
+        CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log
+            FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+        CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
+            FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
+        PERFORM @extschema@._ml_feedback_invalidate();
+    ELSIF TG_TAG = 'ALTER INDEX' AND TG_EVENT = 'ddl_command_start' THEN
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) <> 'p' THEN
+            NULL;
+        ELSIF position(format('ALTER INDEX %s.ml_prediction_log_pkey ATTACH PARTITION ', nsp) IN q) = 1
+              AND to_regclass('@extschema@.ml_prediction_log_pkey') IS NULL THEN
+            ALTER TABLE ONLY @extschema@.ml_prediction_log ADD CONSTRAINT ml_prediction_log_pkey
+                PRIMARY KEY (prediction_id, predicted_at);
+        ELSIF position(format('ALTER INDEX %s.ml_prediction_log_table_key ATTACH PARTITION ', nsp) IN q) = 1
+              AND to_regclass('@extschema@.ml_prediction_log_table_key') IS NULL THEN
+            CREATE INDEX ml_prediction_log_table_key ON ONLY @extschema@.ml_prediction_log (table_name, key);
+        END IF;
+    ELSIF TG_TAG = 'ALTER INDEX' AND TG_EVENT = 'ddl_command_end' THEN
+        IF position(format('ALTER INDEX %s.ml_prediction_log_pkey ATTACH PARTITION ', nsp) IN q) <> 1
+           OR (SELECT c.relkind FROM pg_class c WHERE c.oid = log_rel) <> 'p'
+           OR NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = '@extschema@.ml_prediction_log_pkey'::regclass)
+           OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = '@extschema@.ml_label_queue'::regclass
+                      AND c.confrelid = log_rel AND c.contype = 'f') THEN
+            PERFORM set_config('pg_learn_restore.active', 'off', true);
+            RETURN;
+        END IF;
+        ALTER TABLE @extschema@.ml_label_queue ALTER COLUMN predicted_at SET NOT NULL,
+            ADD CONSTRAINT ml_label_queue_prediction_fkey
+            FOREIGN KEY (prediction_id, predicted_at) REFERENCES @extschema@.ml_prediction_log (prediction_id, predicted_at);
+        seq := pg_get_serial_sequence('@extschema@.ml_prediction_log', 'prediction_id');
+        PERFORM setval(seq, coalesce((SELECT max(l.prediction_id) FROM @extschema@.ml_prediction_log l), 1),
+                       EXISTS (SELECT 1 FROM @extschema@.ml_prediction_log));
+        SELECT p.upper_bound - p.lower_bound INTO every FROM @extschema@._ml_log_partitions() p
+        WHERE p.lower_bound IS NOT NULL AND p.upper_bound IS NOT NULL ORDER BY p.upper_bound DESC LIMIT 1;
+        SELECT max(p.upper_bound) INTO until FROM @extschema@._ml_log_partitions() p;
+        UPDATE @extschema@.ml_monitor_state
+        SET log_partition_interval = coalesce(every, interval '1 day'),
+            log_partition_premake = coalesce(log_partition_premake, 3),
+            log_partitioned_until = coalesce(until, date_bin(coalesce(every, interval '1 day'), now(), '2000-01-01 00:00:00+00'::timestamptz));
+        PERFORM @extschema@._ml_feedback_invalidate();
+    END IF;
+    PERFORM set_config('pg_learn_restore.active', 'off', true);
+END
+$$;
+CREATE EVENT TRIGGER pg_learn_log_restore_start ON ddl_command_start WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX')
+    EXECUTE FUNCTION @extschema@._ml_log_restore();
+CREATE EVENT TRIGGER pg_learn_log_restore_end ON ddl_command_end WHEN TAG IN ('ALTER INDEX')
+    EXECUTE FUNCTION @extschema@._ml_log_restore();
+REVOKE EXECUTE ON FUNCTION @extschema@._ml_log_restore() FROM PUBLIC;
 
 -- Empties the windows and queues every log row again (predictions, and the labels already
 -- there); returns the events queued. In one statement, so that an event committed meanwhile is

@@ -8,16 +8,19 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -144,7 +147,10 @@ MemoryContextCallback g_cache_destroy;
 // forget every decoded model. Called while PostgreSQL processes invalidations, which can happen
 // inside any catalog or lock operation: it only frees memory and cannot fail. No code holds an
 // Entry pointer across a PostgreSQL call (models in use are held by shared_ptr).
+void forget_lookups_of(Oid relid) noexcept;  // (below)
+
 void on_relcache(Datum, Oid relid) {
+    forget_lookups_of(relid);
     if (g_cache && (relid == InvalidOid || std::any_of(g_cache->entries.begin(), g_cache->entries.end(),
                                                        [relid](const Entry& e) { return e.rel == relid; })))
         g_cache->clear();
@@ -294,6 +300,10 @@ struct ModelRow {
     ItemPointerData tid;
     TransactionId xmin = InvalidTransactionId;
     Datum model = 0;
+    // The ml_aliases row version the deployed version was read from (the direct look-up only).
+    bool alias_known = false;
+    ItemPointerData alias_tid;
+    TransactionId alias_xmin = InvalidTransactionId;
 };
 
 // Runs the look-up (plain PostgreSQL code; called under spi_guard).
@@ -340,9 +350,13 @@ bool fetch_model_row_direct(const char* name, size_t name_len, const char* alias
     HeapTuple tup = systable_getnext(scan);
     bool found = HeapTupleIsValid(tup);
     int32 version = 0;
+    row.alias_known = false;
     if (found) {
         bool isnull = false;
         version = DatumGetInt32(heap_getattr(tup, 3, RelationGetDescr(arel), &isnull));
+        row.alias_known = true;
+        ItemPointerCopy(&tup->t_self, &row.alias_tid);
+        row.alias_xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
     }
     systable_endscan(scan);
     table_close(arel, NoLock);
@@ -370,6 +384,123 @@ bool fetch_model_row_direct(const char* name, size_t name_len, const char* alias
     systable_endscan(scan);
     table_close(mrel, NoLock);
     return true;
+}
+
+// ---- look-ups remembered across statements (issue 12 item 7) ---------------------------------
+
+// A look-up by name and alias costs two index scans (about 20k instructions): one per statement
+// of every INSERT into an attached table. Each look-up's row versions (of ml_aliases and
+// ml_models) are remembered; a later statement fetches them by TID with its own snapshot, and
+// when both are row versions that snapshot sees, they are what the index scans would find (the
+// primary keys let a snapshot see one version of each row), so the answer stands. A deploy,
+// undeploy, rollback or learning committed since wrote new row versions: the snapshots that see
+// them no longer see the remembered ones, and the look-up is made again. A row version is named
+// by its TID and xmin (see Entry); TRUNCATE, which can reuse a TID in one transaction, sends a
+// relcache invalidation of the table, which forgets everything (on_relcache).
+struct Remembered {
+    Oid aliases_rel = InvalidOid, models_rel = InvalidOid;
+    std::string name, alias;
+    ItemPointerData alias_tid;
+    TransactionId alias_xmin = InvalidTransactionId;
+    int32 version = 0;
+    ItemPointerData model_tid;
+    TransactionId model_xmin = InvalidTransactionId;
+    uint64_t last_used = 0;
+};
+constexpr size_t kMaxRemembered = 16;
+std::vector<Remembered>* g_remembered = nullptr;  // lives as long as the backend
+uint64_t g_remembered_tick = 0;
+
+// Relcache invalidation of ml_aliases or ml_models (or of everything: relid 0).
+void forget_lookups_of(Oid relid) noexcept {
+    if (!g_remembered) return;
+    for (const Remembered& m : *g_remembered)
+        if (relid == InvalidOid || m.aliases_rel == relid || m.models_rel == relid) {
+            g_remembered->clear();
+            return;
+        }
+}
+
+void remember_lookup(std::string_view name, std::string_view alias, const ModelRow& row) {
+    if (!row.found || !row.alias_known) return;
+    if (!g_remembered) g_remembered = new std::vector<Remembered>();
+    std::vector<Remembered>& r = *g_remembered;
+    for (size_t i = r.size(); i-- > 0;)
+        if (r[i].name == name && r[i].alias == alias) r.erase(r.begin() + static_cast<std::ptrdiff_t>(i));
+    if (r.size() >= kMaxRemembered)
+        r.erase(std::min_element(r.begin(), r.end(),
+                                 [](const Remembered& a, const Remembered& b) { return a.last_used < b.last_used; }));
+    Remembered m;
+    m.aliases_rel = g_plans.aliases_rel;
+    m.models_rel = row.rel;
+    m.name = std::string(name);
+    m.alias = std::string(alias);
+    m.alias_tid = row.alias_tid;
+    m.alias_xmin = row.alias_xmin;
+    m.version = row.version;
+    m.model_tid = row.tid;
+    m.model_xmin = row.xmin;
+    m.last_used = ++g_remembered_tick;
+    r.push_back(std::move(m));
+}
+
+// Whether the row version at tid, inserted by xmin, is one the snapshot sees (plain PostgreSQL
+// code). A TID past the table's end (VACUUM truncated the pages of dead rows) is not.
+bool row_version_visible(Relation rel, const ItemPointerData& tid, TransactionId xmin, Snapshot snap) {
+    if (ItemPointerGetBlockNumber(&tid) >= RelationGetNumberOfBlocks(rel)) return false;
+    HeapTupleData tuple;
+    tuple.t_self = tid;
+    Buffer buf = InvalidBuffer;
+    if (!heap_fetch(rel, snap, &tuple, &buf, false)) return false;
+    const bool same = HeapTupleHeaderGetRawXmin(tuple.t_data) == xmin;
+    ReleaseBuffer(buf);
+    return same;
+}
+
+// Both remembered row versions checked with the active snapshot (plain PostgreSQL code).
+bool remembered_visible(Oid aliases_rel, ItemPointerData alias_tid, TransactionId alias_xmin, Oid models_rel,
+                        ItemPointerData model_tid, TransactionId model_xmin) {
+    if (!ActiveSnapshotSet()) return false;
+    Snapshot snap = GetActiveSnapshot();
+    Relation arel = table_open(aliases_rel, AccessShareLock);
+    bool ok = arel->rd_rel->relam == HEAP_TABLE_AM_OID && row_version_visible(arel, alias_tid, alias_xmin, snap);
+    table_close(arel, NoLock);
+    if (!ok) return false;
+    Relation mrel = table_open(models_rel, AccessShareLock);
+    ok = mrel->rd_rel->relam == HEAP_TABLE_AM_OID && row_version_visible(mrel, model_tid, model_xmin, snap);
+    table_close(mrel, NoLock);
+    return ok;
+}
+
+// The model of a remembered look-up of (name, alias) that the active snapshot still sees, from the
+// backend cache (row: its version); nullptr when there is none.
+std::shared_ptr<Model> recall_lookup(std::string_view name, std::string_view alias, ModelRow& row) {
+    if (!g_remembered || !g_cache) return nullptr;
+    const Remembered* found = nullptr;
+    for (const Remembered& m : *g_remembered)
+        if (m.name == name && m.alias == alias && m.aliases_rel == g_plans.aliases_rel && m.models_rel == g_plans.models_rel)
+            found = &m;
+    if (!found || !g_cache->find(found->models_rel, name, found->version, found->model_tid, found->model_xmin))
+        return nullptr;
+    // (copied: an invalidation processed by the checks below may forget every look-up)
+    const Remembered m = *found;
+    bool visible = false;
+    spi_guard([&]() {
+        visible = remembered_visible(m.aliases_rel, m.alias_tid, m.alias_xmin, m.models_rel, m.model_tid, m.model_xmin);
+    });
+    if (!visible) return nullptr;
+    BackendCache& c = cache();
+    Entry* e = c.find(m.models_rel, name, m.version, m.model_tid, m.model_xmin);
+    if (!e) return nullptr;
+    c.hits++;
+    for (Remembered& r : *g_remembered)
+        if (r.name == name && r.alias == alias) r.last_used = ++g_remembered_tick;
+    row.rel = m.models_rel;
+    row.found = true;
+    row.version = m.version;
+    row.tid = m.model_tid;
+    row.xmin = m.model_xmin;
+    return e->model;
 }
 
 // The row of (name, version), locked; row.found false when it does not exist or, with
@@ -681,10 +812,12 @@ uint64_t registry_generation() { return g_generation; }
 DeployedModel registry_resolve(Oid nsp, std::string_view name, std::string_view alias) {
     ModelRow row;
     bool direct = false;
-    spi_guard([&]() {
-        (void)registry_owner(nsp);  // points g_plans at nsp
-        direct = fetch_model_row_direct(name.data(), name.size(), alias.data(), alias.size(), row);
-    });
+    spi_guard([&]() { (void)registry_owner(nsp); });  // points g_plans at nsp
+    if (std::shared_ptr<Model> m = recall_lookup(name, alias, row)) {
+        cache().resolves++;
+        return {row.version, std::move(m)};
+    }
+    spi_guard([&]() { direct = fetch_model_row_direct(name.data(), name.size(), alias.data(), alias.size(), row); });
     if (direct) {
         cache().resolves++;
         if (!row.found) {
@@ -694,6 +827,7 @@ DeployedModel registry_resolve(Oid nsp, std::string_view name, std::string_view 
         DeployedModel d;
         d.version = row.version;
         d.model = model_of_row(name, row, /*take=*/false);
+        remember_lookup(name, alias, row);
         return d;
     }
     SpiAsOwner spi(nsp);
