@@ -147,7 +147,7 @@ SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 1]}', 'SEL
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 1]}', 'SELECT x, y FROM search.line WHERE false');
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 1]}', 'SELECT x, y FROM search.line LIMIT 2');
+SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 1]}', 'SELECT x, y, id FROM search.line WHERE id = 1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM ml_search(NULL, '{"l2": [0, 1]}', 'SELECT x, y FROM search.line');
 \echo :LAST_ERROR_SQLSTATE
