@@ -198,6 +198,18 @@ SELECT ml_deploy('ties', '1', 'staging');
 SELECT trial, status FROM ml_search('{"model": "linear_regression"}', '{"l2": [-1]}',
                                     'SELECT x, y, id FROM search.line', register => 's_none');
 SELECT count(*) FROM ml_model_names WHERE name = 's_none';
+-- register is checked before any trial: the caller may execute ml_register, and the name is valid
+SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": [0]}', 'SELECT x, y, id FROM search.line', register => 'bad name');
+\echo :LAST_ERROR_SQLSTATE
+CREATE ROLE regress_search_user;
+GRANT USAGE ON SCHEMA search TO regress_search_user;
+GRANT SELECT ON search.line TO regress_search_user;
+SET ROLE regress_search_user;
+SELECT count(*) FROM ml_search('{"model": "linear_regression"}', '{"l2": [0]}', 'SELECT x, y, id FROM search.line');
+SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": [0]}', 'SELECT x, y, id FROM search.line', register => 's_user');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 
 SELECT ml_unregister('s_line', force => true), ml_unregister('ties', force => true);
 DROP SCHEMA search CASCADE;
+DROP ROLE regress_search_user;

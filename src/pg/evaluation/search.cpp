@@ -100,6 +100,37 @@ int32 register_model(FunctionCallInfo fcinfo, const std::string& name, const Mod
     return version;
 }
 
+// Before any trial: the caller may execute ml_register (else the search would run to its end and
+// then fail on the permission), and the name is one the registry takes.
+void check_can_register(FunctionCallInfo fcinfo, const std::string& name) {
+    Datum arg = text_datum(name);
+    bool can = false, valid = false;
+    spi_guard([&]() {
+        const Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+        extension_table_owner(nsp, "ml_models", "registry");
+        const char* s = extension_schema_quoted();
+        Datum args[2] = {arg, CStringGetTextDatum(psprintf("%s.ml_register(text, %s.ml_model, text, jsonb, %s.ml_profile, jsonb, int)", s, s, s))};
+        const char* sql =
+            "SELECT pg_catalog.has_function_privilege($2, 'EXECUTE'), $1 OPERATOR(pg_catalog.~) '^[A-Za-z_][-A-Za-z0-9_.]*$' "
+            "AND pg_catalog.octet_length($1) OPERATOR(pg_catalog.<=) 63";
+        Oid types[2] = {TEXTOID, TEXTOID};
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+        if (SPI_execute_with_args(sql, 2, types, args, nullptr, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+            elog(ERROR, "checking ml_register's privilege failed");
+        bool isnull = true;
+        can = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        valid = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+        SPI_finish();
+    });
+    if (!can)
+        pg_fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for function ml_register",
+                "register => name registers the best trial's model through ml_register.",
+                "Ask for EXECUTE on ml_register, or search without register and register the model yourself.");
+    if (!valid)
+        pg_fail(ERRCODE_INVALID_NAME, "invalid model name \"" + name.substr(0, 80) + "\"",
+                "Model names are 1 to 63 bytes: a letter or underscore, then letters, digits, \"_\", \".\" or \"-\".");
+}
+
 }  // namespace
 
 // ml_search(base jsonb, space jsonb, query text, method text, metric text, folds int,
@@ -144,6 +175,7 @@ PGL_FUNCTION(ml_search) {
     std::optional<std::string> register_name;
     if (!PG_ARGISNULL(11)) register_name = text_arg(fcinfo, 11);
     pg_learn::core::check_search(base, space, o);
+    if (register_name) check_can_register(fcinfo, *register_name);
 
     // The rows, in folds by the key's hash (ml_fold), or 1 (test) and 2 (train) by ml_split.
     const std::string query = query_arg(fcinfo, 2);
