@@ -81,6 +81,24 @@ SELECT count(*) AS trials, count(DISTINCT params) AS distinct_params
 FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 1, 2]}', 'SELECT x, y, id FROM search.line',
                method => 'random', trials => 5);
 
+-- ---- successive halving ----------------------------------------------------------------------
+-- user did: 9 learning rates of an online model, halving: rungs of 9, 3 and 1 candidates, the best
+-- third going on; the last one learned the whole stream, so its value is its grid trial's
+WITH h AS (SELECT * FROM ml_search('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false}',
+                                   '{"optimizer": {"sgd": {"lr": [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.07]}}}',
+                                   'SELECT x, y, id FROM search.line', method => 'halving', epochs => 2)),
+     g AS (SELECT * FROM ml_search('{"model": "linear_regression", "optimizer": "sgd", "scale": false, "scale_target": false}',
+                                   '{"optimizer": {"sgd": {"lr": [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.07]}}}',
+                                   'SELECT x, y, id FROM search.line', method => 'grid', epochs => 2))
+SELECT h.trial, h.params, h.status, h.message, h.is_best, CASE WHEN h.is_best THEN h.value = g.value END AS equals_grid
+FROM h JOIN g USING (trial) ORDER BY h.trial;
+-- halving over a distribution needs a number of candidates
+SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": {"uniform": [0, 1]}}', 'SELECT x, y FROM search.line', method => 'halving');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS candidates, count(*) FILTER (WHERE is_best) AS best
+FROM ml_search('{"model": "linear_regression"}', '{"l2": {"uniform": [0, 1]}}', 'SELECT x, y FROM search.line',
+               method => 'halving', trials => 4);
+
 -- ---- budgets ----------------------------------------------------------------------------------
 -- user did: capped a grid of 3 at 2 trials, then gave it a microsecond: one trial, and a NOTICE
 SELECT count(*) AS trials FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 1, 2]}',

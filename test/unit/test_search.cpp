@@ -277,6 +277,61 @@ TEST(Search, BudgetsAndRandomReproducibility) {
     EXPECT_TRUE(e.capped);
 }
 
+TEST(Search, SuccessiveHalvingKeepsTheBestThirdAtEachRung) {
+    const EvalRows rows = line_rows();  // 320 train rows, 80 test
+    const json base = json::parse(R"({"model": "linear_regression", "scale": false, "scale_target": false,
+                                      "optimizer": "sgd"})");
+    const SearchSpace space = space_of(R"({"optimizer": {"sgd": {"lr": [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.07]}}})");
+    SearchOptions o;
+    o.method = SearchMethod::Halving;
+    o.metric = "rmse";
+    o.metrics = {"rmse"};
+    o.epochs = 2;
+    o.seed = 9;
+    const SearchResult h = run_search(base, Task::Regression, space, rows, o, [] {});
+    ASSERT_EQ(h.trials.size(), 9u);
+    EXPECT_EQ(h.rungs, 3);  // 9 candidates, eta 3: rungs of 9, 3 and 1
+    int at[4] = {0, 0, 0, 0};
+    for (const Trial& t : h.trials) {
+        ASSERT_TRUE(t.succeeded) << t.message;
+        at[t.rung]++;
+    }
+    EXPECT_EQ(at[1], 6);
+    EXPECT_EQ(at[2], 2);
+    EXPECT_EQ(at[3], 1);
+    ASSERT_TRUE(h.best);
+    EXPECT_EQ(h.trials[*h.best].rung, 3);
+    // The last rung's model learned the whole stream: its value is the grid trial's.
+    o.method = SearchMethod::Grid;
+    const SearchResult g = run_search(base, Task::Regression, space, rows, o, [] {});
+    EXPECT_EQ(*h.trials[*h.best].value, *g.trials[*h.best].value);
+    // A rung-1 value is a model that learned the first ceil(640 / 9) = 72 steps of that stream.
+    std::vector<size_t> train;
+    for (size_t i = 0; i < rows.size(); i++)
+        if (rows.folds[i] == 2) train.push_back(i);
+    for (const Trial& t : h.trials) {
+        if (t.rung != 1) continue;
+        auto m = model_from_json(t.spec);
+        size_t steps = 0;
+        run_epochs(train.size(), 2, true, 9, [&](size_t j) { if (steps++ < 72) rows.learn(*m, train[j]); }, [] {});
+        double se = 0;
+        int n = 0;
+        for (size_t i = 0; i < rows.size(); i++)
+            if (rows.folds[i] == 1) {
+                const double e = m->predict_dense(&rows.values[i], 1) - rows.labels[i].number;
+                se += e * e;
+                n++;
+            }
+        EXPECT_EQ(*t.value, std::sqrt(se / n)) << t.spec.dump();
+    }
+    // Without trials, halving over a distribution is refused.
+    const SearchSpace dist = space_of(R"({"l2": {"uniform": [0, 1]}})");
+    o.method = SearchMethod::Halving;
+    expect_error(ErrorKind::InvalidParameter, [&] { check_search(base, dist, o); });
+    o.trials = 4;
+    check_search(base, dist, o);
+}
+
 TEST(Search, ATrialOfAnotherTaskFails) {
     const EvalRows rows = line_rows();
     const SearchSpace space = space_of(R"({"model": ["linear_regression", "logistic_regression"]})");

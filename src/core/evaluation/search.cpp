@@ -266,8 +266,19 @@ std::string check_search_metric(std::string_view kind, Task task, const std::str
 SearchMethod search_method_by_name(std::string_view name) {
     if (name == "grid") return SearchMethod::Grid;
     if (name == "random") return SearchMethod::Random;
+    if (name == "halving") return SearchMethod::Halving;
     fail(ErrorKind::InvalidParameter, "unknown search method \"" + std::string(name) + "\"", {},
-         "The methods: grid (every combination of the listed values) and random (draws).");
+         "The methods: grid (every combination of the listed values), random (draws) and halving "
+         "(successive halving of the grid's points or of random draws).");
+}
+
+const char* search_method_name(SearchMethod m) {
+    switch (m) {
+        case SearchMethod::Grid: return "grid";
+        case SearchMethod::Random: return "random";
+        case SearchMethod::Halving: return "halving";
+    }
+    return "grid";
 }
 
 // ---- running the trials ---------------------------------------------------------------------
@@ -327,10 +338,217 @@ void check_search(const json& base, const SearchSpace& space, const SearchOption
                  "the grid has " + (g == std::numeric_limits<uint64_t>::max() ? std::string("too many") : std::to_string(g)) +
                      " points, more than " + std::to_string(kMaxSearchTrials) + " trials",
                  {}, "Pass trials => n to run its first n points, or use method => 'random'.");
-    } else if (!o.trials && !o.seconds) {
+    } else if (o.method == SearchMethod::Random && !o.trials && !o.seconds) {
         fail(ErrorKind::InvalidParameter, "random search needs a budget", {},
              "Pass trials => n (the number of draws) or seconds => s.");
+    } else if (o.method == SearchMethod::Halving && !o.trials) {
+        if (!space.is_grid())
+            fail(ErrorKind::InvalidParameter, "successive halving over distributions needs trials => n candidates");
+        if (space.grid_size() > kMaxSearchTrials)
+            fail(ErrorKind::ProgramLimit, "the grid has more than " + std::to_string(kMaxSearchTrials) + " points", {},
+                 "Pass trials => n to draw n of them.");
     }
+}
+
+
+// ---- successive halving ----------------------------------------------------------------------
+
+namespace {
+
+// run_epochs' order of learning, one step at a time: the rows in order, then shuffled passes.
+struct EpochStream {
+    std::vector<size_t> order;
+    SplitMix64 rng;
+    size_t pos = 0;    // steps taken
+    bool shuffle = true;
+    EpochStream(size_t n, uint64_t seed) : order(n), rng(seed) {
+        for (size_t i = 0; i < n; i++) order[i] = i;
+    }
+    // The row index (into order's values) of the next step.
+    size_t next() {
+        const size_t n = order.size();
+        const size_t k = pos % n;
+        if (k == 0 && pos > 0 && shuffle) shuffle_order(order, rng);
+        pos++;
+        return order[k];
+    }
+};
+
+struct Candidate {
+    size_t trial;                                // index into the result's trials
+    std::vector<std::unique_ptr<Model>> models;  // one per split
+};
+
+bool better(bool higher, const std::optional<double>& a, const std::optional<double>& b) {
+    const bool da = a && !std::isnan(*a), db = b && !std::isnan(*b);
+    if (da != db) return da;
+    if (!da) return false;
+    return higher ? *a > *b : *a < *b;
+}
+
+void fail_trial(Trial& t, const Error& e, size_t n_metrics) {
+    if (e.kind() == ErrorKind::Internal) throw e;
+    t.succeeded = false;
+    t.value.reset();
+    t.sd.reset();
+    t.values_of_metrics.assign(n_metrics, std::nullopt);
+    t.message = e.what();
+    if (!e.detail().empty()) t.message += " (" + e.detail() + ")";
+}
+
+}  // namespace
+
+static SearchResult run_halving(const json& base, Task task, const SearchSpace& space, const EvalRows& rows,
+                                const SearchOptions& o, const std::function<double()>& elapsed,
+                                const std::function<void()>& every_so_often) {
+    const bool higher = higher_is_better(o.metric);
+    SearchResult res;
+    SplitMix64 rng(o.seed);
+    std::vector<std::vector<json>> points;
+    if (space.is_grid() && space.grid_size() < (uint64_t(1) << 62)) {
+        const uint64_t g = space.grid_size();
+        std::vector<uint64_t> idx;
+        if (o.trials) {
+            idx = space.draw_grid_indices(static_cast<uint64_t>(*o.trials), rng);
+            res.capped = static_cast<uint64_t>(*o.trials) > g;
+        } else {
+            for (uint64_t i = 0; i < g; i++) idx.push_back(i);
+        }
+        for (uint64_t i : idx) points.push_back(space.grid_point(i));
+    } else {
+        for (int64_t k = 0; k < *o.trials; k++) points.push_back(space.draw(rng));
+    }
+    res.planned = points.size();
+    // The splits: k folds, or the holdout's fold 1; each split's training rows and stream.
+    std::vector<uint32_t> tests;
+    if (o.folds > 0)
+        for (int64_t f = 1; f <= o.folds; f++) tests.push_back(static_cast<uint32_t>(f));
+    else
+        tests.push_back(1);
+    std::vector<std::vector<size_t>> train(tests.size());
+    std::vector<EpochStream> streams;
+    for (size_t s = 0; s < tests.size(); s++) {
+        for (size_t i = 0; i < rows.size(); i++)
+            if (rows.folds[i] != tests[s]) train[s].push_back(i);
+        streams.emplace_back(train[s].size(), o.seed);
+    }
+    // The candidates' models; a refused spec fails at once.
+    std::vector<Candidate> live;
+    bool single_pass = false;
+    for (size_t k = 0; k < points.size(); k++) {
+        Trial t;
+        t.number = static_cast<int64_t>(k + 1);
+        t.spec = space.apply(base, points[k]);
+        t.values = space.named(points[k]);
+        Candidate c{res.trials.size(), {}};
+        try {
+            for (size_t s = 0; s < tests.size(); s++) {
+                std::unique_ptr<Model> m = model_from_json(t.spec);
+                if (m->task() != task)
+                    fail(ErrorKind::InvalidParameter, std::string("the trial's model is a ") + task_name(m->task()) +
+                                                          " model, the search's a " + task_name(task) + " model");
+                if (!m->can_learn())
+                    fail(ErrorKind::InvalidParameter, std::string("the ") + m->kind() + " model cannot learn (it is predict-only)");
+                if (o.epochs > 1 && m->features_learn_labels()) single_pass = true;
+                c.models.push_back(std::move(m));
+            }
+            live.push_back(std::move(c));
+        } catch (const Error& e) {
+            fail_trial(t, e, o.metrics.size());
+        }
+        res.trials.push_back(std::move(t));
+    }
+    // One pass for all when a candidate computes features from labels (the streams are shared).
+    const int epochs = single_pass ? 1 : o.epochs;
+    int s_max = 0;
+    for (uint64_t n = live.size(); n >= static_cast<uint64_t>(kHalvingEta); n /= kHalvingEta) s_max++;
+    res.rungs = s_max + 1;
+    std::vector<size_t> target(tests.size(), 0);
+    for (int k = 0; k <= s_max && !live.empty(); k++) {
+        if (o.seconds && k > 0 && elapsed() >= *o.seconds) {
+            res.stopped_by_time = true;
+            break;
+        }
+        const double t0 = elapsed();
+        // Every live model learns its split's stream up to this rung's share of it.
+        uint64_t step = 0;
+        for (size_t s = 0; s < tests.size(); s++) {
+            const double total = static_cast<double>(train[s].size()) * epochs;
+            target[s] = static_cast<size_t>(std::ceil(total * std::pow(static_cast<double>(kHalvingEta), k - s_max)));
+            if (k == s_max) target[s] = train[s].size() * static_cast<size_t>(epochs);
+            if (train[s].empty()) continue;
+            while (streams[s].pos < target[s]) {
+                const size_t row = train[s][streams[s].next()];
+                for (Candidate& c : live) {
+                    if (!c.models[s]) continue;
+                    try {
+                        rows.learn(*c.models[s], row);
+                    } catch (const Error& e) {
+                        fail_trial(res.trials[c.trial], e, o.metrics.size());
+                        c.models.assign(c.models.size(), nullptr);
+                    }
+                }
+                if ((++step & 1023) == 0) every_so_often();
+            }
+        }
+        // Scored; the failed ones leave.
+        std::vector<Candidate> scored;
+        for (Candidate& c : live) {
+            Trial& t = res.trials[c.trial];
+            if (!c.models[0]) continue;
+            try {
+                std::vector<std::vector<std::optional<double>>> per(o.metrics.size());
+                for (size_t s = 0; s < tests.size(); s++) {
+                    EvalMetrics acc(task, o.metrics);
+                    for (size_t i = 0; i < rows.size(); i++) {
+                        if (rows.folds[i] != tests[s]) continue;
+                        if (rows.dense) acc.add(*c.models[s], nullptr, rows.values.data() + i * rows.dim, rows.dim, rows.labels[i].view());
+                        else acc.add(*c.models[s], &rows.named[i], nullptr, 0, rows.labels[i].view());
+                    }
+                    for (size_t m = 0; m < o.metrics.size(); m++) per[m].push_back(acc.value(m));
+                }
+                t.values_of_metrics.clear();
+                for (size_t m = 0; m < o.metrics.size(); m++) t.values_of_metrics.push_back(mean_of(per[m]));
+                t.value = mean_of(per[0]);
+                t.sd = sd_of(per[0]);
+                t.succeeded = true;
+                t.rung = k + 1;
+                t.message = "rung " + std::to_string(k + 1) + " of " + std::to_string(s_max + 1) + ": learned " +
+                            std::to_string(target[0]) + " of " + std::to_string(train[0].size() * epochs) + " steps";
+                if (single_pass) t.message += " (one pass: a model computes features from the labels it learned)";
+                scored.push_back(std::move(c));
+            } catch (const Error& e) {
+                fail_trial(t, e, o.metrics.size());
+            }
+            every_so_often();
+        }
+        const double share = (elapsed() - t0) / static_cast<double>(std::max<size_t>(1, live.size()));
+        for (const Candidate& c : live) res.trials[c.trial].seconds += share;
+        if (k == s_max) {
+            live = std::move(scored);
+            break;
+        }
+        // The best floor(n / eta) go on (at least one); equal values: the earlier trial.
+        std::stable_sort(scored.begin(), scored.end(), [&](const Candidate& a, const Candidate& b) {
+            return better(higher, res.trials[a.trial].value, res.trials[b.trial].value);
+        });
+        const size_t keep = std::max<size_t>(1, scored.size() / kHalvingEta);
+        for (size_t i = keep; i < scored.size(); i++) res.trials[scored[i].trial].message += "; eliminated";
+        scored.resize(std::min(keep, scored.size()));
+        std::sort(scored.begin(), scored.end(), [](const Candidate& a, const Candidate& b) { return a.trial < b.trial; });
+        live = std::move(scored);
+    }
+    // The best: of the trials scored at the highest rung reached.
+    int top = 0;
+    for (const Trial& t : res.trials)
+        if (t.succeeded) top = std::max(top, t.rung);
+    for (size_t i = 0; i < res.trials.size(); i++) {
+        const Trial& t = res.trials[i];
+        if (!t.succeeded || t.rung != top || !t.value || std::isnan(*t.value)) continue;
+        if (!res.best || better(higher, t.value, res.trials[*res.best].value)) res.best = i;
+    }
+    if (res.best) res.trials[*res.best].is_best = true;
+    return res;
 }
 
 SearchResult run_search(const json& base, Task task, const SearchSpace& space, const EvalRows& rows,
@@ -343,6 +561,7 @@ SearchResult run_search(const json& base, Task task, const SearchSpace& space, c
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         };
 
+    if (o.method == SearchMethod::Halving) return run_halving(base, task, space, rows, o, elapsed, every_so_often);
     SearchResult res;
     SplitMix64 rng(o.seed);
     std::vector<uint64_t> indices;  // grid points to run, when the trials are grid points

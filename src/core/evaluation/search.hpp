@@ -91,8 +91,17 @@ std::string default_search_metric(Task task);
 std::string check_search_metric(std::string_view kind, Task task, const std::string& metric);
 
 // ---- running the trials ---------------------------------------------------------------------
-enum class SearchMethod { Grid, Random };
+// Halving: successive halving (Jamieson and Talwalkar 2016) for online models. The candidates are
+// the grid's points (every dimension a list, no trials), else `trials` of them drawn as random
+// search draws. With s = floor(log_3(candidates)), rung k = 0..s lets every surviving candidate's
+// model (one per split) go on learning its training stream (the same stream as a grid trial's:
+// its rows in order, then epochs - 1 shuffled passes) up to ceil(L * 3^(k - s)) of its L steps,
+// then scores it; the best floor(survivors / 3) (at least 1) go on to the next rung. A survivor of
+// the last rung learned all L steps: its value is the grid trial's value of its spec.
+enum class SearchMethod { Grid, Random, Halving };
+inline constexpr int kHalvingEta = 3;
 SearchMethod search_method_by_name(std::string_view name);  // InvalidParameter otherwise
+const char* search_method_name(SearchMethod m);
 
 struct SearchOptions {
     SearchMethod method = SearchMethod::Grid;
@@ -117,6 +126,7 @@ struct Trial {
     std::vector<std::optional<double>> values_of_metrics;  // options.metrics' means
     double seconds = 0;
     bool is_best = false;
+    int rung = 0;                    // halving: the last rung it was scored at (1-based)
 };
 
 struct SearchResult {
@@ -125,6 +135,7 @@ struct SearchResult {
     bool stopped_by_time = false;    // the seconds budget stopped it before `planned`
     bool capped = false;             // random over a grid: trials above the grid's size
     std::optional<size_t> best;      // index into trials
+    int rungs = 1;                   // halving: rungs planned
 };
 
 // Runs the trials: each trial's spec is made into a model (a refused spec fails the trial), which

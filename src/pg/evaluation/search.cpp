@@ -219,7 +219,7 @@ PGL_FUNCTION(ml_search) {
             bool single_pass = false;
             const std::unique_ptr<Model> model =
                 pg_learn::core::fit_on_all_rows(best.spec, rows, o.epochs, o.seed, interrupts, &single_pass);
-            json search = {{"method", o.method == pg_learn::core::SearchMethod::Grid ? "grid" : "random"},
+            json search = {{"method", pg_learn::core::search_method_name(o.method)},
                            {"space", space_json},
                            {"base", base},
                            {"trial", best.number},
