@@ -485,7 +485,7 @@ static SearchResult run_halving(const json& base, Task task, const SearchSpace& 
                         rows.learn(*c.models[s], row);
                     } catch (const Error& e) {
                         fail_trial(res.trials[c.trial], e, o.metrics.size());
-                        c.models.assign(c.models.size(), nullptr);
+                        for (auto& mm : c.models) mm.reset();
                     }
                 }
                 if ((++step & 1023) == 0) every_so_often();
