@@ -14,7 +14,10 @@ Run as root with Debian's interpreter: /usr/bin/python3 test/integration/test_se
    by hand (ml_train with the epochs and seed on ml_fold(id, 5, seed) <> f); is_best is the argmin.
 3. random search: the trials' values are SplitMix64's draws written out in Python (log_uniform,
    uniform, a choice), and the same seed gives the same trials.
-4. register => name: the registered model predicts as ml_train of the best spec on every row
+4. successive halving on the holdout split (epochs 1): each trial's value at the rung it stopped
+   at equals sklearn's AUC of a model fitted by hand on the first r training rows (r from its
+   message); the last rung's value equals the grid trial's; rungs hold 9, 3 and 1 candidates.
+5. register => name: the registered model predicts as ml_train of the best spec on every row
    (the same epochs and seed), its metrics are the best trial's; ml_deploy(name, 'best', metric)
    deploys the version with the best value.
 """
@@ -144,6 +147,31 @@ def random_search(conn, rep):
     rep.check("random_same_seed_same_trials", got == again, "%d trials" % len(again))
 
 
+def halving(conn, rep):
+    seed = 5
+    space = {"optimizer": {"sgd": {"lr": [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]}}}
+    base = {"model": "logistic_regression", "optimizer": "sgd"}
+    q = "SELECT trial, spec, value, message, is_best FROM ml_search(%s, %s, %s, method => %s, metric => 'auc', seed => %s) ORDER BY trial"
+    h = conn.execute(q, (json.dumps(base), json.dumps(space), "SELECT x, y, id FROM cancer ORDER BY id", "halving", seed)).fetchall()
+    g = conn.execute(q, (json.dumps(base), json.dumps(space), "SELECT x, y, id FROM cancer ORDER BY id", "grid", seed)).fetchall()
+    rungs = [int(m.split()[1]) for _, _, _, m, _ in h]
+    rep.check("halving_rungs", sorted(rungs) == [1] * 6 + [2] * 2 + [3], "rungs %s" % rungs)
+    worst = 0.0
+    for trial, spec, value, message, is_best in h:
+        r = int(message.split("learned ")[1].split()[0])
+        rows = conn.execute(
+            "WITH m AS (SELECT ml_fit(%%s::ml_model, x, y ORDER BY id) AS m FROM "
+            "(SELECT * FROM cancer WHERE ml_split(id, 0.2, %d) = 'train' ORDER BY id LIMIT %d) s) "
+            "SELECT t.y, ml_predict_one(m.m, t.x) FROM cancer t, m WHERE ml_split(t.id, 0.2, %d) = 'test' ORDER BY t.id" % (seed, r, seed),
+            (json.dumps(spec),)).fetchall()
+        worst = max(worst, rel(value, roc_auc_score([x[0] for x in rows], [x[1] for x in rows])))
+    rep.check("halving_rung_values_equal_sklearn_on_prefix_models", len(h) == 9 and worst <= TOL,
+              "%d trials, largest relative difference %.3g" % (len(h), worst))
+    best = [t for t in h if t[4]]
+    rep.check("halving_last_rung_equals_grid", len(best) == 1 and best[0][2] == g[best[0][0] - 1][2] and "rung 3 of 3" in best[0][3],
+              "best %s: %s; grid %s" % (best[0][0] if best else None, best[0][2] if best else None, g[best[0][0] - 1][2] if best else None))
+
+
 def register_and_deploy(conn, rep):
     seed, epochs = 4, 2
     conn.execute("SELECT ml_unregister(name, force => true) FROM ml_model_names WHERE name = 'cancer_best'")
@@ -194,6 +222,7 @@ def main():
         for name, fn in (("holdout_grid", lambda: holdout_grid(conn, rep)),
                          ("cv_grid", lambda: cv_grid(conn, rep)),
                          ("random_search", lambda: random_search(conn, rep)),
+                         ("halving", lambda: halving(conn, rep)),
                          ("register_and_deploy", lambda: register_and_deploy(conn, rep))):
             try:
                 fn()
