@@ -98,6 +98,10 @@ SELECT * FROM ml_search('{"model": "linear_regression"}', '{"l2": {"uniform": [0
 SELECT count(*) AS candidates, count(*) FILTER (WHERE is_best) AS best
 FROM ml_search('{"model": "linear_regression"}', '{"l2": {"uniform": [0, 1]}}', 'SELECT x, y FROM search.line',
                method => 'halving', trials => 4);
+-- a seconds budget stops it between rungs
+SELECT count(*) AS candidates, count(*) FILTER (WHERE is_best) AS best, max(message) AS message
+FROM ml_search('{"model": "linear_regression"}', '{"l2": [0, 0.1, 0.2, 0.3]}', 'SELECT x, y FROM search.line',
+               method => 'halving', seconds => 0.000001);
 
 -- ---- budgets ----------------------------------------------------------------------------------
 -- user did: capped a grid of 3 at 2 trials, then gave it a microsecond: one trial, and a NOTICE

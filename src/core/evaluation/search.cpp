@@ -470,6 +470,7 @@ static SearchResult run_halving(const json& base, Task task, const SearchSpace& 
             break;
         }
         const double t0 = elapsed();
+        res.rungs_run = k + 1;
         // Every live model learns its split's stream up to this rung's share of it.
         uint64_t step = 0;
         for (size_t s = 0; s < tests.size(); s++) {

@@ -136,6 +136,7 @@ struct SearchResult {
     bool capped = false;             // random over a grid: trials above the grid's size
     std::optional<size_t> best;      // index into trials
     int rungs = 1;                   // halving: rungs planned
+    int rungs_run = 0;               // halving: rungs run
 };
 
 // Runs the trials: each trial's spec is made into a model (a refused spec fails the trial), which

@@ -199,7 +199,11 @@ PGL_FUNCTION(ml_search) {
 
     const auto interrupts = []() { pg_guard([]() { CHECK_FOR_INTERRUPTS(); }); };
     const pg_learn::core::SearchResult res = pg_learn::core::run_search(base, start->task(), space, rows, o, interrupts);
-    if (res.stopped_by_time)
+    if (res.stopped_by_time && o.method == pg_learn::core::SearchMethod::Halving)
+        notice("the seconds budget stopped the search after rung " + std::to_string(res.rungs_run) + " of " +
+                   std::to_string(res.rungs),
+               "The rung that started before the budget ran out finished; is_best is the best of that rung.");
+    else if (res.stopped_by_time)
         notice("the seconds budget stopped the search after " + std::to_string(res.trials.size()) + " of " +
                    std::to_string(res.planned) + " trials",
                "Trials that started before the budget ran out finished; no trial started after it.");
