@@ -208,7 +208,8 @@ PGL_FUNCTION(ml_search) {
                    std::to_string(res.planned) + " trials",
                "Trials that started before the budget ran out finished; no trial started after it.");
     if (res.capped)
-        notice("random search ran each of the " + std::to_string(res.planned) + " points of the grid once",
+        notice(std::string(o.method == pg_learn::core::SearchMethod::Halving ? "halving" : "random search") +
+                   " ran each of the " + std::to_string(res.planned) + " points of the grid once",
                "Every dimension is a list of values: draws are points of the grid without replacement.");
 
     // The best trial's spec learns every row and is registered.
