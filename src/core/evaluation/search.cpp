@@ -505,6 +505,7 @@ static SearchResult run_halving(const json& base, Task task, const SearchSpace& 
                         if (rows.folds[i] != tests[s]) continue;
                         if (rows.dense) acc.add(*c.models[s], nullptr, rows.values.data() + i * rows.dim, rows.dim, rows.labels[i].view());
                         else acc.add(*c.models[s], &rows.named[i], nullptr, 0, rows.labels[i].view());
+                        if ((acc.count() & 1023) == 1023) every_so_often();
                     }
                     for (size_t m = 0; m < o.metrics.size(); m++) per[m].push_back(acc.value(m));
                 }
