@@ -398,7 +398,7 @@ SELECT p.oid::regprocedure AS function, has_function_privilege('public', p.oid, 
        p.provolatile AS volatility, p.proparallel AS parallel, p.proisstrict AS strict
 FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_learn'
-WHERE p.proname ~ '^_?ml_(register|deploy|rollback|undeploy|unregister|learn|predict|get|versions|history|registry_cache|registry_cache_reset|check_name|lock_name|next_event)$'
+WHERE p.proname ~ '^_?ml_(register|deploy|rollback|undeploy|unregister|learn|predict|get|versions|history|registry_cache|registry_cache_reset|check_name|lock_name|next_event|metric_higher_is_better)$'
 ORDER BY p.proname, p.oid::regprocedure::text;
 SELECT count(*) AS security_definer_functions
 FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

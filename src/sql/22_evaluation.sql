@@ -66,3 +66,20 @@ CREATE FUNCTION ml_compare(models ml_model[], query text, metrics text[] DEFAULT
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 12;
 COMMENT ON FUNCTION ml_compare(ml_model[], text, text[], int, float8, bigint) IS
     'Models side by side on one query: each metric with a bootstrap interval, the paired difference to the first model and its p-value';
+
+-- ---------------------------------------------------------------------------------------------
+-- Hyperparameter search (issue 16 item 4): trials of the base spec with values from the space
+-- (grid: every combination of the listed values; random: draws), each evaluated on a holdout split
+-- by the key's hash (ml_split) or by k-fold cross-validation (ml_fold), as BigQuery ML's
+-- ML.TRIAL_INFO lists them. A failed trial is a row, not an error. register: the best trial's
+-- spec learns every row and is registered under that name (docs/evaluation.md, "Search").
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_search(base jsonb, space jsonb, query text, method text DEFAULT 'grid', metric text DEFAULT NULL,
+                          folds int DEFAULT NULL, test_fraction float8 DEFAULT 0.2, trials int DEFAULT NULL,
+                          seconds float8 DEFAULT NULL, epochs int DEFAULT 1, seed bigint DEFAULT 0,
+                          register text DEFAULT NULL)
+    RETURNS TABLE (trial int, spec jsonb, params jsonb, status text, value float8, sd float8, metrics jsonb,
+                   duration float8, is_best boolean, message text)
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 20;
+COMMENT ON FUNCTION ml_search(jsonb, jsonb, text, text, text, int, float8, int, float8, int, bigint, text) IS
+    'Hyperparameter search (grid or random) evaluated on a holdout split or by cross-validation: one row per trial';

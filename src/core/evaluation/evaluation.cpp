@@ -368,27 +368,31 @@ std::vector<FoldResult> cross_validate(const Model& start, const EvalRows& rows,
              std::string("cross-validation trains a model per fold, and the ") + start.kind() + " model cannot learn (it is predict-only)",
              {}, "Score a predict-only model with the metric aggregates over ml_predict_one.");
     std::vector<FoldResult> out;
+    for (int64_t f = 1; f <= folds; f++)
+        out.push_back(evaluate_fold(start, rows, static_cast<uint32_t>(f), metrics, epochs, shuffle, seed, every_so_often));
+    return out;
+}
+
+FoldResult evaluate_fold(const Model& start, const EvalRows& rows, uint32_t fold,
+                         const std::vector<std::string>& metrics, int epochs, bool shuffle, uint64_t seed,
+                         const std::function<void()>& every_so_often) {
     std::vector<size_t> train;
     train.reserve(rows.size());
-    for (int64_t f = 1; f <= folds; f++) {
-        train.clear();
-        for (size_t i = 0; i < rows.size(); i++)
-            if (rows.folds[i] != f) train.push_back(i);
-        std::unique_ptr<Model> m = start.clone();
-        run_epochs(train.size(), epochs, shuffle, seed, [&](size_t j) { rows.learn(*m, train[j]); }, every_so_often);
-        EvalMetrics acc(m->task(), metrics);
-        uint64_t tested = 0;
-        for (size_t i = 0; i < rows.size(); i++) {
-            if (rows.folds[i] != f) continue;
-            if (rows.dense) acc.add(*m, nullptr, rows.values.data() + i * rows.dim, rows.dim, rows.labels[i].view());
-            else acc.add(*m, &rows.named[i], nullptr, 0, rows.labels[i].view());
-            if ((++tested & 1023) == 0) every_so_often();
-        }
-        FoldResult r{static_cast<uint32_t>(f), train.size(), tested, {}};
-        for (size_t i = 0; i < metrics.size(); i++) r.values.push_back(acc.value(i));
-        out.push_back(std::move(r));
+    for (size_t i = 0; i < rows.size(); i++)
+        if (rows.folds[i] != fold) train.push_back(i);
+    std::unique_ptr<Model> m = start.clone();
+    run_epochs(train.size(), epochs, shuffle, seed, [&](size_t j) { rows.learn(*m, train[j]); }, every_so_often);
+    EvalMetrics acc(m->task(), metrics);
+    uint64_t tested = 0;
+    for (size_t i = 0; i < rows.size(); i++) {
+        if (rows.folds[i] != fold) continue;
+        if (rows.dense) acc.add(*m, nullptr, rows.values.data() + i * rows.dim, rows.dim, rows.labels[i].view());
+        else acc.add(*m, &rows.named[i], nullptr, 0, rows.labels[i].view());
+        if ((++tested & 1023) == 0) every_so_often();
     }
-    return out;
+    FoldResult r{fold, train.size(), tested, {}};
+    for (size_t i = 0; i < metrics.size(); i++) r.values.push_back(acc.value(i));
+    return r;
 }
 
 double percentile_linear(const std::vector<double>& v, double q) {

@@ -166,6 +166,13 @@ struct FoldResult {
     std::vector<std::optional<double>> values;  // in the order of the metric names
 };
 
+// Fold `fold` of rows scored by a copy of start that learned the rows of the other folds (epochs
+// passes, the first in row order, later ones shuffled, as ml_train: run_epochs with seed). A
+// holdout split is fold 1 (test) against fold 2 (train).
+FoldResult evaluate_fold(const Model& start, const EvalRows& rows, uint32_t fold,
+                         const std::vector<std::string>& metrics, int epochs, bool shuffle, uint64_t seed,
+                         const std::function<void()>& every_so_often);
+
 // For each fold f: a copy of start learns the rows of the other folds (epochs passes, the first
 // in row order, later ones shuffled, as ml_train: run_epochs with seed), then scores the rows of
 // fold f. every_so_often runs every 1024 rows (the glue checks for cancel there).

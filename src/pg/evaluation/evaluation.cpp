@@ -2,6 +2,7 @@
 // ml_cross_validate over a query's rows. The key's hash is PostgreSQL's (the type's extended hash
 // function); splitting, scoring and training are the core's (core/evaluation).
 #include "pg/common/features.hpp"
+#include "pg/evaluation/eval_rows.hpp"
 #include "pg/models/model_datum.hpp"
 #include "core/models/families.hpp"
 
@@ -38,6 +39,7 @@ using pg_learn::core::fail;
 using pg_learn::core::Label;
 using pg_learn::core::Model;
 using namespace pg_learn::pg;
+using namespace pg_learn::pg::eval;
 
 namespace {
 
@@ -64,12 +66,6 @@ Oid arg_type(FunctionCallInfo fcinfo, int argno) {
     pg_guard([&]() { t = get_fn_expr_argtype(fcinfo->flinfo, argno); });
     if (!OidIsValid(t)) fail(ErrorKind::Internal, "could not determine the type of the key");
     return t;
-}
-
-Datum text_datum(const std::string& s) {
-    Datum d = 0;
-    pg_guard([&]() { d = PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
-    return d;
 }
 
 // An interval as microseconds: a month has no fixed length, so an interval with months is refused.
@@ -139,18 +135,14 @@ PGL_FUNCTION(ml_time_split_float8) {
 
 // ---- reading a query's rows -----------------------------------------------------------------
 
-namespace {
+namespace pg_learn::pg::eval {
 
-enum class Third { None, Key, Time };
+Datum text_datum(const std::string& s) {
+    Datum d = 0;
+    pg_guard([&]() { d = PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
+    return d;
+}
 
-// What each row of the query gives: features (named or dense), the label, and the third column
-// (a key's hash, or a time in microseconds since 2000-01-01), absent when NULL.
-using RowFn = std::function<void(const pg_learn::core::Observation* x, const double* dense, size_t n,
-                                 const Label& y, std::optional<int64_t> third, uint64_t ordinal)>;
-
-// Runs the read-only query `query` (columns: features, label[, third]) and calls on_row for each
-// row with features and label (rows with a NULL feature or label are skipped, as ml_train skips
-// them). third: what the optional third column is (its type checked).
 void read_rows(FunctionCallInfo fcinfo, const char* fn, const std::string& query, const Model& model, Third third,
                int64_t seed, bool& has_third, const RowFn& on_row) {
     Portal portal = nullptr;
@@ -333,27 +325,35 @@ std::string query_arg(FunctionCallInfo fcinfo, int argno) {
     return q;
 }
 
-template <int N>
-struct RowValues {
-    Datum v[N];
-    bool n[N];
-    RowValues() {
-        for (int i = 0; i < N; i++) {
-            v[i] = 0;
-            n[i] = true;
-        }
-    }
-    void set(int i, Datum d) {
-        v[i] = d;
-        n[i] = false;
-    }
-};
-
 void check_not_null(FunctionCallInfo fcinfo, int argno, const char* name) {
     if (PG_ARGISNULL(argno)) fail(ErrorKind::NullValue, std::string(name) + " must not be NULL");
 }
 
-}  // namespace
+void read_eval_rows(FunctionCallInfo fcinfo, const char* fn, const std::string& query, const Model& model, Third third,
+                    int64_t seed, pg_learn::core::EvalRows& rows, const std::function<uint32_t(uint64_t)>& fold_of) {
+    bool has_third = false, first = true;
+    read_rows(fcinfo, fn, query, model, third, seed, has_third,
+              [&](const pg_learn::core::Observation* x, const double* d, size_t n, const Label& y,
+                  std::optional<int64_t> key_hash_value, uint64_t) {
+                  if (first) {
+                      rows.dense = x == nullptr;
+                      rows.dim = n;
+                      first = false;
+                  }
+                  if (rows.dense) {
+                      if (x != nullptr || n != rows.dim)
+                          fail(ErrorKind::InvalidParameter, std::string("feature arrays of the ") + fn + " query differ in length",
+                               std::to_string(n) + " elements after " + std::to_string(rows.dim));
+                      rows.values.insert(rows.values.end(), d, d + n);
+                  } else {
+                      rows.named.push_back(*x);
+                  }
+                  rows.labels.push_back(pg_learn::core::StoredLabel::of(y));
+                  rows.folds.push_back(fold_of && key_hash_value ? fold_of(static_cast<uint64_t>(*key_hash_value)) : 0);
+              });
+}
+
+}  // namespace pg_learn::pg::eval
 
 // ml_progressive_validate(model, query, metrics text[], every bigint, delay bigint,
 //                         delay_time interval, bucket interval)
@@ -435,26 +435,8 @@ PGL_FUNCTION(ml_cross_validate) {
              {}, "Score a predict-only model with the metric aggregates over ml_predict_one.");
     const std::string query = query_arg(fcinfo, 1);
     pg_learn::core::EvalRows rows;
-    bool has_third = false, first = true;
-    read_rows(fcinfo, "ml_cross_validate", query, *start, Third::Key, seed, has_third,
-              [&](const pg_learn::core::Observation* x, const double* d, size_t n, const Label& y,
-                  std::optional<int64_t> key_hash_value, uint64_t) {
-                  if (first) {
-                      rows.dense = x == nullptr;
-                      rows.dim = n;
-                      first = false;
-                  }
-                  if (rows.dense) {
-                      if (n != rows.dim)
-                          fail(ErrorKind::InvalidParameter, "feature arrays of the ml_cross_validate query differ in length",
-                               std::to_string(n) + " elements after " + std::to_string(rows.dim));
-                      rows.values.insert(rows.values.end(), d, d + n);
-                  } else {
-                      rows.named.push_back(*x);
-                  }
-                  rows.labels.push_back(pg_learn::core::StoredLabel::of(y));
-                  rows.folds.push_back(pg_learn::core::fold_of_hash(static_cast<uint64_t>(*key_hash_value), folds));
-              });
+    read_eval_rows(fcinfo, "ml_cross_validate", query, *start, Third::Key, seed, rows,
+                   [folds](uint64_t h) { return pg_learn::core::fold_of_hash(h, folds); });
     // A model whose features learn from labels (target aggregates) sees each row once, as in ml_train.
     if (epochs > 1 && start->features_learn_labels()) {
         const std::string msg = "ml_cross_validate learned each fold's rows once, not " + std::to_string(epochs) + " times";
@@ -538,24 +520,7 @@ PGL_FUNCTION(ml_compare) {
         pg_learn::core::check_metrics(models[0]->kind(), models[0]->task(), metric_names(fcinfo, 2));
     const std::string query = query_arg(fcinfo, 1);
     pg_learn::core::EvalRows rows;
-    bool has_third = false, first = true;
-    read_rows(fcinfo, "ml_compare", query, *models[0], Third::None, 0, has_third,
-              [&](const pg_learn::core::Observation* x, const double* d, size_t n, const Label& y,
-                  std::optional<int64_t>, uint64_t) {
-                  if (first) {
-                      rows.dense = x == nullptr;
-                      rows.dim = n;
-                      first = false;
-                  }
-                  if (rows.dense) {
-                      if (n != rows.dim)
-                          fail(ErrorKind::InvalidParameter, "feature arrays of the ml_compare query differ in length");
-                      rows.values.insert(rows.values.end(), d, d + n);
-                  } else {
-                      rows.named.push_back(*x);
-                  }
-                  rows.labels.push_back(pg_learn::core::StoredLabel::of(y));
-              });
+    read_eval_rows(fcinfo, "ml_compare", query, *models[0], Third::None, 0, rows);
     if (rows.size() > std::numeric_limits<uint32_t>::max())
         fail(ErrorKind::ProgramLimit, "ml_compare takes at most 4294967295 rows");
     const std::vector<pg_learn::core::CompareRow> out = pg_learn::core::compare_models(

@@ -5433,3 +5433,82 @@ CREATE EVENT TRIGGER pg_learn_log_restore_start ON ddl_command_start WHEN TAG IN
 CREATE EVENT TRIGGER pg_learn_log_restore_end ON ddl_command_end WHEN TAG IN ('ALTER INDEX')
     EXECUTE FUNCTION @extschema@._ml_log_restore();
 REVOKE EXECUTE ON FUNCTION @extschema@._ml_log_restore() FROM PUBLIC;
+-- BEGIN issue 16 item 4: hyperparameter search (ml_search; ml_deploy by the best metric)
+-- ---------------------------------------------------------------------------------------------
+-- Hyperparameter search (issue 16 item 4): trials of the base spec with values from the space
+-- (grid: every combination of the listed values; random: draws), each evaluated on a holdout split
+-- by the key's hash (ml_split) or by k-fold cross-validation (ml_fold), as BigQuery ML's
+-- ML.TRIAL_INFO lists them. A failed trial is a row, not an error. register: the best trial's
+-- spec learns every row and is registered under that name (docs/evaluation.md, "Search").
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION ml_search(base jsonb, space jsonb, query text, method text DEFAULT 'grid', metric text DEFAULT NULL,
+                          folds int DEFAULT NULL, test_fraction float8 DEFAULT 0.2, trials int DEFAULT NULL,
+                          seconds float8 DEFAULT NULL, epochs int DEFAULT 1, seed bigint DEFAULT 0,
+                          register text DEFAULT NULL)
+    RETURNS TABLE (trial int, spec jsonb, params jsonb, status text, value float8, sd float8, metrics jsonb,
+                   duration float8, is_best boolean, message text)
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 20;
+COMMENT ON FUNCTION ml_search(jsonb, jsonb, text, text, text, int, float8, int, float8, int, bigint, text) IS
+    'Hyperparameter search (grid or random) evaluated on a holdout split or by cross-validation: one row per trial';
+
+-- Issue 16, search: the core's direction of a metric (true: higher is better; 22023 for a metric
+-- without one), for ml_deploy(name, 'best', metric).
+CREATE FUNCTION @extschema@._ml_metric_higher_is_better(metric text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ml_metric_higher_is_better' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- ml_deploy(name, strategy => 'best', metric => m): the version whose ml_models.metrics has the best
+-- number under key m (versions without it are skipped; equal values: the latest version), deployed
+-- through _ml_deploy (the same lock, checks and audit as a deploy by version).
+CREATE FUNCTION @extschema@._ml_deploy(p_name text, p_strategy text, p_metric text, p_alias text, p_actor name)
+    RETURNS int
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    higher boolean;
+    v int;
+    best numeric;
+BEGIN
+    PERFORM @extschema@._ml_check_name('model name', p_name);
+    PERFORM @extschema@._ml_check_name('alias', p_alias);
+    IF p_strategy IS NULL OR p_metric IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN p_strategy IS NULL THEN 'strategy' ELSE 'metric' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_strategy <> 'best' THEN
+        RAISE EXCEPTION 'unknown deploy strategy "%"', left(p_strategy, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The strategy is ''best'': the version with the best value of a metric in ml_models.metrics. '
+                         'To deploy a version by number, pass an integer: ml_deploy(name, 3).';
+    END IF;
+    higher := @extschema@._ml_metric_higher_is_better(p_metric);
+    PERFORM @extschema@._ml_lock_name(p_name);
+    SELECT m.version, (m.metrics -> p_metric)::numeric INTO v, best
+    FROM @extschema@.ml_models m
+    WHERE m.name = p_name AND jsonb_typeof(m.metrics -> p_metric) = 'number'
+    ORDER BY CASE WHEN higher THEN (m.metrics -> p_metric)::numeric ELSE -(m.metrics -> p_metric)::numeric END DESC,
+             m.version DESC
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no version of model "%" has the metric "%"', p_name, p_metric
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'ml_search(..., register => name) records its metrics; ml_register(..., metrics => ''{"auc": 0.9}'') too.';
+    END IF;
+    RAISE NOTICE 'deploying version % of model "%" as "%": the best % (%)', v, p_name, p_alias, p_metric, best;
+    RETURN @extschema@._ml_deploy(p_name, v, p_alias, p_actor);
+END
+$$;
+
+-- The version with the best value of a metric in ml_models.metrics (strategy 'best', PostgresML's
+-- best_score). metric has no default, so that ml_deploy(name, NULL) and every two-argument call
+-- stay the deploy by version.
+CREATE FUNCTION @extschema@.ml_deploy(name text, strategy text, metric text, alias text DEFAULT 'production')
+    RETURNS int AS 'MODULE_PATHNAME', 'ml_registry_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ml_deploy(text, text, text, text) IS
+    'Points an alias at the version with the best value of a metric in ml_models.metrics; returns the version it pointed to before';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._ml_deploy(text, text, text, text, name),
+    @extschema@._ml_metric_higher_is_better(text),
+    @extschema@.ml_deploy(text, text, text, text)
+FROM PUBLIC;
+
+-- END issue 16 item 4: hyperparameter search
