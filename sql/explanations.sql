@@ -233,6 +233,13 @@ SELECT jsonb_object_keys(e -> 'contributions') AS feature, e ->> 'method' AS met
 FROM pipe, LATERAL (SELECT ml_explain(m, '{"a": 2, "b": 150, "colour": "red"}'::jsonb) AS e) s;
 SELECT feature, importance > 0 AS positive, kind FROM ml_importance((SELECT m FROM pipe));
 
+-- user did: explain a model that learned nothing (no features yet): its base is its intercept
+-- (0), each feature of the row contributes 0, and it has no importances; a classifier that learned
+-- no class has nothing to explain (22023, below)
+SELECT ml_explain('{"model": "linear_regression"}'::ml_model, '{"a": 1}'::jsonb) AS fresh_linear;
+SELECT ml_contributions('{"model": "linear_regression"}'::ml_model, ARRAY[1, 2]::float8[]) AS fresh_dense;
+SELECT count(*) AS importances FROM ml_importance('{"model": "linear_regression"}'::ml_model);
+
 -- Bad input: each with its SQLSTATE.
 \set VERBOSITY sqlstate
 -- user did: explain a kind without explanations (0A000, naming the kind)
@@ -255,6 +262,10 @@ SELECT ml_contributions(m, ARRAY[1, 2]::float8[]) FROM pipe;
 -- user did: explain a pipeline whose final model has no explanations (0A000)
 SELECT ml_explain(ml_fit('{"pipeline": ["standard_scaler", {"gaussian_nb": {}}]}', jsonb_build_object('a', a), colour), '{"a": 1}'::jsonb)
 FROM stream;
+-- user did: explain a classifier that learned no class (22023)
+SELECT ml_explain('{"model": "hoeffding_tree_classifier"}'::ml_model, '{"a": 1}'::jsonb);
+-- user did: ask for the explanation of an empty float8[] row (22023)
+SELECT ml_contributions(m, '{}'::float8[]) FROM dense;
 -- user did: explain by a name that is not registered (42704)
 SELECT ml_explain('no_such_model', '{"a": 1}'::jsonb);
 \set VERBOSITY default
