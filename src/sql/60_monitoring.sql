@@ -560,6 +560,17 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE i.inhparent = '@extschema@.ml_prediction_log'::regclass
 $$;
 
+-- The columns of a log table after its prediction_id, as CREATE TABLE writes them (name, type,
+-- NOT NULL): the partitioned log that _ml_partition_log and a restore (_ml_log_restore) make takes
+-- its columns from the log it replaces, so a column added to the log is never left out of it.
+CREATE FUNCTION @extschema@._ml_log_columns(p_log regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                             CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END), ', ' ORDER BY a.attnum)
+    FROM pg_attribute a
+    WHERE a.attrelid = p_log AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'prediction_id'
+$$;
+
 -- Creates the partitions of a partitioned log from the current bucket to p_premake intervals
 -- ahead (those missing); returns how many. A range where the DEFAULT partition holds rows is
 -- not created (its rows stay in the DEFAULT partition, pruned row by row).
@@ -736,33 +747,11 @@ BEGIN
     EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
                    ' CHECK (predicted_at < %L)', boundary);
 
-    -- The partitioned log: the same columns, the partition key in its primary key.
-    EXECUTE format($f$
-    CREATE TABLE @extschema@.ml_prediction_log (
-        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
-        model_name    text        NOT NULL,
-        version       int         NOT NULL,
-        variant       text        NOT NULL,
-        served        boolean     NOT NULL,
-        table_name    regclass,
-        key           text        NOT NULL,
-        predicted_at  timestamptz NOT NULL,
-        score         float8,
-        features      jsonb       NOT NULL,
-        label         float8,
-        labeled_at    timestamptz,
-        learned_at    timestamptz,
-        predicted_class text,
-        probabilities jsonb,
-        label_class   text,
-        unknown_features   int,
-        unknown_categories int,
-        missing_features   int,
-        type_mismatches    int,
-        segment            text,
-        explanation        jsonb,
-        PRIMARY KEY (prediction_id, predicted_at)
-    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    -- The partitioned log: the same columns (those of the log it replaces), the partition key in
+    -- its primary key.
+    EXECUTE format('CREATE TABLE @extschema@.ml_prediction_log (prediction_id bigint GENERATED ALWAYS AS IDENTITY'
+                   ' (START WITH %s), %s, PRIMARY KEY (prediction_id, predicted_at)) PARTITION BY RANGE (predicted_at)',
+                   next_id, @extschema@._ml_log_columns('@extschema@.ml_prediction_log_before'));
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
     -- The view that reads the log reads the new one (its definition as read before the rename).
     EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
@@ -866,30 +855,10 @@ BEGIN
         END IF;
         ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
         ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_unpartitioned;
-        CREATE TABLE @extschema@.ml_prediction_log (
-            prediction_id bigint      GENERATED ALWAYS AS IDENTITY,
-            model_name    text        NOT NULL,
-            version       int         NOT NULL,
-            variant       text        NOT NULL,
-            served        boolean     NOT NULL,
-            table_name    regclass,
-            key           text        NOT NULL,
-            predicted_at  timestamptz NOT NULL,
-            score         float8,
-            features      jsonb       NOT NULL,
-            label         float8,
-            labeled_at    timestamptz,
-            learned_at    timestamptz,
-            predicted_class text,
-            probabilities jsonb,
-            label_class   text,
-            unknown_features   int,
-            unknown_categories int,
-            missing_features   int,
-            type_mismatches    int,
-            segment            text,
-            explanation        jsonb
-        ) PARTITION BY RANGE (predicted_at);
+        -- (the columns of the log the extension's script made)
+        EXECUTE format('CREATE TABLE @extschema@.ml_prediction_log (prediction_id bigint GENERATED ALWAYS AS IDENTITY,'
+                       ' %s) PARTITION BY RANGE (predicted_at)',
+                       @extschema@._ml_log_columns('@extschema@.ml_prediction_log_unpartitioned'));
         ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
         EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
         DROP TABLE @extschema@.ml_prediction_log_unpartitioned;
@@ -990,6 +959,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._ml_prune_log(interval, name),
     @extschema@._ml_log_partitions(),
     @extschema@._ml_log_premake(),
+    @extschema@._ml_log_columns(regclass),
     @extschema@._ml_partition_log(interval, int, name),
     @extschema@._ml_monitor_reset(name),
     @extschema@._ml_monitor_enqueue()

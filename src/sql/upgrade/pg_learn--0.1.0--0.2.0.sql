@@ -5171,33 +5171,11 @@ BEGIN
     EXECUTE format('ALTER TABLE @extschema@.ml_prediction_log_before ADD CONSTRAINT ml_prediction_log_before_range'
                    ' CHECK (predicted_at < %L)', boundary);
 
-    -- The partitioned log: the same columns, the partition key in its primary key.
-    EXECUTE format($f$
-    CREATE TABLE @extschema@.ml_prediction_log (
-        prediction_id bigint      GENERATED ALWAYS AS IDENTITY (START WITH %s),
-        model_name    text        NOT NULL,
-        version       int         NOT NULL,
-        variant       text        NOT NULL,
-        served        boolean     NOT NULL,
-        table_name    regclass,
-        key           text        NOT NULL,
-        predicted_at  timestamptz NOT NULL,
-        score         float8,
-        features      jsonb       NOT NULL,
-        label         float8,
-        labeled_at    timestamptz,
-        learned_at    timestamptz,
-        predicted_class text,
-        probabilities jsonb,
-        label_class   text,
-        unknown_features   int,
-        unknown_categories int,
-        missing_features   int,
-        type_mismatches    int,
-        segment            text,
-        explanation        jsonb,
-        PRIMARY KEY (prediction_id, predicted_at)
-    ) PARTITION BY RANGE (predicted_at)$f$, next_id);
+    -- The partitioned log: the same columns (those of the log it replaces), the partition key in
+    -- its primary key.
+    EXECUTE format('CREATE TABLE @extschema@.ml_prediction_log (prediction_id bigint GENERATED ALWAYS AS IDENTITY'
+                   ' (START WITH %s), %s, PRIMARY KEY (prediction_id, predicted_at)) PARTITION BY RANGE (predicted_at)',
+                   next_id, @extschema@._ml_log_columns('@extschema@.ml_prediction_log_before'));
     ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
     -- The view that reads the log reads the new one (its definition as read before the rename).
     EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
@@ -5355,30 +5333,10 @@ BEGIN
         END IF;
         ALTER EXTENSION pg_learn DROP TABLE @extschema@.ml_prediction_log;
         ALTER TABLE @extschema@.ml_prediction_log RENAME TO ml_prediction_log_unpartitioned;
-        CREATE TABLE @extschema@.ml_prediction_log (
-            prediction_id bigint      GENERATED ALWAYS AS IDENTITY,
-            model_name    text        NOT NULL,
-            version       int         NOT NULL,
-            variant       text        NOT NULL,
-            served        boolean     NOT NULL,
-            table_name    regclass,
-            key           text        NOT NULL,
-            predicted_at  timestamptz NOT NULL,
-            score         float8,
-            features      jsonb       NOT NULL,
-            label         float8,
-            labeled_at    timestamptz,
-            learned_at    timestamptz,
-            predicted_class text,
-            probabilities jsonb,
-            label_class   text,
-            unknown_features   int,
-            unknown_categories int,
-            missing_features   int,
-            type_mismatches    int,
-            segment            text,
-            explanation        jsonb
-        ) PARTITION BY RANGE (predicted_at);
+        -- (the columns of the log the extension's script made)
+        EXECUTE format('CREATE TABLE @extschema@.ml_prediction_log (prediction_id bigint GENERATED ALWAYS AS IDENTITY,'
+                       ' %s) PARTITION BY RANGE (predicted_at)',
+                       @extschema@._ml_log_columns('@extschema@.ml_prediction_log_unpartitioned'));
         ALTER EXTENSION pg_learn ADD TABLE @extschema@.ml_prediction_log;
         EXECUTE 'CREATE OR REPLACE VIEW @extschema@.ml_segment_metrics WITH (security_barrier) AS ' || segment_view;
         DROP TABLE @extschema@.ml_prediction_log_unpartitioned;
@@ -5512,3 +5470,18 @@ REVOKE EXECUTE ON FUNCTION
 FROM PUBLIC;
 
 -- END issue 16 item 4: hyperparameter search
+
+-- BEGIN session 8: the partitioned log takes its columns from the log it replaces
+-- The columns of a log table after its prediction_id, as CREATE TABLE writes them (name, type,
+-- NOT NULL): the partitioned log that _ml_partition_log and a restore (_ml_log_restore) make takes
+-- its columns from the log it replaces, so a column added to the log is never left out of it.
+CREATE FUNCTION @extschema@._ml_log_columns(p_log regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                             CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END), ', ' ORDER BY a.attnum)
+    FROM pg_attribute a
+    WHERE a.attrelid = p_log AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'prediction_id'
+$$;
+
+REVOKE EXECUTE ON FUNCTION @extschema@._ml_log_columns(regclass) FROM PUBLIC;
+-- END session 8: _ml_log_columns
