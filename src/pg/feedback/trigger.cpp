@@ -121,6 +121,7 @@ Datum trigger(FunctionCallInfo fcinfo) {
                 {}, "ml_attach installs it; it cannot be called directly.");
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
     TriggerEvent ev = td->tg_event;
+    MemoryContext caller_cxt = CurrentMemoryContext;  // before any SPI_connect
     if (!TRIGGER_FIRED_FOR_ROW(ev) || td->tg_trigger->tgnargs != 1)
         pg_fail(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_ml_feedback_trigger must be a row trigger installed by ml_attach");
     const std::string role_name = td->tg_trigger->tgargs[0];
@@ -215,7 +216,12 @@ Datum trigger(FunctionCallInfo fcinfo) {
         Served served = served_variant(nsp, *a, text_view(key));
         check_reads_timestamps(*a, *served.model.model, *served.alias, served.model.version);
         Prediction p = predict_row(*served.model.model, st.observation, false);
+        // The returned row in the executor's context: made while SPI is connected (a cache miss of
+        // served_variant), it would be in SPI's procedure context, which spi.finish() frees before
+        // the executor copies the row (a use after free that scripts/test --sanitize found).
+        MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
         HeapTuple result = write_prediction(*a, served, p, row, desc);
+        MemoryContextSwitchTo(spi_cxt);
         spi.finish();
         return PointerGetDatum(result);
     }
