@@ -62,6 +62,13 @@ SELECT count(*) AS rows,
 FROM fn t JOIN ml_prediction_log l ON l.table_name = 'fn'::regclass AND l.key = t.id::text;
 SELECT t.id, l.features ->> 'x' AS logged FROM fn t JOIN ml_prediction_log l ON l.table_name = 'fn'::regclass AND l.key = t.id::text
 WHERE t.id IN (10004, 10005, 10006, 10007, 10008, 10009, 10011, 10012, 10015, 10016) ORDER BY t.id;
+-- Regression (use-after-free of the scored row, found by scripts/test --sanitize): when the served
+-- model is not in the backend's cache the trigger reads the registry through SPI, and the row it
+-- returns must not be made in SPI's memory, which is freed before the executor copies the row. The
+-- row as stored is the one scored (under --sanitize a freed row was an ASan report).
+SELECT ml_registry_cache_reset();
+INSERT INTO fc (id, x) VALUES (12, 0.5) RETURNING id, x, p = ml_predict('fc', jsonb_build_object('x', 0.5)) AS scored;
+SELECT id, x, p IS NOT NULL AS has_score FROM fc WHERE id = 12;
 -- Clean up the shared tables.
 SELECT ml_detach('fn');
 SELECT ml_detach('fc');
