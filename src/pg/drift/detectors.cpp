@@ -1,6 +1,7 @@
 // The ml_detector type: text (JSON) and binary I/O, a fresh detector, the row-by-row update,
 // ml_detector_info, and the ml_drift_detector aggregate (a window function over an ordered stream)
 // with an expanded-object state. docs/detectors.md.
+#include "pg/common/args.hpp"
 #include "pg/common/expanded_value.hpp"
 
 extern "C" {
@@ -37,27 +38,6 @@ Datum flat_datum(const DriftDetector& d) { return PointerGetDatum(flatten_value(
 Datum null_result(FunctionCallInfo fcinfo) {
     fcinfo->isnull = true;
     return Datum(0);
-}
-
-std::string text_arg(FunctionCallInfo fcinfo, int argno) {
-    std::string out;
-    pg_guard([&]() {
-        text* t = PG_GETARG_TEXT_PP(argno);
-        out.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    });
-    return out;
-}
-
-// A jsonb argument as JSON text (the options object).
-std::string jsonb_arg(FunctionCallInfo fcinfo, int argno) {
-    std::string out;
-    pg_guard([&]() {
-        Jsonb* j = PG_GETARG_JSONB_P(argno);
-        char* s = JsonbToCString(nullptr, &j->root, VARSIZE(j));
-        out = s;
-        pfree(s);
-    });
-    return out;
 }
 
 // A bare kind name ("adwin") as text input is a fresh detector of that kind with its default
@@ -114,7 +94,7 @@ PGL_FUNCTION(ml_detector_from_bytes) {
 // ---- a stored detector ------------------------------------------------------------------------
 
 PGL_FUNCTION(ml_detector_new) {
-    return flat_datum(DriftDetector::create(text_arg(fcinfo, 0), jsonb_arg(fcinfo, 1)));
+    return flat_datum(DriftDetector::create(text_arg_string(fcinfo, 0), jsonb_arg_text(fcinfo, 1)));
 }
 
 // Not STRICT: a NULL value leaves the state as it was (nothing learned, no change at it), so that
@@ -154,7 +134,7 @@ Datum drift_transition(FunctionCallInfo fcinfo, bool with_options) {
             pg_learn::core::fail(pg_learn::core::ErrorKind::NullValue, "the kind of ml_drift_detector must not be NULL");
         if (with_options && PG_ARGISNULL(2))
             pg_learn::core::fail(pg_learn::core::ErrorKind::NullValue, "the options of ml_drift_detector must not be NULL");
-        ev = Expanded::make(DriftDetector::create(text_arg(fcinfo, 1), with_options ? jsonb_arg(fcinfo, 2) : "{}"),
+        ev = Expanded::make(DriftDetector::create(text_arg_string(fcinfo, 1), with_options ? jsonb_arg_text(fcinfo, 2) : "{}"),
                             aggcxt, kContextName);
     } else {
         ev = aggregate_state<DriftDetector>(fcinfo, 0, aggcxt, kContextName);

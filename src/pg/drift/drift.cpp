@@ -1,5 +1,6 @@
 // Drift between a baseline and a current window: ml_drift, ml_drift_pvalue and ml_drift_detail
 // over two ml_stats values; ml_drift_report and ml_anomalies over two ml_profile values.
+#include "pg/common/args.hpp"
 #include "pg/common/expanded_value.hpp"
 
 extern "C" {
@@ -42,17 +43,8 @@ Datum null_result(FunctionCallInfo fcinfo) {
     return Datum(0);
 }
 
-std::string text_arg(FunctionCallInfo fcinfo, int argno) {
-    std::string out;
-    pg_guard([&]() {
-        text* t = PG_GETARG_TEXT_PP(argno);
-        out.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    });
-    return out;
-}
-
 DriftMethod method_arg(FunctionCallInfo fcinfo, int argno) {
-    return pg_learn::core::parse_drift_method(text_arg(fcinfo, argno));
+    return pg_learn::core::parse_drift_method(text_arg_string(fcinfo, argno));
 }
 
 // A bins argument in the range DriftOptions accepts (checked here so a negative int32 is not
@@ -156,18 +148,6 @@ struct ProfileArg {
     }
 };
 
-// A jsonb argument as JSON text.
-std::string jsonb_text_arg(FunctionCallInfo fcinfo, int argno) {
-    std::string out;
-    pg_guard([&]() {
-        Jsonb* jb = PG_GETARG_JSONB_P(argno);
-        char* s = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-        out.assign(s);
-        pfree(s);
-    });
-    return out;
-}
-
 // Values of one output row; text and jsonb columns are built under pg_guard by the caller.
 template <int N>
 struct RowValues {
@@ -198,7 +178,7 @@ PGL_FUNCTION(ml_drift_report) {
     using pg_learn::core::DriftReportRow;
     using pg_learn::core::DriftStatus;
     const pg_learn::core::DriftReportConfig config =
-        pg_learn::core::parse_drift_report_config(jsonb_text_arg(fcinfo, 2));
+        pg_learn::core::parse_drift_report_config(jsonb_arg_text(fcinfo, 2));
     const Profile& baseline = baseline_arg(fcinfo, 0);
     ProfileArg c;
     const std::vector<DriftReportRow> rows = pg_learn::core::drift_report(baseline, c.get(fcinfo, 1), config);
@@ -235,7 +215,7 @@ PGL_FUNCTION(ml_drift_report) {
 //   RETURNS TABLE (feature, anomaly, severity, description, count, detail)
 PGL_FUNCTION(ml_anomalies) {
     using pg_learn::core::Anomaly;
-    const pg_learn::core::AnomalyOptions options = pg_learn::core::parse_anomaly_options(jsonb_text_arg(fcinfo, 2));
+    const pg_learn::core::AnomalyOptions options = pg_learn::core::parse_anomaly_options(jsonb_arg_text(fcinfo, 2));
     const Profile& baseline = baseline_arg(fcinfo, 0);
     ProfileArg c;
     const std::vector<Anomaly> found = pg_learn::core::find_anomalies(baseline, c.get(fcinfo, 1), options);

@@ -2,6 +2,7 @@
 // search) over a query's rows read as ml_cross_validate reads them, returns the table of trials and
 // registers the best trial's model through ml_register; _ml_metric_higher_is_better gives the
 // registry's ml_deploy(name, strategy => 'best') the core's direction of a metric.
+#include "pg/common/args.hpp"
 #include "pg/common/spi.hpp"
 #include "pg/evaluation/eval_rows.hpp"
 #include "pg/models/model_datum.hpp"
@@ -31,26 +32,6 @@ using namespace pg_learn::pg::eval;
 using json = nlohmann::json;
 
 namespace {
-
-std::string jsonb_text(FunctionCallInfo fcinfo, int argno) {
-    std::string out;
-    pg_guard([&]() {
-        Jsonb* j = PG_GETARG_JSONB_P(argno);
-        char* s = JsonbToCString(nullptr, &j->root, VARSIZE(j));
-        out = s;
-        pfree(s);
-    });
-    return out;
-}
-
-std::string text_arg(FunctionCallInfo fcinfo, int argno) {
-    std::string out;
-    pg_guard([&]() {
-        text* t = PG_GETARG_TEXT_PP(argno);
-        out.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    });
-    return out;
-}
 
 Datum jsonb_datum(const json& j) {
     const std::string s = j.dump();
@@ -145,17 +126,17 @@ PGL_FUNCTION(ml_search) {
     check_not_null(fcinfo, 6, "test_fraction");
     check_not_null(fcinfo, 9, "epochs");
     check_not_null(fcinfo, 10, "seed");
-    const json base = pg_learn::core::search_json(jsonb_text(fcinfo, 0), "the base spec");
-    const json space_json = pg_learn::core::search_json(jsonb_text(fcinfo, 1), "the search space");
+    const json base = pg_learn::core::search_json(jsonb_arg_text(fcinfo, 0), "the base spec");
+    const json space_json = pg_learn::core::search_json(jsonb_arg_text(fcinfo, 1), "the search space");
     if (!base.is_object() || base.contains("pg_learn_model"))
         fail(ErrorKind::InvalidParameter, "base must be a model spec, a JSON object such as {\"model\": ...}");
     // The base spec's model gives the task (every trial must have it) and reads the rows.
     const std::unique_ptr<Model> start = pg_learn::core::model_from_json(base);
     const pg_learn::core::SearchSpace space = pg_learn::core::SearchSpace::parse(space_json);
     pg_learn::core::SearchOptions o;
-    o.method = pg_learn::core::search_method_by_name(text_arg(fcinfo, 3));
+    o.method = pg_learn::core::search_method_by_name(text_arg_string(fcinfo, 3));
     o.metric = pg_learn::core::check_search_metric(start->kind(), start->task(),
-                                                   PG_ARGISNULL(4) ? std::string() : text_arg(fcinfo, 4));
+                                                   PG_ARGISNULL(4) ? std::string() : text_arg_string(fcinfo, 4));
     o.metrics = {o.metric};
     for (const auto& m : pg_learn::core::default_metrics(start->task()))
         if (m != o.metric) o.metrics.push_back(m);
@@ -173,7 +154,7 @@ PGL_FUNCTION(ml_search) {
     const int64_t seed = PG_GETARG_INT64(10);
     o.seed = static_cast<uint64_t>(seed);
     std::optional<std::string> register_name;
-    if (!PG_ARGISNULL(11)) register_name = text_arg(fcinfo, 11);
+    if (!PG_ARGISNULL(11)) register_name = text_arg_string(fcinfo, 11);
     pg_learn::core::check_search(base, space, o);
     if (register_name) check_can_register(fcinfo, *register_name);
 
@@ -272,5 +253,5 @@ PGL_FUNCTION(ml_search) {
 
 // _ml_metric_higher_is_better(metric text) RETURNS boolean: for ml_deploy(name, 'best', metric).
 PGL_FUNCTION(ml_metric_higher_is_better) {
-    return BoolGetDatum(pg_learn::core::higher_is_better(text_arg(fcinfo, 0)));
+    return BoolGetDatum(pg_learn::core::higher_is_better(text_arg_string(fcinfo, 0)));
 }

@@ -2,6 +2,7 @@
 // metric state, ml_plot_histogram of ml_stats, ml_plot_drift of two profiles, and the
 // ml_plot_series aggregate. The charts are the core's (core/plot); this file reads the arguments
 // and returns the text.
+#include "pg/common/args.hpp"
 #include "pg/common/expanded_value.hpp"
 
 extern "C" {
@@ -37,15 +38,6 @@ template <typename T>
 const T* value_arg(FunctionCallInfo fcinfo, int argno, std::optional<T>& holder) {
     if (PG_ARGISNULL(argno)) return nullptr;
     return &read_value<T>(PG_GETARG_DATUM(argno), holder);
-}
-
-std::string text_arg(FunctionCallInfo fcinfo, int argno) {
-    std::string s;
-    pg_guard([&]() {
-        text* t = PG_GETARG_TEXT_PP(argno);
-        s.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    });
-    return s;
 }
 
 // The ml_plot_series state: the points so far and the title (the 4th argument, when given).
@@ -91,7 +83,7 @@ PGL_FUNCTION(ml_plot_histogram) {
 PGL_FUNCTION(ml_plot_drift) {
     std::optional<pg_learn::core::Profile> hb, hc;
     if (PG_ARGISNULL(2)) fail(ErrorKind::NullValue, "feature must not be NULL");
-    return svg_text(plot::drift_chart(value_arg(fcinfo, 0, hb), value_arg(fcinfo, 1, hc), text_arg(fcinfo, 2)));
+    return svg_text(plot::drift_chart(value_arg(fcinfo, 0, hb), value_arg(fcinfo, 1, hc), text_arg_string(fcinfo, 2)));
 }
 
 PGL_FUNCTION(ml_plot_drift_stats) {
@@ -113,7 +105,7 @@ PGL_FUNCTION(ml_plot_series_transition) {
             MemoryContextRegisterResetCallback(aggcxt, cb);
         });
     }
-    if (PG_NARGS() > 4 && !st->titled && !PG_ARGISNULL(4)) st->title = text_arg(fcinfo, 4);
+    if (PG_NARGS() > 4 && !st->titled && !PG_ARGISNULL(4)) st->title = text_arg_string(fcinfo, 4);
     st->titled = true;
     if (!PG_ARGISNULL(1)) {
         if (st->points.size() >= kMaxSeriesPoints)
@@ -122,7 +114,7 @@ PGL_FUNCTION(ml_plot_series_transition) {
         const double t = double(PG_GETARG_TIMESTAMPTZ(1));  // microseconds since 2000-01-01
         const double secs = t / 1e6 + 946684800.0;
         const double v = PG_ARGISNULL(2) ? std::nan("") : PG_GETARG_FLOAT8(2);
-        st->points.push_back({secs, v, PG_ARGISNULL(3) ? std::string() : text_arg(fcinfo, 3)});
+        st->points.push_back({secs, v, PG_ARGISNULL(3) ? std::string() : text_arg_string(fcinfo, 3)});
     }
     PG_RETURN_POINTER(st);
 }
