@@ -329,13 +329,6 @@ DROP TRIGGER ml_monitor_label ON @extschema@.ml_prediction_log;
 CREATE TRIGGER ml_monitor_label AFTER UPDATE OF label, label_class ON @extschema@.ml_prediction_log
     FOR EACH ROW EXECUTE FUNCTION @extschema@._ml_monitor_enqueue();
 
--- ---------------------------------------------------------------------------------------------
--- Issue 11, defaults that learn: ml_train runs 10 epochs unless told otherwise (new specs also
--- get new defaults, which the C code decides; stored models keep their stored specs).
-CREATE OR REPLACE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 10,
-                                    shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
-    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-
 -- BEGIN issue 11 item 8 (monitoring traps)
 -- ---------------------------------------------------------------------------------------------
 -- Issue 11, item 8: monitoring traps. A version registered with parent_version and no baseline
@@ -435,27 +428,6 @@ BEGIN
 END
 $$;
 
--- Part 60: the min_rows setting (a new kind of value, 'count').
-CREATE OR REPLACE VIEW @extschema@._ml_monitor_setting_defs (setting, scope, kind, default_value, description) AS
-VALUES
-    ('bucket_width', 'global', 'interval', '01:00:00',
-     'width of the time buckets of the window statistics (1 minute or more, no months); aligned on 2000-01-01 00:00 UTC'),
-    ('health_window', 'global', 'interval', '01:00:00',
-     'ml_model_health counts predictions, NaN and infinite scores over the buckets that overlap this last interval'),
-    ('log_retention', 'global', 'interval', '30 days',
-     'what ml_prune_log() without an argument keeps of the prediction log'),
-    ('window_retention', 'global', 'interval', NULL,
-     'window statistics older than this are deleted by ml_prune_log (default: kept for ever)'),
-    ('classification_threshold', 'model', 'number', '0.5',
-     'a classifier''s score >= threshold counts as predicting 1 (accuracy)'),
-    ('drift_options', 'model', 'object', '{}',
-     'options of ml_drift_report for ml_feature_drift: method, thresholds, bins, per-feature settings'),
-    ('anomaly_options', 'model', 'object', '{}',
-     'options of ml_anomalies for ml_data_quality: presence, out-of-range and domain fractions, severities'),
-    -- issue 11, monitoring traps: no drift status from a handful of rows
-    ('min_rows', 'model', 'count', '100',
-     'drift measured on fewer values than this (in the window or the baseline) has status insufficient_data; ml_data_quality reports DATASET_LOW_NUM_EXAMPLES for a window of fewer rows');
-
 -- Issue 12, poison labels: labels a version refused to learn (its weights would diverge on one,
 -- or a statistic overflow), moved here from the queue with their error by ml_learn_pending and by
 -- sync mode's commit; the version learned the others. A copy of the prediction's logged features
@@ -481,89 +453,8 @@ COMMENT ON TABLE @extschema@.ml_rejected_labels IS
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ml_rejected_labels', '');
 REVOKE ALL ON TABLE @extschema@.ml_rejected_labels FROM PUBLIC;
 
--- Part 60: ml_model_health's prediction rate over the time its buckets cover.
-CREATE OR REPLACE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
-SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
-FROM @extschema@.ml_aliases a
-JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
-LEFT JOIN LATERAL (
-    SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
-           sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
-           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores,
-           -- (issue 11: the first prediction of the first bucket, the last of them all)
-           (array_agg(w.first_predicted_at ORDER BY w.bucket))[1] AS first_predicted_at,
-           max(w.last_predicted_at) AS last_predicted_at
-    FROM @extschema@.ml_monitor_windows w
-    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
-      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
-                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
-                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
-                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
-) h ON true
--- Issue 11, monitoring traps: the time those buckets cover, so that the prediction rate is not
--- diluted by a bucket's start. From the first bucket's start, or from its first prediction when it
--- is the first bucket this (model, version, alias) has; to the last refresh (what the windows
--- hold), or the last prediction rolled up if later.
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN h.first_predicted_at IS NOT NULL
-                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
-                                     WHERE e.model_name = a.name AND e.version = a.version
-                                       AND e.variant = a.alias AND e.bucket < h.since)
-                THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
-           greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
-) cover
-CROSS JOIN LATERAL (VALUES
-    (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
-    (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
-    (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
-    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
-                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
-    -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
-    (5, 'rejected_labels', (SELECT count(*) FROM @extschema@.ml_rejected_labels r
-                            WHERE r.model_name = a.name AND r.version = a.version)::float8),
-    (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
-                                      THEN extract(epoch FROM now() - m.updated_at)::float8 END),
-    (7, 'seconds_since_prediction',
-        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
-                                    WHERE w.model_name = a.name AND w.version = a.version
-                                      AND w.variant = a.alias AND w.predictions > 0
-                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
-    (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
-                                ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
-    (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
-    (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
-    (11, 'seconds_since_refresh',
-         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8)
-) x(ord, metric, value)
-WHERE x.value IS NOT NULL
-ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores';
-
--- Part 60: the history of ml_model_health.
-CREATE VIEW @extschema@.ml_model_health_history WITH (security_barrier) AS
-SELECT w.bucket AS time, w.model_name AS model, w.variant AS alias, w.version::text AS version, x.metric, x.value
-FROM @extschema@.ml_monitor_windows w
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN w.first_predicted_at IS NOT NULL
-                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
-                                     WHERE e.model_name = w.model_name AND e.version = w.version
-                                       AND e.variant = w.variant AND e.bucket < w.bucket)
-                THEN greatest(w.bucket, w.first_predicted_at) ELSE w.bucket END AS since,
-           least(w.bucket + (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
-                             WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
-                 greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), w.last_predicted_at)) AS until
-) cover
-CROSS JOIN LATERAL (VALUES
-    (1, 'predictions', w.predictions::float8),
-    (2, 'prediction_rate', w.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1)::float8),
-    (3, 'nan_scores', coalesce(@extschema@.ml_nan_count(w.scores), 0)::float8),
-    (4, 'inf_scores', coalesce(@extschema@.ml_inf_count(w.scores), 0)::float8),
-    (5, 'labels', w.labels::float8)
-) x(ord, metric, value)
-ORDER BY w.bucket, w.model_name, w.variant, w.version, x.ord;
-COMMENT ON VIEW @extschema@.ml_model_health_history IS
-    'Per time bucket, model, alias and version: predictions, prediction rate (over the time the bucket covers), NaN/Inf scores, labels';
 
 -- Part 60: ml_feature_drift's insufficient_data and no_baseline statuses and row_count.
 CREATE OR REPLACE VIEW @extschema@.ml_feature_drift WITH (security_barrier) AS
@@ -607,7 +498,6 @@ CROSS JOIN LATERAL (
 ) a
 ORDER BY w.bucket, w.model_name, w.version, w.variant, a.ord;
 
-REVOKE ALL ON TABLE @extschema@.ml_model_health_history FROM PUBLIC;
 -- END issue 11 item 8 (monitoring traps)
 -- Issue 11, item 5 (no label leakage): the label named by its column of a row.
 -- The label named by its column, every other column of the row a feature (as BigQuery ML's
@@ -626,13 +516,6 @@ CREATE AGGREGATE ml_fit(model ml_model, x record, label name) (
 );
 COMMENT ON AGGREGATE ml_fit(ml_model, record, name) IS
     'The model after one online pass over the rows, their label the column named label (never a feature)';
--- The same over a query returning rows (SELECT * FROM t): the column named label is the label,
--- every other column a feature.
-CREATE FUNCTION ml_train(model ml_model, query text, label name, epochs int DEFAULT 10,
-                         shuffle boolean DEFAULT true, seed bigint DEFAULT 0) RETURNS ml_model
-    AS 'MODULE_PATHNAME', 'ml_train_label' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION ml_train(ml_model, text, name, int, boolean, bigint) IS
-    'The model after several online passes over the rows of a query, their label the column named label (never a feature)';
 
 -- ---------------------------------------------------------------------------------------------
 -- Issue 11, items 6, 7 and 9 (errors that point the right way, small silent acceptances).
@@ -795,7 +678,8 @@ ALTER TABLE @extschema@.ml_monitor_windows
     ADD COLUMN type_mismatches        bigint NOT NULL DEFAULT 0 CHECK (type_mismatches >= 0),
     ADD COLUMN mismatched_predictions bigint NOT NULL DEFAULT 0 CHECK (mismatched_predictions >= 0);
 
--- ml_model_metrics: the feature mismatch rates.
+-- ml_model_metrics: the feature mismatch rates (written here, and again in its final form further
+-- below, because the DROP of _ml_is_classifier that follows needs the view off it).
 CREATE OR REPLACE VIEW @extschema@.ml_model_metrics WITH (security_barrier) AS
 SELECT w.bucket AS time, w.model_name AS model, w.version::text AS version, w.variant, x.metric, x.value
 FROM @extschema@.ml_monitor_windows w
@@ -1190,79 +1074,6 @@ BEGIN
 END
 $$;
 
--- Per deployed model (name, alias): its version's age, examples seen, pending labels, time
--- since it last learned and since its last prediction, and over the health window its prediction
--- rate and NaN / infinite scores. time is the time of reading.
-CREATE OR REPLACE VIEW @extschema@.ml_model_health WITH (security_barrier) AS
-SELECT now() AS time, a.name AS model, a.alias, a.version::text AS version, x.metric, x.value
-FROM @extschema@.ml_aliases a
-JOIN @extschema@.ml_models m ON m.name = a.name AND m.version = a.version
-LEFT JOIN LATERAL (
-    SELECT sum(w.predictions) AS predictions, min(w.bucket) AS since,
-           sum(@extschema@.ml_nan_count(w.scores)) AS nan_scores,
-           sum(@extschema@.ml_inf_count(w.scores)) AS inf_scores,
-           -- (issue 11: the first prediction of the first bucket, the last of them all)
-           (array_agg(w.first_predicted_at ORDER BY w.bucket))[1] AS first_predicted_at,
-           max(w.last_predicted_at) AS last_predicted_at
-    FROM @extschema@.ml_monitor_windows w
-    WHERE w.model_name = a.name AND w.version = a.version AND w.variant = a.alias
-      AND w.bucket > now() - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
-                              WHERE c.model_name IS NULL AND c.setting = 'health_window')
-                           - (SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
-                              WHERE c.model_name IS NULL AND c.setting = 'bucket_width')
-) h ON true
--- Issue 11, monitoring traps: the time those buckets cover, so that the prediction rate is not
--- diluted by a bucket's start. From the first bucket's start, or from its first prediction when it
--- is the first bucket this (model, version, alias) has; to the last refresh (what the windows
--- hold), or the last prediction rolled up if later.
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN h.first_predicted_at IS NOT NULL
-                     AND NOT EXISTS (SELECT 1 FROM @extschema@.ml_monitor_windows e
-                                     WHERE e.model_name = a.name AND e.version = a.version
-                                       AND e.variant = a.alias AND e.bucket < h.since)
-                THEN greatest(h.since, h.first_predicted_at) ELSE h.since END AS since,
-           greatest((SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st), h.last_predicted_at) AS until
-) cover
--- Issue 13, drift detectors: the error-stream detector of this version under this alias.
-LEFT JOIN @extschema@.ml_monitor_detectors dt ON dt.model_name = a.name AND dt.version = a.version AND dt.variant = a.alias
-CROSS JOIN LATERAL (SELECT @extschema@.ml_detector_info(dt.detector) AS info) ed
-CROSS JOIN LATERAL (VALUES
-    (1, 'age_seconds', extract(epoch FROM now() - m.created_at)::float8),
-    (2, 'deployed_seconds', extract(epoch FROM now() - a.deployed_at)::float8),
-    (3, 'examples_seen', (@extschema@.ml_info(m.model) ->> 'n_seen')::float8),
-    (4, 'pending_labels', (SELECT count(*) FROM @extschema@.ml_label_queue q
-                           WHERE q.model_name = a.name AND q.version = a.version)::float8),
-    -- Issue 12, poison labels: the labels this version refused (moved to ml_rejected_labels)
-    (5, 'rejected_labels', (SELECT count(*) FROM @extschema@.ml_rejected_labels r
-                            WHERE r.model_name = a.name AND r.version = a.version)::float8),
-    (6, 'seconds_since_learned', CASE WHEN m.updated_at > m.created_at
-                                      THEN extract(epoch FROM now() - m.updated_at)::float8 END),
-    (7, 'seconds_since_prediction',
-        extract(epoch FROM now() - (SELECT w.last_predicted_at FROM @extschema@.ml_monitor_windows w
-                                    WHERE w.model_name = a.name AND w.version = a.version
-                                      AND w.variant = a.alias AND w.predictions > 0
-                                    ORDER BY w.bucket DESC LIMIT 1))::float8),
-    (8, 'prediction_rate', CASE WHEN h.since IS NULL THEN 0
-                                ELSE h.predictions / greatest(extract(epoch FROM cover.until - cover.since), 1) END::float8),
-    (9, 'nan_scores', coalesce(h.nan_scores, 0)::float8),
-    (10, 'inf_scores', coalesce(h.inf_scores, 0)::float8),
-    (11, 'seconds_since_refresh',
-         extract(epoch FROM now() - (SELECT st.refreshed_at FROM @extschema@.ml_monitor_state st))::float8),
-    -- issue 13: the error-stream detector (absent without labelled predictions; the last change's
-    -- time and bucket absent while it never fired)
-    (12, 'error_drift_rows', (ed.info ->> 'n')::float8),
-    (13, 'error_drift_detections', (ed.info ->> 'detections')::float8),
-    (14, 'error_drift_last_at', extract(epoch FROM dt.last_change_at)::float8),
-    (15, 'error_drift_last_bucket',
-         extract(epoch FROM pg_catalog.date_bin((SELECT (c.value)::interval FROM @extschema@._ml_monitor_config c
-                                                 WHERE c.model_name IS NULL AND c.setting = 'bucket_width'),
-                                                dt.last_change_at, '2000-01-01 00:00:00+00'::timestamptz))::float8),
-    (16, 'seconds_since_error_drift', extract(epoch FROM now() - dt.last_change_at)::float8),
-    (17, 'error_drift_window_rows', (ed.info ->> 'width')::float8),
-    (18, 'error_drift_window_mean', (ed.info ->> 'estimate')::float8)
-) x(ord, metric, value)
-WHERE x.value IS NOT NULL
-ORDER BY a.name, a.alias, x.ord;
 COMMENT ON VIEW @extschema@.ml_model_health IS
     'Per deployed model: age, examples seen, pending and rejected labels, time since it learned and predicted, prediction rate, NaN/Inf scores, changes ADWIN detected in its labelled errors (when, in which bucket)';
 -- END issue 13 drift detectors
@@ -1511,6 +1322,9 @@ CROSS JOIN LATERAL (VALUES
 ) x(ord, metric, value)
 WHERE x.value IS NOT NULL
 ORDER BY w.bucket, w.model_name, w.variant, w.version, x.ord;
+COMMENT ON VIEW @extschema@.ml_model_health_history IS
+    'Per time bucket, model, alias and version: predictions, prediction rate (over the time the bucket covers), NaN/Inf scores, labels';
+REVOKE ALL ON TABLE @extschema@.ml_model_health_history FROM PUBLIC;
 
 -- END issue 13 clustering and anomaly models
 
@@ -3121,12 +2935,14 @@ REVOKE EXECUTE ON FUNCTION
 FROM PUBLIC;
 -- END monitor-only labels and logged explanations (wt-labels)
 -- ---------------------------------------------------------------------------------------------
+-- Issue 11, defaults that learn: ml_train runs 10 epochs unless told otherwise (new specs also get
+-- new defaults, which the C code decides; stored models keep their stored specs); issue 11 item 5:
+-- ml_train(model, query, label name, ...) over rows whose column named label is the label.
 -- Issue 16 item 5: training history and progress. ml_train gains validation and patience (its
 -- old calls still work: the new arguments default to NULL); ml_training_info; the view
 -- ml_training_progress.
 -- ---------------------------------------------------------------------------------------------
 DROP FUNCTION ml_train(ml_model, text, int, boolean, bigint);
-DROP FUNCTION ml_train(ml_model, text, name, int, boolean, bigint);
 CREATE FUNCTION ml_train(model ml_model, query text, epochs int DEFAULT 10,
                          shuffle boolean DEFAULT true, seed bigint DEFAULT 0,
                          validation text DEFAULT NULL, patience int DEFAULT NULL) RETURNS ml_model
