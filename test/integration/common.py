@@ -302,3 +302,15 @@ def run_example(conn, example, dbname):
     with open(os.path.join(root, "examples", example + ".sql")) as f:
         script = f.read()
     return subprocess.run(cmd, input=script, capture_output=True, text=True, cwd="/")
+
+
+def start_cluster(rep, **kw):
+    """A started Cluster(**kw) and its connection; when it cannot start, one FAIL cluster_start
+    line (the error as one line) and the script's exit."""
+    cluster = Cluster(**kw)
+    try:
+        return cluster, cluster.start()
+    except Exception as e:  # noqa: BLE001
+        rep.fail("cluster_start", one_line(e))
+        cluster.stop()
+        rep.exit()

@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, one_line  # noqa: E402
+from common import Reporter, one_line, start_cluster  # noqa: E402
 
 SETTINGS = {
     "shared_preload_libraries": "pg_cron",
@@ -142,13 +142,7 @@ def main():
     if os.environ.get("PGL_TEST_DSN"):
         rep.fail("cluster_start", "this test needs its own cluster with pg_cron preloaded")
         rep.exit()
-    cluster = Cluster(settings=SETTINGS)
-    try:
-        cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", one_line(e))
-        cluster.stop()
-        rep.exit()
+    cluster, _ = start_cluster(rep, settings=SETTINGS)
     try:
         run(cluster, rep)
     except Exception as e:  # noqa: BLE001

@@ -32,7 +32,7 @@ from sklearn.metrics import (accuracy_score, log_loss, mean_absolute_error, mean
                              r2_score, roc_auc_score)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 TOL = 1e-12
 
@@ -213,13 +213,7 @@ def comparison(conn, rep, resamples=150, seed=4, confidence=0.9):
 
 def main():
     rep = Reporter()
-    cluster = Cluster(port=int(os.environ.get("PGL_TEST_PORT", "5484")))
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep, port=int(os.environ.get("PGL_TEST_PORT", "5484")))
     try:
         Xc, yc = load_breast_cancer(return_X_y=True)
         load(conn, "cancer", Xc, yc)

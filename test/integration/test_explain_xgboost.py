@@ -27,7 +27,7 @@ import numpy as np
 import xgboost as xgb
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 from test_xgboost_parity import NAMES, TYPES, features, train, with_nans  # noqa: E402
 
 SEED = 16
@@ -64,13 +64,7 @@ def main():
     rep = Reporter()
     rng = np.random.default_rng(SEED)
     x_test = with_nans(features(N_ROWS, rng, True), rng)
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         conn.execute("CREATE TABLE rows (id int PRIMARY KEY, a float8[])")
         copy_rows(conn, "rows", ["id", "a"], ((i, [float(v) for v in x_test[i]]) for i in range(N_ROWS)))

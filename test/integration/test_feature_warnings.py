@@ -17,20 +17,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, one_line  # noqa: E402
+from common import Reporter, one_line, start_cluster  # noqa: E402
 
 MESSAGE = 'feature "MONTH" is unknown to the model'
 
 
 def main():
     rep = Reporter()
-    cluster = Cluster(settings={"log_min_messages": "warning"})
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", one_line(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep, settings={"log_min_messages": "warning"})
     try:
         notices = []
         conn.add_notice_handler(lambda d: notices.append((d.severity, d.message_primary or "")))

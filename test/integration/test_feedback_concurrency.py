@@ -47,7 +47,7 @@ import time
 import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, one_line, run_threads  # noqa: E402
+from common import Reporter, one_line, run_threads, start_cluster  # noqa: E402
 
 ROWS = int(os.environ.get("FEEDBACK_ROWS", "100000"))
 WRITERS = 8
@@ -411,13 +411,7 @@ def sync_opposite_order(cluster, rep):
 
 def main():
     rep = Reporter()
-    cluster = Cluster(settings={"deadlock_timeout": "100ms", "max_connections": "50"})
-    try:
-        cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", one_line(e))
-        cluster.stop()
-        rep.exit()
+    cluster, _ = start_cluster(rep, settings={"deadlock_timeout": "100ms", "max_connections": "50"})
     try:
         for name, fn in (("feedback_concurrency", run), ("sync_opposite_order", sync_opposite_order)):
             try:

@@ -32,7 +32,7 @@ import time
 import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, one_line  # noqa: E402
+from common import Reporter, one_line, start_cluster  # noqa: E402
 
 ROWS = int(os.environ.get("FEEDBACK_CRASH_ROWS", "60000"))
 SEQ_ROWS = 20000
@@ -277,13 +277,7 @@ def main():
     if os.environ.get("PGL_TEST_DSN"):
         rep.fail("cluster_start", "this test kills the server: unset PGL_TEST_DSN")
         rep.exit()
-    cluster = Cluster(settings={"deadlock_timeout": "100ms"})
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", one_line(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep, settings={"deadlock_timeout": "100ms"})
     try:
         conn.execute(SETUP)
         t0 = time.perf_counter()

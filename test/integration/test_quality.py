@@ -35,7 +35,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 SEED = 42
 AUC_MARGIN = 0.02
@@ -183,13 +183,7 @@ def multiclass(conn, rep, name, loader):
 
 def main():
     rep = Reporter()
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         Xs, ys_reg, ys_cls = synthetic_units()
         wine = load_wine()

@@ -38,7 +38,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 SEED = 2025
 N_TRAIN = 20_000
@@ -146,13 +146,7 @@ def main():
     x_after, y_after = agrawal(RECOVER_ROWS, rng)
     x_after_te, y_after_te = agrawal(N_TEST, rng)
 
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         load(conn, "train", x_tr, y_tr)
         load(conn, "test", x_te, y_te)

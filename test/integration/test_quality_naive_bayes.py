@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 ACCURACY_MARGIN = 0.01
 PROBA_TOLERANCE = 1e-9
@@ -70,13 +70,7 @@ def compare(conn, rep, name, table, spec, sk, X, y):
 
 def main():
     rep = Reporter()
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         digits = load_digits(return_X_y=True)
         for name, fn in (

@@ -35,7 +35,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 ACCURACY_MARGIN = 0.0      # the same classes: the same accuracy
 R2_MARGIN = 1e-6
@@ -128,13 +128,7 @@ def regressor(conn, rep):
 
 def main():
     rep = Reporter()
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         for name, fn in (("classifier", classifier), ("regressor", regressor)):
             try:

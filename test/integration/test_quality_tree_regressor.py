@@ -29,7 +29,7 @@ from sklearn.metrics import r2_score
 from sklearn.tree import DecisionTreeRegressor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 SEED = 2024
 N_TRAIN = int(os.environ.get("PGL_FRIEDMAN_ROWS", "200000"))
@@ -71,13 +71,7 @@ def main():
 
     sk_ols = r2_score(y_te, LinearRegression().fit(X_tr, y_tr).predict(X_te))
 
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         load(conn, "friedman_train", X_tr, y_tr)
         load(conn, "friedman_test", X_te, y_te)

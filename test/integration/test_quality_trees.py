@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 SEED = 2024
 N_TRAIN = 100_000
@@ -133,13 +133,7 @@ def main():
         sk_codes = DecisionTreeClassifier(max_depth=depth, criterion="gini", random_state=0).fit(X_tr_codes, y_tr)
         sk_codes_acc[depth] = accuracy_score(y_te, sk_codes.predict(X_te_codes))
 
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         load(conn, "agrawal_train", num_tr, cat_tr, y_tr)
         load(conn, "agrawal_test", num_te, cat_te, y_te)

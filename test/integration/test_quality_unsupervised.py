@@ -38,7 +38,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, copy_rows  # noqa: E402
+from common import Reporter, copy_rows, start_cluster  # noqa: E402
 
 INERTIA_MARGIN = 0.10
 AUC_MARGIN = 0.05
@@ -134,13 +134,7 @@ def hst_outliers(conn, rep, random_state):
 
 def main():
     rep = Reporter()
-    cluster = Cluster()
-    try:
-        conn = cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", str(e).splitlines()[0] if str(e) else repr(e))
-        cluster.stop()
-        rep.exit()
+    cluster, conn = start_cluster(rep)
     try:
         for name, fn in (("kmeans_blobs_0", lambda c, r: kmeans_blobs(c, r, 0)),
                          ("kmeans_blobs_3", lambda c, r: kmeans_blobs(c, r, 3)),

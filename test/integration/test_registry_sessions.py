@@ -34,7 +34,7 @@ import time
 import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Cluster, Reporter, one_line, run_threads  # noqa: E402
+from common import Reporter, one_line, run_threads, start_cluster  # noqa: E402
 
 X = "'{\"a\": 1}'::jsonb"
 
@@ -334,13 +334,7 @@ def concurrent_register(cluster, rep):
 
 def main():
     rep = Reporter()
-    cluster = Cluster()
-    try:
-        cluster.start()
-    except Exception as e:  # noqa: BLE001
-        rep.fail("cluster_start", one_line(e))
-        cluster.stop()
-        rep.exit()
+    cluster, _ = start_cluster(rep)
     try:
         for name, fn in (("deploy", deploy_visibility), ("cache", cache_decodes),
                          ("stale", stale_reads), ("learn", concurrent_learn),
