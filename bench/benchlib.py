@@ -42,6 +42,16 @@ def log(msg):
     print("# " + msg, file=sys.stderr, flush=True)
 
 
+def session(conn, what, work_mem=None):
+    """The timed session's settings (no parallel workers: a figure that wants them sets them;
+    work_mem when given) and a log line with the server's version, its JIT setting and what."""
+    conn.execute(PARALLEL_OFF[0])
+    if work_mem:
+        conn.execute("SET work_mem = '%s'" % work_mem)
+    ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
+    log("PostgreSQL %s, jit=%s, %s" % (ver[0], ver[1], what))
+
+
 def timed(conn, sql, params=None, before=None):
     """Wall time of one statement in ms (result fetched), after running `before` untimed."""
     for b in before or ():

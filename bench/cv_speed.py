@@ -29,7 +29,7 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 import os
 import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main
+from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 SPEC = '{"model": "logistic_regression"}'
@@ -53,10 +53,7 @@ def build_data(conn):
 
 def main():
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        conn.execute("SET work_mem = '256MB'")
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows" % (ver[0], ver[1], ROWS))
+        session(conn, "%d rows" % (ROWS), work_mem="256MB")
         build_data(conn)
         table = Table()
         # What it computes (printed): the folds' AUC, mean and sd.

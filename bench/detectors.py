@@ -17,16 +17,14 @@ Queries run without parallel workers (the detectors never run in parallel).
 
 import os
 
-from benchlib import PARALLEL_OFF, PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, run_main, session
 
 ROWS = int(os.environ.get("BENCH_DETECTOR_ROWS", "1000000"))
 
 
 def main():
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
-        conn.execute(PARALLEL_OFF[0])
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows, median of %d runs" % (ver[0], ver[1], ROWS, RUNS))
+        session(conn, "%d rows, median of %d runs" % (ROWS, RUNS))
         conn.execute("DROP TABLE IF EXISTS e")
         conn.execute("""
             CREATE TABLE e AS

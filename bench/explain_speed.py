@@ -30,7 +30,7 @@ import json
 import os
 import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main
+from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 LINEAR = {"model": "linear_regression", "scale": True}
@@ -57,9 +57,7 @@ def build_data(conn):
 
 def main():
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows" % (ver[0], ver[1], ROWS))
+        session(conn, "%d rows" % (ROWS))
         build_data(conn)
         conn.execute("INSERT INTO models SELECT 'linear', ml_fit('%s'::ml_model, x, y ORDER BY id) FROM t_explain"
                      % json.dumps(LINEAR))

@@ -34,8 +34,8 @@ import json
 import os
 import time
 
-from benchlib import (PARALLEL_OFF, PARALLEL_ON, PORT, RUNS, SETTINGS, Cluster, Table, compare,
-                      log, run_main, workers_launched)
+from benchlib import (PARALLEL_OFF, PARALLEL_ON, PORT, RUNS, SETTINGS, Cluster, Table, compare, log,
+                      run_main, session, workers_launched)
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 NF = 20
@@ -83,9 +83,7 @@ def build_data(conn):
 def main():
     settings = dict(SETTINGS)
     with Cluster(port=PORT, settings=settings) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows, median of %d runs" % (ver[0], ver[1], ROWS, RUNS))
+        session(conn, "%d rows, median of %d runs" % (ROWS, RUNS))
         build_data(conn)
         tab = Table()
         spec = json.dumps(FIT_SPEC)

@@ -32,7 +32,7 @@ import json
 import os
 import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main
+from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 BASE = {"model": "linear_regression"}
@@ -64,9 +64,7 @@ def build_data(conn):
 
 def main():
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows" % (ver[0], ver[1], ROWS))
+        session(conn, "%d rows" % (ROWS))
         build_data(conn)
         conn.execute("SELECT ml_register('single', (%s))" % fit(BASE))
         conn.execute("SELECT ml_register('parted', (%s))" % fit(PARTED))

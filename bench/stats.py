@@ -24,8 +24,8 @@ Queries run without parallel workers unless a figure says otherwise.
 
 import os
 
-from benchlib import (PARALLEL_OFF, PARALLEL_ON, PORT, RUNS, SETTINGS, Cluster, Table, compare,
-                      log, run_main, workers_launched)
+from benchlib import (PARALLEL_OFF, PARALLEL_ON, PORT, RUNS, SETTINGS, Cluster, Table, compare, log,
+                      run_main, session, workers_launched)
 
 ROWS = int(os.environ.get("BENCH_STATS_ROWS", "10000000"))
 QS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
@@ -70,9 +70,7 @@ def rank_errors(conn, estimates):
 def main():
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS tdigest")
-        conn.execute(PARALLEL_OFF[0])
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows, median of %d runs" % (ver[0], ver[1], ROWS, RUNS))
+        session(conn, "%d rows, median of %d runs" % (ROWS, RUNS))
         build_data(conn)
         tab = Table()
 

@@ -33,7 +33,7 @@ import json
 import os
 import time
 
-from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 NF = 20
@@ -64,9 +64,7 @@ def build_data(conn):
 
 def main():
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows, median of %d runs" % (ver[0], ver[1], ROWS, RUNS))
+        session(conn, "%d rows, median of %d runs" % (ROWS, RUNS))
         build_data(conn)
         tab = Table()
         fit = "SELECT ml_fit('%s'::ml_model, x, y ORDER BY id) FROM t_tree"

@@ -35,7 +35,7 @@ import time
 import numpy as np
 import xgboost as xgb
 
-from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, log, run_main, timed
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, log, run_main, session, timed
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 SINGLE = int(os.environ.get("BENCH_SINGLE", "20000"))
@@ -84,9 +84,7 @@ def per_row_inplace(booster, x):
 def main():
     booster, text = train()
     with Cluster(port=PORT, settings=dict(SETTINGS)) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        ver = conn.execute("SELECT current_setting('server_version'), current_setting('jit')").fetchone()
-        log("PostgreSQL %s, jit=%s, %d rows, median of %d runs" % (ver[0], ver[1], ROWS, RUNS))
+        session(conn, "%d rows, median of %d runs" % (ROWS, RUNS))
         t0 = time.perf_counter()
         conn.execute("""
             CREATE TABLE t_xgb AS
