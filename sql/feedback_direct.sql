@@ -146,6 +146,47 @@ SELECT l.key, l.label, q.label AS queued FROM ml_prediction_log l LEFT JOIN ml_l
 WHERE l.table_name = 'fd3'::regclass AND l.key IN ('10', '11') ORDER BY l.prediction_id;
 SELECT ml_detach('fd3');
 
+-- user did: changed the log between transactions of this session. The direct writer keeps what
+-- it built (IndexInfo, the result relation, an executor state) across transactions (issue 12
+-- item 7) and builds it again when the log or one of its indexes changes: an index created on
+-- the log gets the next rows' entries, a CHECK added to the log refuses the next row (23514,
+-- nothing stored), and a dropped one no longer does; a rolled-back transaction or savepoint
+-- takes its predictions with it and leaves the writer usable.
+INSERT INTO fd (id, a) VALUES (20, 1);
+CREATE INDEX fd_log_variant ON ml_prediction_log (variant, key);
+INSERT INTO fd (id, a) VALUES (21, 2);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT key FROM ml_prediction_log WHERE variant = 'production' AND key IN ('20', '21');
+SELECT key FROM ml_prediction_log WHERE variant = 'production' AND key IN ('20', '21') ORDER BY key;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP INDEX fd_log_variant;
+ALTER TABLE ml_prediction_log ADD CONSTRAINT fd_small_scores CHECK (score < 1000);
+\set VERBOSITY terse
+INSERT INTO fd (id, a) VALUES (22, 1e6);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO fd (id, a) VALUES (23, 3);
+ALTER TABLE ml_prediction_log DROP CONSTRAINT fd_small_scores;
+INSERT INTO fd (id, a) VALUES (22, 1e6);
+BEGIN;
+INSERT INTO fd (id, a) VALUES (24, 4);
+ROLLBACK;
+BEGIN;
+INSERT INTO fd (id, a) VALUES (25, 5);
+SAVEPOINT s;
+INSERT INTO fd (id, a) VALUES (26, 6);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO fd (id, a) VALUES (27, 7);
+COMMIT;
+INSERT INTO fd (id, a) VALUES (28, 8);
+SELECT f.id, l.key IS NOT NULL AS logged, l.score = f.p AS same_score, l.inbox_events
+FROM fd f LEFT JOIN fd_state l ON l.tbl = 'fd' AND l.key = f.id::text
+WHERE f.id >= 20 ORDER BY f.id;
+SELECT count(*) AS logged_not_stored FROM ml_prediction_log l
+WHERE l.table_name = 'fd'::regclass AND l.key::int >= 20 AND NOT EXISTS (SELECT 1 FROM fd WHERE fd.id = l.key::int);
+
 -- Clean up the shared tables.
 SELECT ml_detach('fd');
 SELECT ml_detach('fd2');
