@@ -147,7 +147,7 @@ void log_shape_build(Relation rel) {
         s.index_oids = static_cast<Oid*>(palloc0(sizeof(Oid) * (s.nindexes + 1)));
         for (int i = 0; i < s.nindexes; i++) s.index_oids[i] = RelationGetRelid(s.rri->ri_IndexRelationDescs[i]);
         // Monitoring's AFTER ROW trigger (ml_monitor_enqueue) made a trigger event for every logged
-        // prediction, fired at the end of the statement to insert one inbox row (about 10k
+        // prediction, fired at the end of the statement to insert one inbox row (about 7k
         // instructions a row, issue 12 item 7): when it is the log's only INSERT trigger, enabled
         // as created (fires on origin), the writer queues the same event itself (1: a prediction
         // without label) and the inbox rows are written together. The result relation's copy of
