@@ -40,6 +40,11 @@ part of the shapes' names) counts only those shapes; BENCH_CALLGRIND_KEEP=DIR ke
 callgrind profile there (NAME_LINES.out: the runs of N and 2N statements), for
 callgrind_annotate --inclusive=yes on both and their difference per row.
 
+BENCH_CALLGRIND_STATEMENTS (default 300) is N above, for one row per statement (a tenth of it
+with 50 rows per statement). The figures, before and after each change, and where the
+instructions go (with the arithmetic of why 1.3x is out of reach for INSERTs while every
+prediction is logged with its two index entries): docs/feedback.md "Cost".
+
 It is a benchmark, not a test: it exits 0 when a figure is over its target, non-zero when
 something fails (including a check at the end that every row was scored and logged once and
 every label queued once).

@@ -146,6 +146,145 @@ SELECT l.key, l.label, q.label AS queued FROM ml_prediction_log l LEFT JOIN ml_l
 WHERE l.table_name = 'fd3'::regclass AND l.key IN ('10', '11') ORDER BY l.prediction_id;
 SELECT ml_detach('fd3');
 
+-- user did: changed the log between transactions of this session. The direct writer keeps what
+-- it built (IndexInfo, the result relation, an executor state) across transactions (issue 12
+-- item 7) and builds it again when the log or one of its indexes changes: an index created on
+-- the log gets the next rows' entries, a CHECK added to the log refuses the next row (23514,
+-- nothing stored), and a dropped one no longer does; a rolled-back transaction or savepoint
+-- takes its predictions with it and leaves the writer usable.
+INSERT INTO fd (id, a) VALUES (20, 1);
+CREATE INDEX fd_log_variant ON ml_prediction_log (variant, key);
+INSERT INTO fd (id, a) VALUES (21, 2);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT key FROM ml_prediction_log WHERE variant = 'production' AND key IN ('20', '21');
+SELECT key FROM ml_prediction_log WHERE variant = 'production' AND key IN ('20', '21') ORDER BY key;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP INDEX fd_log_variant;
+ALTER TABLE ml_prediction_log ADD CONSTRAINT fd_small_scores CHECK (score < 1000);
+\set VERBOSITY terse
+INSERT INTO fd (id, a) VALUES (22, 1e6);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO fd (id, a) VALUES (23, 3);
+ALTER TABLE ml_prediction_log DROP CONSTRAINT fd_small_scores;
+INSERT INTO fd (id, a) VALUES (22, 1e6);
+BEGIN;
+INSERT INTO fd (id, a) VALUES (24, 4);
+ROLLBACK;
+BEGIN;
+INSERT INTO fd (id, a) VALUES (25, 5);
+SAVEPOINT s;
+INSERT INTO fd (id, a) VALUES (26, 6);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO fd (id, a) VALUES (27, 7);
+COMMIT;
+INSERT INTO fd (id, a) VALUES (28, 8);
+SELECT f.id, l.key IS NOT NULL AS logged, l.score = f.p AS same_score, l.inbox_events
+FROM fd f LEFT JOIN fd_state l ON l.tbl = 'fd' AND l.key = f.id::text
+WHERE f.id >= 20 ORDER BY f.id;
+SELECT count(*) AS logged_not_stored FROM ml_prediction_log l
+WHERE l.table_name = 'fd'::regclass AND l.key::int >= 20 AND NOT EXISTS (SELECT 1 FROM fd WHERE fd.id = l.key::int);
+
+-- Monitoring's inbox events of the predictions logged directly are queued by the writer and
+-- written together when the statement's executor finishes (issue 12 item 7; before, each was a
+-- trigger event of ml_monitor_prediction): the same events, visible as the statement ends, taken
+-- back with a rolled-back savepoint, a PL/pgSQL block that fails or a transaction, and each
+-- logged prediction with exactly one event. The view of the orphans: events without their log
+-- row (of this test: the earlier tests may leave some), log rows of fd without their event.
+SELECT coalesce(max(prediction_id), 0) AS fd_inbox_before FROM ml_monitor_inbox \gset
+CREATE VIEW fd_inbox_check AS
+SELECT (SELECT count(*) FROM ml_monitor_inbox i
+        WHERE i.prediction_id > :fd_inbox_before AND NOT EXISTS (SELECT 1 FROM ml_prediction_log l WHERE l.prediction_id = i.prediction_id)) AS orphan_events,
+       (SELECT count(*) FROM ml_prediction_log l WHERE l.table_name = 'fd'::regclass AND l.labeled_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM ml_monitor_inbox i WHERE i.prediction_id = l.prediction_id)) AS rows_without_event,
+       (SELECT count(*) FROM (SELECT 1 FROM ml_monitor_inbox GROUP BY prediction_id, events HAVING count(*) > 1) d)
+           AS duplicate_events;
+-- user did: insert in a transaction, read the inbox before COMMIT: the statement's events are there.
+BEGIN;
+INSERT INTO fd (id, a) VALUES (30, 1), (31, 2);
+SELECT key, inbox_events FROM fd_state WHERE tbl = 'fd' AND key IN ('30', '31') ORDER BY key;
+SAVEPOINT s;
+INSERT INTO fd (id, a) VALUES (32, 3);
+ROLLBACK TO SAVEPOINT s;
+SAVEPOINT t;
+INSERT INTO fd (id, a) VALUES (33, 3);
+RELEASE SAVEPOINT t;
+COMMIT;
+SELECT key, inbox_events FROM fd_state WHERE tbl = 'fd' AND key IN ('30', '31', '32', '33') ORDER BY key;
+SELECT * FROM fd_inbox_check;
+-- user did: a PL/pgSQL block whose inner block logs rows and then fails (its subtransaction
+-- rolls back: rows, log rows and events), and an inner block that succeeds.
+DO $$
+BEGIN
+    INSERT INTO feedback_direct.fd (id, a) VALUES (34, 4);
+    BEGIN
+        INSERT INTO feedback_direct.fd (id, a) VALUES (35, 5);
+        RAISE EXCEPTION 'fd: failing on purpose';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+    BEGIN
+        INSERT INTO feedback_direct.fd (id, a) VALUES (36, 6);
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+END $$;
+SELECT key, inbox_events FROM fd_state WHERE tbl = 'fd' AND key IN ('34', '35', '36') ORDER BY key;
+SELECT * FROM fd_inbox_check;
+-- user did: an INSERT into fd whose trigger inserts into fd2 (attached as well) at a nested
+-- level, and a statement that fails after logging: every prediction of the nested INSERT and
+-- of the outer one has one event; the failed statement leaves none.
+CREATE FUNCTION fd_copy_to_fd2() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO feedback_direct.fd2 (id, a) VALUES (NEW.id + 1000, NEW.a), (NEW.id + 2000, NEW.a);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fd_copy AFTER INSERT ON fd FOR EACH ROW EXECUTE FUNCTION fd_copy_to_fd2();
+INSERT INTO fd (id, a) VALUES (37, 7), (38, 8);
+DROP TRIGGER fd_copy ON fd;
+SELECT tbl, key, inbox_events FROM fd_state WHERE key IN ('37', '38', '1037', '1038', '2037', '2038') ORDER BY tbl, key;
+CREATE FUNCTION fd_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.a = 99 THEN
+        RAISE EXCEPTION 'fd: failing after the row was logged';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER zz_fd_fail AFTER INSERT ON fd FOR EACH ROW EXECUTE FUNCTION fd_fail();
+INSERT INTO fd (id, a) VALUES (39, 9), (45, 99);
+BEGIN;
+SAVEPOINT f;
+INSERT INTO fd (id, a) VALUES (39, 9), (45, 99);
+ROLLBACK TO SAVEPOINT f;
+INSERT INTO fd (id, a) VALUES (46, 6);
+COMMIT;
+DROP TRIGGER zz_fd_fail ON fd;
+SELECT key, inbox_events FROM fd_state WHERE tbl = 'fd' AND key IN ('39', '45', '46') ORDER BY key;
+SELECT * FROM fd_inbox_check;
+-- user did: COPY rows into fd, and an INSERT ... SELECT of 10000 rows (events written every
+-- 8192 rows of a statement, the rest at its end): one event each.
+COPY fd (id, a) FROM stdin;
+40	1
+41	2
+42	3
+\.
+INSERT INTO fd (id, a) SELECT i, i % 7 FROM generate_series(100, 10099) i;
+SELECT count(*) AS logged, count(i.prediction_id) AS with_event
+FROM ml_prediction_log l LEFT JOIN ml_monitor_inbox i USING (prediction_id)
+WHERE l.table_name = 'fd'::regclass AND (l.key::int BETWEEN 40 AND 42 OR l.key::int BETWEEN 100 AND 10099);
+SELECT * FROM fd_inbox_check;
+-- user did: disabled monitoring's trigger on the log (its events are not queued) and enabled it
+-- again (they are).
+ALTER TABLE ml_prediction_log DISABLE TRIGGER ml_monitor_prediction;
+INSERT INTO fd (id, a) VALUES (43, 3);
+ALTER TABLE ml_prediction_log ENABLE TRIGGER ml_monitor_prediction;
+INSERT INTO fd (id, a) VALUES (44, 4);
+SELECT key, inbox_events FROM fd_state WHERE tbl = 'fd' AND key IN ('43', '44') ORDER BY key;
+DELETE FROM fd WHERE id >= 100;
+DROP VIEW fd_inbox_check;
+
 -- Clean up the shared tables.
 SELECT ml_detach('fd');
 SELECT ml_detach('fd2');

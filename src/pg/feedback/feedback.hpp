@@ -339,6 +339,7 @@ void label_key(Oid nsp, const Attachment& a, text* key, const core::Label& y);
 // Whether every trigger of rel firing for `event` (TRIGGER_TYPE_INSERT or _UPDATE) may fire from a
 // direct write (a foreign-key check, the log's monitoring trigger): else writes go through SPI.
 bool own_triggers_only(Relation rel, int16 event, Oid nsp);
+bool is_monitor_trigger(const Trigger& t, Oid nsp);
 
 // ---- learning (learning.cpp) ------------------------------------------------------------------
 

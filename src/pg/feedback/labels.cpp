@@ -38,10 +38,17 @@ bool own_triggers_only(Relation rel, int16 event, Oid nsp) {
         if (!(t.tgtype & event)) continue;
         if (!TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_AFTER(t.tgtype) || t.tgoldtable || t.tgnewtable) return false;
         if (RI_FKey_trigger_type(t.tgfoid) != RI_TRIGGER_NONE) continue;
-        char* name = get_func_name(t.tgfoid);
-        if (!name || strcmp(name, "_ml_monitor_enqueue") != 0 || get_func_namespace(t.tgfoid) != nsp) return false;
+        if (!is_monitor_trigger(t, nsp)) return false;
     }
     return true;
+}
+
+// Whether t is an AFTER ROW trigger of monitoring's function _ml_monitor_enqueue of schema nsp
+// (ml_monitor_prediction, ml_monitor_label). Plain PostgreSQL code.
+bool is_monitor_trigger(const Trigger& t, Oid nsp) {
+    if (!TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_AFTER(t.tgtype) || t.tgoldtable || t.tgnewtable) return false;
+    char* name = get_func_name(t.tgfoid);
+    return name && strcmp(name, "_ml_monitor_enqueue") == 0 && get_func_namespace(t.tgfoid) == nsp;
 }
 
 void LabelBatch::add(int64 id, std::string_view kind, core::Task task, const core::Label& y, bool learns) {

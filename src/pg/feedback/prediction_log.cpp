@@ -1,9 +1,12 @@
 // The prediction log: rows written directly (heap and indexes) or through SPI, served and shadow.
 #include "pg/feedback/feedback.hpp"
 #include "pg/models/explain.hpp"
+#include "pg/monitoring/inbox.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "catalog/pg_trigger.h"
+#include "utils/memutils.h"
 }
 
 using pg_learn::core::ErrorKind;
@@ -14,16 +17,41 @@ namespace pg_learn::pg::feedback {
 // ---- writing the log -------------------------------------------------------------------------
 
 // The log's rows are inserted directly (heap and indexes, with its constraints checked), not
-// through SPI: starting an executor per row would cost more than the row itself. What the insert
-// needs is opened once per transaction, owned by the top transaction (a subtransaction that
-// rolls back leaves it intact), and closed before commit. While the log table has triggers of
-// its own (pg_learn creates none), or columns this code does not know, rows go through SPI.
+// through SPI: starting an executor per row would cost more than the row itself. While the log
+// table has triggers of its own (pg_learn creates none), or columns this code does not know, rows
+// go through SPI.
+//
+// What the insert needs is built once per backend, not once per transaction (issue 12 item 7: it
+// cost every transaction that logged about 12k instructions): the checks of the log's shape, its
+// indexes' IndexInfo, the result relation with its trigger descriptor, a slot and an executor
+// state (where constraint expressions are prepared once), in a memory context of their own. A
+// relcache invalidation of the log or of one of its indexes (any DDL on them, ml_partition_log,
+// DROP EXTENSION, a full cache reset) marks it stale, and the next transaction that logs builds
+// it again. The locks and the relcache references are still taken in every transaction (table_open
+// and index_open, owned by the top transaction, so that a subtransaction that rolls back leaves
+// them) and dropped before commit (the locks stay until the end of the transaction).
+struct LogShape {
+    bool valid = false;
+    bool stale = false;
+    Oid relid = InvalidOid;
+    bool direct = false;
+    MemoryContext cxt = nullptr;
+    EState* estate = nullptr;
+    ResultRelInfo* rri = nullptr;
+    TupleTableSlot* slot = nullptr;
+    int nindexes = 0;
+    Oid* index_oids = nullptr;
+    // Monitoring's trigger ml_monitor_prediction is the log's only INSERT trigger, enabled as it is
+    // created: its events are queued by inbox_add, in bulk, instead of as trigger events.
+    bool inbox = false;
+};
+LogShape g_shape;
+
+// This transaction's use of it.
 struct LogWriter {
     LocalTransactionId lxid = InvalidLocalTransactionId;
     bool open = false;
     bool direct = false;
-    bool stale = false;
-    Oid relid = InvalidOid;
     Relation rel = nullptr;
     EState* estate = nullptr;
     ResultRelInfo* rri = nullptr;
@@ -40,19 +68,25 @@ const char* const kLogColumnNames[kLogColumns] = {
     "predicted_class", "probabilities", "label_class",
     "unknown_features", "unknown_categories", "missing_features", "type_mismatches", "segment", "explanation"};
 
-// Plain PostgreSQL code.
+// Plain PostgreSQL code. Drops this transaction's references (commit: the locks stay until its
+// end; abort: the resource owner releases them). The shape stays.
 void log_close(bool commit) {
     if (g_log.open && commit && g_log.direct) {
         ResourceOwner save = CurrentResourceOwner;
         CurrentResourceOwner = TopTransactionResourceOwner;
-        ExecDropSingleTupleTableSlot(g_log.slot);
-        ExecCloseIndices(g_log.rri);
+        ResultRelInfo* rri = g_log.rri;
+        for (int i = 0; i < rri->ri_NumIndices; i++) {
+            if (rri->ri_IndexRelationDescs[i]) index_close(rri->ri_IndexRelationDescs[i], NoLock);
+            rri->ri_IndexRelationDescs[i] = nullptr;
+        }
         table_close(g_log.rel, NoLock);
-        FreeExecutorState(g_log.estate);
+        rri->ri_RelationDesc = nullptr;
         CurrentResourceOwner = save;
+    } else if (g_shape.rri) {
+        // After an abort the pointers are not to be used again before the next open sets them.
+        for (int i = 0; i < g_shape.rri->ri_NumIndices; i++) g_shape.rri->ri_IndexRelationDescs[i] = nullptr;
+        g_shape.rri->ri_RelationDesc = nullptr;
     }
-    // On abort the resource owner releases the relation, and the memory goes with the
-    // transaction's.
     g_log = LogWriter{};
 }
 
@@ -65,27 +99,24 @@ void log_on_xact(XactEvent event, void*) {
         case XACT_EVENT_PARALLEL_ABORT:
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_PARALLEL_COMMIT:
-        case XACT_EVENT_PREPARE: g_log = LogWriter{}; break;
+        case XACT_EVENT_PREPARE: log_close(false); break;
     }
 }
 
 void log_on_relcache(Datum, Oid relid) {
-    if (g_log.open && (relid == InvalidOid || relid == g_log.relid)) g_log.stale = true;
+    if (!g_shape.valid) return;
+    bool mine = relid == InvalidOid || relid == g_shape.relid;
+    for (int i = 0; !mine && i < g_shape.nindexes; i++) mine = relid == g_shape.index_oids[i];
+    if (mine) g_shape.stale = true;
 }
 
-void log_open(Oid relid) {
-    if (!g_log_callbacks) {
-        RegisterXactCallback(log_on_xact, nullptr);
-        CacheRegisterRelcacheCallback(log_on_relcache, Datum(0));
-        g_log_callbacks = true;
-    }
-    if (g_log.open && g_log.lxid != MyProc->lxid) g_log = LogWriter{};  // a transaction we missed the end of
-    if (g_log.open && (g_log.stale || g_log.relid != relid)) log_close(true);
-    if (g_log.open) return;
-    MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-    ResourceOwner save = CurrentResourceOwner;
-    CurrentResourceOwner = TopTransactionResourceOwner;
-    Relation rel = table_open(relid, RowExclusiveLock);
+// Builds the shape for rel (opened with RowExclusiveLock, as the top transaction's resource owner,
+// in CurrentMemoryContext of the transaction), its indexes opened for this transaction as well.
+void log_shape_build(Relation rel) {
+    if (g_shape.cxt) MemoryContextDelete(g_shape.cxt);
+    g_shape = LogShape{};
+    g_shape.cxt = AllocSetContextCreate(CacheMemoryContext, "pg_learn prediction log writer", ALLOCSET_SMALL_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(g_shape.cxt);
     TupleDesc desc = RelationGetDescr(rel);
     // (Foreign keys referencing the log give it triggers for UPDATE and DELETE, which an insert
     // does not fire.) The monitoring trigger ml_monitor_prediction (AFTER ROW) is queued by
@@ -97,28 +128,107 @@ void log_open(Oid relid) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
         direct = !att->attisdropped && strcmp(NameStr(att->attname), kLogColumnNames[i]) == 0;
     }
+    LogShape s;
+    s.cxt = g_shape.cxt;
+    s.relid = RelationGetRelid(rel);
+    s.direct = direct;
+    if (direct) {
+        s.estate = CreateExecutorState();
+        RangeTblEntry* rte = makeNode(RangeTblEntry);
+        rte->rtekind = RTE_RELATION;
+        rte->relid = s.relid;
+        rte->relkind = RELKIND_RELATION;
+        rte->rellockmode = RowExclusiveLock;
+        ExecInitRangeTable(s.estate, list_make1(rte));
+        s.rri = makeNode(ResultRelInfo);
+        InitResultRelInfo(s.rri, rel, 1, nullptr, 0);
+        ExecOpenIndices(s.rri, false);  // index_open with RowExclusiveLock, IndexInfo built here
+        s.nindexes = s.rri->ri_NumIndices;
+        s.index_oids = static_cast<Oid*>(palloc0(sizeof(Oid) * (s.nindexes + 1)));
+        for (int i = 0; i < s.nindexes; i++) s.index_oids[i] = RelationGetRelid(s.rri->ri_IndexRelationDescs[i]);
+        // Monitoring's AFTER ROW trigger (ml_monitor_enqueue) made a trigger event for every logged
+        // prediction, fired at the end of the statement to insert one inbox row (about 7k
+        // instructions a row, issue 12 item 7): when it is the log's only INSERT trigger, enabled
+        // as created (fires on origin), the writer queues the same event itself (1: a prediction
+        // without label) and the inbox rows are written together. The result relation's copy of
+        // the trigger descriptor then fires no INSERT trigger.
+        TriggerDesc* td = s.rri->ri_TrigDesc;
+        if (td && td->trig_insert_after_row && !td->trig_insert_before_row && !td->trig_insert_instead_row &&
+            !td->trig_insert_after_statement && !td->trig_insert_before_statement && !td->trig_insert_new_table) {
+            int monitors = 0, others = 0;
+            for (int i = 0; i < td->numtriggers; i++) {
+                const Trigger& t = td->triggers[i];
+                if (!(t.tgtype & TRIGGER_TYPE_INSERT)) continue;
+                if (is_monitor_trigger(t, g_nsp) && t.tgenabled == TRIGGER_FIRES_ON_ORIGIN && !t.tgqual && t.tgnargs == 0)
+                    monitors++;
+                else
+                    others++;
+            }
+            if (monitors == 1 && others == 0) {
+                td->trig_insert_after_row = false;
+                s.inbox = true;
+            }
+        }
+        // A copy of the descriptor: a slot over the relcache's would pin it in the transaction's
+        // resource owner.
+        s.slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
+    }
+    MemoryContextSwitchTo(old);
+    s.valid = true;
+    g_shape = s;
+}
+
+void log_open(Oid relid) {
+    if (!g_log_callbacks) {
+        RegisterXactCallback(log_on_xact, nullptr);
+        CacheRegisterRelcacheCallback(log_on_relcache, Datum(0));
+        g_log_callbacks = true;
+    }
+    if (g_log.open && g_log.lxid != MyProc->lxid) log_close(false);  // a transaction we missed the end of
+    if (g_log.open && (g_shape.stale || g_shape.relid != relid)) log_close(true);
+    if (g_log.open) return;
+    ResourceOwner save = CurrentResourceOwner;
+    CurrentResourceOwner = TopTransactionResourceOwner;
+    MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+    Relation rel = table_open(relid, RowExclusiveLock);  // takes in any invalidation of the shape
+    bool built = false;
+    if (!g_shape.valid || g_shape.stale || g_shape.relid != relid) {
+        log_shape_build(rel);
+        built = true;
+    }
     LogWriter w;
     w.lxid = MyProc->lxid;
     w.open = true;
-    w.relid = relid;
-    w.direct = direct;
-    if (direct) {
-        w.rel = rel;
-        w.estate = CreateExecutorState();
-        RangeTblEntry* rte = makeNode(RangeTblEntry);
-        rte->rtekind = RTE_RELATION;
-        rte->relid = relid;
-        rte->relkind = RELKIND_RELATION;
-        rte->rellockmode = RowExclusiveLock;
-        ExecInitRangeTable(w.estate, list_make1(rte));
-        w.rri = makeNode(ResultRelInfo);
-        InitResultRelInfo(w.rri, rel, 1, nullptr, 0);
-        ExecOpenIndices(w.rri, false);
-        w.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
-        w.seq = g_log_seq;
-    } else {
-        table_close(rel, NoLock);
+    w.direct = g_shape.direct;
+    if (g_shape.direct) {
+        ResultRelInfo* rri = g_shape.rri;
+        if (!built) {
+            for (int i = 0; i < g_shape.nindexes; i++)
+                rri->ri_IndexRelationDescs[i] = index_open(g_shape.index_oids[i], RowExclusiveLock);
+            if (g_shape.stale) {
+                // An index changed while its lock was awaited: build again, with what is known now.
+                for (int i = 0; i < g_shape.nindexes; i++) index_close(rri->ri_IndexRelationDescs[i], NoLock);
+                log_shape_build(rel);
+                rri = g_shape.rri;
+                w.direct = g_shape.direct;
+            }
+        }
+        if (w.direct) {
+            rri->ri_RelationDesc = rel;
+            // An index AM's per-insert cache (BRIN's, GIN's) holds the index's descriptor: it lives
+            // with this transaction's references.
+            for (int i = 0; i < rri->ri_NumIndices; i++) {
+                rri->ri_IndexRelationInfo[i]->ii_AmCache = nullptr;
+                rri->ri_IndexRelationInfo[i]->ii_Context = TopTransactionContext;
+            }
+            w.rel = rel;
+            w.estate = g_shape.estate;
+            w.rri = rri;
+            w.slot = g_shape.slot;
+            w.seq = g_log_seq;
+        }
     }
+    if (!w.direct) table_close(rel, NoLock);
     CurrentResourceOwner = save;
     MemoryContextSwitchTo(old);
     g_log = w;
@@ -137,6 +247,8 @@ int64 log_insert_direct(Datum* values, bool* nulls) {
     g_log.estate->es_output_cid = GetCurrentCommandId(true);
     ExecSimpleRelationInsert(g_log.rri, g_log.estate, slot);
     ResetPerTupleExprContext(g_log.estate);
+    // (the trigger would not fire in a session with session_replication_role = replica)
+    if (g_shape.inbox && SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA) inbox_add(g_nsp, id, 1);
     return id;
 }
 
