@@ -327,8 +327,6 @@ public:
 
     std::unique_ptr<Model> clone() const override { return std::make_unique<HoeffdingTreeClassifier>(*this); }
     void assign(const Model& other) override { *this = dynamic_cast<const HoeffdingTreeClassifier&>(other); }
-    // Partial trees grown on different rows have different splits: no merge (docs/models.md).
-    bool can_merge() const override { return false; }
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double, uint32_t c) override;
@@ -337,10 +335,6 @@ protected:
     void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void features_added(size_t) override {}
     void classes_added(size_t k) override;
-    void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
-                     const FamilyModel*) override {
-        fail(ErrorKind::Internal, "a Hoeffding tree has no merge");  // can_merge() is false
-    }
     json state_json() const override;
     void state_from_json(const json& j) override;
 
@@ -885,10 +879,7 @@ std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     o["grace_period"] = integer_option(spec, "grace_period", 200, 1, 1000000000);
     o["max_depth"] = integer_option(spec, "max_depth", 20, 1, 50);
     o["split_criterion"] = choice_option(spec, "split_criterion", "info_gain", {"info_gain", "gini"});
-    const double delta = number_option(spec, "delta", 1e-7, 0, 1);
-    if (!(delta > 0 && delta < 1))
-        fail(ErrorKind::InvalidParameter, "invalid model spec: \"delta\" must be between 0 and 1 (exclusive)");
-    o["delta"] = delta;
+    o["delta"] = hoeffding::delta_option(spec);
     o["tau"] = number_option(spec, "tau", 0.05, 0, 1);
     o["leaf_prediction"] = choice_option(spec, "leaf_prediction", "nba", {"mc", "nb", "nba"});
     o["nb_threshold"] = integer_option(spec, "nb_threshold", 0, 0, 1000000000);
@@ -896,9 +887,7 @@ std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     o["splitter"] = choice_option(spec, "splitter", "histogram", {"histogram", "gaussian"});
     o["n_bins"] = integer_option(spec, "n_bins", 8, 2, 1024);
     o["min_branch_fraction"] = number_option(spec, "min_branch_fraction", 0.01, 0, 0.5);
-    const double max_size = number_option(spec, "max_size", 100, 0, 1000);
-    if (!(max_size > 0)) fail(ErrorKind::InvalidParameter, "invalid model spec: \"max_size\" must be more than 0 (MiB)");
-    o["max_size"] = max_size;
+    o["max_size"] = hoeffding::max_size_option(spec);
     // A random feature subset per leaf (docs/models.md): written out only when given, so that
     // the specs (and identities) of the trees without it stay as they were.
     if (auto it = spec.find("max_features"); it != spec.end()) {

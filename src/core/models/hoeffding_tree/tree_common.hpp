@@ -35,6 +35,21 @@ inline double json_number(const nlohmann::json& o, const char* key) {
     return it->get<double>();
 }
 
+// Two spec options every tree has, with bounds of their own. Each family's parser calls them in
+// its own order of options, which decides the error a spec with several bad options gets.
+inline double delta_option(const nlohmann::json& spec) {
+    const double delta = number_option(spec, "delta", 1e-7, 0, 1);
+    if (!(delta > 0 && delta < 1))
+        fail(ErrorKind::InvalidParameter, "invalid model spec: \"delta\" must be between 0 and 1 (exclusive)");
+    return delta;
+}
+
+inline double max_size_option(const nlohmann::json& spec) {
+    const double max_size = number_option(spec, "max_size", 100, 0, 1000);
+    if (!(max_size > 0)) fail(ErrorKind::InvalidParameter, "invalid model spec: \"max_size\" must be more than 0 (MiB)");
+    return max_size;
+}
+
 // What every node holds. A family's node derives from it and adds its statistics, its leaf's
 // observers `obs` (by feature index; an Observer has empty()), and
 //   double weight() const          the training weight that reached the node: a missing numeric
@@ -64,6 +79,9 @@ class TreeModel : public FamilyModel {
 public:
     // Issue 16, ml_importance: for each feature, the weight of the training examples that reached
     // a split on it (summed over its splits), as a share of the examples the root saw.
+    // Partial trees grown on different rows have different splits: no merge (docs/models.md).
+    bool can_merge() const override { return false; }
+
     void importance(FeatureImportance& out) const override {
         out.kind = "split_weight";
         out.features = features().names();
@@ -85,6 +103,11 @@ protected:
         delta_ = o["delta"].get<double>();
         tau_ = o["tau"].get<double>();
         max_bytes_ = o["max_size"].get<double>() * kMiB;
+    }
+
+    void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
+                     const FamilyModel*) override {
+        fail(ErrorKind::Internal, "a Hoeffding tree has no merge");  // can_merge() is false
     }
 
     // ---- the family's part --------------------------------------------------------------------

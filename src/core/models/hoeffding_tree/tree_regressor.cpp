@@ -243,18 +243,12 @@ public:
 
     std::unique_ptr<Model> clone() const override { return std::make_unique<HoeffdingTreeRegressor>(*this); }
     void assign(const Model& other) override { *this = dynamic_cast<const HoeffdingTreeRegressor&>(other); }
-    // Partial trees grown on different rows have different splits: no merge (docs/models.md).
-    bool can_merge() const override { return false; }
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y, uint32_t) override;
     double predict_terms(const std::vector<FeatureTerm>& x) const override;
     // Issue 16: TreeSHAP of the prediction (each leaf valued at its prediction for x).
     void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
-    void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
-                     const FamilyModel*) override {
-        fail(ErrorKind::Internal, "a Hoeffding tree has no merge");  // can_merge() is false
-    }
     json state_json() const override;
     void state_from_json(const json& j) override;
 
@@ -731,10 +725,7 @@ std::unique_ptr<Model> regressor_from_spec(const json& spec) {
     json& o = s.options;
     o["grace_period"] = integer_option(spec, "grace_period", 200, 1, 1000000000);
     o["max_depth"] = integer_option(spec, "max_depth", 20, 1, 50);
-    const double delta = number_option(spec, "delta", 1e-7, 0, 1);
-    if (!(delta > 0 && delta < 1))
-        fail(ErrorKind::InvalidParameter, "invalid model spec: \"delta\" must be between 0 and 1 (exclusive)");
-    o["delta"] = delta;
+    o["delta"] = hoeffding::delta_option(spec);
     o["tau"] = number_option(spec, "tau", 0.05, 0, 1);
     o["leaf_prediction"] = choice_option(spec, "leaf_prediction", "adaptive", {"mean", "model", "adaptive"});
     const double rate = number_option(spec, "leaf_learning_rate", 0.1, 0, 2);
@@ -744,9 +735,7 @@ std::unique_ptr<Model> regressor_from_spec(const json& spec) {
     o["model_selector_decay"] = number_option(spec, "model_selector_decay", 0.95, 0, 1);
     o["min_samples_split"] = integer_option(spec, "min_samples_split", 5, 1, 1000000000);
     o["max_bins"] = integer_option(spec, "max_bins", 32, 2, 100000);
-    const double max_size = number_option(spec, "max_size", 100, 0, 1000);
-    if (!(max_size > 0)) fail(ErrorKind::InvalidParameter, "invalid model spec: \"max_size\" must be more than 0 (MiB)");
-    o["max_size"] = max_size;
+    o["max_size"] = hoeffding::max_size_option(spec);
     return std::make_unique<HoeffdingTreeRegressor>(regressor_family(), std::move(s));
 }
 
