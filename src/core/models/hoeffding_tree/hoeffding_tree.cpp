@@ -3,8 +3,7 @@
 #include "core/models/hoeffding_tree/hoeffding_tree.hpp"
 
 #include "core/common/error.hpp"
-#include "core/models/common/family_model.hpp"
-#include "core/models/common/tree_shap.hpp"
+#include "core/models/hoeffding_tree/tree_common.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -235,14 +234,15 @@ NumericSplit best_histogram_split(const std::vector<Bin>& bins, const std::vecto
 
 namespace {
 
+using hoeffding::bad_json;
 using hoeffding::Criterion;
+using hoeffding::finite_nonneg;
 using hoeffding::Gaussian;
+using hoeffding::kActiveLeaf;
+using hoeffding::kBranch;
+using hoeffding::kInactiveLeaf;
 
-constexpr double kMiB = 1024.0 * 1024.0;
 enum class LeafPrediction { MajorityClass, NaiveBayes, Adaptive };
-enum NodeKind : uint8_t { kBranch = 0, kActiveLeaf = 1, kInactiveLeaf = 2 };
-
-[[noreturn]] void bad_json(const std::string& why) { fail(ErrorKind::InvalidParameter, "invalid ml_model: " + why); }
 
 // One feature's statistics at one leaf: a numeric feature's Gaussian per class (and, with the
 // histogram splitter, its bins), or a categorical ("key=value") feature's weight per class of the
@@ -252,22 +252,6 @@ struct Observer {
     std::vector<hoeffding::Bin> bins;
     std::vector<double> present;
     bool empty() const { return gauss.empty() && present.empty(); }
-};
-
-struct Node {
-    uint8_t kind = kActiveLeaf;
-    uint32_t depth = 0;
-    std::vector<double> counts;  // class weights of the examples that reached the node (a leaf: from its split too)
-    // Branch: the feature tested, and the children (0: value <= threshold, or the category present).
-    uint32_t feature = 0;
-    double threshold = 0;
-    uint32_t child[2] = {0, 0};
-    // Leaf.
-    double last_attempt = 0;  // total weight at the last split attempt
-    double mc_correct = 0, nb_correct = 0;
-    std::vector<double> seen;    // class weights the observers saw (since the leaf was made)
-    std::vector<Observer> obs;   // by feature index; empty: the feature was not seen here
-    bool is_leaf() const { return kind != kBranch; }
 };
 
 double total_of(const std::vector<double>& v) {
@@ -283,7 +267,29 @@ size_t argmax(const std::vector<double>& v) {
     return best;
 }
 
-bool finite_nonneg(double x) { return std::isfinite(x) && x >= 0; }
+// A node (core/models/hoeffding_tree/tree_common.hpp, NodeBase): its class weights, and a leaf's
+// counters and observers.
+struct Node : hoeffding::NodeBase {
+    std::vector<double> counts;  // class weights of the examples that reached the node (a leaf: from its split too)
+    // Leaf.
+    double mc_correct = 0, nb_correct = 0;
+    std::vector<double> seen;    // class weights the observers saw (since the leaf was made)
+    std::vector<Observer> obs;   // by feature index; empty: the feature was not seen here
+
+    double weight() const { return total_of(counts); }
+    double attempt_weight() const { return total_of(counts); }
+    // Fewest examples outside the majority class first (river's calculate_promise).
+    double promise() const { return counts.empty() ? 0.0 : total_of(counts) - counts[argmax(counts)]; }
+    void stop_observing() {
+        obs.clear();
+        obs.shrink_to_fit();
+        seen.clear();
+    }
+    void clear_leaf() {
+        stop_observing();
+        last_attempt = mc_correct = nb_correct = 0;
+    }
+};
 
 // SplitMix64's finalizer: the hashes of the random feature subsets.
 uint64_t subset_mix(uint64_t z) {
@@ -293,17 +299,11 @@ uint64_t subset_mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-class HoeffdingTreeClassifier final : public FamilyModel {
+class HoeffdingTreeClassifier final : public hoeffding::TreeModel<Node> {
 public:
-    // Issue 16: the share of the training weight routed by splits on each feature.
-    void importance(FeatureImportance& out) const override;
-    HoeffdingTreeClassifier(const ModelFamily& family, FamilySpec spec) : FamilyModel(family, std::move(spec)) {
+    HoeffdingTreeClassifier(const ModelFamily& family, FamilySpec spec) : TreeModel(family, std::move(spec)) {
         const json& o = options();
-        grace_period_ = o["grace_period"].get<int64_t>();
-        max_depth_ = static_cast<uint32_t>(o["max_depth"].get<int64_t>());
         criterion_ = o["split_criterion"].get<std::string>() == "gini" ? Criterion::Gini : Criterion::InfoGain;
-        delta_ = o["delta"].get<double>();
-        tau_ = o["tau"].get<double>();
         const std::string lp = o["leaf_prediction"].get<std::string>();
         leaf_prediction_ = lp == "mc" ? LeafPrediction::MajorityClass
                            : lp == "nb" ? LeafPrediction::NaiveBayes
@@ -313,7 +313,6 @@ public:
         histogram_ = o["splitter"].get<std::string>() == "histogram";
         n_bins_ = static_cast<size_t>(o["n_bins"].get<int64_t>());
         min_branch_fraction_ = o["min_branch_fraction"].get<double>();
-        max_bytes_ = o["max_size"].get<double>() * kMiB;
         // Random feature subsets per leaf (the Adaptive Random Forest's trees): absent, every feature.
         if (auto it = o.find("max_features"); it != o.end()) {
             subset_ = true;
@@ -328,8 +327,6 @@ public:
 
     std::unique_ptr<Model> clone() const override { return std::make_unique<HoeffdingTreeClassifier>(*this); }
     void assign(const Model& other) override { *this = dynamic_cast<const HoeffdingTreeClassifier&>(other); }
-    // Partial trees grown on different rows have different splits: no merge (docs/models.md).
-    bool can_merge() const override { return false; }
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double, uint32_t c) override;
@@ -338,59 +335,50 @@ protected:
     void explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const override;
     void features_added(size_t) override {}
     void classes_added(size_t k) override;
-    void merge_state(const FamilyModel&, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
-                     const FamilyModel*) override {
-        fail(ErrorKind::Internal, "a Hoeffding tree has no merge");  // can_merge() is false
-    }
-    void write_state(detail::ByteWriter& w) const override;
-    void read_state(detail::ByteReader& r) override;
     json state_json() const override;
     void state_from_json(const json& j) override;
-    std::string invalid_state() const override;
-    json info_extra() const override;
+
+    // The tree's hooks (tree_common.hpp).
+    void attempt_split(uint32_t leaf) override;
+    size_t node_bytes(const Node& n) const override;
+    size_t header_bytes() const override { return 8; }
+    void write_stats(detail::ByteWriter& w, const Node& n) const override;
+    void read_stats(detail::ByteReader& r, Node& n) const override;
+    void write_leaf(detail::ByteWriter& w, const Node& n) const override;
+    void read_leaf(detail::ByteReader& r, Node& n) const override;
+    const char* stats_key() const override { return "class_counts"; }
+    json stats_json(const Node& n) const override { return class_weights_json(n.counts); }
+    void stats_from_json(const json& j, Node& n) const override { n.counts = class_weights_from_json(j, "class_counts"); }
+    void leaf_json(const Node& n, json& j) const override;
+    bool leaf_key(const std::string& key, bool active) const override;
+    void leaf_from_json(const json& j, Node& n) const override;
+    std::string invalid_node_stats(const Node& n) const override;
+    std::string invalid_node(const Node& n) const override;
 
 private:
     size_t k() const { return class_dictionary().size(); }
-    void load_values(const std::vector<FeatureTerm>& x) const;
-    void clear_values(const std::vector<FeatureTerm>& x) const;
-    uint32_t find_leaf(const std::vector<double>& values) const;
-    uint32_t next_child(const Node& n, const std::vector<double>& values) const;
     // Log-votes of naive Bayes at a leaf; false when no class has a finite one.
     bool naive_bayes(const Node& leaf, const std::vector<FeatureTerm>& x, std::vector<double>& p) const;
     void leaf_proba(const Node& leaf, const std::vector<FeatureTerm>& x, std::vector<double>& p) const;
-    void attempt_split(uint32_t leaf);
     // With "max_features": whether the leaf at `path` (a hash of the branches taken from the root,
     // stable across the binary and JSON forms) observes feature f: the leaf's features are the
     // max_features ones of smallest hash(seed, path, index) among the features known.
     bool leaf_observes(uint64_t path, uint32_t f) const;
-    void deactivate(Node& leaf);
-    void enforce_budget();
-    size_t node_bytes(const Node& n) const;
     size_t bin_bytes() const { return 16 + 8 * k(); }
     size_t observer_bytes(const Observer& o) const {
         return 4 + 8 * (o.gauss.size() * 5 + o.present.size()) + (o.gauss.empty() ? 0 : 4 + o.bins.size() * bin_bytes());
     }
-    void recount_bytes();
-    std::vector<uint32_t> preorder() const;
-    void write_node(detail::ByteWriter& w, uint32_t i) const;
-    uint32_t read_node(detail::ByteReader& r, uint32_t depth, size_t& budget);
-    json node_json(uint32_t i) const;
-    uint32_t node_from_json(const json& j, uint32_t depth, size_t& budget);
     json class_weights_json(const std::vector<double>& v) const;
     std::vector<double> class_weights_from_json(const json& j, const char* what) const;
 
-    // Options.
-    int64_t grace_period_;
-    uint32_t max_depth_;
+    // Options (and TreeModel's).
     Criterion criterion_;
-    double delta_, tau_;
     LeafPrediction leaf_prediction_;
     double nb_threshold_;
     int n_splits_;
     bool histogram_;  // splitter: "histogram" (else "gaussian")
     size_t n_bins_;
     double min_branch_fraction_;
-    double max_bytes_;
     bool subset_ = false;
     double subset_rule_ = 0;  // -1 sqrt, -2 log2, >= 1 a count, <= -3 the fraction -3 - rule
     uint64_t subset_seed_ = 0;
@@ -398,11 +386,6 @@ private:
     mutable size_t subset_n_ = 0;
     mutable uint64_t subset_threshold_ = 0;
     mutable std::vector<uint64_t> subset_hashes_;
-    // State.
-    std::vector<Node> nodes_;  // nodes_[0] is the root
-    bool growth_allowed_ = true;
-    size_t bytes_ = 0;         // the size of write_state's output, kept up to date
-    mutable std::vector<double> values_;  // feature index -> value of the current example (NaN: absent)
     mutable std::vector<double> scratch_;
 };
 
@@ -426,29 +409,6 @@ bool HoeffdingTreeClassifier::leaf_observes(uint64_t path, uint32_t f) const {
         subset_path_ = path;
     }
     return hash(f) <= subset_threshold_;
-}
-
-void HoeffdingTreeClassifier::load_values(const std::vector<FeatureTerm>& x) const {
-    if (values_.size() < features().size()) values_.resize(features().size(), std::nan(""));
-    for (const FeatureTerm& t : x) values_[t.index] = t.value;
-}
-
-void HoeffdingTreeClassifier::clear_values(const std::vector<FeatureTerm>& x) const {
-    for (const FeatureTerm& t : x) values_[t.index] = std::nan("");
-}
-
-uint32_t HoeffdingTreeClassifier::next_child(const Node& n, const std::vector<double>& values) const {
-    const double v = n.feature < values.size() ? values[n.feature] : std::nan("");
-    if (features().type(n.feature) == FeatureType::Categorical) return n.child[std::isnan(v) ? 1 : 0];
-    if (!std::isnan(v)) return n.child[v <= n.threshold ? 0 : 1];
-    // A missing numeric value follows the heavier branch (river's most_common_path).
-    return n.child[total_of(nodes_[n.child[1]].counts) > total_of(nodes_[n.child[0]].counts) ? 1 : 0];
-}
-
-uint32_t HoeffdingTreeClassifier::find_leaf(const std::vector<double>& values) const {
-    uint32_t i = 0;
-    while (!nodes_[i].is_leaf()) i = next_child(nodes_[i], values);
-    return i;
 }
 
 void HoeffdingTreeClassifier::learn_terms(const std::vector<FeatureTerm>& x, double, uint32_t c) {
@@ -496,18 +456,7 @@ void HoeffdingTreeClassifier::learn_terms(const std::vector<FeatureTerm>& x, dou
         }
     }
     leaf.counts[c] += 1;
-    if (bytes_ > max_bytes_) enforce_budget();
-    Node& l = nodes_[i];
-    if (!growth_allowed_ || l.kind != kActiveLeaf) return;
-    if (l.depth >= max_depth_) {
-        deactivate(l);
-        return;
-    }
-    const double weight = total_of(l.counts);
-    if (weight - l.last_attempt >= static_cast<double>(grace_period_)) {
-        attempt_split(i);
-        if (nodes_[i].is_leaf()) nodes_[i].last_attempt = weight;
-    }
+    grow(i);
 }
 
 bool HoeffdingTreeClassifier::naive_bayes(const Node& leaf, const std::vector<FeatureTerm>& x,
@@ -564,56 +513,18 @@ void HoeffdingTreeClassifier::proba_terms(const std::vector<FeatureTerm>& x, std
 }
 
 // ---- issue 16: explanations ---------------------------------------------------------------------
-// TreeSHAP (core/models/common/tree_shap.hpp) of each class's probability: a leaf's value is its
-// prediction for x (a naive Bayes leaf's depends on x), its cover the class weight it holds.
+// TreeSHAP of each class's probability: a leaf's value is its prediction for x (a naive Bayes
+// leaf's depends on x), its cover the class weight it holds.
 void HoeffdingTreeClassifier::explain_terms(const std::vector<FeatureTerm>& x, Explanation& out) const {
-    out.clear();
-    out.method = "tree_shap";
-    out.scale = "probability";
-    const size_t kk = k(), nf = features().size();
+    const size_t kk = k();
     if (kk == 0) fail(ErrorKind::InvalidParameter, "a hoeffding_tree_classifier that learned no class has nothing to explain");
-    out.outputs = classes();
-    out.features = features().names();
-    out.values.assign(nf, std::nan(""));
-    for (const FeatureTerm& t : x)
-        if (t.index < nf) out.values[t.index] = t.value;
-    ShapTree tree;
-    tree.clear(kk);
-    load_values(x);
-    for (size_t i = 0; i < nodes_.size(); i++) tree.add_node();
     std::vector<double> p;
-    for (size_t i = 0; i < nodes_.size(); i++) {
-        const Node& n = nodes_[i];
-        if (!n.is_leaf()) {
-            tree.left[i] = static_cast<int32_t>(n.child[0]);
-            tree.right[i] = static_cast<int32_t>(n.child[1]);
-            tree.feature[i] = n.feature;
-            tree.hot[i] = static_cast<int32_t>(next_child(n, values_));
-            continue;
-        }
-        tree.cover[i] = total_of(n.counts);
-        leaf_proba(n, x, p);
-        for (size_t c = 0; c < kk && c < p.size(); c++) tree.value[i * kk + c] = p[c];
-    }
-    clear_values(x);
-    std::vector<double> phi(nf * kk, 0.0);
-    out.base.assign(kk, 0.0);
-    tree_shap(tree, phi.data(), out.base.data());
-    out.contributions.resize(kk * nf);
-    for (size_t c = 0; c < kk; c++)
-        for (size_t f = 0; f < nf; f++) out.contributions[c * nf + f] = phi[f * kk + c];
-}
-
-// Issue 16: ml_importance of a tree: for each feature, the weight of the training examples that
-// reached a split on it (summed over its splits), as a share of the examples the root saw.
-void HoeffdingTreeClassifier::importance(FeatureImportance& out) const {
-    out.kind = "split_weight";
-    out.features = features().names();
-    out.importance.assign(out.features.size(), 0.0);
-    const Node& root = nodes_[0];
-    const double total = total_of(root.counts);
-    for (const Node& n : nodes_)
-        if (!n.is_leaf() && n.feature < out.importance.size() && total > 0) out.importance[n.feature] += total_of(n.counts) / total;
+    explain_tree(x, kk, out, [&](const Node& leaf, double* value) {
+        leaf_proba(leaf, x, p);
+        for (size_t c = 0; c < kk && c < p.size(); c++) value[c] = p[c];
+    });
+    out.scale = "probability";
+    out.outputs = classes();
 }
 
 // ---- growing ------------------------------------------------------------------------------------
@@ -664,58 +575,13 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t i) {
     if (!(best.merit - cands[1].merit > bound || bound < tau_)) return;
     // Split: the leaf becomes a branch over two new active leaves.
     Node l, r;
-    l.depth = r.depth = leaf.depth + 1;
     l.counts = best.left;
     r.counts = best.right;
     for (Node* n : {&l, &r}) {
         n->last_attempt = total_of(n->counts);
         n->seen.assign(k(), 0.0);
     }
-    bytes_ -= node_bytes(nodes_[i]);
-    Node& b = nodes_[i];
-    b.kind = kBranch;
-    b.feature = best.feature;
-    b.threshold = best.threshold;
-    b.obs.clear();
-    b.obs.shrink_to_fit();
-    b.seen.clear();
-    b.last_attempt = b.mc_correct = b.nb_correct = 0;
-    b.child[0] = static_cast<uint32_t>(nodes_.size());
-    b.child[1] = b.child[0] + 1;
-    bytes_ += node_bytes(b) + node_bytes(l) + node_bytes(r);
-    nodes_.push_back(std::move(l));
-    nodes_.push_back(std::move(r));
-    if (bytes_ > max_bytes_) enforce_budget();
-}
-
-void HoeffdingTreeClassifier::deactivate(Node& leaf) {
-    bytes_ -= node_bytes(leaf);
-    leaf.kind = kInactiveLeaf;
-    leaf.obs.clear();
-    leaf.obs.shrink_to_fit();
-    leaf.seen.clear();
-    bytes_ += node_bytes(leaf);
-}
-
-// Over the memory budget: the least promising active leaves (fewest examples outside their
-// majority class, river's calculate_promise) stop observing until the tree fits; a tree left
-// without an active leaf, or that does not fit even then, stops growing for good.
-void HoeffdingTreeClassifier::enforce_budget() {
-    std::vector<uint32_t> active;
-    for (uint32_t i : preorder())
-        if (nodes_[i].kind == kActiveLeaf) active.push_back(i);
-    auto promise = [&](uint32_t i) {
-        const auto& c = nodes_[i].counts;
-        return c.empty() ? 0.0 : total_of(c) - c[argmax(c)];
-    };
-    std::stable_sort(active.begin(), active.end(), [&](uint32_t a, uint32_t b) { return promise(a) < promise(b); });
-    size_t left = active.size();
-    for (uint32_t i : active) {
-        if (static_cast<double>(bytes_) <= max_bytes_) break;
-        deactivate(nodes_[i]);
-        left--;
-    }
-    if (left == 0 || static_cast<double>(bytes_) > max_bytes_) growth_allowed_ = false;
+    split(i, best.feature, best.threshold, std::move(l), std::move(r));
 }
 
 void HoeffdingTreeClassifier::classes_added(size_t kk) {
@@ -746,252 +612,141 @@ size_t HoeffdingTreeClassifier::node_bytes(const Node& n) const {
     return b;
 }
 
-void HoeffdingTreeClassifier::recount_bytes() {
-    bytes_ = 8;
-    for (const Node& n : nodes_) bytes_ += node_bytes(n);
-}
-
-std::vector<uint32_t> HoeffdingTreeClassifier::preorder() const {
-    std::vector<uint32_t> out, stack = {0};
-    out.reserve(nodes_.size());
-    while (!stack.empty() && out.size() <= nodes_.size()) {
-        const uint32_t i = stack.back();
-        stack.pop_back();
-        out.push_back(i);
-        if (i < nodes_.size() && !nodes_[i].is_leaf()) {
-            stack.push_back(nodes_[i].child[1]);
-            stack.push_back(nodes_[i].child[0]);
-        }
-    }
-    return out;
-}
-
-json HoeffdingTreeClassifier::info_extra() const {
-    size_t leaves = 0, active = 0, depth = 0;
-    for (const Node& n : nodes_) {
-        if (!n.is_leaf()) continue;
-        leaves++;
-        active += n.kind == kActiveLeaf;
-        depth = std::max<size_t>(depth, n.depth);
-    }
-    return {{"n_nodes", nodes_.size()}, {"n_leaves", leaves},   {"n_active_leaves", active},
-            {"depth", depth},           {"growth_allowed", growth_allowed_}, {"tree_bytes", bytes_}};
-}
-
 // ---- validation ----------------------------------------------------------------------------------
+// (The tree's shape: TreeModel::invalid_state.)
 
-std::string HoeffdingTreeClassifier::invalid_state() const {
+std::string HoeffdingTreeClassifier::invalid_node_stats(const Node& n) const {
+    if (n.counts.size() != k()) return "class counts do not match the classes";
+    for (double w : n.counts)
+        if (!finite_nonneg(w)) return "class counts must be finite and non-negative";
+    return {};
+}
+
+std::string HoeffdingTreeClassifier::invalid_node(const Node& n) const {
     const size_t kk = k(), nf = features().size();
-    if (nodes_.empty()) return "tree has no root";
-    const std::vector<uint32_t> order = preorder();
-    if (order.size() != nodes_.size()) return "tree nodes are not one tree";
-    std::vector<uint8_t> seen_node(nodes_.size(), 0);
-    for (uint32_t i : order) {
-        if (i >= nodes_.size() || seen_node[i]) return "tree nodes are not one tree";
-        seen_node[i] = 1;
+    if (n.kind == kBranch) {
+        if (!n.obs.empty() || !n.seen.empty()) return "a branch holds leaf statistics";
+        if (n.last_attempt != 0 || n.mc_correct != 0 || n.nb_correct != 0) return "a branch holds leaf statistics";
+        return {};
     }
-    if (nodes_[0].depth != 0) return "tree root depth is not 0";
-    for (const Node& n : nodes_) {
-        if (n.kind > kInactiveLeaf) return "unknown tree node kind";
-        if (n.counts.size() != kk) return "class counts do not match the classes";
-        for (double w : n.counts)
-            if (!finite_nonneg(w)) return "class counts must be finite and non-negative";
-        if (n.kind == kBranch) {
-            if (n.depth >= max_depth_) return "a branch is deeper than max_depth allows";
-            if (n.feature >= nf) return "a split names an unknown feature";
-            if (!std::isfinite(n.threshold)) return "a split threshold is not finite";
-            if (features().type(n.feature) == FeatureType::Categorical && n.threshold != 0)
-                return "a categorical split has a threshold";
-            for (uint32_t c : n.child)
-                if (c >= nodes_.size() || nodes_[c].depth != n.depth + 1) return "tree node depths are inconsistent";
-            if (!n.obs.empty() || !n.seen.empty()) return "a branch holds leaf statistics";
-            if (n.last_attempt != 0 || n.mc_correct != 0 || n.nb_correct != 0) return "a branch holds leaf statistics";
-            continue;
-        }
-        if (n.depth > max_depth_) return "a leaf is deeper than max_depth allows";
-        if (!finite_nonneg(n.last_attempt) || !finite_nonneg(n.mc_correct) || !finite_nonneg(n.nb_correct))
-            return "leaf counters must be finite and non-negative";
-        if (n.kind == kInactiveLeaf) {
-            if (!n.obs.empty() || !n.seen.empty()) return "an inactive leaf holds observers";
-            continue;
-        }
-        if (n.seen.size() != kk) return "leaf class weights do not match the classes";
-        for (double w : n.seen)
-            if (!finite_nonneg(w)) return "leaf class weights must be finite and non-negative";
-        if (n.obs.size() > nf) return "an observer names an unknown feature";
-        for (size_t f = 0; f < n.obs.size(); f++) {
-            const Observer& o = n.obs[f];
-            if (o.empty()) continue;
-            const bool cat = features().type(f) == FeatureType::Categorical;
-            if (cat ? (o.present.size() != kk || !o.gauss.empty()) : (o.gauss.size() != kk || !o.present.empty()))
-                return "an observer does not match its feature's type or the classes";
-            for (double w : o.present)
-                if (!finite_nonneg(w)) return "observer weights must be finite and non-negative";
-            for (const Gaussian& g : o.gauss) {
-                if (!finite_nonneg(g.n)) return "observer weights must be finite and non-negative";
-                if (g.n == 0) {
-                    if (g.mean != 0 || g.m2 != 0 || g.min != std::numeric_limits<double>::infinity() ||
-                        g.max != -std::numeric_limits<double>::infinity())
-                        return "an empty observer holds values";
-                } else if (!std::isfinite(g.mean) || !finite_nonneg(g.m2) || !std::isfinite(g.min) ||
-                           !std::isfinite(g.max) || g.min > g.max) {
-                    return "observer statistics out of range";
-                }
+    if (!finite_nonneg(n.last_attempt) || !finite_nonneg(n.mc_correct) || !finite_nonneg(n.nb_correct))
+        return "leaf counters must be finite and non-negative";
+    if (n.kind == kInactiveLeaf) {
+        if (!n.obs.empty() || !n.seen.empty()) return "an inactive leaf holds observers";
+        return {};
+    }
+    if (n.seen.size() != kk) return "leaf class weights do not match the classes";
+    for (double w : n.seen)
+        if (!finite_nonneg(w)) return "leaf class weights must be finite and non-negative";
+    if (n.obs.size() > nf) return "an observer names an unknown feature";
+    for (size_t f = 0; f < n.obs.size(); f++) {
+        const Observer& o = n.obs[f];
+        if (o.empty()) continue;
+        const bool cat = features().type(f) == FeatureType::Categorical;
+        if (cat ? (o.present.size() != kk || !o.gauss.empty()) : (o.gauss.size() != kk || !o.present.empty()))
+            return "an observer does not match its feature's type or the classes";
+        for (double w : o.present)
+            if (!finite_nonneg(w)) return "observer weights must be finite and non-negative";
+        for (const Gaussian& g : o.gauss) {
+            if (!finite_nonneg(g.n)) return "observer weights must be finite and non-negative";
+            if (g.n == 0) {
+                if (g.mean != 0 || g.m2 != 0 || g.min != std::numeric_limits<double>::infinity() ||
+                    g.max != -std::numeric_limits<double>::infinity())
+                    return "an empty observer holds values";
+            } else if (!std::isfinite(g.mean) || !finite_nonneg(g.m2) || !std::isfinite(g.min) ||
+                       !std::isfinite(g.max) || g.min > g.max) {
+                return "observer statistics out of range";
             }
-            if (o.bins.size() > (histogram_ && !cat ? n_bins_ : 0)) return "more observer bins than the spec allows";
-            std::vector<double> binned(kk, 0.0);
-            for (size_t b = 0; b < o.bins.size(); b++) {
-                const hoeffding::Bin& bin = o.bins[b];
-                if (!std::isfinite(bin.lo) || !std::isfinite(bin.hi) || bin.lo > bin.hi || bin.w.size() != kk ||
-                    (b > 0 && !(o.bins[b - 1].hi < bin.lo)))
-                    return "observer bins out of order or overlapping";
-                for (size_t c = 0; c < kk; c++) {
-                    if (!finite_nonneg(bin.w[c])) return "observer weights must be finite and non-negative";
-                    binned[c] += bin.w[c];
-                }
-            }
-            // Each value seen is in one bin (whole weights: the sums are exact).
-            if (histogram_ && !cat)
-                for (size_t c = 0; c < kk; c++)
-                    if (binned[c] != o.gauss[c].n) return "an observer's bins do not hold its values";
         }
+        if (o.bins.size() > (histogram_ && !cat ? n_bins_ : 0)) return "more observer bins than the spec allows";
+        std::vector<double> binned(kk, 0.0);
+        for (size_t b = 0; b < o.bins.size(); b++) {
+            const hoeffding::Bin& bin = o.bins[b];
+            if (!std::isfinite(bin.lo) || !std::isfinite(bin.hi) || bin.lo > bin.hi || bin.w.size() != kk ||
+                (b > 0 && !(o.bins[b - 1].hi < bin.lo)))
+                return "observer bins out of order or overlapping";
+            for (size_t c = 0; c < kk; c++) {
+                if (!finite_nonneg(bin.w[c])) return "observer weights must be finite and non-negative";
+                binned[c] += bin.w[c];
+            }
+        }
+        // Each value seen is in one bin (whole weights: the sums are exact).
+        if (histogram_ && !cat)
+            for (size_t c = 0; c < kk; c++)
+                if (binned[c] != o.gauss[c].n) return "an observer's bins do not hold its values";
     }
     return {};
 }
 
 // ---- binary form ---------------------------------------------------------------------------------
-// u32 flags (bit 0: growth allowed), u32 node count, then the nodes in preorder: u8 kind, f64
-// class counts[k]; a branch: u32 feature, f64 threshold, then its two children; a leaf: f64 last
-// split attempt, f64 majority-class and naive-Bayes correct weights; an active leaf then f64
-// seen[k], u32 observer count and per observer (by increasing feature) u32 feature and its
-// statistics (numeric: n, mean, m2, min, max per class, then u32 bin count and per bin f64 lo,
-// hi and weights[k]; categorical: a weight per class).
+// The frame is TreeModel's (no extra state): a node's statistics are f64 class counts[k]; a
+// leaf's part f64 majority-class and naive-Bayes correct weights; an active leaf's then f64
+// seen[k] and its observers' statistics (numeric: n, mean, m2, min, max per class, then u32 bin
+// count and per bin f64 lo, hi and weights[k]; categorical: a weight per class).
 
-void HoeffdingTreeClassifier::write_node(detail::ByteWriter& w, uint32_t i) const {
-    const Node& n = nodes_[i];
-    w.put<uint8_t>(n.kind);
+void HoeffdingTreeClassifier::write_stats(detail::ByteWriter& w, const Node& n) const {
     for (double c : n.counts) w.put<double>(c);
-    if (n.kind == kBranch) {
-        w.put<uint32_t>(n.feature);
-        w.put<double>(n.threshold);
-        write_node(w, n.child[0]);
-        write_node(w, n.child[1]);
-        return;
-    }
-    w.put<double>(n.last_attempt);
+}
+
+void HoeffdingTreeClassifier::read_stats(detail::ByteReader& r, Node& n) const {
+    n.counts.resize(k());
+    for (double& c : n.counts) c = r.get<double>("tree node");
+}
+
+void HoeffdingTreeClassifier::write_leaf(detail::ByteWriter& w, const Node& n) const {
     w.put<double>(n.mc_correct);
     w.put<double>(n.nb_correct);
     if (n.kind != kActiveLeaf) return;
     for (double c : n.seen) w.put<double>(c);
-    uint32_t count = 0;
-    for (const Observer& o : n.obs) count += !o.empty();
-    w.put<uint32_t>(count);
-    for (uint32_t f = 0; f < n.obs.size(); f++) {
-        const Observer& o = n.obs[f];
-        if (o.empty()) continue;
-        w.put<uint32_t>(f);
+    write_observers(w, n, [&](const Observer& o) {
         for (double p : o.present) w.put<double>(p);
         for (const Gaussian& g : o.gauss)
             for (double v : {g.n, g.mean, g.m2, g.min, g.max}) w.put<double>(v);
-        if (o.gauss.empty()) continue;
+        if (o.gauss.empty()) return;
         w.put<uint32_t>(static_cast<uint32_t>(o.bins.size()));
         for (const hoeffding::Bin& b : o.bins) {
             w.put<double>(b.lo);
             w.put<double>(b.hi);
             for (double v : b.w) w.put<double>(v);
         }
-    }
+    });
 }
 
-void HoeffdingTreeClassifier::write_state(detail::ByteWriter& w) const {
-    w.put<uint32_t>(growth_allowed_ ? 1u : 0u);
-    w.put<uint32_t>(static_cast<uint32_t>(nodes_.size()));
-    write_node(w, 0);
-}
-
-uint32_t HoeffdingTreeClassifier::read_node(detail::ByteReader& r, uint32_t depth, size_t& budget) {
-    if (budget == 0) r.corrupt("more tree nodes than the count says");
-    budget--;
-    if (depth > max_depth_) r.corrupt("tree deeper than max_depth");
-    const size_t kk = k(), nf = features().size();
-    Node n;
-    n.depth = depth;
-    n.kind = r.get<uint8_t>("tree node");
-    if (n.kind > kInactiveLeaf) r.corrupt("unknown tree node kind");
-    n.counts.resize(kk);
-    for (double& c : n.counts) c = r.get<double>("tree node");
-    const auto index = static_cast<uint32_t>(nodes_.size());
-    if (n.kind == kBranch) {
-        n.feature = r.get<uint32_t>("tree node");
-        n.threshold = r.get<double>("tree node");
-        if (n.feature >= nf) r.corrupt("a split names an unknown feature");
-        nodes_.push_back(std::move(n));
-        const uint32_t a = read_node(r, depth + 1, budget);
-        const uint32_t b = read_node(r, depth + 1, budget);
-        nodes_[index].child[0] = a;
-        nodes_[index].child[1] = b;
-        return index;
-    }
-    n.last_attempt = r.get<double>("tree leaf");
+void HoeffdingTreeClassifier::read_leaf(detail::ByteReader& r, Node& n) const {
+    const size_t kk = k();
     n.mc_correct = r.get<double>("tree leaf");
     n.nb_correct = r.get<double>("tree leaf");
-    if (n.kind == kActiveLeaf) {
-        n.seen.resize(kk);
-        for (double& c : n.seen) c = r.get<double>("tree leaf");
-        const auto count = r.get<uint32_t>("tree leaf");
-        if (count > nf) r.corrupt("more observers than features");
-        int64_t last = -1;
-        for (uint32_t j = 0; j < count; j++) {
-            const auto f = r.get<uint32_t>("observer");
-            if (f >= nf || static_cast<int64_t>(f) <= last) r.corrupt("observer features out of order or unknown");
-            last = f;
-            n.obs.resize(f + 1);
-            Observer& o = n.obs[f];
-            if (features().type(f) == FeatureType::Categorical) {
-                o.present.resize(kk);
-                for (double& p : o.present) p = r.get<double>("observer");
-            } else {
-                o.gauss.resize(kk);
-                for (Gaussian& g : o.gauss)
-                    for (double* v : {&g.n, &g.mean, &g.m2, &g.min, &g.max}) *v = r.get<double>("observer");
-                const auto bins = r.get<uint32_t>("observer");
-                if (bins > n_bins_ || (!histogram_ && bins != 0)) r.corrupt("more observer bins than the spec allows");
-                o.bins.resize(bins);
-                for (hoeffding::Bin& b : o.bins) {
-                    b.lo = r.get<double>("observer bin");
-                    b.hi = r.get<double>("observer bin");
-                    b.w.resize(kk);
-                    for (double& v : b.w) v = r.get<double>("observer bin");
-                }
+    if (n.kind != kActiveLeaf) return;
+    n.seen.resize(kk);
+    for (double& c : n.seen) c = r.get<double>("tree leaf");
+    read_observers(r, n, [&](uint32_t f, Observer& o) {
+        if (features().type(f) == FeatureType::Categorical) {
+            o.present.resize(kk);
+            for (double& p : o.present) p = r.get<double>("observer");
+        } else {
+            o.gauss.resize(kk);
+            for (Gaussian& g : o.gauss)
+                for (double* v : {&g.n, &g.mean, &g.m2, &g.min, &g.max}) *v = r.get<double>("observer");
+            const auto bins = r.get<uint32_t>("observer");
+            if (bins > n_bins_ || (!histogram_ && bins != 0)) r.corrupt("more observer bins than the spec allows");
+            o.bins.resize(bins);
+            for (hoeffding::Bin& b : o.bins) {
+                b.lo = r.get<double>("observer bin");
+                b.hi = r.get<double>("observer bin");
+                b.w.resize(kk);
+                for (double& v : b.w) v = r.get<double>("observer bin");
             }
-            if (kk == 0) r.corrupt("an observer without classes");
         }
-    }
-    nodes_.push_back(std::move(n));
-    return index;
-}
-
-void HoeffdingTreeClassifier::read_state(detail::ByteReader& r) {
-    const auto flags = r.get<uint32_t>("tree");
-    if (flags > 1) r.corrupt("unknown tree flags");
-    const auto count = r.get<uint32_t>("tree");
-    if (count == 0 || count > r.remaining()) r.corrupt("tree node count out of range");
-    nodes_.clear();
-    growth_allowed_ = flags == 1;
-    size_t budget = count;
-    read_node(r, 0, budget);
-    if (budget != 0) r.corrupt("fewer tree nodes than the count says");
-    if (std::string why = invalid_state(); !why.empty()) r.corrupt(why);
-    recount_bytes();
+        if (kk == 0) r.corrupt("an observer without classes");
+    });
 }
 
 // ---- JSON form -----------------------------------------------------------------------------------
 // {"growth_allowed": bool, "tree": node}; a node shows its class weights by class name
-// ("class_counts"); a branch its feature, its threshold (numeric) and its children "le" and "gt"
-// (numeric: value <= threshold, greater) or "is" and "is_not" (a categorical "key=value"); a
-// leaf whether it is active, its counters and its observers by feature name (per class in the
+// ("class_counts"), a branch as TreeModel's; a leaf also its counters "mc_correct" and
+// "nb_correct", and while active "seen" and its observers by feature name (per class in the
 // order of "classes": [n, mean, m2, min, max] or null when the class was not seen; a weight for
-// a categorical feature).
+// a categorical feature), with the histogram splitter its "bins".
 
 json HoeffdingTreeClassifier::class_weights_json(const std::vector<double>& v) const {
     json o = json::object();
@@ -1011,26 +766,10 @@ std::vector<double> HoeffdingTreeClassifier::class_weights_from_json(const json&
     return v;
 }
 
-json HoeffdingTreeClassifier::node_json(uint32_t i) const {
-    const Node& n = nodes_[i];
-    json j = {{"class_counts", class_weights_json(n.counts)}};
-    if (n.kind == kBranch) {
-        j["feature"] = features().name(n.feature);
-        if (features().type(n.feature) == FeatureType::Categorical) {
-            j["is"] = node_json(n.child[0]);
-            j["is_not"] = node_json(n.child[1]);
-        } else {
-            j["threshold"] = n.threshold;
-            j["le"] = node_json(n.child[0]);
-            j["gt"] = node_json(n.child[1]);
-        }
-        return j;
-    }
-    j["active"] = n.kind == kActiveLeaf;
-    j["last_split_attempt"] = n.last_attempt;
+void HoeffdingTreeClassifier::leaf_json(const Node& n, json& j) const {
     j["mc_correct"] = n.mc_correct;
     j["nb_correct"] = n.nb_correct;
-    if (n.kind != kActiveLeaf) return j;
+    if (n.kind != kActiveLeaf) return;
     j["seen"] = class_weights_json(n.seen);
     json obs = json::object(), bins = json::object();
     for (uint32_t f = 0; f < n.obs.size(); f++) {
@@ -1056,123 +795,67 @@ json HoeffdingTreeClassifier::node_json(uint32_t i) const {
     }
     j["observers"] = obs;
     if (histogram_) j["bins"] = bins;
-    return j;
 }
 
 json HoeffdingTreeClassifier::state_json() const {
     return {{"growth_allowed", growth_allowed_}, {"tree", node_json(0)}};
 }
 
-uint32_t HoeffdingTreeClassifier::node_from_json(const json& j, uint32_t depth, size_t& budget) {
-    if (budget == 0) bad_json("tree too large");
-    budget--;
-    if (depth > max_depth_) bad_json("tree deeper than max_depth");
-    if (!j.is_object()) bad_json("a tree node must be an object");
-    auto number = [&](const char* key) {
-        auto it = j.find(key);
-        if (it == j.end() || !it->is_number()) bad_json(std::string("a tree leaf needs a number \"") + key + "\"");
-        return it->get<double>();
-    };
+bool HoeffdingTreeClassifier::leaf_key(const std::string& key, bool active) const {
+    return key == "mc_correct" || key == "nb_correct" ||
+           (active && (key == "seen" || key == "observers" || (histogram_ && key == "bins")));
+}
+
+void HoeffdingTreeClassifier::leaf_from_json(const json& j, Node& n) const {
     const size_t kk = k();
-    Node n;
-    n.depth = depth;
-    if (!j.contains("class_counts")) bad_json("a tree node needs \"class_counts\"");
-    n.counts = class_weights_from_json(j["class_counts"], "class_counts");
-    const auto index = static_cast<uint32_t>(nodes_.size());
-    if (j.contains("feature")) {
-        n.kind = kBranch;
-        const json& f = j["feature"];
-        const uint32_t fi = f.is_string() ? features().find(f.get<std::string>()) : kUnknownFeature;
-        if (fi == kUnknownFeature) bad_json("a split names an unknown feature");
-        n.feature = fi;
-        const bool cat = features().type(fi) == FeatureType::Categorical;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            const std::string& key = it.key();
-            const bool ok = key == "class_counts" || key == "feature" ||
-                            (cat ? key == "is" || key == "is_not" : key == "threshold" || key == "le" || key == "gt");
-            if (!ok) bad_json("unknown key \"" + key + "\" in a tree split");
+    n.mc_correct = hoeffding::json_number(j, "mc_correct");
+    n.nb_correct = hoeffding::json_number(j, "nb_correct");
+    if (n.kind != kActiveLeaf) return;
+    if (!j.contains("seen") || !j.contains("observers") || !j["observers"].is_object() ||
+        (histogram_ && (!j.contains("bins") || !j["bins"].is_object())))
+        bad_json(histogram_ ? "an active tree leaf needs \"seen\", \"observers\" and \"bins\""
+                            : "an active tree leaf needs \"seen\" and \"observers\"");
+    n.seen = class_weights_from_json(j["seen"], "seen");
+    for (const auto& [f, v] : observers_by_index(j["observers"])) {
+        if (!v->is_array() || v->size() != kk || kk == 0) bad_json("an observer must hold one entry per class");
+        n.obs.resize(f + 1);
+        Observer& o = n.obs[f];
+        const bool cat = features().type(f) == FeatureType::Categorical;
+        for (const json& e : *v) {
+            if (cat) {
+                if (!e.is_number()) bad_json("a categorical observer holds one weight per class");
+                o.present.push_back(e.get<double>());
+            } else if (e.is_null()) {
+                o.gauss.push_back(Gaussian{});
+            } else {
+                if (!e.is_array() || e.size() != 5) bad_json("a numeric observer holds [n, mean, m2, min, max] or null per class");
+                Gaussian g;
+                double* fields[] = {&g.n, &g.mean, &g.m2, &g.min, &g.max};
+                for (size_t q = 0; q < 5; q++) {
+                    if (!e[q].is_number()) bad_json("a numeric observer holds [n, mean, m2, min, max] or null per class");
+                    *fields[q] = e[q].get<double>();
+                }
+                if (g.n == 0) bad_json("a numeric observer's class without values is null");
+                o.gauss.push_back(g);
+            }
         }
-        if (!cat) n.threshold = number("threshold");
-        const char* a = cat ? "is" : "le";
-        const char* b = cat ? "is_not" : "gt";
-        if (!j.contains(a) || !j.contains(b)) bad_json(std::string("a tree split needs \"") + a + "\" and \"" + b + "\"");
-        nodes_.push_back(std::move(n));
-        const uint32_t ca = node_from_json(j[a], depth + 1, budget);
-        const uint32_t cb = node_from_json(j[b], depth + 1, budget);
-        nodes_[index].child[0] = ca;
-        nodes_[index].child[1] = cb;
-        return index;
     }
-    if (!j.contains("active") || !j["active"].is_boolean()) bad_json("a tree leaf needs a boolean \"active\"");
-    const bool active = j["active"].get<bool>();
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        const std::string& key = it.key();
-        const bool ok = key == "class_counts" || key == "active" || key == "last_split_attempt" ||
-                        key == "mc_correct" || key == "nb_correct" ||
-                        (active && (key == "seen" || key == "observers" || (histogram_ && key == "bins")));
-        if (!ok) bad_json("unknown key \"" + key + "\" in a tree leaf");
-    }
-    n.kind = active ? kActiveLeaf : kInactiveLeaf;
-    n.last_attempt = number("last_split_attempt");
-    n.mc_correct = number("mc_correct");
-    n.nb_correct = number("nb_correct");
-    if (active) {
-        if (!j.contains("seen") || !j.contains("observers") || !j["observers"].is_object() ||
-            (histogram_ && (!j.contains("bins") || !j["bins"].is_object())))
-            bad_json(histogram_ ? "an active tree leaf needs \"seen\", \"observers\" and \"bins\""
-                                : "an active tree leaf needs \"seen\" and \"observers\"");
-        n.seen = class_weights_from_json(j["seen"], "seen");
-        // Observers by feature index (JSON objects list their keys in name order).
-        std::vector<std::pair<uint32_t, const json*>> obs;
-        for (auto it = j["observers"].begin(); it != j["observers"].end(); ++it) {
+    // The histogram splitter's bins, by numeric feature: [lo, hi, weight per class] each.
+    if (histogram_)
+        for (auto it = j["bins"].begin(); it != j["bins"].end(); ++it) {
             const uint32_t f = features().find(it.key());
-            if (f == kUnknownFeature) bad_json("an observer names an unknown feature");
-            obs.emplace_back(f, &it.value());
-        }
-        std::sort(obs.begin(), obs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (const auto& [f, v] : obs) {
-            if (!v->is_array() || v->size() != kk || kk == 0) bad_json("an observer must hold one entry per class");
-            n.obs.resize(f + 1);
-            Observer& o = n.obs[f];
-            const bool cat = features().type(f) == FeatureType::Categorical;
-            for (const json& e : *v) {
-                if (cat) {
-                    if (!e.is_number()) bad_json("a categorical observer holds one weight per class");
-                    o.present.push_back(e.get<double>());
-                } else if (e.is_null()) {
-                    o.gauss.push_back(Gaussian{});
-                } else {
-                    if (!e.is_array() || e.size() != 5) bad_json("a numeric observer holds [n, mean, m2, min, max] or null per class");
-                    Gaussian g;
-                    double* fields[] = {&g.n, &g.mean, &g.m2, &g.min, &g.max};
-                    for (size_t q = 0; q < 5; q++) {
-                        if (!e[q].is_number()) bad_json("a numeric observer holds [n, mean, m2, min, max] or null per class");
-                        *fields[q] = e[q].get<double>();
-                    }
-                    if (g.n == 0) bad_json("a numeric observer's class without values is null");
-                    o.gauss.push_back(g);
-                }
+            if (f == kUnknownFeature || f >= n.obs.size() || n.obs[f].gauss.empty())
+                bad_json("\"bins\" names a feature without a numeric observer");
+            if (!it->is_array() || it->size() > n_bins_) bad_json("a feature's bins must be an array of at most n_bins");
+            for (const json& e : *it) {
+                if (!e.is_array() || e.size() != 2 + kk) bad_json("a bin holds [lo, hi, a weight per class]");
+                for (const json& v : e)
+                    if (!v.is_number()) bad_json("a bin holds [lo, hi, a weight per class]");
+                hoeffding::Bin b{e[0].get<double>(), e[1].get<double>(), {}};
+                for (size_t c = 0; c < kk; c++) b.w.push_back(e[2 + c].get<double>());
+                n.obs[f].bins.push_back(std::move(b));
             }
         }
-        // The histogram splitter's bins, by numeric feature: [lo, hi, weight per class] each.
-        if (histogram_)
-            for (auto it = j["bins"].begin(); it != j["bins"].end(); ++it) {
-                const uint32_t f = features().find(it.key());
-                if (f == kUnknownFeature || f >= n.obs.size() || n.obs[f].gauss.empty())
-                    bad_json("\"bins\" names a feature without a numeric observer");
-                if (!it->is_array() || it->size() > n_bins_) bad_json("a feature's bins must be an array of at most n_bins");
-                for (const json& e : *it) {
-                    if (!e.is_array() || e.size() != 2 + kk) bad_json("a bin holds [lo, hi, a weight per class]");
-                    for (const json& v : e)
-                        if (!v.is_number()) bad_json("a bin holds [lo, hi, a weight per class]");
-                    hoeffding::Bin b{e[0].get<double>(), e[1].get<double>(), {}};
-                    for (size_t c = 0; c < kk; c++) b.w.push_back(e[2 + c].get<double>());
-                    n.obs[f].bins.push_back(std::move(b));
-                }
-            }
-    }
-    nodes_.push_back(std::move(n));
-    return index;
 }
 
 void HoeffdingTreeClassifier::state_from_json(const json& j) {
@@ -1181,10 +864,7 @@ void HoeffdingTreeClassifier::state_from_json(const json& j) {
         bad_json("\"state\" must be {\"growth_allowed\": boolean, \"tree\": node}");
     nodes_.clear();
     growth_allowed_ = j["growth_allowed"].get<bool>();
-    size_t budget = size_t(1) << 24;
-    node_from_json(j["tree"], 0, budget);
-    if (std::string why = invalid_state(); !why.empty()) bad_json(why);
-    recount_bytes();
+    tree_from_json(j["tree"]);
 }
 
 // ---- spec ----------------------------------------------------------------------------------------
@@ -1199,10 +879,7 @@ std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     o["grace_period"] = integer_option(spec, "grace_period", 200, 1, 1000000000);
     o["max_depth"] = integer_option(spec, "max_depth", 20, 1, 50);
     o["split_criterion"] = choice_option(spec, "split_criterion", "info_gain", {"info_gain", "gini"});
-    const double delta = number_option(spec, "delta", 1e-7, 0, 1);
-    if (!(delta > 0 && delta < 1))
-        fail(ErrorKind::InvalidParameter, "invalid model spec: \"delta\" must be between 0 and 1 (exclusive)");
-    o["delta"] = delta;
+    o["delta"] = hoeffding::delta_option(spec);
     o["tau"] = number_option(spec, "tau", 0.05, 0, 1);
     o["leaf_prediction"] = choice_option(spec, "leaf_prediction", "nba", {"mc", "nb", "nba"});
     o["nb_threshold"] = integer_option(spec, "nb_threshold", 0, 0, 1000000000);
@@ -1210,9 +887,7 @@ std::unique_ptr<Model> classifier_from_spec(const json& spec) {
     o["splitter"] = choice_option(spec, "splitter", "histogram", {"histogram", "gaussian"});
     o["n_bins"] = integer_option(spec, "n_bins", 8, 2, 1024);
     o["min_branch_fraction"] = number_option(spec, "min_branch_fraction", 0.01, 0, 0.5);
-    const double max_size = number_option(spec, "max_size", 100, 0, 1000);
-    if (!(max_size > 0)) fail(ErrorKind::InvalidParameter, "invalid model spec: \"max_size\" must be more than 0 (MiB)");
-    o["max_size"] = max_size;
+    o["max_size"] = hoeffding::max_size_option(spec);
     // A random feature subset per leaf (docs/models.md): written out only when given, so that
     // the specs (and identities) of the trees without it stay as they were.
     if (auto it = spec.find("max_features"); it != spec.end()) {
