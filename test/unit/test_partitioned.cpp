@@ -587,7 +587,7 @@ TEST(Partitioned, TheExamplesCountIsStoredAndMerged) {
 TEST(Partitioned, CompactFormsScoreAsThePartitionsOwnModels) {
     const char* bases[] = {
         R"({"model":"linear_regression","intercept_lr":0.1})",
-        R"({"model":"linear_regression","scale":false,"lr":0.05})",
+        R"({"model":"linear_regression","scale":false,"optimizer":{"sgd":{"lr":0.002}}})",
         R"({"model":"linear_regression","scale_target":true})",
         R"({"model":"linear_regression","hash_bits":4})",
         R"({"model":"logistic_regression"})",
