@@ -9,7 +9,8 @@
 // Learning: a row learns in the global model and in the partition of every level of its path,
 // creating the partitions it is the first row of. A key that is NULL or absent ends the path:
 // the row learns in the global model and the levels above the missing key only.
-// Prediction: the most specific partition of the row's path that has learned min_examples rows
+// Prediction: the most specific partition of the row's path that has learned min_examples examples
+// (rows, each counted once however many epochs of multi-pass training learn it: set_epoch)
 // answers, else its parent, ..., else the global model (a partition never seen, a NULL key: the
 // path ends there). segment() names the answering partition for the prediction log.
 //
