@@ -106,8 +106,9 @@ FROM generate_series(0, 5999) i;
 
 -- user did: train the partitioned model with ml_train, several epochs in the query's order
 -- (shuffle off): each partition learns its group's rows once per epoch, in order, so a city's
--- model is the one ml_train gives over that city's rows alone; n_seen counts every epoch (and so
--- does min_examples: nice's 5 rows, learned 3 times, make 15 examples, so nice answers itself).
+-- model is the one ml_train gives over that city's rows alone; n_seen counts every epoch, but
+-- min_examples counts rows: nice's 5 rows, learned 3 times, are 15 rows learned and 5 examples,
+-- under min_examples (10), so fr answers nice's rows.
 CREATE TABLE trained AS
 SELECT ml_train('{"model": "partitioned", "by": ["country", "city"], "min_examples": 10,
                   "base": {"model": "linear_regression", "intercept_lr": 0.5}}',
@@ -121,6 +122,36 @@ SELECT c.city,
                                    format('SELECT jsonb_build_object(''x'', x), y FROM partitioned_models.sales WHERE city = %L ORDER BY i', c.city),
                                    epochs => 3, shuffle => false), '{"x": 0.3}'::jsonb) AS own_model
 FROM trained t, (SELECT DISTINCT country, city FROM sales WHERE city IS NOT NULL) c ORDER BY c.city;
+SELECT t ->> 'partition' AS partition, t -> 'n_seen' AS n_seen, t -> 'examples' AS examples, t -> 'trained' AS trained
+FROM trained, jsonb_array_elements(ml_info(m) -> 'top_partitions') t;
+SELECT ml_predict_one(t.m, row_of('fr', 'nice', 0.3))
+         = ml_predict_one(ml_train('{"model": "linear_regression", "intercept_lr": 0.5}',
+                                   $$SELECT jsonb_build_object('x', x), y FROM partitioned_models.sales WHERE country = 'fr' ORDER BY i$$,
+                                   epochs => 3, shuffle => false), '{"x": 0.3}'::jsonb) AS nice_by_fr
+FROM trained t;
+
+-- user did: ml_train a partitioned model for 3 epochs (min_examples 30) over shop a's 20 rows and
+-- shop b's 30: a has learned 60 rows but 20 examples and does not answer (the global model does,
+-- as the same base trained over every row in the same order), b's 30 examples make it answer.
+CREATE TABLE shops AS
+SELECT ml_train('{"model": "partitioned", "by": "shop", "min_examples": 30, "base": {"model": "linear_regression"}}',
+                $$SELECT jsonb_build_object('shop', CASE WHEN i <= 20 THEN 'a' ELSE 'b' END, 'x', i % 7), i % 5 FROM generate_series(1, 50) i$$,
+                epochs => 3, seed => 4) AS m,
+       ml_train('{"model": "linear_regression"}',
+                $$SELECT jsonb_build_object('x', i % 7), i % 5 FROM generate_series(1, 50) i$$,
+                epochs => 3, seed => 4) AS global;
+SELECT t ->> 'partition' AS partition, t -> 'n_seen' AS n_seen, t -> 'examples' AS examples, t -> 'trained' AS trained
+FROM shops, jsonb_array_elements(ml_info(m) -> 'top_partitions') t;
+SELECT ml_predict_one(m, '{"shop": "a", "x": 3}'::jsonb) = ml_predict_one(global, '{"x": 3}'::jsonb) AS a_by_global,
+       ml_predict_one(m, '{"shop": "b", "x": 3}'::jsonb) <> ml_predict_one(global, '{"x": 3}'::jsonb) AS b_by_itself
+FROM shops;
+-- user did: give ml_fit shop a's 20 rows three times over: the model cannot tell a row given
+-- again from a new one, so each counts (60 examples), and a answers.
+SELECT t ->> 'partition' AS partition, t -> 'n_seen' AS n_seen, t -> 'examples' AS examples, t -> 'trained' AS trained
+FROM (SELECT ml_fit('{"model": "partitioned", "by": "shop", "min_examples": 30, "base": {"model": "linear_regression"}}',
+                    jsonb_build_object('shop', 'a', 'x', i % 7), i % 5 ORDER BY k, i) AS m
+      FROM generate_series(1, 20) i, generate_series(1, 3) k) s,
+     jsonb_array_elements(ml_info(m) -> 'top_partitions') t;
 -- user did: ml_train with its defaults (10 shuffled epochs): the cities' lines are learned.
 SELECT ml_info(m) -> 'n_seen' AS n_seen,
        abs(ml_predict_one(m, row_of('fr', 'paris', 0.3)) - 1.9) < 0.1 AS paris_close,

@@ -18,9 +18,9 @@ what scikit-learn's model fitted on each group's training rows alone predicts:
   as test_quality.py trains): per store a held-out R^2 within R2_MARGIN of scikit-learn's
   LinearRegression fitted on that store's training rows; the small store is answered by its
   region (the same prediction as the row without its store) with an R^2 within R2_MARGIN of
-  LinearRegression fitted on the region's rows. ml_train's epochs count in min_examples (a row
-  learned 10 times counts 10), so that model's min_examples is above 10 times the small store's
-  rows.
+  LinearRegression fitted on the region's rows. min_examples counts rows, not ml_train's epochs
+  (a row learned 10 times counts once), so the default min_examples (30) leaves the small store's
+  8 rows to its region however many epochs learn them.
 
 In both cases the partitioned model must also beat one model of the base spec over all rows by
 a clear margin (the groups differ), so that the comparison is not between two poor models.
@@ -161,7 +161,7 @@ def check_gaussian_nb(conn, rep, rows):
 
 
 def check_linear_regression(conn, rep, rows):
-    spec = {"model": "partitioned", "by": ["region", "store"], "min_examples": 100,
+    spec = {"model": "partitioned", "by": ["region", "store"], "min_examples": 30,
             "base": {"model": "linear_regression"}}
     q = ("$$SELECT jsonb_build_object('region', region, 'store', store, 'a', a, 'b', b, 'c', c), y"
          " FROM sales WHERE part = 'train' ORDER BY id$$")
@@ -198,7 +198,7 @@ def check_linear_regression(conn, rep, rows):
     r2_sk = r2_score(truth, parent.predict(np.array([feats(r) for r in rs])))
     r2 = r2_score(truth, [got[r[0]][0] for r in rs])
     rep.check("linear_fallback_small_store_by_region", same and r2 >= r2_sk - R2_MARGIN,
-              "s5 (8 training rows, 80 learned with 10 epochs < min_examples 100): answered as the row without its "
+              "s5 (8 training rows, learned 10 times: 8 examples < min_examples 30): answered as the row without its "
               "store: %s; held-out R^2 %.4f, LinearRegression fitted on region r1's rows %.4f (need within %.2f)"
               % (same, r2, r2_sk, R2_MARGIN))
     big = [r for r in test_all if r[2] not in SMALL]

@@ -3,9 +3,12 @@
 // (refused rows change nothing), binary and JSON round trips, merging, classifiers, bad specs.
 #include "core/models/partitioned/partitioned.hpp"
 
+#include "core/common/envelope.hpp"
 #include "core/models/model.hpp"
+#include "core/models/training.hpp"
 #include "test_util.hpp"
 
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -435,6 +438,236 @@ TEST(Partitioned, BadSpecsAreRefused) {
     EXPECT_EQ(spec["min_examples"], 30);
     EXPECT_EQ(spec["max_partitions"], 10000);
     EXPECT_EQ(spec["base"]["model"], "linear_regression");
+}
+
+}  // namespace
+}  // namespace pg_learn::test
+
+namespace pg_learn::test {
+namespace {
+
+// ---- min_examples counts rows, not epochs (issue 14) -------------------------------------------
+
+const std::string kShops = R"({"model":"partitioned","by":"shop","min_examples":30,"base":{"model":"linear_regression"}})";
+
+Observation shop_row(const char* shop, double a) {
+    Observation x;
+    x.add_category("shop", shop);
+    x.add_numeric("a", a);
+    return x;
+}
+
+// n rows of shop A learned for `epochs` passes as ml_train runs them (run_epochs telling the
+// model each pass through set_epoch).
+std::unique_ptr<Model> trained_for(int n, int epochs) {
+    auto m = make(kShops);
+    std::vector<Observation> rows;
+    for (int i = 0; i < n; i++) rows.push_back(shop_row("A", i * 0.1));
+    core::run_epochs(
+        rows.size(), epochs, true, 11, [&](size_t i) { m->learn(rows[i], Label::of_number(2.0 * (i * 0.1) + 1)); },
+        [] {}, [&](uint32_t e) { m->set_epoch(e); });
+    return m;
+}
+
+json shop_a(const Model& m) {
+    const json info = m.info();
+    return info["top_partitions"][0];
+}
+
+// By hand: 20 rows < 30 whatever the passes (3 passes: 60 rows learned, 20 examples); 30 >= 30.
+TEST(Partitioned, MinExamplesCountsRowsNotEpochs) {
+    auto m20 = trained_for(20, 3);
+    EXPECT_EQ(m20->n_seen(), 60u);
+    EXPECT_EQ(shop_a(*m20)["n_seen"], 60);
+    EXPECT_EQ(shop_a(*m20)["examples"], 20);
+    EXPECT_EQ(shop_a(*m20)["trained"], false);
+    EXPECT_EQ(m20->info()["levels"][0]["trained"], 0);
+    EXPECT_EQ(m20->segment(shop_row("A", 0.5)), "(global)");
+    auto m30 = trained_for(30, 3);
+    EXPECT_EQ(shop_a(*m30)["examples"], 30);
+    EXPECT_EQ(shop_a(*m30)["trained"], true);
+    EXPECT_EQ(m30->segment(shop_row("A", 0.5)), "shop=A");
+    // One pass: every row counts.
+    EXPECT_EQ(shop_a(*trained_for(29, 1))["trained"], false);
+    EXPECT_EQ(shop_a(*trained_for(30, 1))["trained"], true);
+    // Rows learned outside multi-pass training count every time (the model cannot know a row it
+    // is given again): the same 20 rows learned three times by hand are 60 examples.
+    auto again = make(kShops);
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 20; i++) again->learn(shop_row("A", i * 0.1), Label::of_number(1));
+    EXPECT_EQ(shop_a(*again)["examples"], 60);
+    EXPECT_EQ(again->segment(shop_row("A", 0.5)), "shop=A");
+    // After the epochs (set_epoch(0)) a new row counts again.
+    m20->learn(shop_row("A", 3), Label::of_number(7));
+    EXPECT_EQ(shop_a(*m20)["examples"], 21);
+    // A partition made in a later pass counts its row.
+    auto late = make(kShops);
+    late->set_epoch(2);
+    late->learn(shop_row("B", 1), Label::of_number(1));
+    late->learn(shop_row("B", 1), Label::of_number(1));
+    late->set_epoch(0);
+    EXPECT_EQ(shop_a(*late)["examples"], 1);
+}
+
+// The count travels with the value (binary and JSON), a value written before it was kept (no
+// count: the partition's n_seen) still reads, and partial models add their counts.
+TEST(Partitioned, TheExamplesCountIsStoredAndMerged) {
+    auto m = trained_for(20, 3);
+    const auto b = bytes_of(*m);
+    auto d = core::decode_model(b.data(), b.size());
+    EXPECT_EQ(bytes_of(*d), b);
+    EXPECT_EQ(shop_a(*d)["examples"], 20);
+    EXPECT_EQ(d->segment(shop_row("A", 0.5)), "(global)");
+    json j = m->to_json();
+    EXPECT_EQ(j["state"]["partitions"][0]["examples"], 20);
+    const std::string t = j.dump();
+    EXPECT_EQ(bytes_of(*core::model_from_text(t.data(), t.size())), b);
+    // The JSON form without "examples": n_seen (60) counts.
+    j["state"]["partitions"][0].erase("examples");
+    const std::string old = j.dump();
+    auto from_old = core::model_from_text(old.data(), old.size());
+    EXPECT_EQ(shop_a(*from_old)["examples"], 60);
+    EXPECT_EQ(from_old->segment(shop_row("A", 0.5)), "shop=A");
+    // The binary form without the counts: the family state (the last section) loses its last 8
+    // bytes per partition (a multiple of 8: the padding stays), the envelope is sealed again.
+    std::vector<uint8_t> v = b;
+    size_t at = core::kEnvelopeHeaderSize;
+    for (;;) {
+        uint32_t tag;
+        uint64_t len;
+        std::memcpy(&tag, v.data() + at, 4);
+        std::memcpy(&len, v.data() + at + 8, 8);
+        if (tag == 5) {
+            ASSERT_EQ(at + 16 + ((len + 7) & ~uint64_t(7)), v.size());
+            const uint64_t shorter = len - 8;  // one partition
+            std::memcpy(v.data() + at + 8, &shorter, 8);
+            v.erase(v.begin() + static_cast<std::ptrdiff_t>(at + 16 + shorter), v.begin() + static_cast<std::ptrdiff_t>(at + 16 + len));
+            break;
+        }
+        at += 16 + ((len + 7) & ~uint64_t(7));
+    }
+    const uint32_t total = static_cast<uint32_t>(v.size());
+    std::memcpy(v.data() + 44, &total, 4);
+    core::seal_envelope(v.data(), v.size());
+    auto from_old_bytes = core::decode_model(v.data(), v.size());
+    EXPECT_EQ(shop_a(*from_old_bytes)["examples"], 60);
+    // A count above the partition's n_seen is refused.
+    json bad = m->to_json();
+    bad["state"]["partitions"][0]["examples"] = 61;
+    const std::string bt = bad.dump();
+    expect_error(ErrorKind::InvalidParameter, [&] { core::model_from_text(bt.data(), bt.size()); });
+    // Merging: A learned 2 + 1 rows (3), B 1.
+    auto p = make(kShops), q = make(kShops);
+    p->learn(shop_row("A", 1), Label::of_number(1));
+    p->learn(shop_row("A", 2), Label::of_number(1));
+    q->learn(shop_row("A", 3), Label::of_number(1));
+    q->learn(shop_row("B", 3), Label::of_number(1));
+    p->merge(*q);
+    EXPECT_EQ(shop_a(*p)["partition"], "shop=A");
+    EXPECT_EQ(shop_a(*p)["examples"], 3);
+    // Partial models that started from a trained one count its examples once: A 20 (from the
+    // base) + 1 + 2.
+    auto base = trained_for(20, 3);
+    base->begin_aggregation();
+    auto r = base->clone();
+    base->learn(shop_row("A", 1), Label::of_number(1));
+    r->learn(shop_row("A", 1), Label::of_number(1));
+    r->learn(shop_row("A", 2), Label::of_number(1));
+    base->merge(*r);
+    EXPECT_EQ(shop_a(*base)["examples"], 23);
+    EXPECT_EQ(shop_a(*base)["n_seen"], 63);
+}
+
+// ---- compact forms (Model::linear_form) --------------------------------------------------------
+
+// Each partition's prediction, read from its compact form, is its own model's prediction bit for
+// bit: the model is read back from the JSON form (an independent path) and given the row without
+// its keys. Bases with scaling, without, a scaled target, hashing, a classifier; rows with a
+// feature only some partitions learned, a category, a missing value (the model's path).
+TEST(Partitioned, CompactFormsScoreAsThePartitionsOwnModels) {
+    const char* bases[] = {
+        R"({"model":"linear_regression","intercept_lr":0.1})",
+        R"({"model":"linear_regression","scale":false,"optimizer":{"sgd":{"lr":0.002}}})",
+        R"({"model":"linear_regression","scale_target":true})",
+        R"({"model":"linear_regression","hash_bits":4})",
+        R"({"model":"logistic_regression"})",
+    };
+    for (const char* base : bases) {
+        SCOPED_TRACE(base);
+        auto m = make(std::string(R"({"model":"partitioned","by":["r","s"],"min_examples":3,"base":)") + base + "}");
+        const bool binary = m->task() == core::Task::Binary;
+        std::mt19937 rng(5);
+        std::uniform_real_distribution<double> u(-2, 2);
+        auto some_row = [&](int s, bool learn_c) {
+            Observation x;
+            x.add_category("r", s % 2 ? "odd" : "even");
+            x.add_category("s", "s" + std::to_string(s));
+            x.add_numeric("a", u(rng));
+            x.add_numeric("b", 10 * u(rng) + 3);
+            if (learn_c) x.add_numeric("c", u(rng));
+            x.add_category("color", s % 3 ? "red" : "blue");
+            return x;
+        };
+        for (int i = 0; i < 120; i++) {
+            const int s = i % 6;
+            Observation x = some_row(s, s == 1);  // only s1 (and odd, and the global model) learn c
+            const double y = binary ? (x[2].value > 0 ? 1 : 0) : 3 * x[2].value - x[3].value + s;
+            m->learn(x, Label::of_number(y));
+        }
+        const json state = m->to_json()["state"];
+        std::map<std::string, std::unique_ptr<Model>> own;
+        for (const auto& p : state["partitions"]) {
+            std::string path;
+            for (const auto& v : p["path"]) path += (path.empty() ? "" : "/") + v.get<std::string>();
+            own[path] = core::model_from_json(p["model"]);
+        }
+        for (int k = 0; k < 40; k++) {
+            const int s = k % 7;  // s6: never seen, its region answers
+            Observation x = some_row(s, k % 2 == 0);
+            Observation bare;
+            for (size_t i = 2; i < x.size(); i++) {
+                if (x[i].type == core::FeatureType::Categorical) bare.add_category("color", s % 3 ? "red" : "blue");
+                else bare.add_numeric(x.name(x[i]), x[i].value);
+            }
+            const std::string region = s % 2 ? "odd" : "even";
+            const std::string path = s < 6 ? region + "/s" + std::to_string(s) : region;
+            ASSERT_TRUE(own.count(path));
+            EXPECT_EQ(m->predict(x), own[path]->predict(bare));
+            if (binary) {
+                std::vector<double> p;
+                m->predict_proba(x, p);
+                EXPECT_EQ(p[1], own[path]->predict(bare));
+            }
+        }
+        // A missing value: the partition's model answers, given the row without it (docs/models.md).
+        Observation x = some_row(2, false);
+        Observation bare;
+        bare.add_numeric("a", x[2].value);
+        bare.add_category("color", "red");
+        Observation xm;
+        xm.add_category("r", "even");
+        xm.add_category("s", "s2");
+        xm.add_numeric("a", x[2].value);
+        xm.add_missing("b");
+        xm.add_category("color", "red");
+        EXPECT_EQ(m->predict(xm), own["even/s2"]->predict(bare));
+        // The partition learns: its form is made again.
+        Observation y0 = some_row(2, false);
+        const double before = m->predict(y0);
+        m->learn(y0, Label::of_number(binary ? 1 : 50));
+        Observation y0bare;
+        for (size_t i = 2; i < y0.size(); i++) {
+            if (y0[i].type == core::FeatureType::Categorical) y0bare.add_category("color", "red");
+            else y0bare.add_numeric(y0.name(y0[i]), y0[i].value);
+        }
+        const json after = m->to_json()["state"];
+        for (const auto& p : after["partitions"]) {
+            if (p["path"] == json::array({"even", "s2"})) {
+                EXPECT_EQ(m->predict(y0), core::model_from_json(p["model"])->predict(y0bare));
+            }
+        }
+        EXPECT_NE(m->predict(y0), before);
+    }
 }
 
 }  // namespace

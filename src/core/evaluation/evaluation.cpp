@@ -381,7 +381,8 @@ FoldResult evaluate_fold(const Model& start, const EvalRows& rows, uint32_t fold
     for (size_t i = 0; i < rows.size(); i++)
         if (rows.folds[i] != fold) train.push_back(i);
     std::unique_ptr<Model> m = start.clone();
-    run_epochs(train.size(), epochs, shuffle, seed, [&](size_t j) { rows.learn(*m, train[j]); }, every_so_often);
+    run_epochs(train.size(), epochs, shuffle, seed, [&](size_t j) { rows.learn(*m, train[j]); }, every_so_often,
+               [&](uint32_t e) { m->set_epoch(e); });
     EvalMetrics acc(m->task(), metrics);
     uint64_t tested = 0;
     for (size_t i = 0; i < rows.size(); i++) {

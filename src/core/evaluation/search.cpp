@@ -364,6 +364,8 @@ struct EpochStream {
     EpochStream(size_t n, uint64_t seed) : order(n), rng(seed) {
         for (size_t i = 0; i < n; i++) order[i] = i;
     }
+    // The pass the next step belongs to (1, 2, ...: Model::set_epoch).
+    uint32_t epoch() const { return static_cast<uint32_t>(pos / order.size() + 1); }
     // The row index (into order's values) of the next step.
     size_t next() {
         const size_t n = order.size();
@@ -479,10 +481,12 @@ static SearchResult run_halving(const json& base, Task task, const SearchSpace& 
             if (k == s_max) target[s] = train[s].size() * static_cast<size_t>(epochs);
             if (train[s].empty()) continue;
             while (streams[s].pos < target[s]) {
+                const uint32_t epoch = streams[s].epoch();
                 const size_t row = train[s][streams[s].next()];
                 for (Candidate& c : live) {
                     if (!c.models[s]) continue;
                     try {
+                        c.models[s]->set_epoch(epoch);
                         rows.learn(*c.models[s], row);
                     } catch (const Error& e) {
                         fail_trial(res.trials[c.trial], e, o.metrics.size());
@@ -633,7 +637,8 @@ std::unique_ptr<Model> fit_on_all_rows(const json& spec, const EvalRows& rows, i
     std::unique_ptr<Model> m = model_from_json(spec);
     const int e = epochs_for(*m, epochs);
     if (single_pass) *single_pass = e != epochs;
-    run_epochs(rows.size(), e, true, seed, [&](size_t i) { rows.learn(*m, i); }, every_so_often);
+    run_epochs(rows.size(), e, true, seed, [&](size_t i) { rows.learn(*m, i); }, every_so_often,
+               [&](uint32_t ep) { m->set_epoch(ep); });
     return m;
 }
 

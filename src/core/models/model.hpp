@@ -155,6 +155,13 @@ public:
     // (target leakage), so multi-pass training (ml_train's epochs) gives such a model one pass
     // over the rows, with a warning.
     virtual bool features_learn_labels() const { return false; }
+    // Multi-pass training (ml_train's epochs, and the evaluations and searches that train as it
+    // does): the trainer says which pass over its rows the rows learned from now on belong to, 1
+    // for the first, 2, 3, ... for the passes that learn the same rows again, and 0 after the
+    // last (outside multi-pass training every row learned is a new one). Learning is the same in
+    // every pass; a model that counts distinct examples (a partitioned model's min_examples) does
+    // not count a row of a later pass again. A model holding models passes it on to them.
+    virtual void set_epoch(uint32_t epoch) { (void)epoch; }
     // Issue 14, partitioned models: the segment of the model that answers x (a partitioned
     // model's partition path, e.g. "country=FR/city=Paris", or "(global)"), which the prediction
     // log records for the monitoring views' breakdown. "" (the default): the model has no
@@ -170,6 +177,19 @@ public:
     // Other tasks have no single number: they throw, naming the function that answers.
     virtual double predict(const Observation& x) const = 0;
     virtual double predict_dense(const double* x, size_t n) const = 0;
+    // Issue 14, partitioned models: the model's prediction as a linear form over the caller's
+    // feature columns (names, with their types), written into out (linear_form_size(n) doubles,
+    // layout in models/common/linear_form.hpp) so that a model holding many models of one spec
+    // keeps them in one block of memory. True when score_linear_form then gives predict(x), bit
+    // for bit, for every observation without missing values whose entries are columns (of their
+    // types) until the model changes; false (the default) when the kind has no such form.
+    virtual bool linear_form(const std::vector<std::string_view>& names, const std::vector<FeatureType>& types,
+                             double* out) const {
+        (void)names;
+        (void)types;
+        (void)out;
+        return false;
+    }
 
     // Feature mismatches of an observation (or of a float8[] of n elements) against what the
     // model learned, into out (cleared first). A kind that keeps no feature names leaves it

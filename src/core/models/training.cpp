@@ -15,9 +15,24 @@ void shuffle_order(std::vector<size_t>& order, SplitMix64& rng) {
     }
 }
 
+namespace {
+
+// Tells set_epoch 0 when the epochs end, by an error too (the model may live on: a search's).
+struct EpochReset {
+    const std::function<void(uint32_t)>& set_epoch;
+    explicit EpochReset(const std::function<void(uint32_t)>& f) : set_epoch(f) {}
+    ~EpochReset() {
+        if (set_epoch) set_epoch(0);
+    }
+    EpochReset(const EpochReset&) = delete;
+    EpochReset& operator=(const EpochReset&) = delete;
+};
+
+}  // namespace
+
 void run_epochs(size_t n, int epochs, bool shuffle, uint64_t seed,
                 const std::function<void(size_t)>& learn_row,
-                const std::function<void()>& every_so_often) {
+                const std::function<void()>& every_so_often, const std::function<void(uint32_t)>& set_epoch) {
     if (epochs < 1 || epochs > kMaxEpochs)
         fail(ErrorKind::InvalidParameter, "epochs must be between 1 and " + std::to_string(kMaxEpochs),
              "got " + std::to_string(epochs));
@@ -25,8 +40,10 @@ void run_epochs(size_t n, int epochs, bool shuffle, uint64_t seed,
     std::iota(order.begin(), order.end(), size_t(0));
     SplitMix64 rng(seed);
     size_t done = 0;
+    EpochReset reset(set_epoch);
     for (int e = 0; e < epochs; e++) {
         if (e > 0 && shuffle) shuffle_order(order, rng);
+        if (set_epoch) set_epoch(static_cast<uint32_t>(e + 1));
         for (size_t i : order) {
             learn_row(i);
             if ((++done & 1023) == 0) every_so_often();
@@ -160,8 +177,10 @@ TrainingHistory train_epochs(const TrainingPlan& plan, const TrainingHooks& hook
     double best = kNaN;
     int since_best = 0;
     uint64_t done = 0;
+    EpochReset reset(hooks.set_epoch);
     for (int e = 0; e < plan.epochs; e++) {
         if (e > 0 && plan.shuffle) shuffle_order(order, rng);
+        if (hooks.set_epoch) hooks.set_epoch(static_cast<uint32_t>(e + 1));
         if (hooks.every_so_often) hooks.every_so_often(e + 1, 0);
         LossMean train;
         uint64_t in_epoch = 0;

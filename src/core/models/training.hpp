@@ -31,10 +31,13 @@ private:
 
 // Runs `epochs` passes over rows 0..n-1, calling learn_row(i) for each: the first pass in the
 // given order, later passes in a fresh Fisher-Yates permutation when shuffle is true.
-// every_so_often() runs every 1024 rows (the glue checks for query cancel there).
+// every_so_often() runs every 1024 rows (the glue checks for query cancel there). set_epoch, when
+// given, is told each pass's number before it (1, 2, ...) and 0 after the last: the trainer's side
+// of Model::set_epoch (pass [&](uint32_t e) { m.set_epoch(e); }).
 void run_epochs(size_t n, int epochs, bool shuffle, uint64_t seed,
                 const std::function<void(size_t)>& learn_row,
-                const std::function<void()>& every_so_often);
+                const std::function<void()>& every_so_often,
+                const std::function<void(uint32_t)>& set_epoch = {});
 
 // The permutation run_epochs uses for epoch e (e >= 1) given the previous order; exposed for tests.
 void shuffle_order(std::vector<size_t>& order, SplitMix64& rng);
@@ -133,6 +136,9 @@ struct TrainingHooks {
     std::function<void()> keep_best;
     // Every 1024 rows learned and at the start of each epoch: rows learned so far in this epoch.
     std::function<void(int epoch, uint64_t rows_in_epoch)> every_so_often;
+    // Before each epoch its number (1, 2, ...), and 0 after the last (however the epochs end):
+    // the trainer's side of Model::set_epoch.
+    std::function<void(uint32_t epoch)> set_epoch;
 };
 
 // Runs the epochs as run_epochs does (the same row order), records each epoch's losses and time,

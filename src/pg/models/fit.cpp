@@ -705,6 +705,7 @@ Datum train(FunctionCallInfo fcinfo, bool label_named) {
         pg_guard([]() { CHECK_FOR_INTERRUPTS(); });
         progress.update(ProgressPhase::Training, epoch, rows_in_epoch);
     };
+    hooks.set_epoch = [&](uint32_t epoch) { model.set_epoch(epoch); };
     progress.start_training(passes, rows.size(), valid.size());
     const pg_learn::core::TrainingHistory history = pg_learn::core::train_epochs(plan, hooks);
     // With patience, the best epoch's model (Keras's restore_best_weights).

@@ -168,6 +168,9 @@ public:
         FamilyModel::end_aggregation();
         for (auto& m : members_) m->end_aggregation();
     }
+    void set_epoch(uint32_t epoch) override {
+        for (auto& m : members_) m->set_epoch(epoch);
+    }
 
 protected:
     void learn_terms(const std::vector<FeatureTerm>& x, double y_number, uint32_t y_class) override;

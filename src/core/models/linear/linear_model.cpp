@@ -1,6 +1,8 @@
 // The update rules of the online linear models (docs/algorithms.md is their specification).
 #include "core/models/linear/linear_model.hpp"
 
+#include "core/models/common/linear_form.hpp"
+
 #include "core/common/error.hpp"
 #include "core/common/text.hpp"
 
@@ -16,13 +18,8 @@ namespace {
 
 constexpr uint32_t kAbsent = UINT32_MAX;
 
-// 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below (never overflows). One exp either way and
-// no branch around it: the sign of a score is a coin flip a branch predictor cannot learn.
-inline double sigmoid(double z) {
-    const double e = std::exp(-std::fabs(z));
-    const double num = z >= 0 ? 1.0 : e;
-    return num / (1.0 + e);
-}
+// (models/common/linear_form.hpp: one function for both)
+inline double sigmoid(double z) { return linear_sigmoid(z); }
 
 int optimizer_slots(OptimizerKind k) {
     switch (k) {
@@ -721,6 +718,33 @@ namespace {
 }
 
 }  // namespace
+
+bool LinearModel::linear_form(const std::vector<std::string_view>& names, const std::vector<FeatureType>& types,
+                              double* out) const {
+    // (a softmax has no single score; an ignore list is matched on a row's keys, which names of
+    // categories do not spell apart)
+    if (multi() || !spec_.ignore.empty()) return false;
+    const bool affine = spec_.scale_target && ts_.y_count != 0;
+    out[0] = affine ? 2 : spec_.kind == ModelKind::LogisticRegression ? 1 : 0;
+    out[1] = intercept_;
+    out[2] = affine ? label_sd() : 0.0;
+    out[3] = affine ? ts_.y_mean : 0.0;
+    for (size_t j = 0; j < names.size(); j++) {
+        double* c = out + kLinearFormHeader + kLinearFormColumn * j;
+        c[0] = c[1] = c[2] = c[3] = 0;
+        // As resolve() and update_stats_and_scale() read a row's value of this name.
+        const uint32_t idx = index_of(names[j], types[j], false);
+        if (idx == kAbsent) continue;
+        const bool scaled = spec_.keeps_feature_stats() && spec_.scale && types[j] == FeatureType::Numeric;
+        c[0] = scaled ? 2 : 1;
+        c[1] = w_[idx];
+        if (scaled) {
+            c[2] = mean_[idx];
+            c[3] = std::sqrt(cnt_[idx] > 0 ? m2_[idx] / cnt_[idx] : 0.0);
+        }
+    }
+    return true;
+}
 
 double LinearModel::predict(const Observation& x) const {
     if (multi()) no_single_number(*this);

@@ -88,6 +88,8 @@ public:
     // Regression value, or probability of the positive class; a softmax regression refuses.
     double predict(const Observation& x) const override;
     double predict_dense(const double* x, size_t n) const override;
+    bool linear_form(const std::vector<std::string_view>& names, const std::vector<FeatureType>& types,
+                     double* out) const override;
     // A numeric label (a softmax regression reads it as a class: a whole number).
     void learn(const Observation& x, double y);
     void learn_dense(const double* x, size_t n, double y);

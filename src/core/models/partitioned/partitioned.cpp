@@ -9,7 +9,8 @@
 // Learning: a row learns in the global model and in the partition of every level of its path,
 // creating the partitions it is the first row of. A key that is NULL or absent ends the path:
 // the row learns in the global model and the levels above the missing key only.
-// Prediction: the most specific partition of the row's path that has learned min_examples rows
+// Prediction: the most specific partition of the row's path that has learned min_examples examples
+// (rows, each counted once however many epochs of multi-pass training learn it: set_epoch)
 // answers, else its parent, ..., else the global model (a partition never seen, a NULL key: the
 // path ends there). segment() names the answering partition for the prediction log.
 //
@@ -27,6 +28,7 @@
 #include "core/common/error.hpp"
 #include "core/common/text.hpp"
 #include "core/models/common/family_model.hpp"
+#include "core/models/common/linear_form.hpp"
 #include "core/models/common/nested_models.hpp"
 
 #include <algorithm>
@@ -47,6 +49,11 @@ constexpr int64_t kDefaultMaxPartitions = 10000;
 constexpr int64_t kMaxPartitionsLimit = 1000000;
 constexpr int64_t kDefaultMinExamples = 30;
 constexpr size_t kTopPartitions = 10;
+// The compact forms of the partitions' models (Model::linear_form): at most this many columns
+// (features other than the keys), and this many doubles (8 MB) in all; past either, a partition
+// without a form scores the row through its model.
+constexpr size_t kMaxFormColumns = 256;
+constexpr size_t kMaxFormDoubles = size_t(1) << 20;
 const char* const kGlobalSegment = "(global)";
 
 std::unique_ptr<Model> partitioned_from_spec(const json& spec);
@@ -128,6 +135,14 @@ public:
         global_->end_aggregation();
         for (auto& [k, p] : parts_) p.model->end_aggregation();
     }
+    // A row of a later pass (epoch 2, 3, ...) is not counted again toward min_examples. (Not part
+    // of the value: a copy starts outside multi-pass training.)
+    void set_epoch(uint32_t epoch) override {
+        epoch_ = epoch;
+        fresh_->set_epoch(epoch);
+        global_->set_epoch(epoch);
+        for (auto& [k, p] : parts_) p.model->set_epoch(epoch);
+    }
     std::string segment(const Observation& x) const override {
         const Part* p = nullptr;
         if (!route_row(x, p)) {
@@ -136,15 +151,23 @@ public:
         }
         return p ? path_name(*p) : kGlobalSegment;
     }
-    // Scoring a row read by name takes the routed path (route_row) when it can.
+    // Scoring a row read by name takes the routed path (route_row) when it can, and a partition's
+    // compact form when it has one.
     double predict(const Observation& x) const override {
         const Part* p = nullptr;
         if (task_ == Task::Multiclass || task_ == Task::Clustering || !route_row(x, p)) return FamilyModel::predict(x);
+        double y;
+        if (p && form_predict(*p, y)) return y;
         return (p ? *p->model : *global_).predict(routed_observation());
     }
     void predict_proba(const Observation& x, std::vector<double>& out) const override {
         const Part* p = nullptr;
         if ((task_ != Task::Binary && task_ != Task::Multiclass) || !route_row(x, p)) return FamilyModel::predict_proba(x, out);
+        double p1;
+        if (task_ == Task::Binary && p && form_predict(*p, p1)) {
+            out.assign({1.0 - p1, p1});
+            return;
+        }
         proba_from(p ? *p->model : *global_, routed_observation(), out);
     }
 
@@ -179,6 +202,7 @@ protected:
             route_changed();
         }
         if (old == 0) level_types_.assign(by_.size(), 0);
+        if (n != key_level_.size()) forms_changed();  // (the columns may be others)
         key_level_.resize(n, -1);
         for (size_t i = old; i < n; i++) {
             const std::string& name = features().name(i);
@@ -197,11 +221,20 @@ private:
     struct Part {
         std::vector<std::string> values;  // the path: one value per level, values.size() its level
         std::unique_ptr<Model> model;
+        // The examples counted toward min_examples: rows learned, but not again in a later pass of
+        // multi-pass training (set_epoch); at most the model's n_seen.
+        uint64_t examples = 0;
+        bool trained(uint64_t min_examples) const { return examples >= min_examples; }
+        // Its compact form: forms_'s slot, valid in the layout form_layout (0: none), rebuilt from
+        // the model when stale (the model learned).
+        mutable uint64_t form_layout = 0;
+        mutable uint32_t form_slot = 0;
+        mutable bool form_stale = true;
     };
 
     void copy_parts(const Partitioned& o) {
         parts_.clear();
-        for (const auto& [k, p] : o.parts_) parts_.emplace(k, Part{p.values, p.model->clone()});
+        for (const auto& [k, p] : o.parts_) parts_.emplace(k, Part{p.values, p.model->clone(), p.examples});
         level_types_ = o.level_types_;
         route_.clear();
         route_count_ = 0;
@@ -255,11 +288,29 @@ private:
     Part* routed(const std::string& key, bool need_known) const;
     void route_add(const std::string& key, Part& p, bool known) const;
     void route_build() const;
-    // The model changed: the route is rebuilt before its next use, the last row forgotten.
+    // The model changed: the route is rebuilt before its next use, the last row forgotten, and so
+    // are the compact forms.
     void route_changed() const {
         route_dirty_ = true;
         memo_row_ = nullptr;
+        forms_changed();
     }
+
+    // ---- compact forms: a partition's model in a few cache lines ------------------------------
+    // Scoring a row through a partition's own model object reads that object, its dictionary's
+    // cache of the last row's names, and its weight and statistics arrays: a score of cache lines
+    // scattered over the heap, which for a thousand partitions no longer stay in the cache. When
+    // the base has a linear form (Model::linear_form), each partition's form is kept instead as
+    // one row of forms_ (columns: the dictionary's features other than the keys), and a row routed
+    // to it reads that row only: the same number, bit for bit (models/common/linear_form.hpp).
+    // The forms are a cache: made when first needed, remade when the partition learns (stale) or
+    // when the columns or the partitions change (a new layout).
+    void forms_changed() const { layout_gen_++; }
+    void ensure_layout() const;
+    const double* form_of(const Part& p) const;
+    // The routed row's prediction by p's form; false when it has none or the row is not one it
+    // reads (a missing value, a name or type the dictionary does not hold as a column).
+    bool form_predict(const Part& p, double& y) const;
     bool route_row(const Observation& x, const Part*& best) const;
     bool same_row_as_memo(const Observation& x) const;
     void remember_row(const Observation& x, const Part* best) const;
@@ -283,6 +334,18 @@ private:
     mutable std::vector<double> q_;
     mutable std::vector<FeatureTerm> seg_terms_;
     std::vector<uint8_t> level_types_;  // per level: the types its key was learned as (type_bit)
+    uint32_t epoch_ = 0;                // set_epoch: the pass of multi-pass training (0: none)
+    // The compact forms (a cache, never copied: a copy makes its own).
+    mutable std::vector<double> forms_;                   // form_stride_ doubles per slot
+    mutable std::vector<uint32_t> column_of_;             // per feature index: its column, or UINT32_MAX (a key)
+    mutable std::vector<std::string_view> column_names_;  // per column: its name (the dictionary's), type
+    mutable std::vector<FeatureType> column_types_;
+    mutable size_t form_stride_ = 0;
+    mutable bool forms_on_ = false;     // the base has a form, and the columns are few enough
+    mutable uint64_t layout_gen_ = 1;   // bumped by forms_changed()
+    mutable uint64_t layout_built_ = 0;
+    mutable std::vector<uint32_t> row_columns_;
+    mutable std::vector<double> row_values_;
     // The route: open addressing (linear probing) over a power-of-two table, each slot holding
     // its key, so that a look-up reads one slot (a map node per level before).
     mutable std::vector<RouteSlot> route_;
@@ -341,7 +404,7 @@ const Partitioned::Part* Partitioned::answering(const std::vector<FeatureTerm>& 
         auto it = parts_.find(key_);
         if (it == parts_.end()) break;  // its children do not exist either
         // A child has seen no more rows than its parent: the deepest trained one answers.
-        if (it->second.model->n_seen() >= min_examples_) best = &it->second;
+        if (it->second.trained(min_examples_)) best = &it->second;
         else break;
     }
     return best;
@@ -409,13 +472,17 @@ void Partitioned::learn_terms(const std::vector<FeatureTerm>& x, double y_number
             Part* part = found[level];
             if (!part) {
                 std::string k = key_of(path_, level + 1);
-                auto it = parts_.emplace(k, Part{std::vector<std::string>(path_.begin(), path_.begin() + level + 1), fresh_->clone()}).first;
+                auto it = parts_.emplace(k, Part{std::vector<std::string>(path_.begin(), path_.begin() + level + 1), fresh_->clone(), 0}).first;
+                it->second.model->set_epoch(epoch_);
                 created.push_back(k);
                 part = &it->second;
                 // The row's key values are names it learned.
                 route_add(it->first, *part, true);
             }
             part->model->learn(obs, y);
+            part->form_stale = true;
+            // Counted once: in the first pass (a partition made in a later one counts its row).
+            if (epoch_ <= 1 || part->examples == 0) part->examples++;
         }
     } catch (...) {
         for (const auto& k : created) parts_.erase(k);
@@ -464,10 +531,11 @@ void Partitioned::proba_from(const Model& m, const Observation& x, std::vector<d
 }
 
 void Partitioned::merge_state(const FamilyModel& other_model, const std::vector<uint32_t>&, const std::vector<uint32_t>&,
-                              const FamilyModel*) {
+                              const FamilyModel* base_model) {
     // Partition by partition (each merges as its kind does, counting its aggregation base once);
     // a partition only one part holds is taken as it is.
     const auto& other = static_cast<const Partitioned&>(other_model);
+    const auto* base = static_cast<const Partitioned*>(base_model);
     size_t total = parts_.size();
     for (const auto& [k, p] : other.parts_)
         if (parts_.find(k) == parts_.end()) total++;
@@ -480,10 +548,17 @@ void Partitioned::merge_state(const FamilyModel& other_model, const std::vector<
     route_changed();
     for (const auto& [k, p] : other.parts_) {
         auto it = parts_.find(k);
-        if (it == parts_.end())
-            parts_.emplace(k, Part{p.values, p.model->clone()});
-        else
-            it->second.model->merge(*p.model);
+        if (it == parts_.end()) {
+            parts_.emplace(k, Part{p.values, p.model->clone(), p.examples});
+            continue;
+        }
+        it->second.model->merge(*p.model);
+        // The examples the aggregation base counted, both parts hold: counted once (as n_seen).
+        uint64_t from_base = 0;
+        if (base)
+            if (auto b = base->parts_.find(k); b != base->parts_.end() && p.examples >= b->second.examples)
+                from_base = b->second.examples;
+        it->second.examples += p.examples - from_base;
     }
 }
 
@@ -645,7 +720,7 @@ bool Partitioned::route_row(const Observation& x, const Part*& best) const {
         found++;
         // The deepest partition of a trained chain answers (a child has seen no more rows than
         // its parent).
-        trained = trained && p->model->n_seen() >= min_examples_;
+        trained = trained && p->trained(min_examples_);
         if (trained) best = p;
     }
     // Every key given is the name of a partition found: a name the model learned.
@@ -672,6 +747,69 @@ const Observation& Partitioned::routed_observation() const {
     return same ? rest_ : observation(route_terms_);
 }
 
+// ---- compact forms -----------------------------------------------------------------------------
+
+void Partitioned::ensure_layout() const {
+    if (layout_built_ == layout_gen_) return;
+    layout_built_ = layout_gen_;
+    forms_.clear();
+    const FeatureDictionary& d = features();
+    column_of_.assign(d.size(), UINT32_MAX);
+    column_names_.clear();
+    column_types_.clear();
+    for (size_t i = 0; i < d.size(); i++) {
+        if (i < key_level_.size() && key_level_[i] >= 0) continue;
+        column_of_[i] = static_cast<uint32_t>(column_names_.size());
+        column_names_.push_back(d.name(i));
+        column_types_.push_back(d.type(i));
+    }
+    form_stride_ = linear_form_size(column_names_.size());
+    forms_on_ = false;
+    if (column_names_.size() <= kMaxFormColumns) {
+        std::vector<double> probe(form_stride_);
+        forms_on_ = fresh_->linear_form(column_names_, column_types_, probe.data());
+    }
+}
+
+const double* Partitioned::form_of(const Part& p) const {
+    ensure_layout();
+    if (!forms_on_) return nullptr;
+    if (p.form_layout != layout_gen_) {
+        if (forms_.size() + form_stride_ > kMaxFormDoubles) return nullptr;
+        p.form_slot = static_cast<uint32_t>(forms_.size() / form_stride_);
+        forms_.resize(forms_.size() + form_stride_);
+        p.form_layout = layout_gen_;
+        p.form_stale = true;
+    }
+    double* f = forms_.data() + size_t(p.form_slot) * form_stride_;
+    if (p.form_stale) {
+        if (!p.model->linear_form(column_names_, column_types_, f)) return nullptr;
+        p.form_stale = false;
+    }
+    return f;
+}
+
+bool Partitioned::form_predict(const Part& p, double& y) const {
+    // Every entry of the rest of the row is a name of the dictionary, not missing (resolve left
+    // out neither), so term i is entry i.
+    const size_t n = rest_.size();
+    if (route_terms_.size() != n) return false;
+    const double* f = form_of(p);
+    if (!f) return false;
+    row_columns_.resize(n);
+    row_values_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+        const auto& e = rest_[i];
+        const uint32_t idx = route_terms_[i].index;
+        const uint32_t c = idx < column_of_.size() ? column_of_[idx] : UINT32_MAX;
+        if (e.missing || c == UINT32_MAX || column_types_[c] != e.type) return false;
+        row_columns_[i] = c;
+        row_values_[i] = e.value;
+    }
+    y = score_linear_form(f, row_columns_.data(), row_values_.data(), n);
+    return true;
+}
+
 // ---- storage -----------------------------------------------------------------------------------
 
 std::string Partitioned::invalid_part(const std::string& key, const Part& p) const {
@@ -680,6 +818,7 @@ std::string Partitioned::invalid_part(const std::string& key, const Part& p) con
         if (v.find('\0') != std::string::npos || !is_valid_utf8(v)) return "a partition value is not UTF-8 text without NUL bytes";
     if (key != key_of(p.values, p.values.size())) return "a partition's key does not match its path";
     if (!p.model || p.model->identity() != base_identity_) return "a partition is not a model of the base spec";
+    if (p.examples > p.model->n_seen()) return "a partition counts more examples than its model learned";
     if (p.values.size() > 1 && parts_.find(key_of(p.values, p.values.size() - 1)) == parts_.end())
         return "a partition's parent is missing";
     return {};
@@ -696,6 +835,9 @@ void Partitioned::write_state(detail::ByteWriter& w) const {
         }
         put_blob(w, encode_model(*p.model));
     }
+    // Then each partition's examples (min_examples), in the same order. A value without them (one
+    // written before they were kept) ends after the partitions: each counts its model's n_seen.
+    for (const auto& [k, p] : parts_) w.put<uint64_t>(p.examples);
 }
 
 void Partitioned::read_state(detail::ByteReader& r) {
@@ -720,16 +862,20 @@ void Partitioned::read_state(detail::ByteReader& r) {
         }
         auto [p, len] = get_blob(r, "partition model");
         part.model = decode_model(p, len);
+        part.examples = part.model->n_seen();
         const std::string k = key_of(part.values, level);
         if (!parts_.emplace(k, std::move(part)).second) r.corrupt("a partition repeats");
     }
+    if (r.remaining() > 0)
+        for (auto& [k, p] : parts_) p.examples = r.get<uint64_t>("partition examples");
     for (const auto& [k, p] : parts_)
         if (std::string why = invalid_part(k, p); !why.empty()) r.corrupt(why);
 }
 
 json Partitioned::state_json() const {
     json parts = json::array();
-    for (const auto& [k, p] : parts_) parts.push_back({{"path", p.values}, {"model", p.model->to_json()}});
+    for (const auto& [k, p] : parts_)
+        parts.push_back({{"path", p.values}, {"examples", p.examples}, {"model", p.model->to_json()}});
     return {{"global", global_->to_json()}, {"partitions", parts}};
 }
 
@@ -749,8 +895,10 @@ void Partitioned::state_from_json(const json& j) {
     parts_.clear();
     route_changed();
     for (const auto& pj : ps) {
-        if (!pj.is_object() || pj.size() != 2 || !pj.contains("path") || !pj.contains("model") || !pj["path"].is_array())
-            bad_json("a partition must be an object with the keys \"path\" (an array of texts) and \"model\"");
+        // ("examples" may be absent, as in values written before it was kept: the model's n_seen)
+        if (!pj.is_object() || pj.size() != 2u + pj.contains("examples") || !pj.contains("path") || !pj.contains("model") ||
+            !pj["path"].is_array())
+            bad_json("a partition must be an object with the keys \"path\" (an array of texts), \"examples\" and \"model\"");
         Part part;
         for (const auto& v : pj["path"]) {
             if (!v.is_string()) bad_json("a partition's path must be an array of texts");
@@ -758,6 +906,11 @@ void Partitioned::state_from_json(const json& j) {
         }
         if (part.values.empty() || part.values.size() > by_.size()) bad_json("a partition's level is not one of the spec's");
         part.model = member(pj["model"]);
+        part.examples = part.model->n_seen();
+        if (pj.contains("examples")) {
+            if (!pj["examples"].is_number_unsigned()) bad_json("a partition's \"examples\" must be a whole number");
+            part.examples = pj["examples"].get<uint64_t>();
+        }
         const std::string k = key_of(part.values, part.values.size());
         if (!parts_.emplace(k, std::move(part)).second) bad_json("a partition repeats");
     }
@@ -779,7 +932,7 @@ json Partitioned::info_extra() const {
     all.reserve(parts_.size());
     for (const auto& [k, p] : parts_) {
         count[p.values.size() - 1]++;
-        if (p.model->n_seen() >= min_examples_) trained[p.values.size() - 1]++;
+        if (p.trained(min_examples_)) trained[p.values.size() - 1]++;
         all.push_back(&p);
     }
     json levels = json::array();
@@ -796,7 +949,8 @@ json Partitioned::info_extra() const {
         busiest.push_back({{"partition", path_name(*all[i])},
                            {"level", all[i]->values.size()},
                            {"n_seen", all[i]->model->n_seen()},
-                           {"trained", all[i]->model->n_seen() >= min_examples_}});
+                           {"examples", all[i]->examples},
+                           {"trained", all[i]->trained(min_examples_)}});
     return {{"partitions", parts_.size()},
             {"global", {{"n_seen", global_->n_seen()}, {"updates", global_->updates()}}},
             {"levels", levels},

@@ -596,6 +596,7 @@ public:
         return final_->features_learn_labels();
     }
     bool can_learn() const override { return final_->can_learn(); }
+    void set_epoch(uint32_t epoch) override { final_->set_epoch(epoch); }
 
     void learn(const Observation& x, const Label& y) override;
     void learn_dense(const double*, size_t, const Label&) override { dense_refused(); }
