@@ -352,6 +352,7 @@ void features_and_options() {
     put("fuzz_features", "mixed.json", R"({"a": 1.5, "b": -2, "c": "u", "d": null, "e": true})");
     put("fuzz_features", "extreme.json", R"({"a": 1e308, "b": -1e-310, "c": 1e155, "z": -0.0})");
     put("fuzz_features", "special.json", R"({"a": "NaN", "b": "Infinity", "n": {"x": 1}})");
+    put("fuzz_features", "timed.json", R"({"a": 1.7e9, "b": 0.5, "c": "v", "k": "FR"})");
     put("fuzz_features", "unicode.json", R"({"ville": "Saint-Étienne", "": 0, "c=u": 1})");
     const std::string o[] = {
         std::string(1, '\0') + R"({"min_presence_ratio": 1, "max_out_of_range_fraction": 0.001, "severity": {"SCHEMA_NEW_COLUMN": "off"}, "features": {"tip": {"min_presence": 0.5}}})",
@@ -361,6 +362,10 @@ void features_and_options() {
         std::string(1, '\4') + "-0.5e3",
         std::string(1, '\5') + "-0x3p-1",
         std::string(1, '\6') + "[[[[{\"a\":[[]]}]]]]",
+        std::string(1, '\7') + R"({"optimizer": {"adam": {"lr": [0.001, 0.01, 0.1]}}, "l2": {"log_uniform": [1e-6, 1e-2]}, "scale": true})",
+        std::string(1, '\7') + R"({"model": {"choice": ["logistic_regression", "passive_aggressive_classifier"]}, "ignore": [["a"], ["a", "b"]], "hash_bits": {"int_uniform": [2, 5]}, "l1": {"uniform": [0, 0.5]}})",
+        std::string(1, '\7') + R"({"pipeline": [["standard_scaler", {"model": "logistic_regression"}], [{"clip": {"min": 0}}, {"model": "logistic_regression"}]]})",
+        std::string(1, '\10') + "halving",
     };
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++) put("fuzz_options", "opt" + std::to_string(i), o[i]);
 }
