@@ -3,8 +3,10 @@
 // ("macro"...), 4 a label given as text that spells a number, 5 an exact sum's hex-float text
 // (the metric states' text form), 6 the JSON depth guard, 7 ml_search's space (its points and
 // random trials applied to a base spec, which must stay a spec ml_model reads or refuses with a
-// core::Error), 8 ml_search's method name. Refusals are core::Error; what is accepted prints back
+// core::Error), 8 ml_search's method name, 9 ml_detector(kind, options): the kind, a newline, the
+// options (a new detector round-trips and is fed values, test/fuzz/detector_codec.hpp). Refusals are core::Error; what is accepted prints back
 // to a canonical form that parses to the same value.
+#include "detector_codec.hpp"
 #include "fuzz_util.hpp"
 
 #include "core/common/envelope.hpp"
@@ -23,7 +25,7 @@ using namespace pg_learn;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     const std::string text = fuzz::c_string(data + 1, size - 1);
-    switch (data[0] % 9) {
+    switch (data[0] % 10) {
         case 0: (void)fuzz::accepts([&] { (void)core::parse_anomaly_options(text); }); break;
         case 1: (void)fuzz::accepts([&] { (void)core::parse_drift_report_config(text); }); break;
         case 2: {
@@ -91,6 +93,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 });
                 (void)fuzz::accepts([&] { (void)core::model_from_json(spec); });
             }
+            break;
+        }
+        case 9: {
+            const size_t nl = text.find('\n');
+            const std::string kind = text.substr(0, nl), options = nl == std::string::npos ? "{}" : text.substr(nl + 1);
+            std::optional<core::DriftDetector> d;
+            if (!fuzz::accepts([&] { d.emplace(core::DriftDetector::create(kind, options)); })) break;
+            std::string encoded;
+            fuzz::must("a new ml_detector encodes", [&] { encoded = d->encode(); });
+            fuzz::check_round_trips<fuzz::DetectorCodec>(*d, encoded);
+            fuzz::DetectorCodec::use(*d);
             break;
         }
         case 8: {

@@ -366,6 +366,10 @@ void features_and_options() {
         std::string(1, '\7') + R"({"model": {"choice": ["logistic_regression", "passive_aggressive_classifier"]}, "ignore": [["a"], ["a", "b"]], "hash_bits": {"int_uniform": [2, 5]}, "l1": {"uniform": [0, 0.5]}})",
         std::string(1, '\7') + R"({"pipeline": [["standard_scaler", {"model": "logistic_regression"}], [{"clip": {"min": 0}}, {"model": "logistic_regression"}]]})",
         std::string(1, '\10') + "halving",
+        std::string(1, '\11') + "adwin\n{\"delta\": 0.01, \"clock\": 4}",
+        std::string(1, '\11') + "kswin\n{\"alpha\": 0.01, \"window_size\": 30, \"stat_size\": 10, \"seed\": 3}",
+        std::string(1, '\11') + "page_hinkley\n{\"threshold\": 5, \"mode\": \"both\"}",
+        std::string(1, '\11') + "ddm",
     };
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++) put("fuzz_options", "opt" + std::to_string(i), o[i]);
 }
