@@ -6,9 +6,8 @@
 // harness parses the input as JSON text (nlohmann, which jsonb's parser agrees with on objects
 // of scalars; jsonb's last value of a duplicate key wins, so does this mapping's), fills an
 // Observation by the same rules, and then does with it what SQL does: checks its features
-// against, scores with, explains with and trains one example into the linear models, a pipeline
-// and a partitioned model (fresh and trained), and adds it as a row to a profile (ml_profile
-// over jsonb). Every refusal is a core::Error;
+// against, scores with, explains with and trains one example into models of the linear kinds
+// (fresh and trained), and adds it as a row to a profile (ml_profile over jsonb). Every refusal is a core::Error;
 // every model and profile that accepted the row round-trips (test/fuzz/model_harness.hpp).
 #include "model_harness.hpp"
 #include "state_harness.hpp"
@@ -23,7 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-// The linear kinds, a pipeline and a partitioned model: fresh, and trained on a handful of rows.
+// The linear kinds: fresh, and trained on a handful of rows.
 const std::vector<std::unique_ptr<core::Model>>& models() {
     static const std::vector<std::unique_ptr<core::Model>> all = [] {
         std::vector<std::unique_ptr<core::Model>> v;
@@ -34,9 +33,6 @@ const std::vector<std::unique_ptr<core::Model>>& models() {
             R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})",
             R"({"model":"softmax_regression","scale":true})",
             R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
-            // a pipeline of every step that reads a column by name, and a partitioned model
-            R"({"pipeline":[{"date_parts":{"column":"a","encoding":"both"}},{"target_agg":{"by":"c","how":"ewvar"}},{"binning":{"column":"b","edges":[0,1],"keep":true}},{"interactions":[["c","a"]]},{"log":{"columns":["a"],"offset":10}},{"clip":{"min":-3}},"standard_scaler",{"model":"logistic_regression"}]})",
-            R"({"model":"partitioned","by":["c"],"min_examples":2,"base":{"model":"linear_regression"}})",
         };
         for (const char* s : specs) {
             std::unique_ptr<core::Model> fresh = core::model_from_text(s, std::strlen(s));
