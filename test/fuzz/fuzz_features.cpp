@@ -6,9 +6,10 @@
 // harness parses the input as JSON text (nlohmann, which jsonb's parser agrees with on objects
 // of scalars; jsonb's last value of a duplicate key wins, so does this mapping's), fills an
 // Observation by the same rules, and then does with it what SQL does: checks its features
-// against, scores with, and trains one example into models of every kind (fresh and trained),
-// and adds it as a row to a profile (ml_profile over jsonb). Every refusal is a core::Error;
-// every model and profile that accepted the row round-trips (test/fuzz/model_harness.hpp).
+// against, scores with, explains with and trains one example into models of the linear kinds
+// and a pipeline (fresh and trained), and adds it as a row to a profile (ml_profile over jsonb).
+// Every refusal is a core::Error; every model and profile that accepted the row round-trips
+// (test/fuzz/model_harness.hpp).
 #include "model_harness.hpp"
 #include "state_harness.hpp"
 #include "codecs.hpp"
@@ -22,7 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-// A few models of every kind: fresh, and trained on a handful of rows.
+// The linear kinds and a pipeline: fresh, and trained on a handful of rows.
 const std::vector<std::unique_ptr<core::Model>>& models() {
     static const std::vector<std::unique_ptr<core::Model>> all = [] {
         std::vector<std::unique_ptr<core::Model>> v;
@@ -33,6 +34,8 @@ const std::vector<std::unique_ptr<core::Model>>& models() {
             R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})",
             R"({"model":"softmax_regression","scale":true})",
             R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
+            // a pipeline's steps that read columns by name (what a feature object feeds)
+            R"({"pipeline":[{"target_agg":{"by":"c","how":"mean"}},{"binning":{"column":"b","edges":[0,1]}},{"model":"logistic_regression"}]})",
         };
         for (const char* s : specs) {
             std::unique_ptr<core::Model> fresh = core::model_from_text(s, std::strlen(s));

@@ -1,8 +1,11 @@
 // Writes the seed corpus of the fuzz harnesses (test/fuzz/corpus/<harness>/) from real values
-// made through the core's own API: models of every kind fresh and trained, ml_stats of both kinds
+// made through the core's own API: models of every kind fresh and trained (pipelines with every
+// step, partitioned models of one and two levels, ensembles, with and without a training
+// history), XGBoost models of every objective with and without node covers, ml_stats of both kinds
 // (with NULLs, NaN, infinities, a compacted quantile sketch), profiles, metric states of every
 // kind, class metric states, the sketches alone, feature objects and option texts. Run by
 // test/fuzz/make_corpus.sh; the output is committed. Deterministic: the same files every run.
+#include "core/common/error.hpp"
 #include "core/drift/detectors.hpp"
 #include "core/metrics/class_metrics.hpp"
 #include "core/metrics/metrics.hpp"
@@ -20,7 +23,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +36,11 @@ namespace {
 
 fs::path root;
 
+// One file per distinct input of a harness (a second spec that makes the same model, say, is
+// left out: the corpus stays small).
 void put(const std::string& harness, const std::string& name, const std::string& bytes) {
+    static std::map<std::string, std::set<std::string>> seen;
+    if (!seen[harness].insert(bytes).second) return;
     fs::create_directories(root / harness);
     std::ofstream(root / harness / name, std::ios::binary) << bytes;
 }
@@ -49,99 +58,186 @@ std::string state_bytes(const T& v) {
     return out;
 }
 
+// The rows a model learns: mixed (numbers, a category, a missing value), numbers only (for the
+// kinds that take no category), or mixed with a timestamp "t" (seconds since 1970) and a second
+// partition key "k" (for pipelines' date parts and partitioned models' levels).
+enum class Rows { Mixed, Numbers, Timed };
+
+struct Spec {
+    const char* text;
+    Rows rows;
+};
+
+const Spec kSpecs[] = {
+    {R"({"model":"linear_regression"})", Rows::Mixed},
+    {R"({"model":"linear_regression","scale":true,"scale_target":true})", Rows::Mixed},
+    {R"({"model":"linear_regression","missing":"mean","optimizer":"adagrad","l2":0.01})", Rows::Mixed},
+    {R"({"model":"logistic_regression","scale":true,"check_divergence":true})", Rows::Mixed},
+    {R"({"model":"logistic_regression","optimizer":"adam","ignore":["y"]})", Rows::Mixed},
+    {R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})", Rows::Mixed},
+    {R"({"model":"softmax_regression","scale":true,"optimizer":"adagrad"})", Rows::Mixed},
+    {R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})", Rows::Mixed},
+    {R"({"model":"passive_aggressive_classifier","ignore":["y"]})", Rows::Mixed},
+    {R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":0.5})", Rows::Mixed},
+    {R"({"model":"bernoulli_nb","alpha":0.5})", Rows::Mixed},
+    {R"({"model":"hoeffding_tree_classifier","grace_period":4,"delta":0.5,"tau":1,"leaf_prediction":"nba"})", Rows::Mixed},
+    // (these take numbers only, and the counts of multinomial_nb are not negative)
+    {R"({"model":"gaussian_nb","var_smoothing":1e-6})", Rows::Numbers},
+    {R"({"model":"multinomial_nb","alpha":0.5})", Rows::Numbers},
+    {R"({"model":"kmeans","n_clusters":3,"halflife":0.3,"seed":7})", Rows::Numbers},
+    {R"({"model":"half_space_trees","n_trees":3,"height":4,"window_size":5,"seed":1})", Rows::Numbers},
+    {R"({"model":"hoeffding_tree_regressor","grace_period":4,"leaf_prediction":"adaptive"})", Rows::Numbers},
+    {R"({"model":"bagging_regressor","n_models":2,"seed":3})", Rows::Numbers},
+    {R"({"model":"bagging_classifier","base":{"model":"logistic_regression"},"n_models":2,"seed":5})", Rows::Numbers},
+    {R"({"model":"bagging_classifier","base":{"model":"gaussian_nb"},"n_models":2})", Rows::Numbers},
+    {R"({"model":"adaptive_random_forest_classifier","n_models":2,"tree":{"grace_period":4}})", Rows::Numbers},
+    {R"({"model":"xgboost"})", Rows::Numbers},
+    // Ensembles of other members, and ensembles' trees with categories.
+    {R"({"model":"bagging_regressor","base":{"model":"hoeffding_tree_regressor","grace_period":3},"n_models":2,"seed":4})", Rows::Mixed},
+    {R"({"model":"bagging_classifier","base":{"model":"hoeffding_tree_classifier","grace_period":3},"n_models":3,"seed":6})", Rows::Mixed},
+    {R"({"model":"adaptive_random_forest_classifier","n_models":3,"seed":2,"tree":{"grace_period":3}})", Rows::Mixed},
+    // Partitioned models (issue 14): one level, two levels (a hierarchy: k, then c within k),
+    // a numeric key, a bound on partitions, bases of other families.
+    {R"({"model":"partitioned","by":["b"],"min_examples":2,"base":{"model":"linear_regression"}})", Rows::Mixed},
+    {R"({"model":"partitioned","by":["k","c"],"min_examples":2,"base":{"model":"logistic_regression","scale":true}})", Rows::Timed},
+    {R"({"model":"partitioned","by":["c","k"],"min_examples":3,"max_partitions":6,"base":{"model":"softmax_regression"}})", Rows::Timed},
+    {R"({"model":"partitioned","by":["k"],"min_examples":1,"base":{"model":"hoeffding_tree_regressor","grace_period":3}})", Rows::Timed},
+    {R"({"model":"partitioned","by":["c"],"min_examples":2,"base":{"model":"bagging_classifier","base":{"model":"gaussian_nb"},"n_models":2}})", Rows::Mixed},
+    // Pipelines (docs/pipelines.md): every step kind, every target_agg statistic, every date_parts
+    // encoding, and final models of each task.
+    {R"({"pipeline":[{"target_agg":{"by":"b","how":"mean"}},"standard_scaler",{"clip":{"min":-5,"max":5}},{"linear_regression":{}}]})", Rows::Mixed},
+    {R"({"pipeline":[{"select":["a","b","c","t","k"]},{"date_parts":{"column":"t","parts":["hour","weekday"],"encoding":"raw"}},{"target_agg":{"by":["k","t_hour"],"how":"count"}},{"target_agg":{"by":"c","how":{"ewmean":0.5},"name":"c_ew"}},{"logistic_regression":{"scale":true}}]})", Rows::Timed},
+    {R"({"pipeline":[{"date_parts":{"column":"t","encoding":"cyclic"}},{"target_agg":{"by":"k","how":"var"}},{"target_agg":{"by":"c","how":"min","name":"c_min"}},{"target_agg":{"by":"c","how":"max","name":"c_max","max_groups":2}},{"target_agg":{"by":["c","k"],"how":{"ewvar":0.3}}},{"model":"hoeffding_tree_regressor","grace_period":3}]})", Rows::Timed},
+    {R"({"pipeline":[{"date_parts":{"column":"t","parts":["month","yearday"],"encoding":"both"}},{"clip":{"columns":["a"],"min":0}},{"log":{"columns":["a"],"offset":1}},{"interactions":[["c","k"],["a","b"]]},{"binning":{"column":"b","edges":[-1,0,500]}},{"binning":{"column":"a","edges":[0.5],"keep":true,"name":"a_cut"}},{"softmax_regression":{}}]})", Rows::Timed},
+    {R"({"pipeline":[{"interactions":[["c","a"]]},{"binning":{"column":"a","edges":[-1,0,1,2]}},"standard_scaler",{"model":"partitioned","by":["c"],"min_examples":2,"base":{"model":"linear_regression"}}]})", Rows::Mixed},
+    {R"({"pipeline":[{"log":{"columns":["b"],"offset":2}},"standard_scaler",{"model":"bagging_classifier","base":{"model":"logistic_regression"},"n_models":2,"seed":1}],"ignore":["d"]})", Rows::Numbers},
+    {R"({"model":"pipeline","steps":[{"select":["a","b"]},"standard_scaler",{"model":"kmeans","n_clusters":2,"seed":3}]})", Rows::Numbers},
+};
+
+core::Observation row(Rows kind, unsigned i) {
+    core::Observation x;
+    if (kind == Rows::Numbers) {
+        x.add_numeric("a", 0.5 * i);
+        x.add_numeric("b", i % 3 ? 3.0 : 0.0);
+        return x;
+    }
+    x.add_numeric("a", 0.5 * i - 2);
+    x.add_numeric("b", i % 3 ? 1e3 : -1e-3);
+    x.add_category("c", i % 2 ? "u" : "v");
+    if (i % 4 == 0) x.add_missing("d");
+    if (kind == Rows::Timed) {
+        x.add_numeric("t", 1.7e9 + 40000.0 * i);  // 2023-11, a few hours and days apart
+        if (i % 5 == 4) x.add_missing("k");        // a path that ends early
+        else x.add_category("k", i % 3 ? "FR" : "DE");
+    }
+    return x;
+}
+
+core::Label label(const core::Model& m, unsigned i) {
+    if (core::learns_without_labels(m.task())) return core::Label::none();
+    if (m.task() == core::Task::Multiclass) return core::Label::of_text(i % 3 == 0 ? "p" : i % 3 == 1 ? "q" : "r");
+    if (m.task() == core::Task::Binary) return core::Label::of_number(i % 2);
+    return core::Label::of_number(0.25 * i);
+}
+
+// A model's value with a training history (format version 2), as ml_train returns it.
+core::TrainingHistory history_of(const core::Model& m) {
+    core::TrainingHistory h;
+    h.loss = core::loss_of_task(m.task());
+    h.epochs = 5;
+    h.epochs_run = 3;
+    h.rows = 20;
+    const double none = std::numeric_limits<double>::quiet_NaN();
+    const bool lossy = h.loss != core::LossKind::None;
+    if (lossy) {
+        h.patience = 2;
+        h.stopped_early = true;
+        h.best_epoch = 1;
+        h.validation_rows = 4;
+    }
+    h.records = {{lossy ? 0.5 : none, lossy ? 0.4 : none}, {lossy ? 0.3 : none, lossy ? 0.45 : none},
+                 {lossy ? 0.2 : none, lossy ? 0.5 : none}};
+    return h;
+}
+
+void put_model(const std::string& tag, const core::Model& m, bool with_history) {
+    put("fuzz_model_binary", tag + ".bin", model_bytes(m));
+    put("fuzz_model_text", tag + ".json", m.to_text());
+    if (!with_history) return;
+    const core::TrainingHistory h = history_of(m);
+    std::string bytes(core::model_value_size(m, &h), '\0');
+    core::encode_model_value(m, &h, reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+    put("fuzz_model_binary", "history_" + tag + ".bin", bytes);
+    put("fuzz_model_text", "history_" + tag + ".json", core::model_value_to_json(m, &h).dump());
+}
+
+// Every spec: the spec itself (fuzz_spec, fuzz_model_text), the fresh model, and the model
+// trained on 12 rows, in binary and JSON forms (seven of them also with a training history).
 void models() {
-    const char* specs[] = {
-        R"({"model":"linear_regression"})",
-        R"({"model":"linear_regression","scale":true,"scale_target":true})",
-        R"({"model":"linear_regression","missing":"mean","optimizer":"adagrad","l2":0.01})",
-        R"({"model":"logistic_regression","scale":true,"check_divergence":true})",
-        R"({"model":"logistic_regression","optimizer":"adam","ignore":["y"]})",
-        R"({"model":"logistic_regression","optimizer":"ftrl","hash_bits":4})",
-        R"({"model":"softmax_regression","scale":true,"optimizer":"adagrad"})",
-        R"({"model":"softmax_regression","hash_bits":3,"optimizer":"adam"})",
-        R"({"model":"passive_aggressive_classifier","ignore":["y"]})",
-        R"({"model":"passive_aggressive_regressor","variant":"pa-ii","C":0.5})",
-        R"({"model":"bernoulli_nb","alpha":0.5})",
-        R"({"model":"hoeffding_tree_classifier","grace_period":4,"delta":0.5,"tau":1,"leaf_prediction":"nba"})",
-        // (these take numbers only: the rows below have no category for them, and the counts of
-        // multinomial_nb are not negative)
-        R"({"model":"gaussian_nb","var_smoothing":1e-6})",
-        R"({"model":"multinomial_nb","alpha":0.5})",
-        R"({"model":"kmeans","n_clusters":3,"halflife":0.3,"seed":7})",
-        R"({"model":"half_space_trees","n_trees":3,"height":4,"window_size":5,"seed":1})",
-        R"({"model":"hoeffding_tree_regressor","grace_period":4,"leaf_prediction":"adaptive"})",
-        R"({"model":"bagging_regressor","n_models":2,"seed":3})",
-        R"({"model":"bagging_classifier","base":{"model":"logistic_regression"},"n_models":2,"seed":5})",
-        R"({"model":"bagging_classifier","base":{"model":"gaussian_nb"},"n_models":2})",
-        R"({"model":"adaptive_random_forest_classifier","n_models":2,"tree":{"grace_period":4}})",
-        R"({"model":"partitioned","by":["b"],"min_examples":2,"base":{"model":"linear_regression"}})",
-        R"({"pipeline":[{"target_agg":{"by":"b","how":"mean"}},"standard_scaler",{"clip":{"min":-5,"max":5}},{"linear_regression":{}}]})",
-        R"({"model":"xgboost"})",
-    };
     int n = 0;
-    for (const char* s : specs) {
-        const bool numbers_only = n >= 12;
+    for (const Spec& s : kSpecs) {
         const std::string tag = std::to_string(n++);
-        put("fuzz_spec", "spec" + tag + ".json", s);
-        put("fuzz_model_text", "spec" + tag + ".json", s);
-        std::unique_ptr<core::Model> m = core::model_from_text(s, std::strlen(s));
-        put("fuzz_model_binary", "fresh" + tag + ".bin", model_bytes(*m));
-        for (unsigned i = 0; i < 12 && m->can_learn(); i++) {  // (an imported kind only predicts)
-            core::Observation x;
-            if (numbers_only) {
-                x.add_numeric("a", 0.5 * i);
-                x.add_numeric("b", i % 3 ? 3.0 : 0.0);
-            } else {
-                x.add_numeric("a", 0.5 * i - 2);
-                x.add_numeric("b", i % 3 ? 1e3 : -1e-3);
-                x.add_category("c", i % 2 ? "u" : "v");
-                if (i % 4 == 0) x.add_missing("d");
-            }
-            const core::Label y = core::learns_without_labels(m->task()) ? core::Label::none()
-                                  : m->task() == core::Task::Multiclass
-                                      ? core::Label::of_text(i % 3 == 0 ? "p" : i % 3 == 1 ? "q" : "r")
-                                  : m->task() == core::Task::Binary ? core::Label::of_number(i % 2)
-                                                                     : core::Label::of_number(0.25 * i);
-            m->learn(x, y);
+        put("fuzz_spec", "spec" + tag + ".json", s.text);
+        put("fuzz_model_text", "spec" + tag + ".json", s.text);
+        std::unique_ptr<core::Model> m;
+        try {
+            m = core::model_from_text(s.text, std::strlen(s.text));
+            put("fuzz_model_binary", "fresh" + tag + ".bin", model_bytes(*m));
+            if (!m->can_learn()) continue;  // (an imported kind only predicts)
+            for (unsigned i = 0; i < 12; i++) m->learn(row(s.rows, i), label(*m, i));
+        } catch (const core::Error& e) {
+            std::fprintf(stderr, "spec %s: %s\n", s.text, e.what());
+            std::exit(1);
         }
-        put("fuzz_model_binary", "trained" + tag + ".bin", model_bytes(*m));
-        put("fuzz_model_text", "trained" + tag + ".json", m->to_text());
-        // The same with a training history (format version 2), as ml_train returns it.
-        core::TrainingHistory h;
-        h.loss = core::loss_of_task(m->task());
-        h.epochs = 5;
-        h.epochs_run = 3;
-        h.rows = 20;
-        const double none = std::numeric_limits<double>::quiet_NaN();
-        const bool lossy = h.loss != core::LossKind::None;
-        if (lossy) {
-            h.patience = 2;
-            h.stopped_early = true;
-            h.best_epoch = 1;
-            h.validation_rows = 4;
-        }
-        h.records = {{lossy ? 0.5 : none, lossy ? 0.4 : none}, {lossy ? 0.3 : none, lossy ? 0.45 : none},
-                     {lossy ? 0.2 : none, lossy ? 0.5 : none}};
-        std::string with_history(core::model_value_size(*m, &h), '\0');
-        core::encode_model_value(*m, &h, reinterpret_cast<uint8_t*>(with_history.data()), with_history.size());
-        put("fuzz_model_binary", "history" + tag + ".bin", with_history);
+        // A history for a model of each task (and loss) and for the nested kinds only: the value
+        // around the model is the same for all (and every seed costs the fixed exploration time).
+        const bool with_history = n - 1 == 0 || n - 1 == 3 || n - 1 == 6 || n - 1 == 14 || n - 1 == 15 ||
+                                  n - 1 == 26 || n - 1 == 31;
+        put_model("trained" + tag, *m, with_history);
     }
 }
 
 // ml_import('xgboost', ...): a hand-written binary:logistic model with a numeric and a categorical
-// split (the one of test/unit/test_xgboost_import.cpp, which xgboost 1.7 loads), and the same
-// trees as a regression.
+// split (the one of test/unit/test_xgboost_import.cpp, which xgboost 1.7 loads), with its node
+// covers ("sum_hessian", which ml_explain's TreeSHAP needs), then the same trees under every
+// objective scored (a multi:* one with two classes, a tree each), and without covers (a model
+// imported so refuses explanations; its stored form has no cover section, as before issue 16).
+// Each: the XGBoost file (fuzz_import_xgboost), and the imported model's binary and JSON forms.
 void imported() {
     const std::string binary = R"json({"learner":{"attributes":{},"feature_names":["a","c"],"feature_types":["q","c"],"gradient_booster":{"model":{"gbtree_model_param":{"num_parallel_tree":"1","num_trees":"2","size_leaf_vector":"0"},"tree_info":[0,0],"trees":[{"base_weights":[0.0,-0.4,0.6],"categories":[],"categories_nodes":[],"categories_segments":[],"categories_sizes":[],"default_left":[1,0,0],"id":0,"left_children":[1,-1,-1],"loss_changes":[2.5,0.0,0.0],"parents":[2147483647,0,0],"right_children":[2,-1,-1],"split_conditions":[0.5,-0.4,0.6],"split_indices":[0,0,0],"split_type":[0,0,0],"sum_hessian":[10.0,5.0,5.0],"tree_param":{"num_deleted":"0","num_feature":"2","num_nodes":"3","size_leaf_vector":"0"}},{"base_weights":[0.0,-0.1,0.2],"categories":[1,3],"categories_nodes":[0],"categories_segments":[0],"categories_sizes":[2],"default_left":[0,0,0],"id":1,"left_children":[1,-1,-1],"loss_changes":[1.5,0.0,0.0],"parents":[2147483647,0,0],"right_children":[2,-1,-1],"split_conditions":[NaN,-0.1,0.2],"split_indices":[1,0,0],"split_type":[1,0,0],"sum_hessian":[10.0,6.0,4.0],"tree_param":{"num_deleted":"0","num_feature":"2","num_nodes":"3","size_leaf_vector":"0"}}]},"name":"gbtree"},"learner_model_param":{"base_score":"5E-1","boost_from_average":"1","num_class":"0","num_feature":"2","num_target":"1"},"objective":{"name":"binary:logistic","reg_loss_param":{"scale_pos_weight":"1"}}},"version":[1,7,4]})json";
-    std::string regression = binary;
+    auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+        const size_t at = text.find(from);
+        if (at == std::string::npos) {
+            std::fprintf(stderr, "make_corpus: \"%s\" not in the XGBoost model\n", from.c_str());
+            std::exit(1);
+        }
+        return text.replace(at, from.size(), to);
+    };
     const std::string objective = "binary:logistic";
-    regression.replace(regression.find(objective), objective.size(), "reg:squarederror");
-    put("fuzz_import_xgboost", "binary.json", binary);
-    put("fuzz_import_xgboost", "regression.json", regression);
-    const std::string* const texts[] = {&binary, &regression};
-    for (const std::string* text : texts) {
-        const std::unique_ptr<core::Model> m = core::import_model("xgboost", text->data(), text->size());
-        put("fuzz_model_binary", std::string("imported_") + (text == &binary ? "binary" : "regression") + ".bin", model_bytes(*m));
+    std::vector<std::pair<std::string, std::string>> files = {{"binary", binary}};
+    for (const char* o : {"reg:squarederror", "reg:linear", "reg:logistic", "binary:logitraw", "count:poisson",
+                          "rank:pairwise", "rank:ndcg", "rank:map"})
+        files.emplace_back(std::string(o).replace(std::string(o).find(':'), 1, "_"), replaced(binary, objective, o));
+    for (const char* o : {"multi:softprob", "multi:softmax"}) {
+        std::string multi = replaced(binary, objective, o);
+        multi = replaced(multi, R"("num_class":"0")", R"("num_class":"2")");
+        multi = replaced(multi, R"("tree_info":[0,0])", R"("tree_info":[0,1])");
+        files.emplace_back(std::string(o).replace(std::string(o).find(':'), 1, "_"), multi);
+    }
+    // Without covers: every tree's "sum_hessian" left out.
+    std::string bare = binary;
+    for (size_t at; (at = bare.find(R"("sum_hessian":[)")) != std::string::npos;)
+        bare.erase(at, bare.find(']', at) + 2 - at);  // the array and its comma
+    files.emplace_back("binary_no_covers", bare);
+    for (const auto& [name, text] : files) {
+        put("fuzz_import_xgboost", name + ".json", text);
+        try {
+            const std::unique_ptr<core::Model> m = core::import_model("xgboost", text.data(), text.size());
+            put_model("imported_" + name, *m, false);
+        } catch (const core::Error& e) {
+            std::fprintf(stderr, "import %s: %s\n", name.c_str(), e.what());
+            std::exit(1);
+        }
     }
 }
 
@@ -241,6 +337,16 @@ void metrics() {
     put("fuzz_class_metric_text", "plain.json", plain.to_text());
     put("fuzz_class_metric_binary", "proba.bin", state_bytes(proba));
     put("fuzz_class_metric_text", "proba.json", proba.to_text());
+    core::ClassMetricState weighted(false, core::Average::Weighted), micro(true, core::Average::Micro);
+    for (int i = 0; i < 9; i++) {
+        weighted.add(cls[i % 2], cls[i % 3]);
+        std::vector<core::ProbaEntry> pe = {{"1", 0.7, "number"}, {"2", 0.3, "number"}};
+        micro.add_proba(i % 2 ? "1" : "2", pe);
+    }
+    put("fuzz_class_metric_binary", "weighted.bin", state_bytes(weighted));
+    put("fuzz_class_metric_text", "weighted.json", weighted.to_text());
+    put("fuzz_class_metric_binary", "micro_proba.bin", state_bytes(micro));
+    put("fuzz_class_metric_text", "micro_proba.json", micro.to_text());
     core::ClassMetricState none;
     put("fuzz_class_metric_binary", "empty.bin", state_bytes(none));
     put("fuzz_class_metric_text", "empty.json", none.to_text());
@@ -259,6 +365,14 @@ void features_and_options() {
         std::string(1, '\4') + "-0.5e3",
         std::string(1, '\5') + "-0x3p-1",
         std::string(1, '\6') + "[[[[{\"a\":[[]]}]]]]",
+        std::string(1, '\7') + R"({"optimizer": {"adam": {"lr": [0.001, 0.01, 0.1]}}, "l2": {"log_uniform": [1e-6, 1e-2]}, "scale": true})",
+        std::string(1, '\7') + R"({"model": {"choice": ["logistic_regression", "passive_aggressive_classifier"]}, "ignore": [["a"], ["a", "b"]], "hash_bits": {"int_uniform": [2, 5]}, "l1": {"uniform": [0, 0.5]}})",
+        std::string(1, '\7') + R"({"pipeline": [["standard_scaler", {"model": "logistic_regression"}], [{"clip": {"min": 0}}, {"model": "logistic_regression"}]]})",
+        std::string(1, '\10') + "halving",
+        std::string(1, '\11') + "adwin\n{\"delta\": 0.01, \"clock\": 4}",
+        std::string(1, '\11') + "kswin\n{\"alpha\": 0.01, \"window_size\": 30, \"stat_size\": 10, \"seed\": 3}",
+        std::string(1, '\11') + "page_hinkley\n{\"threshold\": 5, \"mode\": \"both\"}",
+        std::string(1, '\11') + "ddm",
     };
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++) put("fuzz_options", "opt" + std::to_string(i), o[i]);
 }

@@ -1,8 +1,9 @@
 // What the model harnesses (fuzz_model_binary, fuzz_model_text, fuzz_spec, fuzz_features) check
 // of an ml_model they obtained: its binary form reads back to the same bytes, its JSON form to
-// the same text, and it can be used: checking features, predicting, learning one more example
-// and merging with itself are refused with a core::Error or give a model that round-trips too
-// (an update never stores a value that cannot be read back).
+// the same text, and it can be used: checking features, predicting, explaining (ml_explain,
+// ml_importance), learning one more example and merging with itself are refused with a
+// core::Error or give a model that round-trips too (an update never stores a value that cannot
+// be read back).
 #pragma once
 
 #include "fuzz_util.hpp"
@@ -54,6 +55,22 @@ inline void use_model(const core::Model& m, const core::Observation& x, unsigned
     });
     (void)accepts([&] { (void)m.info().dump(); });
     (void)accepts([&] { (void)core::model_info(m).dump(); });
+    // ml_explain, ml_importance (issue 16: TreeSHAP over an imported model's node covers, the
+    // exact linear form, a pipeline's or a partition's member) and the prediction log's segment.
+    (void)accepts([&] {
+        core::Explanation e;
+        m.explain(x, e);
+        // (what the glue checks before building the jsonb: otherwise an Internal error)
+        FUZZ_REQUIRE(!e.base.empty() && e.contributions.size() == e.base.size() * e.features.size(),
+                     "an explanation has a base and one contribution per output and feature");
+        FUZZ_REQUIRE(e.outputs.empty() || e.outputs.size() == e.base.size(), "one base value per named output");
+    });
+    (void)accepts([&] {
+        core::FeatureImportance imp;
+        m.importance(imp);
+        FUZZ_REQUIRE(imp.importance.size() == imp.features.size(), "one importance per feature");
+    });
+    (void)accepts([&] { (void)m.segment(x); });
     if (m.task() == core::Task::Multiclass) {
         (void)accepts([&] {
             std::vector<double> p;
