@@ -1,7 +1,9 @@
 // libFuzzer harness: the binary form of ml_model (core::decode_model_value: every family, with or
 // without the training history ml_train records). Whatever decodes re-encodes to the input's own
 // bytes (a stored value is read and written bit for bit), and is used as
-// test/fuzz/model_harness.hpp says.
+// test/fuzz/model_harness.hpp says. (One form is read but not written: a partitioned model stored
+// before its partitions' example counts were (pre-release builds of 0.2.0) takes each count from
+// n_seen and re-encodes with the counts; the seeds are this release's form, make_corpus.sh.)
 #include "model_harness.hpp"
 
 #include "core/models/training_history.hpp"
