@@ -64,6 +64,15 @@ BEGIN
             RAISE NOTICE 'refreshed in the block: % event(s)', public.ml_monitor_refresh();
         EXCEPTION WHEN division_by_zero THEN NULL;
         END;
+    ELSIF TG_ARGV[0] = 'refresh in a nested block, the outer one failing' THEN
+        BEGIN
+            BEGIN
+                RAISE NOTICE 'refreshed in the nested block: % event(s)', public.ml_monitor_refresh();
+            EXCEPTION WHEN division_by_zero THEN NULL;
+            END;
+            RAISE EXCEPTION 'mi: failing on purpose';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
     ELSIF TG_ARGV[0] = 'reset in a block' THEN
         BEGIN
             n := public.ml_monitor_reset();
@@ -106,6 +115,29 @@ BEGIN;
 CREATE TRIGGER zz_mi_in_statement AFTER INSERT ON mi FOR EACH ROW EXECUTE FUNCTION mi_in_statement('refresh in a block');
 INSERT INTO mi (id, a) VALUES (1, 1);
 SELECT * FROM mi_counts;
+ROLLBACK;
+-- user did: the refresh in a nested block that succeeds, in a block that then fails: the event,
+-- written in the nested block, goes with the outer block (as the refresh's work does), and is
+-- queued again and written once at the end of the statement.
+BEGIN;
+CREATE TRIGGER zz_mi_in_statement AFTER INSERT ON mi FOR EACH ROW EXECUTE FUNCTION mi_in_statement('refresh in a nested block, the outer one failing');
+INSERT INTO mi (id, a) VALUES (1, 1);
+SELECT * FROM mi_counts;
+ROLLBACK;
+-- user did: the INSERT itself in a block that fails after the trigger's refresh took the event:
+-- the log row, the event and the refresh's work all go with the block.
+BEGIN;
+CREATE TRIGGER zz_mi_in_statement AFTER INSERT ON mi FOR EACH ROW EXECUTE FUNCTION mi_in_statement('refresh in a block');
+DO $$
+BEGIN
+    BEGIN
+        INSERT INTO monitoring_inbox.mi (id, a) VALUES (1, 1);
+        RAISE EXCEPTION 'mi: failing on purpose';
+    EXCEPTION WHEN raise_exception THEN NULL;
+    END;
+END $$;
+SELECT * FROM mi_counts;
+SELECT ml_monitor_refresh() AS refreshed;
 ROLLBACK;
 -- user did: a reset in a block: the log row is queued once (before: the reset queued it from the
 -- log and its event came on top at the end of the statement, counted twice).
