@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "access/heapam.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
@@ -12,6 +13,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 }
@@ -26,11 +28,30 @@ struct Event {
     int16 events;
 };
 
-// The events not written yet, in the order they were queued, in TopMemoryContext.
+// An event of an outer subtransaction (owner, its log row's) written in an inner one (in) by
+// inbox_write_pending, kept until the two share one fate again.
+struct Written {
+    int64 id;
+    SubTransactionId owner;
+    SubTransactionId in;
+    int16 events;
+};
+
+// The events not written yet, in the order they were queued, and those written early, in
+// TopMemoryContext. g_events has room for both (g_count + g_wcount <= g_cap), so that an event
+// written early can be queued again while a subtransaction aborts, without allocating.
 Event* g_events = nullptr;
 int g_count = 0;
 int g_cap = 0;
+Written* g_written = nullptr;
+int g_wcount = 0;
+int g_wcap = 0;
 Oid g_inbox_nsp = InvalidOid;
+// The inbox of g_inbox_oid_nsp, looked up by name once per backend and again after a relcache
+// invalidation of it (DROP or ALTER of the table, DROP EXTENSION, ALTER EXTENSION UPDATE, a cache
+// reset): the look-up by name cost a one-row INSERT ~3.5k instructions.
+Oid g_inbox_oid = InvalidOid;
+Oid g_inbox_oid_nsp = InvalidOid;
 bool g_installed = false;
 ExecutorFinish_hook_type g_prev_finish = nullptr;
 
@@ -39,36 +60,63 @@ ExecutorFinish_hook_type g_prev_finish = nullptr;
 constexpr int kFlushAt = 8192;
 constexpr int kBatch = 1000;  // rows per heap_multi_insert
 
-// Writes the queued events of the current subtransaction (all: every one, before commit, when
-// no subtransaction is left) and keeps the others.
+void on_relcache(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == g_inbox_oid) g_inbox_oid = InvalidOid;
+}
+
+// Opens the inbox with RowExclusiveLock. Taking the lock processes the invalidations other
+// sessions committed meanwhile: when one was the inbox's (dropped, or recreated under another OID
+// by DROP and CREATE EXTENSION), it is looked up by name again.
+Relation open_inbox() {
+    for (;;) {
+        if (!OidIsValid(g_inbox_oid) || g_inbox_oid_nsp != g_inbox_nsp) {
+            const Oid oid = get_relname_relid("ml_monitor_inbox", g_inbox_nsp);
+            if (!OidIsValid(oid))
+                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_monitor_inbox does not exist")));
+            g_inbox_oid = oid;
+            g_inbox_oid_nsp = g_inbox_nsp;
+        }
+        const Oid oid = g_inbox_oid;
+        Relation rel = try_relation_open(oid, RowExclusiveLock);
+        if (rel && g_inbox_oid == oid) return rel;
+        if (rel) relation_close(rel, NoLock);
+        g_inbox_oid = InvalidOid;
+    }
+}
+
+// Writes the queued events of the current subtransaction, or all of them (before commit, when no
+// subtransaction is left; inbox_write_pending, which records those of outer subtransactions in
+// g_written), and keeps the others.
 void flush(bool all) {
     if (g_count == 0) return;
     const SubTransactionId cur = GetCurrentSubTransactionId();
-    int n = 0;
-    for (int i = 0; i < g_count; i++)
-        if (all || g_events[i].subxid == cur) n++;
-    if (n == 0) return;
-    Oid inbox_oid = get_relname_relid("ml_monitor_inbox", g_inbox_nsp);
-    if (!OidIsValid(inbox_oid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_monitor_inbox does not exist")));
+    int n = 0, outer = 0;
+    for (int i = 0; i < g_count; i++) {
+        if (g_events[i].subxid == cur) n++;
+        else if (all) outer++;
+    }
+    if (n + outer == 0) return;
+    if (g_wcount + outer > g_wcap) {
+        const int cap = Max(Max(2 * g_wcap, g_wcount + outer), 16);
+        g_written = static_cast<Written*>(g_written ? repalloc(g_written, sizeof(Written) * cap)
+                                                    : MemoryContextAlloc(TopMemoryContext, sizeof(Written) * cap));
+        g_wcap = cap;
+    }
     MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_learn inbox events", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(cxt);
-    Relation inbox = table_open(inbox_oid, RowExclusiveLock);
+    Relation inbox = open_inbox();
     TupleDesc desc = RelationGetDescr(inbox);
     if (desc->natts != 2 || TupleDescAttr(desc, 0)->atttypid != INT8OID || TupleDescAttr(desc, 1)->atttypid != INT2OID ||
         inbox->rd_rel->relkind != RELKIND_RELATION)
         elog(ERROR, "pg_learn: ml_monitor_inbox does not have the expected columns");
-    const int nslots = Min(n, kBatch);
+    const int nslots = Min(n + outer, kBatch);
     TupleTableSlot** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * nslots));
     for (int j = 0; j < nslots; j++) slots[j] = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
     const CommandId cid = GetCurrentCommandId(true);
-    int kept = 0, filled = 0;
+    int filled = 0;
     for (int i = 0; i < g_count; i++) {
         const Event e = g_events[i];
-        if (!all && e.subxid != cur) {
-            g_events[kept++] = e;
-            continue;
-        }
+        if (!all && e.subxid != cur) continue;
         TupleTableSlot* s = slots[filled++];
         ExecClearTuple(s);
         s->tts_values[0] = Int64GetDatum(e.id);
@@ -85,15 +133,30 @@ void flush(bool all) {
     table_close(inbox, NoLock);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(cxt);
+    // Every row is in (an error above leaves the queue as it was, its rows rolled back with the
+    // subtransaction): the events written leave the queue, those of outer subtransactions recorded.
+    int kept = 0;
+    for (int i = 0; i < g_count; i++) {
+        const Event e = g_events[i];
+        if (e.subxid == cur) continue;
+        if (all) g_written[g_wcount++] = Written{e.id, e.subxid, cur, e.events};
+        else g_events[kept++] = e;
+    }
     g_count = kept;
 }
 
 void forget_all() {
     g_count = 0;
+    g_wcount = 0;
     if (g_cap > 2 * kFlushAt) {  // give back what a large transaction made the buffer grow to
         pfree(g_events);
         g_events = nullptr;
         g_cap = 0;
+    }
+    if (g_wcap > 2 * kFlushAt) {
+        pfree(g_written);
+        g_written = nullptr;
+        g_wcap = 0;
     }
 }
 
@@ -116,12 +179,24 @@ void on_xact(XactEvent event, void*) {
     }
 }
 
+// (A subtransaction started after sub, and still known here, is sub or one of its descendants:
+// those that ended were merged into their parents or dropped. Hence the comparisons of ids.)
 void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
-    if (g_count == 0) return;
+    if (g_count == 0 && g_wcount == 0) return;
     if (event == SUBXACT_EVENT_COMMIT_SUB) {
         // Its events are its parent's now, to be written in the parent.
         for (int i = 0; i < g_count; i++)
             if (g_events[i].subxid == sub) g_events[i].subxid = parent;
+        // What it wrote is its parent's; written in its log row's subtransaction, an event is
+        // as any other.
+        int kept = 0;
+        for (int i = 0; i < g_wcount; i++) {
+            Written w = g_written[i];
+            if (w.owner == sub) w.owner = parent;
+            if (w.in == sub) w.in = parent;
+            if (w.in != w.owner) g_written[kept++] = w;
+        }
+        g_wcount = kept;
     } else if (event == SUBXACT_EVENT_ABORT_SUB) {
         // Its log rows are gone: so are their events (and those of its children, which ended
         // before it and were either given to it or dropped).
@@ -129,6 +204,16 @@ void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId paren
         for (int i = 0; i < g_count; i++)
             if (g_events[i].subxid < sub) g_events[kept++] = g_events[i];
         g_count = kept;
+        // An event of an outer subtransaction that it wrote is gone, its log row is not: queued
+        // again (g_events has room).
+        kept = 0;
+        for (int i = 0; i < g_wcount; i++) {
+            const Written w = g_written[i];
+            if (w.owner >= sub) continue;
+            if (w.in >= sub) g_events[g_count++] = Event{w.id, w.owner, w.events};
+            else g_written[kept++] = w;
+        }
+        g_wcount = kept;
     }
 }
 
@@ -140,10 +225,11 @@ void inbox_add(Oid nsp, int64 prediction_id, int16 events) {
         RegisterSubXactCallback(on_subxact, nullptr);
         g_prev_finish = ExecutorFinish_hook;
         ExecutorFinish_hook = on_finish;
+        CacheRegisterRelcacheCallback(on_relcache, Datum(0));
         g_installed = true;
     }
     g_inbox_nsp = nsp;
-    if (g_count == g_cap) {
+    if (g_count + g_wcount >= g_cap) {
         const int cap = g_cap ? 2 * g_cap : 64;
         g_events = static_cast<Event*>(g_events ? repalloc(g_events, sizeof(Event) * cap)
                                                 : MemoryContextAlloc(TopMemoryContext, sizeof(Event) * cap));
@@ -151,6 +237,10 @@ void inbox_add(Oid nsp, int64 prediction_id, int16 events) {
     }
     g_events[g_count++] = Event{prediction_id, GetCurrentSubTransactionId(), events};
     if (g_count >= kFlushAt) flush(false);
+}
+
+void inbox_write_pending() {
+    if (g_count > 0 && !IsInParallelMode()) flush(true);
 }
 
 }  // namespace pg_learn::pg

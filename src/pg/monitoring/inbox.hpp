@@ -16,4 +16,13 @@ namespace pg_learn::pg {
 // log rows. So an event still becomes visible exactly when its log row does. Plain PostgreSQL code.
 void inbox_add(Oid nsp, int64 prediction_id, int16 events);
 
+// Writes every event this backend holds, for the functions that read the inbox or delete log rows
+// (monitoring's entry points): run inside the statement that logged the rows (a trigger, a
+// function), or after a COPY, they see this transaction's events as they see its log rows. The
+// events of an outer subtransaction are written in the current one and recorded: if it rolls back
+// (its rows with it) while their log rows stay, they are queued again, to be written once more
+// with the outer subtransaction's other events; when it commits into the outer one, the event and
+// its log row share one fate again and the record goes. Plain PostgreSQL code.
+void inbox_write_pending();
+
 }  // namespace pg_learn::pg

@@ -3,6 +3,7 @@
 // ml_monitor_reset) that run their private _ml_<name> SQL functions as the owner of the
 // monitoring tables, with the calling role as the actor (docs/registry.md, "Privileges").
 #include "pg/common/spi.hpp"
+#include "pg/monitoring/inbox.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -114,6 +115,13 @@ PGL_FUNCTION(ml_monitor_enqueue) {
     return PointerGetDatum(nullptr);
 }
 
+// The events this backend's log writer still holds are written first (inbox.hpp): a refresh, a
+// prune or a reset run inside the statement that logged the rows (a user's trigger or function),
+// in a savepoint after it, or right after a COPY (which ends without an executor's end) sees them
+// as it sees the log rows. Otherwise a prune could delete a row whose event, written later, would
+// then name no row (the prediction missing from the windows), a reset would queue the row again
+// beside its own event (counted twice), and a refresh would miss it until the next one.
 PGL_FUNCTION(ml_monitor_write) {
+    pg_guard([]() { inbox_write_pending(); });
     return run_private_function(fcinfo, kEntryPoints, 5, "ml_monitor_write", "ml_monitor_windows", "monitoring");
 }
