@@ -207,7 +207,20 @@ void log_open(Oid relid) {
     ResourceOwner save = CurrentResourceOwner;
     CurrentResourceOwner = TopTransactionResourceOwner;
     MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-    Relation rel = table_open(relid, RowExclusiveLock);  // takes in any invalidation of the shape
+    Relation rel = try_table_open(relid, RowExclusiveLock);  // takes in any invalidation of the shape
+    // The log replaced while its lock was awaited (ml_partition_log committed in another session
+    // after this statement looked the log up): its name now names another table (or none: an
+    // empty log is dropped), and its identity sequence is gone. Looked up again, as a statement
+    // naming it looks it up after locking (review of session 10: "could not open relation").
+    for (Oid now; !rel || (now = get_relname_relid("ml_prediction_log", g_nsp)) != relid;) {
+        if (rel) table_close(rel, RowExclusiveLock);
+        now = get_relname_relid("ml_prediction_log", g_nsp);
+        if (!OidIsValid(now))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_prediction_log does not exist")));
+        check_schema(g_nsp);  // g_log_rel and g_log_seq of the log there now
+        relid = now;
+        rel = try_table_open(relid, RowExclusiveLock);
+    }
     bool built = false;
     if (!g_shape.valid || g_shape.stale || g_shape.relid != relid) {
         log_shape_build(rel);
