@@ -14,7 +14,7 @@ with one inbox event.
 - ddl_*: B adds a CHECK on the log (A's next row is refused, 23514), drops it, sets a fillfactor,
   puts a trigger of its own on the log (A's next row fires it once) and takes it away.
 - queue_*: B adds a CHECK on the queue (A's next label is refused, 23514, nothing labelled) and
-  drops it; B adds a foreign key of its own on the queue (A's label for a name it does not list
+  drops it, replaces one CHECK by another in one transaction (as many checks: refused too); B adds a foreign key of its own on the queue (A's label for a name it does not list
   is refused, 23503).
 - version_deleted_*: B deletes the row of ml_models of the version that made a prediction (no
   longer deployed) and A labels that prediction before B commits: A waits, then in READ COMMITTED gets 23503 (the RI check's answer),
@@ -26,6 +26,8 @@ with one inbox event.
   relation with OID n" (the old log's identity sequence is dropped); now it is logged in the
   partitioned log, once, with its event. partition_log_after: A, whose writer was built on the
   old log, logs and labels on in the partitioned one; the labels are learned once.
+- partition_log_empty_race: the same with an empty log, which ml_partition_log drops: A's row is
+  logged in the partitioned log.
 - extension_again: B drops and creates the extension again (new tables, new OIDs) and attaches
   the table again; A, which holds the writer built on the old log, logs into the new one.
 """
@@ -158,7 +160,7 @@ def ddl(cluster, rep, a, b):
 
 
 def queue(cluster, rep, a, b):
-    a.execute("INSERT INTO t (id, a) VALUES (20, 1), (21, 2), (22, 3), (23, 4)")
+    a.execute("INSERT INTO t (id, a) VALUES (20, 1), (21, 2), (22, 3), (23, 4), (24, 5), (25, 6)")
     a.execute("UPDATE t SET y = 1 WHERE id = 20")  # (the checks planned in A)
     b.execute("ALTER TABLE ml_label_queue ADD CONSTRAINT rv_small_label CHECK (label < 100)")
     st = sqlstate(a, "UPDATE t SET y = 500 WHERE id = 21")
@@ -168,6 +170,16 @@ def queue(cluster, rep, a, b):
     b.execute("ALTER TABLE ml_label_queue DROP CONSTRAINT rv_small_label")
     st = sqlstate(a, "UPDATE t SET y = 500 WHERE id = 21")
     rep.check("queue_check_dropped_elsewhere", st is None, "sqlstate %s" % st)
+    # A CHECK replaced by another in one transaction (as many checks as before).
+    b.execute("ALTER TABLE ml_label_queue ADD CONSTRAINT rv_small_label CHECK (label < 1000)")
+    a.execute("UPDATE t SET y = 600 WHERE id = 24")
+    b.execute("BEGIN")
+    b.execute("ALTER TABLE ml_label_queue DROP CONSTRAINT rv_small_label")
+    b.execute("ALTER TABLE ml_label_queue ADD CONSTRAINT rv_smaller_label CHECK (label < 10) NOT VALID")
+    b.execute("COMMIT")
+    st = sqlstate(a, "UPDATE t SET y = 500 WHERE id = 25")
+    b.execute("ALTER TABLE ml_label_queue DROP CONSTRAINT rv_smaller_label")
+    rep.check("queue_check_replaced_elsewhere", st == "23514", "sqlstate %s" % st)
     # A foreign key of the user's: the queue's model names must be listed in rv_names.
     b.execute("CREATE TABLE rv_names (name text PRIMARY KEY)")
     b.execute("ALTER TABLE ml_label_queue ADD CONSTRAINT rv_listed FOREIGN KEY (model_name) REFERENCES rv_names NOT VALID")
@@ -289,6 +301,25 @@ def extension_again(cluster, rep, a, b):
               "sqlstate %s; %s; queued %d; indexes ok %s" % (st, got, q, iok))
 
 
+def partition_log_empty(cluster, rep, a, b):
+    # (the extension made again: the log is not partitioned; emptied, ml_partition_log drops it)
+    a.execute("INSERT INTO t (id, a) VALUES (60, 1)")
+    b.execute("DELETE FROM ml_monitor_inbox")
+    b.execute("DELETE FROM ml_label_queue")
+    b.execute("DELETE FROM ml_prediction_log")
+    pid = a.execute("SELECT pg_backend_pid()").fetchone()[0]
+    b.execute("BEGIN")
+    b.execute("SELECT ml_partition_log('1 day')")
+    th, res = in_thread(lambda: a.execute("INSERT INTO t (id, a) VALUES (61, 2)"))
+    waited = waiting(b, pid)
+    b.execute("COMMIT")
+    th.join(30)
+    err = res.get("error")
+    ok, got = once(b, [61])
+    rep.check("partition_log_empty_race", waited and err is None and ok,
+              "waited %s; error %s; %s" % (waited, one_line(err) if err else None, got))
+
+
 def main():
     rep = Reporter()
     cluster, conn = start_cluster(rep, settings={"max_prepared_transactions": "5"})
@@ -300,7 +331,8 @@ def main():
         steps = [("reindex", reindex), ("ddl", ddl), ("queue", queue),
                  ("version_deleted_rc", lambda c, r, a, b: version_deleted(c, r, a, b, "READ COMMITTED", "23503")),
                  ("version_deleted_rr", lambda c, r, a, b: version_deleted(c, r, a, b, "REPEATABLE READ", "40001")),
-                 ("prepared", prepared), ("partition_log", partition_log), ("extension_again", extension_again)]
+                 ("prepared", prepared), ("partition_log", partition_log), ("extension_again", extension_again),
+                 ("partition_log_empty", partition_log_empty)]
         for name, fn in steps:
             try:
                 fn(cluster, rep, a, b)
