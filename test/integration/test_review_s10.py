@@ -21,6 +21,8 @@ with one inbox event.
   in REPEATABLE READ 40001; nothing is labelled or queued.
 - prepared_*: predictions logged in a PREPARE TRANSACTION are there after COMMIT PREPARED, gone
   after ROLLBACK PREPARED, and the session logs on in between.
+- partitioned_other_backend: a partitioned model scored in A (its compact forms made) learns in B
+  (ml_learn, a label of a sync attachment): A's next scores are the partition's own model's.
 - partition_log_race (defect fixed): B runs ml_partition_log and commits while A's INSERT waits
   for the log's lock after it looked the log up: A's row was refused with "could not open
   relation with OID n" (the old log's identity sequence is dropped); now it is logged in the
@@ -320,6 +322,31 @@ def partition_log_empty(cluster, rep, a, b):
               "waited %s; error %s; %s" % (waited, one_line(err) if err else None, got))
 
 
+def partitioned_other_backend(cluster, rep, a, b):
+    """A partitioned model scored in A (its compact forms made), learning in B (ml_learn, and a
+    label of a sync attachment), scored again in A: as the partition's own model scores the row
+    without its key, bit for bit (the partition's model read back from the JSON form)."""
+    spec = '{"model": "partitioned", "by": "shop", "min_examples": 3, "base": {"model": "linear_regression"}}'
+    a.execute("SELECT ml_register('pm', ml_fit(%s::ml_model, jsonb_build_object('shop', "
+              "CASE WHEN i %% 2 = 0 THEN 'a' ELSE 'b' END, 'x', i %% 7, 'z', i %% 5), (i %% 11)::float8 ORDER BY i)) "
+              "FROM generate_series(1, 40) i", (spec,))
+    a.execute("SELECT ml_deploy('pm', 1)")
+    row = "'{\"shop\": \"a\", \"x\": 2.5, \"z\": -1}'::jsonb"
+    same = ("SELECT ml_predict('pm', %s) = ml_predict_one((SELECT (p -> 'model')::text::ml_model FROM "
+            "jsonb_array_elements((ml_get('pm')::text::jsonb) -> 'state' -> 'partitions') p "
+            "WHERE p -> 'path' = '[\"a\"]'), %s - 'shop'), ml_predict('pm', %s)" % (row, row, row))
+    ok0, before = a.execute(same).fetchone()[:2]
+    b.execute("SELECT ml_learn('pm', '{\"shop\": \"a\", \"x\": 1, \"z\": 1}'::jsonb, 100.0)")
+    ok1, after_learn = a.execute(same).fetchone()[:2]
+    b.execute("CREATE TABLE pm_t (id int PRIMARY KEY, shop text, x float8, z float8, p float8, y float8)")
+    b.execute("SELECT ml_attach('pm_t', 'pm', key => 'id', prediction => 'p', label => 'y', mode => 'sync')")
+    b.execute("INSERT INTO pm_t (id, shop, x, z) VALUES (1, 'a', 3, 3)")
+    b.execute("UPDATE pm_t SET y = -50 WHERE id = 1")
+    ok2, after_sync = a.execute(same).fetchone()[:2]
+    rep.check("partitioned_other_backend", ok0 and ok1 and ok2 and before != after_learn != after_sync,
+              "same as own model: %s %s %s; scores %r %r %r" % (ok0, ok1, ok2, before, after_learn, after_sync))
+
+
 def main():
     rep = Reporter()
     cluster, conn = start_cluster(rep, settings={"max_prepared_transactions": "5"})
@@ -331,7 +358,8 @@ def main():
         steps = [("reindex", reindex), ("ddl", ddl), ("queue", queue),
                  ("version_deleted_rc", lambda c, r, a, b: version_deleted(c, r, a, b, "READ COMMITTED", "23503")),
                  ("version_deleted_rr", lambda c, r, a, b: version_deleted(c, r, a, b, "REPEATABLE READ", "40001")),
-                 ("prepared", prepared), ("partition_log", partition_log), ("extension_again", extension_again),
+                 ("prepared", prepared), ("partitioned_other_backend", partitioned_other_backend),
+                 ("partition_log", partition_log), ("extension_again", extension_again),
                  ("partition_log_empty", partition_log_empty)]
         for name, fn in steps:
             try:
