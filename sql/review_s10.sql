@@ -116,14 +116,15 @@ SELECT * FROM rv_indexes_ok;
 -- The promise: a row routed to a trained partition is scored as that partition's own model scores
 -- it without the keys, bit for bit, whatever changed since the forms were made. rv_own is the
 -- partition's model read back from the JSON form (an independent path; path NULL: the global
--- model); rv_same compares ml_predict by name (the registry's cached model, with its forms) with it.
+-- model); rv_same compares ml_predict by name (the registry's cached model, with its forms) with it, bit for
+-- bit (float8send: -0 and 0 differ).
 CREATE FUNCTION rv_own(m ml_model, path text) RETURNS ml_model LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN path IS NULL THEN ((m::text::jsonb) -> 'state' -> 'global')::text::ml_model
                 ELSE (SELECT (p -> 'model')::text::ml_model
                       FROM jsonb_array_elements((m::text::jsonb) -> 'state' -> 'partitions') p
                       WHERE p -> 'path' = jsonb_build_array(path)) END $$;
 CREATE FUNCTION rv_same(name text, x jsonb, path text) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT ml_predict(name, x) = ml_predict_one(rv_own(ml_get(name), path), x - 'shop') $$;
+    SELECT float8send(ml_predict(name, x)) = float8send(ml_predict_one(rv_own(ml_get(name), path), x - 'shop')) $$;
 CREATE TABLE rv_rows AS
 SELECT i, CASE WHEN i % 10 < 4 THEN 'a' WHEN i % 10 < 8 THEN 'b' WHEN i < 20 THEN 'c' ELSE 'd' END AS shop,
        ((i * 37) % 101) / 10.0 AS x, ((i * 53) % 97) / 7.0 - 5 AS z, CASE WHEN i % 3 = 0 THEN 'red' ELSE 'blue' END AS color
@@ -216,8 +217,8 @@ END $$;
 -- Bases with "scale": false, with a scaled target, with "ignore" (no form: the models answer), and
 -- a classifier (the probability).
 SELECT b AS base,
-       ml_predict_one(m, rv_row('a', 1.5, 2, 'red')) = ml_predict_one(rv_own(m, 'a'), rv_row('a', 1.5, 2, 'red') - 'shop') AS a,
-       ml_predict_one(m, rv_row('b', -1, 3, 'blue')) = ml_predict_one(rv_own(m, 'b'), rv_row('b', -1, 3, 'blue') - 'shop') AS b
+       float8send(ml_predict_one(m, rv_row('a', 1.5, 2, 'red'))) = float8send(ml_predict_one(rv_own(m, 'a'), rv_row('a', 1.5, 2, 'red') - 'shop')) AS a,
+       float8send(ml_predict_one(m, rv_row('b', -1, 3, 'blue'))) = float8send(ml_predict_one(rv_own(m, 'b'), rv_row('b', -1, 3, 'blue') - 'shop')) AS b
 FROM (SELECT b, ml_fit(jsonb_build_object('model', 'partitioned', 'by', 'shop', 'min_examples', 10, 'base', b::jsonb)::text::ml_model,
                        rv_row(shop, x, z, color) || '{"note": 7}', (CASE WHEN b LIKE '%logistic%' THEN (x > 5)::int ELSE 2 * x - z END)::float8 ORDER BY i) AS m
       FROM rv_rows, (VALUES ('{"model": "linear_regression", "scale": false, "optimizer": {"sgd": {"lr": 0.001}}}'),
@@ -232,8 +233,8 @@ FROM (SELECT b, ml_fit(jsonb_build_object('model', 'partitioned', 'by', 'shop', 
 CREATE FUNCTION rv_wide(shop text, n int, v float8) RETURNS jsonb LANGUAGE sql IMMUTABLE
 RETURN jsonb_build_object('shop', shop) || (SELECT jsonb_object_agg('f' || j, v * j / n + (j % 3)) FROM generate_series(1, n) j);
 SELECT n AS columns,
-       ml_predict_one(m, rv_wide('a', n, 0.7)) = ml_predict_one(rv_own(m, 'a'), rv_wide('a', n, 0.7) - 'shop') AS a,
-       ml_predict_one(m, rv_wide('b', n, -0.2)) = ml_predict_one(rv_own(m, 'b'), rv_wide('b', n, -0.2) - 'shop') AS b
+       float8send(ml_predict_one(m, rv_wide('a', n, 0.7))) = float8send(ml_predict_one(rv_own(m, 'a'), rv_wide('a', n, 0.7) - 'shop')) AS a,
+       float8send(ml_predict_one(m, rv_wide('b', n, -0.2))) = float8send(ml_predict_one(rv_own(m, 'b'), rv_wide('b', n, -0.2) - 'shop')) AS b
 FROM (SELECT n, ml_fit('{"model": "partitioned", "by": "shop", "min_examples": 5, "base": {"model": "linear_regression"}}',
                        rv_wide(CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END, n, (i % 7) / 3.0), (i % 5)::float8 ORDER BY i) AS m
       FROM generate_series(1, 20) i, (VALUES (256), (257)) v(n) GROUP BY n) s ORDER BY n;
@@ -246,7 +247,7 @@ CREATE TABLE rv_many_own AS
 SELECT p -> 'path' ->> 0 AS shop, (p -> 'model')::text::ml_model AS m
 FROM jsonb_array_elements((ml_get('rv_many')::text::jsonb) -> 'state' -> 'partitions') p
 WHERE p -> 'path' ->> 0 IN ('s1', 's1023', 's1024', 's1025');
-SELECT o.shop, ml_predict('rv_many', rv_wide(o.shop, 255, 0.3)) = ml_predict_one(o.m, rv_wide(o.shop, 255, 0.3) - 'shop') AS same
+SELECT o.shop, float8send(ml_predict('rv_many', rv_wide(o.shop, 255, 0.3))) = float8send(ml_predict_one(o.m, rv_wide(o.shop, 255, 0.3) - 'shop')) AS same
 FROM rv_many_own o ORDER BY length(o.shop), o.shop;
 
 -- Clean up the shared tables.
