@@ -165,6 +165,17 @@ SELECT count(ml_learn('rv_pm', rv_row('c', i, -i, 'blue'), 3.0 * i)) AS learned 
 SELECT rv_same('rv_pm', rv_row('c', 1, 1, 'red'), NULL) AS c_global_at_9;
 SELECT count(ml_learn('rv_pm', rv_row('c', 6, -6, 'blue'), 18.0)) AS learned;
 SELECT rv_same('rv_pm', rv_row('c', 1, 1, 'red'), 'c') AS c_own_at_10;
+-- user did: label rows of a table attached in queue mode and learn them with ml_learn_pending in
+-- this backend (d passes min_examples with them: 8 + 2).
+CREATE TABLE rv_sales_q (id int PRIMARY KEY, shop text, x float8, z float8, color text, guess float8, y float8);
+SELECT ml_attach('rv_sales_q', 'rv_pm', key => 'id', prediction => 'guess', label => 'y',
+                 features => ARRAY['shop', 'x', 'z', 'color']);
+SELECT ml_predict('rv_pm', rv_row('d', 2, 2, 'blue')) AS d_before \gset
+SELECT rv_same('rv_pm', rv_row('d', 2, 2, 'blue'), NULL) AS d_global, rv_same('rv_pm', rv_row('b', 2, 2, 'blue'), 'b') AS b;
+INSERT INTO rv_sales_q (id, shop, x, z, color, y) VALUES (1, 'd', 1, 1, 'red', 30), (2, 'd', 2, 0, 'red', 40), (3, 'b', 2, 2, 'blue', -20);
+SELECT ml_learn_pending('rv_pm') AS learned;
+SELECT ml_predict('rv_pm', rv_row('d', 2, 2, 'blue')) <> :d_before AS d_learned,
+       rv_same('rv_pm', rv_row('d', 2, 2, 'blue'), 'd') AS d_own, rv_same('rv_pm', rv_row('b', 2, 2, 'blue'), 'b') AS b;
 -- user did: deploy a second version (another model of the same spec, trained on other labels),
 -- then roll back: each scores as its own partitions.
 SELECT ml_register('rv_pm', ml_fit('{"model": "partitioned", "by": "shop", "min_examples": 10, "base": {"model": "linear_regression"}}',
@@ -254,10 +265,11 @@ FROM rv_many_own o ORDER BY length(o.shop), o.shop;
 RESET pg_learn.missing_features;
 SELECT ml_detach('rv');
 SELECT ml_detach('rv_sales');
+SELECT ml_detach('rv_sales_q');
 DELETE FROM ml_monitor_inbox i USING ml_prediction_log l
-WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv_sales'::regclass);
+WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
 DELETE FROM ml_label_queue q USING ml_prediction_log l
-WHERE q.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv_sales'::regclass);
-DELETE FROM ml_prediction_log WHERE table_name IN ('rv'::regclass, 'rv_sales'::regclass);
+WHERE q.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
+DELETE FROM ml_prediction_log WHERE table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
 SELECT ml_unregister(n, force => true) FROM unnest(ARRAY['rv_m', 'rv_pm', 'rv_pm2', 'rv_many']) n;
 DROP SCHEMA review_s10 CASCADE;
