@@ -28,6 +28,8 @@ with one inbox event.
   relation with OID n" (the old log's identity sequence is dropped); now it is logged in the
   partitioned log, once, with its event. partition_log_after: A, whose writer was built on the
   old log, logs and labels on in the partitioned one; the labels are learned once.
+- add_column_elsewhere: B adds a column with a default to the log (A's rows get it), then drops
+  it; A logs and labels on, once each.
 - partition_log_empty_race: the same with an empty log, which ml_partition_log drops: A's row is
   logged in the partitioned log.
 - extension_again: B drops and creates the extension again (new tables, new OIDs) and attaches
@@ -303,6 +305,24 @@ def extension_again(cluster, rep, a, b):
               "sqlstate %s; %s; queued %d; indexes ok %s" % (st, got, q, iok))
 
 
+def add_column(cluster, rep, a, b):
+    # (last on an unpartitioned log: a dropped column stays, and the writer then takes the SPI path)
+    a.execute("INSERT INTO t (id, a) VALUES (55, 1)")
+    b.execute("ALTER TABLE ml_prediction_log ADD COLUMN rv_note text DEFAULT 'noted'")
+    a.execute("INSERT INTO t (id, a) VALUES (56, 2)")
+    notes = b.execute("SELECT key, rv_note FROM ml_prediction_log WHERE table_name = 't'::regclass "
+                      "AND key IN ('55', '56') ORDER BY key").fetchall()
+    b.execute("ALTER TABLE ml_prediction_log DROP COLUMN rv_note")
+    a.execute("INSERT INTO t (id, a) VALUES (57, 3)")
+    a.execute("UPDATE t SET y = 7 WHERE id = 57")
+    ok, got = once(b, [55, 56, 57])
+    q = b.execute("SELECT count(*) FROM ml_label_queue q JOIN ml_prediction_log l USING (prediction_id) "
+                  "WHERE l.key = '57' AND q.label = 7").fetchone()[0]
+    iok, _ = indexes_ok(b)
+    rep.check("add_column_elsewhere", ok and notes == [("55", "noted"), ("56", "noted")] and q == 1 and iok,
+              "%s; notes %s; queued %d; indexes ok %s" % (got, notes, q, iok))
+
+
 def partition_log_empty(cluster, rep, a, b):
     # (the extension made again: the log is not partitioned; emptied, ml_partition_log drops it)
     a.execute("INSERT INTO t (id, a) VALUES (60, 1)")
@@ -360,7 +380,7 @@ def main():
                  ("version_deleted_rr", lambda c, r, a, b: version_deleted(c, r, a, b, "REPEATABLE READ", "40001")),
                  ("prepared", prepared), ("partitioned_other_backend", partitioned_other_backend),
                  ("partition_log", partition_log), ("extension_again", extension_again),
-                 ("partition_log_empty", partition_log_empty)]
+                 ("add_column", add_column), ("partition_log_empty", partition_log_empty)]
         for name, fn in steps:
             try:
                 fn(cluster, rep, a, b)
