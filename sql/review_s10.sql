@@ -237,6 +237,18 @@ FROM (SELECT b, ml_fit(jsonb_build_object('model', 'partitioned', 'by', 'shop', 
                             ('{"model": "linear_regression", "ignore": ["note"]}'),
                             ('{"model": "logistic_regression"}')) v(b)
       GROUP BY b) s ORDER BY b;
+-- A partitioned classifier's probabilities by name (predict_proba through the form) and its
+-- partition's own model's, registered: the same bytes.
+SELECT ml_register('rv_pc', ml_fit('{"model": "partitioned", "by": "shop", "min_examples": 10, "base": {"model": "logistic_regression"}}',
+                                   rv_row(shop, x, z, color), (x > 5)::int::float8 ORDER BY i)) AS version
+FROM rv_rows;
+SELECT ml_deploy('rv_pc', 1);
+SELECT ml_register('rv_pc_a', rv_own(ml_get('rv_pc'), 'a'));
+SELECT ml_deploy('rv_pc_a', 1);
+SELECT ml_predict_proba('rv_pc', rv_row('a', 6, 1, 'red'))::text = ml_predict_proba('rv_pc_a', rv_row(NULL, 6, 1, 'red') - 'shop')::text AS same_proba,
+       float8send(ml_predict('rv_pc', rv_row('a', 6, 1, 'red'))) = float8send(ml_predict('rv_pc_a', rv_row(NULL, 6, 1, 'red') - 'shop')) AS same_score,
+       ml_predict_class('rv_pc', rv_row('a', 6, 1, 'red')) = ml_predict_class('rv_pc_a', rv_row(NULL, 6, 1, 'red') - 'shop') AS same_class;
+SELECT ml_predict_proba('rv_pc', rv_row('a', 6, 1, 'red')) AS proba;
 
 -- The limits of the forms, at and one past: 256 feature columns (forms) and 257 (none); 8 MB of
 -- forms: with 255 columns a form is 1024 doubles, so the first 1024 partitions scored get one
@@ -271,5 +283,5 @@ WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv
 DELETE FROM ml_label_queue q USING ml_prediction_log l
 WHERE q.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
 DELETE FROM ml_prediction_log WHERE table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
-SELECT ml_unregister(n, force => true) FROM unnest(ARRAY['rv_m', 'rv_pm', 'rv_pm2', 'rv_many']) n;
+SELECT ml_unregister(n, force => true) FROM unnest(ARRAY['rv_m', 'rv_pm', 'rv_pm2', 'rv_many', 'rv_pc', 'rv_pc_a']) n;
 DROP SCHEMA review_s10 CASCADE;
