@@ -33,7 +33,8 @@ with one inbox event.
 - partition_log_empty_race: the same with an empty log, which ml_partition_log drops: A's row is
   logged in the partitioned log.
 - extension_again: B drops and creates the extension again (new tables, new OIDs) and attaches
-  the table again; A, which holds the writer built on the old log, logs into the new one.
+  the table again; A, which holds the writer built on the old log, logs into the new one; then A
+  does the same itself, in the transaction that logs the next row.
 """
 
 import os
@@ -303,6 +304,20 @@ def extension_again(cluster, rep, a, b):
     iok, _ = indexes_ok(b)
     rep.check("extension_again", st is None and got == {50: (0, 0), 51: (1, 1)} and q == 1 and iok,
               "sqlstate %s; %s; queued %d; indexes ok %s" % (st, got, q, iok))
+    # The same in A's own session, in one transaction with the next row logged.
+    a.execute("BEGIN")
+    a.execute("DROP EXTENSION pg_learn CASCADE")
+    a.execute("CREATE EXTENSION pg_learn")
+    a.execute("SELECT ml_register('m', ml_fit_one(%s, '{\"a\": 1}'::jsonb, 50))", (MODEL,))
+    a.execute("SELECT ml_deploy('m', 1)")
+    a.execute("SELECT ml_attach('t', 'm', key => 'id', prediction => 'p', label => 'y')")
+    st = sqlstate(a, "INSERT INTO t (id, a) VALUES (52, 2)")
+    a.execute("COMMIT")
+    a.execute("INSERT INTO t (id, a) VALUES (53, 3)")
+    got = logged(b, [51, 52, 53])
+    iok, _ = indexes_ok(b)
+    rep.check("extension_again_same_session", st is None and got == {51: (0, 0), 52: (1, 1), 53: (1, 1)} and iok,
+              "sqlstate %s; %s; indexes ok %s" % (st, got, iok))
 
 
 def add_column(cluster, rep, a, b):
