@@ -237,6 +237,57 @@ FROM (SELECT b, ml_fit(jsonb_build_object('model', 'partitioned', 'by', 'shop', 
                             ('{"model": "linear_regression", "ignore": ["note"]}'),
                             ('{"model": "logistic_regression"}')) v(b)
       GROUP BY b) s ORDER BY b;
+-- Learning and scoring interleaved at random (ml_learn and ml_predict by name in one backend):
+-- rows with and without each feature, a category, an unknown feature, a number given as text, a
+-- NULL; partitions created and passing min_examples (5) on the way. Each score by name is the
+-- answering model's (the partition when trained, else the global model), bit for bit.
+CREATE FUNCTION rv_answering(m ml_model, shop text) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT (SELECT p -> 'path' ->> 0 FROM jsonb_array_elements((m::text::jsonb) -> 'state' -> 'partitions') p
+            WHERE p -> 'path' = jsonb_build_array(shop) AND (p ->> 'examples')::int >= 5) $$;
+SELECT ml_register('rv_fz', ml_fit_one('{"model": "partitioned", "by": "shop", "min_examples": 5, "base": {"model": "linear_regression"}}'::ml_model,
+                                       '{"shop": "a", "x": 1}'::jsonb, 1.0));
+SELECT ml_deploy('rv_fz', 1);
+SET pg_learn.unknown_features = 'ignore';
+SELECT setseed(0.42);
+DO $$
+DECLARE
+    x jsonb;
+    shop text;
+    m ml_model;
+    by_name float8;
+    own float8;
+    n int := 0;
+    bad int := 0;
+BEGIN
+    FOR i IN 1..600 LOOP
+        shop := (ARRAY['a', 'b', 'c', 'd', 'e'])[1 + floor(random() * 5)::int];
+        x := jsonb_build_object('shop', shop);
+        IF random() < 0.9 THEN x := x || jsonb_build_object('x', round((random() * 10 - 5)::numeric, 3)); END IF;
+        IF random() < 0.7 THEN x := x || jsonb_build_object('z', round((random() * 100)::numeric, 1)); END IF;
+        IF random() < 0.5 THEN x := x || jsonb_build_object('c', (ARRAY['r', 'g', 'b'])[1 + floor(random() * 3)::int]); END IF;
+        IF random() < 0.05 THEN x := x || jsonb_build_object('w' || floor(random() * 4)::int, 1); END IF;
+        IF random() < 0.05 THEN x := x || jsonb_build_object('x', 'text'); END IF;
+        IF random() < 0.03 THEN x := x || jsonb_build_object('z', NULL); END IF;
+        IF random() < 0.4 THEN
+            PERFORM ml_learn('rv_fz', x, (random() * 20)::float8);
+        ELSE
+            m := ml_get('rv_fz');
+            by_name := ml_predict('rv_fz', x);
+            own := ml_predict_one(review_s10.rv_own(m, review_s10.rv_answering(m, shop)), x - 'shop');
+            n := n + 1;
+            IF float8send(by_name) IS DISTINCT FROM float8send(own) THEN
+                bad := bad + 1;
+                RAISE NOTICE 'row %: % scored % by name, % by its model', i, x, by_name, own;
+            END IF;
+        END IF;
+    END LOOP;
+    RAISE NOTICE 'compared %, differing %', n, bad;
+END $$;
+RESET pg_learn.unknown_features;
+SELECT jsonb_agg(t ->> 'partition' ORDER BY t ->> 'partition') AS partitions,
+       bool_and((t -> 'trained')::boolean) AS all_trained
+FROM jsonb_array_elements(ml_info(ml_get('rv_fz')) -> 'top_partitions') t;
+
 -- A partitioned classifier's probabilities by name (predict_proba through the form) and its
 -- partition's own model's, registered: the same bytes.
 SELECT ml_register('rv_pc', ml_fit('{"model": "partitioned", "by": "shop", "min_examples": 10, "base": {"model": "logistic_regression"}}',
@@ -283,5 +334,5 @@ WHERE i.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv
 DELETE FROM ml_label_queue q USING ml_prediction_log l
 WHERE q.prediction_id = l.prediction_id AND l.table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
 DELETE FROM ml_prediction_log WHERE table_name IN ('rv'::regclass, 'rv_sales'::regclass, 'rv_sales_q'::regclass);
-SELECT ml_unregister(n, force => true) FROM unnest(ARRAY['rv_m', 'rv_pm', 'rv_pm2', 'rv_many', 'rv_pc', 'rv_pc_a']) n;
+SELECT ml_unregister(n, force => true) FROM unnest(ARRAY['rv_m', 'rv_pm', 'rv_pm2', 'rv_many', 'rv_pc', 'rv_pc_a', 'rv_fz']) n;
 DROP SCHEMA review_s10 CASCADE;
