@@ -32,6 +32,8 @@ with one inbox event.
   it; A logs and labels on, once each.
 - partition_log_empty_race: the same with an empty log, which ml_partition_log drops: A's row is
   logged in the partitioned log.
+- partition_log_empty_label_race (defect fixed): the same while A labels a row whose prediction is
+  gone: the label is ignored (it failed with "could not open relation with OID n").
 - extension_again: B drops and creates the extension again (new tables, new OIDs) and attaches
   the table again; A, which holds the writer built on the old log, logs into the new one; then A
   does the same itself, in the transaction that logs the next row.
@@ -382,6 +384,32 @@ def partitioned_other_backend(cluster, rep, a, b):
               "same as own model: %s %s %s; scores %r %r %r" % (ok0, ok1, ok2, before, after_learn, after_sync))
 
 
+def partition_log_empty_label(cluster, rep, a, b):
+    # (a new unpartitioned log, emptied: the label's prediction is gone, the label is ignored)
+    b.execute("DROP EXTENSION pg_learn CASCADE")
+    b.execute("CREATE EXTENSION pg_learn")
+    b.execute("SELECT ml_register('m', ml_fit_one(%s, '{\"a\": 1}'::jsonb, 50))", (MODEL,))
+    b.execute("SELECT ml_deploy('m', 1)")
+    b.execute("SELECT ml_attach('t', 'm', key => 'id', prediction => 'p', label => 'y')")
+    a.execute("INSERT INTO t (id, a) VALUES (70, 1), (71, 2)")
+    a.execute("UPDATE t SET y = 1 WHERE id = 70")  # (the direct label path warmed in A)
+    b.execute("DELETE FROM ml_monitor_inbox")
+    b.execute("DELETE FROM ml_label_queue")
+    b.execute("DELETE FROM ml_prediction_log")
+    pid = a.execute("SELECT pg_backend_pid()").fetchone()[0]
+    b.execute("BEGIN")
+    b.execute("SELECT ml_partition_log('1 day')")
+    th, res = in_thread(lambda: a.execute("UPDATE t SET y = 2 WHERE id = 71"))
+    waited = waiting(b, pid)
+    b.execute("COMMIT")
+    th.join(30)
+    err = res.get("error")
+    q = b.execute("SELECT count(*) FROM ml_label_queue").fetchone()[0]
+    y = b.execute("SELECT y FROM t WHERE id = 71").fetchone()[0]
+    rep.check("partition_log_empty_label_race", waited and err is None and q == 0 and y == 2,
+              "waited %s; error %s; queued %d; y %s" % (waited, one_line(err) if err else None, q, y))
+
+
 def main():
     rep = Reporter()
     cluster, conn = start_cluster(rep, settings={"max_prepared_transactions": "5"})
@@ -395,7 +423,8 @@ def main():
                  ("version_deleted_rr", lambda c, r, a, b: version_deleted(c, r, a, b, "REPEATABLE READ", "40001")),
                  ("prepared", prepared), ("partitioned_other_backend", partitioned_other_backend),
                  ("partition_log", partition_log), ("extension_again", extension_again),
-                 ("add_column", add_column), ("partition_log_empty", partition_log_empty)]
+                 ("add_column", add_column), ("partition_log_empty", partition_log_empty),
+                 ("partition_log_empty_label", partition_log_empty_label)]
         for name, fn in steps:
             try:
                 fn(cluster, rep, a, b)

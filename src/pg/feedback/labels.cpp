@@ -150,6 +150,19 @@ Oid leading_index(Oid nsp, Relation rel, const char* name, const AttrNumber* att
     return ok ? idx : InvalidOid;
 }
 
+// The log opened with lockmode, when g_log_rel is still the log of schema nsp once locked; nullptr
+// otherwise: replaced or dropped while the lock was awaited (ml_partition_log committed in another
+// session; an empty log is dropped), and the caller runs its statement, which finds the log by
+// name (review of session 10: "could not open relation with OID n"). Plain PostgreSQL code.
+Relation open_log(Oid nsp, LOCKMODE lockmode) {
+    Relation log = try_table_open(g_log_rel, lockmode);
+    if (log && get_relname_relid("ml_prediction_log", nsp) != g_log_rel) {
+        table_close(log, lockmode);
+        log = nullptr;
+    }
+    return log;
+}
+
 // An equality scan key on index column `col` (1-based) of idx, with the index's own collation
 // (a text key compared under another collation than the index's order could miss rows).
 void eq_key(ScanKey k, Relation idx, int col, RegProcedure proc, Datum arg) {
@@ -354,7 +367,8 @@ void prepare_checks(Relation rel, ResultRelInfo* rri, EState* estate) {
 bool queue_direct(Oid nsp, const int64* ids, size_t n, const LabelRow& row, uint64& queued) {
     Oid queue_oid = get_relname_relid("ml_label_queue", nsp);
     if (!OidIsValid(g_log_rel) || !OidIsValid(queue_oid)) return false;
-    Relation log = table_open(g_log_rel, RowExclusiveLock);
+    Relation log = open_log(nsp, RowExclusiveLock);
+    if (!log) return false;
     Relation queue = table_open(queue_oid, RowExclusiveLock);
     // ml_prediction_log: 1 prediction_id, 2 model_name, 3 version, 11 label, 12 labeled_at,
     // 16 label_class; ml_label_queue (prediction_id, model_name, version, label, queued_at, sync,
@@ -646,7 +660,8 @@ bool find_direct(Oid nsp, const Attachment& a, text* key, std::vector<Found>& ou
     if (!OidIsValid(g_log_rel)) return false;
     Oid models_oid = get_relname_relid("ml_models", nsp);
     if (!OidIsValid(models_oid)) return false;
-    Relation log = table_open(g_log_rel, AccessShareLock);
+    Relation log = open_log(nsp, AccessShareLock);
+    if (!log) return false;
     // ml_prediction_log: 1 prediction_id, 2 model_name, 3 version, 5 served, 6 table_name, 7 key,
     // 11 label, 16 label_class; index (table_name, key)
     const AttrNumber log_atts[2] = {6, 7};
