@@ -14,11 +14,11 @@ with one inbox event.
 - ddl_*: B adds a CHECK on the log (A's next row is refused, 23514), drops it, sets a fillfactor,
   puts a trigger of its own on the log (A's next row fires it once) and takes it away.
 - queue_*: B adds a CHECK on the queue (A's next label is refused, 23514, nothing labelled) and
-  drops it, replaces one CHECK by another in one transaction (as many checks: refused too); B adds a foreign key of its own on the queue (A's label for a name it does not list
-  is refused, 23503).
+  drops it, replaces one CHECK by another in one transaction (as many checks: refused too); B
+  adds a foreign key of its own on the queue (A's label for a name it does not list: 23503).
 - version_deleted_*: B deletes the row of ml_models of the version that made a prediction (no
-  longer deployed) and A labels that prediction before B commits: A waits, then in READ COMMITTED gets 23503 (the RI check's answer),
-  in REPEATABLE READ 40001; nothing is labelled or queued.
+  longer deployed) and A labels that prediction before B commits: A waits, then in READ
+  COMMITTED gets 23503 (the RI check's answer), in REPEATABLE READ 40001; nothing is labelled.
 - prepared_*: predictions logged in a PREPARE TRANSACTION are there after COMMIT PREPARED, gone
   after ROLLBACK PREPARED, and the session logs on in between.
 - partitioned_other_backend: a partitioned model scored in A (its compact forms made) learns in B
@@ -28,15 +28,15 @@ with one inbox event.
   relation with OID n" (the old log's identity sequence is dropped); now it is logged in the
   partitioned log, once, with its event. partition_log_after: A, whose writer was built on the
   old log, logs and labels on in the partitioned one; the labels are learned once.
-- add_column_elsewhere: B adds a column with a default to the log (A's rows get it), then drops
-  it; A logs and labels on, once each.
-- partition_log_empty_race: the same with an empty log, which ml_partition_log drops: A's row is
-  logged in the partitioned log.
-- partition_log_empty_label_race (defect fixed): the same while A labels a row whose prediction is
-  gone: the label is ignored (it failed with "could not open relation with OID n").
 - extension_again: B drops and creates the extension again (new tables, new OIDs) and attaches
   the table again; A, which holds the writer built on the old log, logs into the new one; then A
   does the same itself, in the transaction that logs the next row.
+- add_column_elsewhere: B adds a column with a default to the log (A's rows get it), then drops
+  it; A logs and labels on, once each.
+- partition_log_empty_race (defect fixed): the race of partition_log_race with an empty log,
+  which ml_partition_log drops: A's row is logged in the partitioned log.
+- partition_log_empty_label_race (defect fixed): the same while A labels a row whose prediction is
+  gone: the label is ignored (it failed with "could not open relation with OID n").
 """
 
 import os
