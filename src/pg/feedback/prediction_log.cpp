@@ -7,6 +7,7 @@ extern "C" {
 #include "access/genam.h"
 #include "catalog/pg_trigger.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 }
 
 using pg_learn::core::ErrorKind;
@@ -67,6 +68,12 @@ const char* const kLogColumnNames[kLogColumns] = {
     "predicted_at", "score", "features", "label", "labeled_at", "learned_at",
     "predicted_class", "probabilities", "label_class",
     "unknown_features", "unknown_categories", "missing_features", "type_mismatches", "segment", "explanation"};
+// Their types, as the values are made (a column altered to another type or with a length, e.g.
+// numeric or varchar(n), takes the SPI path, where the INSERT converts and checks the value).
+const Oid kLogColumnTypes[kLogColumns] = {
+    INT8OID, TEXTOID, INT4OID, TEXTOID, BOOLOID, REGCLASSOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, JSONBOID,
+    FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID,
+    INT4OID, INT4OID, INT4OID, INT4OID, TEXTOID, JSONBOID};
 
 // Plain PostgreSQL code. Drops this transaction's references (commit: the locks stay until its
 // end; abort: the resource owner releases them). The shape stays.
@@ -110,6 +117,14 @@ void log_on_relcache(Datum, Oid relid) {
     if (mine) g_shape.stale = true;
 }
 
+// A function created, replaced or dropped: a CHECK of the log that calls an SQL function was
+// planned with its body inlined (expression_planner), which a relcache invalidation of the log
+// does not renew; an INSERT plans its checks again (review of session 10: the writer kept
+// checking the old body). Rare enough to build the shape again after any.
+void log_on_function(Datum, int, uint32) {
+    if (g_shape.valid) g_shape.stale = true;
+}
+
 // Builds the shape for rel (opened with RowExclusiveLock, as the top transaction's resource owner,
 // in CurrentMemoryContext of the transaction), its indexes opened for this transaction as well.
 void log_shape_build(Relation rel) {
@@ -126,7 +141,8 @@ void log_shape_build(Relation rel) {
                   own_triggers_only(rel, TRIGGER_TYPE_INSERT, g_nsp);
     for (int i = 0; direct && i < kLogColumns; i++) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
-        direct = !att->attisdropped && strcmp(NameStr(att->attname), kLogColumnNames[i]) == 0;
+        direct = !att->attisdropped && strcmp(NameStr(att->attname), kLogColumnNames[i]) == 0 &&
+                 att->atttypid == kLogColumnTypes[i] && att->atttypmod == -1;
     }
     LogShape s;
     s.cxt = g_shape.cxt;
@@ -182,6 +198,7 @@ void log_open(Oid relid) {
     if (!g_log_callbacks) {
         RegisterXactCallback(log_on_xact, nullptr);
         CacheRegisterRelcacheCallback(log_on_relcache, Datum(0));
+        CacheRegisterSyscacheCallback(PROCOID, log_on_function, Datum(0));
         g_log_callbacks = true;
     }
     if (g_log.open && g_log.lxid != MyProc->lxid) log_close(false);  // a transaction we missed the end of
@@ -190,7 +207,20 @@ void log_open(Oid relid) {
     ResourceOwner save = CurrentResourceOwner;
     CurrentResourceOwner = TopTransactionResourceOwner;
     MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-    Relation rel = table_open(relid, RowExclusiveLock);  // takes in any invalidation of the shape
+    Relation rel = try_table_open(relid, RowExclusiveLock);  // takes in any invalidation of the shape
+    // The log replaced while its lock was awaited (ml_partition_log committed in another session
+    // after this statement looked the log up): its name now names another table (or none: an
+    // empty log is dropped), and its identity sequence is gone. Looked up again, as a statement
+    // naming it looks it up after locking (review of session 10: "could not open relation").
+    for (Oid now; !rel || (now = get_relname_relid("ml_prediction_log", g_nsp)) != relid;) {
+        if (rel) table_close(rel, RowExclusiveLock);
+        now = get_relname_relid("ml_prediction_log", g_nsp);
+        if (!OidIsValid(now))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pg_learn table ml_prediction_log does not exist")));
+        check_schema(g_nsp);  // g_log_rel and g_log_seq of the log there now
+        relid = now;
+        rel = try_table_open(relid, RowExclusiveLock);
+    }
     bool built = false;
     if (!g_shape.valid || g_shape.stale || g_shape.relid != relid) {
         log_shape_build(rel);
