@@ -29,11 +29,20 @@ table, ev_floor, with no trigger, in one statement with an INSERT of one row per
 ev_floor_log, a table made LIKE ml_prediction_log (its identity, its two indexes, fillfactor 80),
 holding what the log holds for these rows (the key as text, a constant jsonb of five 17-digit
 features, a score) -- written by PostgreSQL alone, without a line of pg_learn's code: no trigger,
-no scoring, no registry, no feature reading, no monitoring event. Its ratio to the plain INSERT is
-a lower bound of any design that logs every prediction as it is scored, in the statement that
-scores it, with the log's two indexes (the prediction id, for the label queue's foreign key; the
-table and key, for the labels): when the floor is over the target, the target is out of reach for
-every such design, not only for pg_learn's code.
+no scoring, no registry, no feature reading, no monitoring event. With 50 rows per statement,
+where the statement's own cost is shared by 50 rows, its ratio to the plain INSERT bounds from
+below any design that logs every prediction as it is scored, in the statement that scores it,
+with the log's two indexes (the prediction id, for the label queue's foreign key; the table and
+key, for the labels): when the floor is over the target, the target is out of reach for every
+such design, not only for pg_learn's code. (With 1 row per statement it bounds nothing: the
+writable CTE's second ModifyTable costs per statement about what pg_learn's C writer costs.) The unindexed floor is the same with
+ev_stage and ev_stage_log, a table LIKE ml_prediction_log without identity or index (the row's
+id stored as a plain number): the bound of a design that would append predictions to an
+unindexed staging table in the scoring statement and index them later (a deferred log). And
+scoring alone: ev_score_only, attached like ev_scored but with its log trigger
+(pg_learn_log_insert) disabled, so only pg_learn's BEFORE trigger runs: the bound of a design
+that writes nothing but the prediction column in the scoring statement (a log made later from
+the table itself).
 The same INSERT and label shapes are then counted in instructions per row with callgrind, one
 single-user backend per side and shape (see callgrind_shapes): repeatable whatever else the
 machine runs, where the timed ratios spread widely on a shared machine.
@@ -86,6 +95,9 @@ CREATE TABLE ev_plain (id bigserial PRIMARY KEY, f1 float8, f2 float8, f3 float8
 CREATE TABLE ev_scored (LIKE ev_plain INCLUDING ALL);
 CREATE TABLE ev_floor (LIKE ev_plain INCLUDING ALL);
 CREATE TABLE ev_floor_log (LIKE ml_prediction_log INCLUDING ALL) WITH (fillfactor = 80);
+CREATE TABLE ev_stage (LIKE ev_plain INCLUDING ALL);
+CREATE TABLE ev_stage_log (LIKE ml_prediction_log INCLUDING DEFAULTS);
+CREATE TABLE ev_score_only (LIKE ev_plain INCLUDING ALL);
 CREATE SEQUENCE lab_plain;
 CREATE SEQUENCE lab_scored;
 SELECT ml_register('speed', ml_fit('{"model": "logistic_regression", "check_divergence": false}',
@@ -97,6 +109,9 @@ FROM (SELECT i, random() * 2 - 1 AS f1, random() * 2 - 1 AS f2, random() * 2 - 1
 SELECT ml_deploy('speed', 1);
 SELECT ml_attach('ev_scored', 'speed', key => 'id', prediction => 'p', label => 'y',
                  features => ARRAY['f1', 'f2', 'f3', 'f4', 'f5']);
+SELECT ml_attach('ev_score_only', 'speed', key => 'id', prediction => 'p', label => 'y',
+                 features => ARRAY['f1', 'f2', 'f3', 'f4', 'f5']);
+ALTER TABLE ev_score_only DISABLE TRIGGER pg_learn_log_insert;
 """
 
 FEATURES = ["f1", "f2", "f3", "f4", "f5"]
@@ -111,17 +126,25 @@ INSERT_50 = ("INSERT INTO {t} (f1, f2, f3, f4, f5) SELECT random() * 2 - 1, rand
 # The floor: the plain INSERT and the log rows it would cause, in one statement (see above).
 FLOOR_FEATURES = ('{"f1": -0.12345678901234567, "f2": 0.2345678901234567, "f3": 0.34567890123456789, '
                   '"f4": -0.4567890123456789, "f5": 0.56789012345678901}')
-FLOOR_LOG = ("INSERT INTO ev_floor_log (model_name, version, variant, served, table_name, key, "
-             "predicted_at, score, features) SELECT 'speed', 1, 'champion', true, "
-             "'ev_floor'::regclass, r.id::text, now(), 0.5, '%s'::jsonb FROM r;\n" % FLOOR_FEATURES)
+# The two floors: the user's table and its log-shaped table (indexed, or unindexed staging).
+FLOORS = {"ev_floor": ("ev_floor_log", "indexed log", ""),
+          "ev_stage": ("ev_stage_log", "unindexed staging", "prediction_id, ")}
 
 
-def floor_script(script):
-    """The INSERT statement of a shape as the floor's: WITH r AS (the INSERT RETURNING id) and
-    the log rows of r."""
+def floor_statement(table, insert):
+    """The floor's statement of an INSERT into table (ev_floor or ev_stage): WITH r AS (the
+    INSERT RETURNING id) and one log-shaped row per row of r."""
+    log_table, _, id_col = FLOORS[table]
+    return ("WITH r AS (%s RETURNING id) INSERT INTO %s (%smodel_name, version, variant, served, "
+            "table_name, key, predicted_at, score, features) SELECT %s'speed', 1, 'champion', true, "
+            "'%s'::regclass, r.id::text, now(), 0.5, '%s'::jsonb FROM r"
+            % (insert, log_table, id_col, "r.id, " if id_col else "", table, FLOOR_FEATURES))
+
+
+def floor_script(script, table):
+    """A pgbench script of a shape with its INSERT as the floor's."""
     head, insert = script.rsplit("INSERT INTO {t}", 1)
-    return (head + "WITH r AS (INSERT INTO ev_floor" + insert.rstrip().rstrip(";")
-            + " RETURNING id) " + FLOOR_LOG)
+    return head + floor_statement(table, "INSERT INTO " + table + insert.rstrip().rstrip(";")) + ";\n"
 
 
 LABEL_1 = ("UPDATE {t} SET y = (f1 - f2 + 0.5 * f3 > 0)::int "
@@ -198,11 +221,16 @@ def insert_shapes(cluster, figs):
         for rows, script in ((1, INSERT_1), (50, INSERT_50)):
             runs = alternate(lambda: pgbench(cluster, script.format(t="ev_plain"), rows, opts),
                              lambda: pgbench(cluster, script.format(t="ev_scored"), rows, opts),
-                             lambda: pgbench(cluster, floor_script(script), rows, opts))
+                             lambda: pgbench(cluster, floor_script(script, "ev_floor"), rows, opts),
+                             lambda: pgbench(cluster, floor_script(script, "ev_stage"), rows, opts),
+                             lambda: pgbench(cluster, script.format(t="ev_score_only"), rows, opts))
             name = "INSERT %d row%s/stmt, sync commit %s" % (rows, "s" if rows > 1 else "", sync)
-            figs.add(name, [(b, o) for b, o, _ in runs], INSERT_TARGET, "%d clients" % CLIENTS)
-            figs.add("  floor: " + name, [(b, f) for b, _, f in runs], INSERT_TARGET,
-                     "plain INSERT + log-shaped row, no pg_learn code", floor=True)
+            figs.add(name, [(r[0], r[1]) for r in runs], INSERT_TARGET, "%d clients" % CLIENTS)
+            for i, table in ((2, "ev_floor"), (3, "ev_stage")):
+                figs.add("  floor, %s" % FLOORS[table][1], [(r[0], r[i]) for r in runs], INSERT_TARGET,
+                         "plain INSERT + log-shaped row, no pg_learn code", floor=True)
+            figs.add("  bound, scoring alone", [(r[0], r[4]) for r in runs], INSERT_TARGET,
+                     "pg_learn's BEFORE trigger, no log", floor=True)
 
 
 def label_shapes(cluster, figs):
@@ -259,8 +287,8 @@ def callgrind_shapes(cluster, figs):
         ids[t] = sorted(r[0] for r in rows)
     conn.execute("VACUUM ANALYZE ev_plain")
     conn.execute("VACUUM ANALYZE ev_scored")
-    conn.execute("VACUUM ANALYZE ev_floor")
-    conn.execute("VACUUM ANALYZE ev_floor_log")
+    for t in ("ev_floor", "ev_floor_log", "ev_stage", "ev_stage_log", "ev_score_only"):
+        conn.execute("VACUUM ANALYZE " + t)
     conn.execute("CHECKPOINT")
     data = os.path.join(cluster.dir, "data")
     cluster.conn.close()
@@ -293,9 +321,8 @@ def callgrind_shapes(cluster, figs):
     vals = lambda: ", ".join("%.6f" % (random.random() * 2 - 1) for _ in FEATURES)  # noqa: E731
     cols = "(f1, f2, f3, f4, f5)"
     # script(t, m): the PREPARE and the first m statements of the shape
-    # the floor's statement of an INSERT (see the module's text): t is ev_floor
-    as_floor = lambda t, insert: (  # noqa: E731
-        "WITH r AS (%s RETURNING id) %s" % (insert, FLOOR_LOG.rstrip(";\n")) if t == "ev_floor" else insert)
+    # the floor's statement of an INSERT (see the module's text) when t is a floor's table
+    as_floor = lambda t, insert: floor_statement(t, insert) if t in FLOORS else insert  # noqa: E731
     shapes = [
         ("INSERT 1 row/stmt", n1, 1, INSERT_TARGET, lambda t, m: (
             "PREPARE s(float8, float8, float8, float8, float8) AS "
@@ -327,11 +354,12 @@ def callgrind_shapes(cluster, figs):
         print("%-40s %8.2fx %9s %9s  %-8s %-11s %.0f vs %.0f instructions/row" % (
             name + " (instructions)", ratio, "-", "-", "<= %.2gx" % target, verdict, per_b, per_o),
             flush=True)
-        if name.startswith("INSERT"):
-            f = count(name + " floor", script("ev_floor", 2 * n)) - count(name + " floor", script("ev_floor", n))
+        for table in (list(FLOORS) + ["ev_score_only"] if name.startswith("INSERT") else ()):
+            f = count(name + " " + table, script(table, 2 * n)) - count(name + " " + table, script(table, n))
             per_f = f / (n * rows)
             print("%-40s %8.2fx %9s %9s  %-8s %-11s %.0f vs %.0f instructions/row" % (
-                "  floor: " + name, f / b, "-", "-", "<= %.2gx" % target,
+                "  floor, %s" % FLOORS[table][1] if table in FLOORS else "  bound, scoring alone",
+                f / b, "-", "-", "<= %.2gx" % target,
                 "reachable" if f / b <= target else "unreachable", per_b, per_f), flush=True)
 
 
