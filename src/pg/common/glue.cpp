@@ -1,6 +1,7 @@
 // Maps core errors and C++ exceptions to SQLSTATEs, and raises them once C++ has unwound.
 #include "pg/common/glue.hpp"
 #include "pg/common/feature_check.hpp"
+#include "pg/feedback/feedback.hpp"
 #include "pg/models/progress.hpp"
 
 extern "C" {
@@ -18,6 +19,7 @@ PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 void _PG_init(void) {
     pg_learn::pg::define_training_progress_settings();
+    pg_learn::pg::feedback::log_writer_init();
     pg_learn::pg::define_feature_check_settings();  // (last: it reserves the prefix pg_learn)
 }
 }

@@ -305,6 +305,9 @@ struct Logged {
     DeployedModel model;
     TimestampTz at;  // predicted_at (the partition key of a partitioned log)
 };
+// Installs the hook that drops the log writer's relation references before a utility statement
+// (from _PG_init; prediction_log.cpp, "DDL on the log").
+void log_writer_init();
 // Logs the served prediction and every shadow's (SPI connected as the owner).
 // check: the served prediction's feature mismatches (each shadow's are checked here).
 void log_predictions(Oid nsp, LazySpi& spi, const Attachment& a, text* key, Served served, const Prediction& served_pred,

@@ -6,6 +6,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "catalog/pg_trigger.h"
+#include "tcop/utility.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 }
@@ -61,6 +62,10 @@ struct LogWriter {
 };
 LogWriter g_log;
 bool g_log_callbacks = false;
+// A row being inserted (ExecSimpleRelationInsert: its CHECKs and index entries may run a user's
+// function), when the references must stay.
+int g_log_inserting = 0;
+ProcessUtility_hook_type g_prev_utility = nullptr;
 
 constexpr int kLogColumns = 22;
 const char* const kLogColumnNames[kLogColumns] = {
@@ -108,6 +113,19 @@ void log_on_xact(XactEvent event, void*) {
         case XACT_EVENT_PARALLEL_COMMIT:
         case XACT_EVENT_PREPARE: log_close(false); break;
     }
+}
+
+// DDL on the log in the transaction that logged (CREATE INDEX or TRUNCATE on it, ml_partition_log,
+// DROP EXTENSION): PostgreSQL refuses to change a table the session still has open ("cannot ALTER
+// TABLE because it is being used by active queries in this session"), and the writer's relation
+// and index references were kept until commit. They are dropped before every utility statement
+// (the locks stay until the transaction ends); the next row logged opens them again. Utility
+// statements are rare beside rows: the cost is one test per statement.
+void log_on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree, ProcessUtilityContext context,
+                    ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
+    if (g_log.open && g_log_inserting == 0) log_close(true);
+    if (g_prev_utility) g_prev_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+    else standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
 }
 
 void log_on_relcache(Datum, Oid relid) {
@@ -275,11 +293,25 @@ int64 log_insert_direct(Datum* values, bool* nulls) {
     memcpy(slot->tts_isnull, nulls, sizeof(bool) * kLogColumns);
     ExecStoreVirtualTuple(slot);
     g_log.estate->es_output_cid = GetCurrentCommandId(true);
-    ExecSimpleRelationInsert(g_log.rri, g_log.estate, slot);
+    g_log_inserting++;
+    PG_TRY();
+    {
+        ExecSimpleRelationInsert(g_log.rri, g_log.estate, slot);
+    }
+    PG_FINALLY();
+    {
+        g_log_inserting--;
+    }
+    PG_END_TRY();
     ResetPerTupleExprContext(g_log.estate);
     // (the trigger would not fire in a session with session_replication_role = replica)
     if (g_shape.inbox && SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA) inbox_add(g_nsp, id, 1);
     return id;
+}
+
+void log_writer_init() {
+    g_prev_utility = ProcessUtility_hook;
+    ProcessUtility_hook = log_on_utility;
 }
 
 // ---- logging ---------------------------------------------------------------------------------
