@@ -22,13 +22,7 @@ const double kInf = std::numeric_limits<double>::infinity();
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_drift_report.json");
-        if (!in) throw std::runtime_error("cannot open expected_drift_report.json (run test/reference/drift_report_ref.py)");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static const json j = read_reference("expected_drift_report.json", "test/reference/drift_report_ref.py");
     return j;
 }
 
