@@ -6,6 +6,7 @@
 #include "core/models/linear/linear_model.hpp"
 #include "core/features/observation.hpp"
 #include "core/models/linear/spec.hpp"
+#include "core/models/training.hpp"
 
 #include <gtest/gtest.h>
 
@@ -106,18 +107,13 @@ inline nlohmann::json read_reference(const std::string& file, const std::string&
     return nlohmann::json::parse(ss.str());
 }
 
-// A generator whose output does not depend on the standard library's distributions: SplitMix64,
-// then only correctly rounded operations (uniform), so that the Python references
+// A generator whose output does not depend on the standard library's distributions: the core's
+// SplitMix64, then only correctly rounded operations (uniform), so that the Python references
 // (test/reference/drift_ref.py) produce the same doubles bit for bit.
 struct SplitMix64Rng {
-    uint64_t s;
-    explicit SplitMix64Rng(uint64_t seed) : s(seed) {}
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
+    core::SplitMix64 g;
+    explicit SplitMix64Rng(uint64_t seed) : g(seed) {}
+    uint64_t next() { return g.next(); }
     double uniform() { return double((next() >> 11) + 1) * 0x1.0p-53; }  // (0, 1]
     double normal() {                                                    // Box-Muller
         const double u = uniform(), v = uniform();
