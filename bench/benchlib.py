@@ -6,6 +6,7 @@ warm-up of each, so drift on a shared machine (caches, CPU frequency) hits both 
 """
 
 import os
+import re
 import statistics
 import sys
 import time
@@ -76,6 +77,52 @@ def compare(conn, baseline, ours, before=None, before_ours=None, warm=True, runs
         b.append(timed(conn, baseline, before=before))
         o.append(timed(conn, ours, before=bo))
     return statistics.median(b), statistics.median(o)
+
+
+def build_table(conn, table, select, what, key=True, then=(), models=False):
+    """Table made again as select (CREATE TABLE table AS select), with its primary key (id) when
+    key, then the statements then, vacuumed and analyzed; with models, an empty table
+    models(name text PRIMARY KEY, m ml_model) made again too. Logs what is built and how long it
+    took."""
+    log("building " + what)
+    t0 = time.perf_counter()
+    conn.execute("DROP TABLE IF EXISTS %s%s" % (table, ", models" if models else ""))
+    conn.execute("CREATE TABLE %s AS %s" % (table, select))
+    if key:
+        conn.execute("ALTER TABLE %s ADD PRIMARY KEY (id)" % table)
+    for sql in then:
+        conn.execute(sql)
+    conn.execute("VACUUM ANALYZE %s" % table)
+    if models:
+        conn.execute("CREATE TABLE models (name text PRIMARY KEY, m ml_model)")
+    log("data built in %.1fs" % (time.perf_counter() - t0))
+
+
+def uniform_rows(rows, nf, values="random() * 2 - 1"):
+    """A FROM clause of rows rows, i (1..rows) and x, an array of nf values (default uniform in
+    [-1, 1)), drawn again for each row."""
+    return ("FROM generate_series(1, %d) AS i,\n"
+            "     LATERAL (SELECT ARRAY(SELECT %s FROM generate_series(1, %d)\n"
+            "                           WHERE i IS NOT NULL) AS x) AS f" % (rows, values, nf))
+
+
+def logistic_rows(rows):
+    """A query of rows rows (id, x float8[10] uniform in [-2, 2), y int): y is 1 with the logistic
+    probability of a linear function of x."""
+    return ("SELECT i AS id, x, (random() < 1 / (1 + exp(-(x[1] - 2 * x[2] + x[3] * 0.5 - x[10]))))::int AS y\n"
+            "FROM (SELECT i, ARRAY(SELECT random() * 4 - 2 FROM generate_series(1, 10) WHERE i IS NOT NULL)::float8[] AS x\n"
+            "      FROM generate_series(1, %d) AS i) s" % rows)
+
+
+def pgbench_tps(out):
+    """The transactions per second in pgbench's output (without initial connection time); an
+    error when it reports none, or failed transactions."""
+    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    if not m:
+        raise RuntimeError("pgbench output without tps: " + out[-500:])
+    if re.search(r"number of failed transactions: [1-9]", out):
+        raise RuntimeError("pgbench: failed transactions: " + out[-500:])
+    return float(m.group(1))
 
 
 def workers_launched(conn, sql):

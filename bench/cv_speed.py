@@ -27,28 +27,17 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 """
 
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, log, logistic_rows, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 SPEC = '{"model": "logistic_regression"}'
 
 
 def build_data(conn):
-    log("building %d rows" % ROWS)
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_cv")
-    conn.execute("""
-        CREATE TABLE t_cv AS
-        SELECT i AS id, x, (random() < 1 / (1 + exp(-(x[1] - 2 * x[2] + x[3] * 0.5 - x[10]))))::int AS y
-        FROM (SELECT i, ARRAY(SELECT random() * 4 - 2 FROM generate_series(1, 10) WHERE i IS NOT NULL)::float8[] AS x
-              FROM generate_series(1, %d) AS i) s
-    """ % ROWS)
-    conn.execute("""ALTER TABLE t_cv ADD COLUMN xj jsonb""")
-    conn.execute("""UPDATE t_cv SET xj = (SELECT jsonb_object_agg('f' || k, x[k]) FROM generate_series(1, 10) k)""")
-    conn.execute("VACUUM ANALYZE t_cv")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+    build_table(conn, "t_cv", logistic_rows(ROWS), "%d rows" % ROWS, key=False, then=(
+        "ALTER TABLE t_cv ADD COLUMN xj jsonb",
+        "UPDATE t_cv SET xj = (SELECT jsonb_object_agg('f' || k, x[k]) FROM generate_series(1, 10) k)"))
 
 
 def main():

@@ -28,9 +28,8 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 
 import json
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 LINEAR = {"model": "linear_regression", "scale": True}
@@ -38,21 +37,13 @@ LOGISTIC = {"model": "logistic_regression", "scale": True}
 
 
 def build_data(conn):
-    log("building %d rows" % ROWS)
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_explain, models")
-    conn.execute("""
-        CREATE TABLE t_explain AS
+    build_table(conn, "t_explain", """
         SELECT i AS id, jsonb_object(ARRAY(SELECT 'f' || k FROM generate_series(1, 10) k), v::text[]) AS x,
                v AS a, v[1] + 2 * v[2] - v[3] + 0.5 * v[4] + random() AS y
         FROM generate_series(1, %d) AS i,
              LATERAL (SELECT ARRAY(SELECT round((random() * 10)::numeric, 3)::float8
                                    FROM generate_series(1, 10) k WHERE i IS NOT NULL) AS v) AS w
-    """ % ROWS)
-    conn.execute("ALTER TABLE t_explain ADD PRIMARY KEY (id)")
-    conn.execute("VACUUM ANALYZE t_explain")
-    conn.execute("CREATE TABLE models (name text PRIMARY KEY, m ml_model)")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+    """ % ROWS, "%d rows" % ROWS, models=True)
 
 
 def main():

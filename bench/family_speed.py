@@ -39,9 +39,8 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 
 import json
 import os
-import time
 
-from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session, uniform_rows
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 NF = 20
@@ -67,23 +66,12 @@ def fit(spec, label):
 
 
 def build_data(conn):
-    log("building %d rows x %d features" % (ROWS, NF))
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_fam, models")
-    conn.execute("""
-        CREATE TABLE t_fam AS
+    build_table(conn, "t_fam", """
         SELECT i AS id, x,
-               ((SELECT sum(v * ((k %% 5) - 2)) FROM unnest(x) WITH ORDINALITY AS u(v, k)) > 0)
+               ((SELECT sum(v * ((k % 5) - 2)) FROM unnest(x) WITH ORDINALITY AS u(v, k)) > 0)
                <> (random() < 0.05) AS y,
                (SELECT sum(v * k) FROM unnest(x) WITH ORDINALITY AS u(v, k)) + random() - 0.5 AS v
-        FROM generate_series(1, %d) AS i,
-             LATERAL (SELECT ARRAY(SELECT random() * 2 - 1 FROM generate_series(1, %d)
-                                   WHERE i IS NOT NULL) AS x) AS f
-    """ % (ROWS, NF))
-    conn.execute("ALTER TABLE t_fam ADD PRIMARY KEY (id)")
-    conn.execute("VACUUM ANALYZE t_fam")
-    conn.execute("CREATE TABLE models (name text PRIMARY KEY, m ml_model)")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+        """ + uniform_rows(ROWS, NF), "%d rows x %d features" % (ROWS, NF), models=True)
 
 
 def main():

@@ -51,7 +51,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main, timed
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, pgbench_tps, run_main, timed
 
 import common
 
@@ -115,12 +115,7 @@ def pgbench(cluster, script, clients, txns, prepared=False):
         out = run.stdout
     finally:
         os.unlink(path)
-    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
-    if not m:
-        raise RuntimeError("pgbench output without tps: " + out[-500:])
-    if re.search(r"number of failed transactions: [1-9]", out):
-        raise RuntimeError("pgbench: failed transactions: " + out[-500:])
-    return clients * txns / float(m.group(1)) * 1000.0
+    return clients * txns / pgbench_tps(out) * 1000.0
 
 
 def alternate(fb, fo, runs=None):

@@ -77,7 +77,7 @@ import statistics
 import subprocess
 import tempfile
 
-from benchlib import PORT, SETTINGS, Cluster, log, run_main
+from benchlib import PORT, SETTINGS, Cluster, log, pgbench_tps, run_main
 
 import common
 
@@ -174,12 +174,7 @@ def pgbench(cluster, script, rows_per_txn, options="", txns=None):
         out = run.stdout
     finally:
         os.unlink(path)
-    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
-    if not m:
-        raise RuntimeError("pgbench output without tps: " + out[-500:])
-    if re.search(r"number of failed transactions: [1-9]", out):
-        raise RuntimeError("pgbench: failed transactions: " + out[-500:])
-    return float(m.group(1)) * rows_per_txn
+    return pgbench_tps(out) * rows_per_txn
 
 
 class Figures:

@@ -24,9 +24,8 @@ something fails.
 
 import json
 import os
-import time
 
-from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session, uniform_rows
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 NF = 20
@@ -40,26 +39,16 @@ KINDS = [("gaussian_nb", {"model": "gaussian_nb"}), ("multinomial_nb", {"model":
 
 
 def build_data(conn):
-    log("building %d rows x %d features" % (ROWS, NF))
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_nb, t_nb_json")
-    conn.execute("""
-        CREATE TABLE t_nb AS
+    build_table(conn, "t_nb", """
         SELECT i AS id, x,
-               (random() < 1 / (1 + exp(-((SELECT sum((v - 1) * ((k %% 5) - 2) * 0.5)
+               (random() < 1 / (1 + exp(-((SELECT sum((v - 1) * ((k % 5) - 2) * 0.5)
                                             FROM unnest(x) WITH ORDINALITY AS u(v, k))))))::int::float8 AS y
-        FROM generate_series(1, %d) AS i,
-             LATERAL (SELECT ARRAY(SELECT random() * 2 FROM generate_series(1, %d)
-                                   WHERE i IS NOT NULL) AS x) AS f
-    """ % (ROWS, NF))
-    conn.execute("""
-        CREATE TABLE t_nb_json AS
-        SELECT id, (SELECT jsonb_object_agg('f' || k, v) FROM unnest(x) WITH ORDINALITY AS u(v, k)) AS x, y
-        FROM t_nb
-    """)
-    conn.execute("VACUUM ANALYZE t_nb")
-    conn.execute("VACUUM ANALYZE t_nb_json")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+        """ + uniform_rows(ROWS, NF, values="random() * 2"), "%d rows x %d features" % (ROWS, NF), key=False, then=(
+        "DROP TABLE IF EXISTS t_nb_json",
+        """CREATE TABLE t_nb_json AS
+           SELECT id, (SELECT jsonb_object_agg('f' || k, v) FROM unnest(x) WITH ORDINALITY AS u(v, k)) AS x, y
+           FROM t_nb""",
+        "VACUUM ANALYZE t_nb_json"))
 
 
 def main():

@@ -34,9 +34,8 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 
 import json
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 BASE = {"model": "linear_regression"}
@@ -48,11 +47,7 @@ def fit(spec):
 
 
 def build_data(conn):
-    log("building %d rows" % ROWS)
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_part")
-    conn.execute("""
-        CREATE TABLE t_part AS
+    build_table(conn, "t_part", """
         SELECT i AS id,
                jsonb_build_object('region', 'r' || (s %% 50), 'store', 's' || s,
                                   'a', a, 'b', b, 'c', c, 'd', d, 'e', e) AS x,
@@ -60,10 +55,7 @@ def build_data(conn):
         FROM (SELECT i, (i * 7919) %% 1000 AS s, random() * 2 - 1 AS a, random() * 2 - 1 AS b,
                      random() * 2 - 1 AS c, random() * 2 - 1 AS d, random() * 2 - 1 AS e
               FROM generate_series(1, %d) AS i) q
-    """ % ROWS)
-    conn.execute("ALTER TABLE t_part ADD PRIMARY KEY (id)")
-    conn.execute("VACUUM ANALYZE t_part")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+    """ % ROWS, "%d rows" % ROWS)
 
 
 def main():

@@ -30,9 +30,8 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 
 import json
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 LINEAR = {"model": "linear_regression", "intercept_lr": 0.5}
@@ -47,11 +46,7 @@ def fit(spec):
 
 
 def build_data(conn):
-    log("building %d rows" % ROWS)
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_bikes, models")
-    conn.execute("""
-        CREATE TABLE t_bikes AS
+    build_table(conn, "t_bikes", """
         SELECT i AS id,
                jsonb_build_object('station', 's' || (i * 7919 %% 50), 'hour', i %% 24,
                                   'temperature', t, 'humidity', h) AS x,
@@ -59,11 +54,7 @@ def build_data(conn):
                + 0.2 * t - 3 * h + random() AS y
         FROM generate_series(1, %d) AS i,
              LATERAL (SELECT random() * 30 AS t, random() AS h WHERE i IS NOT NULL) AS w
-    """ % ROWS)
-    conn.execute("ALTER TABLE t_bikes ADD PRIMARY KEY (id)")
-    conn.execute("VACUUM ANALYZE t_bikes")
-    conn.execute("CREATE TABLE models (name text PRIMARY KEY, m ml_model)")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+    """ % ROWS, "%d rows" % ROWS, models=True)
 
 
 def main():

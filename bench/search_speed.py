@@ -26,9 +26,8 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 
 import json
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, log, logistic_rows, run_main, session
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 BASE = json.dumps({"model": "logistic_regression", "optimizer": "sgd"})
@@ -36,17 +35,7 @@ SPACE = json.dumps({"optimizer": {"sgd": {"lr": [0.0001, 0.0003, 0.001, 0.003, 0
 
 
 def build_data(conn):
-    log("building %d rows" % ROWS)
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_search")
-    conn.execute("""
-        CREATE TABLE t_search AS
-        SELECT i AS id, x, (random() < 1 / (1 + exp(-(x[1] - 2 * x[2] + x[3] * 0.5 - x[10]))))::int AS y
-        FROM (SELECT i, ARRAY(SELECT random() * 4 - 2 FROM generate_series(1, 10) WHERE i IS NOT NULL)::float8[] AS x
-              FROM generate_series(1, %d) AS i) s
-    """ % ROWS)
-    conn.execute("VACUUM ANALYZE t_search")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+    build_table(conn, "t_search", logistic_rows(ROWS), "%d rows" % ROWS, key=False)
 
 
 def main():

@@ -21,26 +21,15 @@ It is a benchmark, not a test: it exits 0 whatever the ratios, non-zero only whe
 """
 
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, logistic_rows, run_main
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 SPEC = '{"model": "logistic_regression"}'
 
 
 def build_data(conn):
-    log("building %d rows" % ROWS)
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_tr")
-    conn.execute("""
-        CREATE TABLE t_tr AS
-        SELECT i AS id, x, (random() < 1 / (1 + exp(-(x[1] - 2 * x[2] + x[3] * 0.5 - x[10]))))::int AS y
-        FROM (SELECT i, ARRAY(SELECT random() * 4 - 2 FROM generate_series(1, 10) WHERE i IS NOT NULL)::float8[] AS x
-              FROM generate_series(1, %d) AS i) s
-    """ % ROWS)
-    conn.execute("VACUUM ANALYZE t_tr")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+    build_table(conn, "t_tr", logistic_rows(ROWS), "%d rows" % ROWS, key=False)
 
 
 def main():

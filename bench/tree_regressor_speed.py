@@ -29,9 +29,8 @@ something fails.
 
 import json
 import os
-import time
 
-from benchlib import PORT, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session, uniform_rows
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 NF = 20
@@ -42,22 +41,11 @@ TREE_D8 = dict(TREE, max_depth=8, grace_period=50)
 
 
 def build_data(conn):
-    log("building %d rows x %d features" % (ROWS, NF))
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_treg, models")
-    conn.execute("""
-        CREATE TABLE t_treg AS
+    build_table(conn, "t_treg", """
         SELECT i AS id, x,
                10 * sin(3 * x[1] * x[2]) + 5 * (x[3] > 0.2)::int - 4 * (x[4] > -0.3)::int + 3 * x[5] * x[5]
                + 2 * x[6] + (x[7] > 0.5)::int * x[8] * 6 + (random() - 0.5) AS y
-        FROM generate_series(1, %d) AS i,
-             LATERAL (SELECT ARRAY(SELECT random() * 2 - 1 FROM generate_series(1, %d)
-                                   WHERE i IS NOT NULL) AS x) AS f
-    """ % (ROWS, NF))
-    conn.execute("ALTER TABLE t_treg ADD PRIMARY KEY (id)")
-    conn.execute("VACUUM ANALYZE t_treg")
-    conn.execute("CREATE TABLE models (name text PRIMARY KEY, m ml_model)")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+        """ + uniform_rows(ROWS, NF), "%d rows x %d features" % (ROWS, NF), models=True)
 
 
 def main():

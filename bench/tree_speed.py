@@ -31,9 +31,8 @@ something fails.
 
 import json
 import os
-import time
 
-from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, compare, log, run_main, session
+from benchlib import PORT, RUNS, SETTINGS, Cluster, Table, build_table, compare, log, run_main, session, uniform_rows
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 NF = 20
@@ -43,23 +42,12 @@ TREE_MC = dict(TREE, leaf_prediction="mc")
 
 
 def build_data(conn):
-    log("building %d rows x %d features" % (ROWS, NF))
-    t0 = time.perf_counter()
-    conn.execute("DROP TABLE IF EXISTS t_tree, models")
-    conn.execute("""
-        CREATE TABLE t_tree AS
+    build_table(conn, "t_tree", """
         SELECT i AS id, x,
                ((x[1] > 0)::int + (x[2] > 0.3)::int + (x[3] > -0.4)::int + (x[4] > 0.5)::int
                 + (x[5] > -0.1)::int + (x[6] > 0.2)::int + (x[7] > -0.6)::int + (x[8] > 0.7)::int >= 4)
                <> (random() < 0.05) AS y
-        FROM generate_series(1, %d) AS i,
-             LATERAL (SELECT ARRAY(SELECT random() * 2 - 1 FROM generate_series(1, %d)
-                                   WHERE i IS NOT NULL) AS x) AS f
-    """ % (ROWS, NF))
-    conn.execute("ALTER TABLE t_tree ADD PRIMARY KEY (id)")
-    conn.execute("VACUUM ANALYZE t_tree")
-    conn.execute("CREATE TABLE models (name text PRIMARY KEY, m ml_model)")
-    log("data built in %.1fs" % (time.perf_counter() - t0))
+        %s""" % uniform_rows(ROWS, NF), "%d rows x %d features" % (ROWS, NF), models=True)
 
 
 def main():

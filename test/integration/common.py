@@ -19,6 +19,7 @@ Environment:
 Run as root with Debian's interpreter: /usr/bin/python3 test/integration/X.py
 """
 
+import json
 import os
 import pwd
 import shutil
@@ -314,3 +315,87 @@ def start_cluster(rep, **kw):
         rep.fail("cluster_start", one_line(e))
         cluster.stop()
         rep.exit()
+
+
+def run_checks(rep, checks, *args):
+    """Runs each (name, fn) of checks as fn(*args); an exception is one FAIL name line (the error
+    as one line), and the next check runs."""
+    for name, fn in checks:
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            rep.fail(name, "error: " + one_line(e))
+
+
+def fresh_table(conn, name, columns, rows):
+    """Table name made again with columns ("name type", as in CREATE TABLE; the names are COPY's
+    columns), rows COPYed in, then ANALYZEd."""
+    conn.execute("DROP TABLE IF EXISTS %s" % name)
+    conn.execute("CREATE TABLE %s (%s)" % (name, ", ".join(columns)))
+    copy_rows(conn, name, [c.split()[0] for c in columns], rows)
+    conn.execute("ANALYZE %s" % name)
+
+
+def load_xy(conn, name, X, y=None, first_id=0, label=float, label_type="float8"):
+    """Table name (id int PRIMARY KEY, x float8[], y label_type): the rows of X with ids from
+    first_id, y as label(y[i]) (NULL without y)."""
+    fresh_table(conn, name, ["id int PRIMARY KEY", "x float8[]", "y " + label_type],
+                [(first_id + i, [float(v) for v in r], None if y is None else label(y[i])) for i, r in enumerate(X)])
+
+
+def load_split(conn, name, X, y, stratify, label=float, label_type="float8"):
+    """scikit-learn's train_test_split(test_size=0.25, random_state=0) of X, y: the tables
+    name_train and name_test of load_xy (ids from 0); returns Xtr, Xte, ytr, yte."""
+    from sklearn.model_selection import train_test_split
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=stratify)
+    load_xy(conn, name + "_train", Xtr, ytr, label=label, label_type=label_type)
+    load_xy(conn, name + "_test", Xte, yte, label=label, label_type=label_type)
+    return Xtr, Xte, ytr, yte
+
+
+def fit_into(conn, name, spec, source, x="x", y="y"):
+    """Table name made again with one row: m, ml_fit(spec, x, y ORDER BY id) over source's rows;
+    returns the seconds it took."""
+    t0 = time.time()
+    conn.execute("DROP TABLE IF EXISTS %s" % name)
+    conn.execute("CREATE TABLE %s AS SELECT ml_fit(%%s::ml_model, %s, %s ORDER BY id) AS m FROM %s"
+                 % (name, x, y, source), (json.dumps(spec),))
+    return time.time() - t0
+
+
+def agrawal(n, rng, noise, function=2):
+    """n rows of Agrawal's generator (river's Agrawal, written out with numpy's rng): its columns
+    by name (elevel, car and zipcode as integer codes) and the label of classification function
+    2 or 4 (True: group A), a fraction noise of them flipped."""
+    import numpy as np
+    salary = rng.uniform(20_000, 150_000, n)
+    commission = np.where(salary >= 75_000, 0.0, rng.uniform(10_000, 75_000, n))
+    age = rng.integers(20, 81, n).astype(float)
+    elevel = rng.integers(0, 5, n)
+    car = rng.integers(1, 21, n)
+    zipcode = rng.integers(0, 9, n)
+    hvalue = (9 - zipcode) * 100_000 * rng.uniform(0.5, 1.5, n)
+    hyears = rng.integers(1, 31, n).astype(float)
+    loan = rng.uniform(0, 500_000, n)
+
+    def band(lo, hi):
+        return (salary >= lo) & (salary <= hi)
+
+    young = age < 40
+    middle = (age >= 40) & (age < 60)
+    old = age >= 60
+    if function == 2:
+        # Salary bands that depend on the age band.
+        group_a = ((young & band(50_000, 100_000)) | (middle & band(75_000, 125_000))
+                   | (old & band(25_000, 75_000)))
+    else:
+        # Education level and salary bands that depend on the age band.
+        group_a = (
+            (young & np.where((elevel >= 0) & (elevel <= 1), band(25_000, 75_000), band(50_000, 100_000)))
+            | (middle & np.where((elevel >= 1) & (elevel <= 3), band(50_000, 100_000), band(75_000, 125_000)))
+            | (old & np.where((elevel >= 2) & (elevel <= 4), band(50_000, 100_000), band(25_000, 75_000))))
+    flip = rng.uniform(0, 1, n) < noise
+    label = np.where(flip, ~group_a, group_a)
+    columns = {"salary": salary, "commission": commission, "age": age, "elevel": elevel, "car": car,
+               "zipcode": zipcode, "hvalue": hvalue, "hyears": hyears, "loan": loan}
+    return columns, label

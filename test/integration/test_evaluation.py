@@ -32,7 +32,7 @@ from sklearn.metrics import (accuracy_score, log_loss, mean_absolute_error, mean
                              r2_score, roc_auc_score)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, fresh_table, run_checks, start_cluster  # noqa: E402
 
 TOL = 1e-12
 
@@ -42,13 +42,10 @@ def close(a, b):
 
 
 def load(conn, name, X, y):
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y float8, at timestamptz)" % name)
     t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    copy_rows(conn, name, ["id", "x", "y", "at"],
-              [(i + 1, [float(v) for v in r], float(t), t0 + datetime.timedelta(minutes=30 * i))
-               for i, (r, t) in enumerate(zip(X, y))])
-    conn.execute("ANALYZE %s" % name)
+    fresh_table(conn, name, ["id int PRIMARY KEY", "x float8[]", "y float8", "at timestamptz"],
+                [(i + 1, [float(v) for v in r], float(t), t0 + datetime.timedelta(minutes=30 * i))
+                 for i, (r, t) in enumerate(zip(X, y))])
 
 
 def sk_metric(name, y, p):
@@ -221,7 +218,7 @@ def main():
         load(conn, "diabetes", Xd, yd)
         # a small stream for the row-by-row reference loop
         load(conn, "cancer_stream", Xc[:300], yc[:300])
-        for name, fn in (
+        run_checks(rep, (
                 ("cancer_cv", lambda: cross_validation(conn, rep, "cancer", {"model": "logistic_regression"},
                                                        ["auc", "logloss", "accuracy"], 1, 7)),
                 ("cancer_cv_epochs", lambda: cross_validation(conn, rep, "cancer", {"model": "logistic_regression"},
@@ -234,11 +231,7 @@ def main():
                                                       ["auc", "logloss"], delay_rows=7)),
                 ("compare", lambda: comparison(conn, rep)),
                 ("progressive_6h", lambda: progressive(conn, rep, "cancer_stream", {"model": "logistic_regression"},
-                                                       ["logloss", "accuracy"], delay_hours=6, every=64))):
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, " ".join(str(e).split())))
+                                                       ["logloss", "accuracy"], delay_hours=6, every=64))))
     finally:
         cluster.stop()
     rep.exit()

@@ -35,7 +35,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, fresh_table, load_split, run_checks, start_cluster  # noqa: E402
 
 SEED = 42
 AUC_MARGIN = 0.02
@@ -49,14 +49,11 @@ def load_table(conn, name, X, y, feature_names=None):
     xj holds the same features as a jsonb object keyed by feature_names (or x1..xn)."""
     names = list(feature_names) if feature_names is not None else [
         "x%d" % (i + 1) for i in range(X.shape[1])]
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], xj jsonb, y float8)" % name)
     rows = []
     for i, (r, t) in enumerate(zip(X, y)):
         vals = [float(v) for v in r]
         rows.append((i, vals, json.dumps(dict(zip(names, vals))), float(t)))
-    copy_rows(conn, name, ["id", "x", "xj", "y"], rows)
-    conn.execute("ANALYZE %s" % name)
+    fresh_table(conn, name, ["id int PRIMARY KEY", "x float8[]", "xj jsonb", "y float8"], rows)
 
 
 def train_and_score(conn, spec, train, test, xcol="x", score_col=None):
@@ -155,16 +152,10 @@ def synthetic_units():
 def multiclass(conn, rep, name, loader):
     """softmax_regression against multinomial LogisticRegression, classes as text."""
     X, y_all = loader(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X, y_all, test_size=0.25, random_state=0, stratify=y_all)
+    Xtr, Xte, ytr, yte = load_split(conn, name, X, y_all, y_all, label=lambda t: "class %d" % t, label_type="text")
     sk = make_pipeline(StandardScaler(), LogisticRegression(max_iter=10000)).fit(Xtr, ytr)
     sk_acc = accuracy_score(yte, sk.predict(Xte))
     need = sk_acc - ACCURACY_MARGIN
-    for part, X_, y_ in (("train", Xtr, ytr), ("test", Xte, yte)):
-        table = "%s_%s" % (name, part)
-        conn.execute("DROP TABLE IF EXISTS %s" % table)
-        conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y text)" % table)
-        copy_rows(conn, table, ["id", "x", "y"],
-                  [(i, [float(v) for v in r], "class %d" % t) for i, (r, t) in enumerate(zip(X_, y_))])
     spec = {"model": "softmax_regression"}
     rows = conn.execute(
         "WITH m AS (SELECT ml_train(%%s::ml_model, 'SELECT x, y FROM %s_train ORDER BY id', "
@@ -187,7 +178,7 @@ def main():
     try:
         Xs, ys_reg, ys_cls = synthetic_units()
         wine = load_wine()
-        for name, fn in (("breast_cancer", breast_cancer),
+        run_checks(rep, (("breast_cancer", breast_cancer),
                          ("diabetes_raw", lambda c, r: regression(
                              c, r, "diabetes_raw", *load_diabetes(return_X_y=True, scaled=False))),
                          ("diabetes", lambda c, r: regression(c, r, "diabetes", *load_diabetes(return_X_y=True))),
@@ -196,12 +187,7 @@ def main():
                          ("wine_class0", lambda c, r: binary(
                              c, r, "wine0", wine.data, (wine.target == 0).astype(float))),
                          ("digits", lambda c, r: multiclass(c, r, "digits", load_digits)),
-                         ("wine", lambda c, r: multiclass(c, r, "wine", load_wine))):
-            try:
-                fn(conn, rep)
-            except Exception as e:  # noqa: BLE001
-                msg = " ".join(str(e).split())
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, msg))
+                         ("wine", lambda c, r: multiclass(c, r, "wine", load_wine))), conn, rep)
     finally:
         cluster.stop()
     rep.exit()

@@ -5,7 +5,7 @@ Run as root with Debian's interpreter: /usr/bin/python3 test/integration/test_qu
 
 Issue 13's checks, held out:
 1. On a non-linear stream (Agrawal et al.'s loan-applicant generator, function 2: salary bands
-   that depend on the age band, 5% label noise; the generator of test_quality_trees.py, here as
+   that depend on the age band, 5% label noise; common.py's generator, as in test_quality_trees.py, here as
    float8[] rows of 9 features), one pass of the Adaptive Random Forest (10 trees) reaches at least
    the held-out accuracy of a single Hoeffding tree with its default options, and bagging of 10
    trees (bagging_classifier) at least the single tree's too. N_TRAIN rows, N_TEST held out.
@@ -30,15 +30,13 @@ Binary bagging on breast cancer (later run): AUC 0.997 and accuracy 0.971 agains
 scikit-learn's 0.995 and 0.965.
 """
 
-import json
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, agrawal, fit_into, fresh_table, start_cluster  # noqa: E402
 
 SEED = 2025
 N_TRAIN = 20_000
@@ -53,52 +51,24 @@ FOREST = {"model": "adaptive_random_forest_classifier", "n_models": 10, "seed": 
 BAGGING = {"model": "bagging_classifier", "n_models": 10, "seed": 1}
 
 
-def agrawal(n, rng):
+AGRAWAL_COLUMNS = ["salary", "commission", "age", "elevel", "car", "zipcode", "hvalue", "hyears", "loan"]
+
+
+def agrawal_rows(n, rng):
     """n rows of Agrawal's 9 attributes (categories as codes) and function 2's label, NOISE flipped."""
-    salary = rng.uniform(20_000, 150_000, n)
-    commission = np.where(salary >= 75_000, 0.0, rng.uniform(10_000, 75_000, n))
-    age = rng.integers(20, 81, n).astype(float)
-    elevel = rng.integers(0, 5, n).astype(float)
-    car = rng.integers(1, 21, n).astype(float)
-    zipcode = rng.integers(0, 9, n)
-    hvalue = (9 - zipcode) * 100_000 * rng.uniform(0.5, 1.5, n)
-    hyears = rng.integers(1, 31, n).astype(float)
-    loan = rng.uniform(0, 500_000, n)
-
-    def band(lo, hi):
-        return (salary >= lo) & (salary <= hi)
-
-    young = age < 40
-    middle = (age >= 40) & (age < 60)
-    old = age >= 60
-    group_a = ((young & band(50_000, 100_000)) | (middle & band(75_000, 125_000))
-               | (old & band(25_000, 75_000)))
-    flip = rng.uniform(0, 1, n) < NOISE
-    label = np.where(flip, ~group_a, group_a)
-    x = np.column_stack([salary, commission, age, elevel, car, zipcode.astype(float), hvalue, hyears, loan])
-    return x, label
+    columns, label = agrawal(n, rng, NOISE)
+    return np.column_stack([columns[k].astype(float) for k in AGRAWAL_COLUMNS]), label
 
 
 def load(conn, name, x, label, start=0):
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, a float8[], y text)" % name)
-    rows = [(start + i, [float(v) for v in x[i]], "A" if label[i] else "B") for i in range(len(label))]
-    copy_rows(conn, name, ["id", "a", "y"], rows)
-    conn.execute("ANALYZE %s" % name)
+    fresh_table(conn, name, ["id int PRIMARY KEY", "a float8[]", "y text"],
+                [(start + i, [float(v) for v in x[i]], "A" if label[i] else "B") for i in range(len(label))])
 
 
 def accuracy(conn, model_sql, test, params=()):
     return conn.execute(
         "SELECT avg((ml_predict_class(m, t.a) = t.y)::int)::float8 FROM %s t, (%s) f(m)" % (test, model_sql), params
     ).fetchone()[0]
-
-
-def fit(conn, table, spec, name):
-    t0 = time.time()
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s AS SELECT ml_fit(%%s::ml_model, a, y ORDER BY id) AS m FROM %s" % (name, table),
-                 (json.dumps(spec),))
-    return time.time() - t0
 
 
 def binary_bagging(conn, rep):
@@ -114,13 +84,10 @@ def binary_bagging(conn, rep):
     x, y = x[order], y[order].astype(bool)
     cut = int(0.7 * len(y))
     for name, lo, hi in (("bc_train", 0, cut), ("bc_test", cut, len(y))):
-        conn.execute("DROP TABLE IF EXISTS %s" % name)
-        conn.execute("CREATE TABLE %s (id int PRIMARY KEY, a float8[], y boolean)" % name)
-        copy_rows(conn, name, ["id", "a", "y"], [(i, [float(v) for v in x[i]], bool(y[i])) for i in range(lo, hi)])
-    conn.execute("DROP TABLE IF EXISTS bc_fit")
-    conn.execute("CREATE TABLE bc_fit AS SELECT ml_fit(%s::ml_model, a, y ORDER BY id) AS m FROM bc_train",
-                 (json.dumps({"model": "bagging_classifier", "base": {"model": "logistic_regression"},
-                              "n_models": 10, "seed": 1}),))
+        fresh_table(conn, name, ["id int PRIMARY KEY", "a float8[]", "y boolean"],
+                    [(i, [float(v) for v in x[i]], bool(y[i])) for i in range(lo, hi)])
+    fit_into(conn, "bc_fit", {"model": "bagging_classifier", "base": {"model": "logistic_regression"},
+                              "n_models": 10, "seed": 1}, "bc_train", x="a")
     task, auc, acc = conn.execute(
         "SELECT ml_info(f.m) ->> 'task', ml_auc(ml_predict_one(f.m, t.a), t.y), "
         "avg(((ml_predict_one(f.m, t.a) > 0.5) = t.y)::int)::float8 FROM bc_test t, bc_fit f GROUP BY 1").fetchone()
@@ -140,11 +107,11 @@ def binary_bagging(conn, rep):
 def main():
     rep = Reporter()
     rng = np.random.default_rng(SEED)
-    x_tr, y_tr = agrawal(N_TRAIN, rng)
-    x_te, y_te = agrawal(N_TEST, rng)
-    x_before, y_before = agrawal(N_BEFORE, rng)
-    x_after, y_after = agrawal(RECOVER_ROWS, rng)
-    x_after_te, y_after_te = agrawal(N_TEST, rng)
+    x_tr, y_tr = agrawal_rows(N_TRAIN, rng)
+    x_te, y_te = agrawal_rows(N_TEST, rng)
+    x_before, y_before = agrawal_rows(N_BEFORE, rng)
+    x_after, y_after = agrawal_rows(RECOVER_ROWS, rng)
+    x_after_te, y_after_te = agrawal_rows(N_TEST, rng)
 
     cluster, conn = start_cluster(rep)
     try:
@@ -154,7 +121,7 @@ def main():
         try:
             acc = {}
             for name, spec in (("tree", TREE), ("forest", FOREST), ("bagging", BAGGING)):
-                secs = fit(conn, "train", spec, "fit_" + name)
+                secs = fit_into(conn, "fit_" + name, spec, "train", x="a")
                 acc[name] = accuracy(conn, "SELECT m FROM fit_%s" % name, "test")
                 print("# %s: accuracy %.4f, one pass over %d rows in %.1f s" % (name, acc[name], N_TRAIN, secs))
             majority = max(np.mean(y_te), 1 - np.mean(y_te))
@@ -173,8 +140,8 @@ def main():
             load(conn, "after", x_after, ~y_after, start=N_BEFORE)
             load(conn, "test_before", x_te, y_te)
             load(conn, "test_after", x_after_te, ~y_after_te)
-            fit(conn, "before", FOREST, "forest_before")
-            fit(conn, "before", TREE, "tree_before")
+            fit_into(conn, "forest_before", FOREST, "before", x="a")
+            fit_into(conn, "tree_before", TREE, "before", x="a")
             forest_before = accuracy(conn, "SELECT m FROM forest_before", "test_before")
             tree_before = accuracy(conn, "SELECT m FROM tree_before", "test_before")
             target = forest_before - RECOVER_MARGIN

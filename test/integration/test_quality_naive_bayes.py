@@ -22,11 +22,10 @@ import sys
 import numpy as np
 from sklearn.datasets import load_digits, load_iris, load_wine
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, load_split, run_checks, start_cluster  # noqa: E402
 
 ACCURACY_MARGIN = 0.01
 PROBA_TOLERANCE = 1e-9
@@ -34,15 +33,7 @@ PROBA_TOLERANCE = 1e-9
 
 def load(conn, name, X, y):
     """Tables name_train and name_test (id, x float8[], y text), the classes as "class k"."""
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-    for part, X_, y_ in (("train", Xtr, ytr), ("test", Xte, yte)):
-        table = "%s_%s" % (name, part)
-        conn.execute("DROP TABLE IF EXISTS %s" % table)
-        conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y text)" % table)
-        copy_rows(conn, table, ["id", "x", "y"],
-                  [(i, [float(v) for v in r], "class %d" % t) for i, (r, t) in enumerate(zip(X_, y_))])
-        conn.execute("ANALYZE %s" % table)
-    return Xtr, Xte, ytr, yte
+    return load_split(conn, name, X, y, y, label=lambda t: "class %d" % t, label_type="text")
 
 
 def compare(conn, rep, name, table, spec, sk, X, y):
@@ -73,7 +64,7 @@ def main():
     cluster, conn = start_cluster(rep)
     try:
         digits = load_digits(return_X_y=True)
-        for name, fn in (
+        run_checks(rep, (
                 ("iris_gaussian", lambda c, r: compare(c, r, "iris_gaussian", "iris", {"model": "gaussian_nb"},
                                                        GaussianNB(), *load_iris(return_X_y=True))),
                 ("wine_gaussian", lambda c, r: compare(c, r, "wine_gaussian", "wine", {"model": "gaussian_nb"},
@@ -84,12 +75,7 @@ def main():
                                                           {"model": "bernoulli_nb"}, BernoulliNB(), *digits)),
                 ("digits_bernoulli_8", lambda c, r: compare(c, r, "digits_bernoulli_8", "digits",
                                                             {"model": "bernoulli_nb", "binarize": 8, "alpha": 0.5},
-                                                            BernoulliNB(binarize=8, alpha=0.5), *digits))):
-            try:
-                fn(conn, rep)
-            except Exception as e:  # noqa: BLE001
-                msg = " ".join(str(e).split())
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, msg))
+                                                            BernoulliNB(binarize=8, alpha=0.5), *digits))), conn, rep)
     finally:
         cluster.stop()
     rep.exit()

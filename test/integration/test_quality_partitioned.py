@@ -40,7 +40,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.naive_bayes import GaussianNB
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, fresh_table, run_checks, start_cluster  # noqa: E402
 
 PROBA_TOLERANCE = 1e-9
 R2_MARGIN = 0.03
@@ -72,11 +72,8 @@ def make_data(seed=7):
 
 
 def load(conn, rows):
-    conn.execute("DROP TABLE IF EXISTS sales")
-    conn.execute("CREATE TABLE sales (id int PRIMARY KEY, region text, store text, a float8, b float8, c float8,"
-                 " cls text, y float8, part text)")
-    copy_rows(conn, "sales", ["id", "region", "store", "a", "b", "c", "cls", "y", "part"], rows)
-    conn.execute("ANALYZE sales")
+    fresh_table(conn, "sales", ["id int PRIMARY KEY", "region text", "store text", "a float8", "b float8", "c float8",
+                                "cls text", "y float8", "part text"], rows)
 
 
 def feats(r):
@@ -216,12 +213,8 @@ def main():
     try:
         rows = make_data()
         load(conn, rows)
-        for name, fn in (("gaussian_nb", check_gaussian_nb), ("linear_regression", check_linear_regression)):
-            try:
-                fn(conn, rep, rows)
-            except Exception as e:  # noqa: BLE001
-                msg = " ".join(str(e).split())
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, msg))
+        run_checks(rep, (("gaussian_nb", check_gaussian_nb), ("linear_regression", check_linear_regression)),
+                   conn, rep, rows)
     finally:
         cluster.stop()
     rep.exit()

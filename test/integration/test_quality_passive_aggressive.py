@@ -35,7 +35,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, load_split, run_checks, start_cluster  # noqa: E402
 
 ACCURACY_MARGIN = 0.0      # the same classes: the same accuracy
 R2_MARGIN = 1e-6
@@ -46,17 +46,6 @@ MIN_R2 = 0.9
 # (name, variant, C[, epsilon])
 CLASSIFIER_CASES = [("pa1_c1", "pa-i", 1.0), ("pa1_c001", "pa-i", 0.01), ("pa2_c01", "pa-ii", 0.1)]
 REGRESSOR_CASES = [("pa1_c1", "pa-i", 1.0, 0.1), ("pa1_c001", "pa-i", 0.01, 0.1), ("pa2_c01", "pa-ii", 0.1, 0.05)]
-
-
-def load(conn, table, X, y, stratify):
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=stratify)
-    for part, X_, y_ in (("train", Xtr, ytr), ("test", Xte, yte)):
-        name = "%s_%s" % (table, part)
-        conn.execute("DROP TABLE IF EXISTS %s" % name)
-        conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y float8)" % name)
-        copy_rows(conn, name, ["id", "x", "y"], [(i, [float(v) for v in r], float(t)) for i, (r, t) in enumerate(zip(X_, y_))])
-        conn.execute("ANALYZE %s" % name)
-    return Xtr, Xte, ytr, yte
 
 
 def ours(conn, table, spec, predict):
@@ -71,7 +60,7 @@ def classifier(conn, rep):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
     X = (X - mu) / sd
-    Xtr, Xte, ytr, yte = load(conn, "bc", X, y, y)
+    Xtr, Xte, ytr, yte = load_split(conn, "bc", X, y, y)
     for name, variant, C in CLASSIFIER_CASES:
         sk = PassiveAggressiveClassifier(C=C, loss="hinge" if variant == "pa-i" else "squared_hinge", shuffle=False)
         for i in range(len(Xtr)):
@@ -103,7 +92,7 @@ def classifier(conn, rep):
 def regressor(conn, rep):
     X, y = make_regression(n_samples=2000, n_features=10, n_informative=8, noise=20.0, random_state=0)
     y = y / 100.0
-    Xtr, Xte, ytr, yte = load(conn, "reg", X, y, None)
+    Xtr, Xte, ytr, yte = load_split(conn, "reg", X, y, None)
     for name, variant, C, eps in REGRESSOR_CASES:
         sk = PassiveAggressiveRegressor(
             C=C, epsilon=eps, shuffle=False,
@@ -130,11 +119,7 @@ def main():
     rep = Reporter()
     cluster, conn = start_cluster(rep)
     try:
-        for name, fn in (("classifier", classifier), ("regressor", regressor)):
-            try:
-                fn(conn, rep)
-            except Exception as e:  # noqa: BLE001
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, " ".join(str(e).split())))
+        run_checks(rep, (("classifier", classifier), ("regressor", regressor)), conn, rep)
     finally:
         cluster.stop()
     rep.exit()

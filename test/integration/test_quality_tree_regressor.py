@@ -21,7 +21,6 @@ scikit-learn at depth 10: 0.861), mean leaves at depth 10 0.838; scikit-learn's 
 import json
 import os
 import sys
-import time
 
 from sklearn.datasets import make_friedman1
 from sklearn.linear_model import LinearRegression
@@ -29,7 +28,7 @@ from sklearn.metrics import r2_score
 from sklearn.tree import DecisionTreeRegressor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, fit_into, fresh_table, start_cluster  # noqa: E402
 
 SEED = 2024
 N_TRAIN = int(os.environ.get("PGL_FRIEDMAN_ROWS", "200000"))
@@ -40,21 +39,14 @@ NAMES = ["x%d" % (i + 1) for i in range(10)]
 
 
 def load(conn, name, X, y):
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x jsonb, a float8[], y float8)" % name)
     rows = []
     for i in range(len(y)):
         rows.append((i, json.dumps({k: float(v) for k, v in zip(NAMES, X[i])}), [float(v) for v in X[i]], float(y[i])))
-    copy_rows(conn, name, ["id", "x", "a", "y"], rows)
-    conn.execute("ANALYZE %s" % name)
+    fresh_table(conn, name, ["id int PRIMARY KEY", "x jsonb", "a float8[]", "y float8"], rows)
 
 
 def held_out_r2(conn, spec, column):
-    t0 = time.time()
-    conn.execute("DROP TABLE IF EXISTS fitted")
-    conn.execute("CREATE TABLE fitted AS SELECT ml_fit(%%s::ml_model, %s, y ORDER BY id) AS m FROM friedman_train"
-                 % column, (json.dumps(spec),))
-    fit_s = time.time() - t0
+    fit_s = fit_into(conn, "fitted", spec, "friedman_train", x=column)
     info = conn.execute("SELECT ml_info(m) FROM fitted").fetchone()[0]
     r2 = conn.execute("SELECT ml_r2(ml_predict_one(f.m, t.%s), t.y) FROM friedman_test t, fitted f"
                       % column).fetchone()[0]

@@ -7,7 +7,7 @@ Issue 13's check: on a 100k-row synthetic non-linear stream, ONE pass of the Hoe
 (ml_fit ... ORDER BY, in SQL) reaches at least 0.95x the held-out accuracy of scikit-learn's
 DecisionTreeClassifier fitted in batch at the same maximum depth.
 
-The stream is Agrawal et al.'s (1993) loan-applicant generator, written here (the same
+The stream is Agrawal et al.'s (1993) loan-applicant generator, written in common.py (the same
 attributes and ranges as river's datasets.synth.Agrawal): salary, commission, age, loan, house
 value and years as numbers, education level, car make and zip code as categories (one-hot:
 "key=value" features for the tree, one-hot columns for scikit-learn). The label is Agrawal's
@@ -24,14 +24,13 @@ through float8[] features (the fast path, categories as their codes) with the Gi
 import json
 import os
 import sys
-import time
 
 import numpy as np
 from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, agrawal, fit_into, fresh_table, start_cluster  # noqa: E402
 
 SEED = 2024
 N_TRAIN = 100_000
@@ -42,43 +41,17 @@ NOISE = 0.05
 FUNCTION = int(os.environ.get("PGL_AGRAWAL_FUNCTION", "2"))
 
 
-def agrawal(n, rng):
-    """n rows of Agrawal's attributes and FUNCTION's label (True: group A), NOISE flipped."""
-    salary = rng.uniform(20_000, 150_000, n)
-    commission = np.where(salary >= 75_000, 0.0, rng.uniform(10_000, 75_000, n))
-    age = rng.integers(20, 81, n).astype(float)
-    elevel = rng.integers(0, 5, n)
-    car = rng.integers(1, 21, n)
-    zipcode = rng.integers(0, 9, n)
-    hvalue = (9 - zipcode) * 100_000 * rng.uniform(0.5, 1.5, n)
-    hyears = rng.integers(1, 31, n).astype(float)
-    loan = rng.uniform(0, 500_000, n)
-
-    def band(lo, hi):
-        return (salary >= lo) & (salary <= hi)
-
-    young = age < 40
-    middle = (age >= 40) & (age < 60)
-    old = age >= 60
-    if FUNCTION == 2:
-        # Salary bands that depend on the age band.
-        group_a = ((young & band(50_000, 100_000)) | (middle & band(75_000, 125_000))
-                   | (old & band(25_000, 75_000)))
-    else:
-        # Education level and salary bands that depend on the age band.
-        group_a = (
-            (young & np.where((elevel >= 0) & (elevel <= 1), band(25_000, 75_000), band(50_000, 100_000)))
-            | (middle & np.where((elevel >= 1) & (elevel <= 3), band(50_000, 100_000), band(75_000, 125_000)))
-            | (old & np.where((elevel >= 2) & (elevel <= 4), band(50_000, 100_000), band(25_000, 75_000))))
-    flip = rng.uniform(0, 1, n) < NOISE
-    label = np.where(flip, ~group_a, group_a)
-    numbers = np.column_stack([salary, commission, age, hvalue, hyears, loan])
-    categories = np.column_stack([elevel, car, zipcode])
-    return numbers, categories, label
-
-
 NUMBER_NAMES = ["salary", "commission", "age", "hvalue", "hyears", "loan"]
 CATEGORY_NAMES = ["elevel", "car", "zipcode"]
+
+
+def agrawal_rows(n, rng):
+    """n rows of Agrawal's attributes: the numbers, the categories' codes and FUNCTION's label (True:
+    group A), NOISE flipped."""
+    columns, label = agrawal(n, rng, NOISE, FUNCTION)
+    numbers = np.column_stack([columns[k] for k in NUMBER_NAMES])
+    categories = np.column_stack([columns[k] for k in CATEGORY_NAMES])
+    return numbers, categories, label
 
 
 def one_hot(categories):
@@ -90,8 +63,6 @@ def one_hot(categories):
 
 
 def load(conn, name, numbers, categories, label):
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x jsonb, a float8[], y text)" % name)
     rows = []
     for i in range(len(label)):
         obj = {k: float(v) for k, v in zip(NUMBER_NAMES, numbers[i])}
@@ -99,16 +70,11 @@ def load(conn, name, numbers, categories, label):
             obj[k] = "%s%d" % (k[0], v)
         arr = [float(v) for v in numbers[i]] + [float(v) for v in categories[i]]
         rows.append((i, json.dumps(obj), arr, "A" if label[i] else "B"))
-    copy_rows(conn, name, ["id", "x", "a", "y"], rows)
-    conn.execute("ANALYZE %s" % name)
+    fresh_table(conn, name, ["id int PRIMARY KEY", "x jsonb", "a float8[]", "y text"], rows)
 
 
 def tree_accuracy(conn, spec, column):
-    t0 = time.time()
-    conn.execute("DROP TABLE IF EXISTS fitted")
-    conn.execute("CREATE TABLE fitted AS SELECT ml_fit(%%s::ml_model, %s, y ORDER BY id) AS m FROM agrawal_train"
-                 % column, (json.dumps(spec),))
-    fit_s = time.time() - t0
+    fit_s = fit_into(conn, "fitted", spec, "agrawal_train", x=column)
     info = conn.execute("SELECT ml_info(m) FROM fitted").fetchone()[0]
     acc = conn.execute(
         "SELECT avg((ml_predict_class(f.m, t.%s) = t.y)::int)::float8 FROM agrawal_test t, fitted f" % column
@@ -119,8 +85,8 @@ def tree_accuracy(conn, spec, column):
 def main():
     rep = Reporter()
     rng = np.random.default_rng(SEED)
-    num_tr, cat_tr, y_tr = agrawal(N_TRAIN, rng)
-    num_te, cat_te, y_te = agrawal(N_TEST, rng)
+    num_tr, cat_tr, y_tr = agrawal_rows(N_TRAIN, rng)
+    num_te, cat_te, y_te = agrawal_rows(N_TEST, rng)
     X_tr = np.hstack([num_tr, one_hot(cat_tr)])
     X_te = np.hstack([num_te, one_hot(cat_te)])
     # With the categories as codes (what the float8[] path sees).

@@ -38,25 +38,17 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, load_xy, run_checks, start_cluster  # noqa: E402
 
 INERTIA_MARGIN = 0.10
 AUC_MARGIN = 0.05
-
-
-def load_points(conn, name, X, y=None):
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y float8)" % name)
-    rows = [(i, [float(v) for v in r], None if y is None else float(y[i])) for i, r in enumerate(X)]
-    copy_rows(conn, name, ["id", "x", "y"], rows)
-    conn.execute("ANALYZE %s" % name)
 
 
 def kmeans_blobs(conn, rep, random_state):
     name = "kmeans_blobs_%d" % random_state
     X, _ = make_blobs(n_samples=1500, centers=5, n_features=3, cluster_std=1.0, random_state=random_state)
     X = (X - X.mean(0)) / X.std(0)
-    load_points(conn, name, X)
+    load_xy(conn, name, X)
     sk = KMeans(n_clusters=5, n_init=10, random_state=0).fit(X)
     best = None
     for seed in range(10):
@@ -116,7 +108,7 @@ def hst_outliers(conn, rep, random_state):
     y = np.r_[np.zeros(len(Xin)), np.ones(len(Xout))]
     perm = rng.permutation(len(X))
     X, y = X[perm], y[perm]
-    load_points(conn, name, X, y)
+    load_xy(conn, name, X, y)
     iso = IsolationForest(random_state=0).fit(X)
     auc_iso = roc_auc_score(y, -iso.score_samples(X))
     limits = {"x%d" % (j + 1): [float(lo[j] - 1), float(hi[j] + 1)] for j in range(nf)}
@@ -136,15 +128,10 @@ def main():
     rep = Reporter()
     cluster, conn = start_cluster(rep)
     try:
-        for name, fn in (("kmeans_blobs_0", lambda c, r: kmeans_blobs(c, r, 0)),
+        run_checks(rep, (("kmeans_blobs_0", lambda c, r: kmeans_blobs(c, r, 0)),
                          ("kmeans_blobs_3", lambda c, r: kmeans_blobs(c, r, 3)),
                          ("hst_outliers_0", lambda c, r: hst_outliers(c, r, 0)),
-                         ("hst_outliers_1", lambda c, r: hst_outliers(c, r, 1))):
-            try:
-                fn(conn, rep)
-            except Exception as e:  # noqa: BLE001
-                msg = " ".join(str(e).split())
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, msg))
+                         ("hst_outliers_1", lambda c, r: hst_outliers(c, r, 1))), conn, rep)
     finally:
         cluster.stop()
     rep.exit()

@@ -33,7 +33,7 @@ from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, roc_au
 from sklearn.model_selection import ParameterGrid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Reporter, copy_rows, start_cluster  # noqa: E402
+from common import Reporter, load_xy, run_checks, start_cluster  # noqa: E402
 
 TOL = 1e-12
 M64 = (1 << 64) - 1
@@ -41,13 +41,6 @@ M64 = (1 << 64) - 1
 
 def rel(a, b):
     return abs(a - b) / max(1.0, abs(b))
-
-
-def load(conn, name, X, y):
-    conn.execute("DROP TABLE IF EXISTS %s" % name)
-    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, x float8[], y float8)" % name)
-    copy_rows(conn, name, ["id", "x", "y"], [(i + 1, [float(v) for v in r], float(t)) for i, (r, t) in enumerate(zip(X, y))])
-    conn.execute("ANALYZE %s" % name)
 
 
 class SplitMix64:
@@ -210,18 +203,14 @@ def main():
     cluster, conn = start_cluster(rep, port=int(os.environ.get("PGL_TEST_PORT", "5484")))
     try:
         Xc, yc = load_breast_cancer(return_X_y=True)
-        load(conn, "cancer", Xc, yc)
+        load_xy(conn, "cancer", Xc, yc, first_id=1)
         Xd, yd = load_diabetes(return_X_y=True)
-        load(conn, "diabetes", Xd, yd)
-        for name, fn in (("holdout_grid", lambda: holdout_grid(conn, rep)),
+        load_xy(conn, "diabetes", Xd, yd, first_id=1)
+        run_checks(rep, (("holdout_grid", lambda: holdout_grid(conn, rep)),
                          ("cv_grid", lambda: cv_grid(conn, rep)),
                          ("random_search", lambda: random_search(conn, rep)),
                          ("halving", lambda: halving(conn, rep)),
-                         ("register_and_deploy", lambda: register_and_deploy(conn, rep))):
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001
-                rep.fail(name, "error: %s: %s" % (type(e).__name__, " ".join(str(e).split())))
+                         ("register_and_deploy", lambda: register_and_deploy(conn, rep))))
     finally:
         cluster.stop()
     rep.exit()

@@ -1,7 +1,7 @@
 // Anomalies of a current window against a baseline profile: against a NumPy reference on raw rows,
 // hand-built edge cases, strict options, and counts estimated from sketches against brute force.
 #include "core/drift/anomalies.hpp"
-#include "test_util.hpp"
+#include "drift_report_util.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -21,37 +21,6 @@ using nlohmann::json;
 const double kInf = std::numeric_limits<double>::infinity();
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_drift_report.json");
-        if (!in) throw std::runtime_error("cannot open expected_drift_report.json (run test/reference/drift_report_ref.py)");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
-    return j;
-}
-
-// As in test_drift_report.cpp: JSON rows, NaN and infinities as {"float": ...}.
-Profile profile_of(const json& rows) {
-    Profile p;
-    for (const json& row : rows) {
-        p.start_row();
-        for (auto it = row.begin(); it != row.end(); ++it) {
-            const json& v = *it;
-            if (v.is_null()) p.add_null(it.key());
-            else if (v.is_boolean()) p.add_boolean(it.key(), v.get<bool>());
-            else if (v.is_number()) p.add_number(it.key(), v.get<double>());
-            else if (v.is_string()) p.add_string(it.key(), v.get_ref<const std::string&>());
-            else if (v.is_object() && v.contains("float")) {
-                const std::string f = v["float"];
-                p.add_number(it.key(), f == "nan" ? kNaN : f == "inf" ? kInf : -kInf);
-            } else p.add_nested(it.key());
-        }
-    }
-    return p;
-}
-
 std::vector<Anomaly> find(const Profile& b, const Profile& c, const char* options = "{}") {
     return core::find_anomalies(b, c, core::parse_anomaly_options(options));
 }
@@ -66,9 +35,9 @@ std::string summary(const std::vector<Anomaly>& as) {
 }
 
 TEST(Anomalies, MatchesNumpyReference) {
-    for (const json& c : reference()["cases"]) {
+    for (const json& c : drift_report_reference()["cases"]) {
         SCOPED_TRACE(c["name"].get<std::string>());
-        const Profile b = profile_of(c["baseline"]), cur = profile_of(c["current"]);
+        const Profile b = drift_report_profile_of(c["baseline"]), cur = drift_report_profile_of(c["current"]);
         const auto found = core::find_anomalies(b, cur, core::parse_anomaly_options(c["options_anomalies"].get<std::string>()));
         const json& want = c["anomalies"];
         ASSERT_EQ(found.size(), want.size()) << summary(found);
@@ -93,10 +62,10 @@ TEST(Anomalies, MatchesNumpyReference) {
 
 TEST(Anomalies, DescriptionsAndDetails) {
     const json* main = nullptr;
-    for (const json& c : reference()["cases"])
+    for (const json& c : drift_report_reference()["cases"])
         if (c["name"] == "main") main = &c;
     ASSERT_TRUE(main);
-    const auto found = find(profile_of((*main)["baseline"]), profile_of((*main)["current"]));
+    const auto found = find(drift_report_profile_of((*main)["baseline"]), drift_report_profile_of((*main)["current"]));
     auto get = [&](const char* feature, AnomalyType t) -> const Anomaly& {
         for (const Anomaly& a : found)
             if (a.feature == std::string(feature) && a.type == t) return a;

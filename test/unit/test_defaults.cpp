@@ -5,8 +5,10 @@
 #include "test_util.hpp"
 
 #include "core/models/linear/linear_model.hpp"
+#include "core/models/model.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 namespace pg_learn::test {
@@ -278,6 +280,48 @@ TEST(Merge, AHashedModelsBaseIsSmallAndCountsOnce) {
     j["aggregation_base_state"]["positions"][0] = 1u << 21;
     const std::string t = j.dump();
     expect_error(ErrorKind::InvalidParameter, [&] { LinearModel::from_text(t.data(), t.size()); });
+}
+
+// A spec that spells out this release's defaults is the same spec as one that leaves them out:
+// through ml_model's input (model_from_text: a user's spec, SpecDefaults::Current) the two give
+// byte-identical models, before and after learning. A linear_regression's defaults are scale
+// true and scale_target true (docs/algorithms.md, "Options and defaults"), so writing them
+// changes nothing, and writing either false gives another model.
+TEST(Defaults, SpelledOutDefaultsGiveTheSameModel) {
+    auto model = [](const char* spec) { return core::model_from_text(spec, std::strlen(spec)); };
+    const auto plain = model(R"({"model":"linear_regression"})");
+    const auto& spec = dynamic_cast<const LinearModel&>(*plain).spec();
+    EXPECT_TRUE(spec.scale);
+    EXPECT_TRUE(spec.scale_target);
+    EXPECT_EQ(plain->info()["spec"]["scale"], true);
+    EXPECT_EQ(plain->info()["spec"]["scale_target"], true);
+    const auto both = model(R"({"model":"linear_regression","scale":true,"scale_target":true})");
+    // every option at this release's default, as docs/algorithms.md's table gives them
+    const auto all = model(R"({"model":"linear_regression","optimizer":{"adagrad":{"lr":0.1,"eps":1e-8}},"l1":0,"l2":0,)"
+                           R"("intercept_init":0,"intercept_lr":0.001,"clip_gradient":1e12,"scale":true,"scale_target":true,)"
+                           R"("check_divergence":true,"hash_bits":0,"missing":"zero","ignore":[]})");
+    const auto no_scale = model(R"({"model":"linear_regression","scale":false})");
+    const auto no_scale_target = model(R"({"model":"linear_regression","scale_target":false})");
+    const auto neither = model(R"({"model":"linear_regression","scale":false,"scale_target":false})");
+    EXPECT_EQ(bytes_of(*both), bytes_of(*plain));
+    EXPECT_EQ(bytes_of(*all), bytes_of(*plain));
+    EXPECT_NE(bytes_of(*no_scale), bytes_of(*plain));
+    EXPECT_NE(bytes_of(*no_scale_target), bytes_of(*plain));
+    EXPECT_NE(bytes_of(*neither), bytes_of(*no_scale));
+    EXPECT_FALSE(dynamic_cast<const LinearModel&>(*no_scale).spec().scale);
+    EXPECT_TRUE(dynamic_cast<const LinearModel&>(*no_scale).spec().scale_target);
+    EXPECT_TRUE(dynamic_cast<const LinearModel&>(*no_scale_target).spec().scale);
+    EXPECT_FALSE(dynamic_cast<const LinearModel&>(*no_scale_target).spec().scale_target);
+    // the same rows learned: still the same bytes, and other predictions without the defaults
+    std::vector<std::pair<Observation, double>> data;
+    raw_stream(data, 200);
+    for (auto* m : {plain.get(), both.get(), all.get(), no_scale.get(), no_scale_target.get()})
+        for (auto& [x, y] : data) m->learn(x, core::Label::of_number(y));
+    EXPECT_EQ(bytes_of(*both), bytes_of(*plain));
+    EXPECT_EQ(bytes_of(*all), bytes_of(*plain));
+    EXPECT_EQ(both->predict(data[0].first), plain->predict(data[0].first));
+    EXPECT_NE(no_scale->predict(data[0].first), plain->predict(data[0].first));
+    EXPECT_NE(no_scale_target->predict(data[0].first), plain->predict(data[0].first));
 }
 
 }  // namespace

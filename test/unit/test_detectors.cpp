@@ -18,13 +18,7 @@ using core::DriftDetector;
 using nlohmann::json;
 
 const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_detectors.json");
-        if (!in) throw std::runtime_error("cannot open expected_detectors.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static const json j = read_reference("expected_detectors.json");
     return j;
 }
 

@@ -35,13 +35,7 @@ const DriftMethod kCategoricalMethods[] = {DriftMethod::Psi, DriftMethod::Jensen
                                            DriftMethod::LInfinity};
 
 const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_drift.json");
-        if (!in) throw std::runtime_error("cannot open expected_drift.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static const json j = read_reference("expected_drift.json");
     return j;
 }
 
@@ -129,17 +123,7 @@ double exact_wasserstein(const std::vector<double>& a, const std::vector<double>
 
 // The test generator of drift_ref.py: SplitMix64, then only correctly rounded operations, so both
 // produce the same doubles bit for bit.
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed) {}
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return double((next() >> 11) + 1) * 0x1.0p-53; }  // (0, 1]
-};
+using Rng = SplitMix64Rng;
 
 std::vector<double> skewed_values(const std::string& gen, uint64_t seed, size_t n) {
     Rng g(seed);

@@ -1,7 +1,7 @@
 // Drift between two FeatureStats (ml_drift, ml_drift_pvalue, ml_drift_detail) against hand
 // computations and the sketch-level measures.
 #include "core/drift/drift_report.hpp"
-#include "test_util.hpp"
+#include "drift_report_util.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -244,52 +244,21 @@ using core::DriftThresholds;
 using core::Profile;
 using nlohmann::json;
 
-const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_drift_report.json");
-        if (!in) throw std::runtime_error("cannot open expected_drift_report.json (run test/reference/drift_report_ref.py)");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
-    return j;
-}
-
-// Rows of the reference: JSON objects, NaN and infinities written {"float": "nan" | "inf" | "-inf"}.
-Profile profile_of(const json& rows) {
-    Profile p;
-    for (const json& row : rows) {
-        p.start_row();
-        for (auto it = row.begin(); it != row.end(); ++it) {
-            const json& v = *it;
-            if (v.is_null()) p.add_null(it.key());
-            else if (v.is_boolean()) p.add_boolean(it.key(), v.get<bool>());
-            else if (v.is_number()) p.add_number(it.key(), v.get<double>());
-            else if (v.is_string()) p.add_string(it.key(), v.get_ref<const std::string&>());
-            else if (v.is_object() && v.contains("float")) {
-                const std::string f = v["float"];
-                p.add_number(it.key(), f == "nan" ? kNaN : f == "inf" ? kInf : -kInf);
-            } else p.add_nested(it.key());
-        }
-    }
-    return p;
-}
-
 double number_of(const json& v) {
     if (v.is_string()) return v == "Infinity" ? kInf : -kInf;
     return v.get<double>();
 }
 
 const json& find_case(const std::string& name) {
-    for (const json& c : reference()["cases"])
+    for (const json& c : drift_report_reference()["cases"])
         if (c["name"] == name) return c;
     throw std::runtime_error("no reference case " + name);
 }
 
 TEST(DriftReportProfiles, MatchesNumpyReference) {
-    for (const json& c : reference()["cases"]) {
+    for (const json& c : drift_report_reference()["cases"]) {
         SCOPED_TRACE(c["name"].get<std::string>());
-        const Profile b = profile_of(c["baseline"]), cur = profile_of(c["current"]);
+        const Profile b = drift_report_profile_of(c["baseline"]), cur = drift_report_profile_of(c["current"]);
         const DriftReportConfig config = core::parse_drift_report_config(c["options_report"].get<std::string>());
         const std::vector<DriftReportRow> rows = core::drift_report(b, cur, config);
         const json& want = c["report"];
@@ -463,7 +432,7 @@ TEST(DriftReportProfiles, OptionsAreCheckedStrictly) {
 
 TEST(DriftReportProfiles, EdgeCases) {
     const json& main = find_case("main");
-    const Profile b = profile_of(main["baseline"]), c = profile_of(main["current"]);
+    const Profile b = drift_report_profile_of(main["baseline"]), c = drift_report_profile_of(main["current"]);
     // Empty profiles: no features, no rows.
     EXPECT_TRUE(core::drift_report(Profile(), Profile()).empty());
     // Against an empty current window every feature is no_data, with its baseline count.
@@ -531,7 +500,7 @@ TEST(DriftReportProfiles, EdgeCases) {
 
 TEST(DriftReportProfiles, KsPvalueIsTheStatisticsPvalue) {
     const json& main = find_case("main");
-    const Profile b = profile_of(main["baseline"]), c = profile_of(main["current"]);
+    const Profile b = drift_report_profile_of(main["baseline"]), c = drift_report_profile_of(main["current"]);
     const auto rows = core::drift_report(b, c, core::parse_drift_report_config(R"({"numeric_method": "ks"})"));
     for (const auto& r : rows) {
         if (!r.result || r.method != DriftMethod::KolmogorovSmirnov) continue;

@@ -21,12 +21,6 @@ using nlohmann::json;
 
 std::unique_ptr<Model> make(const std::string& spec) { return core::model_from_text(spec.data(), spec.size()); }
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 std::unique_ptr<Model> round_trip_binary(const Model& m) {
     const auto b = bytes_of(m);
     return core::decode_model(b.data(), b.size());

@@ -24,13 +24,7 @@ const double kInf = std::numeric_limits<double>::infinity();
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_stats.json");
-        if (!in) throw std::runtime_error("cannot open expected_stats.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static const json j = read_reference("expected_stats.json");
     return j;
 }
 
@@ -49,21 +43,7 @@ FeatureStats numeric_of(const std::vector<double>& xs, size_t from = 0, size_t t
 }
 
 // A generator whose output does not depend on the standard library's distributions.
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed) {}
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return double((next() >> 11) + 1) * 0x1.0p-53; }  // (0, 1]
-    double normal() {
-        const double u = uniform(), v = uniform();
-        return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * M_PI * v);
-    }
-};
+using Rng = SplitMix64Rng;
 
 // Distance from q to the interval of true (normalized) ranks that value v occupies.
 double rank_distance(const std::vector<double>& sorted, double v, double q) {

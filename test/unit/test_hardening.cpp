@@ -39,12 +39,6 @@ using core::Label;
 using core::Model;
 using core::Observation;
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 void expect_round_trip(const Model& m, const std::string& where) {
     const std::vector<uint8_t> b = bytes_of(m);
     std::unique_ptr<Model> back;

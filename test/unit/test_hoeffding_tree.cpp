@@ -18,12 +18,6 @@ namespace ht = core::hoeffding;
 
 std::unique_ptr<Model> tree(const std::string& spec) { return core::model_from_text(spec.data(), spec.size()); }
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 // ---- the statistics, by hand ---------------------------------------------------------------------
 
 TEST(HoeffdingTree, BoundByHand) {

@@ -30,13 +30,7 @@ using nlohmann::json;
 constexpr double kTol = 1e-9;
 
 const json& reference() {
-    static json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_metrics.json");
-        if (!in) throw std::runtime_error("cannot open expected_metrics.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static json j = read_reference("expected_metrics.json");
     return j;
 }
 

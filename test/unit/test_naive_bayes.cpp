@@ -25,24 +25,12 @@ using nlohmann::json;
 using Bytes = std::vector<uint8_t>;
 
 const json& data() {
-    static json d = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_naive_bayes.json");
-        if (!in) throw std::runtime_error("cannot open expected_naive_bayes.json (run test/reference/naive_bayes_ref.py)");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static json d = read_reference("expected_naive_bayes.json", "test/reference/naive_bayes_ref.py");
     return d;
 }
 
 std::unique_ptr<Model> fresh(const json& spec) { return core::model_from_json(spec); }
 std::unique_ptr<Model> fresh(const char* spec) { return core::model_from_json(json::parse(spec)); }
-
-Bytes bytes_of(const Model& m) {
-    Bytes b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
 
 void learn_rows(Model& m, const json& rows, size_t from = 0, size_t to = SIZE_MAX) {
     Observation obs;

@@ -22,12 +22,6 @@ using nlohmann::json;
 
 std::unique_ptr<Model> make(const std::string& spec) { return core::model_from_text(spec.data(), spec.size()); }
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 const std::string kBase = R"({"model":"linear_regression","intercept_lr":0.1})";
 const std::string kSpec = R"({"model":"partitioned","by":["country","city"],"min_examples":5,"base":)" + kBase + "}";
 

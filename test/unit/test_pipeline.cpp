@@ -20,12 +20,6 @@ using nlohmann::json;
 
 std::unique_ptr<Model> make(const std::string& spec) { return core::model_from_text(spec.data(), spec.size()); }
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 // The features the final model would see, by name.
 std::map<std::string, double> seen(const Model& m, const Observation& x) {
     std::map<std::string, double> out;

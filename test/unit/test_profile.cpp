@@ -26,13 +26,7 @@ const double kInf = std::numeric_limits<double>::infinity();
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 const json& reference() {
-    static const json j = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_profile.json");
-        if (!in) throw std::runtime_error("cannot open expected_profile.json (run test/reference/profile_ref.py)");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static const json j = read_reference("expected_profile.json", "test/reference/profile_ref.py");
     return j;
 }
 

@@ -21,11 +21,7 @@ const json& load(const char* file) {
     static std::map<std::string, json> cache;
     auto it = cache.find(file);
     if (it != cache.end()) return it->second;
-    std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/" + file);
-    if (!in) throw std::runtime_error(std::string("cannot open ") + PG_LEARN_TEST_DATA + "/" + file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return cache[file] = json::parse(ss.str());
+    return cache[file] = read_reference(file);
 }
 
 ::testing::AssertionResult close(double got, double want, const std::string& what) {

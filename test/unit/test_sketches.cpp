@@ -4,6 +4,7 @@
 #include "core/sketches/kll.hpp"
 #include "core/sketches/space_saving.hpp"
 #include "core/common/xxhash.hpp"
+#include "test_util.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,22 +23,7 @@ using namespace pg_learn::core;
 namespace {
 
 // A generator whose output does not depend on the standard library's distributions.
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed) {}
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return double((next() >> 11) + 1) * 0x1.0p-53; }  // (0, 1]
-    double normal() {  // Box-Muller
-        const double u = uniform(), v = uniform();
-        return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * M_PI * v);
-    }
-    double lognormal(double sigma) { return std::exp(sigma * normal()); }
-};
+using Rng = pg_learn::test::SplitMix64Rng;
 
 std::vector<double> lognormal_values(size_t n, uint64_t seed) {
     Rng g(seed);

@@ -20,13 +20,7 @@ using nlohmann::json;
 constexpr double kTol = 1e-9;
 
 const json& data() {
-    static json d = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_softmax.json");
-        if (!in) throw std::runtime_error("cannot open expected_softmax.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return json::parse(ss.str());
-    }();
+    static json d = read_reference("expected_softmax.json");
     return d;
 }
 

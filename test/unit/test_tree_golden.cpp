@@ -29,12 +29,6 @@ uint64_t fnv1a(const void* data, size_t n) {
     return h;
 }
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 std::string hex(double d) {
     char s[32];
     std::snprintf(s, sizeof s, "%a", d);

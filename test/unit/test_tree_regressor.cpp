@@ -21,12 +21,6 @@ namespace ht = core::hoeffding;
 
 std::unique_ptr<Model> tree(const std::string& spec) { return core::model_from_text(spec.data(), spec.size()); }
 
-std::vector<uint8_t> bytes_of(const Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
-}
-
 // Two-pass sample variance (ddof 1), as NumPy's var(ddof=1).
 double sample_var(const std::vector<double>& v) {
     if (v.size() < 2) return 0;

@@ -1,14 +1,20 @@
-// Helpers shared by the core's unit tests: error-kind assertions and small model builders.
+// Helpers shared by the core's unit tests: error-kind assertions, small model builders, a model's
+// bytes, the reference files of test/reference and the tests' own random generator.
 #pragma once
 
 #include "core/common/error.hpp"
 #include "core/models/linear/linear_model.hpp"
 #include "core/features/observation.hpp"
 #include "core/models/linear/spec.hpp"
+#include "core/models/training.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -81,5 +87,39 @@ inline std::vector<uint8_t> encode(const core::LinearModel& m) {
     m.encode(buf.data(), buf.size());
     return buf;
 }
+
+// A model's binary form (Model::encode), as bytes.
+inline std::vector<uint8_t> bytes_of(const core::Model& m) {
+    std::vector<uint8_t> b(m.encoded_size());
+    m.encode(b.data(), b.size());
+    return b;
+}
+
+// A JSON file of test/reference (written by the scripts there); how_made, if given, names the
+// script to run when the file is missing.
+inline nlohmann::json read_reference(const std::string& file, const std::string& how_made = "") {
+    std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/" + file);
+    if (!in)
+        throw std::runtime_error("cannot open " + std::string(PG_LEARN_TEST_DATA) + "/" + file +
+                                 (how_made.empty() ? "" : " (run " + how_made + ")"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return nlohmann::json::parse(ss.str());
+}
+
+// A generator whose output does not depend on the standard library's distributions: the core's
+// SplitMix64, then only correctly rounded operations (uniform), so that the Python references
+// (test/reference/drift_ref.py) produce the same doubles bit for bit.
+struct SplitMix64Rng {
+    core::SplitMix64 g;
+    explicit SplitMix64Rng(uint64_t seed) : g(seed) {}
+    uint64_t next() { return g.next(); }
+    double uniform() { return double((next() >> 11) + 1) * 0x1.0p-53; }  // (0, 1]
+    double normal() {                                                    // Box-Muller
+        const double u = uniform(), v = uniform();
+        return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * M_PI * v);
+    }
+    double lognormal(double sigma) { return std::exp(sigma * normal()); }
+};
 
 }  // namespace pg_learn::test

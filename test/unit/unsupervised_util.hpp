@@ -18,24 +18,12 @@
 namespace pg_learn::test {
 
 inline const nlohmann::json& unsupervised_reference() {
-    static nlohmann::json d = [] {
-        std::ifstream in(std::string(PG_LEARN_TEST_DATA) + "/expected_unsupervised.json");
-        if (!in) throw std::runtime_error("cannot open expected_unsupervised.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return nlohmann::json::parse(ss.str());
-    }();
+    static nlohmann::json d = read_reference("expected_unsupervised.json");
     return d;
 }
 
 inline std::unique_ptr<core::Model> model_from(const std::string& spec) {
     return core::model_from_text(spec.data(), spec.size());
-}
-
-inline std::vector<uint8_t> bytes_of(const core::Model& m) {
-    std::vector<uint8_t> b(m.encoded_size());
-    m.encode(b.data(), b.size());
-    return b;
 }
 
 // The model read back from its binary form and from its JSON text must be the same model: the
