@@ -285,6 +285,33 @@ SELECT key, inbox_events FROM fd_state WHERE tbl = 'fd' AND key IN ('43', '44') 
 DELETE FROM fd WHERE id >= 100;
 DROP VIEW fd_inbox_check;
 
+-- DDL on the log and the queue in the transaction that logged (session 10): the writer kept its
+-- relation references until commit, and PostgreSQL refused the DDL ("cannot CREATE INDEX
+-- \"ml_prediction_log\" because it is being used by active queries in this session"). Rows logged
+-- and labelled before and after each statement, each once, with its score as in the table.
+BEGIN;
+INSERT INTO fd (id, a) VALUES (12001, 1);
+CREATE INDEX fd_log_score ON ml_prediction_log (score);
+INSERT INTO fd (id, a) VALUES (12002, 2);
+UPDATE fd SET y = 5 WHERE id = 12001;
+CREATE INDEX fd_queue_at ON ml_label_queue (queued_at);
+UPDATE fd SET y = 6 WHERE id = 12002;
+DROP INDEX fd_log_score;
+DROP INDEX fd_queue_at;
+INSERT INTO fd (id, a) VALUES (12003, 3);
+COMMIT;
+SELECT s.key, s.score = f.p AS score_as_scored, s.label, s.queued, s.inbox_events
+FROM fd_state s JOIN fd f ON f.id::text = s.key WHERE s.tbl = 'fd' AND f.id BETWEEN 12001 AND 12004 ORDER BY s.key;
+-- DROP EXTENSION after logging, in the same transaction (rolled back: nothing changes).
+BEGIN;
+INSERT INTO fd (id, a) VALUES (12004, 4);
+SET LOCAL client_min_messages = warning;
+DROP EXTENSION pg_learn CASCADE;
+ROLLBACK;
+SELECT count(*) AS logged FROM fd_state WHERE tbl = 'fd' AND key IN ('12001', '12002', '12003', '12004');
+DELETE FROM ml_label_queue q USING ml_prediction_log l
+WHERE q.prediction_id = l.prediction_id AND l.table_name = 'fd'::regclass AND l.key IN ('12001', '12002');
+
 -- Clean up the shared tables.
 SELECT ml_detach('fd');
 SELECT ml_detach('fd2');
