@@ -301,6 +301,23 @@ COPY t (id, a) FROM stdin;
 UPDATE ml_prediction_log SET label = 1 WHERE key = '32';
 SELECT l.key, i.events FROM ml_monitor_inbox i JOIN ml_prediction_log l USING (prediction_id)
 WHERE l.key::int >= 32 ORDER BY l.key, i.events;
+-- A user's trigger on the inbox that logs a prediction itself: that prediction's event is written
+-- too, also when the first event is written just before commit (after a COPY).
+CREATE FUNCTION inbox_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM public.ml_prediction_log WHERE prediction_id = NEW.prediction_id AND key = '50') THEN
+        INSERT INTO public.t (id, a) VALUES (51, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER inbox_chain AFTER INSERT ON ml_monitor_inbox FOR EACH ROW EXECUTE FUNCTION inbox_chain();
+COPY t (id, a) FROM stdin;
+50	1
+\.
+SELECT l.key, i.events FROM ml_monitor_inbox i JOIN ml_prediction_log l USING (prediction_id)
+WHERE l.key IN ('50', '51') ORDER BY l.key, i.events;
+DROP TRIGGER inbox_chain ON ml_monitor_inbox;
 -- A column of a type the events cannot be written to: the INSERT's error.
 BEGIN;
 DELETE FROM ml_monitor_inbox;

@@ -304,7 +304,10 @@ void on_finish(QueryDesc* qd) {
 void on_xact(XactEvent event, void*) {
     switch (event) {
         case XACT_EVENT_PRE_COMMIT:
-        case XACT_EVENT_PRE_PREPARE: flush(true, true); break;
+        case XACT_EVENT_PRE_PREPARE:
+            // (A user's trigger on the inbox that logs predictions queues more events.)
+            while (g_count > 0 && !g_flushing) flush(true, true);
+            break;
         case XACT_EVENT_PARALLEL_PRE_COMMIT: break;  // (a parallel worker logs nothing)
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PARALLEL_ABORT:
