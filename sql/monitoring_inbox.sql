@@ -231,6 +231,99 @@ CREATE EXTENSION pg_learn;
 SELECT setup();
 INSERT INTO t (id, a) VALUES (4, 4);
 SELECT (SELECT count(*) FROM ml_monitor_inbox) AS events, (SELECT count(*) FROM ml_prediction_log) AS logged;
+
+-- An inbox a user changed (review of session 10): while it is exactly as created, events are
+-- written with heap inserts; otherwise with an INSERT, so that a user's index gets its entries
+-- (amcheck finds none missing, an index scan counts what a sequential scan counts), a user's
+-- trigger fires, a user's CHECK is checked, and an added or dropped column is handled. Both
+-- writers: the log writer's (a row, several, a COPY written before commit) and the log's trigger
+-- (a label arriving).
+CREATE EXTENSION amcheck;
+DELETE FROM ml_monitor_inbox;
+CREATE INDEX inbox_id ON ml_monitor_inbox (prediction_id);
+CREATE TABLE inbox_seen (prediction_id bigint, events int2);
+CREATE FUNCTION inbox_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.inbox_seen VALUES (NEW.prediction_id, NEW.events);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER inbox_seen AFTER INSERT ON ml_monitor_inbox FOR EACH ROW EXECUTE FUNCTION inbox_seen();
+INSERT INTO t (id, a) VALUES (10, 1);
+INSERT INTO t (id, a) SELECT g, 1 FROM generate_series(11, 20) g;
+COPY t (id, a) FROM stdin;
+21	1
+22	1
+\.
+UPDATE ml_prediction_log SET label = 1 WHERE key IN ('10', '11');
+CREATE VIEW inbox_counts AS
+SELECT count(*) AS events, count(*) FILTER (WHERE events = 1) AS predictions,
+       count(*) FILTER (WHERE events = 2) AS labels,
+       (SELECT count(*) FROM inbox_seen) AS seen_by_trigger,
+       count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ml_prediction_log l WHERE l.prediction_id = i.prediction_id))
+           AS orphans
+FROM ml_monitor_inbox i;
+SELECT * FROM inbox_counts;
+SELECT bt_index_check('inbox_id', true);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ml_monitor_inbox WHERE prediction_id > 0;
+SELECT count(*) AS by_index FROM ml_monitor_inbox WHERE prediction_id > 0;
+SELECT count(*) AS by_index FROM ml_monitor_inbox i JOIN ml_prediction_log l ON l.prediction_id = i.prediction_id
+WHERE l.key IN ('10', '15', '22');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP VIEW inbox_counts;
+-- A user's CHECK: its violation is the INSERT's error.
+BEGIN;
+DELETE FROM ml_monitor_inbox;
+ALTER TABLE ml_monitor_inbox ADD CONSTRAINT no_labels CHECK (events <> 2);
+INSERT INTO t (id, a) VALUES (23, 1);
+UPDATE ml_prediction_log SET label = 1 WHERE key = '23';
+ROLLBACK;
+DROP TRIGGER inbox_seen ON ml_monitor_inbox;
+DROP INDEX inbox_id;
+-- A column added (without, then with a default) and both dropped: the events still arrive.
+DELETE FROM ml_monitor_inbox;
+ALTER TABLE ml_monitor_inbox ADD COLUMN x int;
+INSERT INTO t (id, a) VALUES (30, 1);
+UPDATE ml_prediction_log SET label = 1 WHERE key = '30';
+ALTER TABLE ml_monitor_inbox ADD COLUMN y int DEFAULT 7;
+INSERT INTO t (id, a) VALUES (31, 1);
+SELECT l.key, i.events, i.x, i.y FROM ml_monitor_inbox i JOIN ml_prediction_log l USING (prediction_id)
+ORDER BY l.key, i.events;
+ALTER TABLE ml_monitor_inbox DROP COLUMN x;
+ALTER TABLE ml_monitor_inbox DROP COLUMN y;
+INSERT INTO t (id, a) VALUES (32, 1);
+COPY t (id, a) FROM stdin;
+33	1
+\.
+UPDATE ml_prediction_log SET label = 1 WHERE key = '32';
+SELECT l.key, i.events FROM ml_monitor_inbox i JOIN ml_prediction_log l USING (prediction_id)
+WHERE l.key::int >= 32 ORDER BY l.key, i.events;
+-- A user's trigger on the inbox that logs a prediction itself: that prediction's event is written
+-- too, also when the first event is written just before commit (after a COPY).
+CREATE FUNCTION inbox_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM public.ml_prediction_log WHERE prediction_id = NEW.prediction_id AND key = '50') THEN
+        INSERT INTO public.t (id, a) VALUES (51, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER inbox_chain AFTER INSERT ON ml_monitor_inbox FOR EACH ROW EXECUTE FUNCTION inbox_chain();
+COPY t (id, a) FROM stdin;
+50	1
+\.
+SELECT l.key, i.events FROM ml_monitor_inbox i JOIN ml_prediction_log l USING (prediction_id)
+WHERE l.key IN ('50', '51') ORDER BY l.key, i.events;
+DROP TRIGGER inbox_chain ON ml_monitor_inbox;
+-- A column of a type the events cannot be written to: the INSERT's error.
+BEGIN;
+DELETE FROM ml_monitor_inbox;
+ALTER TABLE ml_monitor_inbox ALTER COLUMN prediction_id TYPE date USING NULL;
+INSERT INTO t (id, a) VALUES (40, 1);
+ROLLBACK;
 \c regression
 DROP DATABASE monitoring_inbox_db;
 

@@ -940,7 +940,8 @@ END
 $$;
 
 -- The log's triggers: an event per inserted row, and one when a label arrives (NULL -> value).
--- In C (src/pg/monitoring/monitoring.cpp): a plain heap insert into the inbox, a few microseconds per row.
+-- In C (src/pg/monitoring/monitoring.cpp): a plain heap insert into the inbox, a few microseconds per row
+-- (an INSERT when a user changed the inbox: an index, a trigger, a constraint, a column).
 CREATE FUNCTION @extschema@._ml_monitor_enqueue() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ml_monitor_enqueue' LANGUAGE C;
 CREATE TRIGGER ml_monitor_prediction AFTER INSERT ON @extschema@.ml_prediction_log

@@ -37,10 +37,11 @@ using namespace pg_learn::pg;
 // The prediction log's AFTER ROW trigger (INSERT, and UPDATE OF label or label_class when a label
 // arrives):
 // queues the row's events in ml_monitor_inbox, in the writer's transaction. Written in C because
-// it runs for every prediction logged: a heap insert into the inbox (no index, no trigger, no
-// constraint but the CHECK that the values below always pass) costs a few microseconds, where a
-// PL/pgSQL trigger doubled the cost of logging a prediction. It needs no privilege on the inbox:
-// writing the log is what queues an event, whoever may do that.
+// it runs for every prediction logged: a heap insert into the inbox as created (no index, no
+// trigger, no constraint but the CHECK that the values below always pass) costs a few
+// microseconds, where a PL/pgSQL trigger doubled the cost of logging a prediction; an inbox a user
+// changed gets an INSERT (inbox.hpp). It needs no privilege on the inbox: writing the log is what
+// queues an event, whoever may do that.
 PGL_FUNCTION(ml_monitor_enqueue) {
     pg_guard([&]() {
         if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "pg_learn: ml_monitor_enqueue must be called as a trigger");
@@ -100,17 +101,7 @@ PGL_FUNCTION(ml_monitor_enqueue) {
         if (no_label && class_att > 0) heap_getattr(row, class_att, desc, &no_label);
         const int16 events = update ? 2 : (no_label ? 1 : 3);
 
-        Relation inbox = table_open(lk->inbox_oid, RowExclusiveLock);
-        TupleDesc idesc = RelationGetDescr(inbox);
-        if (idesc->natts != 2 || TupleDescAttr(idesc, 0)->atttypid != INT8OID ||
-            TupleDescAttr(idesc, 1)->atttypid != INT2OID || inbox->rd_rel->relkind != RELKIND_RELATION)
-            elog(ERROR, "pg_learn: ml_monitor_inbox does not have the expected columns");
-        Datum values[2] = {id, Int16GetDatum(events)};
-        bool nulls[2] = {false, false};
-        HeapTuple tup = heap_form_tuple(idesc, values, nulls);
-        simple_heap_insert(inbox, tup);
-        heap_freetuple(tup);
-        table_close(inbox, NoLock);
+        inbox_write_one(lk->inbox_oid, DatumGetInt64(id), events);
     });
     return PointerGetDatum(nullptr);
 }
