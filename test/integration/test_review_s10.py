@@ -340,20 +340,26 @@ def add_column(cluster, rep, a, b):
               "%s; notes %s; queued %d; indexes ok %s" % (got, notes, q, iok))
 
 
-def partition_log_empty(cluster, rep, a, b):
-    # (the extension made again: the log is not partitioned; emptied, ml_partition_log drops it)
-    a.execute("INSERT INTO t (id, a) VALUES (60, 1)")
+def empty_log_partitioned_while(a, b, statement):
+    """Empties the log, then B runs ml_partition_log (which drops the empty log) in a transaction
+    while A runs statement, which waits for B's lock; B commits. Returns (A waited, A's error)."""
     b.execute("DELETE FROM ml_monitor_inbox")
     b.execute("DELETE FROM ml_label_queue")
     b.execute("DELETE FROM ml_prediction_log")
     pid = a.execute("SELECT pg_backend_pid()").fetchone()[0]
     b.execute("BEGIN")
     b.execute("SELECT ml_partition_log('1 day')")
-    th, res = in_thread(lambda: a.execute("INSERT INTO t (id, a) VALUES (61, 2)"))
+    th, res = in_thread(lambda: a.execute(statement))
     waited = waiting(b, pid)
     b.execute("COMMIT")
     th.join(30)
-    err = res.get("error")
+    return waited, res.get("error")
+
+
+def partition_log_empty(cluster, rep, a, b):
+    # (the extension made again: the log is not partitioned; emptied, ml_partition_log drops it)
+    a.execute("INSERT INTO t (id, a) VALUES (60, 1)")
+    waited, err = empty_log_partitioned_while(a, b, "INSERT INTO t (id, a) VALUES (61, 2)")
     ok, got = once(b, [61])
     rep.check("partition_log_empty_race", waited and err is None and ok,
               "waited %s; error %s; %s" % (waited, one_line(err) if err else None, got))
@@ -393,17 +399,7 @@ def partition_log_empty_label(cluster, rep, a, b):
     b.execute("SELECT ml_attach('t', 'm', key => 'id', prediction => 'p', label => 'y')")
     a.execute("INSERT INTO t (id, a) VALUES (70, 1), (71, 2)")
     a.execute("UPDATE t SET y = 1 WHERE id = 70")  # (the direct label path warmed in A)
-    b.execute("DELETE FROM ml_monitor_inbox")
-    b.execute("DELETE FROM ml_label_queue")
-    b.execute("DELETE FROM ml_prediction_log")
-    pid = a.execute("SELECT pg_backend_pid()").fetchone()[0]
-    b.execute("BEGIN")
-    b.execute("SELECT ml_partition_log('1 day')")
-    th, res = in_thread(lambda: a.execute("UPDATE t SET y = 2 WHERE id = 71"))
-    waited = waiting(b, pid)
-    b.execute("COMMIT")
-    th.join(30)
-    err = res.get("error")
+    waited, err = empty_log_partitioned_while(a, b, "UPDATE t SET y = 2 WHERE id = 71")
     q = b.execute("SELECT count(*) FROM ml_label_queue").fetchone()[0]
     y = b.execute("SELECT y FROM t WHERE id = 71").fetchone()[0]
     rep.check("partition_log_empty_label_race", waited and err is None and q == 0 and y == 2,
